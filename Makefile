@@ -1,0 +1,51 @@
+# Two commands on a fresh Debian/Ubuntu or CentOS machine:
+#   make up    install what is missing, then bring up a single-node cluster
+#   make test  install test dependencies, then run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: up down test unit integration e2e deps test-deps bench lint clean vagrant-test
+
+deps:
+	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh
+
+test-deps:
+	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh --test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+up: deps $(STAMP)
+	$(VENV)/bin/minik8s up
+
+down:
+	$(VENV)/bin/minik8s down
+
+test: test-deps $(TEST_STAMP)
+	$(PY) -m pytest -q -ra
+
+unit: $(TEST_STAMP)
+	$(PY) -m pytest -q tests/unit
+
+integration: $(TEST_STAMP)
+	$(PY) -m pytest -q tests/integration
+
+e2e: $(TEST_STAMP)
+	$(PY) -m pytest -q tests/e2e
+
+bench: $(STAMP)
+	$(PY) bench/api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,172 @@
+"""The resource types minik8s serves: one record per (group, version, plural).
+
+Everything that needs to know "what resources exist" (routes, discovery, storage
+keys, the CLI's name resolution, the OpenAPI stub) reads this table, so adding a
+resource is one entry here plus its validation/defaulting/table columns.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+VERBS_ALL = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclasses.dataclass(frozen=True)
+class Subresource:
+    name: str
+    kind: str
+    verbs: tuple[str, ...]
+    group: str = ""  # response kind's group when it differs (scale → autoscaling/v1)
+    version: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    group: str  # "" for core
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[Subresource, ...] = ()
+    verbs: tuple[str, ...] = VERBS_ALL
+    # Another (group, version) whose storage this one shares (autoscaling/v1 HPA
+    # is stored as autoscaling/v2); the storage resource is looked up by plural.
+    storage_version: str = ""
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def qualified(self) -> str:
+        """`deployments.apps`, `pods` — how kubectl names a resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def subresource(self, name: str) -> Subresource | None:
+        for sub in self.subresources:
+            if sub.name == name:
+                return sub
+        return None
+
+    def url_prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def path(self, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
+        """The REST path for a collection or an object of this resource."""
+        parts = [self.url_prefix()]
+        if self.namespaced and namespace:
+            parts.append(f"/namespaces/{namespace}")
+        parts.append(f"/{self.plural}")
+        if name:
+            parts.append(f"/{name}")
+            if sub:
+                parts.append(f"/{sub}")
+        return "".join(parts)
+
+
+_STATUS = lambda kind: Subresource("status", kind, ("get", "patch", "update"))  # noqa: E731
+_SCALE = Subresource("scale", "Scale", ("get", "patch", "update"), group="autoscaling", version="v1")
+
+RESOURCES: tuple[Resource, ...] = (
+    # Core v1. Order matters: it is discovery order, and `kubectl get all`
+    # queries the "all" category in this order.
+    Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), (
+        _STATUS("Pod"),
+        Subresource("binding", "Binding", ("create",)),
+        Subresource("log", "Pod", ("get",)),
+        Subresource("exec", "PodExecOptions", ("create", "get")),
+        Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
+    )),
+    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_STATUS("Service"),)),
+    Resource("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),
+             (_STATUS("ReplicationController"), _SCALE)),
+    Resource("", "v1", "Namespace", "namespaces", False, ("ns",), (),
+             (_STATUS("Namespace"), Subresource("finalize", "Namespace", ("update",))),
+             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    Resource("", "v1", "Node", "nodes", False, ("no",), (), (_STATUS("Node"),)),
+    Resource("", "v1", "Endpoints", "endpoints", True, ("ep",)),
+    Resource("", "v1", "Event", "events", True, ("ev",)),
+    Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
+             (_STATUS("Deployment"), _SCALE)),
+    Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
+             (_STATUS("ReplicaSet"), _SCALE)),
+    Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
+             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),)),
+    Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
+             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),), storage_version="v2"),
+    Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
+)
+
+# API groups in discovery order, each with its versions, preferred first.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("apps", ("v1",)),
+    ("autoscaling", ("v2", "v1")),
+    ("coordination.k8s.io", ("v1",)),
+)
+
+
+def for_group_version(group: str, version: str) -> list[Resource]:
+    return [r for r in RESOURCES if r.group == group and r.version == version]
+
+
+def lookup(group: str, version: str, plural: str) -> Resource | None:
+    for r in RESOURCES:
+        if r.group == group and r.version == version and r.plural == plural:
+            return r
+    return None
+
+
+def storage_resource(res: Resource) -> Resource:
+    """The resource whose shape is stored in etcd for this one."""
+    if res.storage_version:
+        found = lookup(res.group, res.storage_version, res.plural)
+        assert found is not None
+        return found
+    return res
+
+
+def by_kind(kind: str, api_version: str | None = None) -> Resource | None:
+    """The preferred resource for a kind (optionally of one apiVersion)."""
+    for r in RESOURCES:
+        if r.kind == kind and (api_version is None or r.api_version == api_version) and not r.storage_version:
+            return r
+    if api_version is not None:
+        for r in RESOURCES:
+            if r.kind == kind and r.api_version == api_version:
+                return r
+    return None
+
+
+def resolve(name: str) -> Resource | None:
+    """Resolve what a user typed (`po`, `pods`, `pod`, `deploy`, `deployments.apps`, `Deployment`)."""
+    name = name.strip()
+    lowered = name.lower()
+    group = None
+    if "." in lowered:
+        lowered, group = lowered.split(".", 1)
+    for r in preferred():
+        if group is not None and r.group != group:
+            continue
+        if lowered in (r.plural, r.singular) or lowered in r.short_names or name == r.kind:
+            return r
+    return None
+
+
+def preferred() -> Iterable[Resource]:
+    """One resource per (group, plural): the preferred version."""
+    return [r for r in RESOURCES if not r.storage_version]

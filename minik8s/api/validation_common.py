@@ -1,0 +1,449 @@
+"""Field errors and format checks shared by the validators.
+
+kubectl shows a 422's causes verbatim, so each cause is rendered as
+k8s.io/apimachinery's field.Error.ErrorBody() renders it: the error type
+("Required value", "Invalid value: ..."), the bad value printed the way Go's fmt
+prints it (`%q` for strings, `%v` for numbers, `%#v` for maps and structs), then
+the detail. The format checks return the detail strings of
+k8s.io/apimachinery/pkg/util/validation, one per failed rule.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+from minik8s.api import errors
+from minik8s.api import selectors
+
+Obj = dict[str, Any]
+
+NON_NEGATIVE = "must be greater than or equal to 0"
+IMMUTABLE = "field is immutable"
+
+
+class GoRepr(str):
+    """A bad value already spelt as Go would print it (a struct, a map, a slice)."""
+
+
+def go_quote(s: str) -> str:
+    """strconv.Quote."""
+    out = ['"']
+    for ch in s:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\a\b\f\n\r\t\v":
+            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+                        "\t": "\\t", "\v": "\\v"}[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def go_value(value: Any) -> str:
+    """How ErrorBody prints a bad value."""
+    if isinstance(value, GoRepr):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+        return go_string_map(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return go_string_slice(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def go_string_map(m: Mapping[str, Any] | None) -> GoRepr:
+    """%#v of a map[string]string (keys sorted, as fmt prints maps)."""
+    if m is None:
+        return GoRepr("map[string]string(nil)")
+    body = ", ".join(f"{go_quote(str(k))}:{go_quote(str(v))}" for k, v in sorted(m.items()))
+    return GoRepr("map[string]string{" + body + "}")
+
+
+def go_string_slice(xs: Sequence[Any] | None) -> GoRepr:
+    if xs is None:
+        return GoRepr("[]string(nil)")
+    return GoRepr("[]string{" + ", ".join(go_quote(str(x)) for x in xs) + "}")
+
+
+def go_int_or_string(v: Any) -> GoRepr:
+    """%#v of an intstr.IntOrString."""
+    if isinstance(v, str):
+        return GoRepr(f'intstr.IntOrString{{Type:1, IntVal:0, StrVal:{go_quote(v)}}}')
+    n = v if isinstance(v, int) and not isinstance(v, bool) else 0
+    return GoRepr(f'intstr.IntOrString{{Type:0, IntVal:{n}, StrVal:""}}')
+
+
+def go_label_selector(sel: Any) -> GoRepr:
+    """%#v of a metav1.LabelSelector."""
+    sel = sel if isinstance(sel, dict) else {}
+    labels = sel.get("matchLabels")
+    exprs = sel.get("matchExpressions")
+    labels_repr = go_string_map(labels if isinstance(labels, dict) else None)
+    if not isinstance(exprs, list):
+        exprs_repr = "[]v1.LabelSelectorRequirement(nil)"
+    else:
+        items = []
+        for e in exprs:
+            e = e if isinstance(e, dict) else {}
+            values = e.get("values")
+            items.append(f"v1.LabelSelectorRequirement{{Key:{go_quote(str(e.get('key', '')))}, "
+                         f"Operator:{go_quote(str(e.get('operator', '')))}, "
+                         f"Values:{go_string_slice(values if isinstance(values, list) else None)}}}")
+        exprs_repr = "[]v1.LabelSelectorRequirement{" + ", ".join(items) + "}"
+    return GoRepr(f"v1.LabelSelector{{MatchLabels:{labels_repr}, MatchExpressions:{exprs_repr}}}")
+
+
+class Errors:
+    """A field.ErrorList being built; `raise_invalid` turns it into the 422."""
+
+    def __init__(self) -> None:
+        self.causes: list[dict[str, str]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.causes)
+
+    def __len__(self) -> int:
+        return len(self.causes)
+
+    def _add(self, reason: str, path: str, body: str, detail: str = "") -> None:
+        message = f"{body}: {detail}" if detail else body
+        self.causes.append(errors.field_error(path, message, reason))
+
+    def required(self, path: str, detail: str = "") -> None:
+        self._add("FieldValueRequired", path, "Required value", detail)
+
+    def forbidden(self, path: str, detail: str) -> None:
+        self._add("FieldValueForbidden", path, "Forbidden", detail)
+
+    def invalid(self, path: str, value: Any, detail: str) -> None:
+        self._add("FieldValueInvalid", path, f"Invalid value: {go_value(value)}", detail)
+
+    def duplicate(self, path: str, value: Any) -> None:
+        self._add("FieldValueDuplicate", path, f"Duplicate value: {go_value(value)}")
+
+    def not_found(self, path: str, value: Any) -> None:
+        self._add("FieldValueNotFound", path, f"Not found: {go_value(value)}")
+
+    def not_supported(self, path: str, value: Any, supported: Iterable[str]) -> None:
+        detail = "supported values: " + ", ".join(go_quote(s) for s in supported)
+        self._add("FieldValueNotSupported", path, f"Unsupported value: {go_value(value)}", detail)
+
+    def too_long(self, path: str, max_bytes: int) -> None:
+        self._add("FieldValueTooLong", path, "Too long", f"may not be more than {max_bytes} bytes")
+
+    def invalid_each(self, path: str, value: Any, messages: Iterable[str]) -> None:
+        for msg in messages:
+            self.invalid(path, value, msg)
+
+    def raise_invalid(self, kind: str, name: str, group: str = "") -> None:
+        if not self.causes:
+            return
+        unique: list[dict[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for cause in self.causes:  # errs.ToAggregate() drops exact repeats
+            key = (cause["field"], cause["message"])
+            if key not in seen:
+                seen.add(key)
+                unique.append(cause)
+        raise errors.Invalid(kind, name, unique, group=group)
+
+
+# ---------------------------------------------------------------------------
+# JSON access that tolerates the wrong types a client may send
+
+
+def as_dict(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# k8s.io/apimachinery/pkg/util/validation
+
+
+def max_len_error(n: int) -> str:
+    return f"must be no more than {n} characters"
+
+
+def regex_error(msg: str, fmt: str, *examples: str) -> str:
+    if not examples:
+        return f"{msg} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}', " for e in examples)
+    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
+
+
+def inclusive_range_error(lo: int, hi: int) -> str:
+    return f"must be between {lo} and {hi}, inclusive"
+
+
+_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
+_DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_LABEL_RE = re.compile(f"^{_DNS1123_LABEL_FMT}$")
+_DNS1123_SUBDOMAIN_RE = re.compile(f"^{_DNS1123_SUBDOMAIN_FMT}$")
+_DNS1035_LABEL_RE = re.compile(f"^{_DNS1035_LABEL_FMT}$")
+
+
+def dns1123_label(value: str) -> list[str]:
+    errs = []
+    if len(value) > 63:
+        errs.append(max_len_error(63))
+    if not _DNS1123_LABEL_RE.match(value):
+        if _DNS1123_SUBDOMAIN_RE.match(value):
+            errs.append("must not contain dots")
+        else:
+            errs.append(regex_error("a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                                    "characters or '-', and must start and end with an alphanumeric character",
+                                    _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+    return errs
+
+
+def dns1123_subdomain(value: str) -> list[str]:
+    errs = []
+    if len(value) > 253:
+        errs.append(max_len_error(253))
+    if not _DNS1123_SUBDOMAIN_RE.match(value):
+        errs.append(regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                                "characters, '-' or '.', and must start and end with an alphanumeric character",
+                                _DNS1123_SUBDOMAIN_FMT, "example.com"))
+    return errs
+
+
+def dns1035_label(value: str) -> list[str]:
+    errs = []
+    if len(value) > 63:
+        errs.append(max_len_error(63))
+    if not _DNS1035_LABEL_RE.match(value):
+        errs.append(regex_error("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                                "start with an alphabetic character, and end with an alphanumeric character",
+                                _DNS1035_LABEL_FMT, "my-name", "abc-123"))
+    return errs
+
+
+def mask_trailing_dash(name: str) -> str:
+    """A generateName prefix may end in '-': the random suffix follows it."""
+    return name[:-1] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def qualified_name(value: str) -> list[str]:
+    why = selectors.label_key_error(value)
+    return [why] if why else []
+
+
+def label_value(value: str) -> list[str]:
+    why = selectors.label_value_error(value)
+    return [why] if why else []
+
+
+_PORT_NAME_CHARSET = re.compile(r"^[-a-z0-9]+$")
+
+
+def port_name(port: str) -> list[str]:
+    """IsValidPortName: an IANA_SVC_NAME."""
+    errs = []
+    if len(port) > 15:
+        errs.append(max_len_error(15))
+    if not _PORT_NAME_CHARSET.match(port):
+        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search("[a-z]", port):
+        errs.append("must contain at least one letter (a-z)")
+    if "--" in port:
+        errs.append("must not contain consecutive hyphens")
+    if port and (port[0] == "-" or port[-1] == "-"):
+        errs.append("must not begin or end with a hyphen")
+    return errs
+
+
+def port_num(port: int) -> list[str]:
+    return [] if 1 <= port <= 65535 else [inclusive_range_error(1, 65535)]
+
+
+_PERCENT_RE = re.compile(r"^[0-9]+%$")
+
+
+def percent(value: str) -> list[str]:
+    if _PERCENT_RE.match(value):
+        return []
+    return [regex_error("a valid percent string must be a numeric string followed by an ending '%'",
+                        "[0-9]+%", "1%", "93%")]
+
+
+def relaxed_env_var_name(value: str) -> list[str]:
+    """IsRelaxedEnvVarName (RelaxedEnvironmentVariableValidation is on in 1.32)."""
+    errs = []
+    if not value:
+        errs.append("environment variable name must be non-empty")
+    if any(ord(ch) > 127 or not ch.isprintable() or ch == "=" for ch in value):
+        errs.append("a valid environment variable name must consist only of printable ASCII characters "
+                    "other than '='")
+    return errs
+
+
+_CONFIG_MAP_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def config_map_key(value: str) -> list[str]:
+    errs = []
+    if len(value) > 253:
+        errs.append(max_len_error(253))
+    if not _CONFIG_MAP_KEY_RE.match(value):
+        errs.append(regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                                "[-._a-zA-Z0-9]+", "key.name", "KEY_NAME", "key-name"))
+    if value == ".":
+        errs.append("must not be '.'")
+    elif value == "..":
+        errs.append("must not be '..'")
+    elif value.startswith(".."):
+        errs.append("must not start with '..'")
+    return errs
+
+
+def path_segment_name(value: str) -> list[str]:
+    """pathvalidation.IsValidPathSegmentName."""
+    if value in (".", ".."):
+        return [f"may not be '{value}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in value]
+
+
+_SLOPPY_V4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """netutils.ParseIPSloppy: IPv4 octets may carry leading zeros."""
+    m = _SLOPPY_V4.match(value)
+    if m:
+        octets = [int(g) for g in m.groups()]
+        return ipaddress.IPv4Address(".".join(map(str, octets))) if max(octets) <= 255 else None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def is_valid_ip(errs: Errors, path: str, value: str) -> bool:
+    if parse_ip(value) is None:
+        errs.invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        return False
+    return True
+
+
+def is_valid_cidr(errs: Errors, path: str, value: str) -> None:
+    ip, sep, bits = value.partition("/")
+    ok = bool(sep) and parse_ip(ip) is not None and bits.isdigit()
+    if ok:
+        ok = int(bits) <= (32 if "." in ip else 128)
+    if not ok:
+        errs.invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")
+
+
+# ---------------------------------------------------------------------------
+# metav1 validation
+
+
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
+
+
+def validate_labels(errs: Errors, labels: Any, path: str) -> None:
+    for key, value in sorted(as_dict(labels).items()):
+        errs.invalid_each(path, key, qualified_name(key))
+        errs.invalid_each(path, value, label_value(as_str(value)))
+
+
+def validate_annotations(errs: Errors, annotations: Any, path: str) -> None:
+    annotations = as_dict(annotations)
+    for key in sorted(annotations):
+        errs.invalid_each(path, key, qualified_name(key.lower()))
+    size = sum(len(k.encode()) + len(as_str(v).encode()) for k, v in annotations.items())
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT:
+        errs.too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT)
+
+
+_SELECTOR_OPS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def validate_label_selector(errs: Errors, sel: Any, path: str) -> bool:
+    """ValidateLabelSelector; returns whether LabelSelectorAsSelector would accept it."""
+    if sel is None:
+        return True
+    sel = as_dict(sel)
+    validate_labels(errs, sel.get("matchLabels"), f"{path}.matchLabels")
+    ok = True
+    for i, expr in enumerate(as_list(sel.get("matchExpressions"))):
+        ok = validate_selector_requirement(errs, as_dict(expr), f"{path}.matchExpressions[{i}]") and ok
+    return ok
+
+
+def validate_selector_requirement(errs: Errors, expr: Obj, path: str) -> bool:
+    op = expr.get("operator")
+    values = as_list(expr.get("values"))
+    ok = True
+    if op in ("In", "NotIn"):
+        if not values:
+            errs.required(f"{path}.values", "must be specified when `operator` is 'In' or 'NotIn'")
+    elif op in ("Exists", "DoesNotExist"):
+        if values:
+            errs.forbidden(f"{path}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+    else:
+        errs.invalid(f"{path}.operator", as_str(op), "not a valid selector operator")
+        ok = False
+    errs.invalid_each(f"{path}.key", as_str(expr.get("key")), qualified_name(as_str(expr.get("key"))))
+    for i, value in enumerate(values):
+        errs.invalid_each(f"{path}.values[{i}]", value, label_value(as_str(value)))
+    return ok
+
+
+def nonnegative(errs: Errors, value: Any, path: str) -> None:
+    n = as_int(value)
+    if n is not None and n < 0:
+        errs.invalid(path, n, NON_NEGATIVE)
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """apiequality.Semantic.DeepEqual on JSON: nil and empty lists compare equal."""
+    return _normalise(a) == _normalise(b)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value

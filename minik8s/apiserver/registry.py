@@ -1,0 +1,572 @@
+"""What happens to an object on each verb, between HTTP and etcd.
+
+As Kubernetes' registry strategies: create fills the system metadata and resets
+status, update keeps what the caller may not change (status through the main
+resource, spec through /status), generation follows spec changes, deletion
+honours grace periods and finalizers, Services allocate atomically. Every
+rejection happens before the write, so a failed request changes nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import logging
+import random
+import uuid
+from typing import Any
+
+import orjson
+
+from minik8s.api import defaults
+from minik8s.api import errors
+from minik8s.api import patch as patch_mod
+from minik8s.api import resources
+from minik8s.api import selectors
+from minik8s.api import validation
+from minik8s.apiserver import allocators
+from minik8s.apiserver import storage as storage_mod
+
+log = logging.getLogger(__name__)
+
+NAMESPACES = resources.lookup("", "v1", "namespaces")
+PODS = resources.lookup("", "v1", "pods")
+SERVICES = resources.lookup("", "v1", "services")
+assert NAMESPACES and PODS and SERVICES
+
+# Namespaces that always exist and may not be deleted.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
+# Resources a PUT may create (Kubernetes' AllowCreateOnUpdate).
+CREATE_ON_UPDATE = ("endpoints", "leases", "events")
+# Kubernetes does not track generation for these.
+NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces")
+
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def now_rfc3339(clock: float | None = None) -> str:
+    t = datetime.datetime.now(datetime.timezone.utc) if clock is None else \
+        datetime.datetime.fromtimestamp(clock, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+
+
+def has_status_subresource(res: resources.Resource) -> bool:
+    return res.subresource("status") is not None
+
+
+def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    dump = lambda o: orjson.dumps(o, option=orjson.OPT_SORT_KEYS)  # noqa: E731
+    return dump(old.get("spec")) != dump(new.get("spec"))
+
+
+def qos_class(pod: dict[str, Any]) -> str:
+    """BestEffort / Guaranteed / Burstable, as Kubernetes' GetPodQOS."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    containers = containers + ((pod.get("spec") or {}).get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        if req or lim:
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in lim or str(req.get(name, lim.get(name))) != str(lim[name]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+class Registry:
+    def __init__(self, store: storage_mod.Storage, allocator: allocators.ServiceAllocator) -> None:
+        self.store = store
+        self.allocator = allocator
+
+    # -- helpers ------------------------------------------------------------
+
+    def _check_type(self, res: resources.Resource, obj: Any) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            raise errors.BadRequest("the body of the request must be a JSON object")
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if kind and kind != res.kind:
+            raise errors.BadRequest(
+                f"the kind in the data ({kind}) does not match the expected kind ({res.kind})")
+        if api_version and api_version != res.api_version:
+            raise errors.BadRequest(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({res.api_version})")
+        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        for field in ("labels", "annotations"):
+            value = meta.get(field)
+            if value is not None and (not isinstance(value, dict)
+                                      or not all(isinstance(v, str) for v in value.values())):
+                raise errors.BadRequest(f"metadata.{field} must be a map of string keys to string values")
+        return obj
+
+    async def _check_namespace(self, res: resources.Resource, namespace: str | None, name: str) -> None:
+        if not res.namespaced:
+            return
+        if not namespace:
+            raise errors.BadRequest("a namespace is required for this resource")
+        ns = await self.store.get_or_none(NAMESPACES, None, namespace)
+        if ns is None:
+            raise errors.NotFound("namespaces", namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f'{res.plural} "{name}" is forbidden: unable to create new content in namespace '
+                f"{namespace} because it is being terminated")
+
+    # -- create ---------------------------------------------------------------
+
+    def prepare_create(self, res: resources.Resource, namespace: str | None, obj: Any) -> dict[str, Any]:
+        obj = self._check_type(res, obj)
+        meta = obj["metadata"]
+        if res.namespaced:
+            if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+                raise errors.BadRequest("the namespace of the provided object does not match the "
+                                        "namespace sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            gen = meta.get("generateName")
+            if gen:
+                meta["name"] = gen + "".join(random.choice(_GENERATE_ALPHABET) for _ in range(5))
+        for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
+                      "selfLink", "managedFields"):
+            meta.pop(field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
+        if res.plural not in NO_GENERATION:
+            meta["generation"] = 1
+        defaults.apply_defaults(res, obj)
+        self._reset_status_on_create(res, obj)
+        validation.validate(res, obj, None)
+        return obj
+
+    def _reset_status_on_create(self, res: resources.Resource, obj: dict[str, Any]) -> None:
+        if res.plural == "pods":
+            status = obj.get("status") or {}
+            # A pod arrives Pending; only its nominated node may be carried over.
+            obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
+            if status.get("nominatedNodeName"):
+                obj["status"]["nominatedNodeName"] = status["nominatedNodeName"]
+        elif res.plural == "namespaces":
+            obj["status"] = {"phase": "Active"}
+        elif res.plural == "services":
+            obj["status"] = {"loadBalancer": {}}
+        elif res.plural in ("deployments", "replicasets", "replicationcontrollers",
+                            "horizontalpodautoscalers"):
+            obj["status"] = {}
+        # Nodes keep the status their kubelet registers them with.
+
+    async def create(self, res: resources.Resource, namespace: str | None, body: Any,
+                     *, dry_run: bool = False) -> dict[str, Any]:
+        res = resources.storage_resource(res)
+        obj = self.prepare_create(res, namespace, body)
+        await self._check_namespace(res, namespace, obj["metadata"]["name"])
+        if dry_run:
+            return obj
+        if res.plural == "services":
+            return await self._write_service(obj, None, None)
+        return await self.store.create(res, obj)
+
+    async def _write_service(self, new: dict[str, Any], old: dict[str, Any] | None,
+                             expected_rv: int | None) -> dict[str, Any]:
+        """Create or update a Service with its allocations in one transaction."""
+        for attempt in range(8):
+            candidate = copy.deepcopy(new)
+            plan = self.allocator.plan(candidate, old)
+            extra = await self.allocator.resolve(candidate, plan)
+            validation.validate(SERVICES, candidate, old)
+            try:
+                if old is None:
+                    return await self.store.create(SERVICES, candidate, extra)
+                assert expected_rv is not None
+                return await self.store.update(SERVICES, candidate, expected_rv, extra)
+            except storage_mod.ExtraConflict:
+                err = await self.allocator.explain_conflict(candidate, plan)
+                if err is not None:
+                    err.details["name"] = new["metadata"]["name"]
+                    raise err from None
+                log.info("service %s: allocation raced, retrying (%d)", new["metadata"]["name"], attempt)
+        raise errors.Conflict("services", new["metadata"]["name"], "could not allocate; please retry")
+
+    # -- update ---------------------------------------------------------------
+
+    def prepare_update(self, res: resources.Resource, old: dict[str, Any], new: Any,
+                       subresource: str | None) -> dict[str, Any]:
+        new = self._check_type(res, new)
+        meta, old_meta = new["metadata"], old["metadata"]
+        if meta.get("name") and meta["name"] != old_meta["name"]:
+            raise errors.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({old_meta['name']})")
+        if res.namespaced and meta.get("namespace") and meta["namespace"] != old_meta.get("namespace"):
+            raise errors.BadRequest("the namespace of the provided object does not match the namespace "
+                                    "sent on the request")
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            raise errors.Conflict(res.qualified, old_meta["name"],
+                                  f"Precondition failed: UID in precondition: {meta['uid']}, "
+                                  f"UID in object meta: {old_meta.get('uid')}")
+        if subresource == "status":
+            result = copy.deepcopy(old)
+            result["status"] = new.get("status") or {}
+            return result
+        if subresource == "finalize":  # namespaces: only spec.finalizers changes
+            result = copy.deepcopy(old)
+            result.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+            return result
+        # System-owned metadata always comes from the stored object.
+        for field in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "generation"):
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+        meta.pop("managedFields", None)
+        meta.pop("selfLink", None)
+        if old_meta.get("deletionTimestamp"):
+            # Terminating objects may only lose finalizers, not gain them.
+            added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+            if added:
+                listed = ", ".join(f'"{f}"' for f in sorted(added))
+                raise errors.Invalid(res.kind, old_meta["name"], [errors.field_error(
+                    "metadata.finalizers", f"Forbidden: no new finalizers can be added if the object "
+                    f"is being deleted, found new finalizers []string{{{listed}}}", "FieldValueForbidden")],
+                    group=res.group)
+        defaults.apply_defaults(res, new, old=old)
+        if has_status_subresource(res):
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        if res.plural not in NO_GENERATION and _spec_changed(old, new):
+            meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        validation.validate(res, new, old)
+        return new
+
+    async def update(self, res: resources.Resource, namespace: str | None, name: str, body: Any,
+                     *, subresource: str | None = None, dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """PUT: returns (object, created)."""
+        res = resources.storage_resource(res)
+        if not isinstance(body, dict):
+            raise errors.BadRequest("the body of the request must be a JSON object")
+        rv_text = (body.get("metadata") or {}).get("resourceVersion")
+        old = await self.store.get_or_none(res, namespace, name)
+        if old is None:
+            if res.plural in CREATE_ON_UPDATE and subresource is None:
+                body.setdefault("metadata", {})["name"] = name
+                return await self.create(res, namespace, body, dry_run=dry_run), True
+            raise errors.NotFound(res.qualified, name)
+        expected = _parse_rv(rv_text) if rv_text else None
+        for _ in range(16):
+            if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
+                raise errors.Conflict(res.qualified, name)
+            new = self.prepare_update(res, old, copy.deepcopy(body), subresource)
+            try:
+                return await self._commit_update(res, old, new, dry_run), False
+            except errors.Conflict:
+                if expected is not None:
+                    raise
+                old = await self.store.get(res, namespace, name)
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    async def _commit_update(self, res: resources.Resource, old: dict[str, Any], new: dict[str, Any],
+                             dry_run: bool) -> dict[str, Any]:
+        rv = int(old["metadata"]["resourceVersion"])
+        if dry_run:
+            return new
+        if _equal_ignoring_rv(old, new):
+            return old
+        if self._ready_to_remove(res, new):
+            return await self._remove(res, new, rv)
+        if res.plural == "services":
+            return await self._write_service(new, old, rv)
+        return await self.store.update(res, new, rv)
+
+    def _ready_to_remove(self, res: resources.Resource, obj: dict[str, Any]) -> bool:
+        """A terminating object with nothing left to wait for is removed by the write that clears it."""
+        meta = obj["metadata"]
+        if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+            return False
+        if res.plural == "namespaces" and (obj.get("spec") or {}).get("finalizers"):
+            return False
+        return not meta.get("deletionGracePeriodSeconds")
+
+    async def _remove(self, res: resources.Resource, obj: dict[str, Any], rv: int) -> dict[str, Any]:
+        meta = obj["metadata"]
+        extra_for = (lambda cur: self.allocator.release_all(cur)) if res.plural == "services" else None
+        return await self.store.delete(res, meta.get("namespace"), meta["name"], rv, extra_for=extra_for)
+
+    # -- patch ------------------------------------------------------------------
+
+    async def patch(self, res: resources.Resource, namespace: str | None, name: str, body: bytes,
+                    content_type: str, *, subresource: str | None = None, dry_run: bool = False,
+                    view: Any = None) -> dict[str, Any]:
+        """Apply a patch to the current object, retrying the read-modify-write on conflict.
+
+        `view` = (to_view, from_view) converts between the stored shape and the
+        shape the client patches (HPA autoscaling/v1).
+        """
+        res_storage = resources.storage_resource(res)
+        for _ in range(16):
+            old = await self.store.get(res_storage, namespace, name)
+            current = view[0](copy.deepcopy(old)) if view else copy.deepcopy(old)
+            patched = patch_mod.apply_patch(current, body, content_type, res.kind)
+            if not isinstance(patched, dict):
+                raise errors.BadRequest("the patch did not produce an object")
+            if view:
+                patched = view[1](patched)
+            rv_text = (patched.get("metadata") or {}).get("resourceVersion")
+            if rv_text and rv_text != old["metadata"]["resourceVersion"]:
+                raise errors.Conflict(res.qualified, name)
+            new = self.prepare_update(res_storage, old, patched, subresource)
+            try:
+                return await self._commit_update(res_storage, old, new, dry_run)
+            except errors.Conflict:
+                if rv_text:
+                    raise
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    # -- delete -----------------------------------------------------------------
+
+    async def delete(self, res: resources.Resource, namespace: str | None, name: str,
+                     options: dict[str, Any] | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+        res = resources.storage_resource(res)
+        options = options or {}
+        if res.plural == "namespaces" and name in UNDELETABLE_NAMESPACES:
+            raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        for _ in range(16):
+            obj = await self.store.get(res, namespace, name)
+            _check_preconditions(res, obj, options)
+            rv = int(obj["metadata"]["resourceVersion"])
+            new = self._mark_deleting(res, copy.deepcopy(obj), options)
+            if dry_run:
+                return new if new is not None else obj
+            try:
+                if new is None:
+                    return await self._remove(res, obj, rv)
+                if _equal_ignoring_rv(obj, new):
+                    return obj
+                return await self.store.update(res, new, rv)
+            except errors.Conflict:
+                continue
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    def _mark_deleting(self, res: resources.Resource, obj: dict[str, Any],
+                       options: dict[str, Any]) -> dict[str, Any] | None:
+        """The object as it should be stored while deletion waits, or None to remove it now."""
+        meta = obj["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        policy = options.get("propagationPolicy")
+        if policy is None and options.get("orphanDependents") is not None:
+            policy = "Orphan" if options["orphanDependents"] else "Background"
+        if policy not in (None, "Orphan", "Foreground", "Background"):
+            raise errors.BadRequest(f'propagationPolicy: Unsupported value: "{policy}": supported values: '
+                                    '"Foreground", "Background", "Orphan"')
+        if not meta.get("deletionTimestamp"):
+            if policy == "Orphan" and "orphan" not in finalizers:
+                finalizers.append("orphan")
+            if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+                finalizers.append("foregroundDeletion")
+        else:
+            # A later delete may switch the policy (as Kubernetes allows).
+            if policy == "Orphan" and "foregroundDeletion" in finalizers:
+                finalizers = [f for f in finalizers if f != "foregroundDeletion"] + ["orphan"]
+            elif policy == "Foreground" and "orphan" in finalizers:
+                finalizers = [f for f in finalizers if f != "orphan"] + ["foregroundDeletion"]
+            elif policy == "Background":
+                finalizers = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
+        grace = self._grace_period(res, obj, options)
+        waiting_on_namespace = res.plural == "namespaces" and bool((obj.get("spec") or {}).get("finalizers"))
+        if not finalizers and not grace and not waiting_on_namespace:
+            return None
+        meta["finalizers"] = finalizers
+        if not finalizers:
+            meta.pop("finalizers")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if meta.get("deletionTimestamp"):
+            if grace is not None and grace < int(meta.get("deletionGracePeriodSeconds") or 0):
+                meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                meta["deletionGracePeriodSeconds"] = grace
+            if not finalizers and not meta.get("deletionGracePeriodSeconds") and not waiting_on_namespace:
+                return None
+        else:
+            meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace or 0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionGracePeriodSeconds"] = grace or 0
+        if res.plural == "namespaces":
+            obj.setdefault("status", {})["phase"] = "Terminating"
+        return obj
+
+    def _grace_period(self, res: resources.Resource, obj: dict[str, Any], options: dict[str, Any]) -> int | None:
+        """Seconds a pod gets to terminate; None/0 means no graceful wait (other resources)."""
+        if res.plural != "pods":
+            return None
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        grace = options.get("gracePeriodSeconds")
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        grace = max(int(grace), 0)
+        # Nothing runs an unscheduled or finished pod: delete it at once.
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        return grace
+
+    async def delete_collection(self, res: resources.Resource, namespace: str | None,
+                                label_selector: selectors.LabelSelector, field_selector: selectors.FieldSelector,
+                                options: dict[str, Any] | None = None, *, dry_run: bool = False) -> list[dict[str, Any]]:
+        items, _ = await self.store.list(res, namespace)
+        deleted = []
+        for obj in items:
+            if not label_selector.matches(obj["metadata"].get("labels")) or not field_selector.matches(obj):
+                continue
+            try:
+                deleted.append(await self.delete(res, obj["metadata"].get("namespace"), obj["metadata"]["name"],
+                                                 options, dry_run=dry_run))
+            except errors.NotFound:
+                continue
+        return deleted
+
+    # -- subresources -------------------------------------------------------------
+
+    def scale_of(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        spec = obj.get("spec") or {}
+        if res.plural == "replicationcontrollers":
+            selector = str(selectors.from_equality_map(spec.get("selector")))
+        else:
+            selector = selectors.selector_string(spec.get("selector"))
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": int(spec.get("replicas", 1))},
+            "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)), "selector": selector},
+        }
+
+    async def get_scale(self, res: resources.Resource, namespace: str, name: str) -> dict[str, Any]:
+        return self.scale_of(res, await self.store.get(res, namespace, name))
+
+    async def update_scale(self, res: resources.Resource, namespace: str, name: str, scale: Any,
+                           *, dry_run: bool = False) -> dict[str, Any]:
+        if not isinstance(scale, dict):
+            raise errors.BadRequest("the body of the request must be a Scale object")
+        validation.validate_scale(scale)
+        replicas = int((scale.get("spec") or {}).get("replicas", 0))
+        rv_text = (scale.get("metadata") or {}).get("resourceVersion")
+        for _ in range(16):
+            old = await self.store.get(res, namespace, name)
+            if rv_text and rv_text != old["metadata"]["resourceVersion"]:
+                raise errors.Conflict(res.qualified, name)
+            new = copy.deepcopy(old)
+            new["spec"]["replicas"] = replicas
+            new = self.prepare_update(res, old, new, None)
+            try:
+                return self.scale_of(res, await self._commit_update(res, old, new, dry_run))
+            except errors.Conflict:
+                if rv_text:
+                    raise
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    async def patch_scale(self, res: resources.Resource, namespace: str, name: str, body: bytes,
+                          content_type: str, *, dry_run: bool = False) -> dict[str, Any]:
+        current = await self.get_scale(res, namespace, name)
+        patched = patch_mod.apply_patch(current, body, content_type, "Scale")
+        return await self.update_scale(res, namespace, name, patched, dry_run=dry_run)
+
+    async def bind(self, namespace: str, name: str, binding: Any) -> None:
+        """pods/binding: assign a node once (what the scheduler calls)."""
+        if not isinstance(binding, dict):
+            raise errors.BadRequest("the body of the request must be a Binding object")
+        target = binding.get("target") or {}
+        node = target.get("name")
+        if not node:
+            raise errors.Invalid("Binding", name, [errors.field_error("target.name", "Required value",
+                                                                       "FieldValueRequired")])
+        if target.get("kind") not in (None, "", "Node"):
+            raise errors.Invalid("Binding", name, [errors.field_error(
+                "target.kind", f'Unsupported value: "{target.get("kind")}": supported values: "Node"',
+                "FieldValueNotSupported")])
+        uid = (binding.get("metadata") or {}).get("uid")
+
+        def assign(pod: dict[str, Any]) -> dict[str, Any]:
+            if uid and pod["metadata"].get("uid") != uid:
+                raise errors.Conflict("pods", name, "the UID in the binding does not match the pod")
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.Conflict("pods", name, "pod is being deleted, cannot be assigned to a host")
+            current = (pod.get("spec") or {}).get("nodeName")
+            if current:
+                raise errors.Conflict("pods", name, f"pod {name} is already assigned to node \"{current}\"")
+            pod["spec"]["nodeName"] = node
+            status = pod.setdefault("status", {})
+            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                          "lastTransitionTime": now_rfc3339()})
+            status["conditions"] = conds
+            return pod
+
+        await self.store.guaranteed_update(PODS, namespace, name, assign)
+
+    # -- bootstrap ------------------------------------------------------------------
+
+    async def ensure(self, res: resources.Resource, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create `obj` unless an object of that name exists (start-up bootstrap)."""
+        existing = await self.store.get_or_none(res, namespace, obj["metadata"]["name"])
+        if existing is not None:
+            return existing
+        try:
+            return await self.create(res, namespace, obj)
+        except errors.AlreadyExists:
+            return await self.store.get(res, namespace, obj["metadata"]["name"])
+
+
+def _parse_rv(text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise errors.BadRequest(f'invalid resourceVersion "{text}"') from None
+
+
+def _check_preconditions(res: resources.Resource, obj: dict[str, Any], options: dict[str, Any]) -> None:
+    pre = options.get("preconditions") or {}
+    meta = obj["metadata"]
+    if pre.get("uid") and pre["uid"] != meta.get("uid"):
+        raise errors.Conflict(res.qualified, meta["name"],
+                              f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: "
+                              f"{meta.get('uid')}")
+    if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
+        raise errors.Conflict(res.qualified, meta["name"],
+                              f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                              f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
+
+
+def _equal_ignoring_rv(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return storage_mod.encode(a) == storage_mod.encode(b) or \
+        orjson.dumps(_strip_rv(a), option=orjson.OPT_SORT_KEYS) == orjson.dumps(_strip_rv(b), option=orjson.OPT_SORT_KEYS)
+
+
+def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
+    out = dict(obj)
+    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return out
+
+
+async def gather_limited(coros: list[Any], limit: int = 16) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def run(c: Any) -> Any:
+        async with sem:
+            return await c
+    return await asyncio.gather(*(run(c) for c in coros))

@@ -1,0 +1,226 @@
+"""`minik8s apiserver`: the aiohttp application, its start-up and its shutdown.
+
+Start-up order matters: etcd must answer, the watch caches start (so any list
+revision a client sees is inside their windows), the bootstrap objects exist
+(system namespaces, the `kubernetes` Service), and only then the port opens.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import logging
+import signal
+import time
+from typing import Any
+
+from aiohttp import web
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.apiserver import allocators
+from minik8s.apiserver import discovery
+from minik8s.apiserver import handlers
+from minik8s.apiserver import registry as registry_mod
+from minik8s.apiserver import storage as storage_mod
+from minik8s.apiserver import watchcache
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Config:
+    etcd_endpoints: list[str] = dataclasses.field(default_factory=lambda: ["http://127.0.0.1:2379"])
+    etcd_prefix: str = "/registry"
+    etcd_timeout: float = 5.0
+    bind_address: str = "0.0.0.0"
+    port: int = 6443
+    advertise_address: str = "127.0.0.1"
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: tuple[int, int] = (30000, 32767)
+    kubelet_token: str = ""
+    watch_window: int = 5000
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.StatusError as e:
+        if e.code >= 500:
+            log.warning("%s %s: %s", request.method, request.path_qs, e.message)
+        return handlers.status_response(e)
+    except web.HTTPRequestEntityTooLarge:
+        return handlers.status_response(errors.RequestEntityTooLarge(
+            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"))
+    except web.HTTPException as e:
+        if e.status == 404:
+            return handlers.status_response(handlers.not_found_path())
+        if e.status == 405:
+            return handlers.status_response(errors.MethodNotAllowed(f"{request.method} is not allowed here"))
+        raise
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as e:  # noqa: BLE001 - every unexpected error still answers a Status
+        log.exception("%s %s failed", request.method, request.path_qs)
+        return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
+
+
+class ApiServer:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
+                                         timeout=config.etcd_timeout)
+        self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
+                                                     config.service_node_port_range)
+        self.registry = registry_mod.Registry(self.store, self.allocator)
+        self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
+        self.resources = handlers.ResourceHandlers(self.store, self.registry, self.caches)
+        self.runner: web.AppRunner | None = None
+        self.started = time.time()
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[error_middleware], client_max_size=handlers.MAX_BODY)
+        r = app.router
+        r.add_get("/version", self.version)
+        r.add_get("/version/", self.version)
+        for path in ("/healthz", "/livez", "/readyz"):
+            r.add_get(path, self.health)
+        r.add_get("/api", self.api_root)
+        r.add_get("/api/", self.api_root)
+        r.add_get("/apis", self.apis_root)
+        r.add_get("/apis/", self.apis_root)
+        r.add_get("/openapi/v3", self.openapi_root)
+        r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
+        r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
+        return app
+
+    # -- small endpoints --------------------------------------------------------
+
+    async def version(self, request: web.Request) -> web.Response:
+        return handlers.respond(discovery.version_info())
+
+    async def health(self, request: web.Request) -> web.Response:
+        if request.path == "/readyz":
+            try:
+                await self.store.revision()
+            except errors.StatusError as e:
+                return web.Response(status=500, text=f"[-]etcd failed: {e.message}\nreadyz check failed\n")
+        return web.Response(text="ok")
+
+    async def api_root(self, request: web.Request) -> web.Response:
+        ct = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        if ct:
+            return handlers.respond(discovery.aggregated(True, ct), content_type=ct)
+        return handlers.respond(discovery.api_versions(f"{self.config.advertise_address}:{self.config.port}"))
+
+    async def apis_root(self, request: web.Request) -> web.Response:
+        ct = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        if ct:
+            return handlers.respond(discovery.aggregated(False, ct), content_type=ct)
+        return handlers.respond(discovery.api_group_list())
+
+    async def openapi_root(self, request: web.Request) -> web.Response:
+        return handlers.respond(discovery.openapi_v3_root())
+
+    async def openapi_path(self, request: web.Request) -> web.Response:
+        doc = discovery.openapi_v3_for_path(request.match_info["tail"])
+        if doc is None:
+            raise handlers.not_found_path()
+        return handlers.respond(doc)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def wait_for_etcd(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                await self.store.revision()
+                return
+            except errors.StatusError as e:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"etcd at {self.config.etcd_endpoints} did not answer: {e.message}") from e
+                log.info("waiting for etcd at %s: %s", self.config.etcd_endpoints, e.message)
+                await asyncio.sleep(0.5)
+
+    async def bootstrap(self) -> None:
+        """System namespaces and the `kubernetes` Service, as kube-apiserver's bootstrap controller."""
+        ns_res = resources.lookup("", "v1", "namespaces")
+        svc_res = resources.lookup("", "v1", "services")
+        ep_res = resources.lookup("", "v1", "endpoints")
+        assert ns_res and svc_res and ep_res
+        for name in registry_mod.SYSTEM_NAMESPACES:
+            await self.registry.ensure(ns_res, None, {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": name}})
+        await self.registry.ensure(svc_res, "default", {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": self.allocator.first_ip,
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": self.config.port}]},
+        })
+        await self._reconcile_master_endpoints(ep_res)
+
+    async def _reconcile_master_endpoints(self, ep_res: resources.Resource) -> None:
+        """Every API server lists itself in the `kubernetes` Endpoints.
+
+        A loopback advertise address is useless to pods (it is their own
+        loopback) and invalid in Endpoints, so a single-host server on
+        127.0.0.1 leaves the Endpoints alone.
+        """
+        address = self.config.advertise_address
+        if ipaddress.ip_address(address).is_loopback:
+            return
+
+        def add_self(ep: dict[str, Any]) -> dict[str, Any]:
+            subsets = ep.get("subsets") or [{"addresses": [], "ports": [
+                {"name": "https", "port": self.config.port, "protocol": "TCP"}]}]
+            addrs = subsets[0].setdefault("addresses", [])
+            if not any(a.get("ip") == address for a in addrs):
+                addrs.append({"ip": address})
+                addrs.sort(key=lambda a: a["ip"])
+            ep["subsets"] = subsets
+            return ep
+
+        try:
+            await self.store.guaranteed_update(ep_res, "default", "kubernetes", add_self)
+        except errors.NotFound:
+            await self.registry.ensure(ep_res, "default", add_self({
+                "apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": "kubernetes", "namespace": "default",
+                             "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
+
+    async def start(self) -> None:
+        await self.wait_for_etcd()
+        await self.caches.start_all()
+        await self.bootstrap()
+        self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
+        await site.start()
+        log.info("minik8s apiserver listening on %s:%d (etcd %s)", self.config.bind_address, self.config.port,
+                 ",".join(self.config.etcd_endpoints))
+
+    async def stop(self) -> None:
+        # Closing the caches ends every open watch stream, so the runner's
+        # shutdown does not wait on them.
+        await self.caches.stop()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await self.store.close()
+
+
+async def serve(config: Config) -> None:
+    server = ApiServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("apiserver shutting down")
+        await server.stop()

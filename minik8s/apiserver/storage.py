@@ -1,0 +1,298 @@
+"""Object storage on etcd v3: the only place cluster state lives.
+
+Keys follow Kubernetes: `<prefix>/<resource>/<namespace>/<name>` (cluster-scoped
+resources drop the namespace). Values are the object's JSON without
+`metadata.resourceVersion`; the resourceVersion a reader sees is the key's etcd
+`mod_revision`, so it is always exact and every write is a compare-and-swap
+transaction on it: a stale writer gets 409 Conflict, never a lost update.
+
+Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
+504, and the next request simply tries again (gRPC reconnects by itself).
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any, Awaitable, Callable, TypeVar
+
+import aetcd
+import aetcd.exceptions
+import aetcd.rpc
+import orjson
+
+from minik8s.api import errors
+from minik8s.api import resources
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A hook that receives the current object (already decoded, with its
+# resourceVersion) and returns the new one, or raises a StatusError to abort.
+UpdateFn = Callable[[dict[str, Any]], Awaitable[dict[str, Any]] | dict[str, Any]]
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    meta = obj.get("metadata") or {}
+    if "resourceVersion" in meta:
+        obj = dict(obj)
+        obj["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
+    return orjson.dumps(obj)
+
+
+def decode(value: bytes, revision: int) -> dict[str, Any]:
+    obj = orjson.loads(value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+class Storage:
+    """CRUD on etcd with optimistic concurrency. Knows nothing of HTTP."""
+
+    def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0) -> None:
+        self.endpoints = endpoints
+        self.prefix = prefix.rstrip("/")
+        self.timeout = timeout
+        self._endpoint_index = 0
+        self.client = self._new_client()
+
+    def _new_client(self) -> aetcd.Client:
+        host, port = _host_port(self.endpoints[self._endpoint_index % len(self.endpoints)])
+        return aetcd.Client(host=host, port=port, timeout=self.timeout,
+                            options={"grpc.max_receive_message_length": 64 * 1024 * 1024})
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # -- keys ---------------------------------------------------------------
+
+    def resource_prefix(self, res: resources.Resource, namespace: str | None = None) -> bytes:
+        res = resources.storage_resource(res)
+        base = f"{self.prefix}/{_storage_name(res)}/"
+        if res.namespaced and namespace:
+            base += f"{namespace}/"
+        return base.encode()
+
+    def key(self, res: resources.Resource, namespace: str | None, name: str) -> bytes:
+        res = resources.storage_resource(res)
+        if res.namespaced:
+            return f"{self.prefix}/{_storage_name(res)}/{namespace}/{name}".encode()
+        return f"{self.prefix}/{_storage_name(res)}/{name}".encode()
+
+    # -- guarded calls ------------------------------------------------------
+
+    async def _call(self, what: str, coro_fn: Callable[[], Awaitable[T]]) -> T:
+        """Run one etcd call with a deadline, mapping failures to 503/504."""
+        try:
+            return await asyncio.wait_for(coro_fn(), self.timeout + 1)
+        except (asyncio.TimeoutError, aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.WatchTimeoutError) as e:
+            raise errors.Timeout(f"etcd did not answer {what} within {self.timeout:g}s; "
+                                 "the request may or may not have been applied") from e
+        except aetcd.exceptions.ConnectionFailedError as e:
+            self._rotate()
+            raise errors.ServiceUnavailable(f"etcd is unavailable ({what}): {e}") from e
+        except aetcd.exceptions.ClientError as e:
+            raise errors.InternalError(f"etcd {what}: {e}") from e
+
+    def _rotate(self) -> None:
+        if len(self.endpoints) > 1:
+            self._endpoint_index += 1
+            old = self.client
+            self.client = self._new_client()
+            asyncio.get_running_loop().create_task(old.close())
+
+    async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
+        """A raw Txn, returning the whole response (aetcd's helper drops the header revision)."""
+        client = self.client
+        await client.connect()
+        request = aetcd.rpc.TxnRequest(
+            compare=[c.build_message() for c in compare],
+            success=client._ops_to_requests(success),
+            failure=client._ops_to_requests(failure),
+        )
+        try:
+            return await client.kvstub.Txn(request, timeout=self.timeout, metadata=client.metadata)
+        except aetcd.rpc.AioRpcError as e:
+            aetcd.exceptions._handle_exception(e)
+            raise
+
+    # -- reads --------------------------------------------------------------
+
+    async def revision(self) -> int:
+        """The store's current revision."""
+        async def op() -> int:
+            resp = await self.client.get_prefix(f"{self.prefix}/__revision_probe__".encode(), keys_only=True)
+            return int(resp.header.revision)
+        return await self._call("get revision", op)
+
+    async def get(self, res: resources.Resource, namespace: str | None, name: str) -> dict[str, Any]:
+        key = self.key(res, namespace, name)
+        got = await self._call("get", lambda: self.client.get(key))
+        if got is None:
+            raise errors.NotFound(res.qualified, name)
+        return decode(got.value, got.mod_revision)
+
+    async def get_or_none(self, res: resources.Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.get(res, namespace, name)
+        except errors.NotFound:
+            return None
+
+    async def list(self, res: resources.Resource, namespace: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """All objects of a resource (in one namespace, or all), and the list's revision."""
+        prefix = self.resource_prefix(res, namespace)
+        resp = await self._call("list", lambda: self.client.get_prefix(prefix))
+        items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
+        return items, int(resp.header.revision)
+
+    async def count(self, res: resources.Resource, namespace: str | None = None) -> int:
+        prefix = self.resource_prefix(res, namespace)
+        resp = await self._call("count", lambda: self.client.get_prefix(prefix, keys_only=True))
+        return int(resp.count)
+
+    # -- writes -------------------------------------------------------------
+
+    async def create(self, res: resources.Resource, obj: dict[str, Any],
+                     extra: "Extra | None" = None) -> dict[str, Any]:
+        """Create `obj`; `extra` adds compares/ops that must commit atomically with it
+        (allocations). A failed extra compare raises ExtraConflict."""
+        meta = obj["metadata"]
+        key = self.key(res, meta.get("namespace"), meta["name"])
+        value = encode(obj)
+        tx = self.client.transactions
+        extra = extra or Extra()
+        resp = await self._call("create", lambda: self._txn(
+            [tx.create(key) == 0, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+        if not resp.succeeded:
+            if resp.responses[0].response_range.kvs:
+                raise errors.AlreadyExists(res.qualified, meta["name"])
+            raise ExtraConflict()
+        return decode(value, resp.header.revision)
+
+    async def update(self, res: resources.Resource, obj: dict[str, Any], expected_rv: int,
+                     extra: "Extra | None" = None) -> dict[str, Any]:
+        """Write `obj` if the stored object still has `expected_rv`, else 409 (404 if gone)."""
+        meta = obj["metadata"]
+        key = self.key(res, meta.get("namespace"), meta["name"])
+        value = encode(obj)
+        tx = self.client.transactions
+        extra = extra or Extra()
+        resp = await self._call("update", lambda: self._txn(
+            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+        if not resp.succeeded:
+            kvs = resp.responses[0].response_range.kvs
+            if not kvs:
+                raise errors.NotFound(res.qualified, meta["name"])
+            if int(kvs[0].mod_revision) != expected_rv:
+                raise errors.Conflict(res.qualified, meta["name"])
+            raise ExtraConflict()
+        return decode(value, resp.header.revision)
+
+    async def delete(self, res: resources.Resource, namespace: str | None, name: str,
+                     expected_rv: int | None = None,
+                     extra_for: "Callable[[dict[str, Any]], Extra] | None" = None) -> dict[str, Any]:
+        """Delete (optionally only at `expected_rv`); returns the last state, at the deletion revision.
+
+        `extra_for(current)` gives ops committed with the delete (releasing allocations).
+        """
+        key = self.key(res, namespace, name)
+        tx = self.client.transactions
+        while True:
+            current = await self.get(res, namespace, name)
+            rv = int(current["metadata"]["resourceVersion"])
+            if expected_rv is not None and rv != expected_rv:
+                raise errors.Conflict(res.qualified, name)
+            extra = extra_for(current) if extra_for else Extra()
+            resp = await self._call("delete", lambda: self._txn(
+                [tx.mod(key) == rv, *extra.compare], [tx.delete(key), *extra.success], []))
+            if resp.succeeded:
+                current["metadata"]["resourceVersion"] = str(resp.header.revision)
+                return current
+            if expected_rv is not None:
+                raise errors.Conflict(res.qualified, name)
+
+    async def guaranteed_update(self, res: resources.Resource, namespace: str | None, name: str,
+                                fn: UpdateFn, *, attempts: int = 16) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Read-modify-write with retries on conflict, as Kubernetes' GuaranteedUpdate.
+
+        `fn` gets the current object and returns the desired one; returning the
+        same object (equal) skips the write. Returns (old, new).
+        """
+        for _ in range(attempts):
+            current = await self.get(res, namespace, name)
+            rv = int(current["metadata"]["resourceVersion"])
+            desired = fn(_deepcopy(current))
+            if asyncio.iscoroutine(desired):
+                desired = await desired
+            assert isinstance(desired, dict)
+            if _same(desired, current):
+                return current, current
+            try:
+                return current, await self.update(res, desired, rv)
+            except errors.Conflict:
+                continue
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    def raw_key(self, key: str) -> bytes:
+        return f"{self.prefix}/{key}".encode()
+
+    async def raw_keys(self, sub: str) -> list[str]:
+        """Key names (after `<prefix>/<sub>/`) of non-object keys, e.g. allocations."""
+        base = self.raw_key(sub.rstrip("/") + "/")
+        resp = await self._call("list", lambda: self.client.get_prefix(base, keys_only=True))
+        return [kv.key[len(base):].decode() for kv in resp.kvs]
+
+    async def put_raw(self, key: str, value: bytes) -> None:
+        """Unconditional write of a non-object key (allocator bitmaps and the like)."""
+        await self._call("put", lambda: self.client.put(f"{self.prefix}/{key}".encode(), value))
+
+    async def get_raw(self, key: str) -> tuple[bytes | None, int]:
+        k = f"{self.prefix}/{key}".encode()
+        got = await self._call("get", lambda: self.client.get(k))
+        if got is None:
+            return None, 0
+        return got.value, int(got.mod_revision)
+
+    async def cas_raw(self, key: str, value: bytes, expected_mod: int) -> bool:
+        """Write `value` if the key's mod_revision is `expected_mod` (0: key absent)."""
+        k = f"{self.prefix}/{key}".encode()
+        tx = self.client.transactions
+        cmp = tx.create(k) == 0 if expected_mod == 0 else tx.mod(k) == expected_mod
+        resp = await self._call("cas", lambda: self._txn([cmp], [tx.put(k, value)], []))
+        return bool(resp.succeeded)
+
+
+@dataclasses.dataclass
+class Extra:
+    """Compares and operations that commit in the same transaction as an object write."""
+    compare: list[Any] = dataclasses.field(default_factory=list)
+    success: list[Any] = dataclasses.field(default_factory=list)
+
+
+class ExtraConflict(Exception):
+    """An `Extra` compare failed (e.g. an allocation was taken meanwhile)."""
+
+
+def _storage_name(res: resources.Resource) -> str:
+    # Kubernetes keeps Deployments under /registry/deployments etc.; group
+    # names would only matter for colliding plurals, of which we have none.
+    return res.plural
+
+
+def _host_port(endpoint: str) -> tuple[str, int]:
+    ep = endpoint.strip()
+    for scheme in ("http://", "https://"):
+        if ep.startswith(scheme):
+            ep = ep[len(scheme):]
+    ep = ep.rstrip("/")
+    host, _, port = ep.rpartition(":")
+    return (host or "127.0.0.1"), int(port or 2379)
+
+
+def _deepcopy(obj: dict[str, Any]) -> dict[str, Any]:
+    return orjson.loads(orjson.dumps(obj))
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)

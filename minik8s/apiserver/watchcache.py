@@ -1,0 +1,286 @@
+"""One etcd watch per resource, fanned out to every HTTP watcher.
+
+Each resource has a `WatchCache`: a single etcd watch on its key prefix feeding
+a bounded window of recent events. An HTTP watch from resourceVersion N replays
+the window's events after N and then follows live ones; N older than the window
+answers 410 Expired, so the client relists (as kube-apiserver's watch cache).
+
+Watchers get their own bounded queue. A watcher that cannot keep up is closed
+(its client re-watches from its last resourceVersion) rather than allowed to
+slow the others or the writers: the dispatcher never awaits a watcher.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+from typing import Any, Callable
+
+import aetcd.rpc
+import aetcd.utils
+import orjson
+
+from minik8s.api import resources
+from minik8s.apiserver import storage as storage_mod
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    type: str  # ADDED, MODIFIED, DELETED
+    obj: dict[str, Any]
+    prev: dict[str, Any] | None
+    rv: int
+
+
+class _Compacted(Exception):
+    pass
+
+
+class Expired(Exception):
+    """The requested resourceVersion is older than the window."""
+
+
+class Closed(Exception):
+    """The watcher was dropped (too slow, or the cache restarted)."""
+
+
+# Kubernetes' filter: given (event, prev matched?, now matched?), what a watcher sees.
+Filter = Callable[[dict[str, Any]], bool]
+
+
+class Watcher:
+    def __init__(self, cache: "WatchCache", matches: Filter, maxsize: int) -> None:
+        self.cache = cache
+        self.matches = matches
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=maxsize)
+        self.closed = False
+
+    def offer(self, ev: Event) -> None:
+        """Translate a store event into what this watcher sees (or nothing)."""
+        now = ev.type != "DELETED" and self.matches(ev.obj)
+        before = ev.prev is not None and self.matches(ev.prev)
+        if ev.type == "DELETED":
+            out = Event("DELETED", ev.obj, None, ev.rv) if before else None
+        elif now and before:
+            out = Event("MODIFIED", ev.obj, None, ev.rv)
+        elif now:
+            out = Event("ADDED", ev.obj, None, ev.rv)
+        elif before:
+            # Left the selection: to this watcher the object is gone.
+            out = Event("DELETED", ev.obj, None, ev.rv)
+        else:
+            out = None
+        if out is None:
+            return
+        try:
+            self.queue.put_nowait(out)
+        except asyncio.QueueFull:
+            log.warning("watch on %s fell %d events behind; closing it", self.cache.res.plural,
+                        self.queue.qsize())
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.cache.watchers.discard(self)
+        # Make room for the end marker so the consumer wakes up.
+        while True:
+            try:
+                self.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                try:
+                    self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    pass
+
+    async def next(self, timeout: float | None) -> Event | None:
+        """The next event; None on timeout. Raises Closed when dropped."""
+        try:
+            ev = await asyncio.wait_for(self.queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return None
+        if ev is None:
+            raise Closed()
+        return ev
+
+
+class WatchCache:
+    def __init__(self, store: storage_mod.Storage, res: resources.Resource, *,
+                 window: int = 5000, watcher_queue: int = 5000, progress_interval: float = 5.0) -> None:
+        self.store = store
+        self.res = res
+        self.window: collections.deque[Event] = collections.deque()
+        self.window_size = window
+        self.watcher_queue = watcher_queue
+        self.progress_interval = progress_interval
+        # Every event with rv > window_start is in `window`.
+        self.window_start = 0
+        # The newest revision known to contain no unseen events for this resource.
+        self.revision = 0
+        self.watchers: set[Watcher] = set()
+        self.ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"watchcache-{self.res.plural}")
+        await self.ready.wait()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        for w in list(self.watchers):
+            w.close()
+
+    def subscribe(self, from_rv: int, matches: Filter) -> Watcher:
+        """A watcher seeing events after `from_rv` (replayed from the window, then live)."""
+        if from_rv < self.window_start:
+            raise Expired(f"too old resource version: {from_rv} ({self.window_start})")
+        w = Watcher(self, matches, self.watcher_queue)
+        # No await between replay and registration: nothing can slip in between.
+        for ev in self.window:
+            if ev.rv > from_rv:
+                w.offer(ev)
+        if not w.closed:
+            self.watchers.add(w)
+        return w
+
+    # -- the etcd side --------------------------------------------------------
+
+    async def _run(self) -> None:
+        start = 0
+        backoff = 0.2
+        while True:
+            try:
+                if start == 0:
+                    start = await self.store.revision()
+                    self.window.clear()
+                    self.window_start = start
+                    self.revision = start
+                    self._drop_watchers()
+                start = await self._stream(start)
+            except asyncio.CancelledError:
+                raise
+            except _Compacted as e:
+                log.warning("watch on %s: revision %d compacted (%s); restarting the window",
+                            self.res.plural, start, e)
+                start = 0
+            except Exception as e:  # noqa: BLE001 - etcd down, network: retry forever
+                log.warning("watch on %s failed (%s); retrying from %d", self.res.plural, e, start)
+                self.ready.set()  # serve what we have; watches still work from the window
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.2
+
+    async def _stream(self, start: int) -> int:
+        """One etcd watch stream from `start`+1 until it breaks; returns the last revision seen.
+
+        We use the raw Watch RPC (aetcd's helper hides response headers and
+        progress notifications, which the bookmarks and resumption need).
+        """
+        client = self.store.client
+        await client.connect()
+        prefix = self.store.resource_prefix(self.res)
+        create = aetcd.rpc.WatchRequest(create_request=aetcd.rpc.WatchCreateRequest(
+            key=prefix, range_end=aetcd.utils.prefix_range_end(prefix), start_revision=start + 1,
+            prev_kv=True, progress_notify=True))
+        progress = aetcd.rpc.WatchRequest(progress_request=aetcd.rpc.WatchProgressRequest())
+
+        async def requests() -> Any:
+            yield create
+            # Ask for progress now and then: it tells us the store revision with
+            # no events pending for this prefix (used for bookmarks).
+            while True:
+                await asyncio.sleep(self.progress_interval)
+                yield progress
+
+        call = aetcd.rpc.WatchStub(client.channel).Watch(requests(), metadata=client.metadata)
+        try:
+            async for resp in call:
+                if resp.compact_revision:
+                    raise _Compacted(resp.compact_revision)
+                if resp.created:
+                    self.ready.set()
+                if resp.canceled:
+                    raise RuntimeError(f"etcd canceled the watch: {resp.cancel_reason}")
+                start = self._apply(resp, start)
+        finally:
+            call.cancel()
+        raise RuntimeError("etcd closed the watch stream")
+
+    def _apply(self, resp: Any, start: int) -> int:
+        """Feed one etcd watch response into the window and the watchers."""
+        header_rev = int(resp.header.revision) if getattr(resp, "header", None) else 0
+        for raw in resp.events:
+            kv = raw.kv
+            rv = int(kv.mod_revision)
+            if raw.type == 1:  # DELETE
+                if not raw.prev_kv or not raw.prev_kv.value:
+                    continue
+                obj = storage_mod.decode(raw.prev_kv.value, rv)
+                ev = Event("DELETED", obj, obj, rv)
+            else:
+                obj = storage_mod.decode(kv.value, rv)
+                prev = storage_mod.decode(raw.prev_kv.value, int(raw.prev_kv.mod_revision)) \
+                    if raw.prev_kv and raw.prev_kv.value else None
+                ev = Event("ADDED" if prev is None else "MODIFIED", obj, prev, rv)
+            self._push(ev)
+            start = max(start, rv)
+        if header_rev and not resp.events:
+            # A progress notification: nothing up to header_rev is missing for
+            # this prefix, so bookmarks and a resumed watch may start there.
+            self.revision = max(self.revision, header_rev)
+            start = max(start, header_rev)
+        return start
+
+    def _push(self, ev: Event) -> None:
+        self.window.append(ev)
+        if len(self.window) > self.window_size:
+            dropped = self.window.popleft()
+            self.window_start = dropped.rv
+        self.revision = max(self.revision, ev.rv)
+        for w in list(self.watchers):
+            w.offer(ev)
+
+    def _drop_watchers(self) -> None:
+        for w in list(self.watchers):
+            w.close()
+
+
+class WatchCaches:
+    """The caches of every stored resource, created lazily on first watch."""
+
+    def __init__(self, store: storage_mod.Storage, **kw: Any) -> None:
+        self.store = store
+        self.kw = kw
+        self.caches: dict[str, WatchCache] = {}
+
+    async def get(self, res: resources.Resource) -> WatchCache:
+        res = resources.storage_resource(res)
+        cache = self.caches.get(res.plural)
+        if cache is None:
+            cache = self.caches[res.plural] = WatchCache(self.store, res, **self.kw)
+        await cache.start()
+        return cache
+
+    async def start_all(self) -> None:
+        await asyncio.gather(*(self.get(r) for r in resources.RESOURCES if not r.storage_version))
+
+    async def stop(self) -> None:
+        for cache in self.caches.values():
+            await cache.stop()
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)

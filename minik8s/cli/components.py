@@ -1,0 +1,70 @@
+"""One subcommand per long-running process: `minik8s apiserver`, and later the
+controller manager, scheduler, kubelet and proxy. Each only parses options and
+hands a config record to its package."""
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from minik8s.cli.main import cli
+
+
+def _split(values: str) -> list[str]:
+    return [v.strip() for v in values.split(",") if v.strip()]
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(p) for p in text.split("-", 1))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a port range like 30000-32767") from None
+    if not 0 < lo <= hi < 65536:
+        raise click.BadParameter(f"{text!r} is not a valid port range")
+    return lo, hi
+
+
+@cli.command()
+@click.option("--etcd-endpoints", default="http://127.0.0.1:2379", help="Comma-separated etcd client URLs.")
+@click.option("--etcd-prefix", default="/registry", help="Key prefix for every object in etcd.")
+@click.option("--etcd-timeout", default=5.0, type=float, help="Seconds before an etcd call answers 504.")
+@click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
+@click.option("--port", default=6443, type=int, help="Port to listen on (plain HTTP).")
+@click.option("--advertise-address", default="127.0.0.1",
+              help="Address other components and the `kubernetes` Endpoints use to reach this server.")
+@click.option("--service-cluster-ip-range", default="10.96.0.0/12", help="CIDR for Service ClusterIPs.")
+@click.option("--service-node-port-range", default="30000-32767", help="Range of NodePorts.")
+@click.option("--kubelet-token", default="", help="Shared secret presented to kubelets for logs/exec.")
+@click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
+def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
+              advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
+              kubelet_token: str, watch_window: int) -> None:
+    """Run the API server (the only component that talks to etcd)."""
+    from minik8s.apiserver import server
+
+    config = server.Config(
+        etcd_endpoints=_split(etcd_endpoints), etcd_prefix=etcd_prefix, etcd_timeout=etcd_timeout,
+        bind_address=bind_address, port=port, advertise_address=advertise_address,
+        service_cluster_ip_range=service_cluster_ip_range,
+        service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
+        watch_window=watch_window)
+    asyncio.run(server.serve(config))
+
+
+@cli.command("controller-manager")
+@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--leader-elect/--no-leader-elect", default=True, help="Run only while holding the Lease.")
+@click.option("--lease-duration", default=15.0, type=float, help="Leader lease duration (s).")
+@click.option("--renew-deadline", default=10.0, type=float, help="Give up leading if not renewed within (s).")
+@click.option("--retry-period", default=2.0, type=float, help="Lease renew/retry period (s).")
+@click.option("--controllers", default="*", help="Comma-separated controllers ('*' all, '-name' to disable).")
+def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
+                       renew_deadline: float, retry_period: float, controllers: str) -> None:
+    """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
+    from minik8s.controllers import manager
+
+    config = manager.Config(server=server, token=token, leader_elect=leader_elect, lease_duration=lease_duration,
+                            renew_deadline=renew_deadline, retry_period=retry_period,
+                            controllers=tuple(_split(controllers)))
+    asyncio.run(manager.serve(config))

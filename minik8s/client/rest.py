@@ -1,0 +1,191 @@
+"""An async REST client for the Kubernetes API that minik8s serves.
+
+Every component talks to the cluster only through this (DEVELOPERS.md). Errors
+come back as minik8s.api.errors.StatusError subclasses, with the HTTP library's
+exception chained as the cause, so callers never see aiohttp types.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, AsyncIterator
+
+import aiohttp
+import orjson
+
+from minik8s.api import errors
+from minik8s.api import resources
+
+log = logging.getLogger(__name__)
+
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+
+class Client:
+    """One connection pool to one API server. Use as an async context manager or call close()."""
+
+    def __init__(self, server: str, *, token: str | None = None, timeout: float = 30.0,
+                 user_agent: str = "minik8s", limit: int = 100) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self.limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
+            self._session = aiohttp.ClientSession(
+                headers=headers, connector=aiohttp.TCPConnector(limit=self.limit),
+                json_serialize=lambda o: orjson.dumps(o).decode())
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # -- raw ----------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+                      content_type: str = "application/json", headers: dict[str, str] | None = None,
+                      raw_body: bytes | None = None, timeout: float | None = None) -> Any:
+        hdrs = dict(headers or {})
+        data: bytes | None = raw_body
+        if body is not None:
+            data = orjson.dumps(body)
+        if data is not None:
+            hdrs["Content-Type"] = content_type
+        try:
+            async with self.session.request(
+                    method, self.server + path, data=data, params=_params(params), headers=hdrs,
+                    timeout=aiohttp.ClientTimeout(total=timeout or self.timeout)) as resp:
+                payload = await resp.read()
+                ctype = resp.headers.get("Content-Type", "")
+                if resp.status >= 400:
+                    raise _error(resp.status, payload, method, path)
+                if "json" in ctype:
+                    return orjson.loads(payload) if payload else None
+                return payload.decode(errors="replace")
+        except aiohttp.ClientError as e:
+            raise errors.ServiceUnavailable(f"cannot reach the API server at {self.server}: {e}") from e
+        except asyncio.TimeoutError as e:
+            raise errors.Timeout(f"the API server at {self.server} did not answer {method} {path} "
+                                 f"within {timeout or self.timeout:g}s") from e
+
+    # -- typed verbs -----------------------------------------------------------------
+
+    async def get(self, res: resources.Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return await self.request("GET", res.path(namespace, name))
+
+    async def get_or_none(self, res: resources.Resource, name: str,
+                          namespace: str | None = None) -> dict[str, Any] | None:
+        try:
+            return await self.get(res, name, namespace)
+        except errors.NotFound:
+            return None
+
+    async def list(self, res: resources.Resource, namespace: str | None = None, *,
+                   label_selector: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
+        params = {"labelSelector": label_selector, "fieldSelector": field_selector}
+        return await self.request("GET", res.path(namespace), params=params)
+
+    async def create(self, res: resources.Resource, obj: dict[str, Any], namespace: str | None = None,
+                     *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        ns = namespace or (obj.get("metadata") or {}).get("namespace")
+        return await self.request("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
+
+    async def update(self, res: resources.Resource, obj: dict[str, Any], *, subresource: str | None = None
+                     ) -> dict[str, Any]:
+        meta = obj["metadata"]
+        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj)
+
+    async def update_status(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        return await self.update(res, obj, subresource="status")
+
+    async def patch(self, res: resources.Resource, name: str, patch: Any, namespace: str | None = None, *,
+                    patch_type: str = MERGE_PATCH, subresource: str | None = None) -> dict[str, Any]:
+        return await self.request("PATCH", res.path(namespace, name, subresource), body=patch,
+                                  content_type=patch_type)
+
+    async def delete(self, res: resources.Resource, name: str, namespace: str | None = None, *,
+                     grace_period: int | None = None, propagation: str | None = None,
+                     preconditions: dict[str, str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
+        if propagation:
+            body["propagationPolicy"] = propagation
+        if preconditions:
+            body["preconditions"] = preconditions
+        return await self.request("DELETE", res.path(namespace, name), body=body)
+
+    async def bind(self, pod: dict[str, Any], node: str) -> None:
+        meta = pod["metadata"]
+        pods = resources.lookup("", "v1", "pods")
+        assert pods
+        await self.request("POST", pods.path(meta["namespace"], meta["name"], "binding"), body={
+            "apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta.get("uid")},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
+
+    async def watch(self, res: resources.Resource, namespace: str | None = None, *,
+                    resource_version: str | None = None, label_selector: str | None = None,
+                    field_selector: str | None = None, timeout_seconds: int | None = None,
+                    bookmarks: bool = True) -> AsyncIterator[dict[str, Any]]:
+        """Yield watch events ({type, object}) until the server ends the stream."""
+        params = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
+                  "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
+                  "allowWatchBookmarks": "true" if bookmarks else None}
+        try:
+            async with self.session.get(self.server + res.path(namespace), params=_params(params),
+                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout)
+                                        ) as resp:
+                if resp.status >= 400:
+                    raise _error(resp.status, await resp.read(), "WATCH", res.path(namespace))
+                buf = b""
+                async for chunk in resp.content.iter_any():
+                    buf += chunk
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        if line.strip():
+                            yield orjson.loads(line)
+        except aiohttp.ClientError as e:
+            raise errors.ServiceUnavailable(f"watch on {res.plural} broke: {e}") from e
+
+
+def _params(params: dict[str, Any] | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def _error(status: int, payload: bytes, method: str, path: str) -> errors.StatusError:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return errors.StatusError.from_status(body, status)
+    text = payload.decode(errors="replace").strip()[:200]
+    return errors.StatusError(status, "Unknown", f"{method} {path}: HTTP {status}: {text}")
+
+
+def from_kubeconfig(path: str | None = None, context: str | None = None, **kw: Any) -> Client:
+    from minik8s.client import kubeconfig
+
+    access = kubeconfig.load(path, context)
+    return Client(access.server, token=access.token, **kw)

@@ -1,0 +1,101 @@
+"""`minik8s controller-manager`: every controller in one process, behind leader election.
+
+Controllers share informers (one list+watch per resource for the whole
+process). Only the Lease holder runs them; on losing the lease the process
+exits so a restart (systemd, `minik8s up`) rebuilds everything from the API.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import signal
+from typing import Any, Callable
+
+from minik8s.client import events
+from minik8s.client import informer as informer_mod
+from minik8s.client import leaderelection
+from minik8s.client import rest
+from minik8s.controllers import base
+from minik8s.controllers import namespace
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Config:
+    server: str = "http://127.0.0.1:6443"
+    token: str | None = None
+    leader_elect: bool = True
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    controllers: tuple[str, ...] = ("*",)
+    # Knobs of individual controllers, filled by the CLI.
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+ControllerFactory = Callable[[rest.Client, informer_mod.InformerFactory, events.EventRecorder, Config],
+                             base.Controller]
+
+REGISTRY: dict[str, ControllerFactory] = {
+    "namespace": lambda c, f, r, cfg: namespace.NamespaceController(c, f),
+}
+
+
+def enabled(config: Config) -> list[str]:
+    names = list(REGISTRY)
+    wanted = config.controllers or ("*",)
+    out = []
+    for name in names:
+        if f"-{name}" in wanted:
+            continue
+        if "*" in wanted or name in wanted:
+            out.append(name)
+    return out
+
+
+async def run_controllers(client: rest.Client, config: Config) -> None:
+    factory = informer_mod.InformerFactory(client)
+    recorder = events.EventRecorder(client, "controller-manager")
+    controllers = [REGISTRY[name](client, factory, recorder, config) for name in enabled(config)]
+    factory.start()
+    await factory.wait_synced()
+    log.info("controller-manager: caches synced; running %s", ", ".join(c.name for c in controllers))
+    try:
+        await asyncio.gather(*(c.run() for c in controllers))
+    finally:
+        await factory.stop()
+
+
+async def serve(config: Config) -> None:
+    client = rest.Client(config.server, token=config.token, user_agent="minik8s-controller-manager")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def lead() -> None:
+        await run_controllers(client, config)
+
+    if config.leader_elect:
+        elector = leaderelection.LeaderElector(client, "kube-controller-manager",
+                                               lease_duration=config.lease_duration,
+                                               renew_deadline=config.renew_deadline,
+                                               retry_period=config.retry_period)
+        work = loop.create_task(elector.run(lead))
+    else:
+        work = loop.create_task(lead())
+    stopper = loop.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if work in done and not stop.is_set():
+            exc = work.exception()
+            if exc:
+                raise exc
+            raise SystemExit("controller-manager lost its leader lease; exiting")
+    finally:
+        work.cancel()
+        stopper.cancel()
+        await asyncio.gather(work, stopper, return_exceptions=True)
+        await client.close()

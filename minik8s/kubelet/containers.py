@@ -1,0 +1,285 @@
+"""Pure translation of a pod's spec into what the engine is asked to create.
+
+Nothing here does I/O, so every rule (environment resolution and `$(VAR)`
+expansion, CPU shares and quota, memory limit, mounts, published ports,
+labels) is unit-tested on plain dicts. The formulas are Kubernetes':
+pkg/kubelet/cm/helpers_linux.go (MilliCPUToShares, MilliCPUToQuota) and
+third_party/forked/golang/expansion.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+from minik8s.api import quantity
+from minik8s.kubelet import runtime
+
+Obj = dict[str, Any]
+
+# helpers_linux.go
+MIN_SHARES = 2
+MAX_SHARES = 262144
+SHARES_PER_CPU = 1024
+QUOTA_PERIOD = 100000  # 100 ms, the CFS default period
+MIN_QUOTA_PERIOD = 1000
+
+
+class ConfigError(runtime.RuntimeFailure):
+    """The container cannot be configured (CreateContainerConfigError)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("CreateContainerConfigError", message)
+
+
+@dataclasses.dataclass(frozen=True)
+class PodContext:
+    """What a container's configuration depends on besides its spec."""
+
+    node_name: str
+    host_ip: str
+    pod_ip: str
+    volume_paths: Mapping[str, str]  # volume name -> host directory or file
+    node_allocatable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+# -- resources ------------------------------------------------------------------------------
+
+
+def milli_cpu_to_shares(milli: int) -> int:
+    if milli == 0:
+        return MIN_SHARES
+    shares = milli * SHARES_PER_CPU // 1000
+    return max(MIN_SHARES, min(shares, MAX_SHARES))
+
+
+def milli_cpu_to_quota(milli: int, period: int = QUOTA_PERIOD) -> int:
+    if milli == 0:
+        return 0
+    quota = milli * period // 1000
+    return max(quota, MIN_QUOTA_PERIOD)
+
+
+def cpu_and_memory(container: Obj) -> tuple[int, int, int, int]:
+    """(cpu_shares, cpu_quota, cpu_period, memory_limit) for one container.
+
+    limits.cpu becomes a CFS quota over a 100 ms period, requests.cpu the CPU
+    shares (a container with a limit but no request gets shares from the limit,
+    one with neither the minimum, 2), limits.memory a hard memory limit.
+    """
+    res = container.get("resources") or {}
+    limits, requests = res.get("limits") or {}, res.get("requests") or {}
+    cpu_limit = quantity.cpu_millis(limits["cpu"]) if "cpu" in limits else 0
+    cpu_request = quantity.cpu_millis(requests["cpu"]) if "cpu" in requests else 0
+    shares = milli_cpu_to_shares(cpu_request if cpu_request or not cpu_limit else cpu_limit)
+    quota = milli_cpu_to_quota(cpu_limit)
+    memory = quantity.to_bytes(limits["memory"]) if "memory" in limits else 0
+    return shares, quota, QUOTA_PERIOD if quota else 0, memory
+
+
+# -- environment ----------------------------------------------------------------------------
+
+
+def expand(text: str, lookup: Callable[[str], str | None]) -> str:
+    """Kubernetes' `$(VAR)` expansion: defined variables are replaced, undefined
+    references stay as written, `$$` escapes a dollar."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch != "$" or i + 1 >= n:
+            out.append(ch)
+            i += 1
+            continue
+        nxt = text[i + 1]
+        if nxt == "$":
+            out.append("$")
+            i += 2
+        elif nxt == "(":
+            end = text.find(")", i + 2)
+            if end == -1:
+                out.append(text[i:])
+                break
+            name = text[i + 2:end]
+            value = lookup(name)
+            out.append(value if value is not None else text[i:end + 1])
+            i = end + 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _subscript(path: str, prefix: str) -> str | None:
+    """`metadata.labels['app']` -> `app`."""
+    if path.startswith(prefix + "['") and path.endswith("']"):
+        return path[len(prefix) + 2:-2]
+    return None
+
+
+def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    simple = {
+        "metadata.name": meta.get("name", ""),
+        "metadata.namespace": meta.get("namespace", ""),
+        "metadata.uid": meta.get("uid", ""),
+        "spec.nodeName": spec.get("nodeName") or ctx.node_name,
+        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+        "status.hostIP": ctx.host_ip,
+        "status.hostIPs": ctx.host_ip,
+        "status.podIP": ctx.pod_ip,
+        "status.podIPs": ctx.pod_ip,
+    }
+    if path in simple:
+        return str(simple[path])
+    key = _subscript(path, "metadata.labels")
+    if key is not None:
+        return str((meta.get("labels") or {}).get(key, ""))
+    key = _subscript(path, "metadata.annotations")
+    if key is not None:
+        return str((meta.get("annotations") or {}).get(key, ""))
+    raise ConfigError(f"unsupported fieldRef {path!r}")
+
+
+def resource_field_ref_value(container: Obj, ref: Obj, ctx: PodContext) -> str:
+    """limits.cpu / requests.memory ... divided by the divisor, rounded up; an
+    unset limit falls back to the node's allocatable, as Kubernetes does."""
+    resource = ref.get("resource", "")
+    kind, _, name = resource.partition(".")
+    res = container.get("resources") or {}
+    value = (res.get(kind) or {}).get(name)
+    if value is None and kind == "limits":
+        value = ctx.node_allocatable.get(name)
+    if value is None:
+        value = "0"
+    divisor = quantity.parse_quantity(ref.get("divisor") or "1") or Fraction(1)
+    if divisor == 0:
+        divisor = Fraction(1)
+    return str(math.ceil(quantity.parse_quantity(value) / divisor))
+
+
+def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, str]]:
+    """The container's environment in order, each value expanded against the ones before it."""
+    env: dict[str, str] = {}
+    for item in container.get("env") or []:
+        name = item.get("name", "")
+        if "value" in item and item.get("value") is not None:
+            env[name] = expand(str(item["value"]), env.get)
+            continue
+        source = item.get("valueFrom") or {}
+        if source.get("fieldRef"):
+            env[name] = field_ref_value(pod, source["fieldRef"].get("fieldPath", ""), ctx)
+        elif source.get("resourceFieldRef"):
+            env[name] = resource_field_ref_value(container, source["resourceFieldRef"], ctx)
+        elif source.get("configMapKeyRef") or source.get("secretKeyRef"):
+            ref = source.get("configMapKeyRef") or source.get("secretKeyRef")
+            if ref.get("optional"):
+                continue
+            kind = "configmap" if source.get("configMapKeyRef") else "secret"
+            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+        else:
+            env[name] = ""
+    return list(env.items())
+
+
+# -- mounts and ports -----------------------------------------------------------------------
+
+
+def container_mounts(container: Obj, volume_paths: Mapping[str, str]) -> list[runtime.Mount]:
+    mounts = []
+    for vm in container.get("volumeMounts") or []:
+        name = vm.get("name", "")
+        host = volume_paths.get(name)
+        if host is None:
+            raise ConfigError(f"volume {name!r} is not available")
+        sub = vm.get("subPath") or ""
+        if sub:
+            host = host.rstrip("/") + "/" + sub.lstrip("/")
+        mounts.append(runtime.Mount(host, vm.get("mountPath", ""), bool(vm.get("readOnly"))))
+    return mounts
+
+
+def port_bindings(pod: Obj) -> list[runtime.PortBinding]:
+    """hostPorts of every container; they are published on the sandbox, which owns the network."""
+    spec = pod.get("spec") or {}
+    if spec.get("hostNetwork"):
+        return []
+    out = []
+    for c in spec.get("containers") or []:
+        for p in c.get("ports") or []:
+            if p.get("hostPort"):
+                out.append(runtime.PortBinding(int(p["containerPort"]), str(p.get("protocol") or "TCP"),
+                                               int(p["hostPort"]), str(p.get("hostIP") or "")))
+    return out
+
+
+def pod_hostname(pod: Obj) -> str:
+    """spec.hostname, else the pod's name cut to a DNS label (as GeneratePodHostNameAndDomain)."""
+    spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
+    name = spec.get("hostname") or meta.get("name", "")
+    return name[:63].rstrip("-.") if len(name) > 63 else name
+
+
+# -- the records ----------------------------------------------------------------------------
+
+
+def sandbox_config(pod: Obj, *, node: str, network: str, attempt: int) -> runtime.SandboxConfig:
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    labels = runtime.pod_labels(pod, node)
+    labels.update({runtime.CONTAINER_NAME: runtime.SANDBOX_CONTAINER_NAME,
+                   runtime.CONTAINER_TYPE: runtime.TYPE_SANDBOX, runtime.ATTEMPT: str(attempt)})
+    hosts = []
+    for alias in spec.get("hostAliases") or []:
+        for hostname in alias.get("hostnames") or []:
+            hosts.append((hostname, alias.get("ip", "")))
+    dns_config = spec.get("dnsConfig") or {}
+    sysctls = {s["name"]: str(s.get("value", "")) for s in (spec.get("securityContext") or {}).get("sysctls") or []
+               if s.get("name")}
+    return runtime.SandboxConfig(
+        pod_uid=meta["uid"], pod_name=meta["name"], pod_namespace=meta.get("namespace", "default"),
+        attempt=attempt, hostname=pod_hostname(pod),
+        network="host" if spec.get("hostNetwork") else network, labels=labels,
+        ports=tuple(port_bindings(pod)), extra_hosts=tuple(hosts),
+        dns=tuple(dns_config.get("nameservers") or ()), dns_search=tuple(dns_config.get("searches") or ()),
+        dns_options=tuple(f"{o['name']}:{o['value']}" if o.get("value") else o.get("name", "")
+                          for o in dns_config.get("options") or [] if o.get("name")),
+        sysctls=sysctls)
+
+
+def container_config(pod: Obj, container: Obj, *, sandbox_id: str, restart_count: int,
+                     ctx: PodContext) -> runtime.ContainerConfig:
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    labels = runtime.pod_labels(pod, ctx.node_name)
+    labels.update({
+        runtime.CONTAINER_NAME: container["name"], runtime.CONTAINER_TYPE: runtime.TYPE_CONTAINER,
+        runtime.CONTAINER_HASH: runtime.hash_container(container),
+        runtime.RESTART_COUNT: str(restart_count), runtime.SANDBOX_ID: sandbox_id,
+    })
+    env = container_env(pod, container, ctx)
+    lookup = dict(env).get
+    command = container.get("command")
+    args = container.get("args")
+    shares, quota, period, memory = cpu_and_memory(container)
+    sc = container.get("securityContext") or {}
+    pod_sc = spec.get("securityContext") or {}
+    user = sc.get("runAsUser", pod_sc.get("runAsUser"))
+    group = sc.get("runAsGroup", pod_sc.get("runAsGroup"))
+    user_text = "" if user is None else str(user) + ("" if group is None else f":{group}")
+    caps = sc.get("capabilities") or {}
+    return runtime.ContainerConfig(
+        name=runtime.container_name(container["name"], meta["name"], meta.get("namespace", "default"),
+                                    meta["uid"], restart_count),
+        image=container.get("image", ""), labels=labels, sandbox_id=sandbox_id,
+        command=tuple(expand(str(c), lookup) for c in command) if command else None,
+        args=tuple(expand(str(a), lookup) for a in args) if args else None,
+        working_dir=container.get("workingDir") or "",
+        env=tuple(env),
+        mounts=tuple(container_mounts(container, ctx.volume_paths)),
+        cpu_shares=shares, cpu_quota=quota, cpu_period=period, memory_limit=memory,
+        stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")),
+        tty=bool(container.get("tty")), privileged=bool(sc.get("privileged")), user=user_text,
+        cap_add=tuple(caps.get("add") or ()), cap_drop=tuple(caps.get("drop") or ()),
+        read_only_rootfs=bool(sc.get("readOnlyRootFilesystem")),
+        share_pid=bool(spec.get("shareProcessNamespace")),
+    )

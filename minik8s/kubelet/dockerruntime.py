@@ -1,0 +1,569 @@
+"""The Docker implementation of the kubelet's Runtime.
+
+Plain request/response calls go through docker-py on a dedicated thread pool,
+so a slow engine never blocks the event loop and never starves the default
+executor. Two kinds of calls do not: streams that stay open (log follow, exec)
+and the events feed. docker-py's hijacked exec socket can lose the first bytes
+of output that http.client buffered while reading the response headers, and a
+follow stream would pin a pool thread for as long as someone reads logs, so
+those speak HTTP to the engine directly with asyncio (one connection each,
+closed on cancellation).
+
+Inspect results are cached per (container id, summary state): a container that
+is still in the state the listing says it was in when we last inspected it has
+not changed, so a pod sync costs one list call, not one inspect per container.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime
+import functools
+import ipaddress
+import json
+import logging
+import struct
+import threading
+import urllib.parse
+from typing import Any, AsyncIterator, Callable, TypeVar
+
+import aiohttp
+import docker
+import docker.errors
+import docker.types
+import docker.utils
+
+from minik8s.kubelet import runtime
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "5"}}
+
+
+def parse_time(text: str | None) -> float:
+    """Docker's RFC 3339 nano timestamps to epoch seconds; Go's zero time to 0."""
+    if not text or text.startswith("0001-01-01"):
+        return 0.0
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _state_of(docker_state: str) -> str:
+    if docker_state in ("running", "paused", "restarting"):
+        return runtime.RUNNING
+    if docker_state == "created":
+        return runtime.CREATED
+    if docker_state in ("exited", "dead"):
+        return runtime.EXITED
+    return runtime.UNKNOWN
+
+
+def status_from_inspect(info: dict[str, Any]) -> runtime.ContainerStatus:
+    labels = (info.get("Config") or {}).get("Labels") or {}
+    st = info.get("State") or {}
+    state = _state_of(st.get("Status", ""))
+    is_sandbox = labels.get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX
+    exit_code = int(st.get("ExitCode") or 0)
+    reason = ""
+    if state == runtime.EXITED:
+        reason = "OOMKilled" if st.get("OOMKilled") else "Completed" if exit_code == 0 else "Error"
+    ip = ""
+    if is_sandbox:
+        for net in ((info.get("NetworkSettings") or {}).get("Networks") or {}).values():
+            if net and net.get("IPAddress"):
+                ip = net["IPAddress"]
+                break
+    attempt_label = runtime.ATTEMPT if is_sandbox else runtime.RESTART_COUNT
+    try:
+        attempt = int(labels.get(attempt_label, "0"))
+    except ValueError:
+        attempt = 0
+    return runtime.ContainerStatus(
+        id=info["Id"], name=labels.get(runtime.CONTAINER_NAME, ""), pod_uid=labels.get(runtime.POD_UID, ""),
+        pod_name=labels.get(runtime.POD_NAME, ""), pod_namespace=labels.get(runtime.POD_NAMESPACE, ""),
+        is_sandbox=is_sandbox, state=state, attempt=attempt, hash=labels.get(runtime.CONTAINER_HASH, ""),
+        image=(info.get("Config") or {}).get("Image", ""), image_id=info.get("Image", ""),
+        created_at=parse_time(info.get("Created")), started_at=parse_time(st.get("StartedAt")),
+        finished_at=parse_time(st.get("FinishedAt")) if state == runtime.EXITED else 0.0,
+        exit_code=exit_code, reason=reason, message=st.get("Error") or "", ip=ip, labels=dict(labels))
+
+
+def status_from_summary(item: dict[str, Any]) -> runtime.ContainerStatus:
+    labels = item.get("Labels") or {}
+    is_sandbox = labels.get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX
+    try:
+        attempt = int(labels.get(runtime.ATTEMPT if is_sandbox else runtime.RESTART_COUNT, "0"))
+    except ValueError:
+        attempt = 0
+    return runtime.ContainerStatus(
+        id=item["Id"], name=labels.get(runtime.CONTAINER_NAME, ""), pod_uid=labels.get(runtime.POD_UID, ""),
+        pod_name=labels.get(runtime.POD_NAME, ""), pod_namespace=labels.get(runtime.POD_NAMESPACE, ""),
+        is_sandbox=is_sandbox, state=_state_of(item.get("State", "")), attempt=attempt,
+        hash=labels.get(runtime.CONTAINER_HASH, ""), image=item.get("Image", ""),
+        image_id=item.get("ImageID", ""), created_at=float(item.get("Created") or 0), labels=dict(labels))
+
+
+def _sort_newest_first(items: list[runtime.ContainerStatus]) -> list[runtime.ContainerStatus]:
+    return sorted(items, key=lambda c: (c.attempt, c.created_at), reverse=True)
+
+
+def _api_error(e: docker.errors.APIError) -> str:
+    explanation = e.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or e)
+
+
+class DockerRuntime:
+    """runtime.Runtime on a Docker engine (docker-py in a thread pool, streams on asyncio)."""
+
+    def __init__(self, node: str, *, host: str = DEFAULT_HOST, pause_image: str = "minik8s/pause:3.9",
+                 pool_size: int = 32, timeout: float = 120.0) -> None:
+        self.node = node
+        self.pause_image = pause_image
+        self.host = host
+        self.timeout = timeout
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=pool_size,
+                                                               thread_name_prefix="docker")
+        self.client = docker.DockerClient(base_url=host, version="auto", timeout=int(timeout),
+                                          max_pool_size=pool_size)
+        self.api: docker.APIClient = self.client.api
+        self._inspect_cache: dict[str, tuple[str, runtime.ContainerStatus]] = {}
+        self._tty: dict[str, bool] = {}
+        self._http: aiohttp.ClientSession | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    @property
+    def _prefix(self) -> str:
+        return f"/v{self.api.api_version}"
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            if self.host.startswith("unix://"):
+                connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=self.host[len("unix://"):])
+            else:
+                connector = aiohttp.TCPConnector()
+            self._http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
+        return self._http
+
+    def _base_url(self) -> str:
+        if self.host.startswith("unix://"):
+            return "http://docker"
+        return "http://" + self.host.split("://", 1)[-1]
+
+    async def _open_raw(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.host.startswith("unix://"):
+            return await asyncio.open_unix_connection(self.host[len("unix://"):])
+        hostport = self.host.split("://", 1)[-1]
+        host, _, port = hostport.rpartition(":")
+        return await asyncio.open_connection(host, int(port))
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        await asyncio.to_thread(self.client.close)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- engine ------------------------------------------------------------------------------
+
+    async def version(self) -> runtime.RuntimeVersion:
+        v = await self._call(self.api.version)
+        return runtime.RuntimeVersion("docker", v.get("Version", ""), v.get("ApiVersion", ""))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._call(self.api.ping))
+        except Exception:  # noqa: BLE001 - any failure means "not answering"
+            return False
+
+    async def ensure_network(self, name: str, cidr: str) -> None:
+        """A bridge network `name` on `cidr` (gateway .1); an unused one on another subnet is replaced."""
+        if name in ("host", "bridge", "none"):
+            return
+        net = ipaddress.ip_network(cidr, strict=False)
+        gateway = str(next(net.hosts()))
+        found = [n for n in await self._call(self.api.networks, names=[name]) if n.get("Name") == name]
+        if found:
+            info = await self._call(self.api.inspect_network, found[0]["Id"])
+            subnets = [c.get("Subnet") for c in ((info.get("IPAM") or {}).get("Config") or [])]
+            if str(net) in subnets:
+                return
+            if info.get("Containers"):
+                raise runtime.RuntimeFailure(
+                    "NetworkNotReady", f"docker network {name} has subnet {subnets}, not {net}, and is in use")
+            log.info("replacing docker network %s (subnet %s -> %s)", name, subnets, net)
+            await self._call(self.api.remove_network, found[0]["Id"])
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(net), gateway=gateway)])
+        try:
+            await self._call(self.api.create_network, name, driver="bridge", ipam=ipam,
+                             labels={runtime.NODE: self.node}, check_duplicate=True)
+        except docker.errors.APIError as e:
+            if e.status_code == 409:
+                return
+            raise runtime.RuntimeFailure("NetworkNotReady", f"creating docker network {name}: {_api_error(e)}") from e
+        log.info("created docker network %s on %s", name, net)
+
+    async def remove_network(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            await self._call(self.api.remove_network, name)
+
+    # -- listing and status --------------------------------------------------------------------
+
+    async def _list(self, *labels: str) -> list[dict[str, Any]]:
+        filters = {"label": [f"{runtime.NODE}={self.node}", *labels]}
+        return await self._call(self.api.containers, all=True, filters=filters)
+
+    async def list_containers(self) -> list[runtime.ContainerStatus]:
+        items = await self._list()
+        live = {i["Id"] for i in items}
+        for cid in list(self._inspect_cache):
+            if cid not in live:
+                self._inspect_cache.pop(cid, None)
+                self._tty.pop(cid, None)
+        return [status_from_summary(i) for i in items]
+
+    async def _inspect(self, cid: str, summary_state: str) -> runtime.ContainerStatus | None:
+        cached = self._inspect_cache.get(cid)
+        if cached is not None and cached[0] == summary_state:
+            return cached[1]
+        try:
+            info = await self._call(self.api.inspect_container, cid)
+        except docker.errors.NotFound:
+            return None
+        status = status_from_inspect(info)
+        self._tty[cid] = bool((info.get("Config") or {}).get("Tty"))
+        # Key on the inspected state: a listing taken before a transition must not
+        # pin an inspect taken after it.
+        self._inspect_cache[cid] = ((info.get("State") or {}).get("Status", ""), status)
+        return status
+
+    async def pod_status(self, uid: str) -> runtime.PodRuntimeStatus:
+        items = await self._list(f"{runtime.POD_UID}={uid}")
+        found = await asyncio.gather(*(self._inspect(i["Id"], i.get("State", "")) for i in items))
+        statuses = [s for s in found if s is not None]
+        sandboxes = _sort_newest_first([s for s in statuses if s.is_sandbox])
+        containers = _sort_newest_first([s for s in statuses if not s.is_sandbox])
+        first = statuses[0] if statuses else None
+        return runtime.PodRuntimeStatus(uid, first.pod_name if first else "", first.pod_namespace if first else "",
+                                        tuple(sandboxes), tuple(containers))
+
+    # -- sandboxes and containers ----------------------------------------------------------------
+
+    async def run_sandbox(self, config: runtime.SandboxConfig) -> runtime.ContainerStatus:
+        name = runtime.container_name(runtime.SANDBOX_CONTAINER_NAME, config.pod_name, config.pod_namespace,
+                                      config.pod_uid, config.attempt)
+        ports = [(p.container_port, p.protocol.lower()) for p in config.ports]
+        bindings: dict[str, Any] = {}
+        for p in config.ports:
+            bindings.setdefault(f"{p.container_port}/{p.protocol.lower()}", []).append(
+                (p.host_ip, p.host_port) if p.host_ip else p.host_port)
+        host_config = self.api.create_host_config(
+            network_mode=config.network, ipc_mode="shareable", port_bindings=bindings or None,
+            extra_hosts={h: ip for h, ip in config.extra_hosts} or None,
+            dns=list(config.dns) or None, dns_search=list(config.dns_search) or None,
+            dns_opt=list(config.dns_options) or None, sysctls=config.sysctls or None,
+            log_config=LOG_CONFIG, cpu_shares=2)
+        hostname = None if config.network == "host" else config.hostname
+        cid = await self._create(name, dict(
+            image=self.pause_image, name=name, hostname=hostname, labels=config.labels,
+            host_config=host_config, ports=ports or None, detach=True, use_config_proxy=False))
+        await self.start_container(cid)
+        status = await self._inspect(cid, "running")
+        if status is None:
+            raise runtime.RuntimeFailure("CreatePodSandboxError", f"sandbox {name} vanished after start")
+        return status
+
+    async def _create(self, name: str, kwargs: dict[str, Any]) -> str:
+        """Create a container; a leftover of the same name (an earlier attempt that
+        failed half-way) is removed first if it is not running."""
+        for attempt in range(2):
+            try:
+                created = await self._call(self.api.create_container, **kwargs)
+                return str(created["Id"])
+            except docker.errors.ImageNotFound as e:
+                raise runtime.ImageNotFound(kwargs["image"]) from e
+            except docker.errors.APIError as e:
+                if e.status_code == 409 and attempt == 0:
+                    try:
+                        info = await self._call(self.api.inspect_container, name)
+                    except docker.errors.NotFound:
+                        continue
+                    if (info.get("State") or {}).get("Running"):
+                        raise runtime.NameConflict(f"container {name} already exists and is running") from e
+                    await self.remove_container(info["Id"])
+                    continue
+                raise runtime.RuntimeFailure("CreateContainerError", _api_error(e)) from e
+        raise runtime.NameConflict(f"container name {name} stays in use")
+
+    async def create_container(self, config: runtime.ContainerConfig) -> str:
+        sandbox = f"container:{config.sandbox_id}"
+        binds = [f"{m.host_path}:{m.container_path}:{'ro' if m.read_only else 'rw'}" for m in config.mounts]
+        host_config = self.api.create_host_config(
+            network_mode=sandbox, ipc_mode=sandbox, pid_mode=sandbox if config.share_pid else None,
+            binds=binds or None, cpu_shares=config.cpu_shares or None, cpu_quota=config.cpu_quota or None,
+            cpu_period=config.cpu_period or None, mem_limit=config.memory_limit or None,
+            privileged=config.privileged, cap_add=list(config.cap_add) or None,
+            cap_drop=list(config.cap_drop) or None, read_only=config.read_only_rootfs or None,
+            oom_score_adj=config.oom_score_adj, log_config=LOG_CONFIG)
+        kwargs: dict[str, Any] = dict(
+            image=config.image, name=config.name, labels=config.labels, host_config=host_config,
+            environment=[f"{k}={v}" for k, v in config.env], working_dir=config.working_dir or None,
+            user=config.user or None, stdin_open=config.stdin, tty=config.tty, detach=True,
+            use_config_proxy=False)
+        if config.command is not None:
+            kwargs["entrypoint"] = list(config.command)
+            kwargs["command"] = list(config.args or [])
+        elif config.args is not None:
+            kwargs["command"] = list(config.args)
+        if config.stdin_once:
+            kwargs["stdin_open"] = True
+        return await self._create(config.name, kwargs)
+
+    async def start_container(self, container_id: str) -> None:
+        try:
+            await self._call(self.api.start, container_id)
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("RunContainerError", _api_error(e)) from e
+
+    async def stop_container(self, container_id: str, grace: int) -> None:
+        try:
+            await self._call(self.api.stop, container_id, timeout=max(int(grace), 0))
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("KillContainerError", _api_error(e)) from e
+
+    async def remove_container(self, container_id: str) -> None:
+        try:
+            await self._call(self.api.remove_container, container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # removal already in progress
+                raise runtime.RuntimeFailure("RemoveContainerError", _api_error(e)) from e
+        self._inspect_cache.pop(container_id, None)
+        self._tty.pop(container_id, None)
+
+    # -- images ----------------------------------------------------------------------------
+
+    async def inspect_image(self, image: str) -> runtime.ImageInfo | None:
+        try:
+            info = await self._call(self.api.inspect_image, image)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as e:
+            if e.status_code == 404:
+                return None
+            raise runtime.RuntimeFailure("ErrImageInspect", _api_error(e)) from e
+        return runtime.ImageInfo(info["Id"], tuple(info.get("RepoDigests") or ()), int(info.get("Size") or 0))
+
+    async def pull_image(self, image: str) -> runtime.ImageInfo:
+        repo, tag = docker.utils.parse_repository_tag(image)
+
+        def pull() -> None:
+            for item in self.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+                if isinstance(item, dict) and item.get("error"):
+                    raise runtime.RuntimeFailure("ErrImagePull", str(item["error"]))
+        try:
+            await self._call(pull)
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("ErrImagePull", _api_error(e)) from e
+        except docker.errors.DockerException as e:
+            raise runtime.RuntimeFailure("ErrImagePull", str(e)) from e
+        info = await self.inspect_image(image)
+        if info is None:
+            raise runtime.RuntimeFailure("ErrImagePull", f"image {image} is missing after a successful pull")
+        return info
+
+    async def list_images(self) -> list[dict[str, Any]]:
+        return await self._call(self.api.images)
+
+    # -- exec ------------------------------------------------------------------------------------
+
+    async def exec_stream(self, container_id: str, command: list[str], *, stdin: bool, tty: bool,
+                          stdout: bool = True, stderr: bool = True) -> "DockerExecSession":
+        try:
+            created = await self._call(self.api.exec_create, container_id, command, stdout=stdout,
+                                       stderr=stderr and not tty, stdin=stdin, tty=tty)
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("ExecError", _api_error(e)) from e
+        exec_id = created["Id"]
+        reader, writer = await self._open_raw()
+        body = json.dumps({"Detach": False, "Tty": tty}).encode()
+        request = (f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
+                   f"Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        writer.write(request)
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        code = int(status_line.split(" ")[1]) if " " in status_line else 0
+        if code not in (101, 200):
+            rest = await reader.read(65536)
+            writer.close()
+            raise runtime.RuntimeFailure("ExecError", f"exec start: {status_line}: "
+                                         f"{rest.decode(errors='replace').strip()}")
+        return DockerExecSession(self, exec_id, reader, writer, tty)
+
+    async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> runtime.ExecResult:
+        session = await self.exec_stream(container_id, command, stdin=False, tty=False)
+        out = bytearray()
+        try:
+            async with asyncio.timeout(timeout):
+                while (item := await session.read()) is not None:
+                    if len(out) < 10 * 1024:
+                        out += item[1]
+                code = await session.exit_code()
+        finally:
+            await session.close()
+        return runtime.ExecResult(code, bytes(out))
+
+    async def exec_resize(self, exec_id: str, width: int, height: int) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            await self._call(self.api.exec_resize, exec_id, height=height, width=width)
+
+    async def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        return await self._call(self.api.exec_inspect, exec_id)
+
+    # -- logs ------------------------------------------------------------------------------------
+
+    async def logs(self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool,
+                   since: float | None) -> AsyncIterator[bytes]:
+        """The container's stdout and stderr interleaved, as the engine recorded them."""
+        if container_id not in self._tty:
+            await self._inspect(container_id, "")
+        tty = self._tty.get(container_id, False)
+        params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
+                  "timestamps": "1" if timestamps else "0", "tail": "all" if tail is None else str(max(tail, 0))}
+        if since:
+            params["since"] = f"{since:.9f}"
+        url = f"{self._base_url()}{self._prefix}/containers/{urllib.parse.quote(container_id)}/logs"
+        async with self._session().get(url, params=params) as resp:
+            if resp.status >= 400:
+                text = (await resp.read()).decode(errors="replace")
+                raise runtime.RuntimeFailure("LogsError", f"docker logs: HTTP {resp.status}: {text.strip()}")
+            if tty:
+                async for chunk in resp.content.iter_any():
+                    yield chunk
+                return
+            while True:
+                try:
+                    header = await resp.content.readexactly(8)
+                except asyncio.IncompleteReadError:
+                    return
+                size = struct.unpack(">I", header[4:8])[0]
+                try:
+                    yield await resp.content.readexactly(size)
+                except asyncio.IncompleteReadError as e:
+                    if e.partial:
+                        yield e.partial
+                    return
+
+    # -- events ------------------------------------------------------------------------------------
+
+    async def watch_events(self, on_event: Callable[[str, dict[str, str]], None]) -> None:
+        """Feed container die/oom/start events of this node to on_event until cancelled.
+
+        The engine's events API blocks, so it runs on a thread of its own (not the
+        pool) and hands each event to the loop; cancelling closes the stream.
+        """
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        holder: dict[str, Any] = {}
+        failure: list[BaseException] = []
+
+        def pump() -> None:
+            try:
+                stream = self.api.events(decode=True, filters={
+                    "type": "container", "label": [f"{runtime.NODE}={self.node}"],
+                    "event": ["die", "oom", "start"]})
+                holder["stream"] = stream
+                for ev in stream:
+                    attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+                    loop.call_soon_threadsafe(on_event, ev.get("Action", ev.get("status", "")), attrs)
+            except Exception as e:  # noqa: BLE001 - reported to the awaiting coroutine
+                failure.append(e)
+            finally:
+                loop.call_soon_threadsafe(done.set)
+
+        thread = threading.Thread(target=pump, name="docker-events", daemon=True)
+        thread.start()
+        try:
+            await done.wait()
+        finally:
+            # Cancelled or ended: closing the stream lets the thread finish.
+            stream = holder.get("stream")
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+        cause = repr(failure[0]) if failure else "closed by the engine"
+        raise runtime.RuntimeFailure("EventsError", f"docker events stream ended: {cause}")
+
+
+class DockerExecSession:
+    """One `docker exec` on a raw connection: stdin in, demultiplexed output out."""
+
+    def __init__(self, rt: DockerRuntime, exec_id: str, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, tty: bool) -> None:
+        self.rt = rt
+        self.exec_id = exec_id
+        self.reader = reader
+        self.writer = writer
+        self.tty = tty
+        self._stdin_closed = False
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self._stdin_closed:
+            return
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def close_stdin(self) -> None:
+        if not self._stdin_closed:
+            self._stdin_closed = True
+            if self.writer.can_write_eof():
+                with contextlib.suppress(OSError):
+                    self.writer.write_eof()
+
+    async def read(self) -> tuple[int, bytes] | None:
+        if self.tty:
+            data = await self.reader.read(32768)
+            return (1, data) if data else None
+        try:
+            header = await self.reader.readexactly(8)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        stream, size = header[0], struct.unpack(">I", header[4:8])[0]
+        try:
+            data = await self.reader.readexactly(size)
+        except asyncio.IncompleteReadError as e:
+            data = e.partial
+        return (2 if stream == 2 else 1), data
+
+    async def resize(self, width: int, height: int) -> None:
+        await self.rt.exec_resize(self.exec_id, width, height)
+
+    async def exit_code(self) -> int:
+        # The output stream can end a moment before the engine records the exit.
+        for _ in range(100):
+            info = await self.rt.exec_inspect(self.exec_id)
+            if not info.get("Running"):
+                return int(info.get("ExitCode") or 0)
+            await asyncio.sleep(0.02)
+        return int(info.get("ExitCode") or 0)
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
