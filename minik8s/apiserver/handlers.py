@@ -300,6 +300,7 @@ class ResourceHandlers:
             meta = obj["metadata"]
             return (namespace is None or meta.get("namespace") == namespace) and \
                 label.matches(meta.get("labels")) and fields.matches(obj)
+        match_all = label.empty() and fields.empty()
 
         cache = await self.caches.get(t.res)
         rv_text = request.query.get("resourceVersion", "")
@@ -308,9 +309,9 @@ class ResourceHandlers:
             if rv_text in ("", "0"):
                 items, list_rv = await self.store.list(t.res, namespace)
                 initial = [o for o in items if matches(o)]
-                watcher = cache.subscribe(list_rv, matches)
+                watcher = cache.subscribe(list_rv, matches, match_all=match_all)
             else:
-                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches)
+                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches, match_all=match_all)
         except watchcache.Expired as e:
             watcher = None
             expired = str(e)
@@ -362,7 +363,10 @@ class ResourceHandlers:
                             "metadata": {"resourceVersion": str(cache.revision)}}}) + b"\n")
                     continue
                 last_rv = ev.rv
-                await resp.write(frame(ev.type, ev.obj))
+                if as_table or t.res.storage_version:
+                    await resp.write(frame(ev.type, ev.obj))
+                else:
+                    await resp.write(ev.json_line())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

@@ -83,10 +83,48 @@ def qos_class(pod: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+class NamespaceMirror:
+    """The namespaces as last seen through the watch cache, for the per-create check.
+
+    Like Kubernetes' NamespaceLifecycle admission (an informer), this saves an
+    etcd read per create; a namespace too new to be seen here is read from etcd.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, dict[str, Any]] = {}
+
+    async def run(self, caches: Any) -> None:
+        from minik8s.apiserver import watchcache  # local: registry must not need the cache to import
+
+        while True:
+            try:
+                items, rv = await caches.store.list(NAMESPACES)
+                cache = await caches.get(NAMESPACES)
+                watcher = cache.subscribe(rv, lambda _obj: True, match_all=True)
+            except (errors.StatusError, watchcache.Expired):
+                await asyncio.sleep(1)
+                continue
+            self.known = {ns["metadata"]["name"]: ns for ns in items}
+            try:
+                while True:
+                    ev = await watcher.next(None)
+                    if ev is None:
+                        continue
+                    name = ev.obj["metadata"]["name"]
+                    if ev.type == "DELETED":
+                        self.known.pop(name, None)
+                    else:
+                        self.known[name] = ev.obj
+            except watchcache.Closed:
+                continue
+
+
 class Registry:
-    def __init__(self, store: storage_mod.Storage, allocator: allocators.ServiceAllocator) -> None:
+    def __init__(self, store: storage_mod.Storage, allocator: allocators.ServiceAllocator,
+                 namespaces: NamespaceMirror | None = None) -> None:
         self.store = store
         self.allocator = allocator
+        self.namespaces = namespaces or NamespaceMirror()
 
     # -- helpers ------------------------------------------------------------
 
@@ -119,7 +157,7 @@ class Registry:
             return
         if not namespace:
             raise errors.BadRequest("a namespace is required for this resource")
-        ns = await self.store.get_or_none(NAMESPACES, None, namespace)
+        ns = self.namespaces.known.get(namespace) or await self.store.get_or_none(NAMESPACES, None, namespace)
         if ns is None:
             raise errors.NotFound("namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):

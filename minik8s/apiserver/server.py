@@ -77,6 +77,7 @@ class ApiServer:
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
         self.resources = handlers.ResourceHandlers(self.store, self.registry, self.caches)
         self.runner: web.AppRunner | None = None
+        self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
 
     def app(self) -> web.Application:
@@ -194,6 +195,7 @@ class ApiServer:
     async def start(self) -> None:
         await self.wait_for_etcd()
         await self.caches.start_all()
+        self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
@@ -205,6 +207,8 @@ class ApiServer:
     async def stop(self) -> None:
         # Closing the caches ends every open watch stream, so the runner's
         # shutdown does not wait on them.
+        if self._mirror_task is not None:
+            self._mirror_task.cancel()
         await self.caches.stop()
         if self.runner is not None:
             await self.runner.cleanup()

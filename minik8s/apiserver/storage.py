@@ -84,8 +84,10 @@ class Storage:
 
     async def _call(self, what: str, coro_fn: Callable[[], Awaitable[T]]) -> T:
         """Run one etcd call with a deadline, mapping failures to 503/504."""
+        # Every RPC carries a gRPC deadline of `timeout` (aetcd passes it), so
+        # no extra asyncio timer is needed on this hot path.
         try:
-            return await asyncio.wait_for(coro_fn(), self.timeout + 1)
+            return await coro_fn()
         except (asyncio.TimeoutError, aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.WatchTimeoutError) as e:
             raise errors.Timeout(f"etcd did not answer {what} within {self.timeout:g}s; "
                                  "the request may or may not have been applied") from e

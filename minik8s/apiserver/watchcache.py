@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import logging
 from typing import Any, Callable
 
@@ -27,12 +26,42 @@ from minik8s.apiserver import storage as storage_mod
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
 class Event:
-    type: str  # ADDED, MODIFIED, DELETED
-    obj: dict[str, Any]
-    prev: dict[str, Any] | None
-    rv: int
+    """One change of one object. Decoded lazily: with nobody watching, nothing is parsed,
+    and the previous state is only parsed for watchers whose filter needs it."""
+
+    __slots__ = ("type", "rv", "_raw", "_raw_rv", "_prev_raw", "_prev_rv", "_obj", "_prev", "_line")
+
+    def __init__(self, type: str, rv: int, raw: bytes | None = None, prev_raw: bytes | None = None,
+                 prev_rv: int = 0, obj: dict[str, Any] | None = None, raw_rv: int | None = None) -> None:
+        self.type = type  # ADDED, MODIFIED, DELETED
+        self.rv = rv
+        self._raw = raw
+        self._raw_rv = rv if raw_rv is None else raw_rv
+        self._prev_raw = prev_raw
+        self._prev_rv = prev_rv
+        self._obj = obj
+        self._prev: dict[str, Any] | None = None
+        self._line: bytes | None = None
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            assert self._raw is not None
+            self._obj = storage_mod.decode(self._raw, self._raw_rv)
+        return self._obj
+
+    @property
+    def prev(self) -> dict[str, Any] | None:
+        if self._prev is None and self._prev_raw is not None:
+            self._prev = storage_mod.decode(self._prev_raw, self._prev_rv)
+        return self._prev
+
+    def json_line(self) -> bytes:
+        """The JSON watch frame of this event, encoded once for all plain watchers."""
+        if self._line is None:
+            self._line = orjson.dumps({"type": self.type, "object": self.obj}) + b"\n"
+        return self._line
 
 
 class _Compacted(Exception):
@@ -52,25 +81,35 @@ Filter = Callable[[dict[str, Any]], bool]
 
 
 class Watcher:
-    def __init__(self, cache: "WatchCache", matches: Filter, maxsize: int) -> None:
+    def __init__(self, cache: "WatchCache", matches: Filter, maxsize: int, match_all: bool = False) -> None:
         self.cache = cache
         self.matches = matches
+        # Watchers without selectors never need the previous state decoded.
+        self.match_all = match_all
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=maxsize)
         self.closed = False
 
     def offer(self, ev: Event) -> None:
         """Translate a store event into what this watcher sees (or nothing)."""
-        now = ev.type != "DELETED" and self.matches(ev.obj)
-        before = ev.prev is not None and self.matches(ev.prev)
         if ev.type == "DELETED":
-            out = Event("DELETED", ev.obj, None, ev.rv) if before else None
+            now, before = False, self.matches(ev.obj)
+        else:
+            now = self.matches(ev.obj)
+            if ev.type == "ADDED":
+                before = False
+            elif self.match_all:
+                before = now  # only the namespace is checked, and it never changes
+            else:
+                before = ev.prev is not None and self.matches(ev.prev)
+        if ev.type == "DELETED":
+            out = ev if before else None
         elif now and before:
-            out = Event("MODIFIED", ev.obj, None, ev.rv)
+            out = ev if ev.type == "MODIFIED" else Event("MODIFIED", ev.rv, obj=ev.obj)
         elif now:
-            out = Event("ADDED", ev.obj, None, ev.rv)
+            out = ev if ev.type == "ADDED" else Event("ADDED", ev.rv, obj=ev.obj)
         elif before:
             # Left the selection: to this watcher the object is gone.
-            out = Event("DELETED", ev.obj, None, ev.rv)
+            out = Event("DELETED", ev.rv, obj=ev.obj)
         else:
             out = None
         if out is None:
@@ -142,11 +181,13 @@ class WatchCache:
         for w in list(self.watchers):
             w.close()
 
-    def subscribe(self, from_rv: int, matches: Filter) -> Watcher:
-        """A watcher seeing events after `from_rv` (replayed from the window, then live)."""
+    def subscribe(self, from_rv: int, matches: Filter, *, match_all: bool = False) -> Watcher:
+        """A watcher seeing events after `from_rv` (replayed from the window, then live).
+
+        `match_all` says the filter only checks the namespace, which never changes."""
         if from_rv < self.window_start:
             raise Expired(f"too old resource version: {from_rv} ({self.window_start})")
-        w = Watcher(self, matches, self.watcher_queue)
+        w = Watcher(self, matches, self.watcher_queue, match_all)
         # No await between replay and registration: nothing can slip in between.
         for ev in self.window:
             if ev.rv > from_rv:
@@ -225,16 +266,15 @@ class WatchCache:
         for raw in resp.events:
             kv = raw.kv
             rv = int(kv.mod_revision)
-            if raw.type == 1:  # DELETE
+            if raw.type == 1:  # DELETE: the object as it was, at the deletion revision
                 if not raw.prev_kv or not raw.prev_kv.value:
                     continue
-                obj = storage_mod.decode(raw.prev_kv.value, rv)
-                ev = Event("DELETED", obj, obj, rv)
+                ev = Event("DELETED", rv, raw=raw.prev_kv.value)
+            elif raw.prev_kv and raw.prev_kv.value:
+                ev = Event("MODIFIED", rv, raw=kv.value, prev_raw=raw.prev_kv.value,
+                           prev_rv=int(raw.prev_kv.mod_revision))
             else:
-                obj = storage_mod.decode(kv.value, rv)
-                prev = storage_mod.decode(raw.prev_kv.value, int(raw.prev_kv.mod_revision)) \
-                    if raw.prev_kv and raw.prev_kv.value else None
-                ev = Event("ADDED" if prev is None else "MODIFIED", obj, prev, rv)
+                ev = Event("ADDED", rv, raw=kv.value)
             self._push(ev)
             start = max(start, rv)
         if header_rev and not resp.events:
