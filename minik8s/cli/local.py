@@ -166,10 +166,14 @@ def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path)
 @click.option("--state-dir", default=default_state_dir, help="Where etcd data, pidfiles and logs live.")
 @click.option("--port", default=6443, type=int, help="API server port.")
 @click.option("--etcd-endpoints", default=None, help="Use this etcd instead of starting one.")
+@click.option("--etcd-client-port", default=2379, type=int, help="Client port of the etcd `up` starts.")
+@click.option("--etcd-peer-port", default=2380, type=int, help="Peer port of the etcd `up` starts.")
 @click.option("--kubeconfig", "kubeconfig_path", default=None, help="Write the kubeconfig here.")
-def up(state_dir: str, port: int, etcd_endpoints: str | None, kubeconfig_path: str | None) -> None:
+def up(state_dir: str, port: int, etcd_endpoints: str | None, etcd_client_port: int, etcd_peer_port: int,
+       kubeconfig_path: str | None) -> None:
     """Bring up a single-node cluster on this host and write a kubeconfig."""
-    cluster = LocalCluster(state_dir, port=port, etcd_endpoints=etcd_endpoints)
+    cluster = LocalCluster(state_dir, port=port, etcd_endpoints=etcd_endpoints,
+                           etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port)
     cluster.run_dir.mkdir(parents=True, exist_ok=True)
     cluster.log_dir.mkdir(parents=True, exist_ok=True)
     if not cluster.running("apiserver") and not _port_free(port):
