@@ -101,6 +101,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Node", "nodes", False, ("no",), (), (_STATUS("Node"),)),
     Resource("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     Resource("", "v1", "Event", "events", True, ("ev",)),
+    Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
+    Resource("", "v1", "Secret", "secrets", True),
     Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
              (_STATUS("Deployment"), _SCALE)),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
