@@ -39,12 +39,18 @@ _UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 _DEFAULT_TOLERATION_SECONDS = 300
 
 
-def apply_defaults(res: resources.Resource, obj: Obj, old: Obj | None = None) -> None:
+def apply_defaults(res: resources.Resource, obj: Obj, old: Obj | None = None, *,
+                   toleration_seconds: int = _DEFAULT_TOLERATION_SECONDS) -> None:
     """Fill Kubernetes' defaults into `obj` (a `res` object as the client sent it).
 
     `old` is the stored object on update; create-only mutations (admission
     plugins, namespace finalizers) are skipped when it is given.
+    `toleration_seconds` is the DefaultTolerationSeconds admission setting
+    (kube-apiserver's --default-not-ready/unreachable-toleration-seconds).
     """
+    if res.group == "" and res.kind == "Pod":
+        _pod(obj, old, toleration_seconds)
+        return
     fn = _BY_KIND.get((res.group, res.kind, res.version)) or _BY_KIND.get((res.group, res.kind, ""))
     if fn is not None:
         fn(obj, old)
@@ -223,7 +229,7 @@ def _requests_from_limits(c: Obj) -> None:
         requests.setdefault(name, value)
 
 
-def _default_tolerations(spec: Obj) -> None:
+def _default_tolerations(spec: Obj, seconds: int) -> None:
     """DefaultTolerationSeconds admission: tolerate not-ready/unreachable for 5 minutes."""
     tolerations = spec.get("tolerations")
     if not isinstance(tolerations, list):
@@ -237,11 +243,11 @@ def _default_tolerations(spec: Obj) -> None:
     for taint, tolerated in present.items():
         if not tolerated:
             tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
-                                "tolerationSeconds": _DEFAULT_TOLERATION_SECONDS})
+                                "tolerationSeconds": seconds})
     spec["tolerations"] = tolerations
 
 
-def _pod_admission(spec: Obj) -> None:
+def _pod_admission(spec: Obj, toleration_seconds: int) -> None:
     """What the default-on admission plugins add to every new pod."""
     class_name = spec.get("priorityClassName") or ""
     priority = 0 if not class_name else _SYSTEM_PRIORITIES.get(class_name)
@@ -249,14 +255,14 @@ def _pod_admission(spec: Obj) -> None:
         spec["priority"] = priority
     if priority is not None and spec.get("preemptionPolicy") is None:
         spec["preemptionPolicy"] = "PreemptLowerPriority"
-    _default_tolerations(spec)
+    _default_tolerations(spec, toleration_seconds)
     if not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
     # v1 still serialises the deprecated alias next to the real field.
     spec["serviceAccount"] = spec["serviceAccountName"]
 
 
-def _pod(obj: Obj, old: Obj | None) -> None:
+def _pod(obj: Obj, old: Obj | None, toleration_seconds: int = _DEFAULT_TOLERATION_SECONDS) -> None:
     spec = _dict(obj, "spec")
     for key in ("containers", "initContainers"):
         for c in _dicts(spec.get(key)):
@@ -271,7 +277,7 @@ def _pod(obj: Obj, old: Obj | None) -> None:
                         port["hostPort"] = port.get("containerPort")
     pod_spec_defaults(spec)
     if old is None:
-        _pod_admission(spec)
+        _pod_admission(spec, toleration_seconds)
 
 
 def _template(spec: Obj, always: bool) -> None:

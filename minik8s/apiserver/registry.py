@@ -121,9 +121,10 @@ class NamespaceMirror:
 
 class Registry:
     def __init__(self, store: storage_mod.Storage, allocator: allocators.ServiceAllocator,
-                 namespaces: NamespaceMirror | None = None) -> None:
+                 namespaces: NamespaceMirror | None = None, *, toleration_seconds: int = 300) -> None:
         self.store = store
         self.allocator = allocator
+        self.toleration_seconds = toleration_seconds
         self.namespaces = namespaces or NamespaceMirror()
 
     # -- helpers ------------------------------------------------------------
@@ -188,7 +189,7 @@ class Registry:
         meta["creationTimestamp"] = now_rfc3339()
         if res.plural not in NO_GENERATION:
             meta["generation"] = 1
-        defaults.apply_defaults(res, obj)
+        defaults.apply_defaults(res, obj, toleration_seconds=self.toleration_seconds)
         self._reset_status_on_create(res, obj)
         validation.validate(res, obj, None)
         return obj

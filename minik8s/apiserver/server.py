@@ -40,6 +40,9 @@ class Config:
     service_node_port_range: tuple[int, int] = (30000, 32767)
     kubelet_token: str = ""
     watch_window: int = 5000
+    # DefaultTolerationSeconds admission: how long new pods tolerate a
+    # not-ready/unreachable node before the node lifecycle controller evicts them.
+    default_toleration_seconds: int = 300
 
 
 @web.middleware
@@ -73,7 +76,8 @@ class ApiServer:
                                          timeout=config.etcd_timeout)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)
-        self.registry = registry_mod.Registry(self.store, self.allocator)
+        self.registry = registry_mod.Registry(self.store, self.allocator,
+                                              toleration_seconds=config.default_toleration_seconds)
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
         self.resources = handlers.ResourceHandlers(self.store, self.registry, self.caches)
         self.runner: web.AppRunner | None = None
