@@ -61,12 +61,18 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--renew-deadline", default=10.0, type=float, help="Give up leading if not renewed within (s).")
 @click.option("--retry-period", default=2.0, type=float, help="Lease renew/retry period (s).")
 @click.option("--controllers", default="*", help="Comma-separated controllers ('*' all, '-name' to disable).")
+@click.option("--node-monitor-grace-period", default=40.0, type=float,
+              help="Seconds without a node heartbeat before the node is marked Unknown and tainted.")
+@click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
 def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
-                       renew_deadline: float, retry_period: float, controllers: str) -> None:
+                       renew_deadline: float, retry_period: float, controllers: str,
+                       node_monitor_grace_period: float, node_monitor_period: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
     config = manager.Config(server=server, token=token, leader_elect=leader_elect, lease_duration=lease_duration,
                             renew_deadline=renew_deadline, retry_period=retry_period,
-                            controllers=tuple(_split(controllers)))
+                            controllers=tuple(_split(controllers)),
+                            options={"node_monitor_grace_period": node_monitor_grace_period,
+                                     "node_monitor_period": node_monitor_period})
     asyncio.run(manager.serve(config))
