@@ -64,9 +64,12 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--node-monitor-grace-period", default=40.0, type=float,
               help="Seconds without a node heartbeat before the node is marked Unknown and tainted.")
 @click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
+@click.option("--cluster-cidr", default="10.244.0.0/16", help="CIDR from which nodes get their pod CIDRs.")
+@click.option("--node-cidr-mask-size", default=24, type=click.IntRange(8, 30), help="Prefix length of a node's pod CIDR.")
 def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
                        renew_deadline: float, retry_period: float, controllers: str,
-                       node_monitor_grace_period: float, node_monitor_period: float) -> None:
+                       node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
+                       node_cidr_mask_size: int) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
@@ -74,5 +77,6 @@ def controller_manager(server: str, token: str | None, leader_elect: bool, lease
                             renew_deadline=renew_deadline, retry_period=retry_period,
                             controllers=tuple(_split(controllers)),
                             options={"node_monitor_grace_period": node_monitor_grace_period,
-                                     "node_monitor_period": node_monitor_period})
+                                     "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,
+                                     "node_cidr_mask_size": node_cidr_mask_size})
     asyncio.run(manager.serve(config))
