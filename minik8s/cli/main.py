@@ -93,7 +93,7 @@ def _register() -> None:
     from minik8s.cli import components  # noqa: F401
     from minik8s.cli import local  # noqa: F401
     import importlib
-    for name in ("cmd_kubelet", "cmd_scheduler", "cmd_cluster"):
+    for name in ("cmd_kubelet", "cmd_scheduler", "cmd_cluster", "cmd_proxy", "cmd_network"):
         try:
             importlib.import_module(f"minik8s.cli.{name}")
         except ModuleNotFoundError as e:
