@@ -43,15 +43,18 @@ class ApiServerProcess:
 
 
 def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str = "/registry",
-                    extra: list[str] | None = None, port: int | None = None) -> ApiServerProcess:
+                    extra: list[str] | None = None, port: int | None = None,
+                    bind: str = "127.0.0.1") -> ApiServerProcess:
+    """An API server process; `bind` may be an address of a test's own bridge so that
+    processes in other network namespaces can reach it."""
     port = port or procs.free_port()
     log_file = str(tmp / f"apiserver-{port}.log")
     argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
-            "--etcd-prefix", prefix, "--port", str(port), "--bind-address", "127.0.0.1",
-            "--etcd-timeout", "2", *(extra or [])]
+            "--etcd-prefix", prefix, "--port", str(port), "--bind-address", bind,
+            "--advertise-address", bind, "--etcd-timeout", "2", *(extra or [])]
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{bind}:{port}"
 
     def ready() -> bool:
         if proc.poll() is not None:
