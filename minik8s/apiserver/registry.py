@@ -162,9 +162,14 @@ class Registry:
         if ns is None:
             raise errors.NotFound("namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):
-            raise errors.Forbidden(
+            err = errors.Forbidden(
                 f'{res.plural} "{name}" is forbidden: unable to create new content in namespace '
                 f"{namespace} because it is being terminated")
+            # As Kubernetes: a machine-readable cause, so controllers need not parse the message.
+            err.details = {"name": name, "kind": res.plural, "causes": [{
+                "reason": "NamespaceTerminating", "field": "metadata.namespace",
+                "message": f"namespace {namespace} is being terminated"}]}
+            raise err
 
     # -- create ---------------------------------------------------------------
 
