@@ -264,8 +264,15 @@ class Registry:
                                   f"Precondition failed: UID in precondition: {meta['uid']}, "
                                   f"UID in object meta: {old_meta.get('uid')}")
         if subresource == "status":
+            # Only status changes here, plus annotations (as Kubernetes' status
+            # strategies keep the request's metadata but not its labels/spec).
             result = copy.deepcopy(old)
             result["status"] = new.get("status") or {}
+            if "annotations" in meta:
+                if meta["annotations"]:
+                    result["metadata"]["annotations"] = meta["annotations"]
+                else:
+                    result["metadata"].pop("annotations", None)
             return result
         if subresource == "finalize":  # namespaces: only spec.finalizers changes
             result = copy.deepcopy(old)
@@ -367,14 +374,18 @@ class Registry:
         for _ in range(16):
             old = await self.store.get(res_storage, namespace, name)
             current = view[0](copy.deepcopy(old)) if view else copy.deepcopy(old)
+            # The patch is applied to the object without its resourceVersion: one
+            # that comes out again was set by the patch itself, and is then a
+            # precondition (as Kubernetes); otherwise a conflict is just retried.
+            rv_now = current.get("metadata", {}).pop("resourceVersion", None)
             patched = patch_mod.apply_patch(current, body, content_type, res.kind)
             if not isinstance(patched, dict):
                 raise errors.BadRequest("the patch did not produce an object")
+            rv_text = (patched.get("metadata") or {}).get("resourceVersion")
+            if rv_text and rv_text != rv_now:
+                raise errors.Conflict(res.qualified, name)
             if view:
                 patched = view[1](patched)
-            rv_text = (patched.get("metadata") or {}).get("resourceVersion")
-            if rv_text and rv_text != old["metadata"]["resourceVersion"]:
-                raise errors.Conflict(res.qualified, name)
             new = self.prepare_update(res_storage, old, patched, subresource)
             try:
                 return await self._commit_update(res_storage, old, new, dry_run)
@@ -527,6 +538,8 @@ class Registry:
     async def patch_scale(self, res: resources.Resource, namespace: str, name: str, body: bytes,
                           content_type: str, *, dry_run: bool = False) -> dict[str, Any]:
         current = await self.get_scale(res, namespace, name)
+        # As for patches of objects: a resourceVersion is a precondition only if the patch sets one.
+        current["metadata"].pop("resourceVersion", None)
         patched = patch_mod.apply_patch(current, body, content_type, "Scale")
         return await self.update_scale(res, namespace, name, patched, dry_run=dry_run)
 

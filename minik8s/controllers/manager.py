@@ -17,7 +17,13 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.controllers import base
+from minik8s.controllers import deployment
+from minik8s.controllers import garbagecollector
+from minik8s.controllers import endpoints
 from minik8s.controllers import namespace
+from minik8s.controllers import nodeipam
+from minik8s.controllers import nodelifecycle
+from minik8s.controllers import replicaset
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,24 @@ ControllerFactory = Callable[[rest.Client, informer_mod.InformerFactory, events.
 
 REGISTRY: dict[str, ControllerFactory] = {
     "namespace": lambda c, f, r, cfg: namespace.NamespaceController(c, f),
+    "endpoints": lambda c, f, r, cfg: endpoints.EndpointsController(c, f),
+    "nodeipam": lambda c, f, r, cfg: nodeipam.NodeIpamController(
+        c, f, cluster_cidr=str(cfg.options.get("cluster_cidr", "10.244.0.0/16")),
+        node_mask=int(cfg.options.get("node_cidr_mask_size", 24))),
+    "nodelifecycle": lambda c, f, r, cfg: nodelifecycle.NodeLifecycleController(
+        c, f, events.EventRecorder(c, "node-controller"),
+        grace_period=float(cfg.options.get("node_monitor_grace_period", 40.0)),
+        monitor_period=float(cfg.options.get("node_monitor_period", 5.0))),
+    # Event sources named as Kubernetes names them (kubectl describe's "From" column).
+    "replicaset": lambda c, f, r, cfg: replicaset.new_controller(
+        replicaset.REPLICA_SET, c, f, events.EventRecorder(c, "replicaset-controller"), cfg.options),
+    "replicationcontroller": lambda c, f, r, cfg: replicaset.new_controller(
+        replicaset.REPLICATION_CONTROLLER, c, f, events.EventRecorder(c, "replication-controller"), cfg.options),
+    "garbagecollector": lambda c, f, r, cfg: garbagecollector.new_controller(
+        c, f, events.EventRecorder(c, "garbage-collector-controller")),
+    # Its own event source, so `kubectl describe` says "deployment-controller" as Kubernetes does.
+    "deployment": lambda c, f, r, cfg: deployment.DeploymentController(
+        c, f, events.EventRecorder(c, "deployment-controller")),
 }
 
 

@@ -343,3 +343,33 @@ def test_discovery(apiserver: ApiServerProcess) -> None:
         assert resp.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
         doc = json.loads(resp.read())
     assert {g["metadata"]["name"] for g in doc["items"]} >= {"apps", "autoscaling", "coordination.k8s.io"}
+
+
+async def test_patch_is_retried_on_a_race_unless_it_pins_the_resource_version(client: rest.Client,
+                                                                             namespace: str) -> None:
+    await client.create(DEPLOYMENTS, deployment("race"), namespace)
+
+    async def bump(i: int) -> None:
+        await client.patch(DEPLOYMENTS, "race", {"metadata": {"annotations": {f"a{i}": "x"}}}, namespace)
+    # Concurrent patches without a resourceVersion all land (each retried on conflict).
+    await asyncio.gather(*(bump(i) for i in range(10)))
+    d = await client.get(DEPLOYMENTS, "race", namespace)
+    assert {f"a{i}" for i in range(10)} <= set(d["metadata"]["annotations"])
+    await asyncio.gather(*(client.patch(DEPLOYMENTS, "race", {"spec": {"replicas": i}}, namespace,
+                                        subresource="scale") for i in range(5)))
+    # A patch that pins an old resourceVersion is a precondition: 409.
+    stale = d["metadata"]["resourceVersion"]
+    await client.patch(DEPLOYMENTS, "race", {"metadata": {"labels": {"x": "1"}}}, namespace)
+    with pytest.raises(errors.Conflict):
+        await client.patch(DEPLOYMENTS, "race", {"metadata": {"resourceVersion": stale, "labels": {"x": "2"}}},
+                           namespace)
+
+
+async def test_status_update_keeps_annotations_but_not_labels(client: rest.Client, namespace: str) -> None:
+    d = await client.create(DEPLOYMENTS, deployment("st"), namespace)
+    d["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+    d["metadata"]["labels"] = {"sneaky": "yes"}
+    d["status"] = {"observedGeneration": 1}
+    d = await client.update_status(DEPLOYMENTS, d)
+    assert d["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
+    assert "sneaky" not in (d["metadata"].get("labels") or {})
