@@ -362,11 +362,13 @@ class ResourceHandlers:
                             "kind": t.res.kind, "apiVersion": t.res.api_version,
                             "metadata": {"resourceVersion": str(cache.revision)}}}) + b"\n")
                     continue
-                last_rv = ev.rv
+                # Whatever else is already queued goes out in the same write.
+                batch = [ev, *watcher.take_ready(255)]
+                last_rv = batch[-1].rv
                 if as_table or t.res.storage_version:
-                    await resp.write(frame(ev.type, ev.obj))
+                    await resp.write(b"".join(frame(e.type, e.obj) for e in batch))
                 else:
-                    await resp.write(ev.json_line())
+                    await resp.write(b"".join(e.json_line() for e in batch))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

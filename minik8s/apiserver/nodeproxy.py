@@ -122,12 +122,23 @@ class _Proxy:
             resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain", "Cache-Control": "no-cache"})
             resp.enable_chunked_encoding()
             await resp.prepare(request)
-            try:
+
+            async def copy() -> None:
                 async for chunk in upstream.content.iter_any():
                     await resp.write(chunk)
-            except (aiohttp.ClientError, asyncio.IncompleteReadError) as e:
-                log.info("log stream from %s broke: %r", url, e)
-            except ConnectionResetError:
+
+            copying = asyncio.get_running_loop().create_task(copy())
+            watching = asyncio.get_running_loop().create_task(_client_gone(request))
+            try:
+                await asyncio.wait({copying, watching}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (copying, watching):
+                    task.cancel()
+                results = await asyncio.gather(copying, watching, return_exceptions=True)
+            error = results[0]
+            if isinstance(error, (aiohttp.ClientError, asyncio.IncompleteReadError)):
+                log.info("log stream from %s broke: %r", url, error)
+            if watching.done() and not watching.cancelled() or isinstance(error, ConnectionResetError):
                 return resp  # kubectl went away
             with contextlib.suppress(ConnectionResetError):
                 await resp.write_eof()
@@ -161,6 +172,16 @@ class _Proxy:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _client_gone(request: web.Request, interval: float = 2.0) -> None:
+    """Return once the client's connection is closed: an idle `logs -f` whose reader
+    left must not keep its stream to the kubelet open."""
+    while True:
+        await asyncio.sleep(interval)
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
 
 
 def _upstream_error(status: int, body: bytes) -> errors.StatusError:

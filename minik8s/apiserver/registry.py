@@ -9,7 +9,6 @@ rejection happens before the write, so a failed request changes nothing.
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime
 import logging
 import random
@@ -121,8 +120,13 @@ class NamespaceMirror:
 
 class Registry:
     def __init__(self, store: storage_mod.Storage, allocator: allocators.ServiceAllocator,
-                 namespaces: NamespaceMirror | None = None, *, toleration_seconds: int = 300) -> None:
+                 namespaces: NamespaceMirror | None = None, *, toleration_seconds: int = 300,
+                 caches: Any = None) -> None:
         self.store = store
+        # The watch caches, when given, supply a first (possibly stale) copy for
+        # read-modify-write: the compare-and-swap catches staleness, and most
+        # writes then need one etcd round trip instead of two.
+        self.caches = caches
         self.allocator = allocator
         self.toleration_seconds = toleration_seconds
         self.namespaces = namespaces or NamespaceMirror()
@@ -230,7 +234,7 @@ class Registry:
                              expected_rv: int | None) -> dict[str, Any]:
         """Create or update a Service with its allocations in one transaction."""
         for attempt in range(8):
-            candidate = copy.deepcopy(new)
+            candidate = storage_mod.deepcopy(new)
             plan = self.allocator.plan(candidate, old)
             extra = await self.allocator.resolve(candidate, plan)
             validation.validate(SERVICES, candidate, old)
@@ -266,7 +270,7 @@ class Registry:
         if subresource == "status":
             # Only status changes here, plus annotations (as Kubernetes' status
             # strategies keep the request's metadata but not its labels/spec).
-            result = copy.deepcopy(old)
+            result = storage_mod.deepcopy(old)
             result["status"] = new.get("status") or {}
             if "annotations" in meta:
                 if meta["annotations"]:
@@ -275,7 +279,7 @@ class Registry:
                     result["metadata"].pop("annotations", None)
             return result
         if subresource == "finalize":  # namespaces: only spec.finalizers changes
-            result = copy.deepcopy(old)
+            result = storage_mod.deepcopy(old)
             result.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
             return result
         # System-owned metadata always comes from the stored object.
@@ -324,7 +328,7 @@ class Registry:
         for _ in range(16):
             if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
                 raise errors.Conflict(res.qualified, name)
-            new = self.prepare_update(res, old, copy.deepcopy(body), subresource)
+            new = self.prepare_update(res, old, storage_mod.deepcopy(body), subresource)
             try:
                 return await self._commit_update(res, old, new, dry_run), False
             except errors.Conflict:
@@ -360,6 +364,12 @@ class Registry:
         extra_for = (lambda cur: self.allocator.release_all(cur)) if res.plural == "services" else None
         return await self.store.delete(res, meta.get("namespace"), meta["name"], rv, extra_for=extra_for)
 
+    def _peek(self, res: resources.Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        if self.caches is None:
+            return None
+        cache = self.caches.caches.get(resources.storage_resource(res).plural)
+        return cache.peek(self.store.key(res, namespace, name)) if cache is not None else None
+
     # -- patch ------------------------------------------------------------------
 
     async def patch(self, res: resources.Resource, namespace: str | None, name: str, body: bytes,
@@ -371,27 +381,33 @@ class Registry:
         shape the client patches (HPA autoscaling/v1).
         """
         res_storage = resources.storage_resource(res)
-        for _ in range(16):
-            old = await self.store.get(res_storage, namespace, name)
-            current = view[0](copy.deepcopy(old)) if view else copy.deepcopy(old)
+        cached = self._peek(res_storage, namespace, name)
+        for attempt in range(16):
+            from_cache = attempt == 0 and cached is not None
+            old = cached if from_cache and cached is not None else await self.store.get(res_storage, namespace, name)
+            current = view[0](storage_mod.deepcopy(old)) if view else storage_mod.deepcopy(old)
             # The patch is applied to the object without its resourceVersion: one
             # that comes out again was set by the patch itself, and is then a
             # precondition (as Kubernetes); otherwise a conflict is just retried.
             rv_now = current.get("metadata", {}).pop("resourceVersion", None)
-            patched = patch_mod.apply_patch(current, body, content_type, res.kind)
-            if not isinstance(patched, dict):
-                raise errors.BadRequest("the patch did not produce an object")
-            rv_text = (patched.get("metadata") or {}).get("resourceVersion")
-            if rv_text and rv_text != rv_now:
-                raise errors.Conflict(res.qualified, name)
-            if view:
-                patched = view[1](patched)
-            new = self.prepare_update(res_storage, old, patched, subresource)
+            rv_text = None
             try:
+                patched = patch_mod.apply_patch(current, body, content_type, res.kind)
+                if not isinstance(patched, dict):
+                    raise errors.BadRequest("the patch did not produce an object")
+                rv_text = (patched.get("metadata") or {}).get("resourceVersion")
+                if rv_text and rv_text != rv_now:
+                    raise errors.Conflict(res.qualified, name)
+                if view:
+                    patched = view[1](patched)
+                new = self.prepare_update(res_storage, old, patched, subresource)
                 return await self._commit_update(res_storage, old, new, dry_run)
-            except errors.Conflict:
-                if rv_text:
-                    raise
+            except errors.StatusError as e:
+                if from_cache:
+                    continue  # judged on a possibly stale copy: judge again on a fresh read
+                if isinstance(e, errors.Conflict) and not rv_text:
+                    continue
+                raise
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
     # -- delete -----------------------------------------------------------------
@@ -406,7 +422,7 @@ class Registry:
             obj = await self.store.get(res, namespace, name)
             _check_preconditions(res, obj, options)
             rv = int(obj["metadata"]["resourceVersion"])
-            new = self._mark_deleting(res, copy.deepcopy(obj), options)
+            new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
             if dry_run:
                 return new if new is not None else obj
             try:
@@ -525,7 +541,7 @@ class Registry:
             old = await self.store.get(res, namespace, name)
             if rv_text and rv_text != old["metadata"]["resourceVersion"]:
                 raise errors.Conflict(res.qualified, name)
-            new = copy.deepcopy(old)
+            new = storage_mod.deepcopy(old)
             new["spec"]["replicas"] = replicas
             new = self.prepare_update(res, old, new, None)
             try:
@@ -574,7 +590,7 @@ class Registry:
             status["conditions"] = conds
             return pod
 
-        await self.store.guaranteed_update(PODS, namespace, name, assign)
+        await self.store.guaranteed_update(PODS, namespace, name, assign, first=self._peek(PODS, namespace, name))
 
     # -- bootstrap ------------------------------------------------------------------
 

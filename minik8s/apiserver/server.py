@@ -76,9 +76,10 @@ class ApiServer:
                                          timeout=config.etcd_timeout)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)
-        self.registry = registry_mod.Registry(self.store, self.allocator,
-                                              toleration_seconds=config.default_toleration_seconds)
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
+        self.registry = registry_mod.Registry(self.store, self.allocator,
+                                              toleration_seconds=config.default_toleration_seconds,
+                                              caches=self.caches)
         self.resources = handlers.ResourceHandlers(self.store, self.registry, self.caches)
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None

@@ -215,20 +215,32 @@ class Storage:
                 raise errors.Conflict(res.qualified, name)
 
     async def guaranteed_update(self, res: resources.Resource, namespace: str | None, name: str,
-                                fn: UpdateFn, *, attempts: int = 16) -> tuple[dict[str, Any], dict[str, Any]]:
+                                fn: UpdateFn, *, attempts: int = 16,
+                                first: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Read-modify-write with retries on conflict, as Kubernetes' GuaranteedUpdate.
 
         `fn` gets the current object and returns the desired one; returning the
-        same object (equal) skips the write. Returns (old, new).
+        same object (equal) skips the write. Returns (old, new). `first` is a
+        possibly stale copy (from the watch cache) to try before reading etcd:
+        the compare-and-swap catches staleness, and the retry reads fresh.
         """
-        for _ in range(attempts):
-            current = await self.get(res, namespace, name)
+        for attempt in range(attempts):
+            current = first if attempt == 0 and first is not None else await self.get(res, namespace, name)
             rv = int(current["metadata"]["resourceVersion"])
-            desired = fn(_deepcopy(current))
-            if asyncio.iscoroutine(desired):
-                desired = await desired
+            try:
+                desired = fn(deepcopy(current))
+                if asyncio.iscoroutine(desired):
+                    desired = await desired
+            except errors.StatusError:
+                if current is first:
+                    first = None  # judged on a stale copy: judge again on a fresh one
+                    continue
+                raise
             assert isinstance(desired, dict)
             if _same(desired, current):
+                if current is first:
+                    first = None  # an unchanged stale copy proves nothing: confirm with etcd
+                    continue
                 return current, current
             try:
                 return current, await self.update(res, desired, rv)
@@ -292,7 +304,8 @@ def _host_port(endpoint: str) -> tuple[str, int]:
     return (host or "127.0.0.1"), int(port or 2379)
 
 
-def _deepcopy(obj: dict[str, Any]) -> dict[str, Any]:
+def deepcopy(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object; several times faster than copy.deepcopy."""
     return orjson.loads(orjson.dumps(obj))
 
 

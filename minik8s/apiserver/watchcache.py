@@ -139,13 +139,27 @@ class Watcher:
 
     async def next(self, timeout: float | None) -> Event | None:
         """The next event; None on timeout. Raises Closed when dropped."""
-        try:
-            ev = await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
-            return None
+        if self.queue.empty():
+            try:
+                ev = await asyncio.wait_for(self.queue.get(), timeout)
+            except asyncio.TimeoutError:
+                return None
+        else:
+            ev = self.queue.get_nowait()
         if ev is None:
             raise Closed()
         return ev
+
+    def take_ready(self, limit: int) -> list[Event]:
+        """Events already queued (up to `limit`), without waiting; stops before the end marker."""
+        out: list[Event] = []
+        while len(out) < limit and not self.queue.empty():
+            ev = self.queue.get_nowait()
+            if ev is None:
+                self.queue.put_nowait(None)  # keep the end marker for next()
+                break
+            out.append(ev)
+        return out
 
 
 class WatchCache:
@@ -162,6 +176,9 @@ class WatchCache:
         # The newest revision known to contain no unseen events for this resource.
         self.revision = 0
         self.watchers: set[Watcher] = set()
+        # The newest stored bytes of every object (key → (value, mod_revision)): a
+        # possibly slightly stale copy for optimistic read-modify-write.
+        self.latest: dict[bytes, tuple[bytes, int]] = {}
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -204,7 +221,7 @@ class WatchCache:
         while True:
             try:
                 if start == 0:
-                    start = await self.store.revision()
+                    start = await self._load_latest()
                     self.window.clear()
                     self.window_start = start
                     self.revision = start
@@ -223,6 +240,17 @@ class WatchCache:
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.2
+
+    async def _load_latest(self) -> int:
+        prefix = self.store.resource_prefix(self.res)
+        resp = await self.store._call("list", lambda: self.store.client.get_prefix(prefix))  # noqa: SLF001
+        self.latest = {kv.key: (kv.value, int(kv.mod_revision)) for kv in resp.kvs}
+        return int(resp.header.revision)
+
+    def peek(self, key: bytes) -> dict[str, Any] | None:
+        """The object at `key` as this cache last saw it (may be behind etcd)."""
+        found = self.latest.get(key)
+        return storage_mod.decode(found[0], found[1]) if found else None
 
     async def _stream(self, start: int) -> int:
         """One etcd watch stream from `start`+1 until it breaks; returns the last revision seen.
@@ -267,13 +295,16 @@ class WatchCache:
             kv = raw.kv
             rv = int(kv.mod_revision)
             if raw.type == 1:  # DELETE: the object as it was, at the deletion revision
+                self.latest.pop(kv.key, None)
                 if not raw.prev_kv or not raw.prev_kv.value:
                     continue
                 ev = Event("DELETED", rv, raw=raw.prev_kv.value)
             elif raw.prev_kv and raw.prev_kv.value:
+                self.latest[kv.key] = (kv.value, rv)
                 ev = Event("MODIFIED", rv, raw=kv.value, prev_raw=raw.prev_kv.value,
                            prev_rv=int(raw.prev_kv.mod_revision))
             else:
+                self.latest[kv.key] = (kv.value, rv)
                 ev = Event("ADDED", rv, raw=kv.value)
             self._push(ev)
             start = max(start, rv)
