@@ -1,0 +1,106 @@
+"""The `kube-dns` Service and Endpoints that lead pods to this server.
+
+Pods' resolv.conf names the Service's fixed ClusterIP (10.96.0.10 by default, the
+kubelet's --cluster-dns); the proxy on every node sends that address on to the
+Endpoints, which list where this server really listens. The Service has no
+selector, so the endpoints controller leaves its Endpoints to us, as the API
+server keeps the `kubernetes` Service and its Endpoints.
+
+`sync` is level-triggered: it creates what is missing and puts back what was
+changed (ports, a selector someone added); a ClusterIP cannot be changed in
+place, so a Service that holds another one is reported, not replaced.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+from typing import Any
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import rest
+
+log = logging.getLogger(__name__)
+
+SERVICES = resources.lookup("", "v1", "services")
+ENDPOINTS = resources.lookup("", "v1", "endpoints")
+assert SERVICES and ENDPOINTS
+
+NAMESPACE = "kube-system"
+NAME = "kube-dns"
+LABELS = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "minik8s-dns"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    service_ip: str  # the Service's ClusterIP (pods' nameserver)
+    address: str  # where this server listens, as other nodes reach it
+    port: int  # the port it listens on
+
+
+def service_ports(port: int) -> list[dict[str, Any]]:
+    return [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": port},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": port}]
+
+
+def desired_service(target: Target) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": dict(LABELS)},
+            "spec": {"type": "ClusterIP", "clusterIP": target.service_ip, "ports": service_ports(target.port)}}
+
+
+def desired_subsets(target: Target) -> list[dict[str, Any]]:
+    return [{"addresses": [{"ip": target.address}],
+             "ports": [{"name": "dns", "port": target.port, "protocol": "UDP"},
+                       {"name": "dns-tcp", "port": target.port, "protocol": "TCP"}]}]
+
+
+def _ports_equal(have: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool:
+    def norm(ports: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return sorted((p.get("name"), p.get("port"), p.get("protocol", "TCP"), p.get("targetPort", p.get("port")))
+                      for p in ports)
+    return norm(have) == norm(want)
+
+
+async def sync(client: rest.Client, service: dict[str, Any] | None, endpoints: dict[str, Any] | None,
+               target: Target) -> None:
+    """Bring the Service and Endpoints (as last seen: None if absent) to what `target` calls for."""
+    if service is None:
+        try:
+            await client.create(SERVICES, desired_service(target), NAMESPACE)
+            log.info("created Service %s/%s at %s", NAMESPACE, NAME, target.service_ip)
+        except errors.AlreadyExists:
+            pass  # the cache is behind; the next sync compares it
+    else:
+        spec = service.get("spec") or {}
+        if spec.get("clusterIP") != target.service_ip:
+            log.warning("Service %s/%s has ClusterIP %s, not %s; pods told to use %s will not reach DNS "
+                        "(delete the Service to have it recreated)", NAMESPACE, NAME, spec.get("clusterIP"),
+                        target.service_ip, target.service_ip)
+        patch: dict[str, Any] = {}
+        if not _ports_equal(spec.get("ports") or [], service_ports(target.port)):
+            patch["ports"] = service_ports(target.port)
+        if spec.get("selector"):
+            patch["selector"] = None  # with a selector the endpoints controller would fight us
+        if patch:
+            await client.patch(SERVICES, NAME, {"spec": patch}, NAMESPACE)
+            log.info("Service %s/%s: put back %s", NAMESPACE, NAME, sorted(patch))
+
+    if ipaddress.ip_address(target.address).is_loopback:
+        # Endpoints may not be loopback (and pods could not use it): a server on
+        # 127.0.0.1 serves this host only, as the API server does in that case.
+        return
+    subsets = desired_subsets(target)
+    if endpoints is None:
+        body = {"apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": dict(LABELS)}, "subsets": subsets}
+        try:
+            await client.create(ENDPOINTS, body, NAMESPACE)
+            log.info("created Endpoints %s/%s: %s:%d", NAMESPACE, NAME, target.address, target.port)
+        except errors.AlreadyExists:
+            pass
+    elif (endpoints.get("subsets") or []) != subsets:
+        body = dict(endpoints, subsets=subsets)
+        await client.update(ENDPOINTS, body)
+        log.info("Endpoints %s/%s: %s:%d", NAMESPACE, NAME, target.address, target.port)
