@@ -90,7 +90,7 @@ def parse_targets(args: Sequence[str]) -> list[Target]:
             else:
                 targets.append(Target(res, (name,)))
         return targets
-    names = tuple(dict.fromkeys(args[1:]))  # kubectl drops repeated names
+    names = tuple(args[1:])
     return [Target(res, names) for res in _expand_types(args[0])]
 
 
@@ -237,8 +237,9 @@ def _flatten(doc: Any, source: str) -> list[dict[str, Any]]:
         return out
     missing = [field for field in ("apiVersion", "kind") if not doc.get(field)]
     if missing:
-        raise ArgumentError(f'error validating "{source}": error validating data: '
-                            f"[{', '.join(f'{m} not set' for m in missing)}]")
+        problems = [f"{m} not set" for m in missing]
+        text = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        raise ArgumentError(f'error validating "{source}": error validating data: {text}')
     return [doc]
 
 

@@ -60,12 +60,12 @@ def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-def render_objects(output: str, items: list[dict[str, Any]], res_of: Callable[[dict[str, Any]], resources.Resource],
-                   *, single: bool) -> str:
+def render_objects(output: str, items: list[tuple[resources.Resource, dict[str, Any]]], *, single: bool) -> str:
     """-o yaml|json|name of what `get` fetched: the object itself only for one named object."""
     if output == "name":
-        return "".join(printers.format_name(res_of(o), o) + "\n" for o in items)
-    doc = items[0] if single and len(items) == 1 else as_list(items)
+        return "".join(printers.format_name(res, obj) + "\n" for res, obj in items)
+    objects = [with_type(res, obj) for res, obj in items]
+    doc = objects[0] if single and len(objects) == 1 else as_list(objects)
     return printers.format_yaml(doc) if output == "yaml" else printers.format_json(doc)
 
 
@@ -105,16 +105,11 @@ async def run_get(client: rest.Client, targets: list[kubectl_args.Target], names
         if single and failures:
             _report(failures, err)
             return 1
-        items: list[dict[str, Any]] = []
-        kinds: dict[int, resources.Resource] = {}
-        for res, bodies in fetched:
-            for body in bodies:
-                for obj in (body.get("items") or []) if "items" in body else [body]:
-                    obj = with_type(res, obj)
-                    kinds[id(obj)] = res
-                    items.append(obj)
-        if items or opts.output != "name":
-            out(render_objects(opts.output, items, lambda o: kinds[id(o)], single=single))
+        items = [(res, obj) for res, bodies in fetched for body in bodies
+                 for obj in ((body.get("items") or []) if "items" in body else [body])]
+        # kubectl prints an empty List, except when told to ignore what is not found.
+        if items or (opts.output != "name" and not opts.ignore_not_found):
+            out(render_objects(opts.output, items, single=single))
         _report(failures, err)
         return 1 if failures else 0
 
