@@ -13,6 +13,8 @@ API server's job, not this module's.
 """
 from __future__ import annotations
 
+import base64
+
 import re
 from typing import Any, Callable
 
@@ -472,7 +474,19 @@ def _hpa_v1(obj: Obj, old: Obj | None) -> None:
 
 
 # (group, kind, version); version "" applies to every version of the kind.
+def _secret(obj: Obj, old: Obj | None) -> None:
+    """Secrets: type Opaque; write-only stringData folded into data (base64), as the v1 conversion does."""
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = _dict(obj, "data")
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
 _BY_KIND: dict[tuple[str, str, str], Callable[[Obj, Obj | None], None]] = {
+    ("", "Secret", ""): _secret,
     ("", "Pod", ""): _pod,
     ("", "Service", ""): _service,
     ("", "ReplicationController", ""): _replication_controller,

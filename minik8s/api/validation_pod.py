@@ -287,6 +287,9 @@ def _env(errs: Errors, env_list: Any, path: str) -> None:
             errs.required(f"{p}.name")
         else:
             errs.invalid_each(f"{p}.name", name, vc.relaxed_env_var_name(name))
+        if "value" in env and env["value"] is not None and not isinstance(env["value"], str):
+            # YAML's `value: no` arrives as a boolean; Kubernetes refuses anything but a string.
+            errs.invalid(f"{p}.value", env["value"], "must be a string (quote it in YAML)")
         _env_value_from(errs, env, f"{p}.valueFrom")
 
 

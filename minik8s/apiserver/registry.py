@@ -39,7 +39,7 @@ UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
 # Resources a PUT may create (Kubernetes' AllowCreateOnUpdate).
 CREATE_ON_UPDATE = ("endpoints", "leases", "events")
 # Kubernetes does not track generation for these.
-NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces")
+NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces", "configmaps", "secrets")
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -301,6 +301,8 @@ class Registry:
                     f"is being deleted, found new finalizers []string{{{listed}}}", "FieldValueForbidden")],
                     group=res.group)
         defaults.apply_defaults(res, new, old=old)
+        if res.plural == "services":
+            _drop_type_dependent_fields(new, old)
         if has_status_subresource(res):
             if "status" in old:
                 new["status"] = old["status"]
@@ -603,6 +605,22 @@ class Registry:
             return await self.create(res, namespace, obj)
         except errors.AlreadyExists:
             return await self.store.get(res, namespace, obj["metadata"]["name"])
+
+
+def _drop_type_dependent_fields(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """A Service leaving NodePort/LoadBalancer loses the fields only those types allow,
+    unless the user changed them on purpose (Kubernetes' dropTypeDependentFields)."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    if spec.get("type") == old_spec.get("type") or spec.get("type") in ("NodePort", "LoadBalancer"):
+        return
+    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+    for port in spec.get("ports") or []:
+        if port.get("nodePort") and port["nodePort"] == old_ports.get((port.get("port"), port.get("protocol", "TCP"))):
+            port.pop("nodePort")
+    if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+        spec.pop("externalTrafficPolicy", None)
+    if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
+        spec.pop("healthCheckNodePort", None)
 
 
 def _parse_rv(text: str) -> int:

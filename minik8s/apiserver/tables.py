@@ -694,6 +694,29 @@ def _lease_cells(obj: Obj, now: datetime.datetime) -> Cells:
     return [_name(obj), (obj.get("spec") or {}).get("holderIdentity") or "", _age(obj, now)]
 
 
+_CONFIGMAP_COLUMNS = (
+    _name_col(),
+    _col("Data", "integer", desc="Data contains the configuration data."),
+    _age_col(),
+)
+
+
+def _configmap_cells(obj: Obj, now: datetime.datetime) -> Cells:
+    return [_name(obj), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), _age(obj, now)]
+
+
+_SECRET_COLUMNS = (
+    _name_col(),
+    _col("Type", desc="Used to facilitate programmatic handling of secret data."),
+    _col("Data", "integer", desc="Data contains the secret data."),
+    _age_col(),
+)
+
+
+def _secret_cells(obj: Obj, now: datetime.datetime) -> Cells:
+    return [_name(obj), obj.get("type") or "", len(obj.get("data") or {}), _age(obj, now)]
+
+
 # ---------------------------------------------------------------------------
 # HorizontalPodAutoscalers
 # ---------------------------------------------------------------------------
@@ -831,6 +854,8 @@ _PRINTERS: dict[tuple[str, str], _Printer] = {
     ("", "Endpoints"): _Printer(_ENDPOINTS_COLUMNS, _endpoints_cells),
     ("", "Event"): _Printer(_EVENT_COLUMNS, _event_cells),
     ("", "Namespace"): _Printer(_NAMESPACE_COLUMNS, _namespace_cells),
+    ("", "ConfigMap"): _Printer(_CONFIGMAP_COLUMNS, _configmap_cells),
+    ("", "Secret"): _Printer(_SECRET_COLUMNS, _secret_cells),
     ("", "ReplicationController"): _Printer(_RC_COLUMNS, _rc_cells),
     ("apps", "Deployment"): _Printer(_DEPLOYMENT_COLUMNS, _deployment_cells),
     ("apps", "ReplicaSet"): _Printer(_REPLICASET_COLUMNS, _replicaset_cells),

@@ -373,3 +373,33 @@ async def test_status_update_keeps_annotations_but_not_labels(client: rest.Clien
     d = await client.update_status(DEPLOYMENTS, d)
     assert d["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
     assert "sneaky" not in (d["metadata"].get("labels") or {})
+
+
+async def test_service_type_change_drops_node_ports(client: rest.Client, namespace: str) -> None:
+    svc = await client.create(SERVICES, {"metadata": {"name": "np"}, "spec": {
+        "type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80}]}}, namespace)
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+    svc["spec"]["type"] = "ClusterIP"
+    svc = await client.update(SERVICES, svc)
+    assert "nodePort" not in svc["spec"]["ports"][0]
+    assert "externalTrafficPolicy" not in svc["spec"]
+    # The port went back to the pool: another Service can ask for it.
+    again = await client.create(SERVICES, {"metadata": {"name": "np2"}, "spec": {
+        "type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80, "nodePort": node_port}]}}, namespace)
+    assert again["spec"]["ports"][0]["nodePort"] == node_port
+
+
+async def test_secret_string_data_and_type(client: rest.Client, namespace: str) -> None:
+    secrets = resources.lookup("", "v1", "secrets")
+    s = await client.create(secrets, {"metadata": {"name": "s"}, "stringData": {"k": "v"}}, namespace)
+    assert s["type"] == "Opaque" and s["data"] == {"k": "dg=="} and "stringData" not in s
+    assert "generation" not in s["metadata"]
+
+
+async def test_non_string_env_value_is_rejected(client: rest.Client, namespace: str) -> None:
+    p = pod("envbool")
+    p["spec"]["containers"][0]["env"] = [{"name": "N", "value": False}]
+    with pytest.raises(errors.Invalid) as info:
+        await client.create(PODS, p, namespace)
+    assert "env[0].value" in info.value.message
