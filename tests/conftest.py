@@ -10,6 +10,7 @@ import dataclasses
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,38 @@ def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str =
     kubeconfig.write_context(kc, "test", url)
     cache = str(tmp / f"kubecache-{port}")
     return ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
+
+
+@dataclasses.dataclass
+class ComponentProcess:
+    """A minik8s component (`python -m minik8s <args>`) run by a test, which may kill it."""
+    args: list[str]
+    log_path: pathlib.Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "ComponentProcess":
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "minik8s", *self.args],
+                                         stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO))
+        return self
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            procs.stop_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+
+def controller_manager(server: str, log_path: pathlib.Path, controllers: str) -> ComponentProcess:
+    return ComponentProcess(["controller-manager", "--server", server, "--no-leader-elect",
+                             "--controllers", controllers], log_path)
 
 
 @pytest.fixture(scope="session")

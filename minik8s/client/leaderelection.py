@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import signal
 import socket
 import uuid
 from typing import Any, Awaitable, Callable
@@ -123,3 +124,31 @@ class LeaderElector:
                 await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
+
+
+async def run_until_signalled(client: rest.Client, component: str, lead: Callable[[], Awaitable[Any]], *,
+                              elector: LeaderElector | None) -> None:
+    """Run `lead()` (behind `elector` if given) until SIGTERM/SIGINT; close `client` at the end.
+
+    Losing the lease ends the process (SystemExit), as Kubernetes' components
+    do, so a restart rebuilds its state from the API server instead of
+    carrying on with state another leader may have changed.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    work = loop.create_task(elector.run(lead) if elector is not None else lead())
+    stopper = loop.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if work in done and not stop.is_set():
+            exc = work.exception()
+            if exc:
+                raise exc
+            raise SystemExit(f"{component} lost its leader lease; exiting")
+    finally:
+        work.cancel()
+        stopper.cancel()
+        await asyncio.gather(work, stopper, return_exceptions=True)
+        await client.close()

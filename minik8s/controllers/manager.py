@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import signal
 from typing import Any, Callable
 
 from minik8s.client import events
@@ -94,32 +93,11 @@ async def run_controllers(client: rest.Client, config: Config) -> None:
 
 async def serve(config: Config) -> None:
     client = rest.Client(config.server, token=config.token, user_agent="minik8s-controller-manager")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    async def lead() -> None:
-        await run_controllers(client, config)
-
+    elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(client, "kube-controller-manager",
                                                lease_duration=config.lease_duration,
                                                renew_deadline=config.renew_deadline,
                                                retry_period=config.retry_period)
-        work = loop.create_task(elector.run(lead))
-    else:
-        work = loop.create_task(lead())
-    stopper = loop.create_task(stop.wait())
-    try:
-        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if work in done and not stop.is_set():
-            exc = work.exception()
-            if exc:
-                raise exc
-            raise SystemExit("controller-manager lost its leader lease; exiting")
-    finally:
-        work.cancel()
-        stopper.cancel()
-        await asyncio.gather(work, stopper, return_exceptions=True)
-        await client.close()
+    await leaderelection.run_until_signalled(client, "controller-manager", lambda: run_controllers(client, config),
+                                             elector=elector)

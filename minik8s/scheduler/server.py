@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import logging
 import random
-import signal
 
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
@@ -99,32 +98,11 @@ async def run_scheduler(client: rest.Client, config: Config) -> None:
 
 async def serve(config: Config) -> None:
     client = rest.Client(config.server, token=config.token, user_agent="minik8s-scheduler")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    async def lead() -> None:
-        await run_scheduler(client, config)
-
+    elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(client, config.lease_name, namespace=config.lease_namespace,
                                                lease_duration=config.lease_duration,
                                                renew_deadline=config.renew_deadline,
                                                retry_period=config.retry_period)
-        work = loop.create_task(elector.run(lead))
-    else:
-        work = loop.create_task(lead())
-    stopper = loop.create_task(stop.wait())
-    try:
-        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if work in done and not stop.is_set():
-            exc = work.exception()
-            if exc:
-                raise exc
-            raise SystemExit("scheduler lost its leader lease; exiting")
-    finally:
-        work.cancel()
-        stopper.cancel()
-        await asyncio.gather(work, stopper, return_exceptions=True)
-        await client.close()
+    await leaderelection.run_until_signalled(client, "scheduler", lambda: run_scheduler(client, config),
+                                             elector=elector)

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import pathlib
 import re
-import signal
-import subprocess
-import sys
 import time
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -29,7 +25,7 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.controllers import deployment_util as util
 from minik8s.util import procs
-from tests.conftest import REPO, ApiServerProcess, akubectl
+from tests.conftest import ApiServerProcess, ComponentProcess, akubectl, controller_manager
 
 pytestmark = pytest.mark.integration
 
@@ -48,37 +44,12 @@ IMAGE = "minik8s/web:1"
 # -- harness ------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class ControllerManager:
-    server: str
-    log_path: pathlib.Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "minik8s", "controller-manager", "--server", self.server,
-                 "--no-leader-elect", "--controllers", CONTROLLERS],
-                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO))
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            procs.stop_pid(self.proc.pid)
-            self.proc.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+ControllerManager = ComponentProcess
 
 
 @pytest.fixture
 def manager(apiserver: ApiServerProcess, tmp_path: pathlib.Path) -> Iterator[ControllerManager]:
-    cm = ControllerManager(apiserver.url, tmp_path / "controller-manager.log")
-    cm.start()
+    cm = controller_manager(apiserver.url, tmp_path / "controller-manager.log", CONTROLLERS).start()
     try:
         yield cm
     finally:
