@@ -1,0 +1,1 @@
+"""The Service proxy (kube-proxy): iptables and userspace modes. See docs/proxy.md."""

@@ -1,0 +1,119 @@
+"""What both proxy modes share: informer handlers, the sync runner, leftovers.
+
+Service and Endpoints events only update the in-memory `servicemap.State` and,
+when something the proxy does changed, ask the runner for a sync (STYLE.md,
+kube-proxy). Each mode's `sync_proxy_rules` then rebuilds everything from that
+state. No sync runs before both informers have listed (an empty cache would
+wipe every rule of a restarted proxy); `run()` is called once they have.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable
+
+from minik8s.client import informer as informer_mod
+from minik8s.proxy import iptables
+from minik8s.proxy import rules
+from minik8s.proxy import runner
+from minik8s.proxy import servicemap
+
+log = logging.getLogger(__name__)
+
+TABLES = ("filter", "nat")
+
+
+class Proxier:
+    mode = ""
+    jumps: tuple[rules.Jump, ...] = ()
+
+    def __init__(self, ipt: iptables.Iptables, *, min_sync_period: float = 0.1, sync_period: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ipt = ipt
+        self.clock = clock
+        self.state = servicemap.State()
+        self.runner = runner.BoundedFrequencyRunner(f"{self.mode} proxier", self.sync_proxy_rules,
+                                                    min_interval=min_sync_period, max_interval=sync_period,
+                                                    clock=clock)
+        self.last_sync_seconds = 0.0
+        # Set after each successful sync: tests and benchmarks wait on it.
+        self.syncs = 0
+
+    # -- informer handlers: bookkeeping only ------------------------------------------------
+
+    def on_service(self, obj: dict[str, Any]) -> None:
+        if self.state.set_service(obj):
+            self.runner.run()
+
+    def on_service_delete(self, obj: dict[str, Any]) -> None:
+        if self.state.delete_service(obj):
+            self.runner.run()
+
+    def on_endpoints(self, obj: dict[str, Any]) -> None:
+        if self.state.set_endpoints(obj):
+            self.runner.run()
+
+    def on_endpoints_delete(self, obj: dict[str, Any]) -> None:
+        if self.state.delete_endpoints(obj):
+            self.runner.run()
+
+    def register(self, services: informer_mod.Informer, endpoints: informer_mod.Informer) -> None:
+        services.add_handlers(on_add=self.on_service, on_update=lambda _old, new: self.on_service(new),
+                              on_delete=self.on_service_delete)
+        endpoints.add_handlers(on_add=self.on_endpoints, on_update=lambda _old, new: self.on_endpoints(new),
+                               on_delete=self.on_endpoints_delete)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def owns(self, chain: str) -> bool:
+        raise NotImplementedError
+
+    async def sync_proxy_rules(self, periodic: bool = False) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Remove what the other mode left behind: its rules would catch traffic before ours."""
+        removed = await remove_chains(self.ipt, lambda c: rules.owned_by_any_mode(c) and not self.owns(c))
+        if removed:
+            log.info("%s proxier: removed the other mode's leftover chains", self.mode)
+
+    async def run(self) -> None:
+        """Sync now and whenever asked, until cancelled. Call once the informers have synced."""
+        await self.start()
+        self.runner.run()
+        await self.runner.loop()
+
+    async def close(self) -> None:
+        """Stop serving. Rules stay in place, so traffic keeps flowing while the proxy restarts."""
+
+    async def restore_and_ensure_jumps(self, text: str) -> None:
+        """Apply `text`, and add whichever of our jumps is missing from the built-in chains.
+
+        The checks only read the built-in chains, so they run while the restore does;
+        missing jumps are added after it, once the chains they lead to exist.
+        """
+        restored, missing = await asyncio.gather(self.ipt.restore(text), self.ipt.missing_jumps(self.jumps),
+                                                 return_exceptions=True)
+        for outcome in (restored, missing):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(missing, list)
+        await self.ipt.add_jumps(missing)
+        for jump in missing:
+            log.info("%s proxier: added jump %s/%s -> %s", self.mode, jump.table, jump.chain, jump.target)
+
+
+async def remove_chains(ipt: iptables.Iptables, owned: Callable[[str], bool]) -> bool:
+    """Delete the chains `owned` accepts and every rule leading into them, in one restore."""
+    saved = {table: await ipt.save(table) for table in TABLES}
+    text = rules.build_cleanup(saved, owned)
+    if not text:
+        return False
+    await ipt.restore(text)
+    return True
+
+
+async def cleanup(ipt: iptables.Iptables) -> bool:
+    """`minik8s proxy --cleanup`: remove every chain and jump either mode made; True if any."""
+    return await remove_chains(ipt, rules.owned_by_any_mode)
