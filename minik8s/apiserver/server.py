@@ -21,6 +21,7 @@ from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
+from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
@@ -80,7 +81,9 @@ class ApiServer:
         self.registry = registry_mod.Registry(self.store, self.allocator,
                                               toleration_seconds=config.default_toleration_seconds,
                                               caches=self.caches)
-        self.resources = handlers.ResourceHandlers(self.store, self.registry, self.caches)
+        self.resources = handlers.ResourceHandlers(
+            self.store, self.registry, self.caches,
+            node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
