@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# Install minik8s as systemd services on a master or a node.
+# CentOS 8 / Stream (dnf) and Debian / Ubuntu (apt). Run as root from a minik8s checkout.
+#
+#   deploy/install.sh --role master --master-ip 192.168.56.10 [--token ID.SECRET] [--join-file F]
+#       packages (Docker, etcd, iptables, Python), minik8s in /opt/minik8s/venv,
+#       /etc/minik8s/*.yaml via `minik8s init`, the master's units enabled and started,
+#       then `minik8s token create`, which prints the exact join command for the nodes.
+#   deploy/install.sh --role node --master-ip 192.168.56.10 --token ID.SECRET [--node-ip IP]
+#       packages (Docker, iptables, Python, what the image build needs), minik8s, the
+#       project's images, /etc/minik8s/*.yaml via `minik8s join`, the node's units.
+#
+# Options:
+#   --role master|node     what this machine is (required)
+#   --master-ip IP         the master's address on the cluster network (required)
+#   --port PORT            API server port (default 6443)
+#   --token ID.SECRET      master: create this bootstrap token (never expires);
+#                          node: join with it
+#   --join-file FILE       master: also write the join command there;
+#                          node: read the token from it when --token is not given
+#   --node-ip IP           node: address to advertise (default: the route to the master's)
+#   --node-name NAME       node: name (default: the hostname)
+#   --images TAR           node: `docker load` the project's images from TAR instead of building them
+#   --set C.OPT=VALUE      passed to `minik8s init` / `minik8s join` (repeatable)
+#   --os apt|dnf           package manager to assume (default: detected)
+#   --dry-run              print every step instead of doing it
+set -euo pipefail
+
+ETCD_VERSION="v3.4.27"   # pinned: the release tarball installed where no package exists (dnf)
+PREFIX="/opt/minik8s"
+CONFIG_DIR="/etc/minik8s"
+UNIT_DIR="/etc/systemd/system"
+SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MINIK8S="$PREFIX/venv/bin/minik8s"
+
+role=""
+master_ip=""
+port="6443"
+token=""
+join_file=""
+node_ip=""
+node_name=""
+images=""
+pkg=""
+dry_run=0
+sets=()
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --role) role="${2:-}"; shift 2 ;;
+    --master-ip) master_ip="${2:-}"; shift 2 ;;
+    --port) port="${2:-}"; shift 2 ;;
+    --token) token="${2:-}"; shift 2 ;;
+    --join-file) join_file="${2:-}"; shift 2 ;;
+    --node-ip) node_ip="${2:-}"; shift 2 ;;
+    --node-name) node_name="${2:-}"; shift 2 ;;
+    --images) images="${2:-}"; shift 2 ;;
+    --set) sets+=(--set "${2:-}"); shift 2 ;;
+    --os) pkg="${2:-}"; shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+
+case "$role" in
+  master|node) ;;
+  *) die "--role master|node is required" ;;
+esac
+[ -n "$master_ip" ] || die "--master-ip is required"
+if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
+  die "run as root (or with --dry-run to see the steps)"
+fi
+
+# --- helpers ------------------------------------------------------------------------------
+
+step() { echo "==> $*"; }
+
+# Run a command, or with --dry-run print it (shell-quoted, so it can be pasted).
+run() {
+  if [ "$dry_run" = 1 ]; then
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
+
+# Write stdin to a file with a mode, or with --dry-run show what would be written.
+write_file() {
+  local path="$1" mode="$2" tmp
+  if [ "$dry_run" = 1 ]; then
+    echo "+ write $path (mode $mode):"
+    sed 's/^/    /'
+    return
+  fi
+  tmp="$(mktemp)"
+  cat >"$tmp"
+  install -D -m "$mode" "$tmp" "$path"
+  rm -f "$tmp"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+detect_pkg() {
+  if [ -n "$pkg" ]; then
+    case "$pkg" in apt|dnf) return ;; *) die "--os must be apt or dnf" ;; esac
+  fi
+  if have apt-get; then pkg=apt
+  elif have dnf; then pkg=dnf
+  else die "unsupported OS: need apt-get (Debian/Ubuntu) or dnf (CentOS 8/Stream)"
+  fi
+}
+
+arch() {
+  case "$(uname -m)" in
+    x86_64) echo amd64 ;;
+    aarch64) echo arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+}
+
+# minik8s needs Python >= 3.11: the first interpreter that is new enough.
+python_bin() {
+  local candidate
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if have "$candidate" && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      command -v "$candidate"
+      return
+    fi
+  done
+  echo python3.11
+}
+
+# --- packages -------------------------------------------------------------------------------
+
+install_packages_apt() {
+  local want=(curl ca-certificates iptables iproute2 python3 python3-venv python3-pip)
+  if [ "$role" = master ]; then
+    want+=(etcd-server etcd-client)
+  else
+    want+=(docker.io gcc libc6-dev busybox-static)
+  fi
+  run env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
+  if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    # Ubuntu 22.04 ships 3.10 as python3; 3.11 is a separate package there.
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
+  fi
+  if [ "$role" = master ]; then
+    # The unit runs /usr/local/bin/etcd on every distribution; Debian's package puts it in /usr/bin.
+    run ln -sf /usr/bin/etcd /usr/local/bin/etcd
+  fi
+}
+
+install_packages_dnf() {
+  local want=(curl tar iptables iproute python3.11 python3.11-pip dnf-plugins-core)
+  if [ "$role" = node ]; then
+    want+=(gcc glibc-static)
+  fi
+  run dnf install -y "${want[@]}"
+  if [ "$role" = master ]; then
+    install_etcd_release
+    return
+  fi
+  # Docker CE from Docker's repository (CentOS ships podman instead).
+  run dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo
+  run dnf install -y --allowerasing docker-ce docker-ce-cli containerd.io
+  if ! have busybox; then
+    # A static busybox for the project's images (EPEL has it).
+    run dnf install -y epel-release
+    run dnf install -y busybox
+  fi
+}
+
+install_etcd_release() {
+  local a tarball dir
+  a="$(arch)"
+  dir="etcd-${ETCD_VERSION}-linux-${a}"
+  tarball="/tmp/${dir}.tar.gz"
+  if [ "$dry_run" = 0 ] && have /usr/local/bin/etcd && /usr/local/bin/etcd --version | grep -q "${ETCD_VERSION#v}"; then
+    return
+  fi
+  run curl -fsSL -o "$tarball" "https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/${dir}.tar.gz"
+  run tar -xzf "$tarball" -C /tmp
+  run install -m 0755 "/tmp/${dir}/etcd" "/tmp/${dir}/etcdctl" /usr/local/bin/
+  run rm -rf "$tarball" "/tmp/${dir}"
+}
+
+open_firewall() {
+  # CentOS enables firewalld: open the API server (master) or the kubelet (node) port.
+  if have firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
+    if [ "$role" = master ]; then
+      run firewall-cmd --permanent --add-port="${port}/tcp"
+      run firewall-cmd --permanent --add-port=53/udp --add-port=53/tcp
+    else
+      # kubelet, NodePorts, VXLAN between nodes.
+      run firewall-cmd --permanent --add-port=10250/tcp --add-port=30000-32767/tcp --add-port=8472/udp
+    fi
+    run firewall-cmd --reload
+  fi
+}
+
+# --- minik8s --------------------------------------------------------------------------------
+
+install_minik8s() {
+  local py
+  py="$(python_bin)"
+  run "$py" -m venv "$PREFIX/venv"
+  run "$PREFIX/venv/bin/pip" install -q --upgrade pip
+  # A regular (not editable) install: the checkout (e.g. /vagrant) may go away later.
+  run "$PREFIX/venv/bin/pip" install -q "$SRC_DIR"
+  run install -D -m 0644 "$SRC_DIR/docs/deploy.md" "$PREFIX/docs/deploy.md"
+  run ln -sf "$MINIK8S" /usr/local/bin/minik8s
+}
+
+write_env_file() {
+  if [ -e "$CONFIG_DIR/minik8s.env" ]; then
+    return
+  fi
+  write_file "$CONFIG_DIR/minik8s.env" 0644 <<'EOF'
+# Environment for every minik8s unit (EnvironmentFile=). MINIK8S_<COMMAND>_<OPTION>
+# variables override the option in /etc/minik8s/<command>.yaml, e.g.
+#   MINIK8S_KUBELET_MAX_PODS=50
+MINIK8S_LOG_LEVEL=info
+EOF
+}
+
+install_units() {
+  local unit
+  for unit in "$@"; do
+    run install -m 0644 "$SRC_DIR/deploy/systemd/$unit" "$UNIT_DIR/$unit"
+  done
+  run systemctl daemon-reload
+}
+
+wait_for_api() {
+  local url="http://${master_ip}:${port}/readyz" i
+  step "waiting for the API server at $url"
+  if [ "$dry_run" = 1 ]; then
+    echo "+ curl -fsS $url (until it answers, up to 120 s)"
+    return
+  fi
+  for i in $(seq 120); do
+    if curl -fsS -o /dev/null --max-time 2 "$url"; then
+      return
+    fi
+    [ "$i" = 120 ] || sleep 1
+  done
+  die "the API server at $url did not answer within 120 s"
+}
+
+# The units of those optional components this minik8s has a command for.
+optional_units() {
+  local command
+  for command in "$@"; do
+    if [ "$dry_run" = 1 ] || "$MINIK8S" "$command" --help >/dev/null 2>&1; then
+      echo "minik8s-${command}.service"
+    fi
+  done
+}
+
+# --- roles ------------------------------------------------------------------------------------
+
+install_master() {
+  local units args join_cmd
+  step "writing $CONFIG_DIR/*.yaml"
+  run "$MINIK8S" init --advertise-address "$master_ip" --port "$port" --config-dir "$CONFIG_DIR" "${sets[@]}"
+  write_env_file
+  mapfile -t units < <(printf '%s\n' etcd.service minik8s-apiserver.service minik8s-controller-manager.service \
+    minik8s-scheduler.service; optional_units dns)
+  step "installing and starting ${units[*]}"
+  install_units "${units[@]}"
+  run systemctl enable "${units[@]}"
+  # restart, not start: Debian's etcd-server package may already run etcd from its own unit.
+  run systemctl restart "${units[@]}"
+  open_firewall
+  wait_for_api
+  step "creating a bootstrap token"
+  args=(token create --config-dir "$CONFIG_DIR")
+  if [ -n "$token" ]; then
+    args+=(--token "$token" --ttl 0)
+  fi
+  if [ "$dry_run" = 1 ]; then
+    run "$MINIK8S" "${args[@]}"
+    join_cmd="minik8s join http://${master_ip}:${port} --token ${token:-<token>}"
+  else
+    join_cmd="$("$MINIK8S" "${args[@]}")"
+  fi
+  if [ -n "$join_file" ]; then
+    echo "$join_cmd" | write_file "$join_file" 0600
+  fi
+  echo
+  echo "master ready. On each node run (from a minik8s checkout):"
+  echo "  deploy/install.sh --role node --master-ip $master_ip --token ${join_cmd##*--token }"
+  echo "or, where minik8s is installed already:"
+  echo "  $join_cmd"
+}
+
+install_node() {
+  local units join_args
+  if [ -z "$token" ] && [ -n "$join_file" ]; then
+    if [ "$dry_run" = 1 ] && [ ! -r "$join_file" ]; then
+      token="<token from $join_file>"
+    else
+      [ -r "$join_file" ] || die "no --token and $join_file is not readable"
+      token="$(sed -n 's/.*--token \([^ ]*\).*/\1/p' "$join_file")"
+    fi
+  fi
+  [ -n "$token" ] || die "--token (or --join-file) is required for a node"
+  step "starting Docker"
+  run systemctl enable --now docker.service
+  if [ -n "$images" ]; then
+    step "loading the project's images from $images"
+    run docker load -i "$images"
+  else
+    step "building the project's images (offline, from the checkout)"
+    run "$PREFIX/venv/bin/python" -m minik8s.images.build
+  fi
+  wait_for_api
+  step "joining the cluster"
+  join_args=(join "http://${master_ip}:${port}" --token "$token" --config-dir "$CONFIG_DIR" --no-start)
+  if [ -n "$node_ip" ]; then join_args+=(--node-ip "$node_ip"); fi
+  if [ -n "$node_name" ]; then join_args+=(--node-name "$node_name"); fi
+  run "$MINIK8S" "${join_args[@]}" "${sets[@]}"
+  write_env_file
+  mapfile -t units < <(echo minik8s-kubelet.service; optional_units network-agent proxy)
+  step "installing and starting ${units[*]}"
+  install_units "${units[@]}"
+  run systemctl enable "${units[@]}"
+  run systemctl restart "${units[@]}"
+  open_firewall
+  echo
+  echo "node joined; on the master: kubectl get nodes -o wide"
+}
+
+main() {
+  detect_pkg
+  step "installing packages ($pkg, role $role)"
+  "install_packages_$pkg"
+  step "installing minik8s into $PREFIX/venv from $SRC_DIR"
+  install_minik8s
+  "install_$role"
+}
+
+main

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make vagrant-test`: bring up the Vagrant cluster (one master, two nodes; see the
+# Vagrantfile) and run the end-to-end suite against it, as against the local cluster.
+#   deploy/vagrant-test.sh [pytest args...]
+# The VMs stay up afterwards; `vagrant destroy -f` removes them.
+# VAGRANT_DEFAULT_PROVIDER picks the provider (virtualbox, libvirt).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python=".venv/bin/python"
+[ -x "$python" ] || { echo "no .venv: run make test-deps and make first" >&2; exit 1; }
+command -v vagrant >/dev/null || { echo "vagrant is not installed (make test-deps)" >&2; exit 1; }
+
+vagrant up master
+vagrant up node1 node2
+
+master_ip="$(sed -n 's/^MASTER_IP = "\(.*\)"/\1/p' Vagrantfile)"
+port="$(sed -n 's/^API_PORT = \([0-9]*\)/\1/p' Vagrantfile)"
+kubeconfig=".vagrant/kubeconfig"
+"$python" - "$kubeconfig" "http://${master_ip}:${port}" <<'PY'
+import sys
+from minik8s.client import kubeconfig
+kubeconfig.write_context(sys.argv[1], "minik8s-vagrant", sys.argv[2])
+PY
+echo "kubeconfig: $kubeconfig (context minik8s-vagrant)"
+
+for _ in $(seq 120); do
+  if KUBECONFIG="$kubeconfig" kubectl get nodes node1 node2 >/dev/null 2>&1; then
+    break
+  fi
+  sleep 1
+done
+KUBECONFIG="$kubeconfig" kubectl wait --for=condition=Ready node/node1 node/node2 --timeout=180s
+
+MINIK8S_E2E_KUBECONFIG="$PWD/$kubeconfig" "$python" -m pytest -q -ra tests/e2e "$@"

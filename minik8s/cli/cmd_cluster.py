@@ -1,0 +1,411 @@
+"""Cluster set-up commands: the local N-node cluster, and init/token/join for real machines.
+
+- `minik8s cluster ...`: a cluster on this host whose nodes are network namespaces
+  with their own Docker engines (minik8s.cluster.lifecycle).
+- `minik8s init` (master), `minik8s token create`, `minik8s join` (node): write the
+  /etc/minik8s config files the systemd units read (deploy/install.sh calls them).
+Both render their files with minik8s.cluster.config.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from minik8s.cli.main import cli
+from minik8s.cluster import bootstrap
+from minik8s.cluster import config
+from minik8s.cluster import host
+from minik8s.cluster import spec as spec_mod
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _overrides(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    try:
+        return config.parse_set(values)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--set") from None
+
+
+def _fail(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
+# --- the local cluster ---------------------------------------------------------------------
+
+
+def _cluster_options(f: F) -> F:
+    f = click.option("--state-dir", default=None,
+                     help="State directory [default: /var/lib/minik8s/cluster-NAME].")(f)
+    f = click.option("--name", default=spec_mod.DEFAULT_NAME, show_default=True,
+                     help="Cluster name (1-9 of a-z0-9); several clusters with different names can coexist.")(f)
+    return f
+
+
+def _state(name: str, state_dir: str | None) -> str:
+    try:
+        spec_mod.validate_name(name)
+    except host.ClusterError as e:
+        raise click.BadParameter(str(e), param_hint="--name") from None
+    return os.path.abspath(state_dir or spec_mod.default_state_dir(name))
+
+
+@cli.group()
+def cluster() -> None:
+    """A local multi-node cluster: each node a network namespace with its own Docker engine."""
+
+
+@cluster.command("up")
+@_cluster_options
+@click.option("--nodes", default=3, show_default=True, type=click.IntRange(1, 50), help="Number of nodes.")
+@click.option("--subnet", default=spec_mod.DEFAULT_SUBNET, show_default=True,
+              help="Node network: the master (bridge) takes .1, node i takes .(10+i).")
+@click.option("--port", default=None, type=int, help="API server port [default: 6443, or a free one if taken].")
+@click.option("--kubeconfig", default=None, help="Merge the context into this file [default: ~/.kube/config].")
+@click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE",
+              help="Override a component option in the rendered configs (repeatable), "
+                   "e.g. controller-manager.node-monitor-grace-period=10.")
+@click.option("--image", "images", multiple=True, help="Also load this host image into every node (repeatable).")
+@click.option("--wait", "wait", default=90.0, show_default=True, type=float, help="Seconds to wait for Ready nodes.")
+def cluster_up(name: str, state_dir: str | None, nodes: int, subnet: str, port: int | None, kubeconfig: str | None,
+               sets: tuple[str, ...], images: tuple[str, ...], wait: float) -> None:
+    """Create the cluster: master on the host, NODES namespaces each with dockerd and a kubelet."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        spec = lifecycle.up(name, _state(name, state_dir), nodes=nodes, subnet=subnet, api_port=port,
+                            overrides=_overrides(sets), kubeconfig=kubeconfig, extra_images=images,
+                            echo=click.echo, ready_timeout=wait)
+    except host.Refused as e:
+        raise _fail(e) from None
+    except host.ClusterError as e:
+        raise click.ClickException(f"{e}\n(logs under {_state(name, state_dir)}/logs and .../nodes/*/logs; "
+                                   f"`minik8s cluster down --name {name}` removes what was made)") from None
+    click.echo(f"cluster {spec.name} is up: `kubectl --context {spec.context} get nodes -o wide`")
+
+
+@cluster.command("down")
+@_cluster_options
+def cluster_down(name: str, state_dir: str | None) -> None:
+    """Remove everything the cluster made (also after a crash); exit 1 if anything is left."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        left = lifecycle.down(name, _state(name, state_dir), echo=click.echo)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    if left:
+        raise click.ClickException("some of the cluster is still there: " + "; ".join(left))
+
+
+@cluster.command("status")
+@_cluster_options
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def cluster_status(name: str, state_dir: str | None, output: str) -> None:
+    """Nodes, addresses, processes and Ready state."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        st = lifecycle.status(_state(name, state_dir))
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    if output == "json":
+        click.echo(json.dumps(st, indent=2))
+        return
+    click.echo(f"cluster {st['name']}: API server {st['server']} "
+               f"({'reachable' if st['apiReachable'] else 'NOT reachable'}), context {st['context']}, "
+               f"state {st['stateDir']}")
+    click.echo("master: " + "  ".join(f"{k}={v or '-'}" for k, v in st["master"].items()))
+    agents = ("containerd", "dockerd", "kubelet", "network-agent", "proxy")
+    rows = [("NODE", "IP", "POD CIDR", "READY", "LINK", *(a.upper() for a in agents))]
+    for n in st["nodes"]:
+        p = n["pids"]
+        rows.append((n["name"], n["ip"], n["podCIDR"], n["ready"], n["link"] or "-",
+                     *(str(p.get(a) or "-") for a in agents)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+@cluster.command("load-image")
+@_cluster_options
+@click.argument("images", nargs=-1, required=True)
+def cluster_load_image(name: str, state_dir: str | None, images: tuple[str, ...]) -> None:
+    """Copy IMAGES from the host's Docker engine into every running node."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        lifecycle.load_images(_state(name, state_dir), images, echo=click.echo)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+
+
+@cluster.command("stop-node")
+@_cluster_options
+@click.argument("node")
+def cluster_stop_node(name: str, state_dir: str | None, node: str) -> None:
+    """Power NODE off: all its processes (agents, engine, containers) die at once."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        killed = lifecycle.stop_node(_state(name, state_dir), node)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"{node} powered off ({killed} processes killed)")
+
+
+@cluster.command("start-node")
+@_cluster_options
+@click.argument("node")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the node is Ready.")
+def cluster_start_node(name: str, state_dir: str | None, node: str, wait: bool) -> None:
+    """Boot NODE again (or start whichever of its agents is not running, e.g. a killed kubelet)."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        n = lifecycle.start_node(_state(name, state_dir), node, wait=wait)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"{node} running (kubelet pid {n.pid('kubelet')})" + (", Ready" if wait else ""))
+
+
+@cluster.command("isolate")
+@_cluster_options
+@click.argument("node")
+def cluster_isolate(name: str, state_dir: str | None, node: str) -> None:
+    """Cut NODE's link: it keeps running but reaches nothing and nothing reaches it."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        lifecycle.isolate(_state(name, state_dir), node)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"{node} isolated")
+
+
+@cluster.command("heal")
+@_cluster_options
+@click.argument("node")
+def cluster_heal(name: str, state_dir: str | None, node: str) -> None:
+    """Bring NODE's link back up."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        lifecycle.isolate(_state(name, state_dir), node, heal=True)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"{node} reconnected")
+
+
+@cluster.command("stop-master")
+@_cluster_options
+def cluster_stop_master(name: str, state_dir: str | None) -> None:
+    """Stop etcd and every master process (a control-plane outage); nodes keep running."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        stopped = lifecycle.stop_master(_state(name, state_dir))
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"master stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@cluster.command("start-master")
+@_cluster_options
+def cluster_start_master(name: str, state_dir: str | None) -> None:
+    """Start etcd and the master processes again (those not running)."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        lifecycle.start_master(_state(name, state_dir), echo=click.echo)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+
+
+# --- real machines: init, token, join -------------------------------------------------------
+
+
+def _read_options(config_dir: str, command: str) -> dict[str, Any]:
+    path = os.path.join(config_dir, f"{command}.yaml")
+    try:
+        return config.read_options(path, command)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise click.ClickException(f"cannot read {path}: {e}") from None
+
+
+def _write_or_print(config_dir: str, files: dict[str, dict[str, Any]], show: bool) -> None:
+    if show:
+        for name, doc in files.items():
+            click.echo(f"--- {os.path.join(config_dir, name)}")
+            click.echo(config.render(name, doc, config_dir), nl=False)
+        return
+    for path in config.write_files(config_dir, files):
+        click.echo(f"wrote {path}")
+
+
+@cli.command("init")
+@click.option("--advertise-address", required=True, help="The master's address the nodes reach it on.")
+@click.option("--port", default=config.DEFAULT_API_PORT, show_default=True, type=int, help="API server port.")
+@click.option("--bind-address", default="0.0.0.0", show_default=True, help="Address the API server listens on.")
+@click.option("--etcd-data-dir", default="/var/lib/minik8s/etcd", show_default=True)
+@click.option("--cluster-cidr", default=config.DEFAULT_CLUSTER_CIDR, show_default=True,
+              help="Pod addresses; each node gets a /24 of it.")
+@click.option("--service-cidr", default=config.DEFAULT_SERVICE_CIDR, show_default=True)
+@click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+@click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE", help="Override an option (repeatable).")
+@click.option("--print", "show", is_flag=True, help="Print the files instead of writing them.")
+def init(advertise_address: str, port: int, bind_address: str, etcd_data_dir: str, cluster_cidr: str,
+         service_cidr: str, config_dir: str, sets: tuple[str, ...], show: bool) -> None:
+    """Write the master's config files (etcd, apiserver, controller-manager, scheduler)."""
+    # Re-running keeps the kubelet token, so nodes that already joined keep working.
+    token = _read_options(config_dir, "apiserver").get("kubelet-token") or secrets.token_hex(16)
+    master = config.MasterConfig(advertise_address=advertise_address, api_port=port, bind_address=bind_address,
+                                 etcd_data_dir=etcd_data_dir, kubelet_token=str(token),
+                                 service_cluster_ip_range=service_cidr, cluster_cidr=cluster_cidr,
+                                 overrides=_overrides(sets))
+    _write_or_print(config_dir, config.master_files(master), show)
+    if not show:
+        click.echo(f"next: start the master units, then `minik8s token create --config-dir {config_dir}`")
+
+
+@cli.group()
+def token() -> None:
+    """Bootstrap tokens for `minik8s join`."""
+
+
+def _master_info(config_dir: str, server: str | None) -> bootstrap.ClusterInfo:
+    api = _read_options(config_dir, "apiserver")
+    cm = _read_options(config_dir, "controller-manager")
+    if not api and not server:
+        raise click.ClickException(f"no {config_dir}/apiserver.yaml: run this on the master "
+                                   "(after `minik8s init`) or pass --config-dir")
+    url = server or f"http://{api.get('advertise-address', '127.0.0.1')}:{api.get('port', config.DEFAULT_API_PORT)}"
+    return bootstrap.ClusterInfo(server=url, kubelet_token=str(api.get("kubelet-token") or ""),
+                                 cluster_cidr=str(cm.get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR))
+
+
+def _token_option(f: F) -> F:
+    f = click.option("--server", default=None, help="API server URL [default: from the config dir].")(f)
+    f = click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True,
+                     help="The master's config directory (written by `minik8s init`).")(f)
+    return f
+
+
+@token.command("create")
+@_token_option
+@click.option("--token", "value", default=None, help="Use this token (ID.SECRET, [a-z0-9]{6}.[a-z0-9]{16}).")
+@click.option("--ttl", default="24h", show_default=True, help="Lifetime (24h, 30m, ...; 0 = never expires).")
+@click.option("--description", default="minik8s join", show_default=True)
+def token_create(config_dir: str, server: str | None, value: str | None, ttl: str, description: str) -> None:
+    """Create a bootstrap token and print the exact join command for a node."""
+    from minik8s.client import rest
+
+    info = _master_info(config_dir, server)
+    try:
+        seconds = bootstrap.parse_ttl(ttl)
+        if value:
+            bootstrap.parse_token(value)
+    except (ValueError, bootstrap.BootstrapError) as e:
+        raise click.BadParameter(str(e)) from None
+
+    async def create() -> str:
+        async with rest.Client(info.server, timeout=10) as client:
+            return await bootstrap.create_token(client, info, token=value, ttl=seconds, description=description)
+
+    click.echo(bootstrap.join_command(info.server, asyncio.run(create())))
+
+
+@token.command("list")
+@_token_option
+def token_list(config_dir: str, server: str | None) -> None:
+    """List bootstrap tokens (ids only; secrets are not shown)."""
+    from minik8s.client import rest
+
+    info = _master_info(config_dir, server)
+
+    async def fetch() -> list[dict[str, str]]:
+        async with rest.Client(info.server, timeout=10) as client:
+            return await bootstrap.list_tokens(client)
+
+    rows = asyncio.run(fetch())
+    click.echo("ID       EXPIRES                DESCRIPTION")
+    for r in rows:
+        click.echo(f"{r['id']:<8} {r['expires']:<22} {r['description']}")
+
+
+@token.command("delete")
+@_token_option
+@click.argument("token_id")
+def token_delete(config_dir: str, server: str | None, token_id: str) -> None:
+    """Delete bootstrap token TOKEN_ID (or ID.SECRET)."""
+    from minik8s.client import rest
+
+    info = _master_info(config_dir, server)
+
+    async def delete() -> None:
+        async with rest.Client(info.server, timeout=10) as client:
+            await bootstrap.delete_token(client, token_id)
+
+    asyncio.run(delete())
+    click.echo(f"bootstrap token {token_id.split('.')[0]} deleted")
+
+
+def _systemd_units() -> list[str]:
+    from minik8s.cluster import node as node_mod
+
+    return [f"minik8s-{c}.service" for c in config.NODE_COMPONENTS
+            if c == "kubelet" or node_mod.command_available(c)]
+
+
+@cli.command("join")
+@click.argument("server")
+@click.option("--token", "value", required=True, help="Bootstrap token from `minik8s token create`.")
+@click.option("--node-name", default=None, help="[default: the hostname, lower-cased]")
+@click.option("--node-ip", default=None, help="[default: this machine's address on the route to the master]")
+@click.option("--pod-cidr", default="", help="This node's pod CIDR [default: allocated by the controller manager].")
+@click.option("--docker-host", default="unix:///var/run/docker.sock", show_default=True)
+@click.option("--root-dir", default="/var/lib/minik8s/kubelet", show_default=True)
+@click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+@click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE", help="Override an option (repeatable).")
+@click.option("--start/--no-start", default=None,
+              help="Enable and start the node's units [default: when systemd runs this machine].")
+def join(server: str, value: str, node_name: str | None, node_ip: str | None, pod_cidr: str, docker_host: str,
+         root_dir: str, config_dir: str, sets: tuple[str, ...], start: bool | None) -> None:
+    """Join this machine to the cluster at SERVER as a node: check the token, write the node's config."""
+    import socket
+
+    from minik8s.util import procs
+
+    try:
+        info = asyncio.run(bootstrap.discover(server, value))
+        ip = node_ip or bootstrap.address_towards(info.server)
+    except (bootstrap.BootstrapError, OSError) as e:
+        raise click.ClickException(f"join failed: {e}") from None
+    node_cfg = config.NodeConfig(name=(node_name or socket.gethostname()).lower(), ip=ip, server=info.server,
+                                 kubelet_token=info.kubelet_token, pod_cidr=pod_cidr, docker_host=docker_host,
+                                 root_dir=root_dir, cluster_cidr=info.cluster_cidr or config.DEFAULT_CLUSTER_CIDR,
+                                 overrides=_overrides(sets))
+    for path in config.write_files(config_dir, config.node_files(node_cfg)):
+        click.echo(f"wrote {path}")
+    units = _systemd_units()
+    if start is None:
+        start = procs.systemd_running() and shutil.which("systemctl") is not None
+    if not start:
+        click.echo(f"node {node_cfg.name} ({ip}) configured; start it with: systemctl enable --now {' '.join(units)}")
+        return
+    for argv in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise click.ClickException(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+    click.echo(f"node {node_cfg.name} ({ip}) joined {info.server}; `kubectl get nodes` shows it once Ready")
+

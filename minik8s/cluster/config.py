@@ -1,0 +1,251 @@
+"""The one place that writes the components' config files, for VMs and the local cluster alike.
+
+Every component reads its settings as `minik8s --config FILE <component>`, where FILE
+is YAML mapping the command name to its options (see minik8s.cli.main). On a VM the
+systemd units point at /etc/minik8s/<component>.yaml, written by `minik8s init`
+(master) and `minik8s join` (node); `minik8s cluster up` writes the very same files
+under its state directory and starts the very same commands. So a setting that works
+in the local cluster works on the VMs, because both come out of the functions below.
+
+etcd is the exception in format only: it reads its own YAML config file
+(`etcd --config-file`), whose keys are its flag names.
+
+Overrides (`--set controller-manager.node-monitor-grace-period=10`) are merged last,
+so tests and operators can change any option without a new code path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG_DIR = "/etc/minik8s"
+DEFAULT_API_PORT = 6443
+DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
+DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
+DEFAULT_DNS_SERVICE_IP = "10.96.0.10"
+
+# The command each file configures, in start order. The file is named after it.
+MASTER_COMPONENTS = ("apiserver", "controller-manager", "scheduler", "dns")
+NODE_COMPONENTS = ("kubelet", "network-agent", "proxy")
+
+Overrides = Mapping[str, Mapping[str, Any]]
+
+HEADER = ("# Written by minik8s (minik8s/cluster/config.py). Read by\n"
+          "#   minik8s --config {path} {command}\n"
+          "# Keys are the command's flags without the leading dashes.\n")
+
+
+@dataclasses.dataclass(frozen=True)
+class MasterConfig:
+    """What the master's components need to know about the cluster."""
+
+    advertise_address: str
+    api_port: int = DEFAULT_API_PORT
+    bind_address: str = "0.0.0.0"
+    etcd_name: str = "minik8s"
+    etcd_data_dir: str = "/var/lib/minik8s/etcd"
+    etcd_client_port: int = 2379
+    etcd_peer_port: int = 2380
+    # Shared secret the API server presents to kubelets (logs, exec); nodes get it on join.
+    kubelet_token: str = ""
+    service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    node_cidr_mask_size: int = 24
+    dns_service_ip: str = DEFAULT_DNS_SERVICE_IP
+    cluster_domain: str = "cluster.local"
+    overrides: Overrides = dataclasses.field(default_factory=dict)
+
+    @property
+    def server(self) -> str:
+        return f"http://{self.advertise_address}:{self.api_port}"
+
+    @property
+    def etcd_endpoint(self) -> str:
+        # etcd only ever listens on loopback: the API server is its only client.
+        return f"http://127.0.0.1:{self.etcd_client_port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeConfig:
+    """What a node's agents need: who they are and where the master is."""
+
+    name: str
+    ip: str
+    server: str
+    kubelet_token: str = ""
+    # "" = the kubelet waits for node.spec.podCIDR from the controller manager (nodeipam).
+    pod_cidr: str = ""
+    docker_host: str = "unix:///var/run/docker.sock"
+    root_dir: str = "/var/lib/minik8s/kubelet"
+    kubelet_port: int = 10250
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    # Interface for node-to-node traffic ("" = the one holding the node IP).
+    iface: str = ""
+    network_backend: str = "vxlan"
+    overrides: Overrides = dataclasses.field(default_factory=dict)
+
+
+def etcd_config(m: MasterConfig) -> dict[str, Any]:
+    client = m.etcd_endpoint
+    peer = f"http://127.0.0.1:{m.etcd_peer_port}"
+    return {
+        "name": m.etcd_name,
+        "data-dir": m.etcd_data_dir,
+        "listen-client-urls": client,
+        "advertise-client-urls": client,
+        "listen-peer-urls": peer,
+        "initial-advertise-peer-urls": peer,
+        "initial-cluster": f"{m.etcd_name}={peer}",
+        "initial-cluster-state": "new",
+    }
+
+
+def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
+    """Options of each master command, overrides applied."""
+    options: dict[str, dict[str, Any]] = {
+        "apiserver": {
+            "etcd-endpoints": m.etcd_endpoint,
+            "bind-address": m.bind_address,
+            "port": m.api_port,
+            "advertise-address": m.advertise_address,
+            "service-cluster-ip-range": m.service_cluster_ip_range,
+            "kubelet-token": m.kubelet_token,
+        },
+        "controller-manager": {
+            "server": m.server,
+            "cluster-cidr": m.cluster_cidr,
+            "node-cidr-mask-size": m.node_cidr_mask_size,
+        },
+        "scheduler": {"server": m.server},
+        # One cluster DNS server, on the master's address; pods reach it through the
+        # kube-dns Service it keeps pointing at itself.
+        "dns": {
+            "server": m.server,
+            "bind-address": m.advertise_address,
+            "port": 53,
+            "service-ip": m.dns_service_ip,
+            "cluster-domain": m.cluster_domain,
+        },
+    }
+    return _apply(options, m.overrides)
+
+
+def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {
+        "kubelet": {
+            "server": n.server,
+            "token": n.kubelet_token,
+            "node-name": n.name,
+            "node-ip": n.ip,
+            "port": n.kubelet_port,
+            "docker-host": n.docker_host,
+            "pod-cidr": n.pod_cidr,
+            "root-dir": n.root_dir,
+        },
+        "network-agent": {
+            "server": n.server,
+            "node-name": n.name,
+            "node-ip": n.ip,
+            "iface": n.iface,
+            "backend": n.network_backend,
+            "cluster-cidr": n.cluster_cidr,
+        },
+        "proxy": {"server": n.server, "node-name": n.name, "node-ip": n.ip, "cluster-cidr": n.cluster_cidr},
+    }
+    return _apply(options, n.overrides)
+
+
+def master_files(m: MasterConfig) -> dict[str, dict[str, Any]]:
+    """File name → document, for everything the master's units read."""
+    files: dict[str, dict[str, Any]] = {"etcd.yaml": _apply_flat(etcd_config(m), m.overrides.get("etcd", {}))}
+    for command, opts in master_options(m).items():
+        files[f"{command}.yaml"] = {command: opts}
+    return files
+
+
+def node_files(n: NodeConfig) -> dict[str, dict[str, Any]]:
+    return {f"{command}.yaml": {command: opts} for command, opts in node_options(n).items()}
+
+
+def render(name: str, doc: Mapping[str, Any], directory: str = DEFAULT_CONFIG_DIR) -> str:
+    """The text of config file `name` (as it will be read from `directory`)."""
+    path = os.path.join(directory, name)
+    if name == "etcd.yaml":
+        header = f"# Written by minik8s (minik8s/cluster/config.py). Read by\n#   etcd --config-file {path}\n"
+    else:
+        header = HEADER.format(path=path, command=next(iter(doc)))
+    return header + yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False)
+
+
+def write_files(directory: str | os.PathLike[str], files: Mapping[str, Mapping[str, Any]]) -> list[pathlib.Path]:
+    """Write each file atomically, readable by root only (they hold tokens)."""
+    d = pathlib.Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, doc in files.items():
+        path = d / name
+        tmp = path.with_name(f".{name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(render(name, doc, str(d)))
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def read_options(path: str | os.PathLike[str], command: str) -> dict[str, Any]:
+    """The options of `command` in a file written by write_files (dashes, as written)."""
+    doc = yaml.safe_load(pathlib.Path(path).read_text()) or {}
+    section = doc.get(command) or {}
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: section {command!r} is not a mapping")
+    return {str(k).replace("_", "-"): v for k, v in section.items()}
+
+
+# --- overrides --------------------------------------------------------------------------
+
+
+def parse_set(values: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`component.option=value` strings → {component: {option: value}}.
+
+    The value is parsed as YAML, so `10` is a number, `false` a boolean and `''` an
+    empty string, as they would be in the config file itself.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        component, dot, option = key.partition(".")
+        if not sep or not dot or not component or not option:
+            raise ValueError(f"{item!r} is not COMPONENT.OPTION=VALUE (e.g. kubelet.lease-interval=2)")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        out.setdefault(component.strip(), {})[option.strip().lstrip("-")] = value
+    return out
+
+
+def merge(*layers: Overrides) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for component, opts in layer.items():
+            out.setdefault(component, {}).update(opts)
+    return out
+
+
+def _apply(options: dict[str, dict[str, Any]], overrides: Overrides) -> dict[str, dict[str, Any]]:
+    for command, opts in options.items():
+        options[command] = _apply_flat(opts, overrides.get(command, {}))
+    return options
+
+
+def _apply_flat(opts: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(opts)
+    for key, value in extra.items():
+        merged[str(key).replace("_", "-")] = value
+    return merged

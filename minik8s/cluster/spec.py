@@ -1,0 +1,264 @@
+"""What a local cluster is made of, and the name of every host object it creates.
+
+One record (saved as `<state-dir>/cluster.json` when `up` starts) holds the
+cluster's name, subnet, ports, nodes and tokens. Every later command (`down`,
+`stop-node`, `status`...) reads it back, so all of them agree on the names; and
+names are derived from the cluster name alone, so `down` can find the leftovers of
+a run whose state directory is gone.
+
+Names (`<c>` is the cluster name, at most 9 characters so link names fit Linux's
+15): bridge `mk8s-<c>`, node namespace `mk8s-<c>-<node>`, host end of a node's
+veth `mk-<c>-<i>`, cgroups under `/minik8s-cluster/<c>`, iptables comment
+`minik8s-cluster-<c>`, kubeconfig context `minik8s-<c>`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import os
+import pathlib
+import re
+from typing import Any
+
+from minik8s.cluster import config
+from minik8s.cluster import host
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,8}$")
+DEFAULT_NAME = "local"
+DEFAULT_SUBNET = "172.31.0.0/24"
+FIRST_NODE_HOST = 10  # node i gets the subnet's host .(10 + i)
+LINK_NAME_MAX = 15
+SPEC_FILE = "cluster.json"
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise host.Refused(f"cluster name {name!r} must be 1-9 characters of a-z and 0-9, "
+                                "starting with a letter (it is part of link names)")
+    return name
+
+
+def default_state_dir(name: str) -> str:
+    base = "/var/lib/minik8s" if os.geteuid() == 0 else str(pathlib.Path.home() / ".minik8s")
+    return os.path.join(base, f"cluster-{name}")
+
+
+def bridge_name(cluster: str) -> str:
+    return f"mk8s-{cluster}"
+
+
+def netns_prefix(cluster: str) -> str:
+    return f"mk8s-{cluster}-"
+
+
+def netns_name(cluster: str, node: str) -> str:
+    return f"{netns_prefix(cluster)}{node}"
+
+
+def veth_name(cluster: str, index: int) -> str:
+    return f"mk-{cluster}-{index}"
+
+
+def iptables_tag(cluster: str) -> str:
+    return f"minik8s-cluster-{cluster}"
+
+
+def context_name(cluster: str) -> str:
+    return f"minik8s-{cluster}"
+
+
+def node_name(index: int) -> str:
+    return f"node{index}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    index: int
+    ip: str
+    pod_cidr: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    state_dir: str
+    subnet: str
+    api_port: int
+    etcd_client_port: int
+    etcd_peer_port: int
+    kubelet_token: str
+    nodes: tuple[NodeSpec, ...]
+    cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR
+    # {component: {option: value}} merged over the rendered configs.
+    overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    kubeconfig: str = ""
+
+    # --- derived names and paths ---
+    @property
+    def master_ip(self) -> str:
+        return str(next(ipaddress.ip_network(self.subnet).hosts()))
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.subnet).prefixlen
+
+    @property
+    def server(self) -> str:
+        return f"http://{self.master_ip}:{self.api_port}"
+
+    @property
+    def bridge(self) -> str:
+        return bridge_name(self.name)
+
+    @property
+    def tag(self) -> str:
+        return iptables_tag(self.name)
+
+    @property
+    def context(self) -> str:
+        return context_name(self.name)
+
+    @property
+    def state(self) -> pathlib.Path:
+        return pathlib.Path(self.state_dir)
+
+    @property
+    def etc_dir(self) -> pathlib.Path:
+        """The master's /etc/minik8s."""
+        return self.state / "etc"
+
+    @property
+    def run_dir(self) -> pathlib.Path:
+        return self.state / "run"
+
+    @property
+    def log_dir(self) -> pathlib.Path:
+        return self.state / "logs"
+
+    @property
+    def etcd_dir(self) -> pathlib.Path:
+        return self.state / "etcd"
+
+    @property
+    def kubeconfig_path(self) -> str:
+        return self.kubeconfig or str(self.state / "kubeconfig")
+
+    def node(self, name: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise host.ClusterError(f"cluster {self.name!r} has no node {name!r} "
+                                f"(nodes: {', '.join(n.name for n in self.nodes)})")
+
+    def master_config(self) -> config.MasterConfig:
+        return config.MasterConfig(
+            advertise_address=self.master_ip, api_port=self.api_port, bind_address=self.master_ip,
+            etcd_name=f"minik8s-{self.name}", etcd_data_dir=str(self.etcd_dir),
+            etcd_client_port=self.etcd_client_port, etcd_peer_port=self.etcd_peer_port,
+            kubelet_token=self.kubelet_token, cluster_cidr=self.cluster_cidr, overrides=self.overrides)
+
+    # --- persistence ---
+    def save(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        path = self.state / SPEC_FILE
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(dataclasses.asdict(self), f, indent=2)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, state_dir: str) -> ClusterSpec | None:
+        path = pathlib.Path(state_dir) / SPEC_FILE
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            raise host.ClusterError(f"{path} is unreadable ({e}); `minik8s cluster down` removes "
+                                    "what it can find by name") from None
+        doc["nodes"] = tuple(NodeSpec(**n) for n in doc.get("nodes", []))
+        return cls(**doc)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodePaths:
+    """Where one node's files live: its "disk" (`dir`) and its "/run" (`exec_root`)."""
+
+    dir: pathlib.Path
+
+    @property
+    def etc(self) -> pathlib.Path:
+        return self.dir / "etc"
+
+    @property
+    def docker_root(self) -> pathlib.Path:
+        return self.dir / "docker"
+
+    @property
+    def containerd_root(self) -> pathlib.Path:
+        return self.dir / "containerd"
+
+    @property
+    def kubelet_root(self) -> pathlib.Path:
+        return self.dir / "kubelet"
+
+    @property
+    def exec_root(self) -> pathlib.Path:
+        # Volatile like a VM's /run: wiped when the node is powered off.
+        return self.dir / "run"
+
+    @property
+    def docker_sock(self) -> pathlib.Path:
+        return self.dir / "docker.sock"
+
+    @property
+    def containerd_sock(self) -> pathlib.Path:
+        return self.dir / "containerd.sock"
+
+    @property
+    def containerd_config(self) -> pathlib.Path:
+        return self.etc / "containerd.toml"
+
+    def pidfile(self, process: str) -> pathlib.Path:
+        return self.dir / f"{process}.pid"
+
+    def log(self, process: str) -> pathlib.Path:
+        return self.dir / "logs" / f"{process}.log"
+
+
+def node_paths(spec: ClusterSpec, node: str) -> NodePaths:
+    return NodePaths(spec.state / "nodes" / node)
+
+
+def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, etcd_client_port: int,
+         etcd_peer_port: int, kubelet_token: str, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
+         overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "") -> ClusterSpec:
+    """The spec of a new cluster: node addresses and pod CIDRs follow from the subnet."""
+    validate_name(name)
+    try:
+        net = ipaddress.ip_network(subnet)
+    except ValueError as e:
+        raise host.Refused(f"--subnet {subnet!r}: {e}") from None
+    if net.version != 4:
+        raise host.Refused("--subnet must be an IPv4 network")
+    if nodes < 1:
+        raise host.Refused("a cluster needs at least one node")
+    if net.num_addresses < FIRST_NODE_HOST + nodes + 2:
+        raise host.Refused(f"subnet {subnet} is too small for {nodes} nodes")
+    pods = ipaddress.ip_network(cluster_cidr)
+    if pods.prefixlen > 24 or 2 ** (24 - pods.prefixlen) <= nodes:
+        raise host.Refused(f"cluster CIDR {cluster_cidr} has too few /24s for {nodes} nodes")
+    node_specs = []
+    for i in range(1, nodes + 1):
+        ip = str(net.network_address + FIRST_NODE_HOST + i)
+        pod_cidr = str(ipaddress.ip_network(f"{pods.network_address + i * 256}/24"))
+        node_specs.append(NodeSpec(node_name(i), i, ip, pod_cidr))
+        if len(veth_name(name, i)) > LINK_NAME_MAX:
+            raise host.Refused(f"too many nodes for cluster name {name!r} (link names exceed 15 characters)")
+    return ClusterSpec(name=name, state_dir=os.path.abspath(state_dir), subnet=str(net), api_port=api_port,
+                       etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
+                       kubelet_token=kubelet_token, nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
+                       overrides=overrides or {}, kubeconfig=kubeconfig)

@@ -1,0 +1,205 @@
+"""The real-deployment files: systemd units, install.sh, the Vagrantfile.
+
+No VM boots here, so these check what can be checked offline: `systemd-analyze
+verify` on the units, shellcheck on the scripts, `vagrant validate` on the
+Vagrantfile, install.sh's --dry-run for both roles and both package managers, and
+that the units read exactly the files `minik8s init`/`join` write. A missing tool
+is a failure that says how to install it, never a skip.
+
+systemd-analyze verify insists that ExecStart binaries exist; the units name the
+installed paths (/opt/minik8s/venv/bin/minik8s, /usr/local/bin/etcd), so the test
+verifies copies whose ExecStart points at this checkout's minik8s and the host's etcd.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from minik8s.cluster import config
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+UNITS = REPO / "deploy" / "systemd"
+INSTALL = REPO / "deploy" / "install.sh"
+MINIK8S = [sys.executable, "-m", "minik8s"]
+
+EXPECTED_UNITS = {"etcd", "minik8s-apiserver", "minik8s-controller-manager", "minik8s-scheduler", "minik8s-dns",
+                  "minik8s-kubelet", "minik8s-network-agent", "minik8s-proxy"}
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if path is None:
+        pytest.fail(f"{name} is not installed: run `make test-deps` (scripts/install-deps.sh --test)")
+    return path
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(UNITS / f"{name}.service")
+    return parser
+
+
+def test_one_unit_per_component() -> None:
+    assert {p.stem for p in UNITS.glob("*.service")} == EXPECTED_UNITS
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_UNITS))
+def test_unit_restarts_logs_to_the_journal_and_reads_etc_minik8s(name: str) -> None:
+    u = unit(name)
+    service = u["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["StandardOutput"] == "journal" and service["StandardError"] == "journal"
+    assert u["Install"]["WantedBy"] == "multi-user.target"
+    exec_start = service["ExecStart"]
+    if name == "etcd":
+        assert exec_start == "/usr/local/bin/etcd --config-file /etc/minik8s/etcd.yaml"
+    else:
+        component = name.removeprefix("minik8s-")
+        assert exec_start == f"/opt/minik8s/venv/bin/minik8s --config /etc/minik8s/{component}.yaml {component}"
+        assert service["EnvironmentFile"] == "-/etc/minik8s/minik8s.env"
+
+
+def test_unit_dependencies() -> None:
+    assert "etcd.service" in unit("minik8s-apiserver")["Unit"]["After"]
+    for name in ("minik8s-controller-manager", "minik8s-scheduler", "minik8s-dns"):
+        assert "minik8s-apiserver.service" in unit(name)["Unit"]["After"]
+    assert "docker.service" in unit("minik8s-kubelet")["Unit"]["After"]
+    assert "docker.service" in unit("minik8s-kubelet")["Unit"]["Wants"]
+
+
+def test_units_read_the_files_init_and_join_write() -> None:
+    """Every config file a unit reads is one the shared renderer writes, and vice versa."""
+    read = set()
+    for path in UNITS.glob("*.service"):
+        for word in unit(path.stem)["Service"]["ExecStart"].split():
+            if word.startswith("/etc/minik8s/") and word.endswith(".yaml"):
+                read.add(word.removeprefix("/etc/minik8s/"))
+    master = config.master_files(config.MasterConfig(advertise_address="192.168.56.10"))
+    node = config.node_files(config.NodeConfig(name="n", ip="192.168.56.11", server="http://192.168.56.10:6443"))
+    assert read == set(master) | set(node)
+
+
+def test_systemd_analyze_verify(tmp_path: pathlib.Path) -> None:
+    analyze = tool("systemd-analyze")
+    etcd = tool("etcd")
+    minik8s = pathlib.Path(sys.executable).parent / "minik8s"
+    assert minik8s.exists(), f"{minik8s} missing: `pip install -e .` into the venv"
+    for path in UNITS.glob("*.service"):
+        text = path.read_text().replace("/opt/minik8s/venv/bin/minik8s", str(minik8s))
+        text = text.replace("/usr/local/bin/etcd", etcd)
+        (tmp_path / path.name).write_text(text)
+    done = subprocess.run([analyze, "verify", *sorted(str(p) for p in tmp_path.glob("*.service"))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    problems = [line for line in done.stderr.splitlines() if "minik8s" in line or "etcd" in line]
+    assert not problems, problems
+
+
+def test_shellcheck() -> None:
+    shellcheck = tool("shellcheck")
+    scripts = sorted(str(p) for p in [*REPO.glob("deploy/*.sh"), *REPO.glob("scripts/*.sh")])
+    assert str(INSTALL) in scripts
+    done = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_vagrant_validate(tmp_path: pathlib.Path) -> None:
+    """In a copy, so the token Vagrant generates does not land in the checkout's .vagrant/."""
+    vagrant = tool("vagrant")
+    shutil.copy(REPO / "Vagrantfile", tmp_path / "Vagrantfile")
+    shutil.copytree(REPO / "deploy", tmp_path / "deploy")
+    env = dict(os.environ, VAGRANT_HOME=str(tmp_path / "vagrant-home"), VAGRANT_CHECKPOINT_DISABLE="1",
+               VAGRANT_CWD=str(tmp_path))
+    done = subprocess.run([vagrant, "validate"], capture_output=True, text=True, env=env, timeout=180,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "validated successfully" in done.stdout
+    token = (tmp_path / ".vagrant" / "minik8s-token").read_text()
+    from minik8s.cluster import bootstrap
+    bootstrap.parse_token(token)
+
+
+def test_vagrant_cluster_runs_with_the_e2e_suites_settings() -> None:
+    """`make vagrant-test` runs tests/e2e against the VMs: they need the same short timeouts."""
+    import re
+
+    from tests.e2e import conftest
+
+    text = (REPO / "Vagrantfile").read_text()
+    block = re.search(r"TEST_SETTINGS = %w\[(.*?)\]", text, re.S)
+    assert block, "TEST_SETTINGS not found in the Vagrantfile"
+    assert block.group(1).split() == conftest.FAST_FAILOVER
+
+
+def _dry_run(*args: str) -> str:
+    bash = tool("bash")
+    done = subprocess.run([bash, str(INSTALL), *args, "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("pkg", ["apt", "dnf"])
+def test_install_master_dry_run(pkg: str, tmp_path: pathlib.Path) -> None:
+    join_file = tmp_path / "join"
+    out = _dry_run("--role", "master", "--master-ip", "192.168.56.10", "--token", "abcdef.0123456789abcdef",
+                   "--join-file", str(join_file), "--os", pkg)
+    assert not join_file.exists(), "--dry-run printed the file instead of writing it"
+    assert f"+ write {join_file}" in out
+    assert "/opt/minik8s/venv/bin/minik8s init --advertise-address 192.168.56.10 --port 6443" in out
+    assert "minik8s token create --config-dir /etc/minik8s --token abcdef.0123456789abcdef --ttl 0" in out
+    assert "systemctl enable etcd.service minik8s-apiserver.service minik8s-controller-manager.service " \
+           "minik8s-scheduler.service minik8s-dns.service" in out
+    assert "minik8s join http://192.168.56.10:6443 --token abcdef.0123456789abcdef" in out
+    if pkg == "apt":
+        assert "etcd-server" in out and "ln -sf /usr/bin/etcd /usr/local/bin/etcd" in out
+    else:
+        assert "https://github.com/etcd-io/etcd/releases/download/v3.4." in out
+    assert "docker" not in out.split("==> installing minik8s")[0], "the master needs no Docker"
+
+
+@pytest.mark.parametrize("pkg", ["apt", "dnf"])
+def test_install_node_dry_run(pkg: str) -> None:
+    out = _dry_run("--role", "node", "--master-ip", "192.168.56.10", "--token", "abcdef.0123456789abcdef",
+                   "--node-ip", "192.168.56.11", "--node-name", "node1", "--os", pkg)
+    assert ("minik8s join http://192.168.56.10:6443 --token abcdef.0123456789abcdef --config-dir /etc/minik8s "
+            "--no-start --node-ip 192.168.56.11 --node-name node1") in out
+    assert "systemctl enable --now docker.service" in out
+    assert "minik8s.images.build" in out
+    assert "systemctl enable minik8s-kubelet.service minik8s-network-agent.service minik8s-proxy.service" in out
+    assert ("docker.io" if pkg == "apt" else "docker-ce") in out
+
+
+def test_install_requires_role_and_master() -> None:
+    bash = tool("bash")
+    for args in ([], ["--role", "master"], ["--role", "nope", "--master-ip", "1.2.3.4"],
+                 ["--role", "node", "--master-ip", "1.2.3.4"]):
+        done = subprocess.run([bash, str(INSTALL), *args, "--dry-run", "--os", "apt"], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode != 0, args
+
+
+def test_init_writes_the_master_files(tmp_path: pathlib.Path) -> None:
+    """`minik8s init` (what install.sh runs) writes what the shared renderer renders, and a
+    second run keeps the kubelet token so joined nodes keep working."""
+    etc = tmp_path / "etc"
+    subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc),
+                    "--set", "controller-manager.node-monitor-grace-period=20"], check=True, capture_output=True)
+    api = config.read_options(etc / "apiserver.yaml", "apiserver")
+    token = api["kubelet-token"]
+    assert len(token) == 32
+    expected = config.master_files(config.MasterConfig(
+        advertise_address="192.168.56.10", kubelet_token=token,
+        overrides={"controller-manager": {"node-monitor-grace-period": 20}}))
+    for name, doc in expected.items():
+        assert yaml.safe_load((etc / name).read_text()) == doc, name
+    subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc)],
+                   check=True, capture_output=True)
+    assert config.read_options(etc / "apiserver.yaml", "apiserver")["kubelet-token"] == token
