@@ -2,7 +2,11 @@
 
 As Kubernetes' node lifecycle controller and its NoExecute taint manager:
 - A node whose kubelet has not renewed its Lease (or posted status) within the
-  grace period gets Ready=Unknown (reason NodeStatusUnknown) and the
+  grace period gets Ready=Unknown. The grace period is timed on this
+  controller's own clock, from when it last saw the heartbeat *change* (as
+  Kubernetes' nodeHealthMap): a controller restarted after an outage gives
+  every node a full grace period instead of judging old timestamps, and
+  clock skew between nodes and master does not matter. It then gets (reason NodeStatusUnknown) and the
   `node.kubernetes.io/unreachable` taint, NoSchedule and NoExecute. A node that
   reports Ready=False gets `node.kubernetes.io/not-ready` instead.
 - Pods on a node with a NoExecute taint are evicted (deleted) once they stop
@@ -103,6 +107,8 @@ class NodeLifecycleController(base.Controller):
         self.grace_period = grace_period
         self.monitor_period = monitor_period
         self.clock = clock
+        # node → (last heartbeat value seen, our clock when it was first seen)
+        self.observed: dict[str, tuple[float | None, float]] = {}
         self.nodes = factory.informer(NODES)
         self.leases = factory.informer(LEASES, namespace="kube-node-lease")
         self.pods = factory.informer(PODS)
@@ -149,14 +155,24 @@ class NodeLifecycleController(base.Controller):
             return parse_time(node["metadata"].get("creationTimestamp"))
         return max(known)
 
+    def probe_time(self, node: dict[str, Any], now: float) -> float:
+        """Our clock's time of the node's last heartbeat change."""
+        name = node["metadata"]["name"]
+        heartbeat = self.last_heartbeat(node)
+        seen = self.observed.get(name)
+        if seen is None or seen[0] != heartbeat:
+            seen = (heartbeat, now)
+            self.observed[name] = seen
+        return seen[1]
+
     async def sync(self, key: str) -> None:
         node = self.nodes.get(key)
         if node is None:
+            self.observed.pop(key, None)
             return
         now = self.clock()
-        heartbeat = self.last_heartbeat(node) or now
         cond = ready_condition(node)
-        lost = now - heartbeat > self.grace_period
+        lost = now - self.probe_time(node, now) > self.grace_period
         if lost:
             wanted = UNREACHABLE
             if cond is None or cond.get("status") != "Unknown":

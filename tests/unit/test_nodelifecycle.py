@@ -47,13 +47,23 @@ def pod(name: str, node_name: str, tolerations: list[dict[str, Any]] | None = No
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
 
 
-def make(now: float, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], leases: dict[str, float] | None = None
-         ) -> tuple[nl.NodeLifecycleController, FakeClient, FakeRecorder]:
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(now: float, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], leases: dict[str, float] | None = None,
+         *, seen_at: float | None = T0) -> tuple[nl.NodeLifecycleController, FakeClient, FakeRecorder]:
+    """A controller whose clock says `now`, which first saw the nodes at `seen_at`."""
     client = FakeClient()
     factory = informer_mod.InformerFactory(client)  # type: ignore[arg-type]
     recorder = FakeRecorder()
+    clock = Clock(now)
     c = nl.NodeLifecycleController(client, factory, recorder, grace_period=40, monitor_period=5,  # type: ignore[arg-type]
-                                   clock=lambda: now)
+                                   clock=clock)
     for n in nodes:
         c.nodes.store[n["metadata"]["name"]] = n
     for p in pods:
@@ -61,6 +71,9 @@ def make(now: float, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], le
     for name, renewed in (leases or {}).items():
         c.leases.store[f"kube-node-lease/{name}"] = {"metadata": {"name": name, "namespace": "kube-node-lease"},
                                                      "spec": {"renewTime": nl.format_time(renewed)}}
+    if seen_at is not None:
+        for n in nodes:
+            c.probe_time(n, seen_at)
     return c, client, recorder
 
 
@@ -70,10 +83,25 @@ async def test_healthy_node_is_left_alone() -> None:
     assert client.patches == [] and client.deleted == []
 
 
-async def test_lease_counts_as_heartbeat_even_if_status_is_old() -> None:
-    c, client, _ = make(T0 + 100, [node("n1", heartbeat=T0)], [], {"n1": T0 + 90})
+async def test_lease_renewal_counts_as_heartbeat_even_if_status_is_old() -> None:
+    c, client, _ = make(T0 + 30, [node("n1", heartbeat=T0)], [], {"n1": T0})
+    c.leases.store["kube-node-lease/n1"]["spec"]["renewTime"] = nl.format_time(T0 + 25)
+    c.clock.now = T0 + 60  # type: ignore[attr-defined]
+    await c.sync("n1")  # renewed at our T0+60: a fresh grace period starts
+    c.clock.now = T0 + 95  # type: ignore[attr-defined]
     await c.sync("n1")
     assert client.patches == []
+
+
+async def test_restarted_controller_gives_every_node_a_full_grace_period() -> None:
+    # Heartbeats are an hour old (the control plane was down), but this
+    # controller has only just started: nothing happens before the grace period.
+    c, client, _ = make(T0 + 3600, [node("n1")], [pod("p", "n1")], {"n1": T0}, seen_at=None)
+    await c.sync("n1")
+    assert client.patches == [] and client.deleted == []
+    c.clock.now = T0 + 3600 + 41  # type: ignore[attr-defined]
+    await c.sync("n1")
+    assert client.deleted == [("ns", "p")]
 
 
 async def test_lost_node_becomes_unknown_tainted_and_pods_not_ready() -> None:
@@ -108,7 +136,8 @@ async def test_toleration_seconds_delay_eviction() -> None:
 async def test_recovered_node_loses_taints() -> None:
     taints = [{"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": nl.format_time(T0)},
               {"key": nl.UNREACHABLE, "effect": "NoSchedule"}, {"key": "user", "effect": "NoSchedule"}]
-    c, client, _ = make(T0 + 500, [node("n1", heartbeat=T0 + 499, taints=taints)], [], {"n1": T0 + 499})
+    c, client, _ = make(T0 + 500, [node("n1", heartbeat=T0 + 499, taints=taints)], [], {"n1": T0 + 499},
+                        seen_at=T0 + 499)
     await c.sync("n1")
     taint_patch = next(p for p in client.patches if p[0] == "nodes")
     assert taint_patch[2]["spec"]["taints"] == [{"key": "user", "effect": "NoSchedule"}]
