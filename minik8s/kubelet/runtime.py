@@ -235,6 +235,10 @@ class Runtime(Protocol):
 
     async def pull_image(self, image: str) -> ImageInfo: ...
 
+    async def list_images(self) -> list[dict[str, Any]]:
+        """The engine's images as Docker lists them (RepoTags, RepoDigests, Size)."""
+        ...
+
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult: ...
 
     async def exec_stream(self, container_id: str, command: list[str], *, stdin: bool, tty: bool,

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Pod start-up benchmark: N pods through the API and the kubelet vs. raw `docker run`.
+
+Starts its own etcd, API server and kubelet (a private pod network and CIDR, so
+nothing else on the engine is touched), builds the images if needed, then for
+each N (default 10 and 20) and each round:
+
+ - kubelet: create N pods (minik8s/web:1, image present) at once through the API
+   and time from the first create to every pod Running and Ready, observed
+   through a watch opened before the creates;
+ - raw floor: N pause + app pairs started directly on the engine, in parallel
+   (one thread per pod: create+start the pause container on the same pod
+   network, then create+start the app container joined to its network and IPC
+   namespaces, exactly what the kubelet asks the engine for);
+
+the two alternate in order from round to round. Everything is removed between
+rounds. Prints the median of each and the ratio (goal: <= 1.15).
+
+Usage: .venv/bin/python bench/pod_startup.py [--sizes 10,20] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import datetime
+import ipaddress
+import os
+import pathlib
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from typing import Any
+
+import docker
+import psutil
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from minik8s.api import resources  # noqa: E402
+from minik8s.client import rest  # noqa: E402
+from minik8s.images import build as images  # noqa: E402
+from minik8s.util import procs  # noqa: E402
+
+PODS = resources.lookup("", "v1", "pods")
+NAMESPACES = resources.lookup("", "v1", "namespaces")
+assert PODS and NAMESPACES
+NODE_LABEL = "io.minik8s.node"
+
+
+def pod(name: str, node: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 2,
+                     "containers": [{"name": "web", "image": images.WEB_IMAGE}]}}
+
+
+def ready(p: dict[str, Any]) -> bool:
+    status = p.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def free_subnet(client: docker.DockerClient) -> str:
+    used = []
+    for net in client.api.networks():
+        for cfg in (net.get("IPAM") or {}).get("Config") or []:
+            if cfg.get("Subnet"):
+                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+    for _ in range(200):
+        candidate = ipaddress.ip_network(f"10.251.{random.randint(0, 255)}.0/24")
+        if not any(candidate.overlaps(u) for u in used):
+            return str(candidate)
+    raise RuntimeError("no free /24 under 10.251.0.0/16 for the benchmark's pod network")
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in pids.items():
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[name] = t.user + t.system
+        except psutil.Error:
+            out[name] = 0.0
+    return out
+
+
+def dockerd_pid() -> int:
+    """The daemon behind /var/run/docker.sock (other dockerds may run for other nodes)."""
+    try:
+        with open("/var/run/docker.pid", encoding="ascii") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+class Cluster:
+    """etcd + API server + kubelet as subprocesses, all on loopback."""
+
+    def __init__(self, tmp: pathlib.Path, cidr: str, network: str) -> None:
+        self.tmp = tmp
+        self.cidr = cidr
+        self.network = network
+        self.node = "bench-" + uuid.uuid4().hex[:6]
+        self.etcd = procs.EtcdProcess(str(tmp / "etcd"))
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
+        self.url = ""
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> None:
+        self.etcd.start()
+        port = procs.free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        api = self._spawn("apiserver", [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints",
+                                        self.etcd.endpoint, "--port", str(port), "--bind-address", "127.0.0.1"])
+        procs.wait_for(lambda: api.poll() is None and _ok(self.url + "/readyz"), 60, what="apiserver")
+        kport = procs.free_port()
+        kubelet = self._spawn("kubelet", [
+            sys.executable, "-m", "minik8s", "kubelet", "--server", self.url, "--node-name", self.node,
+            "--node-ip", "127.0.0.1", "--port", str(kport), "--pod-cidr", self.cidr,
+            "--pod-network-name", self.network, "--root-dir", str(self.tmp / "kubelet")])
+        procs.wait_for(lambda: kubelet.poll() is None and _ok(f"http://127.0.0.1:{kport}/healthz"), 60,
+                       what="kubelet")
+        assert self.etcd.pid is not None
+        self.pids = {"kubelet": kubelet.pid, "apiserver": api.pid, "etcd": self.etcd.pid, "dockerd": dockerd_pid()}
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            procs.stop_pid(proc.pid, timeout=10)
+            proc.wait(timeout=5)
+        self.etcd.stop()
+
+
+def _ok(url: str) -> bool:
+    try:
+        with procs.LOOPBACK_OPENER.open(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+async def kubelet_round(client: rest.Client, node: str, n: int,
+                        pids: dict[str, int] | None = None) -> tuple[float, dict[str, float]]:
+    """Seconds from the first create to all Ready, and CPU seconds each process used meanwhile."""
+    ns = "bench-" + uuid.uuid4().hex[:8]
+    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    listed = await client.list(PODS, ns)
+    rv = listed["metadata"]["resourceVersion"]
+    names = {f"p{i}" for i in range(n)}
+    done: set[str] = set()
+    ready_at: list[float] = []
+    all_ready = asyncio.Event()
+
+    async def watch() -> None:
+        async for ev in client.watch(PODS, ns, resource_version=rv):
+            obj = ev.get("object") or {}
+            name = (obj.get("metadata") or {}).get("name")
+            if name in names and ready(obj) and name not in done:
+                done.add(name)
+                ready_at.append(time.perf_counter())
+                if done == names:
+                    all_ready.set()
+                    return
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    await asyncio.sleep(0.2)  # let the watch connect before the clock starts
+    cpu_before = cpu_seconds(pids or {})
+    started = time.perf_counter()
+    await asyncio.gather(*(client.create(PODS, pod(name, node), ns) for name in sorted(names)))
+    await asyncio.wait_for(all_ready.wait(), 120)
+    elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds(pids or {})
+    half = statistics.median(t - started for t in ready_at)
+    if elapsed > 2 * half + 1:
+        print(f"  (straggler: half the pods were Ready after {half:.2f}s, the last after {elapsed:.2f}s)",
+              file=sys.stderr)
+    watcher.cancel()
+    # Tear down and wait until the kubelet removed every container of the round.
+    await asyncio.gather(*(client.delete(PODS, name, ns) for name in names), return_exceptions=True)
+    await procs.wait_for_async(lambda: _pods_gone(client, ns), 120, interval=0.2, what="pods deleted")
+    await client.delete(NAMESPACES, ns)
+    return elapsed, {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+
+
+async def _pods_gone(client: rest.Client, ns: str) -> bool:
+    return not (await client.list(PODS, ns)).get("items")
+
+
+def raw_round(dc: docker.DockerClient, network: str, n: int) -> float:
+    api = dc.api
+    label = {NODE_LABEL: "bench-raw"}
+
+    def one(i: int) -> list[str]:
+        pause = api.create_container(images.PAUSE_IMAGE, name=f"bench-raw-pause-{i}", labels=label, detach=True,
+                                     host_config=api.create_host_config(network_mode=network, ipc_mode="shareable"))
+        api.start(pause["Id"])
+        mode = f"container:{pause['Id']}"
+        app = api.create_container(images.WEB_IMAGE, name=f"bench-raw-web-{i}", labels=label, detach=True,
+                                   host_config=api.create_host_config(network_mode=mode, ipc_mode=mode))
+        api.start(app["Id"])
+        return [app["Id"], pause["Id"]]
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        pairs = list(pool.map(one, range(n)))
+    elapsed = time.perf_counter() - started
+    # Stop, then remove the apps before their sandboxes (as the kubelet does): removing
+    # a sandbox whose namespaces are still in use can leave a stale network endpoint.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        for phase in (0, 1):
+            list(pool.map(lambda pair: api.stop(pair[phase], timeout=2), pairs))
+            list(pool.map(lambda pair: api.remove_container(pair[phase], force=True), pairs))
+    return elapsed
+
+
+def remove_labelled(dc: docker.DockerClient, node: str) -> None:
+    found = dc.api.containers(all=True, filters={"label": f"{NODE_LABEL}={node}"})
+    # Sandboxes (pause) last, for the reason given in raw_round.
+    found.sort(key=lambda c: "pause" in (c.get("Image") or ""))
+    for c in found:
+        dc.api.remove_container(c["Id"], force=True)
+
+
+async def run(args: argparse.Namespace) -> None:
+    dc = docker.from_env(max_pool_size=64)
+    images.build_images(dc, log=lambda m: print(m, file=sys.stderr))
+    remove_labelled(dc, "bench-raw")
+    cidr = free_subnet(dc)
+    network = "bench-" + uuid.uuid4().hex[:6]
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
+    cluster = Cluster(tmp, cidr, network)
+    results: dict[int, dict[str, list[float]]] = {}
+    cpu: dict[int, list[dict[str, float]]] = {}
+    loads: list[float] = []
+    try:
+        cluster.start()
+        async with rest.Client(cluster.url) as client:
+            for n in args.sizes:
+                res = results[n] = {"kubelet": [], "raw": []}
+                cpu[n] = []
+                # One untimed warm-up of each (page cache, first network endpoint).
+                await kubelet_round(client, cluster.node, n)
+                await asyncio.to_thread(raw_round, dc, network, n)
+                for r in range(args.rounds):
+                    order = ("raw", "kubelet") if r % 2 == 0 else ("kubelet", "raw")
+                    loads.append(os.getloadavg()[0])
+                    for which in order:
+                        if which == "raw":
+                            res["raw"].append(await asyncio.to_thread(raw_round, dc, network, n))
+                        else:
+                            elapsed, used = await kubelet_round(client, cluster.node, n, cluster.pids)
+                            res["kubelet"].append(elapsed)
+                            cpu[n].append(used)
+                    print(f"N={n} round {r + 1}: kubelet {res['kubelet'][-1]:.2f}s raw {res['raw'][-1]:.2f}s",
+                          file=sys.stderr)
+    finally:
+        cluster.stop()
+        remove_labelled(dc, "bench-raw")
+        remove_labelled(dc, cluster.node)
+        try:
+            dc.api.remove_network(network)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            print(f"warning: could not remove docker network {network}: {e}", file=sys.stderr)
+        for name in ("kubelet", "apiserver"):
+            log_file = tmp / f"{name}.log"
+            problems = [line for line in (log_file.read_text(errors="replace").splitlines()
+                                          if log_file.exists() else []) if " WARNING " in line or " ERROR " in line]
+            if problems:
+                print(f"{name} reported {len(problems)} problems, the last ones:", *problems[-10:], sep="\n  ",
+                      file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+    machine = (f"{platform.node()}: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total // 2**30} GiB, "
+               f"{platform.system()} {platform.release()}, docker {dc.version().get('Version')}")
+    print(f"\npod startup, {datetime.date.today()}, {machine}, {args.rounds} rounds (median)")
+    print(f"{'pods':>5} {'kubelet (s)':>12} {'raw floor (s)':>14} {'ratio':>7}")
+    for n, res in results.items():
+        k, r = statistics.median(res["kubelet"]), statistics.median(res["raw"])
+        print(f"{n:>5} {k:>12.2f} {r:>14.2f} {k / r:>7.2f}")
+    for n, rounds in cpu.items():
+        if rounds:
+            per = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+            print(f"CPU used from create to all Ready, {n} pods (median s): " +
+                  ", ".join(f"{name} {v:.2f}" for name, v in per.items()))
+    if loads:
+        print(f"load average before the rounds: median {statistics.median(loads):.1f}, "
+              f"range {min(loads):.1f}-{max(loads):.1f}")
+    dc.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10,20", help="comma-separated pod counts")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if os.geteuid() != 0 and not os.access(procs.DOCKER_SOCKET, os.W_OK):
+        sys.exit("needs access to the Docker socket")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""`minik8s kubelet`: the node agent. Options only; the work is in minik8s.kubelet.
+
+Every option can also come from MINIK8S_KUBELET_<OPTION> or the `kubelet:`
+section of the --config file (see minik8s.cli.main).
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import click
+
+from minik8s.cli.main import cli
+
+
+def _cidr(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a CIDR like 10.244.0.0/24") from None
+
+
+def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from minik8s.kubelet import nodestatus
+
+    try:
+        nodestatus.parse_taints(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
+@cli.command()
+@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server and credentials (overrides --server).")
+@click.option("--token", default="", help="Shared secret the API server must present (its --kubelet-token); "
+                                          "without one only loopback clients are served.")
+@click.option("--node-name", default=None, help="Node name (default: the hostname, lower-cased).")
+@click.option("--node-ip", default="", help="Node address (default: the default route interface's, else 127.0.0.1).")
+@click.option("--address", default="0.0.0.0", help="Address the kubelet server listens on.")
+@click.option("--port", default=10250, type=int, help="Port of the kubelet server (logs, exec).")
+@click.option("--docker-host", default="unix:///var/run/docker.sock", help="The node's Docker engine.")
+@click.option("--pod-cidr", default="10.244.0.0/24", callback=_cidr,
+              help="This node's pod subnet ('' = wait for node.spec.podCIDR).")
+@click.option("--pod-network-name", default="minik8s-pods", help="Docker bridge network for pods.")
+@click.option("--pod-infra-image", default="minik8s/pause:3.9", help="Image of the pod sandbox (pause) container.")
+@click.option("--root-dir", default="/var/lib/minik8s/kubelet", help="Directory for pod volumes (emptyDir).")
+@click.option("--node-labels", default="", help="Extra node labels, k=v,k2=v2.")
+@click.option("--register-with-taints", default="", callback=_taints,
+              help="Taints for a newly registered node, key=value:Effect,...")
+@click.option("--master/--no-master", default=False, help="Label the node node-role.kubernetes.io/control-plane.")
+@click.option("--max-pods", default=110, type=int, help="Pods this node reports as capacity.")
+@click.option("--lease-interval", default=10.0, type=float, help="Seconds between node Lease renewals.")
+@click.option("--node-status-update-interval", default=10.0, type=float,
+              help="Seconds between node status checks (written when changed).")
+@click.option("--node-status-interval", default=60.0, type=float,
+              help="Node status is written at least this often (s).")
+@click.option("--resync-interval", default=60.0, type=float, help="Seconds between full resyncs of every pod.")
+@click.option("--housekeeping-interval", default=10.0, type=float,
+              help="Seconds between sweeps for containers of pods that no longer exist.")
+@click.option("--backoff-base", default=10.0, type=float, help="First crash/pull back-off (s), doubling.")
+@click.option("--backoff-max", default=300.0, type=float, help="Longest crash/pull back-off (s).")
+def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, node_ip: str, address: str,
+            port: int, docker_host: str, pod_cidr: str, pod_network_name: str, pod_infra_image: str,
+            root_dir: str, node_labels: str, register_with_taints: str, master: bool, max_pods: int,
+            lease_interval: float, node_status_update_interval: float, node_status_interval: float,
+            resync_interval: float, housekeeping_interval: float, backoff_base: float, backoff_max: float) -> None:
+    """Run the node agent: register the node and run its pods on Docker."""
+    from minik8s.kubelet import config as config_mod
+    from minik8s.kubelet import kubelet as kubelet_mod
+
+    cfg = config_mod.Config(
+        server=server, kubeconfig=kubeconfig, token=token, node_name=(node_name or config_mod.default_node_name()),
+        node_ip=node_ip, address=address, port=port, docker_host=docker_host, pod_cidr=pod_cidr,
+        pod_network_name=pod_network_name, pod_infra_image=pod_infra_image, root_dir=root_dir,
+        node_labels=node_labels, register_with_taints=register_with_taints, master=master, max_pods=max_pods,
+        lease_interval=lease_interval, node_status_update_interval=node_status_update_interval,
+        node_status_report_interval=node_status_interval, resync_interval=resync_interval,
+        housekeeping_interval=housekeeping_interval, backoff_base=backoff_base, backoff_max=backoff_max)
+    asyncio.run(kubelet_mod.serve(cfg))

@@ -1,0 +1,38 @@
+"""The kubelet's settings, one frozen record filled by `minik8s kubelet`."""
+from __future__ import annotations
+
+import dataclasses
+import socket
+
+
+def default_node_name() -> str:
+    return socket.gethostname().lower()
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    server: str = "http://127.0.0.1:6443"
+    kubeconfig: str = ""
+    # Shared secret the API server presents to this kubelet (its --kubelet-token).
+    token: str = ""
+    node_name: str = dataclasses.field(default_factory=default_node_name)
+    node_ip: str = ""  # "" = the address of the default route's interface
+    address: str = "0.0.0.0"
+    port: int = 10250
+    docker_host: str = "unix:///var/run/docker.sock"
+    # "" = wait for node.spec.podCIDR (allocated by the control plane).
+    pod_cidr: str = "10.244.0.0/24"
+    pod_network_name: str = "minik8s-pods"
+    pod_infra_image: str = "minik8s/pause:3.9"
+    root_dir: str = "/var/lib/minik8s/kubelet"
+    node_labels: str = ""
+    register_with_taints: str = ""
+    master: bool = False
+    max_pods: int = 110
+    lease_interval: float = 10.0
+    node_status_update_interval: float = 10.0
+    node_status_report_interval: float = 60.0
+    resync_interval: float = 60.0
+    housekeeping_interval: float = 10.0
+    backoff_base: float = 10.0
+    backoff_max: float = 300.0
