@@ -221,6 +221,9 @@ class ApiServer:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        proxy = self.resources.node_proxy
+        if proxy is not None and hasattr(proxy, "close"):
+            await proxy.close()
         await self.store.close()
 
 

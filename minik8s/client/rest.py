@@ -108,10 +108,11 @@ class Client:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         return await self.request("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
 
-    async def update(self, res: resources.Resource, obj: dict[str, Any], *, subresource: str | None = None
-                     ) -> dict[str, Any]:
+    async def update(self, res: resources.Resource, obj: dict[str, Any], *, subresource: str | None = None,
+                     timeout: float | None = None) -> dict[str, Any]:
         meta = obj["metadata"]
-        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj)
+        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj,
+                                  timeout=timeout)
 
     async def update_status(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
         return await self.update(res, obj, subresource="status")

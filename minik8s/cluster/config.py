@@ -87,7 +87,18 @@ class NodeConfig:
     # Interface for node-to-node traffic ("" = the one holding the node IP).
     iface: str = ""
     network_backend: str = "vxlan"
+    dns_service_ip: str = DEFAULT_DNS_SERVICE_IP
+    cluster_domain: str = "cluster.local"
     overrides: Overrides = dataclasses.field(default_factory=dict)
+
+
+# VXLAN adds 50 bytes of headers: the pod bridge must leave room for them on a
+# 1500-byte link, or large packets between nodes are dropped.
+VXLAN_OVERHEAD = 50
+
+
+def pod_network_mtu(backend: str, link_mtu: int = 1500) -> int:
+    return link_mtu - VXLAN_OVERHEAD if backend == "vxlan" else 0
 
 
 def etcd_config(m: MasterConfig) -> dict[str, Any]:
@@ -146,6 +157,9 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
             "docker-host": n.docker_host,
             "pod-cidr": n.pod_cidr,
             "root-dir": n.root_dir,
+            "cluster-dns": n.dns_service_ip,
+            "cluster-domain": n.cluster_domain,
+            "pod-network-mtu": pod_network_mtu(n.network_backend),
         },
         "network-agent": {
             "server": n.server,

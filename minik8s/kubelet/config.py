@@ -23,6 +23,13 @@ class Config:
     # "" = wait for node.spec.podCIDR (allocated by the control plane).
     pod_cidr: str = "10.244.0.0/24"
     pod_network_name: str = "minik8s-pods"
+    # MTU of the pod bridge (0: Docker's default). Overlays need room for their header.
+    pod_network_mtu: int = 0
+    # Pods with dnsPolicy ClusterFirst resolve through this server (the kube-dns
+    # Service). "" = no cluster DNS: pods get an unreachable resolver rather than
+    # the node's, so nothing a pod looks up ever leaves the machine.
+    cluster_dns: str = ""
+    cluster_domain: str = "cluster.local"
     pod_infra_image: str = "minik8s/pause:3.9"
     root_dir: str = "/var/lib/minik8s/kubelet"
     node_labels: str = ""

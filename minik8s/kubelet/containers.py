@@ -224,7 +224,47 @@ def pod_hostname(pod: Obj) -> str:
 # -- the records ----------------------------------------------------------------------------
 
 
-def sandbox_config(pod: Obj, *, node: str, network: str, attempt: int) -> runtime.SandboxConfig:
+# Used when no cluster DNS is configured: a resolver that does not exist. Docker's
+# default would forward a pod's lookups to the node's upstream servers.
+NO_DNS = "127.0.0.1"
+
+
+def pod_dns(pod: Obj, cluster_dns: str, cluster_domain: str) -> tuple[list[str], list[str], list[str]]:
+    """(nameservers, searches, options) for the pod, as the kubelet's dnsPolicy rules.
+
+    ClusterFirst (the default; ClusterFirstWithHostNet for host-network pods):
+    the cluster DNS with `<ns>.svc.<domain> svc.<domain> <domain>` and ndots:5,
+    then dnsConfig merged in. None: dnsConfig only. Default (the node's
+    resolver) is served as ClusterFirst's fallback here, for the traffic reason
+    given at NO_DNS.
+    """
+    spec = pod.get("spec") or {}
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    if policy == "ClusterFirst" and spec.get("hostNetwork"):
+        policy = "Default"
+    extra = spec.get("dnsConfig") or {}
+    options: dict[str, str | None] = {}
+    if policy == "None":
+        servers: list[str] = []
+        searches: list[str] = []
+    elif policy in ("ClusterFirst", "ClusterFirstWithHostNet") and cluster_dns:
+        ns = pod["metadata"].get("namespace") or "default"
+        servers = [cluster_dns]
+        searches = [f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]
+        options["ndots"] = "5"
+    else:
+        servers, searches = [NO_DNS], []
+    servers += [s for s in extra.get("nameservers") or [] if s not in servers]
+    searches += [s for s in extra.get("searches") or [] if s not in searches]
+    for o in extra.get("options") or []:
+        if o.get("name"):
+            options[o["name"]] = o.get("value")
+    return (servers[:3], searches[:6],
+            [f"{k}:{v}" if v is not None else k for k, v in options.items()])
+
+
+def sandbox_config(pod: Obj, *, node: str, network: str, attempt: int, cluster_dns: str = "",
+                   cluster_domain: str = "cluster.local") -> runtime.SandboxConfig:
     meta, spec = pod["metadata"], pod.get("spec") or {}
     labels = runtime.pod_labels(pod, node)
     labels.update({runtime.CONTAINER_NAME: runtime.SANDBOX_CONTAINER_NAME,
@@ -233,7 +273,7 @@ def sandbox_config(pod: Obj, *, node: str, network: str, attempt: int) -> runtim
     for alias in spec.get("hostAliases") or []:
         for hostname in alias.get("hostnames") or []:
             hosts.append((hostname, alias.get("ip", "")))
-    dns_config = spec.get("dnsConfig") or {}
+    dns_servers, dns_search, dns_options = pod_dns(pod, cluster_dns, cluster_domain)
     sysctls = {s["name"]: str(s.get("value", "")) for s in (spec.get("securityContext") or {}).get("sysctls") or []
                if s.get("name")}
     return runtime.SandboxConfig(
@@ -241,9 +281,7 @@ def sandbox_config(pod: Obj, *, node: str, network: str, attempt: int) -> runtim
         attempt=attempt, hostname=pod_hostname(pod),
         network="host" if spec.get("hostNetwork") else network, labels=labels,
         ports=tuple(port_bindings(pod)), extra_hosts=tuple(hosts),
-        dns=tuple(dns_config.get("nameservers") or ()), dns_search=tuple(dns_config.get("searches") or ()),
-        dns_options=tuple(f"{o['name']}:{o['value']}" if o.get("value") else o.get("name", "")
-                          for o in dns_config.get("options") or [] if o.get("name")),
+        dns=tuple(dns_servers), dns_search=tuple(dns_search), dns_options=tuple(dns_options),
         sysctls=sysctls)
 
 

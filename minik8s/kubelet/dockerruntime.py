@@ -197,7 +197,7 @@ class DockerRuntime:
         except Exception:  # noqa: BLE001 - any failure means "not answering"
             return False
 
-    async def ensure_network(self, name: str, cidr: str) -> None:
+    async def ensure_network(self, name: str, cidr: str, mtu: int = 0) -> None:
         """A bridge network `name` on `cidr` (gateway .1); an unused one on another subnet is replaced."""
         if name in ("host", "bridge", "none"):
             return
@@ -216,7 +216,8 @@ class DockerRuntime:
             await self._call(self.api.remove_network, found[0]["Id"])
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(net), gateway=gateway)])
         try:
-            await self._call(self.api.create_network, name, driver="bridge", ipam=ipam,
+            options = {"com.docker.network.driver.mtu": str(mtu)} if mtu else None
+            await self._call(self.api.create_network, name, driver="bridge", ipam=ipam, options=options,
                              labels={runtime.NODE: self.node}, check_duplicate=True)
         except docker.errors.APIError as e:
             if e.status_code == 409:

@@ -79,7 +79,8 @@ class Kubelet:
             rt, node_name=cfg.node_name, network=cfg.pod_network_name, host_ip=self.node_ip, volumes=self.volumes,
             probes=self.prober, record=self.record,
             crash_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
-            image_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock), clock=clock)
+            image_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
+            cluster_dns=cfg.cluster_dns, cluster_domain=cfg.cluster_domain, clock=clock)
         self.node_status = nodestatus.NodeStatusManager(client, rt, nodestatus.NodeSettings(
             name=cfg.node_name, node_ip=self.node_ip, port=cfg.port, root_dir=cfg.root_dir, pod_cidr=cfg.pod_cidr,
             labels=nodestatus.parse_labels(cfg.node_labels), taints=nodestatus.parse_taints(cfg.register_with_taints),
@@ -257,7 +258,7 @@ class Kubelet:
             return
         # Someone may have removed the pod network; sandboxes cannot start without it.
         try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr)
+            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu)
             self._network_error = ""
         except runtime.RuntimeFailure as e:
             self._network_error = e.message
@@ -338,7 +339,7 @@ class Kubelet:
         await self.node_status.register()
         self.pod_cidr = await self._wait_for_pod_cidr()
         try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr)
+            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu)
             self._network_error = ""
         except runtime.RuntimeFailure as e:
             self._network_error = e.message

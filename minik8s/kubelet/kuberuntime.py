@@ -208,8 +208,11 @@ class RuntimeManager:
                  volumes: volumes_mod.VolumeManager, probes: ProbeResults, record: RecordFn,
                  crash_backoff: backoff_mod.Backoff, image_backoff: backoff_mod.Backoff,
                  node_allocatable: Mapping[str, str] | None = None,
+                 cluster_dns: str = "", cluster_domain: str = "cluster.local",
                  clock: Callable[[], float] = time.time) -> None:
         self.runtime = rt
+        self.cluster_dns = cluster_dns
+        self.cluster_domain = cluster_domain
         self.node_name = node_name
         self.network = network
         self.host_ip = host_ip
@@ -265,7 +268,8 @@ class RuntimeManager:
         if actions.create_sandbox:
             try:
                 sandbox = await self.runtime.run_sandbox(containers_mod.sandbox_config(
-                    pod, node=self.node_name, network=self.network, attempt=actions.attempt))
+                    pod, node=self.node_name, network=self.network, attempt=actions.attempt,
+                    cluster_dns=self.cluster_dns, cluster_domain=self.cluster_domain))
             except runtime.RuntimeFailure as e:
                 message = f"Failed to create pod sandbox: {e.message}"
                 log.warning("pod %s: %s", _pod_id(pod), message)

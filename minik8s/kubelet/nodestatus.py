@@ -371,7 +371,9 @@ class NodeStatusManager:
     async def renew_lease(self) -> None:
         assert self.node is not None
         lease = build_lease(self.node, LEASE_DURATION, self.clock())
-        await self.client.update(LEASES, lease)
+        # A renewal that hangs (an API server starting up) must not hold up the
+        # next one: give up after about one interval.
+        await self.client.update(LEASES, lease, timeout=max(1.0, self.settings.lease_interval))
 
     async def run_status_loop(self) -> None:
         while True:

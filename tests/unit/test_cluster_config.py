@@ -52,7 +52,8 @@ def test_node_files() -> None:
     kubelet = files["kubelet.yaml"]["kubelet"]
     assert kubelet == {"server": "http://192.168.56.10:6443", "token": "s3cret", "node-name": "node1",
                        "node-ip": "192.168.56.11", "port": 10250, "docker-host": "unix:///var/run/docker.sock",
-                       "pod-cidr": "10.244.1.0/24", "root-dir": "/var/lib/minik8s/kubelet"}
+                       "pod-cidr": "10.244.1.0/24", "root-dir": "/var/lib/minik8s/kubelet",
+                       "cluster-dns": "10.96.0.10", "cluster-domain": "cluster.local", "pod-network-mtu": 1450}
     agent = files["network-agent.yaml"]["network-agent"]
     assert agent["node-ip"] == "192.168.56.11" and agent["backend"] == "vxlan" and agent["iface"] == ""
     proxy = files["proxy.yaml"]["proxy"]

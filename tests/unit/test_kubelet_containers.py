@@ -123,3 +123,34 @@ def test_container_hash_ignores_key_order_but_not_values() -> None:
     b = {"env": [{"value": "1", "name": "A"}], "image": "i:1", "name": "c"}
     assert runtime.hash_container(a) == runtime.hash_container(b)
     assert runtime.hash_container(a) != runtime.hash_container({**a, "image": "i:2"})
+
+
+def _dns_pod(**spec: object) -> dict:
+    return {"metadata": {"name": "p", "namespace": "team", "uid": "u"}, "spec": dict(spec)}
+
+
+def test_cluster_first_dns() -> None:
+    from minik8s.kubelet import containers as c
+    servers, search, options = c.pod_dns(_dns_pod(), "10.96.0.10", "cluster.local")
+    assert servers == ["10.96.0.10"]
+    assert search == ["team.svc.cluster.local", "svc.cluster.local", "cluster.local"]
+    assert options == ["ndots:5"]
+
+
+def test_dns_config_merges_and_none_policy_uses_only_it() -> None:
+    from minik8s.kubelet import containers as c
+    extra = {"nameservers": ["10.0.0.2"], "searches": ["corp"], "options": [{"name": "ndots", "value": "2"},
+                                                                          {"name": "edns0"}]}
+    servers, search, options = c.pod_dns(_dns_pod(dnsConfig=extra), "10.96.0.10", "cluster.local")
+    assert servers == ["10.96.0.10", "10.0.0.2"] and search[-1] == "corp" and options == ["ndots:2", "edns0"]
+    servers, search, options = c.pod_dns(_dns_pod(dnsPolicy="None", dnsConfig=extra), "10.96.0.10", "x")
+    assert servers == ["10.0.0.2"] and search == ["corp"]
+
+
+def test_no_cluster_dns_never_falls_back_to_the_nodes_resolver() -> None:
+    from minik8s.kubelet import containers as c
+    for pod in (_dns_pod(), _dns_pod(dnsPolicy="Default"), _dns_pod(hostNetwork=True)):
+        servers, _, _ = c.pod_dns(pod, "", "cluster.local")
+        assert servers == [c.NO_DNS]
+    servers, _, _ = c.pod_dns(_dns_pod(dnsPolicy="ClusterFirstWithHostNet", hostNetwork=True), "10.96.0.10", "d")
+    assert servers == ["10.96.0.10"]
