@@ -46,6 +46,14 @@ e2e: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/api.py
+	$(PY) bench/pod_startup.py
+	$(PY) bench/scheduler.py
+	$(PY) bench/rollout.py
+	$(PY) bench/node_failure.py
+	$(PY) bench/proxy.py
+
+vagrant-test: $(TEST_STAMP)
+	./deploy/vagrant-test.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
