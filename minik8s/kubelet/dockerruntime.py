@@ -336,10 +336,40 @@ class DockerRuntime:
             image=self.pause_image, name=name, hostname=hostname, labels=config.labels,
             host_config=host_config, ports=ports or None, detach=True, use_config_proxy=False))
         await self.start_container(cid)
+        if config.network != "host" and config.dns:
+            # Docker writes the file at start; the app containers start after this.
+            await self._write_resolv_conf(cid, config)
         status = await self._inspect(cid, "running")
         if status is None:
             raise runtime.RuntimeFailure("CreatePodSandboxError", f"sandbox {name} vanished after start")
         return status
+
+    async def _write_resolv_conf(self, cid: str, config: runtime.SandboxConfig) -> None:
+        """Point the pod straight at its DNS servers, as dockershim did.
+
+        On a user-defined network Docker writes `nameserver 127.0.0.11` (its
+        embedded resolver, which forwards to the configured servers). Pods are
+        promised a resolv.conf naming the cluster DNS, and every container of
+        the pod shares the sandbox's file, so the sandbox's is rewritten.
+        """
+        code, info = await self._engine("GET", f"/containers/{urllib.parse.quote(cid)}/json")
+        path = (info or {}).get("ResolvConfPath") if code == 200 else None
+        if not path:
+            raise runtime.RuntimeFailure("CreatePodSandboxError", f"sandbox {cid[:12]} has no resolv.conf path")
+        lines = [f"nameserver {server}" for server in config.dns]
+        if config.dns_search:
+            lines.insert(0, "search " + " ".join(config.dns_search))
+        if config.dns_options:
+            lines.append("options " + " ".join(config.dns_options))
+        text = "\n".join(lines) + "\n"
+
+        def write() -> None:
+            with open(path, "w", encoding="ascii") as f:
+                f.write(text)
+        try:
+            await asyncio.to_thread(write)
+        except OSError as e:
+            raise runtime.RuntimeFailure("CreatePodSandboxError", f"writing {path}: {e}") from e
 
     async def _create(self, name: str, kwargs: dict[str, Any]) -> str:
         """Create a container; a leftover of the same name (an earlier attempt that

@@ -13,6 +13,8 @@ import json
 import subprocess
 from typing import Any
 
+import yaml
+
 from tests.e2e.conftest import WEB_IMAGE, Cluster, run, wait_until
 
 BUSYBOX = "minik8s/busybox:1"
@@ -36,7 +38,7 @@ def start_pods(cluster: Cluster, namespace: str, manifests: list[dict[str, Any]]
     """Create the pods and wait until all are Ready; name → pod (with its IP)."""
     # Separate documents, not a v1 List: kubectl validates a List client-side,
     # which needs the OpenAPI v2 schemas minik8s does not serve (docs/apiserver.md).
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input="\n---\n".join(json.dumps(m) for m in manifests))
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input="---\n".join(yaml.safe_dump(m) for m in manifests))
     names = {m["metadata"]["name"] for m in manifests}
 
     def ready() -> dict[str, dict[str, Any]] | None:
