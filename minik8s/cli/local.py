@@ -1,21 +1,26 @@
 """`minik8s up` / `minik8s down`: a single-node cluster on this host.
 
-`up` starts each component as its own detached process (the same commands the
-systemd units run), records its pid under the state directory, writes a
-kubeconfig, and returns once the API server answers. `down` stops exactly those
-pids. The state directory (etcd's data included) survives, so `up` after
+This host is both the master and the node. `up` renders the same config files
+a VM gets from `minik8s init` and `minik8s join` (minik8s.cluster.config) into
+`<state>/etc`, then starts each component the way its systemd unit does
+(`minik8s --config <state>/etc/<c>.yaml <c>`), detached, with a pidfile under
+`<state>/run` and a log under `<state>/logs`: etcd, API server, controller
+manager, scheduler, then the kubelet on the local Docker engine (started if
+none answers), the proxy and the cluster DNS. It writes a kubeconfig and
+returns once the node is Ready. `down` stops exactly those pids, removes the
+pods' containers and the proxy's rules; etcd's data survives, so `up` after
 `down` finds every object again.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import pathlib
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
@@ -24,31 +29,21 @@ from minik8s.client import kubeconfig
 from minik8s.util import procs
 
 CONTEXT = "minik8s"
-
-
 EchoFn = Callable[[str], None]
+# Start order after etcd; stopped in reverse.
+COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
 
 
 def default_state_dir() -> str:
     return "/var/lib/minik8s" if os.geteuid() == 0 else str(pathlib.Path.home() / ".minik8s")
 
 
-@dataclasses.dataclass(frozen=True)
-class Component:
-    name: str
-    argv: list[str]
-
-
-def _python_component(name: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "minik8s", name, *args]
-
-
-def _healthy(url: str, timeout: float = 1.0) -> bool:
+def _get(url: str, timeout: float = 1.0) -> bytes | None:
     try:
-        with procs.LOOPBACK_OPENER.open(url, timeout=timeout) as resp:  # noqa: SLF001
-            return resp.status == 200
+        with procs.LOOPBACK_OPENER.open(url, timeout=timeout) as resp:
+            return resp.read() if resp.status == 200 else None
     except (OSError, urllib.error.URLError):
-        return False
+        return None
 
 
 def _port_free(port: int) -> bool:
@@ -64,23 +59,32 @@ def _port_free(port: int) -> bool:
 class LocalCluster:
     """The processes of a single-host cluster, tracked by pidfiles under `state_dir/run`."""
 
-    def __init__(self, state_dir: str, *, port: int = 6443, etcd_endpoints: str | None = None,
-                 etcd_client_port: int = 2379, etcd_peer_port: int = 2380) -> None:
+    def __init__(self, state_dir: str, *, port: int = 6443, etcd_client_port: int = 2379,
+                 etcd_peer_port: int = 2380, node_ip: str = "", node_name: str = "",
+                 overrides: list[str] | None = None) -> None:
+        from minik8s.cluster import config
+
         self.state = pathlib.Path(state_dir)
         self.run_dir = self.state / "run"
         self.log_dir = self.state / "logs"
+        self.etc = self.state / "etc"
         self.port = port
-        self.external_etcd = etcd_endpoints
-        self.etcd_client_port = etcd_client_port
-        self.etcd_peer_port = etcd_peer_port
+        sets = config.parse_set(overrides or [])
+        from minik8s.kubelet import nodestatus
+
+        self.node_ip = node_ip or nodestatus.default_node_ip()
+        self.node_name = (node_name or socket.gethostname()).lower()
+        self.master = config.MasterConfig(
+            advertise_address=self.node_ip, api_port=port, bind_address="0.0.0.0",
+            etcd_data_dir=str(self.state / "etcd"), etcd_client_port=etcd_client_port,
+            etcd_peer_port=etcd_peer_port, overrides=sets)
+        self.node = config.NodeConfig(
+            name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
+            network_backend="host-gw", overrides=sets)
 
     @property
     def server(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def etcd_endpoints(self) -> str:
-        return self.external_etcd or f"http://127.0.0.1:{self.etcd_client_port}"
 
     def pidfile(self, name: str) -> str:
         return str(self.run_dir / f"{name}.pid")
@@ -91,59 +95,137 @@ class LocalCluster:
     def running(self, name: str) -> int | None:
         return procs.read_pidfile(self.pidfile(name), expect_name="etcd" if name == "etcd" else None)
 
-    def components(self) -> list[Component]:
-        """The master components in start order (later issues append theirs)."""
-        return [
-            Component("apiserver", _python_component(
-                "apiserver", "--etcd-endpoints", self.etcd_endpoints, "--port", str(self.port),
-                "--advertise-address", "127.0.0.1")),
-        ]
+    def write_config(self) -> None:
+        from minik8s.cluster import config
+
+        files = config.master_files(self.master)
+        files.update(config.node_files(self.node))
+        config.write_files(self.etc, files)
+
+    def argv(self, name: str, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "minik8s", "--config", str(self.etc / f"{name}.yaml"), name, *extra]
+
+    # -- start ----------------------------------------------------------------------------
 
     def start_etcd(self, echo: EchoFn) -> None:
-        if self.external_etcd:
-            return
         if self.running("etcd"):
             echo(f"etcd already running (pid {self.running('etcd')})")
             return
-        if not _port_free(self.etcd_client_port):
-            raise click.ClickException(
-                f"port {self.etcd_client_port} is taken by another process; stop it or pass "
-                "--etcd-endpoints to use that etcd")
-        etcd = procs.EtcdProcess(str(self.state / "etcd"), self.etcd_client_port, self.etcd_peer_port,
-                                 name="minik8s", log_file=self.log("etcd"), detach=True,
-                                 pidfile=self.pidfile("etcd"))
+        if not _port_free(self.master.etcd_client_port):
+            raise click.ClickException(f"port {self.master.etcd_client_port} is taken by another process; pass "
+                                       "--etcd-client-port")
+        from minik8s.cluster import master
+
+        etcd = master.EtcdFromConfigFile(str(self.etc / "etcd.yaml"), data_dir=self.master.etcd_data_dir,
+                               client_port=self.master.etcd_client_port, peer_port=self.master.etcd_peer_port,
+                               log_file=self.log("etcd"), detach=True, pidfile=self.pidfile("etcd"))
         etcd.start()
-        echo(f"etcd started (pid {etcd.pid}, {etcd.endpoint}, data {self.state / 'etcd'})")
+        echo(f"etcd started (pid {etcd.pid}, {etcd.endpoint}, data {self.master.etcd_data_dir})")
 
-    def start(self, component: Component, echo: EchoFn) -> None:
-        pid = self.running(component.name)
+    def start(self, name: str, echo: EchoFn) -> int:
+        pid = self.running(name)
         if pid:
-            echo(f"{component.name} already running (pid {pid})")
-            return
-        proc = procs.spawn_detached(component.argv, self.log(component.name))
-        procs.write_pidfile(self.pidfile(component.name), proc.pid)
-        echo(f"{component.name} started (pid {proc.pid}, log {self.log(component.name)})")
+            echo(f"{name} already running (pid {pid})")
+            return pid
+        proc = procs.spawn_detached(self.argv(name), self.log(name))
+        procs.write_pidfile(self.pidfile(name), proc.pid)
+        echo(f"{name} started (pid {proc.pid}, log {self.log(name)})")
+        return proc.pid
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait(self, name: str, ready: Callable[[], Any], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not _healthy(self.server + "/readyz"):
-            pid = self.running("apiserver")
-            if pid is None:
-                raise click.ClickException(
-                    f"the API server exited; see {self.log('apiserver')}:\n{procs.log_tail(self.log('apiserver'))}")
+        while not ready():
+            if self.running(name) is None:
+                raise click.ClickException(f"{name} exited; see {self.log(name)}:\n{procs.log_tail(self.log(name))}")
             if time.monotonic() > deadline:
-                raise click.ClickException(f"the API server did not become ready within {timeout:g}s; "
-                                           f"see {self.log('apiserver')}")
+                raise click.ClickException(f"{name} not ready within {timeout:g}s; see {self.log(name)}")
             time.sleep(0.1)
 
-    def stop_all(self, echo: EchoFn) -> None:
-        names = [c.name for c in reversed(self.components())] + ["etcd"]
-        for name in names:
+    def node_ready(self) -> bool:
+        import json
+
+        raw = _get(f"{self.server}/api/v1/nodes/{self.node_name}")
+        if raw is None:
+            return False
+        conditions = (json.loads(raw).get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    def up(self, echo: EchoFn) -> None:
+        for d in (self.run_dir, self.log_dir, self.etc):
+            d.mkdir(parents=True, exist_ok=True)
+        if not self.running("apiserver") and not _port_free(self.port):
+            raise click.ClickException(f"port {self.port} is taken by another process; pass --port")
+        self.write_config()
+        self.start_etcd(echo)
+        self.start("apiserver", echo)
+        self.wait("apiserver", lambda: _get(self.server + "/readyz") is not None, 60)
+        self.start("controller-manager", echo)
+        self.start("scheduler", echo)
+        self.prepare_docker(echo)
+        self.start("kubelet", echo)
+        self.wait("kubelet", self.node_ready, 120)
+        echo(f"node {self.node_name} is Ready ({self.node_ip})")
+        self.start("proxy", echo)
+        self.start("dns", echo)
+
+    def prepare_docker(self, echo: EchoFn) -> None:
+        import docker
+
+        from minik8s.images import build as images
+
+        started = procs.ensure_dockerd(log_file=self.log("dockerd"))
+        if started is not None:
+            echo(f"dockerd started (pid {started.pid}, log {self.log('dockerd')})")
+        client = docker.from_env()
+        try:
+            built = images.build_images(client, log=lambda m: echo(f"  {m}"))
+        finally:
+            client.close()
+        if built:
+            echo(f"built images: {', '.join(built)}")
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def down(self, echo: EchoFn) -> None:
+        for name in reversed(COMPONENTS):
             pid = self.running(name)
             if pid:
                 procs.stop_pid(pid, timeout=15)
                 echo(f"{name} stopped (pid {pid})")
             procs.remove_pidfile(self.pidfile(name))
+        if (self.etc / "proxy.yaml").exists():
+            # The proxy's iptables rules outlive it; take them away with it.
+            subprocess.run(self.argv("proxy", "--cleanup"), capture_output=True, timeout=60, check=False)
+        self.remove_pod_containers(echo)
+        pid = self.running("etcd")
+        if pid:
+            procs.stop_pid(pid, timeout=15)
+            echo(f"etcd stopped (pid {pid})")
+        procs.remove_pidfile(self.pidfile("etcd"))
+
+    def remove_pod_containers(self, echo: EchoFn) -> None:
+        """The pods' containers stop with the node (the kubelet recreates them on `up`)."""
+        from minik8s.cluster import config
+
+        kubelet_file = self.etc / "kubelet.yaml"
+        if not procs.docker_running() or not kubelet_file.exists():
+            return
+        node_name = config.read_options(kubelet_file, "kubelet").get("node-name") or self.node_name
+        import docker
+
+        from minik8s.kubelet import runtime
+
+        client = docker.from_env()
+        try:
+            found = client.api.containers(all=True, filters={"label": f"{runtime.NODE}={node_name}"})
+            # Apps before their sandboxes, as the kubelet does.
+            found.sort(key=lambda c: (c.get("Labels") or {}).get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX)
+            for c in found:
+                client.api.remove_container(c["Id"], force=True)
+        finally:
+            client.close()
+        if found:
+            echo(f"removed {len(found)} pod containers")
 
 
 def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path) -> str:
@@ -163,35 +245,29 @@ def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path)
 
 
 @cli.command()
-@click.option("--state-dir", default=default_state_dir, help="Where etcd data, pidfiles and logs live.")
+@click.option("--state-dir", default=default_state_dir, help="Where etcd data, configs, pidfiles and logs live.")
 @click.option("--port", default=6443, type=int, help="API server port.")
-@click.option("--etcd-endpoints", default=None, help="Use this etcd instead of starting one.")
 @click.option("--etcd-client-port", default=2379, type=int, help="Client port of the etcd `up` starts.")
 @click.option("--etcd-peer-port", default=2380, type=int, help="Peer port of the etcd `up` starts.")
+@click.option("--node-ip", default="", help="This node's address (default: the default route interface's).")
+@click.option("--node-name", default="", help="This node's name (default: the hostname).")
+@click.option("--set", "overrides", multiple=True, metavar="COMPONENT.OPTION=VALUE",
+              help="Override any component option in the rendered configs (repeatable).")
 @click.option("--kubeconfig", "kubeconfig_path", default=None, help="Write the kubeconfig here.")
-def up(state_dir: str, port: int, etcd_endpoints: str | None, etcd_client_port: int, etcd_peer_port: int,
-       kubeconfig_path: str | None) -> None:
+def up(state_dir: str, port: int, etcd_client_port: int, etcd_peer_port: int, node_ip: str, node_name: str,
+       overrides: tuple[str, ...], kubeconfig_path: str | None) -> None:
     """Bring up a single-node cluster on this host and write a kubeconfig."""
-    cluster = LocalCluster(state_dir, port=port, etcd_endpoints=etcd_endpoints,
-                           etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port)
-    cluster.run_dir.mkdir(parents=True, exist_ok=True)
-    cluster.log_dir.mkdir(parents=True, exist_ok=True)
-    if not cluster.running("apiserver") and not _port_free(port):
-        raise click.ClickException(f"port {port} is taken by another process; pass --port")
-    cluster.start_etcd(click.echo)
-    for component in cluster.components():
-        cluster.start(component, click.echo)
-        if component.name == "apiserver":
-            cluster.wait_ready()
+    cluster = LocalCluster(state_dir, port=port, etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
+                           node_ip=node_ip, node_name=node_name, overrides=list(overrides))
+    cluster.up(click.echo)
     click.echo(write_kubeconfig(cluster.server, kubeconfig_path, cluster.state))
     click.echo(f"logs: {cluster.log_dir}")
-    click.echo(f"minik8s is up: API server {cluster.server}. Try `kubectl get ns`.")
+    click.echo(f"minik8s is up: API server {cluster.server}. Try `kubectl get nodes`.")
 
 
 @cli.command()
 @click.option("--state-dir", default=default_state_dir, help="The state directory `up` used.")
 def down(state_dir: str) -> None:
-    """Stop every process `minik8s up` started (state is kept)."""
-    cluster = LocalCluster(state_dir)
-    cluster.stop_all(click.echo)
-    click.echo("minik8s is down (state kept in %s)" % state_dir)
+    """Stop every process `minik8s up` started (etcd's data is kept)."""
+    LocalCluster(state_dir).down(click.echo)
+    click.echo(f"minik8s is down (state kept in {state_dir})")

@@ -25,16 +25,18 @@ COMPONENTS = ("etcd", *config.MASTER_COMPONENTS)
 StepFn = Callable[[str], None]
 
 
-class _EtcdFromConfigFile(procs.EtcdProcess):
-    """procs.EtcdProcess (its start-up checks and pidfile), reading the unit's config file."""
+class EtcdFromConfigFile(procs.EtcdProcess):
+    """procs.EtcdProcess (its start-up checks and pidfile), reading the unit's config file;
+    started inside `cgroup` when one is given."""
 
-    def __init__(self, config_file: str, cgroup: str, **kw: object) -> None:
+    def __init__(self, config_file: str, cgroup: str | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.config_file = config_file
         self.cgroup = cgroup
 
     def argv(self) -> list[str]:
-        return cgroups.wrap(self.cgroup, [host.which(self.binary), "--config-file", self.config_file])
+        argv = [host.which(self.binary), "--config-file", self.config_file]
+        return cgroups.wrap(self.cgroup, argv) if self.cgroup else argv
 
 
 def api_ready(server: str, timeout: float = 1.0) -> bool:
@@ -69,7 +71,7 @@ class Master:
         pid = self.pid("etcd")
         if pid:
             return pid
-        etcd = _EtcdFromConfigFile(
+        etcd = EtcdFromConfigFile(
             str(self.spec.etc_dir / "etcd.yaml"), self.cgroup, data_dir=str(self.spec.etcd_dir),
             client_port=self.spec.etcd_client_port, peer_port=self.spec.etcd_peer_port,
             name=f"minik8s-{self.spec.name}", log_file=self.log("etcd"), detach=True, pidfile=self.pidfile("etcd"))

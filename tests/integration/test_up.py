@@ -1,50 +1,75 @@
 """`minik8s up` / `down`: a single-host cluster from the CLI, as `make up` runs it."""
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
 
 import psutil
+import pytest
 
 from minik8s.util import procs
 from tests.conftest import KUBECTL
 
+pytestmark = pytest.mark.docker
 
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=180)
+
+def run(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed: {proc.stdout}\n{proc.stderr}")
     return proc
 
 
-def test_up_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
+def kube_chains() -> int:
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+    return sum(1 for line in out.splitlines() if line.startswith(":KUBE-"))
+
+
+def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
     state = tmp_path / "state"
     home = tmp_path / "home"
     home.mkdir()
-    port, etcd_client, etcd_peer = procs.free_port(), procs.free_port(), procs.free_port()
+    node = "up-test-node"
     env = dict(os.environ, HOME=str(home), KUBECACHEDIR=str(tmp_path / "cache"))
     env.pop("KUBECONFIG", None)
     minik8s = [sys.executable, "-m", "minik8s"]
-    up = [*minik8s, "up", "--state-dir", str(state), "--port", str(port), "--etcd-client-port", str(etcd_client),
-          "--etcd-peer-port", str(etcd_peer)]
+    chains_before = kube_chains()
+    up = [*minik8s, "up", "--state-dir", str(state), "--port", str(procs.free_port()),
+          "--etcd-client-port", str(procs.free_port()), "--etcd-peer-port", str(procs.free_port()),
+          "--node-ip", "127.0.0.1", "--node-name", node,
+          "--set", f"kubelet.port={procs.free_port()}", "--set", f"dns.port={procs.free_port()}",
+          "--set", "controller-manager.cluster-cidr=10.243.0.0/16"]
     try:
         out = run(*up, env=env).stdout
-        assert "minik8s is up" in out and "logs:" in out
-        kubeconfig = home / ".kube" / "config"
-        assert kubeconfig.exists(), "with no kubeconfig, up writes ~/.kube/config"
+        assert "minik8s is up" in out and f"node {node} is Ready" in out
+        assert (home / ".kube" / "config").exists(), "with no kubeconfig, up writes ~/.kube/config"
         ns = run(KUBECTL, "get", "ns", env=env).stdout
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             assert name in ns
         assert "service/kubernetes" in run(KUBECTL, "get", "all", env=env).stdout
-        run(KUBECTL, "create", "namespace", "survivor", env=env)
-        pids = [procs.read_pidfile(str(state / "run" / f"{name}.pid")) for name in ("etcd", "apiserver")]
-        assert all(pids)
+        nodes = run(KUBECTL, "get", "nodes", env=env).stdout.splitlines()
+        assert nodes[1].split()[:2] == [node, "Ready"]
+        # The whole chain: Deployment → ReplicaSet → scheduled pod → containers on Docker.
+        run(KUBECTL, "create", "deployment", "web", "--image=minik8s/web:1", env=env)
+        run(KUBECTL, "rollout", "status", "deployment/web", "--timeout=120s", env=env, timeout=150)
+        pod = json.loads(run(KUBECTL, "get", "pods", "-l", "app=web", "-o", "json", env=env).stdout)["items"][0]
+        assert pod["spec"]["nodeName"] == node and pod["status"]["podIP"].startswith("10.243.")
+        pids = [procs.read_pidfile(str(state / "run" / f"{name}.pid"))
+                for name in ("etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")]
+        assert all(pids), pids
         run(*minik8s, "down", "--state-dir", str(state), env=env)
         for pid in pids:
+            assert pid is not None
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert kube_chains() == chains_before, "down removes the proxy's iptables chains"
+        # State survives: the Deployment is still there and its pod runs again.
         run(*up, env=env)
-        assert "survivor" in run(KUBECTL, "get", "ns", env=env).stdout, "state survives down/up"
+        run(KUBECTL, "rollout", "status", "deployment/web", "--timeout=120s", env=env, timeout=150)
     finally:
         run(*minik8s, "down", "--state-dir", str(state), env=env, check=False)
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.minik8s.node={node}"],
+                         capture_output=True, text=True, check=False).stdout
+    assert out.strip() == "", "down removes the pods' containers"
