@@ -65,7 +65,7 @@ def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Con
             sync_period=config.sync_period)
     if config.mode == "userspace":
         return userspace.UserspaceProxier(
-            ipt, node_ip=config.node_ip, bind_address=config.bind_address, udp_timeout=config.udp_timeout,
+            ipt, conntrack=conntrack, node_ip=config.node_ip, bind_address=config.bind_address, udp_timeout=config.udp_timeout,
             min_sync_period=config.min_sync_period, sync_period=config.sync_period)
     raise ValueError(f"unknown proxy mode {config.mode!r}; known: {', '.join(MODES)}")
 

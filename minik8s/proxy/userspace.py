@@ -308,10 +308,12 @@ class UserspaceProxier(proxier.Proxier):
     mode = "userspace"
     jumps = rules.USERSPACE_JUMPS
 
-    def __init__(self, ipt: iptables.Iptables, *, node_ip: str | None = None, bind_address: str = "0.0.0.0",
+    def __init__(self, ipt: iptables.Iptables, *, conntrack: iptables.Conntrack | None = None,
+                 node_ip: str | None = None, bind_address: str = "0.0.0.0",
                  udp_timeout: float = 10.0, min_sync_period: float = 0.1, sync_period: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(ipt, min_sync_period=min_sync_period, sync_period=sync_period, clock=clock)
+        self.conntrack = conntrack
         self.node_ip = node_ip
         self.bind_address = bind_address
         self.udp_timeout = udp_timeout
@@ -338,10 +340,13 @@ class UserspaceProxier(proxier.Proxier):
         for name in [n for n in self.portals if n not in ports]:
             log.info("userspace proxier: closing %s", name)
             await self.portals.pop(name).close()
+        opened_udp: list[servicemap.ServicePort] = []
         for name, sp in ports.items():
             portal = self.portals.get(name)
             if portal is None:
                 portal = self.portals[name] = await self._open(sp)
+                if sp.protocol == "UDP":
+                    opened_udp.append(sp)
             portal.service = sp
             portal.lb.update(endpoints.get(name, ()), sp.affinity_timeout)
         text = rules.build_userspace_rules([(p.service, p.port) for p in self.portals.values()], self.node_ip)
@@ -359,6 +364,14 @@ class UserspaceProxier(proxier.Proxier):
             self._last_text = text
         if full:
             self._need_full = False
+        if self.conntrack is not None:
+            # A UDP client that talked to this Service before its portal existed
+            # (another proxy mode, a restart) keeps its conntrack entry and so
+            # bypasses the new REDIRECT: clear those flows, as kube-proxy does.
+            for sp in opened_udp:
+                await self.conntrack.clear_udp(orig_dst=sp.cluster_ip)
+                if sp.node_port:
+                    await self.conntrack.clear_udp(orig_port_dst=sp.node_port)
         self.last_sync_seconds = self.clock() - start
         self.syncs += 1
         log.debug("userspace proxier: synced %d service ports in %.1f ms", len(ports),

@@ -22,9 +22,8 @@ EVENTS = resources.lookup("", "v1", "events")
 HPA_V1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
 HPA_V2 = resources.lookup("autoscaling", "v2", "horizontalpodautoscalers")
 LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-CAPTURES = pathlib.Path("/work/shared/kubectl-captures")
-if not CAPTURES.exists():
-    CAPTURES = pathlib.Path(__file__).resolve().parent.parent / "data" / "kubectl-captures"
+# Request bodies captured from kubectl 1.32 (copied from the project's shared captures).
+CAPTURES = pathlib.Path(__file__).resolve().parent.parent / "data" / "kubectl-captures"
 
 
 def pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:

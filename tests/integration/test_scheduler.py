@@ -180,8 +180,11 @@ async def test_pods_land_on_nodes_matching_selector_and_affinity(client: rest.Cl
         assert pod["status"]["podIP"].startswith("10.128.")
         cond = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
         assert cond["PodScheduled"] == "True" and cond["Ready"] == "True"
-    evs = await events_for(client, h.namespace, "sel-0")
-    assert [(e["reason"], e["message"], e["source"]["component"]) for e in evs if e["reason"] == "Scheduled"] == [
+    # Events are recorded in the background: wait for it rather than expect it with the binding.
+    async def scheduled_events() -> list[Obj]:
+        return [e for e in await events_for(client, h.namespace, "sel-0") if e["reason"] == "Scheduled"]
+    evs = await procs.wait_for_async(scheduled_events, 30, what="the Scheduled event of sel-0")
+    assert [(e["reason"], e["message"], e["source"]["component"]) for e in evs] == [
         ("Scheduled", f"Successfully assigned {h.namespace}/sel-0 to {pods['sel-0']['spec']['nodeName']}",
          h.scheduler_name)]
     # Every hollow node heartbeats through its Lease.
