@@ -15,6 +15,7 @@ node grace period 10 s, no toleration of unreachable nodes, 2 s kubelet heartbea
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import json
@@ -439,6 +440,9 @@ def cluster() -> Iterator[Cluster]:
             run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", str(base / "cluster")], check=False)
             left = host_leftovers(name, str(base / "cluster"))
         shutil.rmtree(base, ignore_errors=True)
+        for empty in (E2E_BASE, E2E_BASE.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()  # only if nothing else lives there
         assert not left, f"cluster down left things behind: {left}"
 
 
