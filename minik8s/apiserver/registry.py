@@ -320,23 +320,30 @@ class Registry:
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request must be a JSON object")
         rv_text = (body.get("metadata") or {}).get("resourceVersion")
-        old = await self.store.get_or_none(res, namespace, name)
+        expected = _parse_rv(rv_text) if rv_text else None
+        cached = self._peek(res, namespace, name) if not dry_run else None
+        # A cached copy is only worth trying when it can match the request's resourceVersion.
+        if cached is not None and expected is not None and int(cached["metadata"]["resourceVersion"]) != expected:
+            cached = None
+        old = cached or await self.store.get_or_none(res, namespace, name)
         if old is None:
             if res.plural in CREATE_ON_UPDATE and subresource is None:
                 body.setdefault("metadata", {})["name"] = name
                 return await self.create(res, namespace, body, dry_run=dry_run), True
             raise errors.NotFound(res.qualified, name)
-        expected = _parse_rv(rv_text) if rv_text else None
-        for _ in range(16):
-            if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
-                raise errors.Conflict(res.qualified, name)
-            new = self.prepare_update(res, old, storage_mod.deepcopy(body), subresource)
+        for attempt in range(16):
+            from_cache = attempt == 0 and cached is not None
             try:
+                if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
+                    raise errors.Conflict(res.qualified, name)
+                new = self.prepare_update(res, old, storage_mod.deepcopy(body), subresource)
+                if from_cache and _equal_ignoring_rv(old, new):
+                    raise errors.Conflict(res.qualified, name)  # "no change" must be judged on a fresh read
                 return await self._commit_update(res, old, new, dry_run), False
-            except errors.Conflict:
-                if expected is not None:
+            except errors.StatusError as e:
+                if not from_cache and (expected is not None or not isinstance(e, errors.Conflict)):
                     raise
-                old = await self.store.get(res, namespace, name)
+            old = await self.store.get(res, namespace, name)
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
     async def _commit_update(self, res: resources.Resource, old: dict[str, Any], new: dict[str, Any],
@@ -364,7 +371,8 @@ class Registry:
     async def _remove(self, res: resources.Resource, obj: dict[str, Any], rv: int) -> dict[str, Any]:
         meta = obj["metadata"]
         extra_for = (lambda cur: self.allocator.release_all(cur)) if res.plural == "services" else None
-        return await self.store.delete(res, meta.get("namespace"), meta["name"], rv, extra_for=extra_for)
+        return await self.store.delete(res, meta.get("namespace"), meta["name"], rv, extra_for=extra_for,
+                                       current=obj if meta.get("resourceVersion") == str(rv) else None)
 
     def _peek(self, res: resources.Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         if self.caches is None:
@@ -420,21 +428,32 @@ class Registry:
         options = options or {}
         if res.plural == "namespaces" and name in UNDELETABLE_NAMESPACES:
             raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
-        for _ in range(16):
-            obj = await self.store.get(res, namespace, name)
-            _check_preconditions(res, obj, options)
-            rv = int(obj["metadata"]["resourceVersion"])
-            new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
-            if dry_run:
-                return new if new is not None else obj
+        cached = self._peek(res, namespace, name)
+        for attempt in range(16):
+            # The first attempt may use the watch cache's copy: the
+            # compare-and-swap on its resourceVersion catches staleness, and
+            # anything judged on it is judged again on a fresh read.
+            from_cache = attempt == 0 and cached is not None and not dry_run
+            obj = cached if from_cache and cached is not None else await self.store.get(res, namespace, name)
             try:
+                _check_preconditions(res, obj, options)
+                rv = int(obj["metadata"]["resourceVersion"])
+                new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
+                if dry_run:
+                    return new if new is not None else obj
                 if new is None:
                     return await self._remove(res, obj, rv)
                 if _equal_ignoring_rv(obj, new):
+                    if from_cache:
+                        continue
                     return obj
                 return await self.store.update(res, new, rv)
             except errors.Conflict:
                 continue
+            except errors.StatusError:
+                if from_cache:
+                    continue
+                raise
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
     def _mark_deleting(self, res: resources.Resource, obj: dict[str, Any],

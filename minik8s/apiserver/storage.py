@@ -193,15 +193,19 @@ class Storage:
 
     async def delete(self, res: resources.Resource, namespace: str | None, name: str,
                      expected_rv: int | None = None,
-                     extra_for: "Callable[[dict[str, Any]], Extra] | None" = None) -> dict[str, Any]:
+                     extra_for: "Callable[[dict[str, Any]], Extra] | None" = None,
+                     current: dict[str, Any] | None = None) -> dict[str, Any]:
         """Delete (optionally only at `expected_rv`); returns the last state, at the deletion revision.
 
-        `extra_for(current)` gives ops committed with the delete (releasing allocations).
+        `extra_for(current)` gives ops committed with the delete (releasing
+        allocations). `current`, when the caller already holds the object at
+        `expected_rv`, saves a read.
         """
         key = self.key(res, namespace, name)
         tx = self.client.transactions
         while True:
-            current = await self.get(res, namespace, name)
+            if current is None:
+                current = await self.get(res, namespace, name)
             rv = int(current["metadata"]["resourceVersion"])
             if expected_rv is not None and rv != expected_rv:
                 raise errors.Conflict(res.qualified, name)
@@ -213,6 +217,7 @@ class Storage:
                 return current
             if expected_rv is not None:
                 raise errors.Conflict(res.qualified, name)
+            current = None
 
     async def guaranteed_update(self, res: resources.Resource, namespace: str | None, name: str,
                                 fn: UpdateFn, *, attempts: int = 16,
