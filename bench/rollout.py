@@ -60,7 +60,7 @@ class Cluster(pod_startup.Cluster):
         super().start()
         self.pids["controller-manager"] = self._spawn("controller-manager", [
             sys.executable, "-m", "minik8s", "controller-manager", "--server", self.url, "--no-leader-elect",
-            "--controllers", "deployment,replicaset,garbagecollector"]).pid
+            "--controllers", "deployment,replicaset,garbagecollector,namespace"]).pid
         self.pids["scheduler"] = self._spawn("scheduler", [
             sys.executable, "-m", "minik8s", "scheduler", "--server", self.url, "--no-leader-elect"]).pid
 
@@ -163,6 +163,12 @@ async def run(args: argparse.Namespace) -> None:
             pass
         if not swarm_was_active:
             dc.swarm.leave(force=True)
+            # Leaving keeps the bridge `swarm init` made; it was not there before.
+            for net in dc.api.networks(names=["docker_gwbridge"]):
+                try:
+                    dc.api.remove_network(net["Id"])
+                except docker.errors.APIError as e:
+                    print(f"warning: could not remove docker_gwbridge: {e}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)
     machine = (f"{platform.node()}: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total // 2**30} GiB, "
                f"docker {dc.version().get('Version')}")

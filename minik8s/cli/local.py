@@ -210,7 +210,9 @@ class LocalCluster:
         kubelet_file = self.etc / "kubelet.yaml"
         if not procs.docker_running() or not kubelet_file.exists():
             return
-        node_name = config.read_options(kubelet_file, "kubelet").get("node-name") or self.node_name
+        options = config.read_options(kubelet_file, "kubelet")
+        node_name = options.get("node-name") or self.node_name
+        network = options.get("pod-network-name") or "minik8s-pods"
         import docker
 
         from minik8s.kubelet import runtime
@@ -222,6 +224,12 @@ class LocalCluster:
             found.sort(key=lambda c: (c.get("Labels") or {}).get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX)
             for c in found:
                 client.api.remove_container(c["Id"], force=True)
+            # The kubelet's pod network goes with the node; the next kubelet makes it again.
+            for net in client.api.networks(names=[network]):
+                try:
+                    client.api.remove_network(net["Id"])
+                except docker.errors.APIError as e:
+                    echo(f"warning: docker network {network} not removed: {e}")
         finally:
             client.close()
         if found:

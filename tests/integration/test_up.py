@@ -73,3 +73,6 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
     out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.minik8s.node={node}"],
                          capture_output=True, text=True, check=False).stdout
     assert out.strip() == "", "down removes the pods' containers"
+    out = subprocess.run(["docker", "network", "ls", "-q", "--filter", "name=^minik8s-pods$"],
+                         capture_output=True, text=True, check=False).stdout
+    assert out.strip() == "", "down removes the kubelet's pod network"
