@@ -435,8 +435,9 @@ def load_images(state_dir: str, tags: Sequence[str], echo: EchoFn = print) -> No
         exported = images_mod.export(client, tags, spec.state / "images")
     finally:
         client.close()
-    targets = [n for n in nodes_of(spec) if n.pid("dockerd")]
-    skipped = [n.name for n in nodes_of(spec) if n not in targets]
+    nodes = nodes_of(spec)
+    targets = [n for n in nodes if n.pid("dockerd")]
+    skipped = [n.name for n in nodes if n not in targets]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
         results = {n.name: pool.submit(images_mod.load, str(n.paths.docker_sock), exported) for n in targets}
         for name, f in results.items():
