@@ -133,6 +133,14 @@ def lookup(group: str, version: str, plural: str) -> Resource | None:
     return None
 
 
+def must(group: str, version: str, plural: str) -> Resource:
+    """`lookup` for a resource the caller knows exists (module-level constants)."""
+    res = lookup(group, version, plural)
+    if res is None:
+        raise KeyError(f"no resource {plural} in {group or 'core'}/{version}")
+    return res
+
+
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:

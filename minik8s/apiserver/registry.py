@@ -19,6 +19,7 @@ import orjson
 
 from minik8s.api import defaults
 from minik8s.api import errors
+from minik8s.api import pods
 from minik8s.api import patch as patch_mod
 from minik8s.api import resources
 from minik8s.api import selectors
@@ -61,25 +62,6 @@ def has_status_subresource(res: resources.Resource) -> bool:
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
     dump = lambda o: orjson.dumps(o, option=orjson.OPT_SORT_KEYS)  # noqa: E731
     return dump(old.get("spec")) != dump(new.get("spec"))
-
-
-def qos_class(pod: dict[str, Any]) -> str:
-    """BestEffort / Guaranteed / Burstable, as Kubernetes' GetPodQOS."""
-    containers = (pod.get("spec") or {}).get("containers") or []
-    containers = containers + ((pod.get("spec") or {}).get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        if req or lim:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in lim or str(req.get(name, lim.get(name))) != str(lim[name]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 class NamespaceMirror:
@@ -207,7 +189,7 @@ class Registry:
         if res.plural == "pods":
             status = obj.get("status") or {}
             # A pod arrives Pending; only its nominated node may be carried over.
-            obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
+            obj["status"] = {"phase": "Pending", "qosClass": pods.qos_class(obj)}
             if status.get("nominatedNodeName"):
                 obj["status"]["nominatedNodeName"] = status["nominatedNodeName"]
         elif res.plural == "namespaces":

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from minik8s.api import errors
 from minik8s.apiserver import tables
 from minik8s.cli import kubectl_apply
+from minik8s.cli import printers
 
 Obj = Mapping[str, Any]
 
@@ -26,39 +27,7 @@ _MAX_ANNOTATION_LEN = 140
 # ---------------------------------------------------------------------------
 
 
-def tabwrite(lines: list[list[str]], *, min_width: int = 0, padding: int = 2) -> str:
-    """Go's text/tabwriter (AlignLeft, space padding) over lines already split at tabs:
-    every cell but a line's last is a column cell; a column block is the run of
-    consecutive lines that have a cell in that column."""
-    out: list[str] = []
-    widths: list[int] = []
-
-    def write_lines(start: int, end: int) -> None:
-        for line in lines[start:end]:
-            out.append("".join(cell.ljust(widths[j]) if j < len(widths) and j < len(line) - 1 else cell
-                               for j, cell in enumerate(line)))
-
-    def format_block(line0: int, line1: int) -> None:
-        column = len(widths)
-        this = line0
-        while this < line1:
-            if column >= len(lines[this]) - 1:
-                this += 1
-                continue
-            write_lines(line0, this)
-            line0 = this
-            width = min_width
-            while this < line1 and column < len(lines[this]) - 1:
-                width = max(width, len(lines[this][column]) + padding)
-                this += 1
-            widths.append(width)
-            format_block(line0, this)
-            widths.pop()
-            line0 = this
-        write_lines(line0, line1)
-
-    format_block(0, len(lines))
-    return "\n".join(out)
+tabwrite = printers.tabwrite
 
 
 class PrefixWriter:

@@ -46,16 +46,6 @@ def _get(url: str, timeout: float = 1.0) -> bytes | None:
         return None
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-            return True
-        except OSError:
-            return False
-
-
 class LocalCluster:
     """The processes of a single-host cluster, tracked by pidfiles under `state_dir/run`."""
 
@@ -111,7 +101,7 @@ class LocalCluster:
         if self.running("etcd"):
             echo(f"etcd already running (pid {self.running('etcd')})")
             return
-        if not _port_free(self.master.etcd_client_port):
+        if not procs.port_free(self.master.etcd_client_port):
             raise click.ClickException(f"port {self.master.etcd_client_port} is taken by another process; pass "
                                        "--etcd-client-port")
         from minik8s.cluster import master
@@ -153,7 +143,7 @@ class LocalCluster:
     def up(self, echo: EchoFn) -> None:
         for d in (self.run_dir, self.log_dir, self.etc):
             d.mkdir(parents=True, exist_ok=True)
-        if not self.running("apiserver") and not _port_free(self.port):
+        if not self.running("apiserver") and not procs.port_free(self.port):
             raise click.ClickException(f"port {self.port} is taken by another process; pass --port")
         self.write_config()
         self.start_etcd(echo)

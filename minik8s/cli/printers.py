@@ -103,20 +103,21 @@ def _cell_text(cell: Any) -> str:
 
 
 def _tabwrite(lines: list[list[str]]) -> str:
-    """Go's text/tabwriter (AlignLeft): each tab-terminated cell padded to its column
-    block's width; the last cell of a line is not a column and is not padded."""
+    """kubectl's table writer: tabwrite with min width 6 and padding 3, each line ended."""
+    return tabwrite(lines, min_width=_TAB_MIN_WIDTH, padding=_TAB_PADDING) + "\n" if lines else ""
+
+
+def tabwrite(lines: list[list[str]], *, min_width: int = 0, padding: int = 2) -> str:
+    """Go's text/tabwriter (AlignLeft, space padding) over lines already split at tabs:
+    every cell but a line's last is a column cell, padded to the width of its column
+    block (the run of consecutive lines that have a cell in that column)."""
     out: list[str] = []
     widths: list[int] = []
 
     def write_lines(start: int, end: int) -> None:
         for line in lines[start:end]:
-            parts = []
-            for j, cell in enumerate(line):
-                if j < len(widths) and j < len(line) - 1:
-                    parts.append(cell.ljust(widths[j]))
-                else:
-                    parts.append(cell)
-            out.append("".join(parts) + "\n")
+            out.append("".join(cell.ljust(widths[j]) if j < len(widths) and j < len(line) - 1 else cell
+                               for j, cell in enumerate(line)))
 
     def format_block(line0: int, line1: int) -> None:
         column = len(widths)
@@ -127,9 +128,9 @@ def _tabwrite(lines: list[list[str]]) -> str:
                 continue
             write_lines(line0, this)
             line0 = this
-            width = _TAB_MIN_WIDTH
+            width = min_width
             while this < line1 and column < len(lines[this]) - 1:
-                width = max(width, len(lines[this][column]) + _TAB_PADDING)
+                width = max(width, len(lines[this][column]) + padding)
                 this += 1
             widths.append(width)
             format_block(line0, this)
@@ -138,7 +139,7 @@ def _tabwrite(lines: list[list[str]]) -> str:
         write_lines(line0, line1)
 
     format_block(0, len(lines))
-    return "".join(out)
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import os
 import pathlib
 import secrets
 import shutil
-import socket
 import threading
 import time
 import urllib.error
@@ -60,16 +59,6 @@ class Progress:
     def __call__(self, message: str) -> None:
         with self._lock:
             self.echo(f"[{self.elapsed():5.1f}s] {message}")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-            return True
-        except OSError:
-            return False
 
 
 def check_host() -> None:
@@ -161,9 +150,9 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     if overlap:
         raise host.Refused(f"subnet {subnet} overlaps host routes ({'; '.join(overlap)}); pass --subnet")
     if api_port is None:
-        api_port = spec_mod.config.DEFAULT_API_PORT if _port_free(spec_mod.config.DEFAULT_API_PORT) \
+        api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
             else procs.free_port()
-    elif not _port_free(api_port):
+    elif not procs.port_free(api_port):
         raise host.Refused(f"port {api_port} is taken; pass another --port")
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
                          etcd_client_port=procs.free_port(), etcd_peer_port=procs.free_port(),

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 import orjson
 
 from minik8s.api import errors
+from minik8s.api import pods
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.kubelet import runtime
@@ -43,24 +44,6 @@ def rfc3339(epoch: float) -> str:
 
 def same(a: Any, b: Any) -> bool:
     return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
-
-
-def qos_class(pod: Obj) -> str:
-    """BestEffort / Guaranteed / Burstable (Kubernetes' GetPodQOS)."""
-    containers = list((pod.get("spec") or {}).get("containers") or []) + \
-        list((pod.get("spec") or {}).get("initContainers") or [])
-    any_set, guaranteed = False, True
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        if req or lim:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in lim or str(req.get(name, lim.get(name))) != str(lim[name]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _terminated(c: runtime.ContainerStatus) -> Obj:
@@ -223,7 +206,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         status["podIPs"] = [{"ip": pod_ip}]
     status["startTime"] = old.get("startTime") or rfc3339(now)
     status["containerStatuses"] = statuses
-    status["qosClass"] = old.get("qosClass") or qos_class(pod)
+    status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
         if old.get(key) and key not in status and phase not in TERMINAL_PHASES:
             status[key] = old[key]

@@ -36,14 +36,8 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def _resource(group: str, version: str, plural: str) -> resources.Resource:
-    res = resources.lookup(group, version, plural)
-    assert res is not None, plural
-    return res
-
-
-PODS = _resource("", "v1", "pods")
-NODES = _resource("", "v1", "nodes")
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 

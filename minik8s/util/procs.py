@@ -97,6 +97,17 @@ async def wait_for_async(
 # --- pids and pidfiles -----------------------------------------------------------------
 
 
+def port_free(port: int, host: str = "0.0.0.0") -> bool:
+    """Whether `port` can be bound on `host` now (nobody listens there)."""
+    with socketlib.socket() as s:
+        s.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago.
 

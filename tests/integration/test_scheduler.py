@@ -298,15 +298,17 @@ async def test_scheduler_killed_mid_burst_resumes_without_double_binding(client:
                 seen.setdefault(name, []).append(node)
     watcher = asyncio.ensure_future(watch())
 
-    async def create_all() -> None:
+    async def create(numbers: range) -> None:
         sem = asyncio.Semaphore(8)
 
         async def one(i: int) -> None:
             async with sem:
                 await client.create(PODS, pod_body(h, f"b-{i:03d}", cpu="200m", memory="100Mi",
                                                    nodeSelector={TEST_LABEL: h.tag}))
-        await asyncio.gather(*(one(i) for i in range(total)))
-    creator = asyncio.ensure_future(create_all())
+        await asyncio.gather(*(one(i) for i in numbers))
+    # The scheduler may well keep up with the creates: the second half is only
+    # created once it is dead, so the restarted one always has work to resume.
+    creator = asyncio.ensure_future(create(range(total // 2)))
     try:
         await wait_pods(client, h, lambda items: sum(1 for p in items if p["spec"].get("nodeName")) >= 30,
                         "30 pods bound before the kill")
@@ -314,6 +316,7 @@ async def test_scheduler_killed_mid_burst_resumes_without_double_binding(client:
         first.wait(timeout=10)
         bound_at_kill = sum(1 for p in (await client.list(PODS, h.namespace))["items"] if p["spec"].get("nodeName"))
         await creator
+        await create(range(total // 2, total))
         h.scheduler(*lease_args)
         items = await wait_pods(client, h, lambda items: len(items) == total and all(
             p["spec"].get("nodeName") for p in items), f"all {total} pods bound after the restart", timeout=120)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import pods
 from minik8s.api import errors
 from minik8s.kubelet import runtime
 from minik8s.kubelet import status as status_mod
@@ -139,12 +140,12 @@ def test_conditions_of_others_and_readiness_gates() -> None:
 
 
 def test_qos_class() -> None:
-    assert status_mod.qos_class(pod("a")) == "BestEffort"
+    assert pods.qos_class(pod("a")) == "BestEffort"
     g = pod("a")
     g["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}}
-    assert status_mod.qos_class(g) == "Guaranteed"
+    assert pods.qos_class(g) == "Guaranteed"
     g["spec"]["containers"][0]["resources"]["requests"] = {"cpu": "0.5"}
-    assert status_mod.qos_class(g) == "Burstable"
+    assert pods.qos_class(g) == "Burstable"
 
 
 class FakeClient:
