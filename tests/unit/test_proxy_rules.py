@@ -118,8 +118,8 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
         [WEB], [endpoints("web", subset(["10.244.2.5", "10.244.1.10", "10.244.1.5"], [("http", 80, "TCP")]))],
         FILTER_HEAD + FILTER_TAIL
         + ":KUBE-SVC-CDGGSHYLG3RE2FKL - [0:0]\n"
-          ":KUBE-SEP-THCUGE4PYEGQIHCR - [0:0]\n"
           ":KUBE-SEP-USKAY64JPFHIPHIG - [0:0]\n"
+          ":KUBE-SEP-THCUGE4PYEGQIHCR - [0:0]\n"
           ":KUBE-SEP-K4XZQQV4EBL7BX6P - [0:0]\n"
         + NAT_FIXED
         + '-A KUBE-SERVICES -m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.5/32 '
@@ -183,9 +183,9 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
                  {"name": "https", "port": 443, "targetPort": "websecure", "protocol": "TCP"}, ns="ns")],
         [endpoints("multi", subset(["10.244.1.7"], [("http", 8080, "TCP"), ("https", 8443, "TCP")]), ns="ns")],
         FILTER_HEAD + FILTER_TAIL
-        + ":KUBE-SVC-7R4IP3M4PBSXJ2BW - [0:0]\n"
+        + ":KUBE-SVC-FIBPYLQS75M7G4IH - [0:0]\n"
+          ":KUBE-SVC-7R4IP3M4PBSXJ2BW - [0:0]\n"
           ":KUBE-SEP-ZT3LKECIEJHKAVEB - [0:0]\n"
-          ":KUBE-SVC-FIBPYLQS75M7G4IH - [0:0]\n"
           ":KUBE-SEP-MXOFYQYTCKQ2V7NW - [0:0]\n"
         + NAT_FIXED
         + '-A KUBE-SERVICES -m comment --comment "ns/multi:http cluster IP" -m tcp -p tcp -d 10.96.0.5/32 '
@@ -253,8 +253,8 @@ def test_service_deleted_removes_its_chains_in_the_same_restore() -> None:
     assert {"KUBE-SVC-CDGGSHYLG3RE2FKL", "KUBE-SEP-AFGSLHOD2HFNCBX4"} <= existing
     after = build([], [], existing=existing)
     assert after == (FILTER_HEAD + FILTER_TAIL
-                     + ":KUBE-SEP-AFGSLHOD2HFNCBX4 - [0:0]\n"
-                       ":KUBE-SVC-CDGGSHYLG3RE2FKL - [0:0]\n"
+        + ":KUBE-SVC-CDGGSHYLG3RE2FKL - [0:0]\n"
+          ":KUBE-SEP-AFGSLHOD2HFNCBX4 - [0:0]\n"
                      + NAT_FIXED + NODEPORTS_JUMP
                      + "-X KUBE-SEP-AFGSLHOD2HFNCBX4\n"
                        "-X KUBE-SVC-CDGGSHYLG3RE2FKL\n"
