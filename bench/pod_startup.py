@@ -198,11 +198,17 @@ async def _pods_gone(client: rest.Client, ns: str) -> bool:
     return not (await client.list(PODS, ns)).get("items")
 
 
-def raw_round(dc: docker.DockerClient, network: str, n: int) -> float:
+def raw_round(dc: docker.DockerClient, network: str, n: int, sandbox: bool = True) -> float:
+    """N pause + app pairs started in parallel; `sandbox=False`: N app containers alone."""
     api = dc.api
     label = {NODE_LABEL: "bench-raw"}
 
     def one(i: int) -> list[str]:
+        if not sandbox:
+            app = api.create_container(images.WEB_IMAGE, name=f"bench-raw-web-{i}", labels=label, detach=True,
+                                       host_config=api.create_host_config(network_mode=network))
+            api.start(app["Id"])
+            return [app["Id"]]
         pause = api.create_container(images.PAUSE_IMAGE, name=f"bench-raw-pause-{i}", labels=label, detach=True,
                                      host_config=api.create_host_config(network_mode=network, ipc_mode="shareable"))
         api.start(pause["Id"])
@@ -219,7 +225,7 @@ def raw_round(dc: docker.DockerClient, network: str, n: int) -> float:
     # Stop, then remove the apps before their sandboxes (as the kubelet does): removing
     # a sandbox whose namespaces are still in use can leave a stale network endpoint.
     with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-        for phase in (0, 1):
+        for phase in range(len(pairs[0])):
             list(pool.map(lambda pair: api.stop(pair[phase], timeout=2), pairs))
             list(pool.map(lambda pair: api.remove_container(pair[phase], force=True), pairs))
     return elapsed

@@ -10,7 +10,9 @@ each round, in alternating order:
  - Swarm: a service of N replicas of the same image on the local engine (swarm
    initialised for the run on 127.0.0.1 and left afterwards if it was not active),
    timed until N tasks run. The image is given by ID so Swarm never tries a pull;
- - raw floor: N pause + app pairs by parallel `docker run` (pod_startup.raw_round).
+ - raw floor: N pause + app pairs by parallel `docker run` (pod_startup.raw_round);
+ - one container: N app containers alone by parallel `docker run`, no pause container
+   (what a Swarm task is): the floor for one container per replica.
 
 Prints medians and the ratios (goals: <= 1.0x Swarm, <= 1.15x the raw floor).
 
@@ -136,21 +138,22 @@ async def run(args: argparse.Namespace) -> None:
         cluster.start()
         async with rest.Client(cluster.url) as client:
             for n in args.sizes:
-                res = results[n] = {"minik8s": [], "swarm": [], "raw": []}
+                res = results[n] = {"minik8s": [], "swarm": [], "raw": [], "single": []}
                 # One untimed warm-up of each.
                 await minik8s_round(client, n)
                 await asyncio.to_thread(swarm_round, dc, image_id, n)
                 await asyncio.to_thread(pod_startup.raw_round, dc, network, n)
                 for r in range(args.rounds):
-                    order = ["minik8s", "swarm", "raw"]
-                    order = order[r % 3:] + order[:r % 3]
+                    order = list(res)
+                    order = order[r % len(order):] + order[:r % len(order)]
                     for which in order:
                         if which == "minik8s":
                             res[which].append(await minik8s_round(client, n))
                         elif which == "swarm":
                             res[which].append(await asyncio.to_thread(swarm_round, dc, image_id, n))
                         else:
-                            res[which].append(await asyncio.to_thread(pod_startup.raw_round, dc, network, n))
+                            res[which].append(await asyncio.to_thread(pod_startup.raw_round, dc, network, n,
+                                                                      which == "raw"))
                     print(f"N={n} round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in res.items()),
                           file=sys.stderr)
     finally:
@@ -173,10 +176,11 @@ async def run(args: argparse.Namespace) -> None:
     machine = (f"{platform.node()}: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total // 2**30} GiB, "
                f"docker {dc.version().get('Version')}")
     print(f"\ndeployment roll-out, {datetime.date.today()}, {machine}, {args.rounds} rounds (median)")
-    print(f"{'replicas':>8} {'minik8s (s)':>12} {'swarm (s)':>10} {'raw (s)':>8} {'vs swarm':>9} {'vs raw':>7}")
+    print(f"{'replicas':>8} {'minik8s (s)':>12} {'swarm (s)':>10} {'raw (s)':>8} {'one ctr (s)':>12} "
+          f"{'vs swarm':>9} {'vs raw':>7} {'swarm vs one ctr':>17}")
     for n, res in results.items():
-        m, s, r = (statistics.median(res[k]) for k in ("minik8s", "swarm", "raw"))
-        print(f"{n:>8} {m:>12.2f} {s:>10.2f} {r:>8.2f} {m / s:>9.2f} {m / r:>7.2f}")
+        m, s, r, one = (statistics.median(res[k]) for k in ("minik8s", "swarm", "raw", "single"))
+        print(f"{n:>8} {m:>12.2f} {s:>10.2f} {r:>8.2f} {one:>12.2f} {m / s:>9.2f} {m / r:>7.2f} {s / one:>17.2f}")
     print(f"load average now: {os.getloadavg()[0]:.1f}")
     dc.close()
 
