@@ -80,10 +80,7 @@ class IptablesProxier(proxier.Proxier):
                                   if value[1] and self._applied.get(name) == value)
         text = rules.build_rules(ports, endpoints, self.nodeport_addresses, self.config, self._chains, unchanged)
         try:
-            if full:
-                await self.restore_and_ensure_jumps(text)
-            else:
-                await self.ipt.restore(text)
+            await self.apply_rules(text, full)
         except Exception:
             # We no longer know what the kernel holds: relearn and rewrite everything next time.
             self._need_full = True

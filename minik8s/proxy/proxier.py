@@ -87,12 +87,16 @@ class Proxier:
     async def close(self) -> None:
         """Stop serving. Rules stay in place, so traffic keeps flowing while the proxy restarts."""
 
-    async def restore_and_ensure_jumps(self, text: str) -> None:
-        """Apply `text`, and add whichever of our jumps is missing from the built-in chains.
+    async def apply_rules(self, text: str, full: bool) -> None:
+        """Apply `text`; a full sync also adds whichever of our jumps is missing from the
+        built-in chains.
 
         The checks only read the built-in chains, so they run while the restore does;
         missing jumps are added after it, once the chains they lead to exist.
         """
+        if not full:
+            await self.ipt.restore(text)
+            return
         restored, missing = await asyncio.gather(self.ipt.restore(text), self.ipt.missing_jumps(self.jumps),
                                                  return_exceptions=True)
         for outcome in (restored, missing):

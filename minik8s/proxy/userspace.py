@@ -353,10 +353,7 @@ class UserspaceProxier(proxier.Proxier):
         full = periodic or self._need_full
         if text != self._last_text or full:
             try:
-                if full:
-                    await self.restore_and_ensure_jumps(text)
-                else:
-                    await self.ipt.restore(text)
+                await self.apply_rules(text, full)
             except Exception:
                 self._need_full = True
                 self._last_text = None
