@@ -13,7 +13,6 @@ engine, with the networks and root dirs.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import ipaddress
 import pathlib
@@ -31,8 +30,6 @@ import pytest
 
 from minik8s.api import errors
 from minik8s.api import resources
-from minik8s.apiserver import server as server_mod
-from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.images import build
 from minik8s.kubelet import runtime
@@ -43,53 +40,8 @@ TOKEN = "kubelet-test-token"
 DOCKERD_LOG = "/tmp/minik8s-dockerd.log"
 REPO = root.REPO
 
-# Until minik8s/apiserver/server.py wires the node proxy itself, the test API
-# server is started through this shim, which adds it after construction.
-_WIRE_NODE_PROXY = """
-import sys
-from minik8s.apiserver import nodeproxy, server
-_init = server.ApiServer.__init__
-def _wired(self, config):
-    _init(self, config)
-    if self.resources.node_proxy is None:
-        self.resources.node_proxy = nodeproxy.make_node_proxy(self.store, config.kubelet_token)
-server.ApiServer.__init__ = _wired
-from minik8s.cli.main import main
-sys.argv[0] = "minik8s"
-main()
-"""
-
-
-def _server_wires_node_proxy() -> bool:
-    return "make_node_proxy" in inspect.getsource(server_mod)
-
-
 def start_apiserver_with_token(tmp: pathlib.Path, etcd: procs.EtcdProcess) -> root.ApiServerProcess:
-    extra = ["--kubelet-token", TOKEN]
-    if _server_wires_node_proxy():
-        return root.start_apiserver(tmp, etcd, prefix="/kubelet-tests", extra=extra)
-    port = procs.free_port()
-    log_file = str(tmp / f"apiserver-{port}.log")
-    argv = [sys.executable, "-c", _WIRE_NODE_PROXY, "apiserver", "--etcd-endpoints", etcd.endpoint,
-            "--etcd-prefix", "/kubelet-tests", "--port", str(port), "--bind-address", "127.0.0.1",
-            "--etcd-timeout", "2", *extra]
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"apiserver exited ({proc.returncode}):\n{pathlib.Path(log_file).read_text()[-3000:]}")
-        try:
-            with procs.LOOPBACK_OPENER.open(url + "/readyz", timeout=1) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    procs.wait_for(ready, 60, what="apiserver /readyz")
-    kc = str(tmp / f"kubeconfig-{port}")
-    kubeconfig.write_context(kc, "test", url)
-    return root.ApiServerProcess(url, port, etcd, proc, log_file, kc, str(tmp / f"kubecache-{port}"), "/kubelet-tests")
+    return root.start_apiserver(tmp, etcd, prefix="/kubelet-tests", extra=["--kubelet-token", TOKEN])
 
 
 @pytest.fixture(scope="session")
