@@ -290,19 +290,24 @@ async def test_orphan_deletion_keeps_the_pods(manager: ControllerManager, client
     assert all(not p["metadata"].get("ownerReferences") for p in pods)
 
 
-async def test_deleting_a_deployment_removes_its_replica_sets_and_pods(
-        manager: ControllerManager, client: rest.Client, namespace: str) -> None:
+async def deployment_with_replica_set(client: rest.Client, namespace: str) -> None:
+    """Deployment `app` owning ReplicaSet `app-1` with 2 pods running: what the Deployment
+    controller would create (it is not running here)."""
     deploy = await client.create(DEPLOY, {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "app"}},
                  "template": {"metadata": {"labels": {"app": "app"}},
                               "spec": {"containers": [{"name": "web", "image": "minik8s/web:1"}]}}}}, namespace)
-    # What the Deployment controller would create (it is not running here).
     ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app", "uid": deploy["metadata"]["uid"],
            "controller": True, "blockOwnerDeletion": True}
     await client.create(RS, replica_set("app-1", 2, {"app": "app", "pod-template-hash": "1"}, owner=ref),
                         namespace)
     await wait_pods(client, namespace, 2)
+
+
+async def test_deleting_a_deployment_removes_its_replica_sets_and_pods(
+        manager: ControllerManager, client: rest.Client, namespace: str) -> None:
+    await deployment_with_replica_set(client, namespace)
     await client.delete(DEPLOY, "app", namespace)
     await wait_gone(client, RS, namespace, "app-1")
     await wait_pods(client, namespace, 0, "the Deployment's pods to be collected")
@@ -310,16 +315,7 @@ async def test_deleting_a_deployment_removes_its_replica_sets_and_pods(
 
 async def test_foreground_deployment_deletion_goes_bottom_up(manager: ControllerManager, client: rest.Client,
                                                              namespace: str) -> None:
-    deploy = await client.create(DEPLOY, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "app"}},
-                 "template": {"metadata": {"labels": {"app": "app"}},
-                              "spec": {"containers": [{"name": "web", "image": "minik8s/web:1"}]}}}}, namespace)
-    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app", "uid": deploy["metadata"]["uid"],
-           "controller": True, "blockOwnerDeletion": True}
-    await client.create(RS, replica_set("app-1", 2, {"app": "app", "pod-template-hash": "1"}, owner=ref),
-                        namespace)
-    await wait_pods(client, namespace, 2)
+    await deployment_with_replica_set(client, namespace)
     rv = (await client.list(PODS, namespace))["metadata"]["resourceVersion"]
     order: list[str] = []
     watchers = [asyncio.get_running_loop().create_task(watch_deletions(client, namespace, res, rv, order))
