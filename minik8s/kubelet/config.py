@@ -25,6 +25,10 @@ class Config:
     pod_network_name: str = "minik8s-pods"
     # MTU of the pod bridge (0: Docker's default). Overlays need room for their header.
     pod_network_mtu: int = 0
+    # Let Docker masquerade what leaves the pod bridge. Off by default: the network
+    # agent masquerades only what leaves the cluster CIDR, while Docker's rule (put
+    # at the top of POSTROUTING) would also hide pods' addresses from other nodes.
+    pod_network_masquerade: bool = False
     # Pods with dnsPolicy ClusterFirst resolve through this server (the kube-dns
     # Service). "" = no cluster DNS: pods get an unreachable resolver rather than
     # the node's, so nothing a pod looks up ever leaves the machine.

@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 IMAGE_CACHE_SECONDS = 10.0
+# Docker's bridge option for its `-s <subnet> ! -o <bridge> -j MASQUERADE` rule.
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "5"}}
 
 
@@ -147,6 +149,7 @@ class DockerRuntime:
         self._image_cache: dict[str, tuple[float, runtime.ImageInfo]] = {}
         self._image_inflight: dict[str, asyncio.Task[runtime.ImageInfo | None]] = {}
         self._http: aiohttp.ClientSession | None = None
+        self._masq_warned = ""
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -197,8 +200,13 @@ class DockerRuntime:
         except Exception:  # noqa: BLE001 - any failure means "not answering"
             return False
 
-    async def ensure_network(self, name: str, cidr: str, mtu: int = 0) -> None:
-        """A bridge network `name` on `cidr` (gateway .1); an unused one on another subnet is replaced."""
+    async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
+        """A bridge network `name` on `cidr` (gateway .1), Docker's masquerading on or off.
+
+        An unused one with another subnet or masquerade setting is replaced; one in use
+        with another subnet is an error, with another masquerade setting a warning (the
+        network agent keeps its own rules first in POSTROUTING either way).
+        """
         if name in ("host", "bridge", "none"):
             return
         net = ipaddress.ip_network(cidr, strict=False)
@@ -207,23 +215,34 @@ class DockerRuntime:
         if found:
             info = await self._call(self.api.inspect_network, found[0]["Id"])
             subnets = [c.get("Subnet") for c in ((info.get("IPAM") or {}).get("Config") or [])]
-            if str(net) in subnets:
+            # Docker's default for a bridge network is to masquerade.
+            masq = (info.get("Options") or {}).get(MASQUERADE_OPTION, "true") == "true"
+            if str(net) in subnets and masq == masquerade:
                 return
             if info.get("Containers"):
+                if str(net) in subnets:
+                    if self._masq_warned != name:
+                        self._masq_warned = name
+                        log.warning("docker network %s is in use with masquerading %s, not %s; leaving it", name,
+                                    "on" if masq else "off", "on" if masquerade else "off")
+                    return
                 raise runtime.RuntimeFailure(
                     "NetworkNotReady", f"docker network {name} has subnet {subnets}, not {net}, and is in use")
-            log.info("replacing docker network %s (subnet %s -> %s)", name, subnets, net)
+            log.info("replacing docker network %s (subnet %s -> %s, masquerade %s -> %s)", name, subnets, net,
+                     masq, masquerade)
             await self._call(self.api.remove_network, found[0]["Id"])
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(net), gateway=gateway)])
+        options = {MASQUERADE_OPTION: "true" if masquerade else "false"}
+        if mtu:
+            options["com.docker.network.driver.mtu"] = str(mtu)
         try:
-            options = {"com.docker.network.driver.mtu": str(mtu)} if mtu else None
             await self._call(self.api.create_network, name, driver="bridge", ipam=ipam, options=options,
                              labels={runtime.NODE: self.node}, check_duplicate=True)
         except docker.errors.APIError as e:
             if e.status_code == 409:
                 return
             raise runtime.RuntimeFailure("NetworkNotReady", f"creating docker network {name}: {_api_error(e)}") from e
-        log.info("created docker network %s on %s", name, net)
+        log.info("created docker network %s on %s (masquerade %s)", name, net, "on" if masquerade else "off")
 
     async def remove_network(self, name: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):

@@ -94,7 +94,7 @@ class FakeRuntime:
     async def ping(self) -> bool:
         return self.alive
 
-    async def ensure_network(self, name: str, cidr: str, mtu: int = 0) -> None:
+    async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
         self.calls.append(("ensure_network", name, cidr))
         self.networks[name] = cidr
 

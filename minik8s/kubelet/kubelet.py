@@ -258,7 +258,7 @@ class Kubelet:
             return
         # Someone may have removed the pod network; sandboxes cannot start without it.
         try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu)
+            await self._ensure_network()
             self._network_error = ""
         except runtime.RuntimeFailure as e:
             self._network_error = e.message
@@ -314,6 +314,10 @@ class Kubelet:
 
     # -- start-up -------------------------------------------------------------------------------------
 
+    async def _ensure_network(self) -> None:
+        await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu,
+                                          masquerade=self.cfg.pod_network_masquerade)
+
     async def _wait_for_runtime(self) -> None:
         delay = 0.2
         while not await self.runtime.ping():
@@ -339,7 +343,7 @@ class Kubelet:
         await self.node_status.register()
         self.pod_cidr = await self._wait_for_pod_cidr()
         try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu)
+            await self._ensure_network()
             self._network_error = ""
         except runtime.RuntimeFailure as e:
             self._network_error = e.message

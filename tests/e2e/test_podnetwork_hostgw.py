@@ -57,3 +57,9 @@ def test_pod_to_pod_across_nodes_host_gw(hostgw_cluster: Cluster) -> None:
     ns = f"/run/netns/mk8s-{c.name}-{sorted(c.nodes)[0]}"
     assert run(["nsenter", f"--net={ns}", "--", "ip", "link", "show", "flannel.1"], check=False).returncode != 0
     assert pathlib.Path(ns).exists()
+    # Docker masquerades nothing: the kubelet made its pod network with masquerading off, so
+    # no rule of Docker's sits above the agent's in POSTROUTING (pods would see node IPs).
+    for node in c.nodes:
+        nat = run(["nsenter", f"--net=/run/netns/mk8s-{c.name}-{node}", "--", "iptables", "-w", "5", "-t", "nat",
+                   "-S", "POSTROUTING"]).stdout
+        assert not [line for line in nat.splitlines() if line.endswith("-j MASQUERADE")], nat

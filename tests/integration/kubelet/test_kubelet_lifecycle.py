@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import subprocess
+import uuid
 from typing import Any, Callable
 
 import docker
@@ -11,10 +13,10 @@ import pytest
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.images import build
-from minik8s.kubelet import runtime
+from minik8s.kubelet import dockerruntime, runtime
 from minik8s.util import procs
 from tests import conftest as root
-from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_state, is_ready
+from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_state, is_ready, unused_pod_cidr
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
@@ -143,3 +145,42 @@ async def test_kill9_restart_adopts_running_containers(
         assert b["Config"]["Labels"][runtime.RESTART_COUNT] == "1"
     finally:
         await pods.cleanup()
+
+
+def nat_postrouting() -> str:
+    return subprocess.run(["iptables", "-w", "5", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def masquerades(cidr: str) -> bool:
+    """Whether Docker's `-s <subnet> ! -o <bridge> -j MASQUERADE` rule is there for this subnet."""
+    return any(line.startswith(f"-A POSTROUTING -s {cidr} ") and line.endswith("-j MASQUERADE")
+               for line in nat_postrouting().splitlines())
+
+
+async def test_the_pod_network_leaves_masquerading_to_the_network_agent(kubelet: KubeletProcess,
+                                                                        docker_client: docker.DockerClient) -> None:
+    # Docker's rule sits at the top of POSTROUTING and would hide pods' addresses from
+    # pods on other nodes; the network agent masquerades only what leaves the cluster.
+    info = docker_client.api.inspect_network(kubelet.network)
+    assert info["Options"].get(dockerruntime.MASQUERADE_OPTION) == "false"
+    assert not masquerades(kubelet.cidr), nat_postrouting()
+
+
+async def test_an_unused_pod_network_with_other_masquerading_is_replaced(docker_client: docker.DockerClient) -> None:
+    rt = dockerruntime.DockerRuntime("test-masq", host=f"unix://{procs.DOCKER_SOCKET}")
+    name = "minik8s-masq-" + uuid.uuid4().hex[:6]
+    cidr = unused_pod_cidr(docker_client)
+    try:
+        await rt.ensure_network(name, cidr, masquerade=True)
+        assert masquerades(cidr), nat_postrouting()
+        first = docker_client.api.inspect_network(name)["Id"]
+        await rt.ensure_network(name, cidr, masquerade=False)
+        info = docker_client.api.inspect_network(name)
+        assert info["Id"] != first and info["Options"][dockerruntime.MASQUERADE_OPTION] == "false"
+        assert not masquerades(cidr), nat_postrouting()
+        await rt.ensure_network(name, cidr, masquerade=False)
+        assert docker_client.api.inspect_network(name)["Id"] == info["Id"]
+    finally:
+        await rt.remove_network(name)
+        await rt.close()
