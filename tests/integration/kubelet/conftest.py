@@ -9,10 +9,12 @@
 - `pods`: creates pods for a test and, afterwards, deletes them and waits until
   the kubelet removed their containers.
 At the end, everything labelled with a test node's name is removed from the
-engine, with the networks and root dirs.
+engine, with the networks and root dirs; at the start, whatever a run killed
+before its clean-up left there is.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import ipaddress
 import pathlib
@@ -56,8 +58,27 @@ def docker_client() -> Iterator[docker.DockerClient]:
     procs.ensure_dockerd(log_file=DOCKERD_LOG)
     client = docker.DockerClient(base_url=f"unix://{procs.DOCKER_SOCKET}")
     build.build_images(client, log=lambda m: None)
+    sweep_test_nodes(client)
     yield client
     client.close()
+
+
+def sweep_test_nodes(client: docker.DockerClient) -> None:
+    """Containers, then networks, of test kubelets (`test-node-*`) an interrupted run left behind."""
+    def stale(labels: dict[str, str] | None) -> bool:
+        return (labels or {}).get(runtime.NODE, "").startswith("test-node-")
+
+    containers = [c for c in client.api.containers(all=True, filters={"label": runtime.NODE}) if stale(c["Labels"])]
+    # Sandboxes last: nothing may still use their namespaces when they go.
+    for c in sorted(containers, key=lambda c: c["Labels"].get(runtime.CONTAINER_TYPE) == "podsandbox"):
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(c["Id"], force=True)
+    for net in client.api.networks(filters={"label": runtime.NODE}):
+        if stale(net.get("Labels")):
+            try:
+                client.api.remove_network(net["Id"])
+            except docker.errors.APIError as e:
+                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}")
 
 
 def unused_pod_cidr(client: docker.DockerClient) -> str:
