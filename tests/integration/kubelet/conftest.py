@@ -63,16 +63,20 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
+def remove_containers(client: docker.DockerClient, containers: list[dict[str, Any]]) -> None:
+    # Sandboxes last: nothing may still use their namespaces when they go.
+    for c in sorted(containers, key=lambda c: c["Labels"].get(runtime.CONTAINER_TYPE) == "podsandbox"):
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(c["Id"], force=True)
+
+
 def sweep_test_nodes(client: docker.DockerClient) -> None:
     """Containers, then networks, of test kubelets (`test-node-*`) an interrupted run left behind."""
     def stale(labels: dict[str, str] | None) -> bool:
         return (labels or {}).get(runtime.NODE, "").startswith("test-node-")
 
-    containers = [c for c in client.api.containers(all=True, filters={"label": runtime.NODE}) if stale(c["Labels"])]
-    # Sandboxes last: nothing may still use their namespaces when they go.
-    for c in sorted(containers, key=lambda c: c["Labels"].get(runtime.CONTAINER_TYPE) == "podsandbox"):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.api.remove_container(c["Id"], force=True)
+    remove_containers(client, [c for c in client.api.containers(all=True, filters={"label": runtime.NODE})
+                               if stale(c["Labels"])])
     for net in client.api.networks(filters={"label": runtime.NODE}):
         if stale(net.get("Labels")):
             try:
@@ -154,12 +158,7 @@ class KubeletProcess:
 
     def cleanup(self) -> None:
         self.stop()
-        # Sandboxes last: nothing may still use their namespaces when they go.
-        for c in sorted(self.containers(), key=lambda c: c["Labels"].get(runtime.CONTAINER_TYPE) == "podsandbox"):
-            try:
-                self.docker.api.remove_container(c["Id"], force=True)
-            except docker.errors.NotFound:
-                pass
+        remove_containers(self.docker, self.containers())
         try:
             self.docker.api.remove_network(self.network)
         except docker.errors.NotFound:
