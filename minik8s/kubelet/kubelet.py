@@ -257,11 +257,8 @@ class Kubelet:
         if not self.informer.synced.is_set():
             return
         # Someone may have removed the pod network; sandboxes cannot start without it.
-        try:
+        with contextlib.suppress(runtime.RuntimeFailure):
             await self._ensure_network()
-            self._network_error = ""
-        except runtime.RuntimeFailure as e:
-            self._network_error = e.message
         desired = {p["metadata"]["uid"] for p in self.informer.store.values()}
         busy = set(self.pod_workers.uids())
         for c in await self.runtime.list_containers():
@@ -315,8 +312,14 @@ class Kubelet:
     # -- start-up -------------------------------------------------------------------------------------
 
     async def _ensure_network(self) -> None:
-        await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr, mtu=self.cfg.pod_network_mtu,
-                                          masquerade=self.cfg.pod_network_masquerade)
+        """Make the pod network; a failure is remembered (sandboxes report it) and raised."""
+        try:
+            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr,
+                                              mtu=self.cfg.pod_network_mtu, masquerade=self.cfg.pod_network_masquerade)
+            self._network_error = ""
+        except runtime.RuntimeFailure as e:
+            self._network_error = e.message
+            raise
 
     async def _wait_for_runtime(self) -> None:
         delay = 0.2
@@ -342,12 +345,7 @@ class Kubelet:
         await self._wait_for_runtime()
         await self.node_status.register()
         self.pod_cidr = await self._wait_for_pod_cidr()
-        try:
-            await self._ensure_network()
-            self._network_error = ""
-        except runtime.RuntimeFailure as e:
-            self._network_error = e.message
-            raise
+        await self._ensure_network()
         await self.server.start()
         loop = asyncio.get_running_loop()
         self.informer.start()
