@@ -142,6 +142,25 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+def all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of `pid` is in the stopped state (T) or gone."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # The state follows the command name, which is in parentheses and may hold spaces.
+        state = stat[stat.rindex(")") + 2]
+        if state not in "TtZX":
+            return False
+    return True
+
+
 def stop_pid(pid: int, timeout: float = 10) -> bool:
     """SIGTERM `pid`, wait up to `timeout` s, then SIGKILL it. True if it had to be killed.
 
@@ -487,10 +506,18 @@ class EtcdProcess:
     def healthy(self, timeout: float = 1.0) -> bool:
         return etcd_healthy(self.endpoint, timeout)
 
-    def pause(self) -> None:
-        """Freeze etcd (SIGSTOP): clients see a server that accepts but never answers."""
+    def pause(self, timeout: float = 10) -> None:
+        """Freeze etcd (SIGSTOP): clients see a server that accepts but never answers.
+
+        Returns once every thread is stopped. kill() only queues the signal; until each
+        thread has joined the group stop, a Go thread still running on another CPU can
+        poll the network and answer a request sent after this call.
+        """
         if self.proc is not None:
-            _signal(self.proc.pid, signal.SIGSTOP)
+            pid = self.proc.pid
+            _signal(pid, signal.SIGSTOP)
+            wait_for(lambda: all_threads_stopped(pid), timeout, interval=0.01,
+                     what=f"etcd (pid {pid}) to stop")
 
     def resume(self) -> None:
         if self.proc is not None:

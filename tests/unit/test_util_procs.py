@@ -131,6 +131,26 @@ def test_stop_pid_continues_a_stopped_process(children: list[subprocess.Popen[by
     assert not procs.pid_alive(pid)
 
 
+def test_all_threads_stopped_follows_every_thread(children: list[subprocess.Popen[bytes]]) -> None:
+    code = (
+        "import threading, time\n"
+        "for _ in range(3): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+        "print('ready', flush=True)\ntime.sleep(600)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    children.append(p)
+    assert p.stdout is not None and p.stdout.readline() == b"ready\n"
+    assert len(os.listdir(f"/proc/{p.pid}/task")) == 4
+    assert not procs.all_threads_stopped(p.pid)
+    os.kill(p.pid, signal.SIGSTOP)
+    procs.wait_for(lambda: procs.all_threads_stopped(p.pid), 10, interval=0.01, what="group stop")
+    os.kill(p.pid, signal.SIGCONT)
+    procs.wait_for(lambda: not procs.all_threads_stopped(p.pid), 10, interval=0.01, what="continue")
+    p.kill()
+    p.wait()
+    assert procs.all_threads_stopped(p.pid)  # gone counts as stopped
+
+
 def test_pid_alive_of_nonsense() -> None:
     assert not procs.pid_alive(0)
     assert not procs.pid_alive(-5)
