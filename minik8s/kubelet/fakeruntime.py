@@ -95,7 +95,7 @@ class FakeRuntime:
         return self.alive
 
     async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
-        self.calls.append(("ensure_network", name, cidr))
+        self.calls.append(("ensure_network", name, cidr, masquerade))
         self.networks[name] = cidr
 
     async def list_containers(self) -> list[runtime.ContainerStatus]:

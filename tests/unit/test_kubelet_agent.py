@@ -28,10 +28,11 @@ class FakeClient:
         return {}
 
 
-def make(tmp_path: pathlib.Path) -> tuple[kubelet_mod.Kubelet, fakeruntime.FakeRuntime, FakeClient]:
+def make(tmp_path: pathlib.Path, **cfg_args: Any) -> tuple[kubelet_mod.Kubelet, fakeruntime.FakeRuntime, FakeClient]:
     rt = fakeruntime.FakeRuntime(NODE)
     client = FakeClient()
-    cfg = config_mod.Config(node_name=NODE, node_ip="192.0.2.5", root_dir=str(tmp_path), pod_network_name="pods")
+    cfg = config_mod.Config(node_name=NODE, node_ip="192.0.2.5", root_dir=str(tmp_path), pod_network_name="pods",
+                            **cfg_args)
     return kubelet_mod.Kubelet(cfg, client, rt), rt, client  # type: ignore[arg-type]
 
 
@@ -89,7 +90,17 @@ async def test_housekeeping_removes_what_belongs_to_no_pod(tmp_path: pathlib.Pat
                                what="the orphan's containers removed")
     assert rt.find("u1", "app", runtime.RUNNING)
     assert not (tmp_path / "pods" / "stale-uid").exists()
-    assert ("ensure_network", "pods", "10.244.0.0/24") in rt.calls
+    # Docker's masquerading is off unless asked for: the network agent masquerades.
+    assert ("ensure_network", "pods", "10.244.0.0/24", False) in rt.calls
+    await k.pod_workers.stop()
+
+
+async def test_pod_network_masquerade_flag_reaches_the_runtime(tmp_path: pathlib.Path) -> None:
+    k, rt, _ = make(tmp_path, pod_network_masquerade=True)
+    k.informer.store = {}
+    k.informer.synced.set()
+    await k.housekeeping()
+    assert ("ensure_network", "pods", "10.244.0.0/24", True) in rt.calls
     await k.pod_workers.stop()
 
 
