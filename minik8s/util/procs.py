@@ -142,22 +142,21 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+_STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
+
+
 def all_threads_stopped(pid: int) -> bool:
     """Whether every thread of `pid` is in the stopped state (T) or gone."""
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
+        tids = [t.id for t in psutil.Process(pid).threads()]
+    except psutil.NoSuchProcess:
         return True
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        # The state follows the command name, which is in parentheses and may hold spaces.
-        state = stat[stat.rindex(")") + 2]
-        if state not in "TtZX":
-            return False
+            if psutil.Process(tid).status() not in _STOPPED:
+                return False
+        except psutil.NoSuchProcess:
+            continue  # the thread has exited
     return True
 
 
