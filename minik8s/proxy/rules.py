@@ -182,7 +182,6 @@ def _local_destinations(node_ips: Sequence[str]) -> list[str]:
     return [f"-d {ip}" if "/" in ip else f"-d {ip}/32" for ip in node_ips]
 
 
-
 def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
                 node_ips: Sequence[str], config: Config, existing_chains: Iterable[str] = (),
                 unchanged: Collection[servicemap.ServicePortName] = frozenset()) -> str:
@@ -280,8 +279,6 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
         "COMMIT",
         "*nat",
     ]
-    # Declared in name order: iptables-restore on nf_tables (1.8.9) takes about 40% less CPU
-    # for a 1,000-Service full sync than with the chains in Service order (bench/proxy.py).
     # The per-Service chains are declared in reverse name order: iptables-restore on nf_tables
     # (1.8.9) then takes about 40% less CPU for a 1,000-Service full sync than with them in
     # Service order (reverse order 10% less than name order; bench/proxy.py).
