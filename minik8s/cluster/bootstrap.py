@@ -32,15 +32,7 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import rest
 
-
-
-def _secrets() -> resources.Resource:
-    res = resources.lookup("", "v1", "secrets")
-    assert res is not None
-    return res
-
-
-SECRETS = _secrets()
+SECRETS = resources.must("", "v1", "secrets")
 
 NAMESPACE = "kube-system"
 TOKEN_TYPE = "bootstrap.kubernetes.io/token"

@@ -414,9 +414,5 @@ class GarbageCollector(base.Controller):
 def new_controller(client: rest.Client, factory: informer_mod.InformerFactory,
                    recorder: events.EventRecorder) -> GarbageCollector:
     """The collector as the manager runs it, on the shared informers of WATCHED."""
-    informers = []
-    for group, version, plural in WATCHED:
-        res = resources.lookup(group, version, plural)
-        assert res is not None
-        informers.append(factory.informer(res))
+    informers = [factory.informer(resources.must(*gvp)) for gvp in WATCHED]
     return GarbageCollector(client, recorder, informers=informers)

@@ -26,14 +26,8 @@ from minik8s.proxy import userspace
 
 log = logging.getLogger(__name__)
 
-def _core(plural: str) -> resources.Resource:
-    res = resources.lookup("", "v1", plural)
-    assert res is not None, plural
-    return res
-
-
-SERVICES = _core("services")
-ENDPOINTS = _core("endpoints")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
 
 MODES = ("iptables", "userspace")
 ROUTE_LOCALNET = "/proc/sys/net/ipv4/conf/all/route_localnet"
