@@ -30,11 +30,10 @@ from tests.conftest import ApiServerProcess, ComponentProcess, akubectl, control
 pytestmark = pytest.mark.integration
 
 Obj = dict[str, Any]
-PODS = resources.lookup("", "v1", "pods")
-RS = resources.lookup("apps", "v1", "replicasets")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-EVENTS = resources.lookup("", "v1", "events")
-assert PODS and RS and DEPLOY and EVENTS
+PODS = resources.must("", "v1", "pods")
+RS = resources.must("apps", "v1", "replicasets")
+DEPLOY = resources.must("apps", "v1", "deployments")
+EVENTS = resources.must("", "v1", "events")
 
 CONTROLLERS = "deployment,replicaset,garbagecollector"
 TIMEOUT = 60.0

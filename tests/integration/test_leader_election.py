@@ -8,10 +8,9 @@ from minik8s.client import rest
 from minik8s.util import procs
 from tests.conftest import ApiServerProcess, ComponentProcess
 
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-RS = resources.lookup("apps", "v1", "replicasets")
-PODS = resources.lookup("", "v1", "pods")
-assert LEASES and RS and PODS
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
+RS = resources.must("apps", "v1", "replicasets")
+PODS = resources.must("", "v1", "pods")
 LEASE_ARGS = ["--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5"]
 
 

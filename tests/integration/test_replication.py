@@ -22,12 +22,11 @@ from tests.conftest import ApiServerProcess, ComponentProcess, controller_manage
 pytestmark = pytest.mark.integration
 
 Obj = dict[str, Any]
-PODS = resources.lookup("", "v1", "pods")
-RS = resources.lookup("apps", "v1", "replicasets")
-RC = resources.lookup("", "v1", "replicationcontrollers")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-EVENTS = resources.lookup("", "v1", "events")
-assert PODS and RS and RC and DEPLOY and EVENTS
+PODS = resources.must("", "v1", "pods")
+RS = resources.must("apps", "v1", "replicasets")
+RC = resources.must("", "v1", "replicationcontrollers")
+DEPLOY = resources.must("apps", "v1", "deployments")
+EVENTS = resources.must("", "v1", "events")
 
 CONTROLLERS = "replicaset,replicationcontroller,garbagecollector"
 TIMEOUT = 30.0

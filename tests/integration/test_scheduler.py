@@ -26,12 +26,11 @@ from tests import conftest
 pytestmark = pytest.mark.integration
 
 Obj = dict[str, Any]
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-EVENTS = resources.lookup("", "v1", "events")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-RS = resources.lookup("apps", "v1", "replicasets")
-assert PODS and NODES and EVENTS and LEASES and RS
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
+EVENTS = resources.must("", "v1", "events")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
+RS = resources.must("apps", "v1", "replicasets")
 TEST_LABEL = "test.minik8s.io/scheduler"
 AFFINITY_REASON = "node(s) didn't match Pod's node affinity/selector"
 

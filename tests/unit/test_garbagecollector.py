@@ -19,10 +19,9 @@ from minik8s.controllers import garbagecollector as gc_mod
 
 Obj = dict[str, Any]
 NS = "default"
-PODS = resources.lookup("", "v1", "pods")
-RS = resources.lookup("apps", "v1", "replicasets")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-assert PODS and RS and DEPLOY
+PODS = resources.must("", "v1", "pods")
+RS = resources.must("apps", "v1", "replicasets")
+DEPLOY = resources.must("apps", "v1", "deployments")
 
 
 def ref(owner: Obj, *, controller: bool = True, block: bool = True) -> Obj:

@@ -20,10 +20,9 @@ from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_s
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert PODS and NODES and LEASES
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 async def test_the_node_registers_ready_and_renews_its_lease(client: rest.Client, kubelet: KubeletProcess,
