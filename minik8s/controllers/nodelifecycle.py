@@ -19,13 +19,13 @@ As Kubernetes' node lifecycle controller and its NoExecute taint manager:
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import time
 from typing import Any, Callable
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
@@ -41,21 +41,6 @@ assert NODES and PODS and LEASES
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 OUR_TAINTS = (UNREACHABLE, NOT_READY)
-
-
-def parse_time(ts: str | None) -> float | None:
-    if not ts:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(ts, fmt).replace(tzinfo=datetime.timezone.utc).timestamp()
-        except ValueError:
-            continue
-    return None
-
-
-def format_time(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ready_condition(node: dict[str, Any]) -> dict[str, Any] | None:
@@ -82,7 +67,7 @@ def eviction_time(pod: dict[str, Any], taints: list[dict[str, Any]]) -> float | 
     for taint in taints:
         if taint.get("effect") != "NoExecute":
             continue
-        added = parse_time(taint.get("timeAdded")) or 0.0
+        added = rfc3339.parse_epoch(taint.get("timeAdded")) or 0.0
         matching = [t for t in (pod.get("spec") or {}).get("tolerations") or [] if tolerates(t, taint)]
         if not matching:
             return added  # not tolerated at all: evict now
@@ -146,13 +131,13 @@ class NodeLifecycleController(base.Controller):
     def last_heartbeat(self, node: dict[str, Any]) -> float | None:
         name = node["metadata"]["name"]
         lease = self.leases.get_by("kube-node-lease", name)
-        times = [parse_time((lease or {}).get("spec", {}).get("renewTime"))]
+        times = [rfc3339.parse_epoch((lease or {}).get("spec", {}).get("renewTime"))]
         cond = ready_condition(node)
         if cond:
-            times.append(parse_time(cond.get("lastHeartbeatTime")))
+            times.append(rfc3339.parse_epoch(cond.get("lastHeartbeatTime")))
         known = [t for t in times if t is not None]
         if not known:
-            return parse_time(node["metadata"].get("creationTimestamp"))
+            return rfc3339.parse_epoch(node["metadata"].get("creationTimestamp"))
         return max(known)
 
     def probe_time(self, node: dict[str, Any], now: float) -> float:
@@ -195,7 +180,7 @@ class NodeLifecycleController(base.Controller):
 
     async def _mark_unknown(self, node: dict[str, Any], now: float) -> None:
         name = node["metadata"]["name"]
-        stamp = format_time(now)
+        stamp = rfc3339.format(now)
         conditions = []
         for c in (node.get("status") or {}).get("conditions") or []:
             c = dict(c)
@@ -217,7 +202,7 @@ class NodeLifecycleController(base.Controller):
         taints = list((node.get("spec") or {}).get("taints") or [])
         keep = [t for t in taints if t.get("key") not in OUR_TAINTS or t.get("key") == wanted]
         if wanted and not any(t.get("key") == wanted and t.get("effect") == "NoExecute" for t in keep):
-            keep.append({"key": wanted, "effect": "NoExecute", "timeAdded": format_time(now)})
+            keep.append({"key": wanted, "effect": "NoExecute", "timeAdded": rfc3339.format(now)})
         if wanted and not any(t.get("key") == wanted and t.get("effect") == "NoSchedule" for t in keep):
             keep.append({"key": wanted, "effect": "NoSchedule"})
         if keep == taints:
@@ -235,7 +220,7 @@ class NodeLifecycleController(base.Controller):
             ready = next((c for c in conds if c.get("type") == "Ready"), None)
             if ready is None or ready.get("status") == "False":
                 continue
-            new_conds = [dict(c, status="False", lastTransitionTime=format_time(self.clock()))
+            new_conds = [dict(c, status="False", lastTransitionTime=rfc3339.format(self.clock()))
                          if c.get("type") == "Ready" else c for c in conds]
             try:
                 await self.client.patch(PODS, pod["metadata"]["name"], {"status": {"conditions": new_conds}},

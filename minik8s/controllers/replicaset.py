@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import datetime
 import functools
 import logging
 import time
@@ -33,6 +32,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
@@ -90,23 +90,6 @@ REPLICATION_CONTROLLER = Kind("replicationcontroller", REPLICATIONCONTROLLERS, _
 # -- pod predicates (upstream pkg/api/v1/pod and controller_utils) ------------------
 
 
-def parse_time(value: str | None) -> float | None:
-    """RFC 3339 (`2024-05-01T10:00:00Z`) to epoch seconds; None for absent or unparsable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
-
-
-def format_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def desired_replicas(owner: Obj) -> int:
     """spec.replicas; the API server defaults it to 1, as Go's *int32 nil does."""
     replicas = (owner.get("spec") or {}).get("replicas")
@@ -140,7 +123,7 @@ def ready_since(pod: Obj) -> float | None:
     cond = _ready_condition(pod)
     if cond is None or cond.get("status") != "True":
         return None
-    return parse_time(cond.get("lastTransitionTime"))
+    return rfc3339.parse_epoch(cond.get("lastTransitionTime"))
 
 
 def is_pod_available(pod: Obj, min_ready_seconds: int, now: float) -> bool:
@@ -193,7 +176,8 @@ def _delete_first(p1: Obj, p2: Obj) -> bool:
     if c1 != c2:
         return c1 > c2
     # 6. Newer < older.
-    t1, t2 = parse_time(p1["metadata"].get("creationTimestamp")), parse_time(p2["metadata"].get("creationTimestamp"))
+    t1 = rfc3339.parse_epoch(p1["metadata"].get("creationTimestamp"))
+    t2 = rfc3339.parse_epoch(p2["metadata"].get("creationTimestamp"))
     if t1 != t2:
         return _after_or_zero(t1, t2)
     return False
@@ -250,7 +234,7 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: errors.StatusErr
         diff = len(pods) - desired_replicas(owner)
         conditions.append({"type": REPLICA_FAILURE, "status": "True",
                            "reason": "FailedCreate" if diff < 0 else "FailedDelete",
-                           "message": manage_error.message, "lastTransitionTime": format_time(now)})
+                           "message": manage_error.message, "lastTransitionTime": rfc3339.format(now)})
     elif manage_error is None and failure is not None:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
 
