@@ -11,14 +11,13 @@ tested as tables.
 from __future__ import annotations
 
 import copy
-import datetime
 import functools
 import math
-import time
 from typing import Any, Iterable, Sequence
 
 import orjson
 
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 
 Obj = dict[str, Any]
@@ -128,19 +127,6 @@ def min_ready_seconds(obj: Obj) -> int:
     return int((obj.get("spec") or {}).get("minReadySeconds") or 0)
 
 
-def format_time(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------------------
 # pod-template-hash and template equality
 
@@ -213,7 +199,7 @@ def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
 # ReplicaSet lists
 
 def _created(rs: Obj) -> float:
-    return parse_time(meta(rs).get("creationTimestamp")) or 0.0
+    return rfc3339.parse_epoch(meta(rs).get("creationTimestamp")) or 0.0
 
 
 def by_creation_timestamp(rss: Iterable[Obj]) -> list[Obj]:
@@ -557,7 +543,7 @@ def set_deployment_revision(d: Obj, value: str) -> bool:
 # conditions
 
 def new_condition(type_: str, status: str, reason: str, message: str, now: float) -> Obj:
-    ts = format_time(now)
+    ts = rfc3339.format(now)
     return {"type": type_, "status": status, "lastUpdateTime": ts, "lastTransitionTime": ts,
             "reason": reason, "message": message}
 
@@ -664,7 +650,7 @@ def deployment_timed_out(d: Obj, new_status: Obj, now: float) -> bool:
         return False
     if cond.get("reason") == TIMED_OUT:
         return True
-    since = parse_time(cond.get("lastUpdateTime"))
+    since = rfc3339.parse_epoch(cond.get("lastUpdateTime"))
     if since is None:
         return False
     return since + progress_deadline(d) < now
