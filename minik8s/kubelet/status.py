@@ -24,6 +24,7 @@ import orjson
 from minik8s.api import errors
 from minik8s.api import pods
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 from minik8s.kubelet import runtime
 
@@ -38,18 +39,14 @@ KUBELET_CONDITIONS = ("Initialized", "Ready", "ContainersReady", "PodScheduled")
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
-def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def same(a: Any, b: Any) -> bool:
     return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
 
 
 def _terminated(c: runtime.ContainerStatus) -> Obj:
     out: Obj = {"exitCode": c.exit_code, "reason": c.reason or ("Completed" if c.exit_code == 0 else "Error"),
-                "startedAt": rfc3339(c.started_at) if c.started_at else None,
-                "finishedAt": rfc3339(c.finished_at) if c.finished_at else None,
+                "startedAt": rfc3339.format(c.started_at) if c.started_at else None,
+                "finishedAt": rfc3339.format(c.finished_at) if c.finished_at else None,
                 "containerID": f"docker://{c.id}"}
     if c.message:
         out["message"] = c.message
@@ -77,7 +74,7 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
             status["containerID"] = f"docker://{latest.id}"
             status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
             if latest.state == runtime.RUNNING:
-                status["state"] = {"running": {"startedAt": rfc3339(latest.started_at)}}
+                status["state"] = {"running": {"startedAt": rfc3339.format(latest.started_at)}}
                 status["started"] = started(name, latest.id)
                 status["ready"] = status["started"] and ready(name, latest.id)
             elif latest.state == runtime.EXITED:
@@ -191,7 +188,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     for cond in conditions:
         prev = old_by_type.get(cond["type"])
         cond["lastTransitionTime"] = prev.get("lastTransitionTime") if prev and prev.get("status") == cond["status"] \
-            and prev.get("lastTransitionTime") else rfc3339(now)
+            and prev.get("lastTransitionTime") else rfc3339.format(now)
     conditions += [c for c in old_conditions if c.get("type") not in KUBELET_CONDITIONS]
 
     sandbox = rs.running_sandbox()
@@ -204,7 +201,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     if pod_ip:
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]
-    status["startTime"] = old.get("startTime") or rfc3339(now)
+    status["startTime"] = old.get("startTime") or rfc3339.format(now)
     status["containerStatuses"] = statuses
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
