@@ -10,9 +10,10 @@ pod IP, and a running containerStatus per container.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import ipaddress
 from typing import Any
+
+from minik8s.api import rfc3339
 
 Obj = dict[str, Any]
 
@@ -20,14 +21,6 @@ KUBELET_VERSION = "v1.32.0-hollow"
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 HOLLOW_LABEL = "minik8s.io/hollow-node"
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now_micro() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +86,7 @@ def node_status(spec: NodeSpec, index: int, *, now: str, since: str) -> Obj:
 
 
 def node_object(spec: NodeSpec, name: str, index: int, *, now: str | None = None) -> Obj:
-    now = now or now_rfc3339()
+    now = now or rfc3339.now()
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
               "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64", HOLLOW_LABEL: "true",
               **dict(spec.labels)}
@@ -108,7 +101,7 @@ def lease_object(name: str, node_uid: str | None, *, now: str | None = None) -> 
     meta: Obj = {"name": name, "namespace": LEASE_NAMESPACE}
     if node_uid:
         meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}]
-    now = now or now_micro()
+    now = now or rfc3339.now_micro()
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
             "spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": now}}
 
@@ -125,7 +118,7 @@ def needs_running_status(pod: Obj) -> bool:
 
 
 def running_status(pod: Obj, *, pod_ip: str, host_ip: str, now: str | None = None) -> Obj:
-    now = now or now_rfc3339()
+    now = now or rfc3339.now()
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     uid = pod["metadata"].get("uid", "")
     scheduled = next((c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"), None)

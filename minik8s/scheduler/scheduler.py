@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import logging
 import time
 from typing import Any, Protocol
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 from minik8s.scheduler import cache as cache_mod
 from minik8s.scheduler import framework
@@ -66,10 +66,6 @@ class APIPodControl:
         # Strategic merge: conditions merge by type, so the others are left alone.
         await self.client.patch(PODS, meta["name"], {"status": {"conditions": [condition]}}, meta["namespace"],
                                 patch_type=rest.STRATEGIC_PATCH, subresource="status")
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _condition(pod: Obj, ctype: str) -> Obj | None:
@@ -276,7 +272,7 @@ class Scheduler:
         self._written[uid] = message
         since = current.get("lastTransitionTime") if current and current.get("status") == "False" else None
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-                     "lastProbeTime": None, "lastTransitionTime": since or _now()}
+                     "lastProbeTime": None, "lastTransitionTime": since or rfc3339.now()}
         task = asyncio.get_running_loop().create_task(self._write_condition(pod, condition))
         self._status_tasks.add(task)
         task.add_done_callback(self._status_tasks.discard)
