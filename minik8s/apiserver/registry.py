@@ -22,6 +22,7 @@ from minik8s.api import errors
 from minik8s.api import pods
 from minik8s.api import patch as patch_mod
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.api import validation
 from minik8s.apiserver import allocators
@@ -43,16 +44,6 @@ CREATE_ON_UPDATE = ("endpoints", "leases", "events")
 NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces", "configmaps", "secrets")
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def now_rfc3339(clock: float | None = None) -> str:
-    t = datetime.datetime.now(datetime.timezone.utc) if clock is None else \
-        datetime.datetime.fromtimestamp(clock, datetime.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
 
 
 def has_status_subresource(res: resources.Resource) -> bool:
@@ -177,7 +168,7 @@ class Registry:
                       "selfLink", "managedFields"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = now_rfc3339()
+        meta["creationTimestamp"] = rfc3339.now()
         if res.plural not in NO_GENERATION:
             meta["generation"] = 1
         defaults.apply_defaults(res, obj, toleration_seconds=self.toleration_seconds)
@@ -472,12 +463,12 @@ class Registry:
         now = datetime.datetime.now(datetime.timezone.utc)
         if meta.get("deletionTimestamp"):
             if grace is not None and grace < int(meta.get("deletionGracePeriodSeconds") or 0):
-                meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                meta["deletionTimestamp"] = rfc3339.format(now + datetime.timedelta(seconds=grace))
                 meta["deletionGracePeriodSeconds"] = grace
             if not finalizers and not meta.get("deletionGracePeriodSeconds") and not waiting_on_namespace:
                 return None
         else:
-            meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace or 0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionTimestamp"] = rfc3339.format(now + datetime.timedelta(seconds=grace or 0))
             meta["deletionGracePeriodSeconds"] = grace or 0
         if res.plural == "namespaces":
             obj.setdefault("status", {})["phase"] = "Terminating"
@@ -589,7 +580,7 @@ class Registry:
             status = pod.setdefault("status", {})
             conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
             conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                          "lastTransitionTime": now_rfc3339()})
+                          "lastTransitionTime": rfc3339.now()})
             status["conditions"] = conds
             return pod
 
