@@ -23,6 +23,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.api import rfc3339
@@ -41,13 +42,6 @@ assert NODES and PODS and LEASES
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 OUR_TAINTS = (UNREACHABLE, NOT_READY)
-
-
-def ready_condition(node: dict[str, Any]) -> dict[str, Any] | None:
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c
-    return None
 
 
 def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
@@ -132,7 +126,7 @@ class NodeLifecycleController(base.Controller):
         name = node["metadata"]["name"]
         lease = self.leases.get_by("kube-node-lease", name)
         times = [rfc3339.parse_epoch((lease or {}).get("spec", {}).get("renewTime"))]
-        cond = ready_condition(node)
+        cond = conditions.get(node, "Ready")
         if cond:
             times.append(rfc3339.parse_epoch(cond.get("lastHeartbeatTime")))
         known = [t for t in times if t is not None]
@@ -156,7 +150,7 @@ class NodeLifecycleController(base.Controller):
             self.observed.pop(key, None)
             return
         now = self.clock()
-        cond = ready_condition(node)
+        cond = conditions.get(node, "Ready")
         lost = now - self.probe_time(node, now) > self.grace_period
         if lost:
             wanted = UNREACHABLE
@@ -181,19 +175,19 @@ class NodeLifecycleController(base.Controller):
     async def _mark_unknown(self, node: dict[str, Any], now: float) -> None:
         name = node["metadata"]["name"]
         stamp = rfc3339.format(now)
-        conditions = []
+        conds: list[dict[str, Any]] = []
         for c in (node.get("status") or {}).get("conditions") or []:
             c = dict(c)
             if c.get("status") != "Unknown":
                 c["lastTransitionTime"] = stamp
             c.update({"status": "Unknown", "reason": "NodeStatusUnknown",
                       "message": "Kubelet stopped posting node status."})
-            conditions.append(c)
-        if not conditions:
-            conditions = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
-                           "message": "Kubelet never posted node status.", "lastTransitionTime": stamp,
-                           "lastHeartbeatTime": node["metadata"].get("creationTimestamp")}]
-        await self.client.patch(NODES, name, {"status": {"conditions": conditions}}, subresource="status",
+            conds.append(c)
+        if not conds:
+            conds = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                      "message": "Kubelet never posted node status.", "lastTransitionTime": stamp,
+                      "lastHeartbeatTime": node["metadata"].get("creationTimestamp")}]
+        await self.client.patch(NODES, name, {"status": {"conditions": conds}}, subresource="status",
                                 patch_type=rest.MERGE_PATCH)
         log.info("node %s: no heartbeat for more than %.0fs; marked Unknown", name, self.grace_period)
         self.recorder.event(node, "Normal", "NodeNotReady", f"Node {name} status is now: NodeNotReady")
@@ -216,8 +210,8 @@ class NodeLifecycleController(base.Controller):
 
     async def _mark_pods_not_ready(self, node_name: str) -> None:
         for pod in self.pods.by_index("node", node_name):
-            conds = (pod.get("status") or {}).get("conditions") or []
-            ready = next((c for c in conds if c.get("type") == "Ready"), None)
+            conds = conditions.of(pod)
+            ready = conditions.find(conds, "Ready")
             if ready is None or ready.get("status") == "False":
                 continue
             new_conds = [dict(c, status="False", lastTransitionTime=rfc3339.format(self.clock()))
