@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import orjson
 
+from minik8s.api import conditions
 from minik8s.api import rfc3339
 from minik8s.api import selectors
 
@@ -549,10 +550,8 @@ def new_condition(type_: str, status: str, reason: str, message: str, now: float
 
 
 def get_condition(status: Obj | None, type_: str) -> Obj | None:
-    for c in (status or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
+    cond: Obj | None = conditions.find((status or {}).get("conditions"), type_)
+    return cond
 
 
 def set_condition(status: Obj, cond: Obj) -> None:
@@ -564,7 +563,7 @@ def set_condition(status: Obj, cond: Obj) -> None:
     cond = dict(cond)
     if current is not None and current.get("status") == cond["status"]:
         cond["lastTransitionTime"] = current.get("lastTransitionTime")
-    status["conditions"] = [*(c for c in status.get("conditions") or [] if c.get("type") != cond["type"]), cond]
+    conditions.replace(status, cond)
 
 
 def remove_condition(status: Obj, type_: str) -> None:
