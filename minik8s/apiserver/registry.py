@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from minik8s.api import conditions
 from minik8s.api import defaults
 from minik8s.api import errors
 from minik8s.api import pods
@@ -577,11 +578,9 @@ class Registry:
             if current:
                 raise errors.Conflict("pods", name, f"pod {name} is already assigned to node \"{current}\"")
             pod["spec"]["nodeName"] = node
-            status = pod.setdefault("status", {})
-            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                          "lastTransitionTime": rfc3339.now()})
-            status["conditions"] = conds
+            conditions.replace(pod.setdefault("status", {}), {
+                "type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                "lastTransitionTime": rfc3339.now()})
             return pod
 
         await self.store.guaranteed_update(PODS, namespace, name, assign, first=self._peek(PODS, namespace, name))

@@ -13,6 +13,8 @@ import dataclasses
 import ipaddress
 from typing import Any
 
+from minik8s.api import conditions
+from minik8s.api import pods as podutil
 from minik8s.api import rfc3339
 
 Obj = dict[str, Any]
@@ -113,21 +115,20 @@ def needs_running_status(pod: Obj) -> bool:
         return False
     if status.get("phase") != "Running" or not status.get("podIP"):
         return True
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    return not ready or ready.get("status") != "True"
+    return not podutil.is_ready(pod)
 
 
 def running_status(pod: Obj, *, pod_ip: str, host_ip: str, now: str | None = None) -> Obj:
     now = now or rfc3339.now()
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     uid = pod["metadata"].get("uid", "")
-    scheduled = next((c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+    scheduled = conditions.get(pod, "PodScheduled")
 
     def cond(ctype: str) -> Obj:
         return {"type": ctype, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
 
-    conditions = [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"),
-                  scheduled or cond("PodScheduled")]
+    conds = [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"),
+             scheduled or cond("PodScheduled")]
 
     def running(c: Obj) -> Obj:
         return {"name": c["name"], "ready": True, "started": True, "restartCount": 0, "image": c.get("image", ""),
@@ -141,7 +142,7 @@ def running_status(pod: Obj, *, pod_ip: str, host_ip: str, now: str | None = Non
                                          "finishedAt": now}}, "lastState": {}}
 
     status: Obj = {
-        "phase": "Running", "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
+        "phase": "Running", "conditions": conds, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
         "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "startTime": old.get("startTime") or now,
         "containerStatuses": [running(c) for c in spec.get("containers") or []],
     }

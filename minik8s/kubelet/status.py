@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping
 
 import orjson
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import pods
 from minik8s.api import resources
@@ -140,11 +141,10 @@ def _condition(ctype: str, ok: bool, reason: str = "", message: str = "") -> Obj
     return cond
 
 
-def _readiness_gates(pod: Obj, conditions: list[Obj]) -> tuple[bool, str, str]:
-    by_type = {c.get("type"): c for c in conditions}
+def _readiness_gates(pod: Obj, current: list[Obj]) -> tuple[bool, str, str]:
     for gate in (pod.get("spec") or {}).get("readinessGates") or []:
         ctype = gate.get("conditionType", "")
-        cond = by_type.get(ctype)
+        cond = conditions.find(current, ctype)
         if cond is None:
             return False, "ReadinessGatesNotReady", f'corresponding condition of pod readiness gate "{ctype}" does not exist.'
         if cond.get("status") != "True":
@@ -181,15 +181,14 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         ready_cond = _condition("Ready", False, gate_reason, gate_message)
     else:
         ready_cond = _condition("Ready", containers_ready, reason, message)
-    conditions = [_condition("Initialized", True), ready_cond,
-                  _condition("ContainersReady", containers_ready, reason, message),
-                  _condition("PodScheduled", True)]
-    old_by_type = {c.get("type"): c for c in old_conditions}
-    for cond in conditions:
-        prev = old_by_type.get(cond["type"])
+    new_conditions = [_condition("Initialized", True), ready_cond,
+                      _condition("ContainersReady", containers_ready, reason, message),
+                      _condition("PodScheduled", True)]
+    for cond in new_conditions:
+        prev = conditions.find(old_conditions, cond["type"])
         cond["lastTransitionTime"] = prev.get("lastTransitionTime") if prev and prev.get("status") == cond["status"] \
             and prev.get("lastTransitionTime") else rfc3339.format(now)
-    conditions += [c for c in old_conditions if c.get("type") not in KUBELET_CONDITIONS]
+    new_conditions += [c for c in old_conditions if c.get("type") not in KUBELET_CONDITIONS]
 
     sandbox = rs.running_sandbox()
     pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else ""
@@ -197,7 +196,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         pod_ip = host_ip
     if not pod_ip and (phase in TERMINAL_PHASES or terminal):
         pod_ip = old.get("podIP", "")  # a stopped pod keeps reporting the address it had
-    status: Obj = {"phase": phase, "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
+    status: Obj = {"phase": phase, "conditions": new_conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
     if pod_ip:
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]

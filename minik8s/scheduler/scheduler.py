@@ -22,6 +22,7 @@ import logging
 import time
 from typing import Any, Protocol
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.api import rfc3339
@@ -68,18 +69,10 @@ class APIPodControl:
                                 patch_type=rest.STRATEGIC_PATCH, subresource="status")
 
 
-def _condition(pod: Obj, ctype: str) -> Obj | None:
-    conditions: list[Obj] = (pod.get("status") or {}).get("conditions") or []
-    for c in conditions:
-        if c.get("type") == ctype:
-            return c
-    return None
-
-
 def _node_relevant(node: Obj) -> tuple[Any, ...]:
     """The parts of a Node a decision depends on (heartbeats change none of them)."""
     meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
-    ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    ready = conditions.status(node, "Ready")
     return (meta.get("labels"), spec.get("taints"), spec.get("unschedulable"), status.get("allocatable"), ready)
 
 
@@ -264,7 +257,7 @@ class Scheduler:
         log.info("pod %s is unschedulable: %s", qp.key, message)
         self.queue.add_unschedulable(qp)
         self.recorder.event(pod, "Warning", "FailedScheduling", message)
-        current = _condition(pod, "PodScheduled")
+        current = conditions.get(pod, "PodScheduled")
         if self._written.get(uid) == message or (
                 current and current.get("status") == "False" and current.get("reason") == "Unschedulable"
                 and current.get("message") == message):
