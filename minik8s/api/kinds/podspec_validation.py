@@ -3,7 +3,8 @@
 A port of the pod half of pkg/apis/core/validation/validation.go, on JSON dicts
 that have already been defaulted (validation relies on the defaults: a missing
 restartPolicy is an error here, as it is upstream). The order of checks follows
-upstream so the causes come out in the same order.
+upstream so the causes come out in the same order. Pods (kinds/pod.py) and the
+templates of workloads (kinds/workloads.py) share it.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from minik8s.api import quantity
-from minik8s.api import validation_common as vc
+from minik8s.api import validation as vc
 
 Obj = dict[str, Any]
 Errors = vc.Errors
@@ -914,4 +915,3 @@ def validate_pod_update(errs: Errors, new: Obj, old: Obj) -> None:
     if not vc.json_equal(munged, old_spec):
         errs.forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_POD_SPEC_FIELDS}\n"
                                + _spec_diff(old_spec, munged))
-
