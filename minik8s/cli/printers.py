@@ -19,14 +19,14 @@ from typing import Any, Mapping
 
 import yaml
 
+from minik8s.api import printing
 from minik8s.api import resources
-from minik8s.apiserver import tables
 
 # cli-runtime/pkg/printers/tabwriter.go
 _TAB_MIN_WIDTH = 6
 _TAB_PADDING = 3
 
-human_age = tables.human_age
+human_age = printing.human_age
 
 
 # ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def format_table(
         if namespace_column:
             line.insert(0, metadata.get("namespace", "") if metadata is not None else "")
         if show_labels:
-            line.append(tables.format_labels(metadata.get("labels")) if metadata is not None else "")
+            line.append(printing.format_labels(metadata.get("labels")) if metadata is not None else "")
         lines.append(line)
     return _tabwrite(lines)
 
