@@ -1,6 +1,6 @@
 """Output formats of the minik8s CLI, byte for byte what kubectl prints.
 
-Tables come from the API server (see minik8s.apiserver.tables); this module
+Tables come from the API server (the kinds' printers, minik8s/api/kinds); this module
 only lays them out the way kubectl's HumanReadablePrinter does: upper-cased
 headers, `priority: 1` columns only with `-o wide`, NAMESPACE/LABELS added from
 each row's object, and Go's text/tabwriter alignment (minwidth 6, padding 3).
