@@ -19,7 +19,7 @@ and is told which version (`res`) it is working on.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import orjson
 
@@ -84,17 +84,6 @@ class StatusStrategy(SubresourceStrategy):
 
 STATUS = StatusStrategy()
 
-# A kind's rules as one function of the object and, on update, the stored one.
-Check = Callable[[Errors, Obj, "Obj | None"], None]
-
-
-def collect(check: Check, obj: Obj, old: Obj | None) -> Errors:
-    """The errors `check` finds: most kinds check create and update in one function,
-    as upstream's ValidateX(new) plus ValidateXUpdate(new, old)."""
-    errs = Errors()
-    check(errs, obj, old)
-    return errs
-
 
 class Strategy:
     """The per-kind half of every verb; subclasses override what their kind needs.
@@ -103,9 +92,10 @@ class Strategy:
 
     group: ClassVar[str] = ""
     kind: ClassVar[str] = ""
-    # metadata.generation counts spec changes (Kubernetes leaves it unset for
-    # kinds without spec/status split: pods, events, config, ...).
-    track_generation: ClassVar[bool] = True
+    # metadata.generation counts spec changes. As in Kubernetes, where the
+    # strategies of kinds with a desired state set it (Deployment, Service, ...)
+    # and the others leave it unset (Pod, Node, Event, ConfigMap, ...).
+    track_generation: ClassVar[bool] = False
     # A PUT of a missing object creates it (rest.RESTUpdateStrategy.AllowCreateOnUpdate).
     allow_create_on_update: ClassVar[bool] = False
     # Subresources that replace part of the object on update: "status", "finalize".
@@ -120,8 +110,7 @@ class Strategy:
         """Why `name` cannot name an object of this kind (ValidateObjectMeta's nameFn)."""
         return validation.dns1123_subdomain(name)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: Settings = DEFAULT_SETTINGS) -> None:
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: Settings) -> None:
         """Fill Kubernetes' defaults into `obj` (a `res` object as the client sent it).
 
         `old` is the stored object on update: create-only mutations (admission
@@ -140,11 +129,20 @@ class Strategy:
 
     def validate(self, res: resources.Resource, obj: Obj) -> Errors:
         """The kind's rules for a new object (ObjectMeta is checked by the caller)."""
-        return Errors()
+        errs = Errors()
+        self.check(errs, res, obj, None)
+        return errs
 
     def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
         """The kind's rules for an update of `old` to `obj`."""
-        return Errors()
+        errs = Errors()
+        self.check(errs, res, obj, old)
+        return errs
+
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        """The kind's rules on create (`old` None) and on update, which most kinds
+        share (upstream's ValidateX(new) plus ValidateXUpdate(new, old)); kinds
+        whose update rules differ override validate/validate_update instead."""
 
     def canonicalize(self, res: resources.Resource, obj: Obj) -> None:
         """Put a validated object into its canonical form before it is stored."""
@@ -180,4 +178,3 @@ class Strategy:
         """A request body sent for the served version `res`, in the stored shape
         (anything but an object is left for the registry to reject)."""
         return obj
-

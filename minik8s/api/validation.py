@@ -436,6 +436,17 @@ def validate_selector_requirement(errs: Errors, expr: Obj, path: str) -> bool:
     return ok
 
 
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def validate_protocol(errs: Errors, protocol: str, path: str) -> None:
+    """A port's protocol: required, and one of TCP, UDP, SCTP."""
+    if not protocol:
+        errs.required(path)
+    elif protocol not in PROTOCOLS:
+        errs.not_supported(path, protocol, PROTOCOLS)
+
+
 def nonnegative(errs: Errors, value: Any, path: str) -> None:
     n = as_int(value)
     if n is not None and n < 0:

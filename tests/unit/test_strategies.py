@@ -68,11 +68,11 @@ def test_defaults_and_validation_run_on_a_bare_object(r: resources.Resource) -> 
     s = kinds.for_resource(r)
     meta = {"name": "x", "namespace": "default"} if r.namespaced else {"name": "x"}
     obj: Obj = {"apiVersion": r.api_version, "kind": r.kind, "metadata": dict(meta)}
-    s.defaults(r, obj, None)
+    s.defaults(r, obj, None, strategy.DEFAULT_SETTINGS)
     s.prepare_for_create(r, obj)
     assert isinstance(s.validate(r, obj), strategy.Errors)
     new = copy.deepcopy(obj)
-    s.defaults(r, new, obj)
+    s.defaults(r, new, obj, strategy.DEFAULT_SETTINGS)
     s.prepare_for_update(r, new, obj)
     assert isinstance(s.validate_update(r, new, obj), strategy.Errors)
     s.canonicalize(r, new)
@@ -263,13 +263,13 @@ def test_validation_reports_object_meta_before_the_kinds_rules() -> None:
 
 class Recording(strategy.Strategy):
     group, kind = "example.com", "Widget"
+    track_generation = True
     subresources = {"status": strategy.STATUS}
 
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
         self.calls.append(f"defaults old={old is not None} tolerate={settings.toleration_seconds}")
         obj.setdefault("spec", {}).setdefault("size", 1)
 

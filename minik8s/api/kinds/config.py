@@ -21,21 +21,6 @@ Cells = printing.Cells
 
 
 # ---------------------------------------------------------------------------
-# defaults
-
-
-def _secret_defaults(obj: Obj) -> None:
-    """Secrets: type Opaque; write-only stringData folded into data (base64), as the v1 conversion does."""
-    if not obj.get("type"):
-        obj["type"] = "Opaque"
-    string_data = obj.pop("stringData", None)
-    if isinstance(string_data, dict) and string_data:
-        data = defaults.ensure_dict(obj, "data")
-        for key, value in string_data.items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-
-
-# ---------------------------------------------------------------------------
 # printers
 
 
@@ -62,25 +47,25 @@ def _secret_cells(obj: View, now: datetime.datetime) -> Cells:
     return [printing.name(obj), obj.get("type") or "", len(obj.get("data") or {}), printing.age(obj, now)]
 
 
-CONFIGMAP_PRINTER = printing.Printer(_CONFIGMAP_COLUMNS, _configmap_cells)
-SECRET_PRINTER = printing.Printer(_SECRET_COLUMNS, _secret_cells)
-
-
 # ---------------------------------------------------------------------------
 # the strategies
 
 
 class ConfigMapStrategy(strategy.Strategy):
     group, kind = "", "ConfigMap"
-    track_generation = False
-    printer = CONFIGMAP_PRINTER
+    printer = printing.Printer(_CONFIGMAP_COLUMNS, _configmap_cells)
 
 
 class SecretStrategy(strategy.Strategy):
     group, kind = "", "Secret"
-    track_generation = False
-    printer = SECRET_PRINTER
+    printer = printing.Printer(_SECRET_COLUMNS, _secret_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _secret_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        """Secrets: type Opaque; write-only stringData folded into data (base64), as the v1 conversion does."""
+        if not obj.get("type"):
+            obj["type"] = "Opaque"
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict) and string_data:
+            data = defaults.ensure_dict(obj, "data")
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()

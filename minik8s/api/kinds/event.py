@@ -24,23 +24,6 @@ Errors = vc.Errors
 # validation
 
 
-def _validate_event(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    """legacyValidateEvent (core/v1 events), plus a required involvedObject."""
-    involved = obj.get("involvedObject")
-    if not isinstance(involved, dict) or not involved:
-        errs.required("involvedObject")
-    involved_ns = vc.as_str(vc.as_dict(involved).get("namespace"))
-    namespace = vc.as_str(vc.as_dict(obj.get("metadata")).get("namespace"))
-    if not obj.get("eventTime"):
-        mismatch = namespace not in ("", "default") if not involved_ns else namespace != involved_ns
-    else:
-        mismatch = not involved_ns and namespace not in ("default", "kube-system")
-        _event_series_fields(errs, obj)
-    if mismatch:
-        errs.invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
-    errs.invalid_each("namespace", namespace, vc.dns1123_subdomain(namespace))
-
-
 def _event_series_fields(errs: Errors, obj: Obj) -> None:
     controller = vc.as_str(obj.get("reportingComponent"))
     if not controller:
@@ -105,17 +88,23 @@ def _event_cells(ev: View, now: datetime.datetime) -> Cells:
     ]
 
 
-PRINTER = printing.Printer(COLUMNS, _event_cells)
-
-
 class EventStrategy(strategy.Strategy):
     group, kind = "", "Event"
-    track_generation = False
     allow_create_on_update = True
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _event_cells)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_event, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_event, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        """legacyValidateEvent (core/v1 events), plus a required involvedObject."""
+        involved = obj.get("involvedObject")
+        if not isinstance(involved, dict) or not involved:
+            errs.required("involvedObject")
+        involved_ns = vc.as_str(vc.as_dict(involved).get("namespace"))
+        namespace = vc.as_str(vc.as_dict(obj.get("metadata")).get("namespace"))
+        if not obj.get("eventTime"):
+            mismatch = namespace not in ("", "default") if not involved_ns else namespace != involved_ns
+        else:
+            mismatch = not involved_ns and namespace not in ("default", "kube-system")
+            _event_series_fields(errs, obj)
+        if mismatch:
+            errs.invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
+        errs.invalid_each("namespace", namespace, vc.dns1123_subdomain(namespace))

@@ -174,19 +174,6 @@ def _metrics(errs: Errors, metrics: Any, path: str) -> None:
                 errs.forbidden(f"{p}.{other}", "must populate the given metric source only")
 
 
-def _validate_hpa(errs: Errors, res: resources.Resource, obj: Obj) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    _replica_bounds(errs, spec)
-    if res.version == "v1":
-        # v1 is converted to the internal (v2) shape before validation.
-        target = spec.get("targetCPUUtilizationPercentage")
-        if target is not None and (vc.as_int(target) or 0) < 1:
-            errs.invalid("spec.metrics[0].resource.target.averageUtilization", vc.as_int(target) or 0,
-                         "must be greater than 0")
-        return
-    _metrics(errs, spec.get("metrics"), "spec.metrics")
-
-
 # ---------------------------------------------------------------------------
 # printer
 
@@ -294,20 +281,17 @@ def _hpa_cells(hpa: View, now: datetime.datetime) -> Cells:
     ]
 
 
-PRINTER = printing.Printer(COLUMNS, _hpa_cells)
-
-
 # ---------------------------------------------------------------------------
 # the strategy
 
 
 class HorizontalPodAutoscalerStrategy(strategy.Strategy):
     group, kind = "autoscaling", "HorizontalPodAutoscaler"
+    track_generation = True
     subresources = {"status": strategy.STATUS}
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _hpa_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
         if res.version == "v1":
             _v1_defaults(obj)
         else:
@@ -316,13 +300,17 @@ class HorizontalPodAutoscalerStrategy(strategy.Strategy):
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {}
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        errs = Errors()
-        _validate_hpa(errs, res, obj)
-        return errs
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return self.validate(res, obj)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        _replica_bounds(errs, spec)
+        if res.version == "v1":
+            # v1 is converted to the internal (v2) shape before validation.
+            target = spec.get("targetCPUUtilizationPercentage")
+            if target is not None and (vc.as_int(target) or 0) < 1:
+                errs.invalid("spec.metrics[0].resource.target.averageUtilization", vc.as_int(target) or 0,
+                             "must be greater than 0")
+            return
+        _metrics(errs, spec.get("metrics"), "spec.metrics")
 
     def to_version(self, res: resources.Resource, obj: Obj) -> Obj:
         # Storage holds autoscaling/v2; autoscaling/v1 is served converted.

@@ -21,22 +21,6 @@ Errors = vc.Errors
 
 
 # ---------------------------------------------------------------------------
-# validation
-
-
-def _validate_lease(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    duration = vc.as_int(spec.get("leaseDurationSeconds"))
-    if duration is not None and duration <= 0:
-        errs.invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")
-    transitions = vc.as_int(spec.get("leaseTransitions"))
-    if transitions is not None and transitions < 0:
-        errs.invalid("spec.leaseTransitions", transitions, vc.NON_NEGATIVE)
-    if spec.get("preferredHolder") and not spec.get("strategy"):
-        errs.forbidden("spec.preferredHolder", "may only be specified if `strategy` is defined")
-
-
-# ---------------------------------------------------------------------------
 # printer
 
 
@@ -51,17 +35,18 @@ def _lease_cells(obj: View, now: datetime.datetime) -> Cells:
     return [printing.name(obj), (obj.get("spec") or {}).get("holderIdentity") or "", printing.age(obj, now)]
 
 
-PRINTER = printing.Printer(COLUMNS, _lease_cells)
-
-
 class LeaseStrategy(strategy.Strategy):
     group, kind = "coordination.k8s.io", "Lease"
-    track_generation = False
     allow_create_on_update = True
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _lease_cells)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_lease, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_lease, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        duration = vc.as_int(spec.get("leaseDurationSeconds"))
+        if duration is not None and duration <= 0:
+            errs.invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")
+        transitions = vc.as_int(spec.get("leaseTransitions"))
+        if transitions is not None and transitions < 0:
+            errs.invalid("spec.leaseTransitions", transitions, vc.NON_NEGATIVE)
+        if spec.get("preferredHolder") and not spec.get("strategy"):
+            errs.forbidden("spec.preferredHolder", "may only be specified if `strategy` is defined")

@@ -27,29 +27,6 @@ UNDELETABLE = ("default", "kube-system", "kube-public")
 
 
 # ---------------------------------------------------------------------------
-# defaults
-
-
-def _namespace_defaults(obj: Obj, old: Obj | None) -> None:
-    meta = defaults.ensure_dict(obj, "metadata")
-    name = meta.get("name")
-    if name:
-        defaults.ensure_dict(meta, "labels")["kubernetes.io/metadata.name"] = name
-    spec = defaults.ensure_dict(obj, "spec")
-    if old is None:
-        # Namespace PrepareForCreate: the kubernetes finalizer is added only at
-        # creation, because namespace deletion removes it later.
-        finalizers = spec.get("finalizers")
-        if not isinstance(finalizers, list):
-            finalizers = []
-        if "kubernetes" not in finalizers:
-            finalizers.append("kubernetes")
-        spec["finalizers"] = finalizers
-    status = defaults.ensure_dict(obj, "status")
-    defaults.set_if_zero(status, "phase", "Active")
-
-
-# ---------------------------------------------------------------------------
 # printer
 
 
@@ -58,9 +35,6 @@ COLUMNS = (printing.name_column(), printing.column("Status", desc="The status of
 
 def _namespace_cells(obj: View, now: datetime.datetime) -> Cells:
     return [printing.name(obj), (obj.get("status") or {}).get("phase", ""), printing.age(obj, now)]
-
-
-PRINTER = printing.Printer(COLUMNS, _namespace_cells)
 
 
 # ---------------------------------------------------------------------------
@@ -78,24 +52,37 @@ class FinalizeStrategy(strategy.SubresourceStrategy):
 
 class NamespaceStrategy(strategy.Strategy):
     group, kind = "", "Namespace"
-    track_generation = False
     subresources = {"status": strategy.STATUS, "finalize": FinalizeStrategy()}
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _namespace_cells)
 
     def name_errors(self, name: str) -> list[str]:
         return vc.dns1123_label(name)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _namespace_defaults(obj, old)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        meta = defaults.ensure_dict(obj, "metadata")
+        name = meta.get("name")
+        if name:
+            defaults.ensure_dict(meta, "labels")["kubernetes.io/metadata.name"] = name
+        spec = defaults.ensure_dict(obj, "spec")
+        if old is None:
+            # Namespace PrepareForCreate: the kubernetes finalizer is added only at
+            # creation, because namespace deletion removes it later.
+            finalizers = spec.get("finalizers")
+            if not isinstance(finalizers, list):
+                finalizers = []
+            if "kubernetes" not in finalizers:
+                finalizers.append("kubernetes")
+            spec["finalizers"] = finalizers
+        status = defaults.ensure_dict(obj, "status")
+        defaults.set_if_zero(status, "phase", "Active")
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {"phase": "Active"}
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        errs = Errors()
-        vc.validate_finalizers(errs, vc.as_dict(obj.get("spec")).get("finalizers"), "spec.finalizers", indexed=False)
-        return errs
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        if old is None:
+            vc.validate_finalizers(errs, vc.as_dict(obj.get("spec")).get("finalizers"), "spec.finalizers",
+                                   indexed=False)
 
     def check_delete(self, res: resources.Resource, name: str) -> None:
         if name in UNDELETABLE:

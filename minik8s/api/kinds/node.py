@@ -24,21 +24,6 @@ Errors = vc.Errors
 
 
 # ---------------------------------------------------------------------------
-# defaults
-
-
-def _node_defaults(obj: Obj) -> None:
-    status = defaults.child(obj, "status")
-    if status is None:
-        return
-    capacity = status.get("capacity")
-    if isinstance(capacity, dict) and status.get("allocatable") is None:
-        status["allocatable"] = dict(capacity)
-    defaults.resource_list(status.get("capacity"))
-    defaults.resource_list(status.get("allocatable"))
-
-
-# ---------------------------------------------------------------------------
 # validation
 
 
@@ -63,28 +48,6 @@ def _taints(errs: Errors, taints: Any) -> None:
                                 f"Duplicate value: {shown}: taints must be unique by key and effect pair"})
             continue
         seen.add((effect, key))
-
-
-def _validate_node(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec, status = vc.as_dict(obj.get("spec")), vc.as_dict(obj.get("status"))
-    _taints(errs, spec.get("taints"))
-    for key in ("capacity", "allocatable"):
-        for name, raw in sorted(vc.as_dict(status.get(key)).items()):
-            try:
-                if quantity.parse_quantity(raw) < 0:
-                    errs.invalid(f"status.{key}.{name}", quantity.canonicalize(raw), vc.NON_NEGATIVE)
-            except ValueError as e:
-                errs.invalid(f"status.{key}.{name}", vc.as_str(raw), str(e))
-    for i, cidr in enumerate(vc.as_list(spec.get("podCIDRs"))):
-        vc.is_valid_cidr(errs, f"spec.podCIDRs[{i}]", vc.as_str(cidr))
-    if old is None:
-        return
-    old_spec = vc.as_dict(old.get("spec"))
-    old_cidrs = vc.as_list(old_spec.get("podCIDRs"))
-    if old_cidrs and old_cidrs != vc.as_list(spec.get("podCIDRs")):
-        errs.forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')
-    if old_spec.get("providerID") and old_spec.get("providerID") != spec.get("providerID"):
-        errs.forbidden("spec.providerID", 'node updates may not change providerID except from "" to valid')
 
 
 # ---------------------------------------------------------------------------
@@ -153,25 +116,42 @@ def _node_cells(node: View, now: datetime.datetime) -> Cells:
     ]
 
 
-PRINTER = printing.Printer(COLUMNS, _node_cells)
-
-
 # ---------------------------------------------------------------------------
 # the strategy
 
 
 class NodeStrategy(strategy.Strategy):
     group, kind = "", "Node"
-    track_generation = False
     subresources = {"status": strategy.STATUS}
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _node_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _node_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        status = defaults.child(obj, "status")
+        if status is None:
+            return
+        capacity = status.get("capacity")
+        if isinstance(capacity, dict) and status.get("allocatable") is None:
+            status["allocatable"] = dict(capacity)
+        defaults.resource_list(status.get("capacity"))
+        defaults.resource_list(status.get("allocatable"))
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_node, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_node, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec, status = vc.as_dict(obj.get("spec")), vc.as_dict(obj.get("status"))
+        _taints(errs, spec.get("taints"))
+        for key in ("capacity", "allocatable"):
+            for name, raw in sorted(vc.as_dict(status.get(key)).items()):
+                try:
+                    if quantity.parse_quantity(raw) < 0:
+                        errs.invalid(f"status.{key}.{name}", quantity.canonicalize(raw), vc.NON_NEGATIVE)
+                except ValueError as e:
+                    errs.invalid(f"status.{key}.{name}", vc.as_str(raw), str(e))
+        for i, cidr in enumerate(vc.as_list(spec.get("podCIDRs"))):
+            vc.is_valid_cidr(errs, f"spec.podCIDRs[{i}]", vc.as_str(cidr))
+        if old is None:
+            return
+        old_spec = vc.as_dict(old.get("spec"))
+        old_cidrs = vc.as_list(old_spec.get("podCIDRs"))
+        if old_cidrs and old_cidrs != vc.as_list(spec.get("podCIDRs")):
+            errs.forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')
+        if old_spec.get("providerID") and old_spec.get("providerID") != spec.get("providerID"):
+            errs.forbidden("spec.providerID", 'node updates may not change providerID except from "" to valid')

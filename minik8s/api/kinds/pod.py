@@ -81,24 +81,6 @@ def _pod_admission(spec: Obj, toleration_seconds: int) -> None:
     spec["serviceAccount"] = spec["serviceAccountName"]
 
 
-def _defaults(obj: Obj, old: Obj | None, toleration_seconds: int) -> None:
-    spec = defaults.ensure_dict(obj, "spec")
-    for key in ("containers", "initContainers"):
-        for c in defaults.dicts(spec.get(key)):
-            _requests_from_limits(c)
-    if spec.get("enableServiceLinks") is None:
-        spec["enableServiceLinks"] = True
-    if spec.get("hostNetwork") is True:
-        for key in ("containers", "initContainers"):
-            for c in defaults.dicts(spec.get(key)):
-                for port in defaults.dicts(c.get("ports")):
-                    if defaults.is_zero(port.get("hostPort")):
-                        port["hostPort"] = port.get("containerPort")
-    podspec.pod_spec_defaults(spec)
-    if old is None:
-        _pod_admission(spec, toleration_seconds)
-
-
 # ---------------------------------------------------------------------------
 # printer (printPod)
 
@@ -274,22 +256,31 @@ def _pod_conditions(pod: View) -> list[dict[str, str]] | None:
     return None
 
 
-PRINTER = printing.Printer(COLUMNS, _pod_cells, _pod_conditions)
-
-
 # ---------------------------------------------------------------------------
 # the strategy
 
 
 class PodStrategy(strategy.Strategy):
     group, kind = "", "Pod"
-    track_generation = False
     subresources = {"status": strategy.STATUS}
-    printer = PRINTER
+    printer = printing.Printer(COLUMNS, _pod_cells, _pod_conditions)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _defaults(obj, old, settings.toleration_seconds)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        spec = defaults.ensure_dict(obj, "spec")
+        for key in ("containers", "initContainers"):
+            for c in defaults.dicts(spec.get(key)):
+                _requests_from_limits(c)
+        if spec.get("enableServiceLinks") is None:
+            spec["enableServiceLinks"] = True
+        if spec.get("hostNetwork") is True:
+            for key in ("containers", "initContainers"):
+                for c in defaults.dicts(spec.get(key)):
+                    for port in defaults.dicts(c.get("ports")):
+                        if defaults.is_zero(port.get("hostPort")):
+                            port["hostPort"] = port.get("containerPort")
+        podspec.pod_spec_defaults(spec)
+        if old is None:
+            _pod_admission(spec, settings.toleration_seconds)
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         status = obj.get("status") or {}
@@ -298,15 +289,10 @@ class PodStrategy(strategy.Strategy):
         if status.get("nominatedNodeName"):
             obj["status"]["nominatedNodeName"] = status["nominatedNodeName"]
 
-    def validate(self, res: resources.Resource, obj: Obj) -> strategy.Errors:
-        errs = strategy.Errors()
+    def check(self, errs: strategy.Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
         podspec_validation.validate_pod_spec(errs, obj.get("spec"), "spec", is_pod=True)
-        return errs
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> strategy.Errors:
-        errs = self.validate(res, obj)
-        podspec_validation.validate_pod_update(errs, obj, old)
-        return errs
+        if old is not None:
+            podspec_validation.validate_pod_update(errs, obj, old)
 
     def graceful_delete_seconds(self, obj: Obj, options: Mapping[str, Any]) -> int | None:
         """The pod's terminationGracePeriodSeconds, or the delete's gracePeriodSeconds."""

@@ -20,7 +20,6 @@ Obj = dict[str, Any]
 Errors = vc.Errors
 
 _MAX_INT32 = 2 ** 31 - 1
-_PROTOCOLS = ("SCTP", "TCP", "UDP")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _RESTART_POLICIES = ("Always", "OnFailure", "Never")
 _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
@@ -209,11 +208,7 @@ def _container_ports(errs: Errors, ports: Any, path: str) -> None:
         host_port = vc.as_int(port.get("hostPort")) or 0
         if host_port:
             errs.invalid_each(f"{p}.hostPort", host_port, vc.port_num(host_port))
-        protocol = vc.as_str(port.get("protocol"))
-        if not protocol:
-            errs.required(f"{p}.protocol")
-        elif protocol not in _PROTOCOLS:
-            errs.not_supported(f"{p}.protocol", protocol, _PROTOCOLS)
+        vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{p}.protocol")
 
 
 def _field_ref(errs: Errors, ref: Obj, allowed: tuple[str, ...], path: str) -> None:

@@ -25,7 +25,6 @@ Errors = vc.Errors
 
 NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver --service-node-port-range default
 _SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
-_PROTOCOLS = ("SCTP", "TCP", "UDP")
 _MAX_CLIENT_IP_AFFINITY_SECONDS = 86400
 
 
@@ -36,46 +35,6 @@ _MAX_CLIENT_IP_AFFINITY_SECONDS = 86400
 def _externally_accessible(spec: Obj) -> bool:
     kind = spec.get("type")
     return kind in ("LoadBalancer", "NodePort") or (kind == "ClusterIP" and bool(spec.get("externalIPs")))
-
-
-def _service_defaults(obj: Obj) -> None:
-    spec = defaults.ensure_dict(obj, "spec")
-    defaults.set_if_zero(spec, "sessionAffinity", "None")
-    if spec["sessionAffinity"] == "None":
-        spec.pop("sessionAffinityConfig", None)
-    elif spec["sessionAffinity"] == "ClientIP":
-        client_ip = defaults.child(defaults.child(spec, "sessionAffinityConfig"), "clientIP")
-        if client_ip is None or client_ip.get("timeoutSeconds") is None:
-            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
-    defaults.set_if_zero(spec, "type", "ClusterIP")
-    for port in defaults.dicts(spec.get("ports")):
-        defaults.set_if_zero(port, "protocol", "TCP")
-        if defaults.is_zero(port.get("targetPort")):
-            port["targetPort"] = port.get("port")
-    if _externally_accessible(spec):
-        defaults.set_if_zero(spec, "externalTrafficPolicy", "Cluster")
-    if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer") and spec.get("internalTrafficPolicy") is None:
-        spec["internalTrafficPolicy"] = "Cluster"
-    if spec["type"] == "LoadBalancer":
-        if spec.get("allocateLoadBalancerNodePorts") is None:
-            spec["allocateLoadBalancerNodePorts"] = True
-        balancer = defaults.child(defaults.child(obj, "status"), "loadBalancer") or {}
-        for ingress in defaults.dicts(balancer.get("ingress")):
-            if ingress.get("ip") and ingress.get("ipMode") is None:
-                ingress["ipMode"] = "VIP"
-    # The service REST layer fills these while allocating the cluster IP; this
-    # single-stack cluster always picks IPv4.
-    if spec["type"] != "ExternalName":
-        if not spec.get("ipFamilyPolicy"):
-            spec["ipFamilyPolicy"] = "SingleStack"
-        if not spec.get("ipFamilies"):
-            spec["ipFamilies"] = ["IPv4"]
-
-
-def _endpoints_defaults(obj: Obj) -> None:
-    for subset in defaults.dicts(obj.get("subsets")):
-        for port in defaults.dicts(subset.get("ports")):
-            defaults.set_if_zero(port, "protocol", "TCP")
 
 
 # ---------------------------------------------------------------------------
@@ -100,11 +59,7 @@ def _service_port(errs: Errors, port: Obj, require_name: bool, names: set[str], 
         names.add(name)
     number = vc.as_int(port.get("port"))
     errs.invalid_each(f"{path}.port", number if number is not None else 0, vc.port_num(number or 0))
-    protocol = vc.as_str(port.get("protocol"))
-    if not protocol:
-        errs.required(f"{path}.protocol")
-    elif protocol not in _PROTOCOLS:
-        errs.not_supported(f"{path}.protocol", protocol, _PROTOCOLS)
+    vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{path}.protocol")
     target = port.get("targetPort")
     if isinstance(target, str):
         errs.invalid_each(f"{path}.targetPort", target, vc.port_name(target))
@@ -236,36 +191,6 @@ def _traffic_policies(errs: Errors, spec: Obj, kind: str) -> None:
         errs.not_supported("spec.internalTrafficPolicy", internal, ("Cluster", "Local"))
 
 
-def _validate_service(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    kind = vc.as_str(spec.get("type"))
-    ips = _cluster_ips(spec)
-    headless = bool(ips) and ips[0] == "None"
-    if old is not None:
-        _service_update(errs, spec, vc.as_dict(old.get("spec")))
-    if not vc.as_list(spec.get("ports")) and not headless and kind != "ExternalName":
-        errs.required("spec.ports")
-    _service_type_rules(errs, spec, kind, headless)
-    _service_ports(errs, spec, kind)
-    if spec.get("selector") is not None:
-        vc.validate_labels(errs, spec["selector"], "spec.selector")
-    _session_affinity(errs, spec)
-    _service_ips(errs, spec, kind)
-    if not kind:
-        errs.required("spec.type")
-    elif kind not in _SERVICE_TYPES:
-        errs.not_supported("spec.type", kind, _SERVICE_TYPES)
-    ranges = vc.as_list(spec.get("loadBalancerSourceRanges"))
-    if ranges:
-        if kind != "LoadBalancer":
-            errs.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'")
-        for i, cidr in enumerate(ranges):
-            vc.is_valid_cidr(errs, f"spec.LoadBalancerSourceRanges[{i}]", vc.as_str(cidr).strip())
-    if spec.get("allocateLoadBalancerNodePorts") is not None and kind != "LoadBalancer":
-        errs.forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'")
-    _traffic_policies(errs, spec, kind)
-
-
 def _service_update(errs: Errors, spec: Obj, old_spec: Obj) -> None:
     """validateUpgradeDowngradeClusterIPs: the primary cluster IP never changes."""
     if "ExternalName" in (spec.get("type"), old_spec.get("type")):
@@ -298,19 +223,6 @@ def _endpoint_address(errs: Errors, address: Obj, path: str) -> None:
         errs.invalid(f"{path}.ip", ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")
 
 
-def _validate_endpoints(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    for i, subset in enumerate(vc.as_list(obj.get("subsets"))):
-        subset, p = vc.as_dict(subset), f"subsets[{i}]"
-        if not vc.as_list(subset.get("addresses")) and not vc.as_list(subset.get("notReadyAddresses")):
-            errs.required(p, "must specify `addresses` or `notReadyAddresses`")
-        for key in ("addresses", "notReadyAddresses"):
-            for j, address in enumerate(vc.as_list(subset.get(key))):
-                _endpoint_address(errs, vc.as_dict(address), f"{p}.{key}[{j}]")
-        ports = [vc.as_dict(port) for port in vc.as_list(subset.get("ports"))]
-        for j, port in enumerate(ports):
-            _endpoint_port(errs, port, len(ports) > 1, f"{p}.ports[{j}]")
-
-
 def _endpoint_port(errs: Errors, port: Obj, require_name: bool, path: str) -> None:
     name = vc.as_str(port.get("name"))
     if require_name and not name:
@@ -319,11 +231,7 @@ def _endpoint_port(errs: Errors, port: Obj, require_name: bool, path: str) -> No
         errs.invalid_each(f"{path}.name", name, vc.dns1123_label(name))
     number = vc.as_int(port.get("port")) or 0
     errs.invalid_each(f"{path}.port", number, vc.port_num(number))
-    protocol = vc.as_str(port.get("protocol"))
-    if not protocol:
-        errs.required(f"{path}.protocol")
-    elif protocol not in _PROTOCOLS:
-        errs.not_supported(f"{path}.protocol", protocol, _PROTOCOLS)
+    vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{path}.protocol")
 
 
 # ---------------------------------------------------------------------------
@@ -446,25 +354,51 @@ def _endpoints_cells(obj: View, now: datetime.datetime) -> Cells:
     return [printing.name(obj), format_endpoints(obj), printing.age(obj, now)]
 
 
-SERVICE_PRINTER = printing.Printer(SERVICE_COLUMNS, _service_cells)
-ENDPOINTS_PRINTER = printing.Printer(ENDPOINTS_COLUMNS, _endpoints_cells)
-
-
 # ---------------------------------------------------------------------------
 # the strategies
 
 
 class ServiceStrategy(strategy.Strategy):
     group, kind = "", "Service"
+    track_generation = True
     subresources = {"status": strategy.STATUS}
-    printer = SERVICE_PRINTER
+    printer = printing.Printer(SERVICE_COLUMNS, _service_cells)
 
     def name_errors(self, name: str) -> list[str]:
         return vc.dns1035_label(name)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _service_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        spec = defaults.ensure_dict(obj, "spec")
+        defaults.set_if_zero(spec, "sessionAffinity", "None")
+        if spec["sessionAffinity"] == "None":
+            spec.pop("sessionAffinityConfig", None)
+        elif spec["sessionAffinity"] == "ClientIP":
+            client_ip = defaults.child(defaults.child(spec, "sessionAffinityConfig"), "clientIP")
+            if client_ip is None or client_ip.get("timeoutSeconds") is None:
+                spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
+        defaults.set_if_zero(spec, "type", "ClusterIP")
+        for port in defaults.dicts(spec.get("ports")):
+            defaults.set_if_zero(port, "protocol", "TCP")
+            if defaults.is_zero(port.get("targetPort")):
+                port["targetPort"] = port.get("port")
+        if _externally_accessible(spec):
+            defaults.set_if_zero(spec, "externalTrafficPolicy", "Cluster")
+        if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer") and spec.get("internalTrafficPolicy") is None:
+            spec["internalTrafficPolicy"] = "Cluster"
+        if spec["type"] == "LoadBalancer":
+            if spec.get("allocateLoadBalancerNodePorts") is None:
+                spec["allocateLoadBalancerNodePorts"] = True
+            balancer = defaults.child(defaults.child(obj, "status"), "loadBalancer") or {}
+            for ingress in defaults.dicts(balancer.get("ingress")):
+                if ingress.get("ip") and ingress.get("ipMode") is None:
+                    ingress["ipMode"] = "VIP"
+        # The service REST layer fills these while allocating the cluster IP; this
+        # single-stack cluster always picks IPv4.
+        if spec["type"] != "ExternalName":
+            if not spec.get("ipFamilyPolicy"):
+                spec["ipFamilyPolicy"] = "SingleStack"
+            if not spec.get("ipFamilies"):
+                spec["ipFamilies"] = ["IPv4"]
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {"loadBalancer": {}}
@@ -473,25 +407,54 @@ class ServiceStrategy(strategy.Strategy):
         _drop_type_dependent_fields(new, old)
         super().prepare_for_update(res, new, old)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_service, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_service, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        kind = vc.as_str(spec.get("type"))
+        ips = _cluster_ips(spec)
+        headless = bool(ips) and ips[0] == "None"
+        if old is not None:
+            _service_update(errs, spec, vc.as_dict(old.get("spec")))
+        if not vc.as_list(spec.get("ports")) and not headless and kind != "ExternalName":
+            errs.required("spec.ports")
+        _service_type_rules(errs, spec, kind, headless)
+        _service_ports(errs, spec, kind)
+        if spec.get("selector") is not None:
+            vc.validate_labels(errs, spec["selector"], "spec.selector")
+        _session_affinity(errs, spec)
+        _service_ips(errs, spec, kind)
+        if not kind:
+            errs.required("spec.type")
+        elif kind not in _SERVICE_TYPES:
+            errs.not_supported("spec.type", kind, _SERVICE_TYPES)
+        ranges = vc.as_list(spec.get("loadBalancerSourceRanges"))
+        if ranges:
+            if kind != "LoadBalancer":
+                errs.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'")
+            for i, cidr in enumerate(ranges):
+                vc.is_valid_cidr(errs, f"spec.LoadBalancerSourceRanges[{i}]", vc.as_str(cidr).strip())
+        if spec.get("allocateLoadBalancerNodePorts") is not None and kind != "LoadBalancer":
+            errs.forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'")
+        _traffic_policies(errs, spec, kind)
 
 
 class EndpointsStrategy(strategy.Strategy):
     group, kind = "", "Endpoints"
-    track_generation = False
     allow_create_on_update = True
-    printer = ENDPOINTS_PRINTER
+    printer = printing.Printer(ENDPOINTS_COLUMNS, _endpoints_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _endpoints_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        for subset in defaults.dicts(obj.get("subsets")):
+            for port in defaults.dicts(subset.get("ports")):
+                defaults.set_if_zero(port, "protocol", "TCP")
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_endpoints, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_endpoints, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        for i, subset in enumerate(vc.as_list(obj.get("subsets"))):
+            subset, p = vc.as_dict(subset), f"subsets[{i}]"
+            if not vc.as_list(subset.get("addresses")) and not vc.as_list(subset.get("notReadyAddresses")):
+                errs.required(p, "must specify `addresses` or `notReadyAddresses`")
+            for key in ("addresses", "notReadyAddresses"):
+                for j, address in enumerate(vc.as_list(subset.get(key))):
+                    _endpoint_address(errs, vc.as_dict(address), f"{p}.{key}[{j}]")
+            ports = [vc.as_dict(port) for port in vc.as_list(subset.get("ports"))]
+            for j, port in enumerate(ports):
+                _endpoint_port(errs, port, len(ports) > 1, f"{p}.ports[{j}]")

@@ -37,43 +37,6 @@ def _default_replicas(spec: Obj) -> None:
         spec["replicas"] = 1
 
 
-def _deployment_defaults(obj: Obj) -> None:
-    spec = defaults.ensure_dict(obj, "spec")
-    _default_replicas(spec)
-    rollout = defaults.ensure_dict(spec, "strategy")
-    defaults.set_if_zero(rollout, "type", "RollingUpdate")
-    if rollout["type"] == "RollingUpdate":
-        rolling = defaults.ensure_dict(rollout, "rollingUpdate")
-        for key in ("maxUnavailable", "maxSurge"):
-            if rolling.get(key) is None:
-                rolling[key] = "25%"
-    if spec.get("revisionHistoryLimit") is None:
-        spec["revisionHistoryLimit"] = 10
-    if spec.get("progressDeadlineSeconds") is None:
-        spec["progressDeadlineSeconds"] = 600
-    podspec.template_defaults(spec, True)
-
-
-def _replica_set_defaults(obj: Obj) -> None:
-    spec = defaults.ensure_dict(obj, "spec")
-    _default_replicas(spec)
-    podspec.template_defaults(spec, True)
-
-
-def _replication_controller_defaults(obj: Obj) -> None:
-    spec = defaults.ensure_dict(obj, "spec")
-    template = defaults.child(spec, "template")
-    labels = defaults.child(defaults.child(template, "metadata"), "labels")
-    if labels is not None:
-        if not spec.get("selector"):
-            spec["selector"] = dict(labels)
-        meta = defaults.ensure_dict(obj, "metadata")
-        if not meta.get("labels"):
-            meta["labels"] = dict(labels)
-    _default_replicas(spec)
-    podspec.template_defaults(spec, False)
-
-
 # ---------------------------------------------------------------------------
 # validation
 
@@ -169,47 +132,6 @@ def _deployment_strategy(errs: Errors, rollout: Any) -> None:
                                            f"RollingUpdate:{rolling_repr}}}"), ("Recreate", "RollingUpdate"))
 
 
-def _validate_deployment(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
-    _replica_set_spec(errs, spec, "deployment", "ReplicaSet")
-    _deployment_strategy(errs, spec.get("strategy"))
-    vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
-    vc.nonnegative(errs, spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit")
-    deadline = vc.as_int(spec.get("progressDeadlineSeconds"))
-    if deadline is not None:
-        vc.nonnegative(errs, deadline, "spec.progressDeadlineSeconds")
-        if deadline <= (vc.as_int(spec.get("minReadySeconds")) or 0):
-            errs.invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds")
-    _selector_immutable(errs, obj, old)
-
-
-def _validate_replica_set(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
-    vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
-    # Upstream ValidateReplicaSetSpec reuses the Deployment wording.
-    _replica_set_spec(errs, spec, "deployment", "ReplicaSet")
-    _selector_immutable(errs, obj, old)
-
-
-def _validate_replication_controller(errs: Errors, obj: Obj, old: Obj | None) -> None:
-    spec = vc.as_dict(obj.get("spec"))
-    vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
-    selector = {k: vc.as_str(v) for k, v in vc.as_dict(spec.get("selector")).items()}
-    if not selector:
-        errs.required("spec.selector")
-    vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
-    template = spec.get("template")
-    if template is None:
-        errs.required("spec.template")
-        return
-    template_meta = vc.as_dict(vc.as_dict(template).get("metadata"))
-    labels = {k: vc.as_str(v) for k, v in vc.as_dict(template_meta.get("labels")).items()}
-    matches = None if not selector else all(labels.get(k) == v for k, v in selector.items())
-    _template_for_replicas(errs, template, matches, "ReplicationController", "spec.template")
-
-
 # ---------------------------------------------------------------------------
 # printers
 
@@ -289,18 +211,15 @@ def _rc_cells(obj: View, now: datetime.datetime) -> Cells:
     ]
 
 
-DEPLOYMENT_PRINTER = printing.Printer(DEPLOYMENT_COLUMNS, _deployment_cells)
-REPLICASET_PRINTER = printing.Printer(REPLICASET_COLUMNS, _replicaset_cells)
-RC_PRINTER = printing.Printer(RC_COLUMNS, _rc_cells)
-
-
 # ---------------------------------------------------------------------------
 # the strategies
 
 
 class _Workload(strategy.Strategy):
-    """What the three have in common: a status subresource, reset on create."""
+    """What the three have in common: a desired state (generation) and a status
+    subresource, reset on create."""
 
+    track_generation = True
     subresources = {"status": strategy.STATUS}
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
@@ -309,47 +228,89 @@ class _Workload(strategy.Strategy):
 
 class DeploymentStrategy(_Workload):
     group, kind = "apps", "Deployment"
-    printer = DEPLOYMENT_PRINTER
+    printer = printing.Printer(DEPLOYMENT_COLUMNS, _deployment_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _deployment_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        spec = defaults.ensure_dict(obj, "spec")
+        _default_replicas(spec)
+        rollout = defaults.ensure_dict(spec, "strategy")
+        defaults.set_if_zero(rollout, "type", "RollingUpdate")
+        if rollout["type"] == "RollingUpdate":
+            rolling = defaults.ensure_dict(rollout, "rollingUpdate")
+            for key in ("maxUnavailable", "maxSurge"):
+                if rolling.get(key) is None:
+                    rolling[key] = "25%"
+        if spec.get("revisionHistoryLimit") is None:
+            spec["revisionHistoryLimit"] = 10
+        if spec.get("progressDeadlineSeconds") is None:
+            spec["progressDeadlineSeconds"] = 600
+        podspec.template_defaults(spec, True)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_deployment, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_deployment, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
+        _replica_set_spec(errs, spec, "deployment", "ReplicaSet")
+        _deployment_strategy(errs, spec.get("strategy"))
+        vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
+        vc.nonnegative(errs, spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit")
+        deadline = vc.as_int(spec.get("progressDeadlineSeconds"))
+        if deadline is not None:
+            vc.nonnegative(errs, deadline, "spec.progressDeadlineSeconds")
+            if deadline <= (vc.as_int(spec.get("minReadySeconds")) or 0):
+                errs.invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds")
+        _selector_immutable(errs, obj, old)
 
 
 class ReplicaSetStrategy(_Workload):
     group, kind = "apps", "ReplicaSet"
-    printer = REPLICASET_PRINTER
+    printer = printing.Printer(REPLICASET_COLUMNS, _replicaset_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _replica_set_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        spec = defaults.ensure_dict(obj, "spec")
+        _default_replicas(spec)
+        podspec.template_defaults(spec, True)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_replica_set, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_replica_set, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
+        vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
+        # Upstream ValidateReplicaSetSpec reuses the Deployment wording.
+        _replica_set_spec(errs, spec, "deployment", "ReplicaSet")
+        _selector_immutable(errs, obj, old)
 
 
 class ReplicationControllerStrategy(_Workload):
     group, kind = "", "ReplicationController"
-    printer = RC_PRINTER
+    printer = printing.Printer(RC_COLUMNS, _rc_cells)
 
-    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None,
-                 settings: strategy.Settings = strategy.DEFAULT_SETTINGS) -> None:
-        _replication_controller_defaults(obj)
+    def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
+        spec = defaults.ensure_dict(obj, "spec")
+        template = defaults.child(spec, "template")
+        labels = defaults.child(defaults.child(template, "metadata"), "labels")
+        if labels is not None:
+            if not spec.get("selector"):
+                spec["selector"] = dict(labels)
+            meta = defaults.ensure_dict(obj, "metadata")
+            if not meta.get("labels"):
+                meta["labels"] = dict(labels)
+        _default_replicas(spec)
+        podspec.template_defaults(spec, False)
 
-    def validate(self, res: resources.Resource, obj: Obj) -> Errors:
-        return strategy.collect(_validate_replication_controller, obj, None)
-
-    def validate_update(self, res: resources.Resource, obj: Obj, old: Obj) -> Errors:
-        return strategy.collect(_validate_replication_controller, obj, old)
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.as_dict(obj.get("spec"))
+        vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
+        selector = {k: vc.as_str(v) for k, v in vc.as_dict(spec.get("selector")).items()}
+        if not selector:
+            errs.required("spec.selector")
+        vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
+        template = spec.get("template")
+        if template is None:
+            errs.required("spec.template")
+            return
+        template_meta = vc.as_dict(vc.as_dict(template).get("metadata"))
+        labels = {k: vc.as_str(v) for k, v in vc.as_dict(template_meta.get("labels")).items()}
+        matches = None if not selector else all(labels.get(k) == v for k, v in selector.items())
+        _template_for_replicas(errs, template, matches, "ReplicationController", "spec.template")
 
     def scale_selector(self, obj: Obj) -> str:
         # An RC's selector is a plain map, not a LabelSelector.
