@@ -2,7 +2,9 @@
 
 Everything that needs to know "what resources exist" (routes, discovery, storage
 keys, the CLI's name resolution, the OpenAPI stub) reads this table, so adding a
-resource is one entry here plus its validation/defaulting/table columns.
+resource is one entry here plus its kind's strategy in minik8s/api/kinds/ (its
+defaults, validation, status rules, printer), which kinds.STRATEGIES maps by
+(group, kind); tests/unit/test_strategies.py checks that every entry has one.
 """
 from __future__ import annotations
 
@@ -147,9 +149,7 @@ def must(group: str, version: str, plural: str) -> Resource:
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:
-        found = lookup(res.group, res.storage_version, res.plural)
-        assert found is not None
-        return found
+        return must(res.group, res.storage_version, res.plural)
     return res
 
 
