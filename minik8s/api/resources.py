@@ -2,7 +2,9 @@
 
 Everything that needs to know "what resources exist" (routes, discovery, storage
 keys, the CLI's name resolution, the OpenAPI stub) reads this table, so adding a
-resource is one entry here plus its validation/defaulting/table columns.
+resource is one entry here plus its kind's strategy in minik8s/api/kinds/ (its
+defaults, validation, status rules, printer), which kinds.STRATEGIES maps by
+(group, kind); tests/unit/test_strategies.py checks that every entry has one.
 """
 from __future__ import annotations
 
@@ -79,38 +81,41 @@ class Resource:
         return "".join(parts)
 
 
-_STATUS = lambda kind: Subresource("status", kind, ("get", "patch", "update"))  # noqa: E731
+def _status(kind: str) -> Subresource:
+    return Subresource("status", kind, ("get", "patch", "update"))
+
+
 _SCALE = Subresource("scale", "Scale", ("get", "patch", "update"), group="autoscaling", version="v1")
 
 RESOURCES: tuple[Resource, ...] = (
     # Core v1. Order matters: it is discovery order, and `kubectl get all`
     # queries the "all" category in this order.
     Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), (
-        _STATUS("Pod"),
+        _status("Pod"),
         Subresource("binding", "Binding", ("create",)),
         Subresource("log", "Pod", ("get",)),
         Subresource("exec", "PodExecOptions", ("create", "get")),
         Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
     )),
-    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_STATUS("Service"),)),
+    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_status("Service"),)),
     Resource("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),
-             (_STATUS("ReplicationController"), _SCALE)),
+             (_status("ReplicationController"), _SCALE)),
     Resource("", "v1", "Namespace", "namespaces", False, ("ns",), (),
-             (_STATUS("Namespace"), Subresource("finalize", "Namespace", ("update",))),
+             (_status("Namespace"), Subresource("finalize", "Namespace", ("update",))),
              verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    Resource("", "v1", "Node", "nodes", False, ("no",), (), (_STATUS("Node"),)),
+    Resource("", "v1", "Node", "nodes", False, ("no",), (), (_status("Node"),)),
     Resource("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     Resource("", "v1", "Event", "events", True, ("ev",)),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     Resource("", "v1", "Secret", "secrets", True),
     Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
-             (_STATUS("Deployment"), _SCALE)),
+             (_status("Deployment"), _SCALE)),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
-             (_STATUS("ReplicaSet"), _SCALE)),
+             (_status("ReplicaSet"), _SCALE)),
     Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
-             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),)),
+             ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),)),
     Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
-             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),), storage_version="v2"),
+             ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),), storage_version="v2"),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
 )
 
@@ -144,9 +149,7 @@ def must(group: str, version: str, plural: str) -> Resource:
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:
-        found = lookup(res.group, res.storage_version, res.plural)
-        assert found is not None
-        return found
+        return must(res.group, res.storage_version, res.plural)
     return res
 
 

@@ -15,9 +15,12 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from minik8s.api import errors
+from minik8s.api import pods as podutil
+from minik8s.api import printing
 from minik8s.api import quantity
 from minik8s.api import resources
-from minik8s.apiserver import tables
+from minik8s.api.kinds import node as node_kind
+from minik8s.api.kinds import service as service_kind
 from minik8s.cli import kubectl_describe_parts as parts
 from minik8s.client import rest
 
@@ -95,10 +98,8 @@ def describe_pod(pod: Obj, events: list[Obj] | None) -> str:
     parts.describe_containers(w, "Containers", spec.get("containers") or [], status.get("containerStatuses"), pod)
     if spec.get("readinessGates"):
         w.write(0, "Readiness Gates:\n  Type\tStatus\n")
-        for gate in spec["readinessGates"]:
-            found = next((c.get("status") for c in status.get("conditions") or []
-                          if c.get("type") == gate.get("conditionType")), "<none>")
-            w.write(1, f"{gate.get('conditionType')} \t{found} \n")
+        for ctype, cond in podutil.readiness_gates(pod):
+            w.write(1, f"{ctype} \t{cond.get('status') if cond is not None else '<none>'} \n")
     if status.get("conditions"):
         w.write(0, "Conditions:\n  Type\tStatus\n")
         for c in status["conditions"]:
@@ -176,7 +177,7 @@ def describe_replica_set(rs: Obj, pods: list[Obj], events: list[Obj] | None) -> 
     w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
     selector = spec.get("selector")
     if rs.get("kind") == "ReplicationController":
-        w.write(0, f"Selector:\t{tables.format_labels(selector)}\n")
+        w.write(0, f"Selector:\t{printing.format_labels(selector)}\n")
     else:
         w.write(0, f"Selector:\t{parts.selector_text(selector)}\n")
     parts.labels_multiline(w, "Labels", meta.get("labels"))
@@ -199,7 +200,7 @@ def describe_service(svc: Obj, endpoints: Obj | None, events: list[Obj] | None) 
     w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
     parts.labels_multiline(w, "Labels", meta.get("labels"))
     parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
-    w.write(0, f"Selector:\t{tables.format_labels(spec.get('selector'))}\n")
+    w.write(0, f"Selector:\t{printing.format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{spec.get('type', '')}\n")
     if spec.get("ipFamilyPolicy"):
         w.write(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
@@ -238,7 +239,7 @@ def _service_endpoints(endpoints: Obj | None, port_name: str | None) -> str:
         ports = [p for p in subset.get("ports") or [] if port_name is None or (p.get("name") or "") == port_name]
         if ports or port_name is None:
             subsets.append({"addresses": subset.get("addresses") or [], "ports": ports})
-    text = tables.format_endpoints({"subsets": subsets})
+    text = service_kind.format_endpoints({"subsets": subsets})
     return text or "<none>"
 
 
@@ -368,7 +369,7 @@ def describe_node(node: Obj, pods: list[Obj] | None, events: list[Obj] | None, l
     w = parts.PrefixWriter()
     meta, spec, status = parts.metadata(node), node.get("spec") or {}, node.get("status") or {}
     w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    roles = tables.node_roles(node)
+    roles = node_kind.node_roles(node)
     w.write(0, f"Roles:\t{','.join(roles) if roles else '<none>'}\n")
     parts.labels_multiline(w, "Labels", meta.get("labels"))
     parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
@@ -555,7 +556,7 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
     if kind == "Pod":
         return describe_pod(obj, events)
     if kind == "Deployment":
-        selector = tables.label_selector_string((obj.get("spec") or {}).get("selector"))
+        selector = printing.label_selector_string((obj.get("spec") or {}).get("selector"))
         owned = [rs for rs in await _list(client, _REPLICA_SETS, ns, labelSelector=selector)
                  if _controlled_by(rs, meta.get("uid", ""))]
         wanted = _template_without_hash((obj.get("spec") or {}).get("template"))
@@ -565,7 +566,7 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
         return describe_deployment(obj, old, new, events)
     if kind in ("ReplicaSet", "ReplicationController"):
         spec_selector = (obj.get("spec") or {}).get("selector")
-        selector = (tables.label_selector_string(spec_selector) if kind == "ReplicaSet"
+        selector = (printing.label_selector_string(spec_selector) if kind == "ReplicaSet"
                     else ",".join(f"{k}={v}" for k, v in sorted((spec_selector or {}).items())))
         pods = [p for p in await _list(client, _PODS, ns, labelSelector=selector)
                 if _controlled_by(p, meta.get("uid", ""))]

@@ -13,7 +13,8 @@ import re
 from typing import Any, Mapping
 
 from minik8s.api import errors
-from minik8s.apiserver import tables
+from minik8s.api import printing
+from minik8s.api import rfc3339
 from minik8s.cli import kubectl_apply
 from minik8s.cli import printers
 
@@ -67,14 +68,14 @@ def metadata(obj: Obj) -> dict[str, Any]:
 
 def rfc1123z(timestamp: Any) -> str:
     """time.RFC1123Z in the local zone, as kubectl prints CreationTimestamp and Start Time."""
-    parsed = tables.parse_time(timestamp)
+    parsed = rfc3339.parse(timestamp)
     if parsed is None:
         return "Mon, 01 Jan 0001 00:00:00 +0000"
     return parsed.astimezone().strftime("%a, %d %b %Y %H:%M:%S %z")
 
 
 def since(timestamp: Any, now: datetime.datetime | None = None) -> str:
-    return tables.human_age(timestamp, now)
+    return printing.human_age(timestamp, now)
 
 
 def labels_multiline(w: PrefixWriter, title: str, labels: Mapping[str, Any] | None, indent: str = "") -> None:
@@ -130,7 +131,7 @@ def tolerations_multiline(w: PrefixWriter, title: str, tolerations: list[Obj] | 
 
 def selector_text(selector: Obj | None) -> str:
     try:
-        return tables.label_selector_string(selector) or "<none>"
+        return printing.label_selector_string(selector) or "<none>"
     except errors.StatusError:
         return "<error>"
 

@@ -17,8 +17,8 @@ import aiohttp
 import orjson
 
 from minik8s.api import errors
+from minik8s.api import printing
 from minik8s.api import resources
-from minik8s.apiserver import tables
 from minik8s.cli import kubectl_args
 from minik8s.cli import printers
 from minik8s.client import rest
@@ -173,7 +173,7 @@ def table_lines(table: dict[str, Any], *, wide: bool, no_headers: bool, namespac
         if namespace_column:
             line.insert(0, (metadata or {}).get("namespace", "") if metadata is not None else "")
         if show_labels:
-            line.append(tables.format_labels((metadata or {}).get("labels")) if metadata is not None else "")
+            line.append(printing.format_labels((metadata or {}).get("labels")) if metadata is not None else "")
         lines.append(line)
     return lines
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import click
 
+from minik8s.api import conditions
 from minik8s.cli.main import cli
 from minik8s.client import kubeconfig
 from minik8s.util import procs
@@ -137,8 +138,7 @@ class LocalCluster:
         raw = _get(f"{self.server}/api/v1/nodes/{self.node_name}")
         if raw is None:
             return False
-        conditions = (json.loads(raw).get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        return conditions.is_true(json.loads(raw), "Ready")
 
     def up(self, echo: EchoFn) -> None:
         for d in (self.run_dir, self.log_dir, self.etc):

@@ -1,6 +1,6 @@
 """Output formats of the minik8s CLI, byte for byte what kubectl prints.
 
-Tables come from the API server (see minik8s.apiserver.tables); this module
+Tables come from the API server (the kinds' printers, minik8s/api/kinds); this module
 only lays them out the way kubectl's HumanReadablePrinter does: upper-cased
 headers, `priority: 1` columns only with `-o wide`, NAMESPACE/LABELS added from
 each row's object, and Go's text/tabwriter alignment (minwidth 6, padding 3).
@@ -19,14 +19,14 @@ from typing import Any, Mapping
 
 import yaml
 
+from minik8s.api import printing
 from minik8s.api import resources
-from minik8s.apiserver import tables
 
 # cli-runtime/pkg/printers/tabwriter.go
 _TAB_MIN_WIDTH = 6
 _TAB_PADDING = 3
 
-human_age = tables.human_age
+human_age = printing.human_age
 
 
 # ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def format_table(
         if namespace_column:
             line.insert(0, metadata.get("namespace", "") if metadata is not None else "")
         if show_labels:
-            line.append(tables.format_labels(metadata.get("labels")) if metadata is not None else "")
+            line.append(printing.format_labels(metadata.get("labels")) if metadata is not None else "")
         lines.append(line)
     return _tabwrite(lines)
 

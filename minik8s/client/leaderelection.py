@@ -19,27 +19,13 @@ from typing import Any, Awaitable, Callable
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
 LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
 assert LEASES is not None
-
-
-def _micro_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(ts: str | None) -> datetime.datetime | None:
-    if not ts:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(ts, fmt).replace(tzinfo=datetime.timezone.utc)
-        except ValueError:
-            continue
-    return None
 
 
 def default_identity() -> str:
@@ -60,7 +46,7 @@ class LeaderElector:
         self.is_leader = False
 
     async def try_acquire_or_renew(self) -> bool:
-        now = _micro_now()
+        now = rfc3339.now_micro()
         lease = await self.client.get_or_none(LEASES, self.name, self.namespace)
         if lease is None:
             body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -74,7 +60,7 @@ class LeaderElector:
                 return False
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity")
-        renewed = _parse(spec.get("renewTime"))
+        renewed = rfc3339.parse(spec.get("renewTime"))
         duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
         expired = renewed is None or (datetime.datetime.now(datetime.timezone.utc) - renewed).total_seconds() > duration
         if holder and holder != self.identity and not expired:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
+from minik8s.api import rfc3339
 from minik8s.controllers import deployment_sync as sync_mod
 from minik8s.controllers import deployment_util as util
 
@@ -86,7 +87,7 @@ def requeue_stuck_deployment(ctx: sync_mod.SyncContext, d: Obj, new_status: Obj)
         return -1
     if util.deployment_complete(d, new_status) or current.get("reason") == util.TIMED_OUT:
         return -1
-    since = util.parse_time(current.get("lastUpdateTime"))
+    since = rfc3339.parse_epoch(current.get("lastUpdateTime"))
     if since is None:
         return -1
     after = since + util.progress_deadline(d) - ctx.clock()

@@ -11,14 +11,14 @@ tested as tables.
 from __future__ import annotations
 
 import copy
-import datetime
 import functools
 import math
-import time
 from typing import Any, Iterable, Sequence
 
 import orjson
 
+from minik8s.api import conditions
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 
 Obj = dict[str, Any]
@@ -128,19 +128,6 @@ def min_ready_seconds(obj: Obj) -> int:
     return int((obj.get("spec") or {}).get("minReadySeconds") or 0)
 
 
-def format_time(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 # ---------------------------------------------------------------------------
 # pod-template-hash and template equality
 
@@ -213,7 +200,7 @@ def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
 # ReplicaSet lists
 
 def _created(rs: Obj) -> float:
-    return parse_time(meta(rs).get("creationTimestamp")) or 0.0
+    return rfc3339.parse_epoch(meta(rs).get("creationTimestamp")) or 0.0
 
 
 def by_creation_timestamp(rss: Iterable[Obj]) -> list[Obj]:
@@ -557,16 +544,14 @@ def set_deployment_revision(d: Obj, value: str) -> bool:
 # conditions
 
 def new_condition(type_: str, status: str, reason: str, message: str, now: float) -> Obj:
-    ts = format_time(now)
+    ts = rfc3339.format(now)
     return {"type": type_, "status": status, "lastUpdateTime": ts, "lastTransitionTime": ts,
             "reason": reason, "message": message}
 
 
 def get_condition(status: Obj | None, type_: str) -> Obj | None:
-    for c in (status or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
+    cond: Obj | None = conditions.find((status or {}).get("conditions"), type_)
+    return cond
 
 
 def set_condition(status: Obj, cond: Obj) -> None:
@@ -578,7 +563,7 @@ def set_condition(status: Obj, cond: Obj) -> None:
     cond = dict(cond)
     if current is not None and current.get("status") == cond["status"]:
         cond["lastTransitionTime"] = current.get("lastTransitionTime")
-    status["conditions"] = [*(c for c in status.get("conditions") or [] if c.get("type") != cond["type"]), cond]
+    conditions.replace(status, cond)
 
 
 def remove_condition(status: Obj, type_: str) -> None:
@@ -664,7 +649,7 @@ def deployment_timed_out(d: Obj, new_status: Obj, now: float) -> bool:
         return False
     if cond.get("reason") == TIMED_OUT:
         return True
-    since = parse_time(cond.get("lastUpdateTime"))
+    since = rfc3339.parse_epoch(cond.get("lastUpdateTime"))
     if since is None:
         return False
     return since + progress_deadline(d) < now

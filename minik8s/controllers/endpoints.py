@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from minik8s.api import errors
+from minik8s.api import pods as podutil
 from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.client import informer as informer_mod
@@ -26,13 +27,6 @@ SERVICES = resources.lookup("", "v1", "services")
 ENDPOINTS = resources.lookup("", "v1", "endpoints")
 PODS = resources.lookup("", "v1", "pods")
 assert SERVICES and ENDPOINTS and PODS
-
-
-def pod_ready(pod: dict[str, Any]) -> bool:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
 
 
 def resolve_port(pod: dict[str, Any], service_port: dict[str, Any]) -> int | None:
@@ -70,7 +64,7 @@ def compute_subsets(service: dict[str, Any], pods: list[dict[str, Any]]) -> list
         if node:
             address["nodeName"] = node
         group = groups.setdefault(tuple(ports), {"addresses": [], "notReadyAddresses": []})
-        if publish_not_ready or pod_ready(pod):
+        if publish_not_ready or podutil.is_ready(pod):
             group["addresses"].append(address)
         else:
             group["notReadyAddresses"].append(address)

@@ -25,14 +25,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import datetime
 import functools
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import pods as podutil
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
@@ -90,23 +91,6 @@ REPLICATION_CONTROLLER = Kind("replicationcontroller", REPLICATIONCONTROLLERS, _
 # -- pod predicates (upstream pkg/api/v1/pod and controller_utils) ------------------
 
 
-def parse_time(value: str | None) -> float | None:
-    """RFC 3339 (`2024-05-01T10:00:00Z`) to epoch seconds; None for absent or unparsable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
-
-
-def format_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def desired_replicas(owner: Obj) -> int:
     """spec.replicas; the API server defaults it to 1, as Go's *int32 nil does."""
     replicas = (owner.get("spec") or {}).get("replicas")
@@ -123,33 +107,13 @@ def is_pod_active(pod: Obj) -> bool:
     return phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
 
 
-def _ready_condition(pod: Obj) -> Obj | None:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond
-    return None
-
-
-def is_pod_ready(pod: Obj) -> bool:
-    cond = _ready_condition(pod)
-    return cond is not None and cond.get("status") == "True"
-
-
-def ready_since(pod: Obj) -> float | None:
-    """When the pod last became Ready, if it is."""
-    cond = _ready_condition(pod)
-    if cond is None or cond.get("status") != "True":
-        return None
-    return parse_time(cond.get("lastTransitionTime"))
-
-
 def is_pod_available(pod: Obj, min_ready_seconds: int, now: float) -> bool:
     """Ready for more than minReadySeconds (upstream IsPodAvailable)."""
-    if not is_pod_ready(pod):
+    if not podutil.is_ready(pod):
         return False
     if min_ready_seconds <= 0:
         return True
-    since = ready_since(pod)
+    since = podutil.ready_since(pod)
     return since is not None and since + min_ready_seconds < now
 
 
@@ -180,12 +144,12 @@ def _delete_first(p1: Obj, p2: Obj) -> bool:
     if r1 != r2:
         return r1 < r2
     # 3. Not ready < ready.
-    ready1, ready2 = is_pod_ready(p1), is_pod_ready(p2)
+    ready1, ready2 = podutil.is_ready(p1), podutil.is_ready(p2)
     if ready1 != ready2:
         return not ready1
     # 4. Ready for less time < ready for longer.
     if ready1 and ready2:
-        t1, t2 = ready_since(p1), ready_since(p2)
+        t1, t2 = podutil.ready_since(p1), podutil.ready_since(p2)
         if t1 != t2:
             return _after_or_zero(t1, t2)
     # 5. More restarts < fewer restarts.
@@ -193,7 +157,8 @@ def _delete_first(p1: Obj, p2: Obj) -> bool:
     if c1 != c2:
         return c1 > c2
     # 6. Newer < older.
-    t1, t2 = parse_time(p1["metadata"].get("creationTimestamp")), parse_time(p2["metadata"].get("creationTimestamp"))
+    t1 = rfc3339.parse_epoch(p1["metadata"].get("creationTimestamp"))
+    t2 = rfc3339.parse_epoch(p2["metadata"].get("creationTimestamp"))
     if t1 != t2:
         return _after_or_zero(t1, t2)
     return False
@@ -231,13 +196,13 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: errors.StatusErr
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     template_selector = selectors.from_equality_map(template_labels)
     fully_labeled = sum(1 for p in pods if template_selector.matches(p["metadata"].get("labels")))
-    ready = [p for p in pods if is_pod_ready(p)]
+    ready = [p for p in pods if podutil.is_ready(p)]
     available = [p for p in ready if is_pod_available(p, min_ready, now)]
     wait: float | None = None
     if min_ready > 0:
         available_ids = {id(p) for p in available}
         for pod in ready:
-            since = ready_since(pod)
+            since = podutil.ready_since(pod)
             if since is None or id(pod) in available_ids:
                 continue
             remaining = max(since + min_ready - now, 0.0) + AVAILABLE_MARGIN
@@ -250,7 +215,7 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: errors.StatusErr
         diff = len(pods) - desired_replicas(owner)
         conditions.append({"type": REPLICA_FAILURE, "status": "True",
                            "reason": "FailedCreate" if diff < 0 else "FailedDelete",
-                           "message": manage_error.message, "lastTransitionTime": format_time(now)})
+                           "message": manage_error.message, "lastTransitionTime": rfc3339.format(now)})
     elif manage_error is None and failure is not None:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
 

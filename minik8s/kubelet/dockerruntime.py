@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import datetime
 import functools
 import ipaddress
 import json
@@ -38,6 +37,7 @@ import docker.errors
 import docker.types
 import docker.utils
 
+from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,7 @@ def parse_time(text: str | None) -> float:
     """Docker's RFC 3339 nano timestamps to epoch seconds; Go's zero time to 0."""
     if not text or text.startswith("0001-01-01"):
         return 0.0
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    return rfc3339.parse_epoch(text) or 0.0
 
 
 def _state_of(docker_state: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import hmac
 import ipaddress
 import json
@@ -25,6 +24,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from minik8s.api import errors
+from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,10 @@ def _since(query: Any) -> float | None:
         except ValueError:
             raise errors.BadRequest("sinceSeconds must be a number") from None
     if query.get("sinceTime"):
-        try:
-            return datetime.datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise errors.BadRequest("sinceTime must be an RFC 3339 time") from None
+        since = rfc3339.parse_epoch(query["sinceTime"])
+        if since is None:
+            raise errors.BadRequest("sinceTime must be an RFC 3339 time")
+        return since
     return None
 
 

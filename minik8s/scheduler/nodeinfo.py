@@ -17,6 +17,7 @@ import dataclasses
 import functools
 from typing import Any
 
+from minik8s.api import conditions
 from minik8s.api import quantity
 
 Obj = dict[str, Any]
@@ -186,12 +187,11 @@ class NodeInfo:
 
     def set_node(self, node: Obj) -> None:
         self.node = node
-        meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+        meta, spec = node["metadata"], node.get("spec") or {}
         self.labels = dict(meta.get("labels") or {})
         self.taints = list(spec.get("taints") or [])
         self.unschedulable = bool(spec.get("unschedulable"))
-        self.ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                         for c in status.get("conditions") or [])
+        self.ready = conditions.is_true(node, "Ready")
         self.alloc_milli_cpu, self.alloc_memory, self.alloc_pods = _node_allocatable(node)
 
     def add_pod(self, pi: PodInfo) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.controllers import deployment_util as util
@@ -115,7 +116,7 @@ class FakeKubelet:
             self.marked.add(uid)
 
     async def mark(self, pod: Obj, ready_age: float = 0.0) -> None:
-        since = util.format_time(time.time() - ready_age)
+        since = rfc3339.format(time.time() - ready_age)
         status = {"phase": "Running", "startTime": since, "podIP": "10.244.0.10", "conditions": [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": since},
             {"type": "Initialized", "status": "True", "lastTransitionTime": since},

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from minik8s.api import defaults
+from minik8s.api import kinds
 from minik8s.api import resources
 
 Obj = dict[str, Any]
@@ -53,7 +53,7 @@ spec:
 def defaulted(res: resources.Resource | None, obj: Obj, old: Obj | None = None) -> Obj:
     assert res is not None
     obj = copy.deepcopy(obj)
-    defaults.apply_defaults(res, obj, old)
+    kinds.apply_defaults(res, obj, old)
     return obj
 
 

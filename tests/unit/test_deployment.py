@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.controllers import deployment
 from minik8s.controllers import deployment_util as util
@@ -87,7 +88,7 @@ class FakeCluster:
         m.setdefault("uid", self._uid("d"))
         m.setdefault("generation", 1)
         m["resourceVersion"] = self._next_rv()
-        m.setdefault("creationTimestamp", util.format_time(self.now))
+        m.setdefault("creationTimestamp", rfc3339.format(self.now))
         self.d_store[f"{NS}/{m['name']}"] = d
         return d
 
@@ -108,7 +109,7 @@ class FakeCluster:
         m.setdefault("namespace", NS)
         m.setdefault("uid", self._uid("rs"))
         m.setdefault("generation", 1)
-        m.setdefault("creationTimestamp", util.format_time(self.now))
+        m.setdefault("creationTimestamp", rfc3339.format(self.now))
         m["resourceVersion"] = self._next_rv()
         rs.setdefault("status", {})
         self.rs_store[f"{NS}/{m['name']}"] = rs

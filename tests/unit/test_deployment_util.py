@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import rfc3339
 from minik8s.controllers import deployment_util as util
 
 NOW = 1_700_000_000.0
@@ -267,9 +268,9 @@ def test_set_condition_keeps_transition_time_and_ignores_same_reason() -> None:
     util.set_condition(status, util.new_condition("Progressing", "True", "B", "m3", NOW + 20))
     c = status["conditions"][0]
     assert (c["reason"], c["lastTransitionTime"], c["lastUpdateTime"]) == (
-        "B", util.format_time(NOW), util.format_time(NOW + 20))
+        "B", rfc3339.format(NOW), rfc3339.format(NOW + 20))
     util.set_condition(status, util.new_condition("Progressing", "False", "C", "m4", NOW + 30))
-    assert status["conditions"][0]["lastTransitionTime"] == util.format_time(NOW + 30)
+    assert status["conditions"][0]["lastTransitionTime"] == rfc3339.format(NOW + 30)
 
 
 def test_calculate_status() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.controllers import expectations as expectations_mod
 from minik8s.controllers import podcontrol
@@ -25,7 +26,7 @@ PODS = resources.lookup("", "v1", "pods")
 
 
 def ts(epoch: float) -> str:
-    return replicaset.format_time(epoch)
+    return rfc3339.format(epoch)
 
 
 def make_rs(name: str = "web", replicas: int = 3, *, selector: Obj | None = None, labels: Obj | None = None,

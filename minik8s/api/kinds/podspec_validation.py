@@ -3,7 +3,8 @@
 A port of the pod half of pkg/apis/core/validation/validation.go, on JSON dicts
 that have already been defaulted (validation relies on the defaults: a missing
 restartPolicy is an error here, as it is upstream). The order of checks follows
-upstream so the causes come out in the same order.
+upstream so the causes come out in the same order. Pods (kinds/pod.py) and the
+templates of workloads (kinds/workloads.py) share it.
 """
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from fractions import Fraction
 from typing import Any
 
 from minik8s.api import quantity
-from minik8s.api import validation_common as vc
+from minik8s.api import validation as vc
 
 Obj = dict[str, Any]
 Errors = vc.Errors
 
 _MAX_INT32 = 2 ** 31 - 1
-_PROTOCOLS = ("SCTP", "TCP", "UDP")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _RESTART_POLICIES = ("Always", "OnFailure", "Never")
 _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
@@ -208,11 +208,7 @@ def _container_ports(errs: Errors, ports: Any, path: str) -> None:
         host_port = vc.as_int(port.get("hostPort")) or 0
         if host_port:
             errs.invalid_each(f"{p}.hostPort", host_port, vc.port_num(host_port))
-        protocol = vc.as_str(port.get("protocol"))
-        if not protocol:
-            errs.required(f"{p}.protocol")
-        elif protocol not in _PROTOCOLS:
-            errs.not_supported(f"{p}.protocol", protocol, _PROTOCOLS)
+        vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{p}.protocol")
 
 
 def _field_ref(errs: Errors, ref: Obj, allowed: tuple[str, ...], path: str) -> None:
@@ -914,4 +910,3 @@ def validate_pod_update(errs: Errors, new: Obj, old: Obj) -> None:
     if not vc.json_equal(munged, old_spec):
         errs.forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_POD_SPEC_FIELDS}\n"
                                + _spec_diff(old_spec, munged))
-
