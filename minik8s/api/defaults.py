@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from minik8s.api import quantity
 from minik8s.api import resources
+from minik8s.api import validation_rbac
 
 Obj = dict[str, Any]
 
@@ -497,4 +498,8 @@ _BY_KIND: dict[tuple[str, str, str], Callable[[Obj, Obj | None], None]] = {
     ("apps", "ReplicaSet", ""): _replica_set,
     ("autoscaling", "HorizontalPodAutoscaler", "v1"): _hpa_v1,
     ("autoscaling", "HorizontalPodAutoscaler", "v2"): _hpa_v2,
+    ("rbac.authorization.k8s.io", "RoleBinding", ""): validation_rbac.apply_defaults,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding", ""): validation_rbac.apply_defaults,
+    ("rbac.authorization.k8s.io", "Role", ""): validation_rbac.apply_defaults,
+    ("rbac.authorization.k8s.io", "ClusterRole", ""): validation_rbac.apply_defaults,
 }

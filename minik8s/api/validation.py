@@ -17,6 +17,7 @@ from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.api import validation_common as vc
 from minik8s.api import validation_pod
+from minik8s.api import validation_rbac
 
 Obj = dict[str, Any]
 Errors = vc.Errors
@@ -29,6 +30,8 @@ _MAX_CLIENT_IP_AFFINITY_SECONDS = 86400
 
 
 def _name_check(res: resources.Resource) -> Callable[[str], list[str]]:
+    if res.group == validation_rbac.GROUP:
+        return validation_rbac.name_errors
     if res.kind == "Namespace":
         return vc.dns1123_label
     if res.kind == "Service":
@@ -786,4 +789,5 @@ _BY_KIND: dict[tuple[str, str], Callable[[Errors, resources.Resource, Obj, Obj |
     ("apps", "ReplicaSet"): _replica_set,
     ("autoscaling", "HorizontalPodAutoscaler"): _hpa,
     ("coordination.k8s.io", "Lease"): _lease,
+    **validation_rbac.VALIDATORS,
 }

@@ -13,7 +13,7 @@ import datetime
 import logging
 import random
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -43,6 +43,13 @@ CREATE_ON_UPDATE = ("endpoints", "leases", "events")
 NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces", "configmaps", "secrets")
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+# Checks that need the request's user and both objects (NodeRestriction, RBAC
+# escalation): (verb create|update|delete, resource, subresource, stored object,
+# new object) → raises the StatusError that forbids the write. Wired by the
+# API server (minik8s/apiserver/authz); None in a bare registry.
+WriteAdmission = Callable[[str, resources.Resource, str | None, dict[str, Any] | None, dict[str, Any] | None],
+                          None]
 
 
 def now_rfc3339(clock: float | None = None) -> str:
@@ -112,6 +119,7 @@ class Registry:
         self.allocator = allocator
         self.toleration_seconds = toleration_seconds
         self.namespaces = namespaces or NamespaceMirror()
+        self.write_admission: WriteAdmission | None = None
 
     # -- helpers ------------------------------------------------------------
 
@@ -206,6 +214,8 @@ class Registry:
         res = resources.storage_resource(res)
         obj = self.prepare_create(res, namespace, body)
         await self._check_namespace(res, namespace, obj["metadata"]["name"])
+        if self.write_admission is not None:  # authz hook: create
+            self.write_admission("create", res, None, None, obj)
         if dry_run:
             return obj
         if res.plural == "services":
@@ -238,6 +248,8 @@ class Registry:
     def prepare_update(self, res: resources.Resource, old: dict[str, Any], new: Any,
                        subresource: str | None) -> dict[str, Any]:
         new = self._check_type(res, new)
+        if self.write_admission is not None:  # authz hook: update (PUT, PATCH, scale, status, finalize)
+            self.write_admission("update", res, subresource, old, new)
         meta, old_meta = new["metadata"], old["metadata"]
         if meta.get("name") and meta["name"] != old_meta["name"]:
             raise errors.BadRequest(
@@ -419,6 +431,8 @@ class Registry:
             obj = cached if from_cache and cached is not None else await self.store.get(res, namespace, name)
             try:
                 _check_preconditions(res, obj, options)
+                if self.write_admission is not None:  # authz hook: delete (also eviction, deletecollection)
+                    self.write_admission("delete", res, None, obj, None)
                 rv = int(obj["metadata"]["resourceVersion"])
                 new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
                 if dry_run:

@@ -828,6 +828,44 @@ def _hpa_cells(hpa: Obj, now: datetime.datetime) -> Cells:
 # Anything else
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# RBAC
+# ---------------------------------------------------------------------------
+
+_ROLE_COLUMNS = (
+    _name_col(),
+    _col("Created At", "date", "CreationTimestamp is a timestamp representing the server time when this object "
+                               "was created."),
+)
+
+
+def _role_cells(obj: Obj, now: datetime.datetime) -> Cells:
+    created = parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
+    return [_name(obj), created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else ""]
+
+
+_BINDING_COLUMNS = (
+    _name_col(),
+    _col("Role", desc="RoleRef is the Role to bind to."),
+    _age_col(),
+    _col("Users", desc="Users in the binding", priority=1),
+    _col("Groups", desc="Groups in the binding", priority=1),
+    _col("ServiceAccounts", desc="ServiceAccounts in the binding", priority=1),
+)
+
+
+def _binding_cells(obj: Obj, now: datetime.datetime) -> Cells:
+    ref = obj.get("roleRef") or {}
+    by_kind: dict[str, list[str]] = {"User": [], "Group": [], "ServiceAccount": []}
+    for s in obj.get("subjects") or []:
+        if s.get("kind") == "ServiceAccount":
+            by_kind["ServiceAccount"].append(f"{s.get('namespace') or ''}/{s.get('name') or ''}")
+        elif s.get("kind") in by_kind:
+            by_kind[s["kind"]].append(s.get("name") or "")
+    return [_name(obj), f"{ref.get('kind') or ''}/{ref.get('name') or ''}", _age(obj, now),
+            ", ".join(by_kind["User"]), ", ".join(by_kind["Group"]), ", ".join(by_kind["ServiceAccount"])]
+
+
 _DEFAULT_COLUMNS = (_name_col(), _age_col())
 
 
@@ -861,6 +899,10 @@ _PRINTERS: dict[tuple[str, str], _Printer] = {
     ("apps", "ReplicaSet"): _Printer(_REPLICASET_COLUMNS, _replicaset_cells),
     ("autoscaling", "HorizontalPodAutoscaler"): _Printer(_HPA_COLUMNS, _hpa_cells),
     ("coordination.k8s.io", "Lease"): _Printer(_LEASE_COLUMNS, _lease_cells),
+    ("rbac.authorization.k8s.io", "Role"): _Printer(_ROLE_COLUMNS, _role_cells),
+    ("rbac.authorization.k8s.io", "ClusterRole"): _Printer(_ROLE_COLUMNS, _role_cells),
+    ("rbac.authorization.k8s.io", "RoleBinding"): _Printer(_BINDING_COLUMNS, _binding_cells),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _Printer(_BINDING_COLUMNS, _binding_cells),
 }
 _DEFAULT_PRINTER = _Printer(_DEFAULT_COLUMNS, _default_cells)
 
