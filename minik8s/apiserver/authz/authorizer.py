@@ -182,5 +182,7 @@ def forbidden_error(attrs: Attributes, reason: str = "") -> errors.StatusError:
     qualified = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
     head = f'{qualified} "{attrs.name}"' if attrs.name else qualified
     err = errors.Forbidden(f"{head} is forbidden: {msg}")
-    err.details = {"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource}
+    err.details = {"group": attrs.api_group, "kind": attrs.resource}
+    if attrs.name:
+        err.details["name"] = attrs.name
     return err
