@@ -71,6 +71,8 @@ OTHER = "node-restriction.kubernetes.io/trusted"
     ("update", PODS, "status", pod(node="n2"), pod(node="n2"), "can only update pod status for pods with "
                                                               "spec.nodeName set to itself"),
     ("update", PODS, "status", pod(), pod(labels={"a": "b"}), "cannot update labels through pod status"),
+    ("update", PODS, "status", pod(labels={"a": "b"}), {"metadata": {"name": "p", "namespace": "ns"},
+                                                        "status": {"phase": "Running"}}, None),
     ("update", PODS, "status", pod(node=""), pod(node=""), "can only update pod status"),
     # pods: delete (and evict) its own only
     ("delete", PODS, None, pod(), None, None),

@@ -91,7 +91,8 @@ def _pod(node: str, verb: str, res: resources.Resource, subresource: str, name: 
         if _spec(old).get("nodeName") != node:
             return forbidden(res, name, f'node "{node}" can only update pod status for pods with spec.nodeName '
                                         "set to itself")
-        if _labels(old) != _labels(new):
+        # A body without labels leaves them as they are (the kubelet sends only status).
+        if "labels" in _meta(new) and _labels(old) != _labels(new):
             return forbidden(res, name, f'node "{node}" cannot update labels through pod status')
         return None
     if subresource == "eviction":
