@@ -97,14 +97,68 @@ def applies_to(user: user_mod.UserInfo, subject: Subject, namespace: str) -> boo
     return False
 
 
+def _subject_keys(b: Binding) -> set[tuple[str, str]]:
+    """The (kind, name) keys under which a user finds this binding: its user name or a group."""
+    keys = set()
+    for s in b.subjects:
+        if s.kind == USER_KIND:
+            keys.add((USER_KIND, s.name))
+        elif s.kind == GROUP_KIND:
+            keys.add((GROUP_KIND, s.name))
+        elif s.kind == SERVICE_ACCOUNT_KIND and (s.namespace or b.namespace):
+            keys.add((USER_KIND, user_mod.service_account_username(s.namespace or b.namespace, s.name)))
+    return keys
+
+
+class BindingIndex:
+    """Bindings by name, and indexed by subject, so a request looks only at its user's bindings."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Binding] = {}
+        self.by_subject: dict[tuple[str, str], set[str]] = {}
+
+    def set(self, b: Binding) -> None:
+        self.remove(b.name)
+        self.by_name[b.name] = b
+        for key in _subject_keys(b):
+            self.by_subject.setdefault(key, set()).add(b.name)
+
+    def remove(self, name: str) -> None:
+        old = self.by_name.pop(name, None)
+        if old is None:
+            return
+        for key in _subject_keys(old):
+            names = self.by_subject.get(key)
+            if names is not None:
+                names.discard(name)
+                if not names:
+                    del self.by_subject[key]
+
+    def for_user(self, user: user_mod.UserInfo) -> list[Binding]:
+        names: set[str] = set(self.by_subject.get((USER_KIND, user.name), ()))
+        for g in user.groups:
+            names.update(self.by_subject.get((GROUP_KIND, g), ()))
+        return [self.by_name[n] for n in sorted(names)]
+
+    def values(self) -> list[Binding]:
+        return list(self.by_name.values())
+
+    def clear(self) -> None:
+        self.by_name.clear()
+        self.by_subject.clear()
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+
 class Policy:
     """The RBAC objects as last seen, keyed for the resolver's lookups."""
 
     def __init__(self) -> None:
         self.roles: dict[tuple[str, str], tuple[rules_mod.PolicyRule, ...]] = {}
         self.cluster_roles: dict[str, tuple[rules_mod.PolicyRule, ...]] = {}
-        self.role_bindings: dict[str, dict[str, Binding]] = {}
-        self.cluster_role_bindings: dict[str, Binding] = {}
+        self.role_bindings: dict[str, BindingIndex] = {}
+        self.cluster_role_bindings = BindingIndex()
 
     # -- feeding (from the mirrors, or from tests) ------------------------------
 
@@ -123,21 +177,20 @@ class Policy:
 
     def set_role_binding(self, obj: dict[str, Any]) -> None:
         b = binding_from_object(obj)
-        self.role_bindings.setdefault(b.namespace, {})[b.name] = b
+        self.role_bindings.setdefault(b.namespace, BindingIndex()).set(b)
 
     def delete_role_binding(self, namespace: str, name: str) -> None:
         in_ns = self.role_bindings.get(namespace)
         if in_ns is not None:
-            in_ns.pop(name, None)
+            in_ns.remove(name)
             if not in_ns:
                 del self.role_bindings[namespace]
 
     def set_cluster_role_binding(self, obj: dict[str, Any]) -> None:
-        b = binding_from_object(obj)
-        self.cluster_role_bindings[b.name] = b
+        self.cluster_role_bindings.set(binding_from_object(obj))
 
     def delete_cluster_role_binding(self, name: str) -> None:
-        self.cluster_role_bindings.pop(name, None)
+        self.cluster_role_bindings.remove(name)
 
     # -- reading -------------------------------------------------------------------
 
@@ -158,42 +211,36 @@ class Policy:
 
 @dataclasses.dataclass(frozen=True)
 class Visit:
-    """One step of VisitRulesFor: a rule and where it comes from, or a resolution error."""
-    source: str
-    rule: rules_mod.PolicyRule | None = None
+    """One applicable binding of VisitRulesFor: its rules, or why they could not be resolved."""
+    binding: Binding
+    subject: Subject
+    rules: tuple[rules_mod.PolicyRule, ...] = ()
     error: str = ""
+
+    @property
+    def source(self) -> str:
+        b, ref = self.binding, self.binding.role_ref
+        if b.namespace:
+            return (f'RoleBinding "{b.name}/{b.namespace}" of {ref.kind} "{ref.name}" '
+                    f"to {self.subject.describe(b.namespace)}")
+        return f'ClusterRoleBinding "{b.name}" of {ref.kind} "{ref.name}" to {self.subject.describe("")}'
 
 
 def visit_rules_for(policy: Policy, user: user_mod.UserInfo, namespace: str) -> Iterator[Visit]:
-    """Every rule that applies to `user` in `namespace` (cluster-wide ones first), lazily."""
-    for b in policy.cluster_role_bindings.values():
-        subject = next((s for s in b.subjects if applies_to(user, s, "")), None)
+    """Every binding that applies to `user` in `namespace` (cluster-wide ones first), lazily."""
+    bindings = policy.cluster_role_bindings.for_user(user)
+    if namespace:
+        in_namespace = policy.role_bindings.get(namespace)
+        if in_namespace is not None:
+            bindings += in_namespace.for_user(user)
+    for b in bindings:
+        subject = next((s for s in b.subjects if applies_to(user, s, b.namespace)), None)
         if subject is None:
             continue
         try:
-            found = policy.role_ref_rules(b.role_ref, "")
+            yield Visit(b, subject, policy.role_ref_rules(b.role_ref, b.namespace))
         except LookupError as e:
-            yield Visit("", error=str(e))
-            continue
-        source = (f'ClusterRoleBinding "{b.name}" of {b.role_ref.kind} "{b.role_ref.name}" '
-                  f'to {subject.describe("")}')
-        for r in found:
-            yield Visit(source, r)
-    if not namespace:
-        return
-    for b in list((policy.role_bindings.get(namespace) or {}).values()):
-        subject = next((s for s in b.subjects if applies_to(user, s, namespace)), None)
-        if subject is None:
-            continue
-        try:
-            found = policy.role_ref_rules(b.role_ref, namespace)
-        except LookupError as e:
-            yield Visit("", error=str(e))
-            continue
-        source = (f'RoleBinding "{b.name}/{b.namespace}" of {b.role_ref.kind} "{b.role_ref.name}" '
-                  f"to {subject.describe(namespace)}")
-        for r in found:
-            yield Visit(source, r)
+            yield Visit(b, subject, error=str(e))
 
 
 def rules_for(policy: Policy, user: user_mod.UserInfo, namespace: str) -> tuple[list[rules_mod.PolicyRule], list[str]]:
@@ -201,10 +248,9 @@ def rules_for(policy: Policy, user: user_mod.UserInfo, namespace: str) -> tuple[
     found: list[rules_mod.PolicyRule] = []
     errs: list[str] = []
     for v in visit_rules_for(policy, user, namespace):
-        if v.rule is None:
+        found.extend(v.rules)
+        if v.error:
             errs.append(v.error)
-        else:
-            found.append(v.rule)
     return found, errs
 
 
@@ -215,9 +261,9 @@ class RBACAuthorizer:
     def authorize(self, attrs: authorizer.Attributes) -> tuple[authorizer.Decision, str]:
         errs = []
         for v in visit_rules_for(self.policy, attrs.user, attrs.namespace):
-            if v.rule is None:
+            if v.error:
                 errs.append(v.error)
-            elif rules_mod.rule_allows(attrs, v.rule):
+            elif rules_mod.rules_allow(attrs, v.rules):
                 return authorizer.Decision.ALLOW, f"RBAC: allowed by {v.source}"
         # RBAC never denies: another authorizer may still allow.
         return authorizer.Decision.NO_OPINION, f"RBAC: {'; '.join(errs)}" if errs else ""

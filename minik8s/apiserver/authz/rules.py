@@ -130,7 +130,14 @@ def rule_allows(attrs: authorizer.Attributes, r: PolicyRule) -> bool:
 
 
 def rules_allow(attrs: authorizer.Attributes, rules: Iterable[PolicyRule]) -> bool:
-    return any(rule_allows(attrs, r) for r in rules)
+    """RulesAllow: any rule allows (the hot path of every RBAC decision, so without per-rule setup)."""
+    verb = attrs.verb
+    if not attrs.resource_request:
+        return any(verb_matches(r, verb) and non_resource_url_matches(r, attrs.path) for r in rules)
+    sub, group, name = attrs.subresource, attrs.api_group, attrs.name
+    combined = f"{attrs.resource}/{sub}" if sub else attrs.resource
+    return any(verb_matches(r, verb) and api_group_matches(r, group) and resource_matches(r, combined, sub)
+               and resource_name_matches(r, name) for r in rules)
 
 
 # -- covering (escalation checks) --------------------------------------------------------
