@@ -446,6 +446,23 @@ async def test_impersonation_headers_on_any_request(server: InProcessApiServer, 
     assert status == 403 and 'cannot impersonate resource "users"' in body["message"]
 
 
+async def test_exec_by_websocket_needs_create(server: InProcessApiServer, admin: rest.Client, ns: str) -> None:
+    """GET on pods/exec (the websocket kubectl opens) is as strong as creating it: both verbs are needed."""
+    await admin.create(ROLES, {"apiVersion": f"{RBAC}/v1", "kind": "Role", "metadata": {"name": "peek"},
+                               "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods", "pods/exec"]}]},
+                       ns)
+    await admin.create(ROLE_BINDINGS, binding("bob-peek", "Role", "peek", ("User", "bob"), namespace=ns))
+    bob = server.client("bob")
+    try:
+        await admin.create(PODS, pod_body("target", node="nowhere"), ns)
+        await eventually_allowed(lambda: bob.get(PODS, "target", ns))
+        err = await forbidden(lambda: bob.request("GET", f"/api/v1/namespaces/{ns}/pods/target/exec",
+                                                  params={"command": "sh"}))
+        assert 'cannot create resource "pods/exec"' in err.message
+    finally:
+        await bob.close()
+
+
 def test_default_policy_is_reconciled(server: InProcessApiServer) -> None:
     """Edits to a default role are repaired (missing rules back) at the next start; extra rules stay."""
     s, view = raw(server, "GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view", "admin")

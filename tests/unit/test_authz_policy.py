@@ -130,14 +130,18 @@ DENIED = [
 ]
 
 
-@pytest.mark.parametrize("attrs", ALLOWED, ids=lambda a: f"{a.user.name} {a.verb} {a.resource or a.path}/{a.subresource}")
+def _id(a: authorizer.Attributes) -> str:
+    return f"{a.user.name} {a.verb} {a.resource or a.path}/{a.subresource}"
+
+
+@pytest.mark.parametrize("attrs", ALLOWED, ids=_id)
 def test_allowed(attrs: authorizer.Attributes) -> None:
     az, _ = default_authorizer()
     decision, reason = az.authorize(attrs)
     assert decision is ALLOW, reason
 
 
-@pytest.mark.parametrize("attrs", DENIED, ids=lambda a: f"{a.user.name} {a.verb} {a.resource or a.path}/{a.subresource}")
+@pytest.mark.parametrize("attrs", DENIED, ids=_id)
 def test_denied(attrs: authorizer.Attributes) -> None:
     az, _ = default_authorizer()
     assert az.authorize(attrs)[0] is not ALLOW

@@ -70,8 +70,9 @@ def attributes_from(user: user_mod.UserInfo, spec: Obj) -> authorizer.Attributes
 
 def subject_user(spec: Obj) -> user_mod.UserInfo:
     """The user a (Local)SubjectAccessReview asks about: exactly as given, no groups added."""
-    extra = spec.get("extra") if isinstance(spec.get("extra"), dict) else {}
-    assert isinstance(extra, dict)
+    extra = spec.get("extra")
+    if not isinstance(extra, dict):
+        extra = {}
     return user_mod.UserInfo(str(spec.get("user") or ""), str(spec.get("uid") or ""),
                              tuple(spec.get("groups") or ()), {k: tuple(v or ()) for k, v in extra.items()})
 
