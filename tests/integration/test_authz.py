@@ -484,6 +484,23 @@ def test_default_policy_is_reconciled(server: InProcessApiServer) -> None:
     assert s == 200
 
 
+async def test_mirror_follows_a_restarted_watch_cache(server: InProcessApiServer, admin: rest.Client) -> None:
+    """A watch cache that restarts (etcd compacted past it) drops its watchers: the authorizer's
+    mirror lists again and keeps following, so grants made afterwards still take effect."""
+    cache = server.api.caches.caches["clusterrolebindings"]
+    before = len(cache.watchers)
+    server.loop.call_soon_threadsafe(cache._drop_watchers)  # noqa: SLF001 - what a compaction does
+    name = "carol-view-" + uuid.uuid4().hex[:6]
+    await admin.create(CLUSTER_ROLE_BINDINGS, binding(name, "ClusterRole", "view", ("User", "carol")))
+    carol = server.client("carol")
+    try:
+        await eventually_allowed(lambda: carol.list(PODS, "default"))
+        assert len(cache.watchers) >= 1 and before >= 1
+    finally:
+        await carol.close()
+        await admin.delete(CLUSTER_ROLE_BINDINGS, name)
+
+
 def test_namespace_deletion_skips_create_only_kinds(server: InProcessApiServer) -> None:
     """LocalSubjectAccessReview is namespaced but holds nothing: the namespace controller must not list it."""
     from minik8s.controllers import namespace as namespace_ctrl
