@@ -222,6 +222,41 @@ def test_kubectl_get_rbac_tables(server: InProcessApiServer) -> None:
         {line.split()[0] for line in resources_out.splitlines()[1:]}
 
 
+def test_kubectl_apply_rbac_manifests(server: InProcessApiServer, ns: str) -> None:
+    manifest = f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: cm-editor, namespace: {ns}}}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: carol-cm, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-editor}}
+subjects:
+- {{kind: User, name: carol}}
+"""
+    out = server.kubectl("admin", "apply", "-f", "-", input=manifest).stdout
+    assert "role.rbac.authorization.k8s.io/cm-editor created" in out
+    procs.wait_for(lambda: server.kubectl("carol", "auth", "can-i", "list", "configmaps", "-n", ns,
+                                          check=False).stdout.strip() == "yes", TIMEOUT, what="carol's grant")
+    assert server.kubectl("carol", "auth", "can-i", "create", "configmaps", "-n", ns,
+                          check=False).stdout.strip() == "no"
+    # Re-applied with one more verb: a patch of the rules (by an administrator, who holds them).
+    out = server.kubectl("admin", "apply", "-f", "-", input=manifest.replace("[get, list]",
+                                                                            "[get, list, create]")).stdout
+    assert "role.rbac.authorization.k8s.io/cm-editor configured" in out
+    procs.wait_for(lambda: server.kubectl("carol", "auth", "can-i", "create", "configmaps", "-n", ns,
+                                          check=False).stdout.strip() == "yes", TIMEOUT, what="the new verb")
+    # Changing the roleRef through apply is refused (it cannot change).
+    bad = server.kubectl("admin", "apply", "-f", "-", check=False,
+                         input=manifest.replace("kind: Role, name: cm-editor", "kind: ClusterRole, name: view"))
+    assert bad.returncode != 0 and "cannot change roleRef" in bad.stderr
+
+
 # -- escalation -------------------------------------------------------------------------------------------
 
 
