@@ -625,6 +625,54 @@ _HPA_V2: Schema = {
         6: _m("conditions", _TYPED_CONDITION, rep=True)}),
 }
 
+# --- k8s.io/api/rbac/v1 -----------------------------------------------------------
+
+_POLICY_RULE: Schema = {
+    1: _s("verbs", rep=True), 2: _s("apiGroups", rep=True), 3: _s("resources", rep=True),
+    4: _s("resourceNames", rep=True), 5: _s("nonResourceURLs", rep=True),
+}
+_SUBJECT: Schema = {1: _s("kind"), 2: _s("apiGroup"), 3: _s("name"), 4: _s("namespace")}
+_ROLE_REF: Schema = {1: _s("apiGroup"), 2: _s("kind"), 3: _s("name")}
+_ROLE: Schema = {1: _m("metadata", _OBJECT_META), 2: _m("rules", _POLICY_RULE, rep=True)}
+_CLUSTER_ROLE: Schema = {
+    1: _m("metadata", _OBJECT_META), 2: _m("rules", _POLICY_RULE, rep=True),
+    3: _m("aggregationRule", {1: _m("clusterRoleSelectors", _LABEL_SELECTOR, rep=True)}),
+}
+_ROLE_BINDING: Schema = {
+    1: _m("metadata", _OBJECT_META), 2: _m("subjects", _SUBJECT, rep=True), 3: _m("roleRef", _ROLE_REF),
+}
+
+# --- k8s.io/api/authorization/v1 (what `kubectl auth can-i` sends) -------------------------
+
+_SELECTOR_ATTRIBUTES: Schema = {
+    1: _s("rawSelector"), 2: _m("requirements", _LABEL_SELECTOR_REQUIREMENT, rep=True),
+}
+_RESOURCE_ATTRIBUTES: Schema = {
+    1: _s("namespace"), 2: _s("verb"), 3: _s("group"), 4: _s("version"), 5: _s("resource"),
+    6: _s("subresource"), 7: _s("name"), 8: _m("fieldSelector", _SELECTOR_ATTRIBUTES),
+    9: _m("labelSelector", _SELECTOR_ATTRIBUTES),
+}
+_NON_RESOURCE_ATTRIBUTES: Schema = {1: _s("path"), 2: _s("verb")}
+_ACCESS_REVIEW_STATUS: Schema = {1: _b("allowed"), 4: _b("denied"), 2: _s("reason"), 3: _s("evaluationError")}
+# spec.extra (field 5, map<string, ExtraValue>) is left out: a map of messages,
+# which no client of minik8s sends in protobuf; it would be skipped as unknown.
+_SUBJECT_ACCESS_REVIEW: Schema = {
+    1: _m("metadata", _OBJECT_META),
+    2: _m("spec", {1: _m("resourceAttributes", _RESOURCE_ATTRIBUTES),
+                   2: _m("nonResourceAttributes", _NON_RESOURCE_ATTRIBUTES),
+                   3: _s("user"), 4: _s("groups", rep=True), 6: _s("uid")}),
+    3: _m("status", _ACCESS_REVIEW_STATUS),
+}
+_SELF_SUBJECT_ACCESS_REVIEW: Schema = {
+    1: _m("metadata", _OBJECT_META),
+    2: _m("spec", {1: _m("resourceAttributes", _RESOURCE_ATTRIBUTES),
+                   2: _m("nonResourceAttributes", _NON_RESOURCE_ATTRIBUTES)}),
+    3: _m("status", _ACCESS_REVIEW_STATUS),
+}
+_SELF_SUBJECT_RULES_REVIEW: Schema = {
+    1: _m("metadata", _OBJECT_META), 2: _m("spec", {1: _s("namespace")}),
+}
+
 _TYPE_META: Schema = {1: _s("apiVersion"), 2: _s("kind")}
 
 KINDS: Final[dict[tuple[str, str], Schema]] = {
@@ -635,6 +683,14 @@ KINDS: Final[dict[tuple[str, str], Schema]] = {
     ("v1", "Node"): _NODE,
     ("v1", "Endpoints"): _ENDPOINTS,
     ("v1", "Event"): _EVENT,
+    ("rbac.authorization.k8s.io/v1", "Role"): _ROLE,
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): _CLUSTER_ROLE,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): _ROLE_BINDING,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): _ROLE_BINDING,
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _SELF_SUBJECT_ACCESS_REVIEW,
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _SELF_SUBJECT_RULES_REVIEW,
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): _SUBJECT_ACCESS_REVIEW,
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): _SUBJECT_ACCESS_REVIEW,
     ("apps/v1", "Deployment"): _DEPLOYMENT,
     ("apps/v1", "ReplicaSet"): _REPLICA_SET,
     ("autoscaling/v1", "HorizontalPodAutoscaler"): _HPA_V1,

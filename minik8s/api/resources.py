@@ -117,12 +117,27 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
              ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),), storage_version="v2"),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
+    # Authorization reviews: create-only questions answered by the authorizer, never stored.
+    Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", True,
+             verbs=("create",)),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
 )
 
 # API groups in discovery order, each with its versions, preferred first.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("v1",)),
+    ("authorization.k8s.io", ("v1",)),
     ("autoscaling", ("v2", "v1")),
+    ("rbac.authorization.k8s.io", ("v1",)),
     ("coordination.k8s.io", ("v1",)),
 )
 

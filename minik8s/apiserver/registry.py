@@ -18,7 +18,7 @@ import datetime
 import logging
 import random
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -44,6 +44,13 @@ SERVICES = resources.must("", "v1", "services")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+# Checks that need the request's user and both objects (NodeRestriction, RBAC
+# escalation): (verb create|update|delete, resource, subresource, stored object,
+# new object) → raises the StatusError that forbids the write. Wired by the
+# API server (minik8s/apiserver/authz); None in a bare registry.
+WriteAdmission = Callable[[str, resources.Resource, str | None, dict[str, Any] | None, dict[str, Any] | None],
+                          None]
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -103,6 +110,7 @@ class Registry:
         self.allocators: dict[str, allocators.ServiceAllocator] = {SERVICES.qualified: allocator}
         self.settings = strategy_mod.Settings(toleration_seconds=toleration_seconds)
         self.namespaces = namespaces or NamespaceMirror()
+        self.write_admission: WriteAdmission | None = None
 
     # -- helpers ------------------------------------------------------------
 
@@ -183,6 +191,8 @@ class Registry:
         res = resources.storage_resource(res)
         obj = self.prepare_create(res, namespace, body)
         await self._check_namespace(res, namespace, obj["metadata"]["name"])
+        if self.write_admission is not None:  # authz hook: create
+            self.write_admission("create", res, None, None, obj)
         if dry_run:
             return obj
         allocator = self.allocators.get(res.qualified)
@@ -218,6 +228,8 @@ class Registry:
     def prepare_update(self, res: resources.Resource, old: dict[str, Any], body: Any,
                        subresource: str | None) -> dict[str, Any]:
         new = self._check_type(res, body)
+        if self.write_admission is not None:  # authz hook: update (PUT, PATCH, scale, status, finalize)
+            self.write_admission("update", res, subresource, old, new)
         meta, old_meta = new["metadata"], old["metadata"]
         if meta.get("name") and meta["name"] != old_meta["name"]:
             raise errors.BadRequest(
@@ -389,6 +401,8 @@ class Registry:
             obj = cached if from_cache and cached is not None else await self.store.get(res, namespace, name)
             try:
                 _check_preconditions(res, obj, options)
+                if self.write_admission is not None:  # authz hook: delete (also eviction, deletecollection)
+                    self.write_admission("delete", res, None, obj, None)
                 rv = int(obj["metadata"]["resourceVersion"])
                 new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
                 if dry_run:

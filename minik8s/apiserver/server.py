@@ -25,6 +25,8 @@ from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
+from minik8s.apiserver.authz import filters as authz_filters
+from minik8s.apiserver.authz import service as authz_service
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,11 @@ class ApiServer:
         self.registry = registry_mod.Registry(self.store, self.allocator,
                                               toleration_seconds=config.default_toleration_seconds,
                                               caches=self.caches)
+        self.authz = authz_service.AuthorizationService(self.caches)
+        self.registry.write_admission = self.authz.admission
+        # The authentication seam: the middleware that attaches the user to each
+        # request (authn replaces this placeholder, which makes everyone system:masters).
+        self.authentication: Any = authz_filters.no_authentication
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
@@ -89,7 +96,8 @@ class ApiServer:
         self.started = time.time()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware], client_max_size=handlers.MAX_BODY)
+        app = web.Application(middlewares=[error_middleware, self.authentication, self.authz.middleware],
+                              client_max_size=handlers.MAX_BODY)
         r = app.router
         r.add_get("/version", self.version)
         r.add_get("/version/", self.version)
@@ -101,6 +109,7 @@ class ApiServer:
         r.add_get("/apis/", self.apis_root)
         r.add_get("/openapi/v3", self.openapi_root)
         r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -205,6 +214,7 @@ class ApiServer:
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
+        await self.authz.start(self.registry)
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
@@ -217,6 +227,7 @@ class ApiServer:
         # shutdown does not wait on them.
         if self._mirror_task is not None:
             self._mirror_task.cancel()
+        await self.authz.stop()
         await self.caches.stop()
         if self.runner is not None:
             await self.runner.cleanup()

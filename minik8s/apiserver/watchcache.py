@@ -346,7 +346,9 @@ class WatchCaches:
         return cache
 
     async def start_all(self) -> None:
-        await asyncio.gather(*(self.get(r) for r in resources.RESOURCES if not r.storage_version))
+        # Create-only resources (the authorization reviews) are never stored, so never watched.
+        await asyncio.gather(*(self.get(r) for r in resources.RESOURCES
+                               if not r.storage_version and "watch" in r.verbs))
 
     async def stop(self) -> None:
         for cache in self.caches.values():

@@ -25,8 +25,9 @@ FINALIZER = "kubernetes"
 
 def namespaced_resources() -> list[resources.Resource]:
     # Events last, so that what deleting the others records is cleaned up too.
-    out = [r for r in resources.preferred() if r.namespaced and r.plural != "events"]
-    return out + [r for r in resources.preferred() if r.plural == "events"]
+    # Only what can be listed and deleted: create-only kinds (LocalSubjectAccessReview) hold nothing.
+    deletable = [r for r in resources.preferred() if r.namespaced and "list" in r.verbs and "delete" in r.verbs]
+    return [r for r in deletable if r.plural != "events"] + [r for r in deletable if r.plural == "events"]
 
 
 class NamespaceController(base.Controller):

@@ -22,6 +22,7 @@ from minik8s.api.kinds import lease
 from minik8s.api.kinds import namespace
 from minik8s.api.kinds import node
 from minik8s.api.kinds import pod
+from minik8s.api.kinds import rbac
 from minik8s.api.kinds import service
 from minik8s.api.kinds import workloads
 
@@ -41,6 +42,7 @@ _ALL: tuple[strategy.Strategy, ...] = (
     config.SecretStrategy(),
     hpa.HorizontalPodAutoscalerStrategy(),
     lease.LeaseStrategy(),
+    *rbac.STRATEGIES,
 )
 
 STRATEGIES: dict[tuple[str, str], strategy.Strategy] = {(s.group, s.kind): s for s in _ALL}
