@@ -185,6 +185,10 @@ Frame = (DataFrame | SynStream | SynReply | RstStream | Settings | Ping | GoAway
          | UnknownControl)
 
 
+def _headers(headers: Mapping[str, Iterable[str]]) -> Headers:
+    return {k.lower(): list(v) for k, v in headers.items()}
+
+
 def encode_header_block(headers: Mapping[str, Iterable[str]]) -> bytes:
     """The uncompressed name/value block: names lower-cased, several values joined by NUL."""
     out = [struct.pack(">I", len(headers))]
@@ -411,7 +415,7 @@ class Stream:
         self.replied = True
         if fin:
             self.local_closed = True
-        await self.session._send(SynReply(self.id, dict(headers or {}), FLAG_FIN if fin else 0))
+        await self.session._send(SynReply(self.id, _headers(headers or {}), FLAG_FIN if fin else 0))
         self.session._maybe_forget(self)
 
     async def read(self) -> bytes:
@@ -550,10 +554,10 @@ class Session:
             raise StreamReset("session is going away")
         sid = self._next_id
         self._next_id += 2
-        stream = Stream(self, sid, {k.lower(): list(v) for k, v in headers.items()}, remote_fin=False)
+        stream = Stream(self, sid, _headers(headers), remote_fin=False)
         stream.local_closed = fin
         self.streams[sid] = stream
-        await self._send(SynStream(sid, dict(headers), FLAG_FIN if fin else 0))
+        await self._send(SynStream(sid, stream.headers, FLAG_FIN if fin else 0))
         async with asyncio.timeout(timeout):
             await stream._reply_received.wait()
         if stream.reset_status is not None or not stream.replied:
