@@ -79,6 +79,12 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
     return host, int(port)
 
 
+def _pod_path(url: str) -> str:
+    """ns/pod out of a kubelet URL, for logs."""
+    parts = urllib.parse.urlsplit(url).path.split("/")
+    return "/".join(urllib.parse.unquote(p) for p in parts[2:4])
+
+
 def _host_for_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -182,6 +188,7 @@ class _Proxy:
                                         f"{', '.join(PROTOCOLS)}")
             protocol = upgrade.negotiate(upgrade.websocket_protocols(request), PROTOCOLS) or PROTOCOLS[0]
             upstream = await self._kubelet_ws(url, query, protocol, what)
+            log.info("%s %s: websocket %s", what, _pod_path(url), protocol)
             try:
                 await ws.prepare(request)
                 await remotecommand.relay_websocket(ws, upstream)
@@ -197,6 +204,7 @@ class _Proxy:
         if chosen is None:
             return upgrade.refuse(offered, remotecommand.SPDY_PROTOCOLS)
         upstream = await self._kubelet_ws(url, query, remotecommand.V5, what)
+        log.info("%s %s: SPDY/3.1 %s", what, _pod_path(url), chosen)
         try:
             resp, channel = await upgrade.accept_spdy(request, chosen if offered else "")
             session = spdy.Session(channel, server=True)
@@ -219,6 +227,7 @@ class _Proxy:
                 raise errors.BadRequest("unable to upgrade: port-forward over websockets needs the subprotocol "
                                         f"{upgrade.TUNNEL_PREFIX}{portforward.PROTOCOL}")
             ws, channel = await upgrade.accept_tunnel(request, portforward.PROTOCOL)
+            log.info("port-forward %s: SPDY/3.1 tunnelled in a websocket", _pod_path(url))
             session = spdy.Session(channel, server=True)
             session.start()
             try:
@@ -232,6 +241,7 @@ class _Proxy:
         if upgrade.negotiate(offered, portforward.SPDY_PROTOCOLS) is None:
             return upgrade.refuse(offered, portforward.SPDY_PROTOCOLS)
         resp, raw = await upgrade.accept_spdy(request, portforward.PROTOCOL)
+        log.info("port-forward %s: SPDY/3.1", _pod_path(url))
         session = spdy.Session(raw, server=True)
         session.start()
         try:

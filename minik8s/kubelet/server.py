@@ -327,7 +327,13 @@ class KubeletServer:
 
 
 async def relay_port(ws: web.WebSocketResponse, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy between the websocket and the pod's socket, each direction ending on its own."""
+    """Copy between the websocket and the pod's socket.
+
+    The client's end of sending is passed on as a half-close, and the pod's answer
+    is still relayed after it. The pod's end of sending ends the connection, as
+    with the real kubelet's runtimes: kubectl closes the local connection only once
+    the whole forwarded connection is over (its error stream ends), and a client
+    such as curl waits for that close after reading the response."""
 
     async def to_pod() -> None:
         async for msg in ws:
@@ -340,7 +346,7 @@ async def relay_port(ws: web.WebSocketResponse, reader: asyncio.StreamReader, wr
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
                 if writer.can_write_eof():
                     writer.write_eof()
-                return
+                await asyncio.Event().wait()  # the pod's side decides when it is over
         raise ConnectionResetError("the API server went away")
 
     async def from_pod() -> None:
@@ -350,13 +356,10 @@ async def relay_port(ws: web.WebSocketResponse, reader: asyncio.StreamReader, wr
 
     tasks = [asyncio.create_task(to_pod()), asyncio.create_task(from_pod())]
     try:
-        # Done when both directions ended; the first failure ends both.
-        for finished in asyncio.as_completed(tasks):
-            try:
-                await finished
-            except (ConnectionError, OSError, RuntimeError) as e:
-                log.info("port-forward connection ended: %r", e)
-                return
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.exception() is not None:
+                log.info("port-forward connection ended: %r", task.exception())
     finally:
         for task in tasks:
             task.cancel()
