@@ -293,3 +293,33 @@ def test_resize_stream_splits_back_to_back_json() -> None:
     splitter = remotecommand.JsonObjects()
     assert splitter.feed(b'{"Width":80,"Height":24}{"Width"') == [{"Width": 80, "Height": 24}]
     assert splitter.feed(b':100,"Height":50}') == [{"Width": 100, "Height": 50}]
+
+
+async def test_port_forward_ends_when_the_pod_closes_first(api: tuple[str, int], kubelet: Kubelet) -> None:
+    """An HTTP server answers and closes while the client (curl) still has its side
+    open: the forwarded connection must end (data and error streams FINished), or
+    kubectl never closes the local connection and curl waits for ever."""
+
+    async def answer_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.0 200 OK\r\n\r\nhi\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_and_close, "127.0.0.1", 0)
+    kubelet.rt.forwarded_ports[("u1", 80)] = server.sockets[0].getsockname()[1]
+    base, port = api
+    _, _, session = await spdy_upgrade(port, f"{base}/p/portforward", ["portforward.k8s.io"])
+    assert session is not None
+    try:
+        headers = {"streamtype": ["error"], "port": ["80"], "requestid": ["0"]}
+        error = await session.open_stream(headers)
+        await error.close()
+        data = await session.open_stream(dict(headers, streamtype=["data"]))
+        await data.write(b"GET / HTTP/1.0\r\n\r\n")  # and no FIN: the client waits for the close
+        assert await asyncio.wait_for(data.read_all(), 10) == b"HTTP/1.0 200 OK\r\n\r\nhi\n"
+        assert await asyncio.wait_for(error.read_all(), 10) == b""
+    finally:
+        await session.close(linger=0.1)
+        server.close()
+        await server.wait_closed()
