@@ -371,9 +371,10 @@ async def relay_stdio(ws: web.WebSocketResponse, session: runtime.StdioSession, 
 
     async def pump_in() -> None:
         async for msg in ws:
-            if msg.type.name != "BINARY" or not msg.data:
+            if msg.type.name not in ("BINARY", "TEXT") or not msg.data:
                 continue
-            channel, data = msg.data[0], msg.data[1:]
+            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            channel, data = raw[0], raw[1:]
             if channel == STDIN and stdin:
                 await session.write_stdin(data)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):

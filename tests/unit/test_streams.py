@@ -323,3 +323,33 @@ async def test_port_forward_ends_when_the_pod_closes_first(api: tuple[str, int],
         await session.close(linger=0.1)
         server.close()
         await server.wait_closed()
+
+
+async def test_python_client_exec_with_text_stdin(api: tuple[str, int], kubelet: Kubelet) -> None:
+    """The official client sends str stdin as websocket *text* messages ("\\x00" + data)."""
+    from kubernetes import client as kclient
+    from kubernetes import stream
+
+    _, port = api
+    core = kclient.CoreV1Api(kclient.ApiClient(kclient.Configuration(host=f"http://127.0.0.1:{port}")))
+    kubelet.rt.exec_results[("echo", "hi")] = runtime.ExecResult(0, b"hi\n")
+
+    def preloaded() -> str:
+        return str(stream.stream(core.connect_get_namespaced_pod_exec, "p", "ns", container="app",
+                                 command=["echo", "hi"], stderr=True, stdin=False, stdout=True, tty=False))
+
+    def interactive() -> str:
+        resp = stream.stream(core.connect_get_namespaced_pod_exec, "p", "ns", container="app", command=["cat"],
+                             stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+        resp.write_stdin("to cat\n")
+        got = ""
+        for _ in range(10):
+            resp.update(timeout=1)
+            got += resp.read_stdout()
+            if got:
+                break
+        resp.close()
+        return got
+
+    assert await asyncio.wait_for(asyncio.to_thread(preloaded), 30) == "hi\n"
+    assert await asyncio.wait_for(asyncio.to_thread(interactive), 30) == "to cat\n"

@@ -212,7 +212,9 @@ async def relay_websocket(client: web.WebSocketResponse, upstream: aiohttp.Clien
             if msg.type == aiohttp.WSMsgType.BINARY:
                 await upstream.send_bytes(msg.data)
             elif msg.type == aiohttp.WSMsgType.TEXT:
-                await upstream.send_str(msg.data)
+                # The python client sends str stdin as text messages ("\x00" + data),
+                # which Kubernetes' wsstream reads like binary ones.
+                await upstream.send_bytes(msg.data.encode())
         # The client closed its side: stdin is over for the kubelet.
         with contextlib.suppress(Exception):
             await upstream.send_bytes(bytes([CLOSE, STDIN]))
