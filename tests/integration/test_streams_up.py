@@ -35,6 +35,8 @@ EXEC_PROTOCOL = {"1.27": "SPDY/3.1 v4.channel.k8s.io", "1.29": "SPDY/3.1 v4.chan
                  "1.32": "websocket v5.channel.k8s.io"}
 PORT_FORWARD_PROTOCOL = {"1.27": "SPDY/3.1", "1.29": "SPDY/3.1", "1.32": "SPDY/3.1 tunnelled in a websocket"}
 NS = "streams"
+# A hostNetwork pod's server on the node's loopback (a free port of this host).
+HOST_PORT = procs.free_port()
 
 MANIFESTS = f"""
 apiVersion: v1
@@ -75,6 +77,18 @@ spec:
     image: minik8s/busybox:1
     command: ["sh", "-c", "mkdir -p /tmp/www && echo loopback-only > /tmp/www/index.html &&
               exec httpd -f -p 127.0.0.1:8081 -h /tmp/www"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostloop, namespace: {NS}}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: hostloop
+    image: minik8s/busybox:1
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo on-the-node > /tmp/www/index.html &&
+              exec httpd -f -p 127.0.0.1:{HOST_PORT} -h /tmp/www"]
 """
 
 
@@ -287,6 +301,17 @@ def test_port_forward(cluster: Cluster, version: str) -> None:
     finally:
         stop(forward)
     assert f"port-forward {NS}/loopy: {PORT_FORWARD_PROTOCOL[version]}" in cluster.apiserver_log()
+
+
+def test_port_forward_to_a_host_network_pod(cluster: Cluster) -> None:
+    """A hostNetwork pod's localhost is the node's: the kubelet dials its own loopback."""
+    local = procs.free_port()
+    forward = popen_kubectl(cluster, "1.32", "port-forward", "pod/hostloop", f"{local}:{HOST_PORT}")
+    try:
+        assert read_line(forward).startswith(f"Forwarding from 127.0.0.1:{local}")
+        assert curl(local) == "on-the-node\n"
+    finally:
+        stop(forward)
 
 
 # -- attach ---------------------------------------------------------------------------------
