@@ -95,6 +95,8 @@ RESOURCES: tuple[Resource, ...] = (
         Subresource("binding", "Binding", ("create",)),
         Subresource("log", "Pod", ("get",)),
         Subresource("exec", "PodExecOptions", ("create", "get")),
+        Subresource("attach", "PodAttachOptions", ("create", "get")),
+        Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
         Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
     )),
     Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_status("Service"),)),
