@@ -38,9 +38,14 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
+@click.option("--metric-resolution", default=15.0, type=click.FloatRange(min=0),
+              help="Seconds between scrapes of every node's kubelet and proxy for the metrics APIs (0: none).")
+@click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
+              help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, watch_window: int, default_toleration_seconds: int) -> None:
+              kubelet_token: str, watch_window: int, default_toleration_seconds: int, metric_resolution: float,
+              proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -49,7 +54,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
-        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds)
+        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds,
+        metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 
 
