@@ -72,10 +72,24 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
 @click.option("--cluster-cidr", default="10.244.0.0/16", help="CIDR from which nodes get their pod CIDRs.")
 @click.option("--node-cidr-mask-size", default=24, type=click.IntRange(8, 30), help="Prefix length of a node's pod CIDR.")
+@click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
+              help="Seconds between two looks at each HorizontalPodAutoscaler.")
+@click.option("--horizontal-pod-autoscaler-downscale-stabilization", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds of recommendations a scale-down takes the highest of (HPAs without behavior).")
+@click.option("--horizontal-pod-autoscaler-tolerance", default=0.1, type=click.FloatRange(min=0),
+              help="Metric-to-target ratio distance from 1 within which HPAs do not scale.")
+@click.option("--horizontal-pod-autoscaler-cpu-initialization-period", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts during which its CPU samples count only from its readiness on.")
+@click.option("--horizontal-pod-autoscaler-initial-readiness-delay", default=30.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts within which its readiness changes count as initial.")
 def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
                        renew_deadline: float, retry_period: float, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
-                       node_cidr_mask_size: int) -> None:
+                       node_cidr_mask_size: int, horizontal_pod_autoscaler_sync_period: float,
+                       horizontal_pod_autoscaler_downscale_stabilization: float,
+                       horizontal_pod_autoscaler_tolerance: float,
+                       horizontal_pod_autoscaler_cpu_initialization_period: float,
+                       horizontal_pod_autoscaler_initial_readiness_delay: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
@@ -84,5 +98,13 @@ def controller_manager(server: str, token: str | None, leader_elect: bool, lease
                             controllers=tuple(_split(controllers)),
                             options={"node_monitor_grace_period": node_monitor_grace_period,
                                      "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,
-                                     "node_cidr_mask_size": node_cidr_mask_size})
+                                     "node_cidr_mask_size": node_cidr_mask_size,
+                                     "horizontal_pod_autoscaler_sync_period": horizontal_pod_autoscaler_sync_period,
+                                     "horizontal_pod_autoscaler_downscale_stabilization":
+                                         horizontal_pod_autoscaler_downscale_stabilization,
+                                     "horizontal_pod_autoscaler_tolerance": horizontal_pod_autoscaler_tolerance,
+                                     "horizontal_pod_autoscaler_cpu_initialization_period":
+                                         horizontal_pod_autoscaler_cpu_initialization_period,
+                                     "horizontal_pod_autoscaler_initial_readiness_delay":
+                                         horizontal_pod_autoscaler_initial_readiness_delay})
     asyncio.run(manager.serve(config))
