@@ -434,7 +434,8 @@ def _scale_down_rules() -> Obj:
 
 def _fill_rules(given: Any, defaults: Obj) -> Obj:
     if isinstance(given, dict):
-        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies"):
+        # tolerance: the HPAConfigurableTolerance field (1.33+), kept as GenerateHPAScale*Rules keep it.
+        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies", "tolerance"):
             if given.get(key) is not None:
                 defaults[key] = given[key]
     return defaults
