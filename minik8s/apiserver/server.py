@@ -46,8 +46,11 @@ class Config:
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
     # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
-    # kubelet and proxy (0: serve the APIs without scraping), and the proxies' metrics port.
-    metric_resolution: float = 15.0
+    # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
+    # server) serves the APIs without scraping: a server holding simulated nodes (hollow
+    # nodes, tests) must not send traffic to addresses nobody runs; the cluster configs
+    # (minik8s/cluster/config.py) turn it on at 15 s, metrics-server's resolution.
+    metric_resolution: float = 0.0
     proxy_metrics_port: int = 10249
 
 

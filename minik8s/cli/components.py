@@ -38,8 +38,9 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
-@click.option("--metric-resolution", default=15.0, type=click.FloatRange(min=0),
-              help="Seconds between scrapes of every node's kubelet and proxy for the metrics APIs (0: none).")
+@click.option("--metric-resolution", default=0.0, type=click.FloatRange(min=0),
+              help="Seconds between scrapes of every node's kubelet and proxy for the metrics APIs (0: none; "
+                   "the cluster configs set 15).")
 @click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
               help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,

@@ -1,8 +1,9 @@
 """The metrics APIs wired into one API server: stores, scraper, handlers, discovery.
 
 `ApiServer` makes one `MetricsService`, adds its routes before its own catch-all
-/apis route, and starts and stops it with itself. `resolution` 0 serves the APIs with
-no data (nothing is scraped).
+/apis route, and starts and stops it with itself. `resolution` 0 (a bare API server's
+default) serves the APIs with no data: nothing is scraped, so a server holding simulated
+nodes never connects to their made-up addresses.
 """
 from __future__ import annotations
 
