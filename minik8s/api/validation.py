@@ -761,9 +761,51 @@ def _metrics(errs: Errors, metrics: Any, path: str) -> None:
                 errs.forbidden(f"{p}.{other}", "must populate the given metric source only")
 
 
+def _scaling_rules(errs: Errors, rules: Any, path: str) -> None:
+    """validateScalingRules: what the HPA controller's policy arithmetic relies on."""
+    if rules is None:
+        return
+    rules = vc.as_dict(rules)
+    select = rules.get("selectPolicy")
+    if select is not None and select not in ("Max", "Min", "Disabled"):
+        errs.not_supported(f"{path}.selectPolicy", select, ["Disabled", "Max", "Min"])
+    window = rules.get("stabilizationWindowSeconds")
+    if window is not None:
+        value = vc.as_int(window)
+        if value is None or value < 0:
+            errs.invalid(f"{path}.stabilizationWindowSeconds", window, "must be greater than or equal to zero")
+        elif value > 3600:
+            errs.invalid(f"{path}.stabilizationWindowSeconds", window, "must be less than or equal to 3600")
+    policies = rules.get("policies")
+    if policies is not None and not vc.as_list(policies):
+        errs.required(f"{path}.policies", "must specify at least one Policy")
+    for i, policy in enumerate(vc.as_list(policies)):
+        policy, p = vc.as_dict(policy), f"{path}.policies[{i}]"
+        if policy.get("type") not in ("Pods", "Percent"):
+            errs.not_supported(f"{p}.type", policy.get("type"), ["Percent", "Pods"])
+        period = vc.as_int(policy.get("periodSeconds"))
+        if period is None or period <= 0:
+            errs.invalid(f"{p}.periodSeconds", policy.get("periodSeconds"), "must be greater than zero")
+        elif period > 1800:
+            errs.invalid(f"{p}.periodSeconds", period, "must be less than or equal to 1800")
+        value = vc.as_int(policy.get("value"))
+        if value is None or value <= 0:
+            errs.invalid(f"{p}.value", policy.get("value"), "must be greater than zero")
+    if rules.get("tolerance") is not None:
+        try:
+            if quantity.parse_quantity(rules["tolerance"]) < 0:
+                errs.invalid(f"{path}.tolerance", rules["tolerance"], "must be greater than or equal to 0")
+        except ValueError as e:
+            errs.invalid(f"{path}.tolerance", vc.as_str(rules["tolerance"]), str(e))
+
+
 def _hpa(errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
     spec = vc.as_dict(obj.get("spec"))
     _replica_bounds(errs, spec)
+    behavior = spec.get("behavior")
+    if behavior is not None:
+        _scaling_rules(errs, vc.as_dict(behavior).get("scaleUp"), "spec.behavior.scaleUp")
+        _scaling_rules(errs, vc.as_dict(behavior).get("scaleDown"), "spec.behavior.scaleDown")
     if res.version == "v1":
         # v1 is converted to the internal (v2) shape before validation.
         target = spec.get("targetCPUUtilizationPercentage")
