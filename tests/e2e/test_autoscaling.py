@@ -203,7 +203,8 @@ def test_cpu_load_scales_up_and_down_with_kubectl_autoscale(cluster: Cluster, ns
                for m in messages), messages
     assert any(m.endswith("reason: All metrics below target") for m in messages), messages
     # Read back through autoscaling/v1 too (what kubectl autoscale wrote).
-    v1 = json.loads(cluster.kubectl("get", "hpa.v1.autoscaling", "cpu", "-n", ns, "-o", "json").stdout)
+    v1 = json.loads(cluster.kubectl("get", "--raw",
+                                    f"/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers/cpu").stdout)
     assert v1["apiVersion"] == "autoscaling/v1" and v1["spec"]["targetCPUUtilizationPercentage"] == 50
 
 
