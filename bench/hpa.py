@@ -207,6 +207,45 @@ def kubelet_round_cpu(state: str, node: str, rounds: int = 20) -> tuple[float, i
     return asyncio.run(run())
 
 
+def kubelet_round_cpu_synthetic(pods: int, rounds: int = 10) -> float:
+    """CPU seconds of one reading round over a cgroup v1 tree of `pods` pods (sandbox + app each) in tmp."""
+    from minik8s.kubelet import runtime
+
+    root = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-cg-"))
+    try:
+        listed = []
+        for i in range(pods):
+            for kind in ("sandbox", "app"):
+                cid = f"{kind}{i:04d}"
+                for ctl, name in (("cpuacct", "cpuacct.usage"), ("memory", "memory.usage_in_bytes")):
+                    d = root / ctl / "docker" / cid
+                    d.mkdir(parents=True)
+                    (d / name).write_text("123456789\n")
+                (root / "memory" / "docker" / cid / "memory.stat").write_text("total_inactive_file 1\ntotal_rss 2\n")
+                listed.append(runtime.ContainerStatus(
+                    id=cid, name="POD" if kind == "sandbox" else "app", pod_uid=f"u{i}", pod_name=f"p{i}",
+                    pod_namespace="ns", is_sandbox=kind == "sandbox", state=runtime.RUNNING, attempt=0))
+        for ctl, name in (("cpuacct", "cpuacct.usage"), ("memory", "memory.usage_in_bytes")):
+            (root / ctl / name).write_text("1\n")
+        (root / "memory" / "memory.stat").write_text("total_inactive_file 0\n")
+
+        async def lister() -> list[runtime.ContainerStatus]:
+            return listed
+
+        provider = stats.StatsProvider("n", lister, cgroupstats.CgroupFs(str(root)))
+
+        async def run() -> float:
+            await provider.sample()
+            t = time.process_time()
+            for _ in range(rounds):
+                stats.resource_metrics(await provider.sample())
+            return (time.process_time() - t) / rounds
+
+        return asyncio.run(run())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def synthetic_kubelet_text(node: int, pods: int, t: float) -> str:
     sample = cgroupstats.CgroupSample(123_456_789_000, 50 << 20, 40 << 20, 30 << 20)
     pod_stats = []
@@ -323,6 +362,10 @@ def main() -> int:
     print()
     print(f"kubelet reading round on the busiest node ({containers} containers incl. sandboxes): "
           f"{kubelet_cpu * 1000:.2f} ms CPU, every {interval:g} s = {kubelet_cpu / interval * 1000:.2f} mCPU")
+    for pods in (10, 110):
+        round_cpu = kubelet_round_cpu_synthetic(pods)
+        print(f"kubelet, {pods} pods (cgroup files in tmp): {round_cpu * 1000:.2f} ms CPU per reading round "
+              f"(= {round_cpu / interval * 1000:.2f} mCPU at {interval:g} s)")
     for pods in (10, 110):
         cpu, per_node = apiserver_cost(pods)
         print(f"API server, {pods} pods/node: {cpu * 1000:.2f} ms CPU per node scrape "
