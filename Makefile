@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) bench/rollout.py
 	$(PY) bench/node_failure.py
 	$(PY) bench/proxy.py
+	$(PY) bench/hpa.py
 
 vagrant-test: $(TEST_STAMP)
 	./deploy/vagrant-test.sh

@@ -20,6 +20,16 @@ AGGREGATED_CONTENT_TYPE_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2be
 
 KUBE_MAJOR, KUBE_MINOR = "1", "32"
 
+# Groups served by handlers of their own rather than the resource table (the metrics
+# APIs, minik8s/apiserver/metrics): their aggregated discovery items (APIGroupDiscovery),
+# listed after the table's groups in both discovery forms.
+EXTRA_GROUPS: list[dict[str, Any]] = []
+
+
+def register_group(item: dict[str, Any]) -> None:
+    """Add (or replace, by name) a group of EXTRA_GROUPS."""
+    EXTRA_GROUPS[:] = [g for g in EXTRA_GROUPS if g["metadata"]["name"] != item["metadata"]["name"]] + [item]
+
 
 def version_info() -> dict[str, str]:
     # kubectl's gcloud dispatcher picks its kubectl from "minor" (gotcha 2).
@@ -65,7 +75,9 @@ def _group_doc(name: str, versions: tuple[str, ...]) -> dict[str, Any]:
 
 
 def api_group_list() -> dict[str, Any]:
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group_doc(g, vs) for g, vs in resources.GROUPS]}
+    extra = [_group_doc(g["metadata"]["name"], tuple(v["version"] for v in g["versions"])) for g in EXTRA_GROUPS]
+    return {"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": [_group_doc(g, vs) for g, vs in resources.GROUPS] + extra}
 
 
 def api_group(group: str) -> dict[str, Any] | None:
@@ -134,6 +146,7 @@ def aggregated(legacy: bool, content_type: str) -> dict[str, Any]:
                 {"version": v, "freshness": "Current",
                  "resources": [_aggregated_resource(r) for r in resources.for_group_version(group, v)]}
                 for v in versions]})
+        items.extend(EXTRA_GROUPS)
     return {"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items}
 
 

@@ -21,6 +21,7 @@ from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
+from minik8s.apiserver.metrics import service as metrics_service
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
@@ -46,6 +47,13 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
+    # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
+    # server) serves the APIs without scraping: a server holding simulated nodes (hollow
+    # nodes, tests) must not send traffic to addresses nobody runs; the cluster configs
+    # (minik8s/cluster/config.py) turn it on at 15 s, metrics-server's resolution.
+    metric_resolution: float = 0.0
+    proxy_metrics_port: int = 10249
 
 
 @web.middleware
@@ -91,6 +99,9 @@ class ApiServer:
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
+        self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
+                                                      resolution=config.metric_resolution,
+                                                      proxy_port=config.proxy_metrics_port)
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -110,6 +121,7 @@ class ApiServer:
         r.add_get("/openapi/v3", self.openapi_root)
         r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
         self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
+        self.metrics.add_routes(r)  # before the catch-all /apis route below
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -219,6 +231,7 @@ class ApiServer:
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
         await site.start()
+        self.metrics.start()
         log.info("minik8s apiserver listening on %s:%d (etcd %s)", self.config.bind_address, self.config.port,
                  ",".join(self.config.etcd_endpoints))
 
@@ -228,6 +241,7 @@ class ApiServer:
         if self._mirror_task is not None:
             self._mirror_task.cancel()
         await self.authz.stop()
+        await self.metrics.stop()
         await self.caches.stop()
         if self.runner is not None:
             await self.runner.cleanup()
