@@ -63,26 +63,6 @@ oom_score = 0
 """
 
 
-# The CLI modules that define component commands (see minik8s.cli.main._register).
-_COMMAND_MODULES = ("components", "cmd_kubelet", "cmd_scheduler", "cmd_proxy", "cmd_network")
-
-
-def command_available(command: str) -> bool:
-    """Whether this minik8s has `command` (components arrive one issue at a time; a
-    config file for one that does not exist yet is written but nothing is started)."""
-    import importlib
-
-    from minik8s.cli import main
-
-    for module in _COMMAND_MODULES:
-        try:
-            importlib.import_module(f"minik8s.cli.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"minik8s.cli.{module}":
-                raise
-    return command in main.cli.commands
-
-
 @dataclasses.dataclass(frozen=True)
 class AgentStatus:
     name: str
@@ -173,11 +153,9 @@ class Node:
         self._wait("dockerd", pid, lambda: procs.docker_running(sock), 60)
         return pid
 
-    def start_component(self, command: str) -> int | None:
-        """`minik8s --config <node>/etc/<command>.yaml <command>` in the node, unless running
-        (or not part of this minik8s yet). Ready is the API's verdict, not checked here."""
-        if not command_available(command):
-            return None
+    def start_component(self, command: str) -> int:
+        """`minik8s --config <node>/etc/<command>.yaml <command>` in the node, unless running.
+        Ready is the API's verdict, not checked here."""
         pid = self.pid(command)
         if pid:
             return pid
