@@ -18,7 +18,6 @@ network namespace (`nsenter --net`), so paths are the same inside and out.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -26,9 +25,6 @@ import shutil
 import signal
 import sys
 from typing import Any
-
-import docker
-import docker.errors
 
 from minik8s.cluster import cgroups
 from minik8s.cluster import config
@@ -211,23 +207,13 @@ class Node:
         self.power_off()
 
     def _remove_containers(self) -> None:
-        try:
-            client = docker.DockerClient(base_url=f"unix://{self.paths.docker_sock}", timeout=30)
-        except docker.errors.DockerException:
-            return
-        try:
-            containers = client.containers.list(all=True)
+        from minik8s.kubelet import cleanup
+        from minik8s.kubelet import runtime
 
-            def remove(c: Any) -> None:
-                with contextlib.suppress(docker.errors.APIError):
-                    c.remove(force=True)
-
-            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(remove, containers))
-        except docker.errors.DockerException:
+        try:
+            cleanup.remove_node_pods(self.name, f"unix://{self.paths.docker_sock}")
+        except runtime.RuntimeFailure:
             pass  # the engine went away; power_off cleans up after it
-        finally:
-            client.close()
 
     def _clean_after_processes(self) -> None:
         mounts.unmount_under(str(self.paths.dir))

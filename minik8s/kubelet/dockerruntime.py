@@ -245,8 +245,12 @@ class DockerRuntime:
         log.info("created docker network %s on %s (masquerade %s)", name, net, "on" if masquerade else "off")
 
     async def remove_network(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             await self._call(self.api.remove_network, name)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("NetworkNotReady", f"removing docker network {name}: {_api_error(e)}") from e
 
     # -- listing and status --------------------------------------------------------------------
 
