@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import quantity
 from minik8s.api import resources
 from minik8s.apiserver import tables
@@ -522,11 +523,6 @@ async def search_events(client: rest.Client, res: resources.Resource, obj: Obj) 
     return list(listed.get("items") or [])
 
 
-def _controlled_by(obj: Obj, uid: str) -> bool:
-    refs = parts.metadata(obj).get("ownerReferences") or []
-    return any(ref.get("controller") and ref.get("uid") == uid for ref in refs)
-
-
 async def _list(client: rest.Client, res: resources.Resource | None, namespace: str | None,
                 **params: Any) -> list[Obj]:
     assert res is not None
@@ -557,7 +553,7 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
     if kind == "Deployment":
         selector = tables.label_selector_string((obj.get("spec") or {}).get("selector"))
         owned = [rs for rs in await _list(client, _REPLICA_SETS, ns, labelSelector=selector)
-                 if _controlled_by(rs, meta.get("uid", ""))]
+                 if owners.is_controlled_by(rs, meta.get("uid", ""))]
         wanted = _template_without_hash((obj.get("spec") or {}).get("template"))
         new = next((rs for rs in owned
                     if _template_without_hash((rs.get("spec") or {}).get("template")) == wanted), None)
@@ -568,7 +564,7 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
         selector = (tables.label_selector_string(spec_selector) if kind == "ReplicaSet"
                     else ",".join(f"{k}={v}" for k, v in sorted((spec_selector or {}).items())))
         pods = [p for p in await _list(client, _PODS, ns, labelSelector=selector)
-                if _controlled_by(p, meta.get("uid", ""))]
+                if owners.is_controlled_by(p, meta.get("uid", ""))]
         return describe_replica_set({"kind": kind, **obj}, pods, events)
     if kind == "Service":
         assert _ENDPOINTS is not None

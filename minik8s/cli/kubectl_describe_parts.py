@@ -13,6 +13,7 @@ import re
 from typing import Any, Mapping
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.apiserver import tables
 from minik8s.cli import kubectl_apply
 from minik8s.cli import printers
@@ -140,10 +141,8 @@ def or_none(text: str) -> str:
 
 
 def controller_of(obj: Obj) -> str:
-    for ref in metadata(obj).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return f"{ref.get('kind')}/{ref.get('name')}"
-    return ""
+    ref = owners.controller_ref(obj)
+    return "" if ref is None else f"{ref.get('kind')}/{ref.get('name')}"
 
 
 def describe_events(w: PrefixWriter, events: list[Obj] | None, now: datetime.datetime | None = None) -> None:

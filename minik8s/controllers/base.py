@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from minik8s.api import errors
 from minik8s.client import workqueue
@@ -76,18 +75,3 @@ class Controller:
                 raise TimeoutError(f"{self.name}: queue not drained")
             key = await self.queue.get()
             await self.process_one(key)
-
-
-def owner_key(obj: dict[str, Any], kind: str) -> str | None:
-    """`namespace/name` of the object's controller owner of `kind`, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return f"{obj['metadata'].get('namespace')}/{ref['name']}"
-    return None
-
-
-def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None

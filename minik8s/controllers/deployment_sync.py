@@ -14,6 +14,7 @@ import logging
 from typing import Any, Callable, Sequence
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.controllers import deployment_control
 from minik8s.controllers import deployment_util as util
 
@@ -54,8 +55,7 @@ async def update_status(ctx: SyncContext, d: Obj) -> None:
 
 
 def controller_ref(d: Obj) -> Obj:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": d["metadata"]["name"],
-            "uid": d["metadata"].get("uid", ""), "controller": True, "blockOwnerDeletion": True}
+    return owners.new_controller_ref(d, "apps/v1", "Deployment")
 
 
 def _namespace_terminating(e: errors.StatusError) -> bool:
@@ -135,7 +135,7 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
         found = ctx.cached_rs(namespace, rs_name) or await ctx.rs_control.get_replica_set(namespace, rs_name)
         if found is None:
             raise
-        ref = _controller_of(found)
+        ref = owners.controller_ref(found)
         if (ref is not None and ref.get("uid") == d["metadata"].get("uid")
                 and util.equal_ignore_hash(spec.get("template"), (found.get("spec") or {}).get("template"))):
             created = copy.deepcopy(found)
@@ -177,13 +177,6 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
     if needs_update:
         await update_status(ctx, d)
     return created
-
-
-def _controller_of(obj: Obj) -> Obj | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return dict(ref)
-    return None
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable
 import psutil
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.kubelet import runtime
@@ -232,8 +233,7 @@ def build_lease(node: Obj, duration: int, now: float) -> Obj:
                   "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
                   "spec": {"holderIdentity": name, "leaseDurationSeconds": duration, "renewTime": micro_time(now)}}
     if node["metadata"].get("uid"):
-        lease["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                                 "uid": node["metadata"]["uid"]}]
+        lease["metadata"]["ownerReferences"] = [owners.owner_ref("v1", "Node", name, node["metadata"]["uid"])]
     return lease
 
 
