@@ -30,8 +30,8 @@ from minik8s.api import resources  # noqa: E402
 from minik8s.client import rest  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 
 def pod(name: str) -> dict[str, Any]:

@@ -48,8 +48,8 @@ from minik8s.client import rest  # noqa: E402
 from minik8s.images import build as images  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 assert PODS and NAMESPACES
 NODE_LABEL = "io.minik8s.node"
 

@@ -49,9 +49,9 @@ from minik8s.client import rest  # noqa: E402
 from minik8s.images import build as images  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-DEPLOYMENTS = resources.lookup("apps", "v1", "deployments")
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+DEPLOYMENTS = resources.must("apps", "v1", "deployments")
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 assert DEPLOYMENTS and PODS and NAMESPACES
 
 

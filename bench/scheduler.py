@@ -50,9 +50,9 @@ from minik8s.api import resources  # noqa: E402
 from minik8s.client import rest  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
+NAMESPACES = resources.must("", "v1", "namespaces")
 assert PODS and NODES and NAMESPACES
 NAMESPACE = "bench"
 

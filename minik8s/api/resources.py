@@ -144,9 +144,7 @@ def must(group: str, version: str, plural: str) -> Resource:
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:
-        found = lookup(res.group, res.storage_version, res.plural)
-        assert found is not None
-        return found
+        return must(res.group, res.storage_version, res.plural)
     return res
 
 

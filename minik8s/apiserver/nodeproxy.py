@@ -30,9 +30,8 @@ from minik8s.apiserver import storage as storage_mod
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-assert PODS is not None and NODES is not None
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 DEFAULT_KUBELET_PORT = 10250

@@ -500,16 +500,15 @@ def describe_generic(obj: Obj, events: list[Obj] | None) -> str:
 # Fetching what the describers need
 # ---------------------------------------------------------------------------
 
-_EVENTS = resources.resolve("events")
-_PODS = resources.resolve("pods")
-_REPLICA_SETS = resources.resolve("replicasets")
-_ENDPOINTS = resources.resolve("endpoints")
-_LEASES = resources.resolve("leases")
+_EVENTS = resources.must("", "v1", "events")
+_PODS = resources.must("", "v1", "pods")
+_REPLICA_SETS = resources.must("apps", "v1", "replicasets")
+_ENDPOINTS = resources.must("", "v1", "endpoints")
+_LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 async def search_events(client: rest.Client, res: resources.Resource, obj: Obj) -> list[Obj] | None:
     """The Events about `obj`, as kubectl's searchEvents asks; None when the server cannot say."""
-    assert _EVENTS is not None
     meta = parts.metadata(obj)
     fields = [f"involvedObject.name={meta.get('name', '')}", f"involvedObject.namespace={meta.get('namespace', '')}"]
     if res.kind != "Pod":  # kubectl clears the kind of a pod's reference
@@ -523,9 +522,8 @@ async def search_events(client: rest.Client, res: resources.Resource, obj: Obj) 
     return list(listed.get("items") or [])
 
 
-async def _list(client: rest.Client, res: resources.Resource | None, namespace: str | None,
+async def _list(client: rest.Client, res: resources.Resource, namespace: str | None,
                 **params: Any) -> list[Obj]:
-    assert res is not None
     try:
         listed = await client.request("GET", res.path(namespace), params=params)
     except errors.StatusError:
@@ -567,7 +565,6 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
                 if owners.is_controlled_by(p, meta.get("uid", ""))]
         return describe_replica_set({"kind": kind, **obj}, pods, events)
     if kind == "Service":
-        assert _ENDPOINTS is not None
         try:
             endpoints = await client.request("GET", _ENDPOINTS.path(ns, meta.get("name")))
         except errors.StatusError:
@@ -588,7 +585,6 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
             # The kubelet names the node by its name where controllers use its uid.
             by_name = await search_events(client, res, {"metadata": {**meta, "uid": meta.get("name")}})
             events = (events or []) + (by_name or []) if events is not None or by_name is not None else None
-        assert _LEASES is not None
         lease, lease_error = None, ""
         try:
             lease = await client.request("GET", _LEASES.path("kube-node-lease", meta.get("name")))

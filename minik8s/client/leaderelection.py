@@ -23,8 +23,7 @@ from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert LEASES is not None
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 def _micro_now() -> str:

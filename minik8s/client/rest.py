@@ -136,8 +136,7 @@ class Client:
 
     async def bind(self, pod: dict[str, Any], node: str) -> None:
         meta = pod["metadata"]
-        pods = resources.lookup("", "v1", "pods")
-        assert pods
+        pods = resources.must("", "v1", "pods")
         await self.request("POST", pods.path(meta["namespace"], meta["name"], "binding"), body={
             "apiVersion": "v1", "kind": "Binding",
             "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta.get("uid")},

@@ -41,8 +41,7 @@ Obj = dict[str, Any]
 
 DEPLOYMENTS = deployment_control.DEPLOYMENTS
 REPLICASETS = deployment_control.REPLICASETS
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 KIND = "Deployment"
 
 

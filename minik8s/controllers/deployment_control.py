@@ -18,9 +18,8 @@ from minik8s.controllers import deployment_util as util
 
 Obj = dict[str, Any]
 
-DEPLOYMENTS = resources.lookup("apps", "v1", "deployments")
-REPLICASETS = resources.lookup("apps", "v1", "replicasets")
-assert DEPLOYMENTS is not None and REPLICASETS is not None
+DEPLOYMENTS = resources.must("apps", "v1", "deployments")
+REPLICASETS = resources.must("apps", "v1", "replicasets")
 
 
 class RSControl(Protocol):

@@ -22,9 +22,9 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-SERVICES = resources.lookup("", "v1", "services")
-ENDPOINTS = resources.lookup("", "v1", "endpoints")
-PODS = resources.lookup("", "v1", "pods")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
+PODS = resources.must("", "v1", "pods")
 assert SERVICES and ENDPOINTS and PODS
 
 

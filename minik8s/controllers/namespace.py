@@ -18,8 +18,7 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert NAMESPACES is not None
+NAMESPACES = resources.must("", "v1", "namespaces")
 FINALIZER = "kubernetes"
 
 

@@ -21,8 +21,7 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 
 
 class NodeIpamController(base.Controller):

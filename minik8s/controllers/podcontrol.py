@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 # Event reasons, as upstream's controller_utils.go (kubectl describe shows them).
 SUCCESSFUL_CREATE = "SuccessfulCreate"

@@ -46,10 +46,9 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PODS = resources.lookup("", "v1", "pods")
-REPLICASETS = resources.lookup("apps", "v1", "replicasets")
-REPLICATIONCONTROLLERS = resources.lookup("", "v1", "replicationcontrollers")
-assert PODS is not None and REPLICASETS is not None and REPLICATIONCONTROLLERS is not None
+PODS = resources.must("", "v1", "pods")
+REPLICASETS = resources.must("apps", "v1", "replicasets")
+REPLICATIONCONTROLLERS = resources.must("", "v1", "replicationcontrollers")
 
 BURST_REPLICAS = 500  # upstream's BurstReplicas: most creates/deletes per sync
 SLOW_START_INITIAL_BATCH = 1

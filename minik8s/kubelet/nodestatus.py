@@ -34,9 +34,8 @@ from minik8s.kubelet import status as status_mod
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert NODES is not None and LEASES is not None
+NODES = resources.must("", "v1", "nodes")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 Obj = dict[str, Any]
 

@@ -37,8 +37,7 @@ from minik8s.network import vxlan
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 KEY = "network"
 
 

@@ -23,8 +23,7 @@ from minik8s.network import iptables
 from minik8s.network import runner as runner_mod
 from minik8s.network import subnet
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 IFACE = backend_mod.Interface("eth0", "172.31.0.11", 1500)
 
 

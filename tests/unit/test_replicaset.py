@@ -22,7 +22,7 @@ from minik8s.controllers import replicaset
 Obj = dict[str, Any]
 NS = "default"
 NOW = 1_700_000_000.0
-PODS = resources.lookup("", "v1", "pods")
+PODS = resources.must("", "v1", "pods")
 
 
 def ts(epoch: float) -> str:

@@ -188,8 +188,7 @@ def kubelet(start_kubelet: Callable[..., KubeletProcess]) -> KubeletProcess:
     return start_kubelet()
 
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 
 class Pods:
