@@ -16,7 +16,7 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.controllers import base
-from minik8s.controllers import deployment
+from minik8s.controllers.deployment import controller as deployment
 from minik8s.controllers import garbagecollector
 from minik8s.controllers import endpoints
 from minik8s.controllers import namespace

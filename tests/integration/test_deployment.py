@@ -23,7 +23,7 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import util
 from minik8s.util import procs
 from tests.conftest import ApiServerProcess, ComponentProcess, akubectl, controller_manager
 

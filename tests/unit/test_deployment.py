@@ -15,8 +15,8 @@ import pytest
 
 from minik8s.api import errors
 from minik8s.client import informer as informer_mod
-from minik8s.controllers import deployment
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.deployment import util
 
 Obj = dict[str, Any]
 NS = "ns"

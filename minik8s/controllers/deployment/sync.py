@@ -15,8 +15,8 @@ from typing import Any, Callable, Sequence
 
 from minik8s.api import errors
 from minik8s.api import owners
-from minik8s.controllers import deployment_control
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import control as deployment_control
+from minik8s.controllers.deployment import util
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import rest
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import util
 
 Obj = dict[str, Any]
 

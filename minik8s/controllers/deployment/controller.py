@@ -11,10 +11,6 @@ step of the strategy — RollingUpdate within maxSurge/maxUnavailable, or
 Recreate. The controller manages ReplicaSets only; their pods are the
 ReplicaSet controller's, and availability (minReadySeconds) is what it reports
 in ReplicaSet status.
-
-Layout: deployment_util (pure rules), deployment_sync (shared steps),
-deployment_rolling, deployment_recreate, deployment_progress (Progressing
-condition, deadline) and deployment_control (the write seams).
 """
 from __future__ import annotations
 
@@ -29,11 +25,11 @@ from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.controllers import base
-from minik8s.controllers import deployment_control
-from minik8s.controllers import deployment_recreate as recreate
-from minik8s.controllers import deployment_rolling as rolling
-from minik8s.controllers import deployment_sync as sync_mod
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import control as deployment_control
+from minik8s.controllers.deployment import recreate
+from minik8s.controllers.deployment import rolling
+from minik8s.controllers.deployment import sync as sync_mod
+from minik8s.controllers.deployment import util
 
 log = logging.getLogger(__name__)
 
