@@ -1,7 +1,7 @@
 """`get`: tables from the server, yaml/json/name from plain objects, and `--watch`.
 
 Human-readable output asks the server for meta.k8s.io Tables with kubectl's Accept
-header and lays them out with minik8s.cli.printers; objects of several kinds get
+header and lays them out with minik8s.cli.kubectl.printers; objects of several kinds get
 `kind/` prefixed names and one table per kind, separated by a blank line
 (kubectl's get.go). `-o yaml|json` of anything but one named object is a
 `kind: List`. A watch prints the first table, then one row per event, padding
@@ -19,8 +19,8 @@ import orjson
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import tables
-from minik8s.cli import kubectl_args
-from minik8s.cli import printers
+from minik8s.cli.kubectl import args as kubectl_args
+from minik8s.cli.kubectl import printers
 from minik8s.client import rest
 
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"

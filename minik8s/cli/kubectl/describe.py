@@ -19,7 +19,7 @@ from minik8s.api import owners
 from minik8s.api import quantity
 from minik8s.api import resources
 from minik8s.apiserver import tables
-from minik8s.cli import kubectl_describe_parts as parts
+from minik8s.cli.kubectl import describe_parts as parts
 from minik8s.client import rest
 
 Obj = Mapping[str, Any]

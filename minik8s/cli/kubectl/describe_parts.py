@@ -15,8 +15,8 @@ from typing import Any, Mapping
 from minik8s.api import errors
 from minik8s.api import owners
 from minik8s.apiserver import tables
-from minik8s.cli import kubectl_apply
-from minik8s.cli import printers
+from minik8s.cli.kubectl import apply as kubectl_apply
+from minik8s.cli.kubectl import printers
 
 Obj = Mapping[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Sequence
 import click
 
 from minik8s.api import resources
-from minik8s.cli import kubectl_args
+from minik8s.cli.kubectl import args as kubectl_args
 from minik8s.client import kubeconfig
 from minik8s.client import rest
 
