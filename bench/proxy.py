@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from minik8s.api import errors  # noqa: E402
+from minik8s.api import resources  # noqa: E402
 from minik8s.client import rest  # noqa: E402
 from minik8s.proxy import iptables  # noqa: E402
 from minik8s.proxy import iptables_proxier  # noqa: E402
@@ -47,7 +48,7 @@ from tests.integration import test_proxy as netlab  # noqa: E402
 
 SERVICES = proxy_server.SERVICES
 ENDPOINTS = proxy_server.ENDPOINTS
-NAMESPACES = proxy_server._core("namespaces")  # noqa: SLF001
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 POLLER = textwrap.dedent('''
     """Connect to ip:port every 2 ms; print "ready" once `first` answers, then the wall
