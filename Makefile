@@ -1,6 +1,9 @@
 # Two commands on a fresh Debian/Ubuntu or CentOS machine:
 #   make up    install what is missing, then bring up a single-node cluster
 #   make test  install test dependencies, then run the whole suite
+# and what CI runs before `make test`:
+#   make lint         ruff, mypy and the import contracts (installs the tools itself)
+#   make bench-smoke  every benchmark at a tiny size, and nothing left behind
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test unit integration e2e deps test-deps bench lint clean vagrant-test
+.PHONY: up down test unit integration e2e deps test-deps bench bench-smoke lint clean vagrant-test
 
 deps:
 	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh
@@ -51,6 +54,10 @@ bench: $(STAMP)
 	$(PY) bench/rollout.py
 	$(PY) bench/node_failure.py
 	$(PY) bench/proxy.py
+
+# Seconds per benchmark: a refactor that breaks one fails CI instead of the next measurement.
+bench-smoke: deps $(TEST_STAMP)
+	$(PY) bench/smoke.py
 
 vagrant-test: $(TEST_STAMP)
 	./deploy/vagrant-test.sh
