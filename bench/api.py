@@ -26,11 +26,11 @@ import aetcd
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
 
-import benchutil  # noqa: E402
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.util import procs
 
 PODS = resources.must("", "v1", "pods")
 NAMESPACES = resources.must("", "v1", "namespaces")

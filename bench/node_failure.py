@@ -40,10 +40,10 @@ from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.cluster import lifecycle  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
 
-import benchutil  # noqa: E402
+from minik8s.cluster import lifecycle
+from minik8s.util import procs
 
 MINIK8S = [sys.executable, "-m", "minik8s"]
 SETTINGS = [

@@ -43,12 +43,12 @@ import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.images import build as images  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
 
-import benchutil  # noqa: E402
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.images import build as images
+from minik8s.util import procs
 
 PODS = resources.must("", "v1", "pods")
 NAMESPACES = resources.must("", "v1", "namespaces")
@@ -114,7 +114,7 @@ class Cluster:
         self.url = ""
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        out = open(self.tmp / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         self.procs.append(proc)

@@ -36,17 +36,17 @@ from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import errors  # noqa: E402
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.proxy import iptables  # noqa: E402
-from minik8s.proxy import iptables_proxier  # noqa: E402
-from minik8s.proxy import rules  # noqa: E402
-from minik8s.proxy import server as proxy_server  # noqa: E402
-from minik8s.util import procs  # noqa: E402
-from tests.integration import test_proxy as netlab  # noqa: E402
+import benchutil
 
-import benchutil  # noqa: E402
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.proxy import iptables
+from minik8s.proxy import iptables_proxier
+from minik8s.proxy import rules
+from minik8s.proxy import server as proxy_server
+from minik8s.util import procs
+from tests.integration import test_proxy as netlab
 
 SERVICES = proxy_server.SERVICES
 ENDPOINTS = proxy_server.ENDPOINTS

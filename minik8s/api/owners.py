@@ -7,17 +7,17 @@ kubelet, the scheduler and the CLI agree on what "controlled by" means.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 Obj = dict[str, Any]
 
 
-def refs(obj: Obj) -> list[Obj]:
+def refs(obj: Mapping[str, Any]) -> list[Obj]:
     """The object's ownerReferences (none: an empty list)."""
     return list((obj.get("metadata") or {}).get("ownerReferences") or [])
 
 
-def controller_ref(obj: Obj) -> Obj | None:
+def controller_ref(obj: Mapping[str, Any]) -> Obj | None:
     """The ownerReference with controller=true, if any (metav1.GetControllerOf)."""
     for ref in refs(obj):
         if ref.get("controller"):
@@ -25,7 +25,7 @@ def controller_ref(obj: Obj) -> Obj | None:
     return None
 
 
-def is_controlled_by(obj: Obj, owner_uid: str) -> bool:
+def is_controlled_by(obj: Mapping[str, Any], owner_uid: str) -> bool:
     """Whether the object's controller is the owner with uid `owner_uid` (metav1.IsControlledBy)."""
     ref = controller_ref(obj)
     return ref is not None and ref.get("uid") == owner_uid

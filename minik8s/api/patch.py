@@ -51,7 +51,8 @@ def apply_patch(original: dict[str, Any], body: bytes, content_type: str, kind: 
         return json_patch(original, ops)
     if media_type == MERGE_PATCH:
         patch = _decode(body, dict, "a merge patch must be a JSON object")
-        return merge_patch(original, patch)
+        merged: dict[str, Any] = merge_patch(original, patch)
+        return merged
     if media_type == STRATEGIC_MERGE_PATCH:
         patch = _decode(body, dict, "a strategic merge patch must be a JSON object")
         return strategicpatch.strategic_merge_patch(original, patch, kind)

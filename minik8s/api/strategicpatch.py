@@ -261,7 +261,8 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], type_name: str |
     if _DIRECTIVE in patch:
         directive = patch[_DIRECTIVE]
         if directive == REPLACE:
-            return _strip({k: v for k, v in patch.items() if k != _DIRECTIVE})
+            replaced: dict[str, Any] = _strip({k: v for k, v in patch.items() if k != _DIRECTIVE})
+            return replaced
         if directive == _DELETE:
             return {}
         raise _invalid(_at(path, f"unknown patch type: {directive} in map: {_short(patch)}"))

@@ -65,7 +65,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         raise
     except (ConnectionResetError, asyncio.CancelledError):
         raise
-    except Exception as e:  # noqa: BLE001 - every unexpected error still answers a Status
+    except Exception as e:
         log.exception("%s %s failed", request.method, request.path_qs)
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 

@@ -95,8 +95,8 @@ def _register() -> None:
     from minik8s.cli import cmd_proxy  # noqa: F401
     from minik8s.cli import cmd_scheduler  # noqa: F401
     from minik8s.cli import components  # noqa: F401
-    from minik8s.cli.kubectl import verbs  # noqa: F401
     from minik8s.cli import local  # noqa: F401
+    from minik8s.cli.kubectl import verbs  # noqa: F401
 
 
 def main() -> None:

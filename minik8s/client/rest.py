@@ -86,10 +86,15 @@ class Client:
             raise errors.Timeout(f"the API server at {self.server} did not answer {method} {path} "
                                  f"within {timeout or self.timeout:g}s") from e
 
+    async def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """`request` for the verbs whose answer is one JSON object."""
+        obj: dict[str, Any] = await self.request(method, path, **kwargs)
+        return obj
+
     # -- typed verbs -----------------------------------------------------------------
 
     async def get(self, res: resources.Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return await self.request("GET", res.path(namespace, name))
+        return await self._object("GET", res.path(namespace, name))
 
     async def get_or_none(self, res: resources.Resource, name: str,
                           namespace: str | None = None) -> dict[str, Any] | None:
@@ -101,17 +106,17 @@ class Client:
     async def list(self, res: resources.Resource, namespace: str | None = None, *,
                    label_selector: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
         params = {"labelSelector": label_selector, "fieldSelector": field_selector}
-        return await self.request("GET", res.path(namespace), params=params)
+        return await self._object("GET", res.path(namespace), params=params)
 
     async def create(self, res: resources.Resource, obj: dict[str, Any], namespace: str | None = None,
                      *, params: dict[str, Any] | None = None) -> dict[str, Any]:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        return await self.request("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
+        return await self._object("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
 
     async def update(self, res: resources.Resource, obj: dict[str, Any], *, subresource: str | None = None,
                      timeout: float | None = None) -> dict[str, Any]:
         meta = obj["metadata"]
-        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj,
+        return await self._object("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj,
                                   timeout=timeout)
 
     async def update_status(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +124,7 @@ class Client:
 
     async def patch(self, res: resources.Resource, name: str, patch: Any, namespace: str | None = None, *,
                     patch_type: str = MERGE_PATCH, subresource: str | None = None) -> dict[str, Any]:
-        return await self.request("PATCH", res.path(namespace, name, subresource), body=patch,
+        return await self._object("PATCH", res.path(namespace, name, subresource), body=patch,
                                   content_type=patch_type)
 
     async def delete(self, res: resources.Resource, name: str, namespace: str | None = None, *,
@@ -132,7 +137,7 @@ class Client:
             body["propagationPolicy"] = propagation
         if preconditions:
             body["preconditions"] = preconditions
-        return await self.request("DELETE", res.path(namespace, name), body=body)
+        return await self._object("DELETE", res.path(namespace, name), body=body)
 
     async def bind(self, pod: dict[str, Any], node: str) -> None:
         meta = pod["metadata"]

@@ -64,7 +64,7 @@ class RateLimitingQueue:
     def add_rate_limited(self, key: str) -> float:
         n = self._failures.get(key, 0)
         self._failures[key] = n + 1
-        delay = min(self.base_delay * (2 ** n), self.max_delay)
+        delay = min(self.base_delay * (2.0 ** n), self.max_delay)
         self.add_after(key, delay)
         return delay
 

@@ -53,7 +53,7 @@ class Controller:
             delay = self.queue.add_rate_limited(key)
             level = logging.DEBUG if e.code == 409 else logging.INFO
             log.log(level, "%s: sync %s failed (%s); retry in %.2fs", self.name, key, e.message, delay)
-        except Exception:  # noqa: BLE001 - a bug in one key must not stop the controller
+        except Exception:
             delay = self.queue.add_rate_limited(key)
             log.exception("%s: sync %s failed; retry in %.2fs", self.name, key, delay)
         finally:

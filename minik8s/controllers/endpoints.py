@@ -31,7 +31,7 @@ assert SERVICES and ENDPOINTS and PODS
 def pod_ready(pod: dict[str, Any]) -> bool:
     for c in (pod.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
-            return c.get("status") == "True"
+            return bool(c.get("status") == "True")
     return False
 
 
@@ -75,14 +75,14 @@ def compute_subsets(service: dict[str, Any], pods: list[dict[str, Any]]) -> list
         else:
             group["notReadyAddresses"].append(address)
     subsets = []
-    for ports, group in sorted(groups.items()):
+    for group_ports, group in sorted(groups.items()):
         subset: dict[str, Any] = {}
         for key in ("addresses", "notReadyAddresses"):
             if group[key]:
                 subset[key] = sorted(group[key], key=lambda a: tuple(int(x) for x in a["ip"].split(".")))
-        if ports:
+        if group_ports:
             subset["ports"] = [{**({"name": name} if name else {}), "port": port, "protocol": proto}
-                               for name, port, proto in ports]
+                               for name, port, proto in group_ports]
         subsets.append(subset)
     return subsets
 

@@ -66,7 +66,8 @@ class Node:
 
     @property
     def meta(self) -> Obj:
-        return self.obj["metadata"]
+        meta: Obj = self.obj["metadata"]
+        return meta
 
     @property
     def uid(self) -> str:

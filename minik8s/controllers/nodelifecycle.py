@@ -59,6 +59,7 @@ def format_time(t: float) -> str:
 
 
 def ready_condition(node: dict[str, Any]) -> dict[str, Any] | None:
+    c: dict[str, Any]
     for c in (node.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
             return c

@@ -124,6 +124,7 @@ def is_pod_active(pod: Obj) -> bool:
 
 
 def _ready_condition(pod: Obj) -> Obj | None:
+    cond: Obj
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
             return cond
@@ -205,7 +206,9 @@ def _compare(p1: Obj, p2: Obj) -> int:
     if _delete_first(p2, p1):
         return 1
     # Not upstream: a stable tie-break so repeated syncs pick the same victims.
-    return (p1["metadata"]["name"] > p2["metadata"]["name"]) - (p1["metadata"]["name"] < p2["metadata"]["name"])
+    n1: str = p1["metadata"]["name"]
+    n2: str = p2["metadata"]["name"]
+    return (n1 > n2) - (n1 < n2)
 
 
 def deletion_order(pods: list[Obj]) -> list[Obj]:

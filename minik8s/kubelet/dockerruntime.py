@@ -350,7 +350,7 @@ class DockerRuntime:
                 (p.host_ip, p.host_port) if p.host_ip else p.host_port)
         host_config = self.api.create_host_config(
             network_mode=config.network, ipc_mode="shareable", port_bindings=bindings or None,
-            extra_hosts={h: ip for h, ip in config.extra_hosts} or None,
+            extra_hosts=dict(config.extra_hosts) or None,
             dns=list(config.dns) or None, dns_search=list(config.dns_search) or None,
             dns_opt=list(config.dns_options) or None, sysctls=config.sysctls or None,
             log_config=LOG_CONFIG, cpu_shares=2)

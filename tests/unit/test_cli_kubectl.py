@@ -465,10 +465,10 @@ def test_pod_qos(containers: list[dict[str, Any]], qos: str) -> None:
 
 
 def test_smart_labels_for_generic_describe() -> None:
-    assert kubectl_describe._smart_label("creationTimestamp") == "Creation Timestamp"  # noqa: SLF001
-    assert kubectl_describe._smart_label("apiVersion") == "API Version"  # noqa: SLF001
-    assert kubectl_describe._smart_label("holderIdentity") == "Holder Identity"  # noqa: SLF001
-    assert kubectl_describe._smart_label("a.b") == "a.b"  # noqa: SLF001
+    assert kubectl_describe._smart_label("creationTimestamp") == "Creation Timestamp"
+    assert kubectl_describe._smart_label("apiVersion") == "API Version"
+    assert kubectl_describe._smart_label("holderIdentity") == "Holder Identity"
+    assert kubectl_describe._smart_label("a.b") == "a.b"
 
 
 # ---------------------------------------------------------------------------

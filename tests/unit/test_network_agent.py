@@ -151,7 +151,7 @@ def node(name: str, cidr: str | None = None, *, backend: str | None = None, ip: 
         obj["spec"]["podCIDR"] = cidr
     if backend:
         data = {"VNI": 1, "VtepMAC": mac} if backend == "vxlan" else None
-        obj["metadata"]["annotations"] = subnet.annotations(backend, ip, data)
+        obj["metadata"]["annotations"] = subnet.node_annotations(backend, ip, data)
     return obj
 
 

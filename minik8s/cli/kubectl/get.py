@@ -304,7 +304,7 @@ async def run_watch(client: rest.Client, target: kubectl_args.Target, namespace:
     else:
         listed = await client.request("GET", res.path(ns), params=params, headers=headers)
         skip_first, rv = False, str((listed.get("metadata") or {}).get("resourceVersion") or "0")
-        initial = [listed] if opts.human else [o for o in listed.get("items") or []]
+        initial = [listed] if opts.human else list(listed.get("items") or [])
     if not watch_only:
         for obj in initial:
             emit(obj)

@@ -24,9 +24,9 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.cli.kubectl import apply as kubectl_apply
 from minik8s.cli.kubectl import args as kubectl_args
+from minik8s.cli.kubectl import cmdutil
 from minik8s.cli.kubectl import describe as kubectl_describe
 from minik8s.cli.kubectl import get as kubectl_get
-from minik8s.cli.kubectl import cmdutil
 from minik8s.cli.kubectl import printers
 from minik8s.cli.main import cli
 from minik8s.client import rest
@@ -125,8 +125,8 @@ def describe(args: tuple[str, ...], selector: str | None, all_namespaces: bool, 
             namespaced = not all_namespaces and all(t.res.namespaced for t in targets)
             cmdutil.err(f"No resources found in {namespace} namespace.\n" if namespaced else "No resources found\n")
         cmdutil.out("\n\n".join(texts))
-        for e in failures:
-            cmdutil.err(kubectl_get.error_line(e) + "\n")
+        for failure in failures:
+            cmdutil.err(kubectl_get.error_line(failure) + "\n")
         return 1 if failures else 0
 
     cmdutil.run(conn, body)

@@ -87,8 +87,8 @@ class RealControl:
         takes only `status`, so a changed revision follows as a metadata patch.
         """
         updated = await self.client.update_status(DEPLOYMENTS, d)
-        want = util.annotations(d).get(util.REVISION)
-        if want is not None and util.annotations(updated).get(util.REVISION) != want:
+        want = util.annotations_of(d).get(util.REVISION)
+        if want is not None and util.annotations_of(updated).get(util.REVISION) != want:
             m = d["metadata"]
             updated = await self.client.patch(DEPLOYMENTS, m["name"],
                                               {"metadata": {"annotations": {util.REVISION: want}}},

@@ -89,7 +89,7 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
             # As upstream, the Deployment's own revision follows on the next sync
             # (the ReplicaSet's update wakes it up).
             return assign(existing, await ctx.rs_control.update_replica_set(rs_copy))
-        needs_update = util.set_deployment_revision(d, util.annotations(rs_copy).get(util.REVISION, ""))
+        needs_update = util.set_deployment_revision(d, util.annotations_of(rs_copy).get(util.REVISION, ""))
         # A Deployment that never had a Progressing condition starts being
         # measured from the moment its new ReplicaSet is first noticed.
         if util.has_progress_deadline(d) and util.get_condition(d.get("status"), util.PROGRESSING) is None:
@@ -277,7 +277,7 @@ async def cleanup_deployment(ctx: SyncContext, old_rss: Sequence[Obj], d: Obj) -
                 or int(rs["metadata"].get("generation") or 0) > util.status_int(rs, "observedGeneration")):
             continue
         log.info("deployment %s: deleting old replica set %s (revision %s, history limit %d)", key_of(d),
-                 util.name(rs), util.annotations(rs).get(util.REVISION), limit)
+                 util.name(rs), util.annotations_of(rs).get(util.REVISION), limit)
         await ctx.rs_control.delete_replica_set(rs["metadata"]["namespace"], util.name(rs),
                                                 rs["metadata"].get("uid", ""))
 

@@ -82,7 +82,7 @@ def sweep_test_nodes(client: docker.DockerClient) -> None:
             try:
                 client.api.remove_network(net["Id"])
             except docker.errors.APIError as e:
-                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}")
+                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}", stacklevel=2)
 
 
 def unused_pod_cidr(client: docker.DockerClient) -> str:
@@ -164,7 +164,7 @@ class KubeletProcess:
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as e:
-            warnings.warn(f"docker network {self.network} not removed: {e}")
+            warnings.warn(f"docker network {self.network} not removed: {e}", stacklevel=2)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
