@@ -10,6 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+LINT_STAMP := $(VENV)/.installed-lint
 
 .PHONY: up down test unit integration e2e deps test-deps bench bench-smoke lint clean vagrant-test
 
@@ -29,6 +30,10 @@ $(TEST_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+$(LINT_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[lint]'
+	touch $@
+
 up: deps $(STAMP)
 	$(VENV)/bin/minik8s up
 
@@ -46,6 +51,13 @@ integration: $(TEST_STAMP)
 
 e2e: $(TEST_STAMP)
 	$(PY) -m pytest -q tests/e2e
+
+# Configuration in pyproject.toml: [tool.ruff], [tool.mypy] (strict on api, client,
+# controllers) and [tool.importlinter] (the layering in docs/architecture.md).
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check minik8s tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/api.py
