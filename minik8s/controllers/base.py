@@ -3,7 +3,7 @@
 Event handlers only work out which key is affected and enqueue it; `sync(key)`
 does all the work, reading fresh state from the informer caches, and must be
 idempotent. A failing sync is retried with per-key exponential backoff; a
-successful one forgets the key's failures (STYLE.md, sample-controller).
+successful one forgets the key's failures (docs/style.md, sample-controller).
 """
 from __future__ import annotations
 

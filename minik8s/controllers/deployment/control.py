@@ -5,7 +5,7 @@
 desired/max-replicas annotations in one write —, patch for adoption and
 release, delete); `DeploymentControl` is the live read it needs before adopting
 and its status writes. Unit tests replace both with a recording fake
-(STYLE.md: side effects go through a tiny injected interface).
+(docs/style.md: side effects go through a tiny injected interface).
 """
 from __future__ import annotations
 
