@@ -155,12 +155,20 @@ class Client:
         params = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                   "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                   "allowWatchBookmarks": "true" if bookmarks else None}
+        async for event in self.watch_path(res.path(namespace), params):
+            yield event
+
+    async def watch_path(self, path: str, params: dict[str, Any] | None = None, *,
+                         headers: dict[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """The JSON lines of a watch on `path` (params as given, `watch=true` added) until the
+        server ends the stream; `headers` may ask for another shape (kubectl's Tables)."""
+        query = _params({**(params or {}), "watch": "true"})
         try:
-            async with self.session.get(self.server + res.path(namespace), params=_params(params),
+            async with self.session.get(self.server + path, params=query, headers=headers or {},
                                         timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout)
                                         ) as resp:
                 if resp.status >= 400:
-                    raise _error(resp.status, await resp.read(), "WATCH", res.path(namespace))
+                    raise _error(resp.status, await resp.read(), "WATCH", path)
                 buf = b""
                 async for chunk in resp.content.iter_any():
                     buf += chunk
@@ -169,7 +177,7 @@ class Client:
                         if line.strip():
                             yield orjson.loads(line)
         except aiohttp.ClientError as e:
-            raise errors.ServiceUnavailable(f"watch on {res.plural} broke: {e}") from e
+            raise errors.ServiceUnavailable(f"the watch on {path} broke: {e}") from e
 
 
 def _params(params: dict[str, Any] | None) -> dict[str, str] | None:

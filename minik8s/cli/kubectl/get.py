@@ -11,10 +11,7 @@ RememberWidths.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, AsyncIterator, Callable
-
-import aiohttp
-import orjson
+from typing import Any, Callable
 
 from minik8s.api import errors
 from minik8s.api import resources
@@ -237,34 +234,6 @@ class TablePrinter:
         return self.writer.flush(lines)
 
 
-async def watch_stream(client: rest.Client, path: str, params: dict[str, Any], headers: dict[str, str] | None
-                       ) -> AsyncIterator[dict[str, Any]]:
-    """Watch events from `path`; like rest.Client.watch but with our Accept header (Tables)."""
-    query = {k: str(v) for k, v in {**params, "watch": "true"}.items() if v is not None}
-    try:
-        async with client.session.get(client.server + path, params=query, headers=headers or {},
-                                      timeout=aiohttp.ClientTimeout(total=None, sock_connect=client.timeout)
-                                      ) as resp:
-            if resp.status >= 400:
-                body = await resp.read()
-                try:
-                    status = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    status = None
-                if isinstance(status, dict) and status.get("kind") == "Status":
-                    raise errors.StatusError.from_status(status, resp.status)
-                raise errors.StatusError(resp.status, "Unknown", body.decode(errors="replace")[:200])
-            buf = b""
-            async for chunk in resp.content.iter_any():
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        yield orjson.loads(line)
-    except aiohttp.ClientError as e:
-        raise errors.ServiceUnavailable(f"the watch on {path} broke: {e}") from e
-
-
 async def run_watch(client: rest.Client, target: kubectl_args.Target, namespace: str, opts: GetOptions,
                     watch_only: bool, out: Echo) -> int:
     """`get -w`: the current state (unless --watch-only), then every change until interrupted."""
@@ -309,7 +278,7 @@ async def run_watch(client: rest.Client, target: kubectl_args.Target, namespace:
         for obj in initial:
             emit(obj)
     params.update(resourceVersion=rv, allowWatchBookmarks="true")
-    async for event in watch_stream(client, res.path(ns), params, headers):
+    async for event in client.watch_path(res.path(ns), params, headers=headers):
         kind = event.get("type")
         if kind == "BOOKMARK":
             continue
