@@ -60,11 +60,7 @@ class Controller:
             self.queue.done(key)
 
     async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except workqueue.ShutDown:
-                return
+        async for key in self.queue.keys():
             await self.process_one(key)
 
     async def drain(self, timeout: float = 10.0) -> None:
