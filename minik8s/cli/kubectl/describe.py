@@ -196,10 +196,7 @@ def describe_replica_set(rs: Obj, pods: list[Obj], events: list[Obj] | None) -> 
 def describe_service(svc: Obj, endpoints: Obj | None, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta, spec = parts.metadata(svc), svc.get("spec") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, f"Selector:\t{tables.format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{spec.get('type', '')}\n")
     if spec.get("ipFamilyPolicy"):
@@ -246,10 +243,7 @@ def _service_endpoints(endpoints: Obj | None, port_name: str | None) -> str:
 def describe_endpoints(ep: Obj, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta = parts.metadata(ep)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, "Subsets:\n")
     for subset in ep.get("subsets") or []:
         ready = ",".join(a.get("ip", "") for a in subset.get("addresses") or [])
@@ -271,9 +265,7 @@ def describe_namespace(ns: Obj) -> str:
     """Namespaces show no Events in kubectl (nor quotas and limit ranges, which minik8s lacks)."""
     w = parts.PrefixWriter()
     meta = parts.metadata(ns)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta, namespaced=False)
     w.write(0, f"Status:\t{(ns.get('status') or {}).get('phase', '')}\n")
     conditions = (ns.get("status") or {}).get("conditions") or []
     if conditions:
@@ -296,10 +288,7 @@ def _decoded_length(value: Any) -> int:
 def describe_config_map(cm: Obj, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta = parts.metadata(cm)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, "\nData\n====\n")
     data = cm.get("data") or {}
     for key in sorted(data):
@@ -317,10 +306,7 @@ def describe_secret(secret: Obj) -> str:
     """Sizes only, never values; kubectl shows no Events for secrets."""
     w = parts.PrefixWriter()
     meta = parts.metadata(secret)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, f"\nType:\t{secret.get('type', '')}\n")
     w.write(0, "\nData\n====\n")
     data = secret.get("data") or {}
@@ -486,10 +472,7 @@ def describe_generic(obj: Obj, events: list[Obj] | None) -> str:
     """genericDescriber: metadata, then every other field with a readable label."""
     w = parts.PrefixWriter()
     meta = parts.metadata(obj)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     _unstructured(w, 0, obj, "", {".metadata.managedFields", ".metadata.name", ".metadata.namespace",
                                   ".metadata.labels", ".metadata.annotations"})
     parts.describe_events(w, events)

@@ -145,6 +145,15 @@ def controller_of(obj: Obj) -> str:
     return "" if ref is None else f"{ref.get('kind')}/{ref.get('name')}"
 
 
+def object_header(w: PrefixWriter, meta: Mapping[str, Any], *, namespaced: bool = True) -> None:
+    """Name, Namespace, Labels and Annotations: how kubectl begins most descriptions."""
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    if namespaced:
+        w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+
+
 def describe_events(w: PrefixWriter, events: list[Obj] | None, now: datetime.datetime | None = None) -> None:
     if events is None:
         return
