@@ -173,7 +173,7 @@ def openapi_v3_document(group: str, version: str) -> dict[str, Any]:
     for r in resources.for_group_version(group, version):
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
         base = r.url_prefix() + ("/namespaces/{namespace}" if r.namespaced else "") + f"/{r.plural}"
-        op = lambda verb: {  # noqa: E731
+        op = lambda verb, gvk=gvk: {  # noqa: E731
             "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk,
             "parameters": param, "responses": {"200": {"description": "OK"}}}
         paths[base] = {"post": op("post"), "get": op("list")}

@@ -311,7 +311,8 @@ class ResourceHandlers:
                 initial = [o for o in items if matches(o)]
                 watcher = cache.subscribe(list_rv, matches, match_all=match_all)
             else:
-                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches, match_all=match_all)
+                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches,  # noqa: SLF001 - the registry's own parser
+                                          match_all=match_all)
         except watchcache.Expired as e:
             watcher = None
             expired = str(e)

@@ -75,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         raise
     except (ConnectionResetError, asyncio.CancelledError):
         raise
-    except Exception as e:  # noqa: BLE001 - every unexpected error still answers a Status
+    except Exception as e:
         log.exception("%s %s failed", request.method, request.path_qs)
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 
@@ -176,10 +176,9 @@ class ApiServer:
 
     async def bootstrap(self) -> None:
         """System namespaces and the `kubernetes` Service, as kube-apiserver's bootstrap controller."""
-        ns_res = resources.lookup("", "v1", "namespaces")
-        svc_res = resources.lookup("", "v1", "services")
-        ep_res = resources.lookup("", "v1", "endpoints")
-        assert ns_res and svc_res and ep_res
+        ns_res = resources.must("", "v1", "namespaces")
+        svc_res = resources.must("", "v1", "services")
+        ep_res = resources.must("", "v1", "endpoints")
         for name in registry_mod.SYSTEM_NAMESPACES:
             await self.registry.ensure(ns_res, None, {"apiVersion": "v1", "kind": "Namespace",
                                                       "metadata": {"name": name}})

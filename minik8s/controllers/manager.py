@@ -16,14 +16,14 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.controllers import base
-from minik8s.controllers import deployment
-from minik8s.controllers import garbagecollector
 from minik8s.controllers import endpoints
+from minik8s.controllers import garbagecollector
 from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
 from minik8s.controllers.podautoscaler import horizontal
 from minik8s.controllers import replicaset
+from minik8s.controllers.deployment import controller as deployment
 
 log = logging.getLogger(__name__)
 

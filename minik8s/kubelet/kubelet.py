@@ -48,9 +48,8 @@ log = logging.getLogger(__name__)
 # Longest an event waits for pod syncs to finish before it is sent anyway.
 EVENT_DELAY = 2.0
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-assert PODS is not None and NODES is not None
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
 
 Obj = dict[str, Any]
 

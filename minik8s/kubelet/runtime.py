@@ -220,6 +220,10 @@ class Runtime(Protocol):
 
     async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None: ...
 
+    async def remove_network(self, name: str) -> None:
+        """Remove the network `name`; one that does not exist is not an error."""
+        ...
+
     async def list_containers(self) -> list[ContainerStatus]:
         """Every sandbox and container this node owns (summary: no exit codes or times needed)."""
         ...

@@ -31,8 +31,7 @@ from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 Obj = dict[str, Any]
 # Conditions the kubelet owns; any other condition on the pod is kept as it is.

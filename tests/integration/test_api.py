@@ -13,15 +13,15 @@ from minik8s.api import resources
 from minik8s.client import rest
 from tests.conftest import ApiServerProcess, http
 
-PODS = resources.lookup("", "v1", "pods")
-DEPLOYMENTS = resources.lookup("apps", "v1", "deployments")
-SERVICES = resources.lookup("", "v1", "services")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-RCS = resources.lookup("", "v1", "replicationcontrollers")
-EVENTS = resources.lookup("", "v1", "events")
-HPA_V1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-HPA_V2 = resources.lookup("autoscaling", "v2", "horizontalpodautoscalers")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
+PODS = resources.must("", "v1", "pods")
+DEPLOYMENTS = resources.must("apps", "v1", "deployments")
+SERVICES = resources.must("", "v1", "services")
+NAMESPACES = resources.must("", "v1", "namespaces")
+RCS = resources.must("", "v1", "replicationcontrollers")
+EVENTS = resources.must("", "v1", "events")
+HPA_V1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
+HPA_V2 = resources.must("autoscaling", "v2", "horizontalpodautoscalers")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 # Request bodies captured from kubectl 1.32 (copied from the project's shared captures).
 CAPTURES = pathlib.Path(__file__).resolve().parent.parent / "data" / "kubectl-captures"
 
@@ -390,7 +390,7 @@ async def test_service_type_change_drops_node_ports(client: rest.Client, namespa
 
 
 async def test_secret_string_data_and_type(client: rest.Client, namespace: str) -> None:
-    secrets = resources.lookup("", "v1", "secrets")
+    secrets = resources.must("", "v1", "secrets")
     s = await client.create(secrets, {"metadata": {"name": "s"}, "stringData": {"k": "v"}}, namespace)
     assert s["type"] == "Opaque" and s["data"] == {"k": "dg=="} and "stringData" not in s
     assert "generation" not in s["metadata"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from minik8s.api import errors, patch
+from minik8s.api import errors, patch, strategicpatch
 
 SMP = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
@@ -27,7 +27,7 @@ def body(value: Any) -> bytes:
 def smp(original: dict[str, Any], patch_: dict[str, Any], kind: str) -> dict[str, Any]:
     """Apply through the public entry point, checking neither input is modified."""
     before_original, before_patch = copy.deepcopy(original), copy.deepcopy(patch_)
-    result = patch.strategic_merge_patch(original, patch_, kind)
+    result = strategicpatch.strategic_merge_patch(original, patch_, kind)
     assert original == before_original
     assert patch_ == before_patch
     return result
@@ -635,7 +635,7 @@ def test_malformed_directive_is_bad_request(patch_: dict[str, Any], fragment: st
 
 
 def test_merge_key_table_for_deployment() -> None:
-    table = patch.merge_key_table("Deployment")
+    table = strategicpatch.merge_key_table("Deployment")
     assert table["metadata.finalizers"] == ""
     assert table["metadata.ownerReferences"] == "uid"
     assert table["status.conditions"] == "type"
@@ -652,29 +652,29 @@ def test_merge_key_table_for_deployment() -> None:
 
 
 def test_merge_key_table_for_other_kinds() -> None:
-    assert patch.merge_key_table("Service") == {
+    assert strategicpatch.merge_key_table("Service") == {
         "metadata.finalizers": "", "metadata.ownerReferences": "uid", "spec.ports": "port",
         "status.conditions": "type"}
-    assert patch.merge_key_table("Node") == {
+    assert strategicpatch.merge_key_table("Node") == {
         "metadata.finalizers": "", "metadata.ownerReferences": "uid", "spec.podCIDRs": "",
         "status.conditions": "type", "status.addresses": "type"}
-    pod = patch.merge_key_table("Pod")
+    pod = strategicpatch.merge_key_table("Pod")
     assert pod["spec.containers"] == "name"
     assert pod["status.conditions"] == "type"
     assert pod["status.podIPs"] == "ip"
     assert "status.containerStatuses" not in pod
-    assert patch.merge_key_table("Endpoints") == {"metadata.finalizers": "", "metadata.ownerReferences": "uid"}
-    assert patch.merge_key_table("Scale") == patch.merge_key_table("Endpoints")
+    assert strategicpatch.merge_key_table("Endpoints") == {"metadata.finalizers": "", "metadata.ownerReferences": "uid"}
+    assert strategicpatch.merge_key_table("Scale") == strategicpatch.merge_key_table("Endpoints")
 
 
 def test_schema_types_are_all_defined() -> None:
-    for kind, root in patch.KINDS.items():
-        assert root in patch.TYPES, kind
-    for name, fields in patch.TYPES.items():
+    for kind, root in strategicpatch.KINDS.items():
+        assert root in strategicpatch.TYPES, kind
+    for name, fields in strategicpatch.TYPES.items():
         for field_name, meta in fields.items():
-            assert meta.type is None or meta.type in patch.TYPES, f"{name}.{field_name}"
-            assert meta.strategy in ("", patch.MERGE, patch.REPLACE), f"{name}.{field_name}"
-            assert not meta.merge_key or meta.strategy == patch.MERGE, f"{name}.{field_name}"
+            assert meta.type is None or meta.type in strategicpatch.TYPES, f"{name}.{field_name}"
+            assert meta.strategy in ("", strategicpatch.MERGE, strategicpatch.REPLACE), f"{name}.{field_name}"
+            assert not meta.merge_key or meta.strategy == strategicpatch.MERGE, f"{name}.{field_name}"
 
 
 # ------------------------------------------------------------------ ported upstream cases (MergeItem)
@@ -682,21 +682,21 @@ def test_schema_types_are_all_defined() -> None:
 # The upstream test struct, as this module's schema table.
 MERGE_ITEM_TYPES = {
     "MergeItem": {
-        "mergingList": patch.Field(patch.MERGE, "name", type="MergeItem"),
-        "nonMergingList": patch.Field(type="MergeItem"),
-        "mergingIntList": patch.Field(patch.MERGE),
-        "nonMergingIntList": patch.Field(),
-        "mergeItemPtr": patch.Field(patch.MERGE, "name", type="MergeItem"),
-        "simpleMap": patch.Field(),
-        "replacingItem": patch.Field(patch.REPLACE),
-        "retainKeysMap": patch.Field(retain_keys=True, type="RetainKeysMergeItem"),
-        "retainKeysMergingList": patch.Field(patch.MERGE, "name", retain_keys=True, type="MergeItem"),
+        "mergingList": strategicpatch.Field(strategicpatch.MERGE, "name", type="MergeItem"),
+        "nonMergingList": strategicpatch.Field(type="MergeItem"),
+        "mergingIntList": strategicpatch.Field(strategicpatch.MERGE),
+        "nonMergingIntList": strategicpatch.Field(),
+        "mergeItemPtr": strategicpatch.Field(strategicpatch.MERGE, "name", type="MergeItem"),
+        "simpleMap": strategicpatch.Field(),
+        "replacingItem": strategicpatch.Field(strategicpatch.REPLACE),
+        "retainKeysMap": strategicpatch.Field(retain_keys=True, type="RetainKeysMergeItem"),
+        "retainKeysMergingList": strategicpatch.Field(strategicpatch.MERGE, "name", retain_keys=True, type="MergeItem"),
     },
     "RetainKeysMergeItem": {
-        "simpleMap": patch.Field(),
-        "mergingIntList": patch.Field(patch.MERGE),
-        "mergingList": patch.Field(patch.MERGE, "name", type="MergeItem"),
-        "nonMergingList": patch.Field(type="MergeItem"),
+        "simpleMap": strategicpatch.Field(),
+        "mergingIntList": strategicpatch.Field(strategicpatch.MERGE),
+        "mergingList": strategicpatch.Field(strategicpatch.MERGE, "name", type="MergeItem"),
+        "nonMergingList": strategicpatch.Field(type="MergeItem"),
     },
 }
 
@@ -704,8 +704,8 @@ MERGE_ITEM_TYPES = {
 @pytest.fixture
 def merge_item_kind(monkeypatch: pytest.MonkeyPatch) -> str:
     for name, fields in MERGE_ITEM_TYPES.items():
-        monkeypatch.setitem(patch.TYPES, name, fields)
-    monkeypatch.setitem(patch.KINDS, "MergeItem", "MergeItem")
+        monkeypatch.setitem(strategicpatch.TYPES, name, fields)
+    monkeypatch.setitem(strategicpatch.KINDS, "MergeItem", "MergeItem")
     return "MergeItem"
 
 

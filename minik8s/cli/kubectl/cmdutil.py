@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Sequence
 import click
 
 from minik8s.api import resources
-from minik8s.cli import kubectl_args
+from minik8s.cli.kubectl import args as kubectl_args
 from minik8s.client import kubeconfig
 from minik8s.client import rest
 
@@ -162,7 +162,7 @@ def load_manifests(filenames: Sequence[str], recursive: bool) -> list[kubectl_ar
     """Every object in the `-f` files, each of a kind minik8s serves; any problem is an error."""
     loaded = checked(lambda: kubectl_args.load_manifests(filenames, recursive=recursive))
     for m in loaded:
-        checked(lambda m=m: kubectl_args.manifest_resource(m))
+        checked(functools.partial(kubectl_args.manifest_resource, m))
     return loaded
 
 
@@ -187,7 +187,7 @@ def placed_manifests(filenames: Sequence[str], recursive: bool, conn: Connection
     placed: list[tuple[kubectl_args.Manifest, resources.Resource, str | None]] = []
     for m in loaded:
         res = kubectl_args.manifest_resource(m)
-        placed.append((m, res, checked(lambda m=m, res=res: place(m, res, default_ns, conn.namespace is not None))))
+        placed.append((m, res, checked(functools.partial(place, m, res, default_ns, conn.namespace is not None))))
     return placed
 
 

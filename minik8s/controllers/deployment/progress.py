@@ -13,8 +13,8 @@ import logging
 from typing import Any, Sequence
 
 from minik8s.api import rfc3339
-from minik8s.controllers import deployment_sync as sync_mod
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import sync as sync_mod
+from minik8s.controllers.deployment import util
 
 log = logging.getLogger(__name__)
 

@@ -64,11 +64,13 @@ _ANNOTATIONS_TO_SKIP = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESI
 # small accessors
 
 def meta(obj: Obj) -> Obj:
-    return obj.setdefault("metadata", {})
+    found: Obj = obj.setdefault("metadata", {})
+    return found
 
 
-def annotations(obj: Obj) -> dict[str, str]:
-    return meta(obj).get("annotations") or {}
+def annotations_of(obj: Obj) -> dict[str, str]:
+    found: dict[str, str] = meta(obj).get("annotations") or {}
+    return found
 
 
 def replicas(obj: Obj | None) -> int:
@@ -86,7 +88,7 @@ def status_int(obj: Obj | None, field: str) -> int:
 
 
 def uid(obj: Obj | None) -> str:
-    return (obj or {}).get("metadata", {}).get("uid", "")
+    return str((obj or {}).get("metadata", {}).get("uid", ""))
 
 
 def name(obj: Obj) -> str:
@@ -209,7 +211,7 @@ def by_creation_timestamp(rss: Iterable[Obj]) -> list[Obj]:
 
 
 def _cmp(a: Any, b: Any) -> int:
-    return (a > b) - (a < b)
+    return int(a > b) - int(a < b)
 
 
 def by_size_older(rss: Iterable[Obj]) -> list[Obj]:
@@ -398,7 +400,7 @@ def is_saturated(d: Obj, rs: Obj | None) -> bool:
     if rs is None:
         return False
     try:
-        desired = int(annotations(rs).get(DESIRED_REPLICAS, ""))
+        desired = int(annotations_of(rs).get(DESIRED_REPLICAS, ""))
     except ValueError:
         return False
     return replicas(rs) == replicas(d) and desired == replicas(d) and status_int(rs, "availableReplicas") == replicas(d)
@@ -406,7 +408,7 @@ def is_saturated(d: Obj, rs: Obj | None) -> bool:
 
 def _int_annotation(rs: Obj, key: str) -> int | None:
     try:
-        return int(annotations(rs)[key])
+        return int(annotations_of(rs)[key])
     except (KeyError, ValueError):
         return None
 
@@ -451,7 +453,7 @@ def get_proportion(rs: Obj | None, d: Obj, to_add: int, added: int) -> int:
 
 def revision(obj: Obj) -> int | None:
     """The revision annotation as a number; 0 when absent, None when unparsable."""
-    value = annotations(obj).get(REVISION)
+    value = annotations_of(obj).get(REVISION)
     if value is None:
         return 0
     try:
@@ -480,7 +482,7 @@ def set_replicas_annotations(rs: Obj, desired: int, max_replicas: int) -> bool:
 
 
 def replicas_annotations_need_update(rs: Obj, desired: int, max_replicas: int) -> bool:
-    ann = annotations(rs)
+    ann = annotations_of(rs)
     return ann.get(DESIRED_REPLICAS) != str(desired) or ann.get(MAX_REPLICAS) != str(max_replicas)
 
 
@@ -488,7 +490,7 @@ def copy_deployment_annotations(d: Obj, rs: Obj) -> bool:
     """Copy the Deployment's annotations (change-cause, ...) but not the controller's own."""
     ann = meta(rs).setdefault("annotations", {})
     changed = False
-    for k, v in annotations(d).items():
+    for k, v in annotations_of(d).items():
         if k in _ANNOTATIONS_TO_SKIP or (k in ann and ann[k] == v):
             continue
         ann[k] = v
@@ -656,4 +658,4 @@ def deployment_timed_out(d: Obj, new_status: Obj, now: float) -> bool:
 
 
 def status_equal(a: Obj | None, b: Obj | None) -> bool:
-    return _prune_empty(a or {}) == _prune_empty(b or {})
+    return bool(_prune_empty(a or {}) == _prune_empty(b or {}))

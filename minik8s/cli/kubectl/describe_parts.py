@@ -13,10 +13,11 @@ import re
 from typing import Any, Mapping
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import printing
 from minik8s.api import rfc3339
-from minik8s.cli import kubectl_apply
-from minik8s.cli import printers
+from minik8s.cli.kubectl import apply as kubectl_apply
+from minik8s.cli.kubectl import printers
 
 Obj = Mapping[str, Any]
 
@@ -141,10 +142,17 @@ def or_none(text: str) -> str:
 
 
 def controller_of(obj: Obj) -> str:
-    for ref in metadata(obj).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return f"{ref.get('kind')}/{ref.get('name')}"
-    return ""
+    ref = owners.controller_ref(obj)
+    return "" if ref is None else f"{ref.get('kind')}/{ref.get('name')}"
+
+
+def object_header(w: PrefixWriter, meta: Mapping[str, Any], *, namespaced: bool = True) -> None:
+    """Name, Namespace, Labels and Annotations: how kubectl begins most descriptions."""
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    if namespaced:
+        w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
 
 
 def describe_events(w: PrefixWriter, events: list[Obj] | None, now: datetime.datetime | None = None) -> None:

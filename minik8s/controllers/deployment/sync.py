@@ -14,8 +14,9 @@ import logging
 from typing import Any, Callable, Sequence
 
 from minik8s.api import errors
-from minik8s.controllers import deployment_control
-from minik8s.controllers import deployment_util as util
+from minik8s.api import owners
+from minik8s.controllers.deployment import control as deployment_control
+from minik8s.controllers.deployment import util
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ async def update_status(ctx: SyncContext, d: Obj) -> None:
 
 
 def controller_ref(d: Obj) -> Obj:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": d["metadata"]["name"],
-            "uid": d["metadata"].get("uid", ""), "controller": True, "blockOwnerDeletion": True}
+    return owners.new_controller_ref(d, "apps/v1", "Deployment")
 
 
 def _namespace_terminating(e: errors.StatusError) -> bool:
@@ -89,7 +89,7 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
             # As upstream, the Deployment's own revision follows on the next sync
             # (the ReplicaSet's update wakes it up).
             return assign(existing, await ctx.rs_control.update_replica_set(rs_copy))
-        needs_update = util.set_deployment_revision(d, util.annotations(rs_copy).get(util.REVISION, ""))
+        needs_update = util.set_deployment_revision(d, util.annotations_of(rs_copy).get(util.REVISION, ""))
         # A Deployment that never had a Progressing condition starts being
         # measured from the moment its new ReplicaSet is first noticed.
         if util.has_progress_deadline(d) and util.get_condition(d.get("status"), util.PROGRESSING) is None:
@@ -135,7 +135,7 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
         found = ctx.cached_rs(namespace, rs_name) or await ctx.rs_control.get_replica_set(namespace, rs_name)
         if found is None:
             raise
-        ref = _controller_of(found)
+        ref = owners.controller_ref(found)
         if (ref is not None and ref.get("uid") == d["metadata"].get("uid")
                 and util.equal_ignore_hash(spec.get("template"), (found.get("spec") or {}).get("template"))):
             created = copy.deepcopy(found)
@@ -177,13 +177,6 @@ async def get_new_replica_set(ctx: SyncContext, d: Obj, rs_list: list[Obj], old_
     if needs_update:
         await update_status(ctx, d)
     return created
-
-
-def _controller_of(obj: Obj) -> Obj | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return dict(ref)
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -284,7 +277,7 @@ async def cleanup_deployment(ctx: SyncContext, old_rss: Sequence[Obj], d: Obj) -
                 or int(rs["metadata"].get("generation") or 0) > util.status_int(rs, "observedGeneration")):
             continue
         log.info("deployment %s: deleting old replica set %s (revision %s, history limit %d)", key_of(d),
-                 util.name(rs), util.annotations(rs).get(util.REVISION), limit)
+                 util.name(rs), util.annotations_of(rs).get(util.REVISION), limit)
         await ctx.rs_control.delete_replica_set(rs["metadata"]["namespace"], util.name(rs),
                                                 rs["metadata"].get("uid", ""))
 

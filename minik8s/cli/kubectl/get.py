@@ -1,7 +1,7 @@
 """`get`: tables from the server, yaml/json/name from plain objects, and `--watch`.
 
 Human-readable output asks the server for meta.k8s.io Tables with kubectl's Accept
-header and lays them out with minik8s.cli.printers; objects of several kinds get
+header and lays them out with minik8s.cli.kubectl.printers; objects of several kinds get
 `kind/` prefixed names and one table per kind, separated by a blank line
 (kubectl's get.go). `-o yaml|json` of anything but one named object is a
 `kind: List`. A watch prints the first table, then one row per event, padding
@@ -11,16 +11,13 @@ RememberWidths.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, AsyncIterator, Callable
-
-import aiohttp
-import orjson
+from typing import Any, Callable
 
 from minik8s.api import errors
 from minik8s.api import printing
 from minik8s.api import resources
-from minik8s.cli import kubectl_args
-from minik8s.cli import printers
+from minik8s.cli.kubectl import args as kubectl_args
+from minik8s.cli.kubectl import printers
 from minik8s.client import rest
 
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -237,34 +234,6 @@ class TablePrinter:
         return self.writer.flush(lines)
 
 
-async def watch_stream(client: rest.Client, path: str, params: dict[str, Any], headers: dict[str, str] | None
-                       ) -> AsyncIterator[dict[str, Any]]:
-    """Watch events from `path`; like rest.Client.watch but with our Accept header (Tables)."""
-    query = {k: str(v) for k, v in {**params, "watch": "true"}.items() if v is not None}
-    try:
-        async with client.session.get(client.server + path, params=query, headers=headers or {},
-                                      timeout=aiohttp.ClientTimeout(total=None, sock_connect=client.timeout)
-                                      ) as resp:
-            if resp.status >= 400:
-                body = await resp.read()
-                try:
-                    status = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    status = None
-                if isinstance(status, dict) and status.get("kind") == "Status":
-                    raise errors.StatusError.from_status(status, resp.status)
-                raise errors.StatusError(resp.status, "Unknown", body.decode(errors="replace")[:200])
-            buf = b""
-            async for chunk in resp.content.iter_any():
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        yield orjson.loads(line)
-    except aiohttp.ClientError as e:
-        raise errors.ServiceUnavailable(f"the watch on {path} broke: {e}") from e
-
-
 async def run_watch(client: rest.Client, target: kubectl_args.Target, namespace: str, opts: GetOptions,
                     watch_only: bool, out: Echo) -> int:
     """`get -w`: the current state (unless --watch-only), then every change until interrupted."""
@@ -304,12 +273,12 @@ async def run_watch(client: rest.Client, target: kubectl_args.Target, namespace:
     else:
         listed = await client.request("GET", res.path(ns), params=params, headers=headers)
         skip_first, rv = False, str((listed.get("metadata") or {}).get("resourceVersion") or "0")
-        initial = [listed] if opts.human else [o for o in listed.get("items") or []]
+        initial = [listed] if opts.human else list(listed.get("items") or [])
     if not watch_only:
         for obj in initial:
             emit(obj)
     params.update(resourceVersion=rv, allowWatchBookmarks="true")
-    async for event in watch_stream(client, res.path(ns), params, headers):
+    async for event in client.watch_path(res.path(ns), params, headers=headers):
         kind = event.get("type")
         if kind == "BOOKMARK":
             continue

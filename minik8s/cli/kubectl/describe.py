@@ -15,13 +15,14 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import pods as podutil
 from minik8s.api import printing
 from minik8s.api import quantity
 from minik8s.api import resources
 from minik8s.api.kinds import node as node_kind
 from minik8s.api.kinds import service as service_kind
-from minik8s.cli import kubectl_describe_parts as parts
+from minik8s.cli.kubectl import describe_parts as parts
 from minik8s.client import rest
 
 Obj = Mapping[str, Any]
@@ -196,10 +197,7 @@ def describe_replica_set(rs: Obj, pods: list[Obj], events: list[Obj] | None) -> 
 def describe_service(svc: Obj, endpoints: Obj | None, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta, spec = parts.metadata(svc), svc.get("spec") or {}
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, f"Selector:\t{printing.format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{spec.get('type', '')}\n")
     if spec.get("ipFamilyPolicy"):
@@ -246,10 +244,7 @@ def _service_endpoints(endpoints: Obj | None, port_name: str | None) -> str:
 def describe_endpoints(ep: Obj, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta = parts.metadata(ep)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, "Subsets:\n")
     for subset in ep.get("subsets") or []:
         ready = ",".join(a.get("ip", "") for a in subset.get("addresses") or [])
@@ -271,9 +266,7 @@ def describe_namespace(ns: Obj) -> str:
     """Namespaces show no Events in kubectl (nor quotas and limit ranges, which minik8s lacks)."""
     w = parts.PrefixWriter()
     meta = parts.metadata(ns)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta, namespaced=False)
     w.write(0, f"Status:\t{(ns.get('status') or {}).get('phase', '')}\n")
     conditions = (ns.get("status") or {}).get("conditions") or []
     if conditions:
@@ -296,10 +289,7 @@ def _decoded_length(value: Any) -> int:
 def describe_config_map(cm: Obj, events: list[Obj] | None) -> str:
     w = parts.PrefixWriter()
     meta = parts.metadata(cm)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, "\nData\n====\n")
     data = cm.get("data") or {}
     for key in sorted(data):
@@ -317,10 +307,7 @@ def describe_secret(secret: Obj) -> str:
     """Sizes only, never values; kubectl shows no Events for secrets."""
     w = parts.PrefixWriter()
     meta = parts.metadata(secret)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     w.write(0, f"\nType:\t{secret.get('type', '')}\n")
     w.write(0, "\nData\n====\n")
     data = secret.get("data") or {}
@@ -486,10 +473,7 @@ def describe_generic(obj: Obj, events: list[Obj] | None) -> str:
     """genericDescriber: metadata, then every other field with a readable label."""
     w = parts.PrefixWriter()
     meta = parts.metadata(obj)
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    parts.labels_multiline(w, "Labels", meta.get("labels"))
-    parts.annotations_multiline(w, "Annotations", meta.get("annotations"))
+    parts.object_header(w, meta)
     _unstructured(w, 0, obj, "", {".metadata.managedFields", ".metadata.name", ".metadata.namespace",
                                   ".metadata.labels", ".metadata.annotations"})
     parts.describe_events(w, events)
@@ -500,16 +484,15 @@ def describe_generic(obj: Obj, events: list[Obj] | None) -> str:
 # Fetching what the describers need
 # ---------------------------------------------------------------------------
 
-_EVENTS = resources.resolve("events")
-_PODS = resources.resolve("pods")
-_REPLICA_SETS = resources.resolve("replicasets")
-_ENDPOINTS = resources.resolve("endpoints")
-_LEASES = resources.resolve("leases")
+_EVENTS = resources.must("", "v1", "events")
+_PODS = resources.must("", "v1", "pods")
+_REPLICA_SETS = resources.must("apps", "v1", "replicasets")
+_ENDPOINTS = resources.must("", "v1", "endpoints")
+_LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 async def search_events(client: rest.Client, res: resources.Resource, obj: Obj) -> list[Obj] | None:
     """The Events about `obj`, as kubectl's searchEvents asks; None when the server cannot say."""
-    assert _EVENTS is not None
     meta = parts.metadata(obj)
     fields = [f"involvedObject.name={meta.get('name', '')}", f"involvedObject.namespace={meta.get('namespace', '')}"]
     if res.kind != "Pod":  # kubectl clears the kind of a pod's reference
@@ -523,14 +506,8 @@ async def search_events(client: rest.Client, res: resources.Resource, obj: Obj) 
     return list(listed.get("items") or [])
 
 
-def _controlled_by(obj: Obj, uid: str) -> bool:
-    refs = parts.metadata(obj).get("ownerReferences") or []
-    return any(ref.get("controller") and ref.get("uid") == uid for ref in refs)
-
-
-async def _list(client: rest.Client, res: resources.Resource | None, namespace: str | None,
+async def _list(client: rest.Client, res: resources.Resource, namespace: str | None,
                 **params: Any) -> list[Obj]:
-    assert res is not None
     try:
         listed = await client.request("GET", res.path(namespace), params=params)
     except errors.StatusError:
@@ -558,7 +535,7 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
     if kind == "Deployment":
         selector = printing.label_selector_string((obj.get("spec") or {}).get("selector"))
         owned = [rs for rs in await _list(client, _REPLICA_SETS, ns, labelSelector=selector)
-                 if _controlled_by(rs, meta.get("uid", ""))]
+                 if owners.is_controlled_by(rs, meta.get("uid", ""))]
         wanted = _template_without_hash((obj.get("spec") or {}).get("template"))
         new = next((rs for rs in owned
                     if _template_without_hash((rs.get("spec") or {}).get("template")) == wanted), None)
@@ -569,10 +546,9 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
         selector = (printing.label_selector_string(spec_selector) if kind == "ReplicaSet"
                     else ",".join(f"{k}={v}" for k, v in sorted((spec_selector or {}).items())))
         pods = [p for p in await _list(client, _PODS, ns, labelSelector=selector)
-                if _controlled_by(p, meta.get("uid", ""))]
+                if owners.is_controlled_by(p, meta.get("uid", ""))]
         return describe_replica_set({"kind": kind, **obj}, pods, events)
     if kind == "Service":
-        assert _ENDPOINTS is not None
         try:
             endpoints = await client.request("GET", _ENDPOINTS.path(ns, meta.get("name")))
         except errors.StatusError:
@@ -593,7 +569,6 @@ async def describe(client: rest.Client, res: resources.Resource, obj: Obj, *, sh
             # The kubelet names the node by its name where controllers use its uid.
             by_name = await search_events(client, res, {"metadata": {**meta, "uid": meta.get("name")}})
             events = (events or []) + (by_name or []) if events is not None or by_name is not None else None
-        assert _LEASES is not None
         lease, lease_error = None, ""
         try:
             lease = await client.request("GET", _LEASES.path("kube-node-lease", meta.get("name")))

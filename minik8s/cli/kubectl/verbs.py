@@ -22,12 +22,12 @@ import click
 
 from minik8s.api import errors
 from minik8s.api import resources
-from minik8s.cli import kubectl_apply
-from minik8s.cli import kubectl_args
-from minik8s.cli import kubectl_describe
-from minik8s.cli import kubectl_get
-from minik8s.cli import kubectl_run
-from minik8s.cli import printers
+from minik8s.cli.kubectl import apply as kubectl_apply
+from minik8s.cli.kubectl import args as kubectl_args
+from minik8s.cli.kubectl import cmdutil
+from minik8s.cli.kubectl import describe as kubectl_describe
+from minik8s.cli.kubectl import get as kubectl_get
+from minik8s.cli.kubectl import printers
 from minik8s.cli.main import cli
 from minik8s.client import rest
 
@@ -44,7 +44,7 @@ WAIT_POLL = 0.2
 # ---------------------------------------------------------------------------
 
 
-@cli.command("get", cls=kubectl_run.KubectlCommand)
+@cli.command("get", cls=cmdutil.KubectlCommand)
 @click.argument("args", nargs=-1)
 @click.option("-o", "--output", default="", help="Output format: wide, yaml, json or name.")
 @click.option("-l", "--selector", default=None, help="Label selector, e.g. 'app=web,tier!=db'.")
@@ -55,18 +55,18 @@ WAIT_POLL = 0.2
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column.")
 @click.option("--no-headers", is_flag=True, help="Leave out the header line.")
 @click.option("--ignore-not-found", is_flag=True, help="Treat a missing named object as no output.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def get(args: tuple[str, ...], output: str, selector: str | None, field_selector: str | None,
         all_namespaces: bool, watch: bool, watch_only: bool, show_labels: bool, no_headers: bool,
-        ignore_not_found: bool, conn: kubectl_run.Connection) -> None:
+        ignore_not_found: bool, conn: cmdutil.Connection) -> None:
     """Display resources: `get TYPE[,TYPE...] [NAME...]`, `get TYPE/NAME`, `get all`."""
     if output not in kubectl_get.OUTPUT_FORMATS:
-        raise kubectl_run.KubectlError(f'unable to match a printer suitable for the output format "{output}", '
+        raise cmdutil.KubectlError(f'unable to match a printer suitable for the output format "{output}", '
                                        "allowed formats are: json,name,wide,yaml")
-    targets = kubectl_run.targets(args)
+    targets = cmdutil.targets(args)
     if not targets:
-        raise kubectl_run.KubectlError("you must specify the type of resource to get, e.g. 'get pods' or 'get all'")
-    kubectl_run.selector_conflict(targets, selector or field_selector)
+        raise cmdutil.KubectlError("you must specify the type of resource to get, e.g. 'get pods' or 'get all'")
+    cmdutil.selector_conflict(targets, selector or field_selector)
     opts = kubectl_get.GetOptions(output, selector, field_selector, all_namespaces, show_labels, no_headers,
                                   ignore_not_found)
 
@@ -75,10 +75,10 @@ def get(args: tuple[str, ...], output: str, selector: str | None, field_selector
             if len(targets) != 1:
                 raise kubectl_args.ArgumentError("watch is only supported on individual resources and resource "
                                                  "collections - more than 1 resource was found")
-            return await kubectl_get.run_watch(client, targets[0], namespace, opts, watch_only, kubectl_run.out)
-        return await kubectl_get.run_get(client, targets, namespace, opts, kubectl_run.out, kubectl_run.err)
+            return await kubectl_get.run_watch(client, targets[0], namespace, opts, watch_only, cmdutil.out)
+        return await kubectl_get.run_get(client, targets, namespace, opts, cmdutil.out, cmdutil.err)
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
 # ---------------------------------------------------------------------------
@@ -86,19 +86,19 @@ def get(args: tuple[str, ...], output: str, selector: str | None, field_selector
 # ---------------------------------------------------------------------------
 
 
-@cli.command("describe", cls=kubectl_run.KubectlCommand)
+@cli.command("describe", cls=cmdutil.KubectlCommand)
 @click.argument("args", nargs=-1)
 @click.option("-l", "--selector", default=None, help="Describe every object matching this label selector.")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Look in every namespace.")
 @click.option("--show-events/--no-show-events", default=True, help="Show the Events about each object.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def describe(args: tuple[str, ...], selector: str | None, all_namespaces: bool, show_events: bool,
-             conn: kubectl_run.Connection) -> None:
+             conn: cmdutil.Connection) -> None:
     """Show details of objects: `describe TYPE [NAME_PREFIX...]` or `describe TYPE/NAME`."""
-    targets = kubectl_run.targets(args)
+    targets = cmdutil.targets(args)
     if not targets:
-        raise kubectl_run.KubectlError("you must specify the type of resource to describe, e.g. 'describe pods web'")
-    kubectl_run.selector_conflict(targets, selector)
+        raise cmdutil.KubectlError("you must specify the type of resource to describe, e.g. 'describe pods web'")
+    cmdutil.selector_conflict(targets, selector)
 
     async def body(client: rest.Client, namespace: str) -> int:
         texts: list[str] = []
@@ -123,13 +123,13 @@ def describe(args: tuple[str, ...], selector: str | None, all_namespaces: bool, 
                 texts.append(await kubectl_describe.describe(client, t.res, obj, show_events=show_events))
         if not texts and not failures:
             namespaced = not all_namespaces and all(t.res.namespaced for t in targets)
-            kubectl_run.err(f"No resources found in {namespace} namespace.\n" if namespaced else "No resources found\n")
-        kubectl_run.out("\n\n".join(texts))
-        for e in failures:
-            kubectl_run.err(kubectl_get.error_line(e) + "\n")
+            cmdutil.err(f"No resources found in {namespace} namespace.\n" if namespaced else "No resources found\n")
+        cmdutil.out("\n\n".join(texts))
+        for failure in failures:
+            cmdutil.err(kubectl_get.error_line(failure) + "\n")
         return 1 if failures else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
 # ---------------------------------------------------------------------------
@@ -144,14 +144,14 @@ async def apply_one(client: rest.Client, m: kubectl_args.Manifest, res: resource
     name = m.name
     if not name:
         raise kubectl_args.ArgumentError(f"from {m.source}: cannot use generate name with apply")
-    params = {"fieldManager": field_manager, **kubectl_run.dry_run_params(dry_run)}
+    params = {"fieldManager": field_manager, **cmdutil.dry_run_params(dry_run)}
     try:
         current = await client.request("GET", res.path(ns, name))
     except errors.NotFound:
         try:
             await client.request("POST", res.path(ns), body=modified, params=params)
         except errors.StatusError as e:
-            e.message = f"{kubectl_run.context('creating', m.source)}: {e.message}"
+            e.message = f"{cmdutil.context('creating', m.source)}: {e.message}"
             raise
         return "created"
     if kubectl_apply.original_configuration(current) is None:
@@ -175,57 +175,57 @@ async def apply_one(client: rest.Client, m: kubectl_args.Manifest, res: resource
                 await asyncio.sleep(1.0)
             current = await client.request("GET", res.path(ns, name))
         except errors.StatusError as e:
-            e.message = f"{kubectl_run.context('patching', m.source)}: {e.message}"
+            e.message = f"{cmdutil.context('patching', m.source)}: {e.message}"
             raise
     raise AssertionError("unreachable")
 
 
-@cli.command("apply", cls=kubectl_run.KubectlCommand)
-@kubectl_run.file_options
+@cli.command("apply", cls=cmdutil.KubectlCommand)
+@cmdutil.file_options
 @click.option("--field-manager", default=FIELD_MANAGER, help="Name of the manager recorded for the change.")
 @click.option("--dry-run", type=click.Choice(["none", "server"]), default="none",
               help="server: let the server validate without persisting.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def apply(filenames: tuple[str, ...], recursive: bool, field_manager: str, dry_run: str,
-          conn: kubectl_run.Connection) -> None:
+          conn: cmdutil.Connection) -> None:
     """Create or update objects from files so that they match the files (three-way merge)."""
     if not filenames:
-        raise kubectl_run.KubectlError("must specify one of -f and -k")
-    placed = kubectl_run.placed_manifests(filenames, recursive, conn)
+        raise cmdutil.KubectlError("must specify one of -f and -k")
+    placed = cmdutil.placed_manifests(filenames, recursive, conn)
 
     async def body(client: rest.Client, namespace: str) -> int:
         failed = False
         for m, res, ns in placed:
             try:
                 result = await apply_one(client, m, res, ns, field_manager=field_manager, dry_run=dry_run,
-                                         warn=kubectl_run.err)
+                                         warn=cmdutil.err)
             except errors.StatusError as e:
-                kubectl_run.err(kubectl_get.error_line(e) + "\n")
+                cmdutil.err(kubectl_get.error_line(e) + "\n")
                 failed = True
                 continue
             except (kubectl_apply.PatchError, kubectl_args.ArgumentError) as e:
-                kubectl_run.err(f"error: {kubectl_run.context('applying patch to', m.source)}: {e}\n"
+                cmdutil.err(f"error: {cmdutil.context('applying patch to', m.source)}: {e}\n"
                                 if isinstance(e, kubectl_apply.PatchError) else f"error: {e}\n")
                 failed = True
                 continue
-            kubectl_run.out(f"{printers.format_name(res, m.obj)} {result}{kubectl_run.dry_run_suffix(dry_run)}\n")
+            cmdutil.out(f"{printers.format_name(res, m.obj)} {result}{cmdutil.dry_run_suffix(dry_run)}\n")
         return 1 if failed else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
-@cli.command("create", cls=kubectl_run.KubectlCommand)
-@kubectl_run.file_options
+@cli.command("create", cls=cmdutil.KubectlCommand)
+@cmdutil.file_options
 @click.option("--save-config", is_flag=True, help="Record the configuration for later `apply`.")
 @click.option("--dry-run", type=click.Choice(["none", "server"]), default="none",
               help="server: let the server validate without persisting.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def create(filenames: tuple[str, ...], recursive: bool, save_config: bool, dry_run: str,
-           conn: kubectl_run.Connection) -> None:
+           conn: cmdutil.Connection) -> None:
     """Create objects from files; an object that exists already is an error."""
     if not filenames:
-        raise kubectl_run.KubectlError("must specify one of -f and -k")
-    placed = kubectl_run.placed_manifests(filenames, recursive, conn)
+        raise cmdutil.KubectlError("must specify one of -f and -k")
+    placed = cmdutil.placed_manifests(filenames, recursive, conn)
 
     async def body(client: rest.Client, namespace: str) -> int:
         failed = False
@@ -233,16 +233,16 @@ def create(filenames: tuple[str, ...], recursive: bool, save_config: bool, dry_r
             obj = kubectl_apply.modified_configuration(m.obj) if save_config else m.obj
             try:
                 created = await client.request("POST", res.path(ns), body=obj,
-                                               params=kubectl_run.dry_run_params(dry_run))
+                                               params=cmdutil.dry_run_params(dry_run))
             except errors.StatusError as e:
-                kubectl_run.err(kubectl_get.error_line(e, kubectl_run.context("creating", m.source)) + "\n")
+                cmdutil.err(kubectl_get.error_line(e, cmdutil.context("creating", m.source)) + "\n")
                 failed = True
                 continue
-            suffix = kubectl_run.dry_run_suffix(dry_run)
-            kubectl_run.out(f"{printers.format_name(res, created or obj)} created{suffix}\n")
+            suffix = cmdutil.dry_run_suffix(dry_run)
+            cmdutil.out(f"{printers.format_name(res, created or obj)} created{suffix}\n")
         return 1 if failed else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
 # ---------------------------------------------------------------------------
@@ -253,7 +253,7 @@ _CASCADE = {"background": "Background", "true": "Background", "foreground": "For
             "orphan": "Orphan", "false": "Orphan"}
 
 
-async def wait_deleted(client: rest.Client, deleted: list[tuple[kubectl_run.Ref, str | None]], timeout: float
+async def wait_deleted(client: rest.Client, deleted: list[tuple[cmdutil.Ref, str | None]], timeout: float
                        ) -> list[str]:
     """Poll until each object is gone (or replaced by one with another uid); the ones that were not."""
     deadline = time.monotonic() + (timeout or WAIT_FOREVER)
@@ -271,9 +271,9 @@ async def wait_deleted(client: rest.Client, deleted: list[tuple[kubectl_run.Ref,
     return [f"{r.res.qualified}/{r.name}" for r, _ in pending]
 
 
-@cli.command("delete", cls=kubectl_run.KubectlCommand)
+@cli.command("delete", cls=cmdutil.KubectlCommand)
 @click.argument("args", nargs=-1)
-@kubectl_run.file_options
+@cmdutil.file_options
 @click.option("-l", "--selector", default=None, help="Delete every object of the type matching this selector.")
 @click.option("--field-selector", default=None, help="Delete every object of the type matching these fields.")
 @click.option("--all", "all_", is_flag=True, help="Delete every object of the type in the namespace.")
@@ -286,40 +286,40 @@ async def wait_deleted(client: rest.Client, deleted: list[tuple[kubectl_run.Ref,
 @click.option("--timeout", default=0.0, type=float, help="Seconds to wait for deletion (0: a week).")
 @click.option("--ignore-not-found", is_flag=True, help="A missing object is not an error.")
 @click.option("-o", "--output", default="", type=click.Choice(["", "name"]), help="name: print kind/name only.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def delete(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, selector: str | None,
            field_selector: str | None, all_: bool, grace_period: int, now: bool, force: bool, cascade: str,
-           wait: bool, timeout: float, ignore_not_found: bool, output: str, conn: kubectl_run.Connection) -> None:
+           wait: bool, timeout: float, ignore_not_found: bool, output: str, conn: cmdutil.Connection) -> None:
     """Delete objects by name (`delete TYPE NAME...`, `TYPE/NAME`), by selector, or from files."""
     if filenames and args:
-        raise kubectl_run.KubectlError("resources cannot be given both as arguments and with -f")
+        raise cmdutil.KubectlError("resources cannot be given both as arguments and with -f")
     if not filenames and not args:
-        raise kubectl_run.KubectlError("You must provide one or more resources by argument or filename.")
+        raise cmdutil.KubectlError("You must provide one or more resources by argument or filename.")
     if now:
         if grace_period != -1:
-            raise kubectl_run.KubectlError("--now and --grace-period cannot be specified together")
+            raise cmdutil.KubectlError("--now and --grace-period cannot be specified together")
         grace_period = 1
     if grace_period == 0 and not force:
         # kubectl: without --force, 0 means "as fast as is safe", i.e. 1.
         grace_period = 1
     if force and grace_period < 0:
         grace_period = 0
-    targets = kubectl_run.targets(args)
-    kubectl_run.selector_conflict(targets, selector or field_selector, all_)
-    file_refs = kubectl_run.file_refs(filenames, recursive, conn)
+    targets = cmdutil.targets(args)
+    cmdutil.selector_conflict(targets, selector or field_selector, all_)
+    file_refs = cmdutil.file_refs(filenames, recursive, conn)
     operation = "force deleted" if grace_period == 0 else "deleted"
 
     async def body(client: rest.Client, namespace: str) -> int:
-        refs = file_refs or await kubectl_run.refs(client, targets, namespace, selector=selector,
+        refs = file_refs or await cmdutil.refs(client, targets, namespace, selector=selector,
                                                    field_selector=field_selector, all_=all_)
         if not refs:
-            kubectl_run.out("No resources found\n")
+            cmdutil.out("No resources found\n")
             return 0
         if force and grace_period == 0:
-            kubectl_run.err("Warning: Immediate deletion does not wait for confirmation that the running resource "
+            cmdutil.err("Warning: Immediate deletion does not wait for confirmation that the running resource "
                             "has been terminated. The resource may continue to run on the cluster indefinitely.\n")
         failed = False
-        deleted: list[tuple[kubectl_run.Ref, str | None]] = []
+        deleted: list[tuple[cmdutil.Ref, str | None]] = []
         for ref in refs:
             try:
                 gone = await client.delete(ref.res, ref.name, ref.namespace,
@@ -327,24 +327,24 @@ def delete(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, s
                                            propagation=_CASCADE[cascade.lower()])
             except errors.NotFound as e:
                 if not ignore_not_found:
-                    kubectl_run.err(kubectl_get.error_line(e, kubectl_run.context("deleting", ref.source)) + "\n")
+                    cmdutil.err(kubectl_get.error_line(e, cmdutil.context("deleting", ref.source)) + "\n")
                     failed = True
                 continue
             except errors.StatusError as e:
-                kubectl_run.err(kubectl_get.error_line(e, kubectl_run.context("deleting", ref.source)) + "\n")
+                cmdutil.err(kubectl_get.error_line(e, cmdutil.context("deleting", ref.source)) + "\n")
                 failed = True
                 continue
             kind = kubectl_get.kind_prefix(ref.res)
-            kubectl_run.out(f"{kind}/{ref.name}\n" if output == "name" else f'{kind} "{ref.name}" {operation}\n')
+            cmdutil.out(f"{kind}/{ref.name}\n" if output == "name" else f'{kind} "{ref.name}" {operation}\n')
             uid = ((gone or {}).get("metadata") or {}).get("uid") if (gone or {}).get("kind") != "Status" else None
             deleted.append((ref, uid))
         if wait and deleted:
             for name in await wait_deleted(client, deleted, timeout):
-                kubectl_run.err(f"error: timed out waiting for the condition on {name}\n")
+                cmdutil.err(f"error: timed out waiting for the condition on {name}\n")
                 failed = True
         return 1 if failed else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
 # ---------------------------------------------------------------------------
@@ -381,29 +381,29 @@ def label_change(obj: dict[str, Any], add: dict[str, str], remove: list[str], ov
     return {"metadata": {"labels": changes}}, verdict
 
 
-@cli.command("label", cls=kubectl_run.KubectlCommand)
+@cli.command("label", cls=cmdutil.KubectlCommand)
 @click.argument("args", nargs=-1)
-@kubectl_run.file_options
+@cmdutil.file_options
 @click.option("--overwrite", is_flag=True, help="Allow changing the value of an existing label.")
 @click.option("-l", "--selector", default=None, help="Label every object of the type matching this selector.")
 @click.option("--all", "all_", is_flag=True, help="Label every object of the type in the namespace.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def label(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, overwrite: bool,
-          selector: str | None, all_: bool, conn: kubectl_run.Connection) -> None:
+          selector: str | None, all_: bool, conn: cmdutil.Connection) -> None:
     """Add, change (--overwrite) or remove (`key-`) labels: `label TYPE NAME k=v k2-`."""
-    resource_args, pairs = kubectl_run.checked(lambda: kubectl_args.split_label_args(args))
-    add, remove = kubectl_run.checked(lambda: kubectl_args.parse_label_changes(pairs))
+    resource_args, pairs = cmdutil.checked(lambda: kubectl_args.split_label_args(args))
+    add, remove = cmdutil.checked(lambda: kubectl_args.parse_label_changes(pairs))
     if not resource_args and not filenames:
-        raise kubectl_run.KubectlError("one or more resources must be specified as <resource> <name> or "
+        raise cmdutil.KubectlError("one or more resources must be specified as <resource> <name> or "
                                        "<resource>/<name>")
     if not add and not remove:
-        raise kubectl_run.KubectlError("at least one label update is required")
-    targets = kubectl_run.targets(resource_args)
-    kubectl_run.selector_conflict(targets, selector, all_)
-    file_refs = kubectl_run.file_refs(filenames, recursive, conn)
+        raise cmdutil.KubectlError("at least one label update is required")
+    targets = cmdutil.targets(resource_args)
+    cmdutil.selector_conflict(targets, selector, all_)
+    file_refs = cmdutil.file_refs(filenames, recursive, conn)
 
     async def body(client: rest.Client, namespace: str) -> int:
-        refs = file_refs or await kubectl_run.refs(client, targets, namespace, selector=selector, all_=all_)
+        refs = file_refs or await cmdutil.refs(client, targets, namespace, selector=selector, all_=all_)
         failed = False
         for ref in refs:
             try:
@@ -411,23 +411,23 @@ def label(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, ov
                 labels = (obj.get("metadata") or {}).get("labels") or {}
                 for key in remove:
                     if key not in labels:
-                        kubectl_run.out(f'label "{key}" not found.\n')
+                        cmdutil.out(f'label "{key}" not found.\n')
                 try:
                     patch, verdict = label_change(obj, add, remove, overwrite)
                 except kubectl_args.ArgumentError as e:
-                    kubectl_run.err(f"error: {e}\n")
+                    cmdutil.err(f"error: {e}\n")
                     failed = True
                     continue
                 if patch is not None:
                     await client.patch(ref.res, ref.name, patch, ref.namespace, patch_type=rest.MERGE_PATCH)
             except errors.StatusError as e:
-                kubectl_run.err(kubectl_get.error_line(e) + "\n")
+                cmdutil.err(kubectl_get.error_line(e) + "\n")
                 failed = True
                 continue
-            kubectl_run.out(f"{printers.format_name(ref.res, obj)} {verdict}\n")
+            cmdutil.out(f"{printers.format_name(ref.res, obj)} {verdict}\n")
         return 1 if failed else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 
 
 # ---------------------------------------------------------------------------
@@ -435,38 +435,38 @@ def label(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, ov
 # ---------------------------------------------------------------------------
 
 
-@cli.command("scale", cls=kubectl_run.KubectlCommand)
+@cli.command("scale", cls=cmdutil.KubectlCommand)
 @click.argument("args", nargs=-1)
-@kubectl_run.file_options
+@cmdutil.file_options
 @click.option("--replicas", default=None, type=int, help="The new number of replicas (required).")
 @click.option("--current-replicas", default=-1, type=int,
               help="Only scale if the current number of replicas is this (-1: no check).")
 @click.option("-l", "--selector", default=None, help="Scale every object of the type matching this selector.")
 @click.option("--all", "all_", is_flag=True, help="Scale every object of the type in the namespace.")
-@kubectl_run.connection_options
+@cmdutil.connection_options
 def scale(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, replicas: int | None,
-          current_replicas: int, selector: str | None, all_: bool, conn: kubectl_run.Connection) -> None:
+          current_replicas: int, selector: str | None, all_: bool, conn: cmdutil.Connection) -> None:
     """Set the replicas of deployments, replicasets or replicationcontrollers: `scale deploy/web --replicas=3`."""
     if replicas is None:
-        raise kubectl_run.KubectlError('required flag(s) "replicas" not set')
+        raise cmdutil.KubectlError('required flag(s) "replicas" not set')
     if replicas < 0:
-        raise kubectl_run.KubectlError("The --replicas=COUNT flag is required, and COUNT must be greater than or "
+        raise cmdutil.KubectlError("The --replicas=COUNT flag is required, and COUNT must be greater than or "
                                        "equal to 0")
-    targets = kubectl_run.targets(args)
-    kubectl_run.selector_conflict(targets, selector, all_)
+    targets = cmdutil.targets(args)
+    cmdutil.selector_conflict(targets, selector, all_)
     if not targets and not filenames:
-        raise kubectl_run.KubectlError("You must provide one or more resources by argument or filename.")
-    file_refs = kubectl_run.file_refs(filenames, recursive, conn)
+        raise cmdutil.KubectlError("You must provide one or more resources by argument or filename.")
+    file_refs = cmdutil.file_refs(filenames, recursive, conn)
 
     async def body(client: rest.Client, namespace: str) -> int:
-        refs = file_refs or await kubectl_run.refs(client, targets, namespace, selector=selector, all_=all_)
+        refs = file_refs or await cmdutil.refs(client, targets, namespace, selector=selector, all_=all_)
         if not refs:
-            kubectl_run.err("No resources found\n")
+            cmdutil.err("No resources found\n")
             return 0
         failed = False
         for ref in refs:
             if ref.res.subresource("scale") is None:
-                kubectl_run.err(f'error: cannot scale {ref.res.qualified} "{ref.name}": it has no scale subresource '
+                cmdutil.err(f'error: cannot scale {ref.res.qualified} "{ref.name}": it has no scale subresource '
                     "(scale deployments, replicasets or replicationcontrollers)\n")
                 failed = True
                 continue
@@ -475,17 +475,17 @@ def scale(args: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, re
                     current = await client.request("GET", ref.res.path(ref.namespace, ref.name, "scale"))
                     have = int((current.get("spec") or {}).get("replicas") or 0)
                     if have != current_replicas:
-                        kubectl_run.err(f"error: Expected replicas to be {current_replicas}, was {have}\n")
+                        cmdutil.err(f"error: Expected replicas to be {current_replicas}, was {have}\n")
                         failed = True
                         continue
                 await client.patch(ref.res, ref.name, {"spec": {"replicas": replicas}}, ref.namespace,
                                    patch_type=rest.MERGE_PATCH, subresource="scale")
             except errors.StatusError as e:
-                kubectl_run.err(kubectl_get.error_line(e) + "\n")
+                cmdutil.err(kubectl_get.error_line(e) + "\n")
                 failed = True
                 continue
-            kubectl_run.out(f"{kubectl_get.kind_prefix(ref.res)}/{ref.name} scaled\n")
+            cmdutil.out(f"{kubectl_get.kind_prefix(ref.res)}/{ref.name} scaled\n")
         return 1 if failed else 0
 
-    kubectl_run.run(conn, body)
+    cmdutil.run(conn, body)
 

@@ -5,7 +5,7 @@
 desired/max-replicas annotations in one write —, patch for adoption and
 release, delete); `DeploymentControl` is the live read it needs before adopting
 and its status writes. Unit tests replace both with a recording fake
-(STYLE.md: side effects go through a tiny injected interface).
+(docs/style.md: side effects go through a tiny injected interface).
 """
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from typing import Any, Protocol
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import rest
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import util
 
 Obj = dict[str, Any]
 
-DEPLOYMENTS = resources.lookup("apps", "v1", "deployments")
-REPLICASETS = resources.lookup("apps", "v1", "replicasets")
-assert DEPLOYMENTS is not None and REPLICASETS is not None
+DEPLOYMENTS = resources.must("apps", "v1", "deployments")
+REPLICASETS = resources.must("apps", "v1", "replicasets")
 
 
 class RSControl(Protocol):
@@ -88,8 +87,8 @@ class RealControl:
         takes only `status`, so a changed revision follows as a metadata patch.
         """
         updated = await self.client.update_status(DEPLOYMENTS, d)
-        want = util.annotations(d).get(util.REVISION)
-        if want is not None and util.annotations(updated).get(util.REVISION) != want:
+        want = util.annotations_of(d).get(util.REVISION)
+        if want is not None and util.annotations_of(updated).get(util.REVISION) != want:
             m = d["metadata"]
             updated = await self.client.patch(DEPLOYMENTS, m["name"],
                                               {"metadata": {"annotations": {util.REVISION: want}}},

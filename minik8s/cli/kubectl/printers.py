@@ -298,7 +298,7 @@ def _go_timestamp(text: str) -> bool:
             continue
         fields = [int(g) for g in m.groups()[:6] if g is not None]
         try:
-            datetime.datetime(*fields[:3])
+            datetime.datetime(fields[0], fields[1], fields[2])
         except ValueError:
             return False
         return len(fields) == 3 or (fields[3] < 24 and fields[4] < 60 and fields[5] < 60)

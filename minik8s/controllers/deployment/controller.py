@@ -11,10 +11,6 @@ step of the strategy — RollingUpdate within maxSurge/maxUnavailable, or
 Recreate. The controller manages ReplicaSets only; their pods are the
 ReplicaSet controller's, and availability (minReadySeconds) is what it reports
 in ReplicaSet status.
-
-Layout: deployment_util (pure rules), deployment_sync (shared steps),
-deployment_rolling, deployment_recreate, deployment_progress (Progressing
-condition, deadline) and deployment_control (the write seams).
 """
 from __future__ import annotations
 
@@ -24,15 +20,16 @@ import time
 from typing import Any, Callable
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.controllers import base
-from minik8s.controllers import deployment_control
-from minik8s.controllers import deployment_recreate as recreate
-from minik8s.controllers import deployment_rolling as rolling
-from minik8s.controllers import deployment_sync as sync_mod
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import control as deployment_control
+from minik8s.controllers.deployment import recreate
+from minik8s.controllers.deployment import rolling
+from minik8s.controllers.deployment import sync as sync_mod
+from minik8s.controllers.deployment import util
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +37,7 @@ Obj = dict[str, Any]
 
 DEPLOYMENTS = deployment_control.DEPLOYMENTS
 REPLICASETS = deployment_control.REPLICASETS
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 KIND = "Deployment"
 
 
@@ -79,12 +75,7 @@ class DeploymentController(base.Controller):
 
     def resolve_controller_ref(self, namespace: str, ref: Obj | None) -> Obj | None:
         """The Deployment a controller reference points to, if it still is that Deployment."""
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        d = self.deployments.get_by(namespace, ref.get("name", ""))
-        if d is None or d["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return d
+        return owners.resolve_controller_ref(ref, KIND, lambda name: self.deployments.get_by(namespace, name))
 
     def deployments_for_replica_set(self, rs: Obj) -> list[Obj]:
         """Deployments whose selector matches an orphan ReplicaSet (any of them may adopt it)."""
@@ -108,7 +99,7 @@ class DeploymentController(base.Controller):
             # A restarted controller can first see a ReplicaSet already being deleted.
             self._delete_replica_set(rs)
             return
-        ref = base.controller_ref(rs)
+        ref = owners.controller_ref(rs)
         if ref is not None:
             d = self.resolve_controller_ref(rs["metadata"].get("namespace", ""), ref)
             if d is not None:
@@ -120,7 +111,7 @@ class DeploymentController(base.Controller):
     def _update_replica_set(self, old: Obj, cur: Obj) -> None:
         if old["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion"):
             return  # a resync, not a change
-        cur_ref, old_ref = base.controller_ref(cur), base.controller_ref(old)
+        cur_ref, old_ref = owners.controller_ref(cur), owners.controller_ref(old)
         ref_changed = cur_ref != old_ref
         namespace = cur["metadata"].get("namespace", "")
         if ref_changed and old_ref is not None:
@@ -137,7 +128,7 @@ class DeploymentController(base.Controller):
                 self._enqueue_deployment(d)
 
     def _delete_replica_set(self, rs: Obj) -> None:
-        d = self.resolve_controller_ref(rs["metadata"].get("namespace", ""), base.controller_ref(rs))
+        d = self.resolve_controller_ref(rs["metadata"].get("namespace", ""), owners.controller_ref(rs))
         if d is not None:
             self._enqueue_deployment(d)
 
@@ -148,14 +139,10 @@ class DeploymentController(base.Controller):
             self._enqueue_deployment(d)
 
     def deployment_for_pod(self, pod: Obj) -> Obj | None:
-        ref = base.controller_ref(pod)
-        if ref is None or ref.get("kind") != "ReplicaSet":
-            return None
         namespace = pod["metadata"].get("namespace", "")
-        rs = self.replica_sets.get_by(namespace, ref.get("name", ""))
-        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return self.resolve_controller_ref(namespace, base.controller_ref(rs))
+        rs = owners.resolve_controller_ref(owners.controller_ref(pod), "ReplicaSet",
+                                           lambda name: self.replica_sets.get_by(namespace, name))
+        return None if rs is None else self.resolve_controller_ref(namespace, owners.controller_ref(rs))
 
     # -- claiming ReplicaSets (ControllerRefManager) --------------------------------
 
@@ -173,7 +160,7 @@ class DeploymentController(base.Controller):
         adoption_checked = False
         for rs in self.replica_sets.list(namespace):
             labels = rs["metadata"].get("labels") or {}
-            ref = base.controller_ref(rs)
+            ref = owners.controller_ref(rs)
             if ref is not None:
                 if ref.get("uid") != d_uid:
                     continue  # someone else's
@@ -218,14 +205,13 @@ class DeploymentController(base.Controller):
     async def adopt(self, d: Obj, rs: Obj) -> Obj:
         log.info("deployment %s: adopting replica set %s", sync_mod.key_of(d), util.name(rs))
         # The uid makes the patch fail rather than adopt a same-named successor.
-        patch = {"metadata": {"ownerReferences": [sync_mod.controller_ref(d)], "uid": rs["metadata"].get("uid")}}
+        patch = owners.adopt_patch(sync_mod.controller_ref(d), rs["metadata"].get("uid", ""))
         result: Obj = await self.control.patch_replica_set(rs["metadata"]["namespace"], util.name(rs), patch)
         return result
 
     async def release(self, d: Obj, rs: Obj) -> None:
         log.info("deployment %s: releasing replica set %s (no longer selected)", sync_mod.key_of(d), util.name(rs))
-        patch = {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": d["metadata"].get("uid")}],
-                              "uid": rs["metadata"].get("uid")}}
+        patch = owners.release_patch(rs["metadata"].get("uid", ""), [d["metadata"].get("uid", "")])
         await self.control.patch_replica_set(rs["metadata"]["namespace"], util.name(rs), patch)
 
     def get_pod_map(self, d: Obj, rs_list: list[Obj]) -> dict[str, list[Obj]]:
@@ -233,7 +219,7 @@ class DeploymentController(base.Controller):
         Recreate must see them)."""
         pod_map: dict[str, list[Obj]] = {util.uid(rs): [] for rs in rs_list}
         for pod in self.pods.list(d["metadata"]["namespace"], util.selector_of(d)):
-            ref = base.controller_ref(pod)
+            ref = owners.controller_ref(pod)
             if ref is not None and ref.get("uid") in pod_map:
                 pod_map[ref["uid"]].append(pod)
         return pod_map

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from minik8s.controllers import deployment_progress as progress
-from minik8s.controllers import deployment_sync as sync_mod
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import progress
+from minik8s.controllers.deployment import sync as sync_mod
+from minik8s.controllers.deployment import util
 
 Obj = dict[str, Any]
 

@@ -13,7 +13,7 @@ file, annotation included) and *current* (the live object):
 Fields other writers set (controllers, defaults) are in current but in neither
 original nor modified, so they survive; fields the user dropped from the file are
 in original only, so they are deleted. This module ports those functions over the
-merge-key table of minik8s.api.patch (the Go struct tags), so the body it sends
+merge-key table of minik8s.api.strategicpatch (the Go struct tags), so the body it sends
 is the one kubectl would send, and `{}` means "unchanged".
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import json
 import re
 from typing import Any, Callable
 
-from minik8s.api import patch as smp
+from minik8s.api import strategicpatch as smp
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -81,7 +81,7 @@ def original_configuration(live: dict[str, Any]) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------
-# Type metadata (the Go struct tags, from minik8s.api.patch)
+# Type metadata (the Go struct tags, from minik8s.api.strategicpatch)
 # ---------------------------------------------------------------------------
 
 
