@@ -49,12 +49,12 @@ import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.apiserver.metrics import custom_store  # noqa: E402
-from minik8s.apiserver.metrics import resource_store  # noqa: E402
-from minik8s.kubelet import cgroupstats  # noqa: E402
-from minik8s.kubelet import dockerruntime  # noqa: E402
-from minik8s.kubelet import stats  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+from minik8s.apiserver.metrics import custom_store
+from minik8s.apiserver.metrics import resource_store
+from minik8s.kubelet import cgroupstats
+from minik8s.kubelet import dockerruntime
+from minik8s.kubelet import stats
+from minik8s.util import procs
 
 MINIK8S = [sys.executable, "-m", "minik8s"]
 SMOKE_SETTINGS = ["controller-manager.horizontal-pod-autoscaler-sync-period=5", "kubelet.stats-interval=5",

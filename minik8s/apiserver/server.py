@@ -21,13 +21,13 @@ from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
-from minik8s.apiserver.metrics import service as metrics_service
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
 from minik8s.apiserver.authz import filters as authz_filters
 from minik8s.apiserver.authz import service as authz_service
+from minik8s.apiserver.metrics import service as metrics_service
 
 log = logging.getLogger(__name__)
 

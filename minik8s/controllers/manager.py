@@ -21,9 +21,9 @@ from minik8s.controllers import garbagecollector
 from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
-from minik8s.controllers.podautoscaler import horizontal
 from minik8s.controllers import replicaset
 from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.podautoscaler import horizontal
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ test_deployment.FakeKubelet binds the pods and marks them Running and Ready.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import pathlib
 import re
@@ -84,7 +83,7 @@ class BurningNode:
 
         self.provider = stats.StatsProvider("fake-node", lister, cgroupstats.CgroupFs(str(self.root)))
         self.server = kubelet_server.KubeletServer(
-            fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=lambda: [],
+            fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=list,
             token=TOKEN, bind="127.0.0.1", port=procs.free_port(), stats=self.provider)
 
     async def tick(self) -> None:

@@ -72,7 +72,7 @@ class FakeNode:
         self.provider = stats.StatsProvider("mnode", lister, cgroupstats.CgroupFs(str(self.root)),
                                             clock=lambda: self.t)
         self.kubelet = kubelet_server.KubeletServer(
-            fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=lambda: [],
+            fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=list,
             token=TOKEN, bind="127.0.0.1", port=procs.free_port(), stats=self.provider)
         self.tally = counters.Tally()
         self.proxy = proxy_metrics.MetricsServer(self.tally, f"127.0.0.1:{proxy_port}")

@@ -166,7 +166,7 @@ async def test_rates_come_from_two_readings_and_pods_sum_their_containers(tmp_pa
     snap = await p.sample()
     assert [c.name for c in snap.pods[0].containers] == ["app"]
     assert snap.pods[0].containers[0].usage_nano_cores is None
-    assert set(p._containers) == {"s1", "c1"}  # noqa: SLF001
+    assert set(p._containers) == {"s1", "c1"}
 
 
 async def test_resource_metrics_text_is_the_kubelets(tmp_path: pathlib.Path) -> None:
@@ -278,7 +278,7 @@ async def test_pods_are_scraped_and_served_again_with_their_names(tmp_path: path
     assert by_code["200"].labels == {"code": "200", "exported_pod": "inner", "namespace": "ns", "pod": "web-1"}
     assert by_code["200"].value == 120 and by_code["200"].timestamp == pytest.approx(clock.now)
     # A pod that stops declaring (or is gone) is dropped.
-    p.pods = lambda: []
+    p.pods = list
     await p.scrape_pods()
     assert p.pod_scrapes() == []
 
@@ -295,7 +295,7 @@ async def test_kubelet_server_serves_the_stats_with_its_token(tmp_path: pathlib.
     tree.set("docker/c1", cpu_ns=1_000_000_000, usage=80 << 20, inactive_file=20 << 20)
     await p.sample()
     server = server_mod.KubeletServer(fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None,
-                                      pod_status=lambda pod: {}, list_pods=lambda: [], token="t0k",
+                                      pod_status=lambda pod: {}, list_pods=list, token="t0k",
                                       bind="127.0.0.1", port=procs.free_port(), stats=p)
     await server.start()
     try:

@@ -146,7 +146,7 @@ async def test_a_reset_nobody_announced_is_treated_as_a_counter_reset() -> None:
     assert await c.snapshot() == {(A, ep): 52}
     packets.clear()  # the chain is gone: forgotten
     assert await c.snapshot() == {}
-    assert c._banked == {} and c._last == {}  # noqa: SLF001
+    assert c._banked == {} and c._last == {}
 
 
 def test_rewritten_chains_of_a_partial_sync() -> None:

@@ -235,7 +235,7 @@ class MetricsApi:
                 mem = sum(_bytes(c["usage"]["memory"]) for c in item["containers"])
             else:
                 cpu, mem = int(item["usage"]["cpu"].rstrip("n")), _bytes(item["usage"]["memory"])
-            meta = {k: v for k, v in item["metadata"].items()}
+            meta = dict(item["metadata"])
             rows.append({"cells": [meta["name"], f"{math.ceil(cpu / 1e6)}m", f"{mem // (1 << 20)}Mi", item["window"]],
                          "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                     "metadata": meta}})
