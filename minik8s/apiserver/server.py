@@ -22,6 +22,7 @@ from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
+from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
@@ -53,10 +54,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except errors.StatusError as e:
         if e.code >= 500:
             log.warning("%s %s: %s", request.method, request.path_qs, e.message)
-        return handlers.status_response(e)
+        return handlers.status_response(e, request)
     except web.HTTPRequestEntityTooLarge:
         return handlers.status_response(errors.RequestEntityTooLarge(
-            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"))
+            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"), request)
     except web.HTTPException as e:
         if e.status == 404:
             return handlers.status_response(handlers.not_found_path())
@@ -84,6 +85,7 @@ class ApiServer:
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
+        self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -99,8 +101,9 @@ class ApiServer:
         r.add_get("/api/", self.api_root)
         r.add_get("/apis", self.apis_root)
         r.add_get("/apis/", self.apis_root)
-        r.add_get("/openapi/v3", self.openapi_root)
-        r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        r.add_get("/openapi/v2", self.openapi.serve_v2)
+        r.add_get("/openapi/v3", self.openapi.serve_v3_root)
+        r.add_get("/openapi/v3/{tail:.*}", self.openapi.serve_v3)
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -129,15 +132,6 @@ class ApiServer:
         if ct:
             return handlers.respond(discovery.aggregated(False, ct), content_type=ct)
         return handlers.respond(discovery.api_group_list())
-
-    async def openapi_root(self, request: web.Request) -> web.Response:
-        return handlers.respond(discovery.openapi_v3_root())
-
-    async def openapi_path(self, request: web.Request) -> web.Response:
-        doc = discovery.openapi_v3_for_path(request.match_info["tail"])
-        if doc is None:
-            raise handlers.not_found_path()
-        return handlers.respond(doc)
 
     # -- lifecycle -----------------------------------------------------------------
 
