@@ -582,6 +582,9 @@ def _encode_value(f: dsl.Field, value: Any) -> bytes | None:
     raise AssertionError(t)
 
 
+_NULL_AS_EMPTY: Final = frozenset({dsl.TIME, dsl.MICRO_TIME})
+
+
 def encode_message(obj: dict[str, Any], msg: dsl.Message) -> bytes:
     """The protobuf form of one JSON object of type `msg` (no envelope)."""
     out = bytearray()
@@ -593,6 +596,8 @@ def encode_message(obj: dict[str, Any], msg: dsl.Message) -> bytes:
             continue
         value = obj.get(f.name)
         if value is None:
+            if f.name in obj and f.scalar in _NULL_AS_EMPTY and not f.pointer and not f.repeated and not f.map:
+                out += tag + b"\x00"  # Go writes a zero metav1.Time as an empty message; JSON shows null
             continue
         if f.map:
             if not isinstance(value, dict):

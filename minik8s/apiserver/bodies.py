@@ -42,14 +42,14 @@ _DIRECTIVES = (IGNORE, WARN, STRICT)
 
 
 def field_validation(request: web.Request) -> str:
-    """The request's fieldValidation directive; Warn when absent, as Kubernetes 1.27+.
+    """The request's fieldValidation directive; Warn when absent or empty, as Kubernetes 1.27+.
 
     Parsed strictly: a value other than the three is a 400 naming the parameter.
     """
     values = request.query.getall("fieldValidation", [])
-    if not values:
+    value = values[-1] if values else ""
+    if value == "":
         return WARN
-    value = values[-1]
     if value not in _DIRECTIVES:
         raise errors.BadRequest(f'fieldValidation: Unsupported value: "{value}": supported values: '
                                 '"Ignore", "Strict", "Warn"')

@@ -147,13 +147,18 @@ class Message:
         return self.json_fields[name]
 
 
-def kind(name: str, description: str, gvk: GVK, fields: tuple[Field, ...], *,
-         api_version_doc: str = "", kind_doc: str = "") -> Message:
-    """A top-level kind: its fields after the apiVersion and kind every kind carries."""
-    type_meta = (
+def type_meta(api_version_doc: str = "", kind_doc: str = "") -> tuple[Field, Field]:
+    """apiVersion and kind, the members every kind (and a few option types) carry.
+
+    JSON only: the protobuf envelope carries them instead, hence field number 0.
+    """
+    return (
         Field("apiVersion", 0, STRING, api_version_doc or
               "The versioned schema of this object, as group/version (v1 for the core group)."),
         Field("kind", 0, STRING, kind_doc or "The type of this object, in CamelCase."),
     )
-    return Message(name, description, type_meta + fields, kinds=(gvk,))
 
+
+def kind(name: str, description: str, gvk: GVK, fields: tuple[Field, ...]) -> Message:
+    """A top-level kind: its fields after the apiVersion and kind every kind carries."""
+    return Message(name, description, type_meta() + fields, kinds=(gvk,))

@@ -59,6 +59,7 @@ DELETE_OPTIONS = dsl.Message(
     "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
     "Options of a delete request.",
     (
+        *dsl.type_meta(),
         dsl.Field("gracePeriodSeconds", 1, dsl.INT64, "Seconds the object has to shut down before it is removed; 0 "
                   "removes it at once. Unset uses the kind's default.", pointer=True),
         dsl.Field("preconditions", 2, PRECONDITIONS, "Conditions to check first; a mismatch makes the delete fail "

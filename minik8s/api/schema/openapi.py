@@ -360,8 +360,12 @@ def _resource_paths(b: _PathBuilder, res: resources.Resource) -> None:
 
 
 def _roots(group_versions: Iterable[tuple[str, str]]) -> list[dsl.Message]:
+    """The kinds of these group/versions, their subresources' kinds and the shared meta types."""
     wanted = set(group_versions)
     roots = [msg for (g, v, _), msg in schema.kinds().items() if (g, v) in wanted]
+    for res in resources.RESOURCES:
+        if (res.group, res.version) in wanted:
+            roots.extend(m for m in (_sub_message(res, sub) for sub in res.subresources) if m is not None)
     return roots + [meta_v1.DELETE_OPTIONS, meta_v1.STATUS, meta_v1.WATCH_EVENT]
 
 

@@ -124,14 +124,14 @@ def _walk(obj: dict[str, Any], plan: dict[str, _Node], path: str, unknown: list[
             here = f"{path}.{key}" if path else key
             for i, item in enumerate(value):
                 if item is not None:
-                    _value(node, item, here, key, f"{here}[{i}]", unknown)
+                    _value(node, item, path, key, f"{here}[{i}]", unknown)
         elif node.map:
             if type(value) is not dict:
                 raise _type_error(node, value, path, key)
             here = f"{path}.{key}" if path else key
             for k, item in value.items():
                 if item is not None:
-                    _value(node, item, here, key, f"{here}[{k}]", unknown)
+                    _value(node, item, path, key, f"{here}[{k}]", unknown)
         else:
             code = node.code
             if code == _STRING:
