@@ -11,8 +11,9 @@ Message layouts come from minik8s.api.schema (field numbers from upstream
 generated.proto). The wire format is read and written by hand, a few dozen lines
 each way. Decoding follows Go's generated marshallers: every non-pointer field is
 written even when zero ("", 0, false) and pointer fields only when set, so a zero
-scalar is dropped unless its Go field is a pointer, which reproduces Go's
-`omitempty` JSON closely enough for defaulting and validation to behave the same.
+scalar is dropped unless its Go field is a pointer or is required (not omitempty),
+which reproduces Go's JSON closely enough for defaulting and validation to behave
+the same.
 Embedded messages are kept even when empty (`resources: {}`). Fields a Message
 does not declare are skipped, as protobuf requires; members of a dict that the
 schema does not declare are not encoded.
@@ -410,7 +411,9 @@ def decode_message(buf: bytes, msg: dsl.Message, path: str = "") -> dict[str, An
             if f.message is not None and isinstance(out.get(f.name), dict):
                 # A message field seen twice merges, as protobuf specifies.
                 out[f.name].update(decoded)
-            elif f.scalar in _ZERO_DROPPED and not f.pointer and decoded in _ZEROS and type(decoded) is not float:
+            elif (f.scalar in _ZERO_DROPPED and not f.pointer and not f.required and decoded in _ZEROS
+                  and type(decoded) is not float):
+                # Go's JSON leaves out a zero of an omitempty member, and only of those.
                 out.pop(f.name, None)
             else:
                 out[f.name] = decoded
