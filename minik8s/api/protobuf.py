@@ -31,7 +31,10 @@ import binascii
 import datetime
 import re
 import struct
-from typing import Any, Callable, Final, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+from typing import Final
 
 import orjson
 
@@ -130,7 +133,7 @@ def _len_field(tag: bytes, payload: bytes) -> bytes:
 # Special types
 # ---------------------------------------------------------------------------
 
-_EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _TIME_RE: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|([+-])(\d{2}):(\d{2}))\Z")
 
@@ -174,7 +177,7 @@ def _time_parts(text: str) -> tuple[int, int] | None:
         return None
     try:
         moment = datetime.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]),
-                                   tzinfo=datetime.timezone.utc)
+                                   tzinfo=datetime.UTC)
     except ValueError:
         return None
     seconds = (moment - _EPOCH) // datetime.timedelta(seconds=1)

@@ -20,7 +20,8 @@ the fast path.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import yaml

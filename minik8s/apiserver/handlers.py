@@ -14,9 +14,9 @@ import random
 import time
 from typing import Any, Awaitable, Callable
 
+import multidict
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict
 
 from minik8s.api import convert
 from minik8s.api import errors
@@ -60,7 +60,7 @@ def reply(request: web.Request | None, obj: Any, status: int = 200, warnings: li
           content_type: str = JSON) -> web.Response:
     """An object in the encoding the client prefers: protobuf when it asks for it and
     the kind has a schema, else JSON; with a Warning header per warning."""
-    headers: CIMultiDict[str] = CIMultiDict()
+    headers: multidict.CIMultiDict[str] = multidict.CIMultiDict()
     if request is not None and content_type == JSON and bodies.wants_protobuf(request) and protobuf.encodable(obj):
         headers["Content-Type"] = PROTOBUF
         body = protobuf.encode(obj)

@@ -12,8 +12,7 @@ import aiohttp
 import orjson
 import pytest
 
-from minik8s.api import protobuf
-from minik8s.api import resources
+from minik8s.api import protobuf, resources
 from minik8s.util import procs
 from tests.conftest import ApiServerProcess, http
 
@@ -27,7 +26,7 @@ def raw_http(server: ApiServerProcess, method: str, path: str, body: bytes | Non
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(server.url + path, data=body, method=method, headers=headers or {})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:  # noqa: SLF001
+        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
@@ -38,7 +37,7 @@ def warnings_of(server: ApiServerProcess, method: str, path: str, body: Any,
     req = urllib.request.Request(server.url + path, data=orjson.dumps(body) if not isinstance(body, bytes) else body,
                                  method=method, headers={"Content-Type": content_type})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:  # noqa: SLF001
+        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
             return resp.status, resp.headers.get_all("Warning") or [], json.loads(resp.read())
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get_all("Warning") or [], json.loads(e.read())
@@ -124,18 +123,17 @@ def test_errors_are_protobuf_statuses_when_asked(apiserver: ApiServerProcess, na
 async def test_protobuf_watch_frames(apiserver: ApiServerProcess, namespace: str) -> None:
     cms = resources.must("", "v1", "configmaps")
     url = apiserver.url + cms.path(namespace) + "?watch=true&timeoutSeconds=5"
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url, headers={"Accept": KUBECTL_ACCEPT}) as resp:
-            assert resp.headers["Content-Type"] == "application/vnd.kubernetes.protobuf;stream=watch"
-            http(apiserver, "POST", cms.path(namespace), {"metadata": {"name": "w1"}, "data": {"k": "v"}})
-            http(apiserver, "DELETE", cms.path(namespace, "w1"))
-            data = b""
-            events: list[tuple[str, dict[str, Any]]] = []
-            while len(events) < 2:
-                chunk = await asyncio.wait_for(resp.content.readany(), 10)
-                assert chunk, "the watch ended before the events came"
-                data += chunk
-                events = protobuf.decode_watch_frames(data)
+    async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": KUBECTL_ACCEPT}) as resp:
+        assert resp.headers["Content-Type"] == "application/vnd.kubernetes.protobuf;stream=watch"
+        http(apiserver, "POST", cms.path(namespace), {"metadata": {"name": "w1"}, "data": {"k": "v"}})
+        http(apiserver, "DELETE", cms.path(namespace, "w1"))
+        data = b""
+        events: list[tuple[str, dict[str, Any]]] = []
+        while len(events) < 2:
+            chunk = await asyncio.wait_for(resp.content.readany(), 10)
+            assert chunk, "the watch ended before the events came"
+            data += chunk
+            events = protobuf.decode_watch_frames(data)
     assert [(t, o["metadata"]["name"], o["data"]) for t, o in events] == [
         ("ADDED", "w1", {"k": "v"}), ("DELETED", "w1", {"k": "v"})]
 
@@ -172,15 +170,15 @@ def test_ill_typed_patch_results_are_422_and_nothing_changes(apiserver: ApiServe
 
 @pytest.mark.parametrize("plural, body, message", [
     ("pods", {"metadata": {"name": "p"}, "spec": {"containers": "notalist"}},
-     'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field '
-     "PodSpec.spec.containers of type []v1.Container"),
+     ('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field '
+      "PodSpec.spec.containers of type []v1.Container")),
     ("services", {"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": "x"}]}},
-     'Service in version "v1" cannot be handled as a Service: json: cannot unmarshal string into Go struct field '
-     "ServicePort.spec.ports.nodePort of type int32"),
+     ('Service in version "v1" cannot be handled as a Service: json: cannot unmarshal string into Go struct field '
+      "ServicePort.spec.ports.nodePort of type int32")),
     ("pods", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i",
                                                                   "resources": {"limits": {"memory": "Mi"}}}]}},
-     'Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression '
-     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+     ('Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression '
+      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")),
 ])
 def test_ill_typed_creates_are_400_with_gos_message(apiserver: ApiServerProcess, namespace: str, plural: str,
                                                     body: Any, message: str) -> None:

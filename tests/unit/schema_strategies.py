@@ -18,7 +18,7 @@ from minik8s.api.schema import dsl
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)
 _KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-./", min_size=1, max_size=6)
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MOMENTS = st.integers(min_value=-62135596800, max_value=253402300799)  # years 1 to 9999
 
 
@@ -31,7 +31,7 @@ def _time(seconds: int, micros: int | None = None) -> str:
 
 def _duration(ns: int) -> str:
     from minik8s.api import protobuf  # the codec's own formatter is Go's format, tested separately
-    return protobuf._format_duration(ns)  # noqa: SLF001
+    return protobuf._format_duration(ns)
 
 
 SCALARS: dict[str, st.SearchStrategy[Any]] = {

@@ -7,9 +7,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from minik8s.api import errors
-from minik8s.api import protobuf
-from minik8s.api import schema
+from minik8s.api import errors, protobuf, schema
 from minik8s.apiserver import bodies
 
 JSON = "application/json"

@@ -1,14 +1,13 @@
 """OpenAPI v2 and v3 generated from the schema: what kubectl's explain, validation and apply read."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from minik8s.api import protobuf
-from minik8s.api import resources
-from minik8s.api.schema import gnostic
-from minik8s.api.schema import openapi
+from minik8s.api import protobuf, resources
+from minik8s.api.schema import gnostic, openapi
 
 VERSION = "v1.32.0-minik8s"
 

@@ -6,8 +6,11 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from minik8s.api import errors, protobuf
+from minik8s.api import errors, protobuf, schema
+from tests.unit import schema_strategies
 
 # Bodies captured from kubectl 1.32.4 (shared/kubectl-captures/*.pb), inlined so the
 # tests do not depend on where shared/ is laid.
@@ -498,12 +501,6 @@ def test_every_prefix_and_mutation_gives_a_dict_or_a_status_error() -> None:
 
 # --- encoding, from the same schema -------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from minik8s.api import schema  # noqa: E402
-from tests.unit import schema_strategies  # noqa: E402
-
 ALL_KINDS = sorted(schema.kinds().items())
 
 
@@ -588,5 +585,5 @@ def test_special_types_encode_as_kubernetes_does() -> None:
     (3600 * 10**9, "1h0m0s"), (3723_500_000_000, "1h2m3.5s"), (-2 * 10**9, "-2s"),
 ])
 def test_durations_in_gos_format(ns: int, text: str) -> None:
-    assert protobuf._format_duration(ns) == text  # noqa: SLF001
-    assert protobuf._parse_duration(text) == ns  # noqa: SLF001
+    assert protobuf._format_duration(ns) == text
+    assert protobuf._parse_duration(text) == ns

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from minik8s.api import resources
-from minik8s.api import schema
-from minik8s.api.schema import dsl
-from minik8s.api.schema import meta_v1
+from minik8s.api import resources, schema
+from minik8s.api.schema import dsl, meta_v1
 
 
 def all_messages() -> list[dsl.Message]:

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minik8s.api import schema
-from minik8s.api.schema import dsl
-from minik8s.api.schema import structural
+from minik8s.api.schema import dsl, structural
 from tests.unit import schema_strategies
 
 DEPLOYMENT = schema.for_kind("apps", "v1", "Deployment")
@@ -61,8 +60,8 @@ def test_a_well_typed_object_passes_unchanged() -> None:
     (("spec", "paused"), "yes",
      "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.paused of type bool"),
     (("spec", "template", "spec", "containers"), "notalist",
-     "json: cannot unmarshal string into Go struct field PodSpec.spec.template.spec.containers of type "
-     "[]v1.Container"),
+     ("json: cannot unmarshal string into Go struct field PodSpec.spec.template.spec.containers of type "
+      "[]v1.Container")),
     (("spec", "template", "spec"), [],
      "json: cannot unmarshal array into Go struct field PodTemplateSpec.spec.template.spec of type v1.PodSpec"),
     (("metadata", "labels"), ["a"],
@@ -72,8 +71,8 @@ def test_a_well_typed_object_passes_unchanged() -> None:
     (("metadata", "name"), {},
      "json: cannot unmarshal object into Go struct field ObjectMeta.metadata.name of type string"),
     (("spec", "strategy", "rollingUpdate", "maxSurge"), False,
-     "json: cannot unmarshal bool into Go struct field RollingUpdateDeployment.spec.strategy.rollingUpdate.maxSurge "
-     "of type int32"),
+     ("json: cannot unmarshal bool into Go struct field RollingUpdateDeployment.spec.strategy.rollingUpdate."
+      "maxSurge of type int32")),
     (("metadata", "creationTimestamp"), "yesterday",
      'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"'),
     (("metadata", "creationTimestamp"), 5,
@@ -195,7 +194,7 @@ KINDS = sorted(schema.kinds().items())
 @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_any_well_typed_object_passes(data: st.DataObject) -> None:
-    (_, _, kind), msg = data.draw(st.sampled_from(KINDS), label="kind")
+    _, msg = data.draw(st.sampled_from(KINDS), label="kind")
     obj = data.draw(schema_strategies.objects(msg))
     before = copy.deepcopy(obj)
     assert structural.check(msg, obj) == []
@@ -213,7 +212,7 @@ def _leaves(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_a_wrongly_typed_leaf_is_always_refused(data: st.DataObject) -> None:
-    (_, _, kind), msg = data.draw(st.sampled_from(KINDS), label="kind")
+    _, msg = data.draw(st.sampled_from(KINDS), label="kind")
     obj = data.draw(schema_strategies.objects(msg))
     leaves = [p for p in _leaves(obj) if p and not _under_any_json(msg, p)]
     if not leaves:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 from minik8s.api.schema import apps_v1
 from minik8s.api.schema import autoscaling_v1

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, Final, Union
+from collections.abc import Callable
+from typing import Final
+from typing import Union
 
 # Scalars: JSON type and protobuf scalar of the same name (double is Go's float64).
 STRING: Final = "string"

@@ -12,7 +12,8 @@ extension (x-kubernetes-*) as YAML text, which kubectl parses back.
 """
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
 import orjson
 
@@ -42,18 +43,24 @@ INFO = _with_ext("Info", 7, _f("title", 1, dsl.STRING), _f("version", 2, dsl.STR
 JSON_REFERENCE = _msg("JsonReference", _f("_ref", 1, dsl.STRING), _f("description", 2, dsl.STRING))
 TYPE_ITEM = _msg("TypeItem", _f("value", 1, dsl.STRING, repeated=True))
 
+
+
+def _schema_message() -> dsl.Message:
+    return SCHEMA
+
+
 # Schema refers to itself through these holders, hence the deferred references.
-ITEMS_ITEM = _msg("ItemsItem", _f("schema", 1, lambda: SCHEMA, repeated=True))
-ADDITIONAL_PROPERTIES_ITEM = _msg("AdditionalPropertiesItem", _f("schema", 1, lambda: SCHEMA),
+ITEMS_ITEM = _msg("ItemsItem", _f("schema", 1, _schema_message, repeated=True))
+ADDITIONAL_PROPERTIES_ITEM = _msg("AdditionalPropertiesItem", _f("schema", 1, _schema_message),
                                   _f("boolean", 2, dsl.BOOL))
-NAMED_SCHEMA = _msg("NamedSchema", _f("name", 1, dsl.STRING), _f("value", 2, lambda: SCHEMA))
+NAMED_SCHEMA = _msg("NamedSchema", _f("name", 1, dsl.STRING), _f("value", 2, _schema_message))
 PROPERTIES = _msg("Properties", _f("additional_properties", 1, NAMED_SCHEMA, repeated=True))
-SCHEMA = _with_ext(
+SCHEMA: dsl.Message = _with_ext(
     "Schema", 31,
     _f("_ref", 1, dsl.STRING), _f("format", 2, dsl.STRING), _f("title", 3, dsl.STRING),
     _f("description", 4, dsl.STRING), _f("unique_items", 16, dsl.BOOL), _f("required", 19, dsl.STRING, repeated=True),
     _f("enum", 20, ANY, repeated=True), _f("additional_properties", 21, ADDITIONAL_PROPERTIES_ITEM),
-    _f("type", 22, TYPE_ITEM), _f("items", 23, ITEMS_ITEM), _f("all_of", 24, lambda: SCHEMA, repeated=True),
+    _f("type", 22, TYPE_ITEM), _f("items", 23, ITEMS_ITEM), _f("all_of", 24, _schema_message, repeated=True),
     _f("properties", 25, PROPERTIES), _f("read_only", 27, dsl.BOOL),
 )
 DEFINITIONS = _msg("Definitions", _f("additional_properties", 1, NAMED_SCHEMA, repeated=True))

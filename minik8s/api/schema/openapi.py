@@ -16,7 +16,8 @@ once and caches it.
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from minik8s.api import resources
 from minik8s.api import schema
@@ -180,12 +181,12 @@ _PRODUCES = ["application/json", "application/yaml", "application/vnd.kubernetes
 # Query parameters: (name, type, description), by the operations that take them.
 _PRETTY = ("pretty", "string", "If 'true', the output is indented.")
 _WRITE = [
-    ("dryRun", "string", "When present (the only value is All), the request is checked and defaulted "
-                         "but nothing is stored."),
+    ("dryRun", "string", ("When present (the only value is All), the request is checked and defaulted "
+                          "but nothing is stored.")),
     ("fieldManager", "string", "The name of the actor making the change, recorded for field ownership."),
-    ("fieldValidation", "string", "What to do with unknown or duplicate fields in the body: Ignore drops them "
-                                  "silently, Warn drops them with a Warning header (the default), Strict "
-                                  "rejects the request."),
+    ("fieldValidation", "string", ("What to do with unknown or duplicate fields in the body: Ignore drops them "
+                                   "silently, Warn drops them with a Warning header (the default), Strict "
+                                   "rejects the request.")),
 ]
 _PATCH_EXTRA = [("force", "boolean", "Server-side apply only: take over fields other managers own.")]
 _LIST = [

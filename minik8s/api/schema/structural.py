@@ -64,7 +64,7 @@ class StructuralError(Exception):
 class _Node:
     """How one member is checked: its code, element shape and, for messages, the plan."""
 
-    __slots__ = ("code", "repeated", "map", "plan", "field", "owner")
+    __slots__ = ("code", "field", "map", "owner", "plan", "repeated")
 
     def __init__(self, code: int, field: dsl.Field, owner: dsl.Message, plan: dict[str, _Node] | None) -> None:
         self.code = code
@@ -282,6 +282,7 @@ class _Dups(dict[str, Any]):
     """A JSON object that remembers the duplicate member paths found inside it."""
 
     __slots__ = ("dups",)
+    dups: list[str]
 
 
 def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
