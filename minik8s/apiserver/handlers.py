@@ -141,10 +141,6 @@ async def read_raw(request: web.Request) -> bytes:
             f"the request body is too large (limit {MAX_BODY} bytes)") from None
 
 
-async def read_body(request: web.Request) -> Any:
-    return decode_body(await read_raw(request), request.content_type)
-
-
 def decode_body(raw: bytes, content_type: str) -> Any:
     return bodies.decode_raw(raw, content_type)
 

@@ -56,7 +56,8 @@ def _by_gvk() -> dict[tuple[str, str, str], dsl.Message]:
             key = (gvk.group, gvk.version, gvk.kind)
             assert key not in out, f"two schemas for {key}"
             out[key] = msg
-    for group, version in {(g, v) for g, v, _ in out}:
+    # meta.k8s.io/v1 too: clients may send DeleteOptions under that apiVersion.
+    for group, version in {(g, v) for g, v, _ in out} | {("meta.k8s.io", "v1")}:
         for kind_name, msg in _SHARED_KINDS:
             out.setdefault((group, version, kind_name), msg)
     return out
