@@ -152,7 +152,8 @@ class PatchCheck:
     The stored object is checked first, so that members it carries from before this
     check existed are dropped without being blamed on the patch; the patched object
     is then checked, and only members the patch introduced count as its unknown
-    fields. `convert` maps the checked object to the stored shape (HPA v1 → v2).
+    fields. `to_view`/`from_view` convert between the stored shape and the shape the
+    client patches (HPA autoscaling/v1 ↔ v2); the checks apply to the client's shape.
     """
 
     def __init__(self, msg: dsl.Message, directive: str, patch_dups: list[str],
