@@ -150,3 +150,7 @@ def test_protobuf_bodies_from_typed_commands(kubectl: Kubectl) -> None:
     assert "Image:" in out and "minik8s/busybox:1" in out
     _, secret = http(kubectl.server, "GET", f"/api/v1/namespaces/{kubectl.namespace}/secrets/pbs")
     assert secret["data"] == {"pw": "eA=="}
+    # A typed read of a missing object: the 404 Status comes back in protobuf to 1.31+.
+    missing = kubectl("describe", "deployment", "nope", check=False)
+    assert missing.returncode != 0
+    assert 'Error from server (NotFound): deployments.apps "nope" not found' in missing.stderr
