@@ -2,8 +2,9 @@
 
 kubectl's `apply`/`edit`/`set`/`patch` send strategic merge patches, whose list
 handling depends on the Go struct tags `patchStrategy` and `patchMergeKey` of the
-k8s.io/api types. Go finds those by reflection; we carry them as a small table
-(`TYPES`, `KINDS`) transcribed from the tags compiled into kubectl 1.32.
+k8s.io/api types. Go finds those by reflection; here they come from the API schema
+(minik8s.api.schema), the same declarations that drive protobuf and OpenAPI, as a table
+(`TYPES`, `KINDS`) built once at import.
 
 The merge follows k8s.io/apimachinery/pkg/util/strategicpatch/patch.go
 (`StrategicMergeMapPatch`, i.e. the server side: parallel lists are merged and nulls that
@@ -22,6 +23,8 @@ import json
 from typing import Any, Callable, Hashable
 
 from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.api import schema
 
 MERGE = "merge"
 REPLACE = "replace"
@@ -43,122 +46,39 @@ class Field:
 
 
 _NO_METADATA = Field()
-_CONDITIONS = Field(MERGE, "type")
-_POD_TEMPLATE = Field(type="PodTemplateSpec")
 
-# Struct types by name, each giving the fields that carry patch metadata or lead to
-# fields that do; any other field has none (maps merge, lists are replaced).
-TYPES: dict[str, dict[str, Field]] = {
-    "ObjectMeta": {
-        "finalizers": Field(MERGE),
-        "ownerReferences": Field(MERGE, "uid"),
-    },
-    "Object": {"metadata": Field(type="ObjectMeta")},
-    "PodTemplateSpec": {"metadata": Field(type="ObjectMeta"), "spec": Field(type="PodSpec")},
-    "PodSpec": {
-        "volumes": Field(MERGE, "name", retain_keys=True),
-        "initContainers": Field(MERGE, "name", type="Container"),
-        "containers": Field(MERGE, "name", type="Container"),
-        # EphemeralContainerCommon repeats Container's tags.
-        "ephemeralContainers": Field(MERGE, "name", type="Container"),
-        "imagePullSecrets": Field(MERGE, "name"),
-        "hostAliases": Field(MERGE, "ip"),
-        "topologySpreadConstraints": Field(MERGE, "topologyKey"),
-        "schedulingGates": Field(MERGE, "name"),
-        "resourceClaims": Field(MERGE, "name", retain_keys=True),
-        # tolerations, readinessGates: no strategy (replaced).
-    },
-    "Container": {
-        # Upstream quirk: the key is containerPort alone, though the list-map keys are
-        # (containerPort, protocol); 53/TCP and 53/UDP collide under a strategic merge.
-        "ports": Field(MERGE, "containerPort"),
-        "env": Field(MERGE, "name"),
-        "volumeMounts": Field(MERGE, "mountPath"),
-        "volumeDevices": Field(MERGE, "devicePath"),
-    },
-    "PodStatus": {
-        "conditions": _CONDITIONS,
-        "podIPs": Field(MERGE, "ip"),
-        "hostIPs": Field(MERGE, "ip"),
-        "resourceClaimStatuses": Field(MERGE, "name", retain_keys=True),
-        # containerStatuses & co.: no strategy (replaced).
-    },
-    "Pod": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="PodSpec"),
-        "status": Field(type="PodStatus"),
-    },
-    "PodTemplate": {"metadata": Field(type="ObjectMeta"), "template": _POD_TEMPLATE},
-    "ConditionsStatus": {"conditions": _CONDITIONS},
-    "DeploymentSpec": {
-        "template": _POD_TEMPLATE,
-        # patchStrategy:"retainKeys": kubectl clears rollingUpdate when switching to Recreate.
-        "strategy": Field(retain_keys=True),
-    },
-    "Deployment": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="DeploymentSpec"),
-        "status": Field(type="ConditionsStatus"),
-    },
-    # ReplicaSet, ReplicationController, StatefulSet, DaemonSet and Job share this shape:
-    # a pod template under spec, merge-by-type conditions under status.
-    "WorkloadSpec": {"template": _POD_TEMPLATE},
-    "Workload": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="WorkloadSpec"),
-        "status": Field(type="ConditionsStatus"),
-    },
-    "JobTemplateSpec": {"metadata": Field(type="ObjectMeta"), "spec": Field(type="WorkloadSpec")},
-    "CronJobSpec": {"jobTemplate": Field(type="JobTemplateSpec")},
-    "CronJob": {"metadata": Field(type="ObjectMeta"), "spec": Field(type="CronJobSpec")},
-    "ServiceSpec": {
-        # Upstream quirk: the key is port alone, though the list-map keys are (port, protocol).
-        "ports": Field(MERGE, "port"),
-    },
-    "Service": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="ServiceSpec"),
-        "status": Field(type="ConditionsStatus"),
-    },
-    "NodeSpec": {"podCIDRs": Field(MERGE)},  # taints: no strategy (replaced)
-    "NodeStatus": {"conditions": _CONDITIONS, "addresses": Field(MERGE, "type")},
-    "Node": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="NodeSpec"),
-        "status": Field(type="NodeStatus"),
-    },
-    # Namespace, PersistentVolumeClaim, HorizontalPodAutoscaler (autoscaling/v2).
-    "ConditionsObject": {"metadata": Field(type="ObjectMeta"), "status": Field(type="ConditionsStatus")},
-    "ServiceAccount": {"metadata": Field(type="ObjectMeta"), "secrets": Field(MERGE, "name")},
-    "PodDisruptionBudgetSpec": {"selector": Field(REPLACE)},
-    "PodDisruptionBudget": {
-        "metadata": Field(type="ObjectMeta"),
-        "spec": Field(type="PodDisruptionBudgetSpec"),
-        "status": Field(type="ConditionsStatus"),
-    },
-}
 
-# The root struct type of each kind. Kinds not listed (Endpoints, whose subsets are
-# replaced; Event, Scale, ConfigMap, Lease, ...) only have ObjectMeta's metadata.
-KINDS: dict[str, str] = {
-    "Pod": "Pod",
-    "PodTemplate": "PodTemplate",
-    "Deployment": "Deployment",
-    "ReplicaSet": "Workload",
-    "ReplicationController": "Workload",
-    "StatefulSet": "Workload",
-    "DaemonSet": "Workload",
-    "Job": "Workload",
-    "CronJob": "CronJob",
-    "Service": "Service",
-    "Node": "Node",
-    "Namespace": "ConditionsObject",
-    "PersistentVolumeClaim": "ConditionsObject",
-    "HorizontalPodAutoscaler": "ConditionsObject",
-    "ServiceAccount": "ServiceAccount",
-    "PodDisruptionBudget": "PodDisruptionBudget",
-}
+def _from_schema() -> tuple[dict[str, dict[str, Field]], dict[str, str]]:
+    """TYPES and KINDS, derived from the API schema (minik8s.api.schema).
+
+    Every definition becomes a type named as in OpenAPI; a field's Go patchStrategy
+    tag is its schema's patch_strategy ("merge", "replace", "retainKeys", or a
+    combination). A kind served in several versions uses its preferred version's.
+    """
+    types: dict[str, dict[str, Field]] = {}
+    for name, msg in schema.definitions().items():
+        fields: dict[str, Field] = {}
+        for json_name, f in msg.json_fields.items():
+            tags = f.patch_strategy.split(",") if f.patch_strategy else []
+            strategy = MERGE if MERGE in tags else REPLACE if REPLACE in tags else ""
+            sub = f.message
+            fields[json_name] = Field(strategy, f.merge_key, "retainKeys" in tags, sub.name if sub else None)
+        types[name] = fields
+    types[_DEFAULT_ROOT] = {"metadata": Field(type=schema.meta_v1.OBJECT_META.name)}
+    kinds: dict[str, str] = {}
+    for (group, version, kind), msg in schema.kinds().items():
+        preferred = resources.by_kind(kind)
+        if kind not in kinds or (preferred is not None and (preferred.group, preferred.version) == (group, version)):
+            kinds[kind] = msg.name
+    return types, kinds
+
+
 _DEFAULT_ROOT = "Object"
+# Struct types by OpenAPI name (plus "Object": metadata only), each field with its patch metadata.
+TYPES: dict[str, dict[str, Field]]
+# The root struct type of each kind with a schema; others are treated as "Object".
+KINDS: dict[str, str]
+TYPES, KINDS = _from_schema()
 
 
 def merge_key_table(kind: str) -> dict[str, str]:

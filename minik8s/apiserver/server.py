@@ -22,6 +22,7 @@ from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
+from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
@@ -63,10 +64,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except errors.StatusError as e:
         if e.code >= 500:
             log.warning("%s %s: %s", request.method, request.path_qs, e.message)
-        return handlers.status_response(e)
+        return handlers.status_response(e, request)
     except web.HTTPRequestEntityTooLarge:
         return handlers.status_response(errors.RequestEntityTooLarge(
-            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"))
+            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"), request)
     except web.HTTPException as e:
         if e.status == 404:
             return handlers.status_response(handlers.not_found_path())
@@ -102,6 +103,7 @@ class ApiServer:
         self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
                                                       resolution=config.metric_resolution,
                                                       proxy_port=config.proxy_metrics_port)
+        self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -118,8 +120,9 @@ class ApiServer:
         r.add_get("/api/", self.api_root)
         r.add_get("/apis", self.apis_root)
         r.add_get("/apis/", self.apis_root)
-        r.add_get("/openapi/v3", self.openapi_root)
-        r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        r.add_get("/openapi/v2", self.openapi.serve_v2)
+        r.add_get("/openapi/v3", self.openapi.serve_v3_root)
+        r.add_get("/openapi/v3/{tail:.*}", self.openapi.serve_v3)
         self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
         self.metrics.add_routes(r)  # before the catch-all /apis route below
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
@@ -150,15 +153,6 @@ class ApiServer:
         if ct:
             return handlers.respond(discovery.aggregated(False, ct), content_type=ct)
         return handlers.respond(discovery.api_group_list())
-
-    async def openapi_root(self, request: web.Request) -> web.Response:
-        return handlers.respond(discovery.openapi_v3_root())
-
-    async def openapi_path(self, request: web.Request) -> web.Response:
-        doc = discovery.openapi_v3_for_path(request.match_info["tail"])
-        if doc is None:
-            raise handlers.not_found_path()
-        return handlers.respond(doc)
 
     # -- lifecycle -----------------------------------------------------------------
 
