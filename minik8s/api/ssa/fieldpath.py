@@ -17,6 +17,7 @@ then indices).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,10 +54,26 @@ def field(name: str) -> PathElement:
 
 def key(fields: Mapping[str, Any]) -> PathElement:
     """The element of an associative list item with these key field values."""
-    return KEY + encode_value(dict(sorted(fields.items())))
+    items = tuple(sorted(fields.items()))
+    try:
+        return _key_of(items)
+    except TypeError:  # an unhashable key value (a list or map): not worth caching
+        return KEY + encode_value(dict(items))
+
+
+@functools.lru_cache(maxsize=8192)
+def _key_of(items: tuple[tuple[str, Any], ...]) -> PathElement:
+    return KEY + encode_value(dict(items))
 
 
 def value(v: Any) -> PathElement:
+    if isinstance(v, str):
+        return _string_value(v)
+    return VALUE + encode_value(v)
+
+
+@functools.lru_cache(maxsize=8192)
+def _string_value(v: str) -> PathElement:
     return VALUE + encode_value(v)
 
 
@@ -67,6 +84,21 @@ def index(i: int) -> PathElement:
 def canonical(text: str) -> PathElement | None:
     """A serialized element in its canonical form; None for an unknown element type
     (skipped, as structured-merge-diff skips them); FieldsError if it is malformed."""
+    if text.startswith(FIELD):
+        return text
+    known = _CANONICAL.get(text)
+    if known is not None:
+        return known
+    pe = _canonical(text)
+    if pe is not None and len(_CANONICAL) < 100_000:
+        _CANONICAL[text] = pe
+    return pe
+
+
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical(text: str) -> PathElement | None:
     if len(text) < 2 or text[1] != ":":
         raise FieldsError(f"key must be 2 characters long and end in a colon: {text!r}")
     kind, body = text[:2], text[2:]
@@ -210,9 +242,8 @@ class Set:
         return path[-1] in node.members
 
     def empty(self) -> bool:
-        if self.members:
-            return False
-        return all(c.empty() for c in self.children.values())
+        # Invariant: no child set is empty (every operation drops empty children).
+        return not self.members and not self.children
 
     def __bool__(self) -> bool:
         return not self.empty()
@@ -278,8 +309,12 @@ class Set:
 
     def leaves(self) -> Set:
         """The members that have no children in the set."""
-        return Set({m for m in self.members if m not in self.children},
-                   {pe: c.leaves() for pe, c in self.children.items()})
+        children = {}
+        for pe, c in self.children.items():
+            sub = c.leaves()
+            if not sub.empty():
+                children[pe] = sub
+        return Set({m for m in self.members if m not in self.children}, children)
 
     def paths(self, prefix: Path = ()) -> Iterator[Path]:
         """Every path, in structured-merge-diff's order (members, then children, each sorted)."""
@@ -332,7 +367,7 @@ def _read(doc: dict[str, Any]) -> tuple[Set | None, bool]:
             children = Set()
         if child_is_member:
             children.members.add(pe)
-        if grandchildren is not None:
+        if grandchildren is not None and not grandchildren.empty():
             children.children[pe] = grandchildren
     if children is None:
         is_member = True

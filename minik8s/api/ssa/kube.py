@@ -52,6 +52,7 @@ def field_manager(res: resources.Resource, subresource: str = "") -> managedfiel
     """The field manager of `res` (the served version requests use) and a subresource."""
     storage = resources.storage_resource(res)
 
+    @functools.cache
     def type_for(api_version: str) -> typed.Type:
         group, version = _split(api_version)
         msg = schema.find(group, version, res.kind)

@@ -27,9 +27,12 @@ Conflicts become a 409 Status with one cause per field (conflict.go).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from minik8s.api import errors
 from minik8s.api.ssa import fieldpath
@@ -56,6 +59,7 @@ Times = dict[str, "str | None"]
 # --------------------------------------------------------------------------- entries
 
 
+@functools.lru_cache(maxsize=4096)
 def identifier(manager: str, operation: str, api_version: str = "", subresource: str = "") -> str:
     """The manager identity (BuildManagerIdentifier): ManagedFieldsEntry's JSON without
     fieldsType, fieldsV1 and time, and without apiVersion for appliers."""
@@ -107,13 +111,39 @@ def decode(entries: Any) -> tuple[merge.ManagedFields, Times]:
             raise ValueError(f'invalid fieldsType "{fields_type}" in managed fields entry {i}')
         ident = identifier(str(entry.get("manager", "")), operation, entry["apiVersion"],
                            str(entry.get("subresource") or ""))
-        try:
-            s = fieldpath.Set.from_fields(entry.get("fieldsV1") or {})
-        except fieldpath.FieldsError as e:
-            raise ValueError(f"error decoding set: {e}") from None
+        s = _decode_set(entry.get("fieldsV1") or {})
         managed[ident] = merge.VersionedSet(s, entry["apiVersion"], operation == APPLY)
         times[ident] = entry.get("time")
     return managed, times
+
+
+_DECODED: dict[bytes, fieldpath.Set] = {}
+
+
+def _decode_set(doc: Any) -> fieldpath.Set:
+    """A FieldsV1 document's set. Sets are never modified once built, so one decoded
+    set serves every later write of the same document (most writes repeat them)."""
+    try:
+        raw = orjson.dumps(doc)
+    except TypeError:
+        raw = b""
+    s = _DECODED.get(raw) if raw else None
+    if s is None:
+        try:
+            s = fieldpath.Set.from_fields(doc)
+        except fieldpath.FieldsError as e:
+            raise ValueError(f"error decoding set: {e}") from None
+        if raw:
+            if len(_DECODED) >= 4096:
+                _DECODED.clear()
+            _DECODED[raw] = s
+    return s
+
+
+@functools.lru_cache(maxsize=4096)
+def _who(ident: str) -> dict[str, str]:
+    parsed: dict[str, str] = json.loads(ident)
+    return parsed
 
 
 def encode(managed: merge.ManagedFields, times: Times) -> list[dict[str, Any]] | None:
@@ -122,7 +152,7 @@ def encode(managed: merge.ManagedFields, times: Times) -> list[dict[str, Any]] |
         return None
     out = []
     for ident, vs in managed.items():
-        who = json.loads(ident)
+        who = _who(ident)
         entry: dict[str, Any] = {"manager": who.get("manager", ""),
                                  "operation": APPLY if vs.applied else UPDATE,
                                  "apiVersion": vs.api_version}
@@ -223,6 +253,21 @@ def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _same_but_version(live: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether `new` is `live` with at most another resourceVersion and the same (or
+    no) managedFields: an update that changes nothing, and owns nothing new."""
+    lm, nm = _meta(live), _meta(new)
+    if "managedFields" in nm and nm["managedFields"] != lm.get("managedFields"):
+        return False
+    if live.keys() != new.keys():
+        return False
+    for k, v in new.items():
+        if k != "metadata" and live[k] != v:
+            return False
+    skip = ("resourceVersion", "managedFields")
+    return {k: v for k, v in lm.items() if k not in skip} == {k: v for k, v in nm.items() if k not in skip}
+
+
 def _is_reset(entries: Any) -> bool:
     """An empty list, or one empty entry, clears managedFields (isResetManagedFields)."""
     if isinstance(entries, list):
@@ -244,8 +289,10 @@ class FieldManager:
         return self.schema.api_version
 
     def _typed(self, obj: dict[str, Any]) -> Any:
-        """The object as the typed walks see it: without managedFields, with Go's zero members."""
-        return typed.fill_zero(_without_managed_fields(obj), self.schema.type_for(self.version))
+        """The object as the typed walks see it: without managedFields. (The members Go
+        always writes, which decide between "added" and "modified", are taken into
+        account by the comparison itself: typed.Type.zero_map.)"""
+        return _without_managed_fields(obj)
 
     def empty(self) -> dict[str, Any]:
         """A new object of the kind, as Go's zero value writes it."""
@@ -291,6 +338,13 @@ class FieldManager:
         return managed, times
 
     def _update(self, live: dict[str, Any] | None, new: dict[str, Any], manager: str) -> dict[str, Any]:
+        if live is not None and _same_but_version(live, new):
+            # Nothing changed, and nobody asked for other managedFields: keep them.
+            out = dict(_without_managed_fields(new))
+            entries = _meta(live).get("managedFields")
+            if entries:
+                out["metadata"] = {**_meta(out), "managedFields": entries}
+            return out
         managed, times = self._decode_live_or_new(live, new)
         out = _without_managed_fields(new)
         if not managed and live is not None and _meta(live).get("uid"):
@@ -317,7 +371,7 @@ class FieldManager:
 
     def _encoded(self, obj: dict[str, Any], managed: merge.ManagedFields, times: Times) -> dict[str, Any]:
         entries = encode(managed, times)
-        out = _without_managed_fields(obj)
+        out = dict(_without_managed_fields(obj))
         if entries:
             out["metadata"] = {**_meta(out), "managedFields": entries}
         return out

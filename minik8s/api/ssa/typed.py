@@ -53,7 +53,8 @@ class Type:
     struct fields ({}) and non-omitempty lists and maps (null).
     """
 
-    __slots__ = ("kind", "atomic", "keys", "key_defaults", "_elem", "_fields", "_builder", "_zero", "name")
+    __slots__ = ("kind", "atomic", "keys", "key_defaults", "_elem", "_fields", "_builder", "_zero", "_zero_map",
+                 "name")
 
     def __init__(self, kind: str, *, atomic: bool = False, elem: Type | Callable[[], Type] | None = None,
                  keys: tuple[str, ...] = (), key_defaults: Mapping[str, Any] | None = None,
@@ -67,6 +68,7 @@ class Type:
         self._builder = fields
         self._fields: dict[str, Type] | None = None
         self._zero: tuple[tuple[str, Any], ...] = ()
+        self._zero_map: dict[str, Any] = {}
         self.name = name
 
     def __repr__(self) -> str:
@@ -86,6 +88,7 @@ class Type:
         """The named members of a struct (None for plain maps)."""
         if self._fields is None and self._builder is not None:
             self._fields, self._zero = self._builder()
+            self._zero_map = dict(self._zero)
             self._builder = None
         return self._fields
 
@@ -93,6 +96,13 @@ class Type:
     def zero(self) -> tuple[tuple[str, Any], ...]:
         _ = self.fields
         return self._zero
+
+    @property
+    def zero_map(self) -> dict[str, Any]:
+        """zero as a dict: what an absent member is taken to be when comparing (see
+        zero_object); shared, never modified."""
+        _ = self.fields
+        return self._zero_map
 
     def member(self, name: str) -> Type:
         fields = self.fields
@@ -402,8 +412,16 @@ def _compare(lhs: Any, rhs: Any, t: Type, path: Path, out: Comparison) -> None:
     else:
         lm = lhs if isinstance(lhs, dict) else {}
         rm = rhs if isinstance(rhs, dict) else {}
+        # A member Go always writes (an empty struct, a null list) is there even when
+        # the JSON lacks it: comparing against it keeps "added" for what really is.
+        zero = t.zero_map if t.fields is not None else {}
         for k in {**lm, **rm}:
-            _compare(lm.get(k, MISSING), rm.get(k, MISSING), t.member(k), (*path, fieldpath.field(k)), out)
+            lv, rv = lm.get(k, MISSING), rm.get(k, MISSING)
+            if lv is MISSING and lhs is lm:
+                lv = zero.get(k, MISSING)
+            elif rv is MISSING and rhs is rm:
+                rv = zero.get(k, MISSING)
+            _compare(lv, rv, t.member(k), (*path, fieldpath.field(k)), out)
     if lhs is MISSING:
         out.added.insert(path)
     elif rhs is MISSING:
@@ -579,49 +597,11 @@ def zero_object(t: Type) -> dict[str, Any]:
     """What an empty object of a struct type looks like when Go writes it: its
     non-pointer struct members as {} (recursively) and its non-omitempty lists and
     maps as null. Field ownership depends on it: a member present on both sides is
-    modified, not added."""
+    modified, not added (the comparison assumes these members in any struct it
+    walks, see Type.zero_map)."""
     out: dict[str, Any] = {}
     for name, zero in t.zero:
         out[name] = zero_object(t.member(name)) if zero == {} else None
-    return out
-
-
-def fill_zero(v: Any, t: Type) -> Any:
-    """`v` with the members Go would always write added (see zero_object); a copy
-    where anything was added, `v` itself otherwise."""
-    if t.kind == LIST_KIND:
-        if t.atomic or not isinstance(v, list) or t.elem.kind != MAP_KIND:
-            return v
-        filled = [fill_zero(item, t.elem) for item in v]
-        return filled if any(a is not b for a, b in zip(filled, v)) else v
-    if t.kind != MAP_KIND or not isinstance(v, dict) or t.atomic:
-        return v
-    out = v
-    fields = t.fields
-    if fields is None:
-        if t.elem.kind == MAP_KIND:
-            for k, item in v.items():
-                filled = fill_zero(item, t.elem)
-                if filled is not item:
-                    if out is v:
-                        out = dict(v)
-                    out[k] = filled
-        return out
-    for name, zero in t.zero:
-        if name not in v:
-            if out is v:
-                out = dict(v)
-            out[name] = zero_object(fields[name]) if zero == {} else None
-    for k, item in out.items():
-        if isinstance(item, (dict, list)):
-            sub = fields.get(k)
-            if sub is None:
-                continue
-            filled = fill_zero(item, sub)
-            if filled is not item:
-                if out is v:
-                    out = dict(v)
-                out[k] = filled
     return out
 
 
