@@ -101,6 +101,7 @@ RESOURCES: tuple[Resource, ...] = (
         Subresource("attach", "PodAttachOptions", ("create", "get")),
         Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
         Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
+        Subresource("ephemeralcontainers", "Pod", ("get", "patch", "update")),
     )),
     Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_status("Service"),)),
     Resource("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),

@@ -392,7 +392,7 @@ class ResourceHandlers:
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "finalize"):
+        if t.sub not in (None, "status", "finalize", "ephemeralcontainers"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
         dry_run = _dry_run(request)
         decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
@@ -403,7 +403,7 @@ class ResourceHandlers:
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status"):
+        if t.sub not in (None, "status", "ephemeralcontainers"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
         dry_run = _dry_run(request)
         directive = bodies.field_validation(request)
