@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import aiohttp
 import orjson
@@ -35,6 +35,9 @@ class Client:
         self.user_agent = user_agent
         self.limit = limit
         self._session: aiohttp.ClientSession | None = None
+        # Called with (method, path) before every request; may raise to refuse it
+        # (leader election's fencing: minik8s.client.leaderelection.fence).
+        self.write_guard: Callable[[str, str], None] | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -63,6 +66,8 @@ class Client:
     async def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
                       content_type: str = "application/json", headers: dict[str, str] | None = None,
                       raw_body: bytes | None = None, timeout: float | None = None) -> Any:
+        if self.write_guard is not None:
+            self.write_guard(method, path)
         hdrs = dict(headers or {})
         data: bytes | None = raw_body
         if body is not None:
