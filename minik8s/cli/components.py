@@ -29,6 +29,8 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--etcd-endpoints", default="http://127.0.0.1:2379", help="Comma-separated etcd client URLs.")
 @click.option("--etcd-prefix", default="/registry", help="Key prefix for every object in etcd.")
 @click.option("--etcd-timeout", default=5.0, type=float, help="Seconds before an etcd call answers 504.")
+@click.option("--etcd-readycheck-timeout", default=2.0, type=click.FloatRange(min=0.1),
+              help="Seconds the /readyz etcd check waits for a quorum read.")
 @click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
 @click.option("--port", default=6443, type=int, help="Port to listen on (plain HTTP).")
 @click.option("--advertise-address", default="127.0.0.1",
@@ -44,7 +46,8 @@ def _port_range(text: str) -> tuple[int, int]:
                    "the cluster configs set 15).")
 @click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
               help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
-def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
+def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
+              bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_token: str, watch_window: int, default_toleration_seconds: int, metric_resolution: float,
               proxy_metrics_port: int) -> None:
@@ -53,6 +56,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 
     config = server.Config(
         etcd_endpoints=_split(etcd_endpoints), etcd_prefix=etcd_prefix, etcd_timeout=etcd_timeout,
+        etcd_readycheck_timeout=etcd_readycheck_timeout,
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
