@@ -3,7 +3,6 @@ answer (stopped, or frozen), listed with ?verbose as kube-apiserver lists its ch
 from __future__ import annotations
 
 import pathlib
-import signal
 import urllib.error
 
 from minik8s.util import procs
@@ -33,7 +32,7 @@ def test_readyz_follows_etcd(tmp_path: pathlib.Path) -> None:
 
         # Frozen etcd: the connection is open but nothing answers; the check's deadline fails it.
         assert etcd.proc is not None
-        etcd.proc.send_signal(signal.SIGSTOP)
+        etcd.pause()
         try:
             status, body = get(server, "/readyz")
             assert status == 500
@@ -46,7 +45,7 @@ def test_readyz_follows_etcd(tmp_path: pathlib.Path) -> None:
             assert status == 200 and "[+]etcd excluded: ok" in body, body
             assert get(server, "/livez") == (200, "ok")  # alive, just not ready
         finally:
-            etcd.proc.send_signal(signal.SIGCONT)
+            etcd.resume()
         procs.wait_for(lambda: get(server, "/readyz") == (200, "ok"), 30, what="ready again after SIGCONT")
 
         # Stopped etcd: connection refused.
