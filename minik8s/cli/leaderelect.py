@@ -2,7 +2,10 @@
 kube-controller-manager's and kube-scheduler's (--leader-elect-lease-duration=15s, ...).
 
 The older spellings (--lease-duration, --renew-deadline, --retry-period, the
-scheduler's --lease-name) stay as aliases so existing configs keep working.
+scheduler's --lease-name) stay as aliases, and the parameters keep their old
+names, so config files (`--config`, `--set controller-manager.lease-duration=4`)
+and MINIK8S_* environment variables keep working: their keys are parameter
+names (lease-duration, renew-deadline, retry-period, lease-name, lease-namespace).
 """
 from __future__ import annotations
 
@@ -41,9 +44,8 @@ def options(default_name: str, *name_aliases: str) -> Callable[[Callable[..., An
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(f)
         def command(*args: Any, **kw: Any) -> Any:
-            flags = Flags(kw.pop("leader_elect"), kw.pop("leader_elect_lease_duration"),
-                          kw.pop("leader_elect_renew_deadline"), kw.pop("leader_elect_retry_period"),
-                          kw.pop("leader_elect_resource_name"), kw.pop("leader_elect_resource_namespace"))
+            flags = Flags(kw.pop("leader_elect"), kw.pop("lease_duration"), kw.pop("renew_deadline"),
+                          kw.pop("retry_period"), kw.pop("lease_name"), kw.pop("lease_namespace"))
             from minik8s.client import leaderelection
 
             try:
@@ -55,19 +57,19 @@ def options(default_name: str, *name_aliases: str) -> Callable[[Callable[..., An
         decorators = [
             click.option("--leader-elect/--no-leader-elect", default=True,
                          help="Run only while holding the leader Lease (for several replicas)."),
-            click.option("--leader-elect-lease-duration", "--lease-duration", callback=duration, default="15s",
-                         show_default=True,
+            click.option("--leader-elect-lease-duration", "--lease-duration", "lease_duration", callback=duration,
+                         default="15s", show_default=True,
                          help="How long standbys wait after the last renewal they saw before taking the Lease."),
-            click.option("--leader-elect-renew-deadline", "--renew-deadline", callback=duration, default="10s",
-                         show_default=True,
+            click.option("--leader-elect-renew-deadline", "--renew-deadline", "renew_deadline", callback=duration,
+                         default="10s", show_default=True,
                          help="The leader stops acting if it could not renew within this; below the lease "
                               "duration, so it stops before anyone can take over."),
-            click.option("--leader-elect-retry-period", "--retry-period", callback=duration, default="2s",
-                         show_default=True, help="Between two renewals or acquisition attempts."),
-            click.option("--leader-elect-resource-name", *name_aliases, default=default_name, show_default=True,
-                         help="Name of the leader Lease."),
-            click.option("--leader-elect-resource-namespace", default="kube-system", show_default=True,
-                         help="Namespace of the leader Lease."),
+            click.option("--leader-elect-retry-period", "--retry-period", "retry_period", callback=duration,
+                         default="2s", show_default=True, help="Between two renewals or acquisition attempts."),
+            click.option("--leader-elect-resource-name", *name_aliases, "lease_name", default=default_name,
+                         show_default=True, help="Name of the leader Lease."),
+            click.option("--leader-elect-resource-namespace", "lease_namespace", default="kube-system",
+                         show_default=True, help="Namespace of the leader Lease."),
         ]
         for decorator in reversed(decorators):
             command = decorator(command)

@@ -65,3 +65,14 @@ def test_bad_timings_are_usage_errors(captured: list[Any], args: list[str], mess
     result = CliRunner().invoke(cli, ["controller-manager", *args])
     assert result.exit_code == 2 and message in result.output, result.output
     assert captured == []
+
+
+def test_config_file_keys_keep_their_names(captured: list[Any], tmp_path: Any) -> None:
+    """`--set controller-manager.lease-duration=4` (the cluster configs) and --config files."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("controller-manager:\n  lease-duration: 4\n  renew-deadline: 3s\n  retry-period: 1\n"
+                   "  lease-name: cm\n")
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "controller-manager"])
+    assert result.exit_code == 0, result.output
+    assert (captured[0].lease_duration, captured[0].renew_deadline, captured[0].retry_period) == (4.0, 3.0, 1.0)
+    assert captured[0].lease_name == "cm"
