@@ -20,6 +20,7 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
+from minik8s.apiserver import fencing
 from minik8s.apiserver import handlers
 from minik8s.apiserver import healthz
 from minik8s.apiserver import nodeproxy
@@ -117,7 +118,9 @@ class ApiServer:
         self.started = time.time()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware, self.authentication, self.authz.middleware],
+        # fencing after authorization: a deposed leader's write is refused only if it was allowed at all.
+        app = web.Application(middlewares=[error_middleware, self.authentication, self.authz.middleware,
+                                           fencing.middleware(self.store)],
                               client_max_size=handlers.MAX_BODY)
         r = app.router
         r.add_get("/version", self.version)

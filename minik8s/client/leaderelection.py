@@ -40,6 +40,7 @@ import uuid
 from typing import Any, Callable, Coroutine, Protocol
 
 from minik8s.api import errors
+from minik8s.api import fencing
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.client import rest
@@ -363,14 +364,19 @@ def _whole(seconds: float) -> int:
 
 
 def fence(client: rest.Client, elector: LeaderElector) -> rest.Client:
-    """Make `client` refuse writes (NotLeader) once `elector`'s leadership has run out.
+    """Make `client` refuse writes (NotLeader) once `elector`'s leadership has run out, and
+    send each write with the leader-lease header, so the API server refuses it too if the
+    Lease has another holder by the time it arrives (minik8s/api/fencing.py).
 
-    The election's own requests on its Lease pass: they are how leadership is won."""
+    The election's own requests on its Lease pass unmarked: they are how leadership is won."""
     own = {LEASES.path(elector.namespace), LEASES.path(elector.namespace, elector.name)}
+    header = {fencing.HEADER: fencing.token(elector.namespace, elector.name, elector.identity)}
 
-    def guard(method: str, path: str) -> None:
-        if method.upper() in MUTATING and path not in own:
-            elector.check(method, path)
+    def guard(method: str, path: str) -> dict[str, str]:
+        if method.upper() not in MUTATING or path in own:
+            return {}
+        elector.check(method, path)
+        return header
     client.write_guard = guard
     return client
 

@@ -10,7 +10,7 @@ import socket
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
-from tests.conftest import ApiServerProcess, ComponentProcess, akubectl
+from tests.conftest import ApiServerProcess, ComponentProcess, akubectl, http
 
 LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 RS = resources.must("apps", "v1", "replicasets")
@@ -135,3 +135,37 @@ async def test_frozen_leader_is_deposed_and_stops_writing(apiserver: ApiServerPr
             await asyncio.gather(watcher, return_exceptions=True)
         for m in managers:
             m.stop()
+
+
+async def test_api_server_refuses_writes_of_a_deposed_leader(apiserver: ApiServerProcess, client: rest.Client,
+                                                             namespace: str) -> None:
+    """The server-side fence: a write carrying the leader-lease header goes through only while
+    that Lease's holder is the identity named; otherwise 409 and nothing is written."""
+    lease = "fence-" + namespace
+    await client.create(LEASES, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                 "metadata": {"name": lease, "namespace": "kube-system"},
+                                 "spec": {"holderIdentity": "host_new", "leaseDurationSeconds": 15}}, "kube-system")
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    def cm(name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+    try:
+        code, body = http(apiserver, "POST", path, cm("from-old"), check=False,
+                          headers={"X-Minik8s-Leader-Lease": f"kube-system/{lease}/host_old"})
+        assert code == 409 and body["kind"] == "Status" and body["reason"] == "Conflict", body
+        assert 'held by "host_new"' in body["message"]
+        assert http(apiserver, "GET", f"{path}/from-old", check=False)[0] == 404
+        code, _ = http(apiserver, "POST", path, cm("from-new"), check=False,
+                       headers={"X-Minik8s-Leader-Lease": f"kube-system/{lease}/host_new"})
+        assert code == 201
+        code, body = http(apiserver, "POST", path, cm("bad"), check=False,
+                          headers={"X-Minik8s-Leader-Lease": "nonsense"})
+        assert code == 400 and body["reason"] == "BadRequest"
+        assert http(apiserver, "GET", f"{path}/bad", check=False)[0] == 404
+        # A missing Lease has no holder: refused as well. Reads are never fenced.
+        code, _ = http(apiserver, "POST", path, cm("gone"), check=False,
+                       headers={"X-Minik8s-Leader-Lease": "kube-system/no-such-lease/host_new"})
+        assert code == 409
+        assert http(apiserver, "GET", path, headers={"X-Minik8s-Leader-Lease": "kube-system/x/y"})[0] == 200
+    finally:
+        await client.delete(LEASES, lease, "kube-system")

@@ -238,11 +238,14 @@ async def test_frozen_leader_refuses_writes_when_it_wakes() -> None:
     client = rest.Client("http://127.0.0.1:1")
     le.fence(client, a)
     assert client.write_guard is not None
-    client.write_guard("POST", "/api/v1/namespaces/default/pods")  # leading: passes
+    # Leading: writes pass, marked with the lease for the API server's own check.
+    assert client.write_guard("POST", "/api/v1/namespaces/default/pods") == {
+        "X-Minik8s-Leader-Lease": "kube-system/kube-controller-manager/a"}
     clock.t += T.renew_deadline + 0.001  # frozen: no task ran, the clock moved on
-    client.write_guard("GET", "/api/v1/pods")  # reads are harmless
-    # The election's own Lease calls pass (they are how leadership is won or found lost).
-    client.write_guard("PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager")
+    assert client.write_guard("GET", "/api/v1/pods") == {}  # reads are harmless
+    # The election's own Lease calls pass unmarked (they are how leadership is won or found lost).
+    assert client.write_guard(
+        "PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager") == {}
     with pytest.raises(le.NotLeader):
         client.write_guard("POST", "/api/v1/namespaces/default/pods/p/binding")
     assert a.fenced
