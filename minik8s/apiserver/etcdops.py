@@ -213,3 +213,59 @@ async def _status(client: aetcd.Client) -> Any:
 
 async def cluster_health(endpoints: list[str], *, timeout: float = 5.0) -> list[Health]:
     return list(await asyncio.gather(*(endpoint_health(e, timeout=timeout) for e in endpoints)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Added:
+    member: Member
+    initial_cluster: str  # NAME=PEERURL,... the new member must start with (state "existing")
+
+    def env(self, name: str) -> dict[str, str]:
+        """What `etcdctl member add` prints: the new member's start-up settings."""
+        return {"ETCD_NAME": name, "ETCD_INITIAL_CLUSTER": self.initial_cluster,
+                "ETCD_INITIAL_ADVERTISE_PEER_URLS": ",".join(self.member.peer_urls),
+                "ETCD_INITIAL_CLUSTER_STATE": "existing"}
+
+
+async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, timeout: float = 5.0) -> Added:
+    """Announce a new member (it must then be started with the returned settings).
+
+    The cluster counts it in its quorum from now on, so start it promptly: adding a member
+    to a 1-member cluster makes writes wait for the second one."""
+    for endpoint in endpoints:
+        client = _client(endpoint, timeout)
+        try:
+            m = await client.add_member(peer_urls)
+            current = [x async for x in client.members()]
+        except aetcd.exceptions.ConnectionFailedError:
+            continue
+        except (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError, asyncio.TimeoutError) as e:
+            raise EtcdError(f"member add via {endpoint}: {_why(e)}") from e
+        finally:
+            await client.close()
+        pairs = []
+        for x in current:
+            member_name = x.name or (name if x.id == m.id else "")
+            pairs += [f"{member_name}={url}" for url in x.peer_urls if member_name]
+        return Added(Member(m.id, name, tuple(m.peer_urls), tuple(m.client_urls)), ",".join(pairs))
+    raise EtcdError("no endpoint answered")
+
+
+async def member_remove(endpoints: list[str], member_id: str, *, timeout: float = 5.0) -> None:
+    """Remove the member with this (hex) ID, as `etcdctl member remove`."""
+    try:
+        ident = int(member_id, 16)
+    except ValueError:
+        raise EtcdError(f"{member_id!r} is not a member ID (hex, as `member list` prints)") from None
+    for endpoint in endpoints:
+        client = _client(endpoint, timeout)
+        try:
+            await client.remove_member(ident)
+            return
+        except aetcd.exceptions.ConnectionFailedError:
+            continue
+        except (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError, asyncio.TimeoutError) as e:
+            raise EtcdError(f"member remove {member_id} via {endpoint}: {_why(e)}") from e
+        finally:
+            await client.close()
+    raise EtcdError("no endpoint answered")

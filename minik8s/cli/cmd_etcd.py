@@ -131,6 +131,40 @@ def member_list(endpoints: str, timeout: float, output: str) -> None:
     click.echo(_table(rows))
 
 
+@member.command("add")
+@click.argument("name")
+@click.option("--peer-urls", required=True, help="Comma-separated peer URLs of the new member.")
+@ENDPOINTS
+@TIMEOUT
+def member_add(name: str, peer_urls: str, endpoints: str, timeout: float) -> None:
+    """Announce member NAME; prints the settings to start it with (as etcdctl does)."""
+    from minik8s.apiserver import etcdops
+
+    urls = _endpoints(peer_urls)
+    try:
+        added = asyncio.run(etcdops.member_add(_endpoints(endpoints), name, urls, timeout=timeout))
+    except etcdops.EtcdError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Member {added.member.hex_id} added to cluster\n")
+    for key, value in added.env(name).items():
+        click.echo(f'{key}="{value}"')
+
+
+@member.command("remove")
+@click.argument("member_id")
+@ENDPOINTS
+@TIMEOUT
+def member_remove(member_id: str, endpoints: str, timeout: float) -> None:
+    """Remove the member with MEMBER_ID (hex, as `member list` prints it)."""
+    from minik8s.apiserver import etcdops
+
+    try:
+        asyncio.run(etcdops.member_remove(_endpoints(endpoints), member_id, timeout=timeout))
+    except etcdops.EtcdError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Member {member_id} removed from cluster")
+
+
 def _health(endpoints: str, timeout: float) -> None:
     from minik8s.apiserver import etcdops
 

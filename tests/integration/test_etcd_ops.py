@@ -153,3 +153,50 @@ def test_snapshot_save_and_restore_into_a_new_cluster(tmp_path: pathlib.Path) ->
         for e in (restored, etcd):
             if e is not None:
                 e.stop()
+
+
+class Joining(procs.EtcdProcess):
+    """A member started with the settings `minik8s etcd member add` printed."""
+
+    def __init__(self, data_dir: str, name: str, client_port: int, peer_port: int, settings: dict[str, str]) -> None:
+        super().__init__(data_dir, client_port, peer_port, name=name)
+        self.settings = settings
+
+    def argv(self) -> list[str]:
+        argv = super().argv()
+        i = argv.index("--initial-cluster")
+        argv[i + 1] = self.settings["ETCD_INITIAL_CLUSTER"]
+        return [*argv, "--initial-cluster-state", self.settings["ETCD_INITIAL_CLUSTER_STATE"]]
+
+
+def test_member_add_and_remove(tmp_path: pathlib.Path) -> None:
+    first = procs.EtcdProcess(str(tmp_path / "first"), name="first").start()
+    joining: Joining | None = None
+    try:
+        client_port, peer_port = procs.free_port(), procs.free_port()
+        peer = f"http://127.0.0.1:{peer_port}"
+        out = minik8s("member", "add", "second", "--peer-urls", peer, endpoints=[first.endpoint]).stdout
+        settings = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("ETCD_"))
+        settings = {k: v.strip('"') for k, v in settings.items()}
+        assert settings["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+        assert sorted(settings["ETCD_INITIAL_CLUSTER"].split(",")) == [
+            f"first=http://127.0.0.1:{first.peer_port}", f"second={peer}"]
+        joining = Joining(str(tmp_path / "second"), "second", client_port, peer_port, settings).start(timeout=60)
+        endpoints = [first.endpoint, joining.endpoint]
+
+        def started() -> list[dict[str, object]]:
+            listed = json.loads(minik8s("member", "list", "-o", "json", endpoints=endpoints).stdout)
+            return listed if sorted(str(m["name"]) for m in listed) == ["first", "second"] else []
+        listed = procs.wait_for(started, 30, what="both members started")
+        rows = health_rows(minik8s("health", endpoints=endpoints).stdout)
+        assert {r[1] for r in rows.values()} == {"true"}
+
+        second_id = next(str(m["ID"]) for m in listed if m["name"] == "second")
+        minik8s("member", "remove", second_id, endpoints=[first.endpoint])
+        listed = json.loads(minik8s("member", "list", "-o", "json", endpoints=[first.endpoint]).stdout)
+        assert [m["name"] for m in listed] == ["first"]
+        assert minik8s("member", "remove", "zz-not-hex", endpoints=[first.endpoint], check=False).returncode == 1
+    finally:
+        if joining is not None:
+            joining.stop()
+        first.stop()
