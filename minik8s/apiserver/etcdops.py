@@ -232,12 +232,14 @@ async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, t
 
     The cluster counts it in its quorum from now on, so start it promptly: adding a member
     to a 1-member cluster makes writes wait for the second one."""
+    errs = []
     for endpoint in endpoints:
         client = _client(endpoint, timeout)
         try:
             m = await client.add_member(peer_urls)
             current = [x async for x in client.members()]
-        except aetcd.exceptions.ConnectionFailedError:
+        except aetcd.exceptions.ConnectionFailedError as e:
+            errs.append(f"{endpoint}: {e or 'unavailable'}")
             continue
         except (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError, asyncio.TimeoutError) as e:
             raise EtcdError(f"member add via {endpoint}: {_why(e)}") from e
@@ -248,7 +250,7 @@ async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, t
             member_name = x.name or (name if x.id == m.id else "")
             pairs += [f"{member_name}={url}" for url in x.peer_urls if member_name]
         return Added(Member(m.id, name, tuple(m.peer_urls), tuple(m.client_urls)), ",".join(pairs))
-    raise EtcdError("no endpoint answered")
+    raise EtcdError("member add: " + "; ".join(errs))
 
 
 async def member_remove(endpoints: list[str], member_id: str, *, timeout: float = 5.0) -> None:
@@ -257,15 +259,18 @@ async def member_remove(endpoints: list[str], member_id: str, *, timeout: float 
         ident = int(member_id, 16)
     except ValueError:
         raise EtcdError(f"{member_id!r} is not a member ID (hex, as `member list` prints)") from None
+    errs = []
     for endpoint in endpoints:
         client = _client(endpoint, timeout)
         try:
             await client.remove_member(ident)
             return
-        except aetcd.exceptions.ConnectionFailedError:
+        except aetcd.exceptions.ConnectionFailedError as e:
+            # Also etcd's "unhealthy cluster" (gRPC UNAVAILABLE), e.g. right after a join.
+            errs.append(f"{endpoint}: {e or 'unavailable'}")
             continue
         except (aetcd.exceptions.ClientError, aetcd.rpc.AioRpcError, asyncio.TimeoutError) as e:
             raise EtcdError(f"member remove {member_id} via {endpoint}: {_why(e)}") from e
         finally:
             await client.close()
-    raise EtcdError("no endpoint answered")
+    raise EtcdError(f"member remove {member_id}: " + "; ".join(errs))
