@@ -139,6 +139,14 @@ python_bin() {
 
 # --- packages -------------------------------------------------------------------------------
 
+# Whether dpkg has every package named installed.
+dpkg_installed() {
+  local p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || return 1
+  done
+}
+
 install_packages_apt() {
   local want=(curl ca-certificates iptables iproute2 python3 python3-venv python3-pip)
   if [ "$role" = master ]; then
@@ -146,8 +154,14 @@ install_packages_apt() {
   else
     want+=(docker.io gcc libc6-dev busybox-static)
   fi
-  run env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
+  # Only when something is missing: a machine prepared with the packages (an image, an
+  # offline site, the Vagrant box) needs no package mirror.
+  if [ "$dry_run" = 0 ] && dpkg_installed "${want[@]}"; then
+    echo "every package is installed already: ${want[*]}"
+  else
+    run env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
+  fi
   if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     # Ubuntu 22.04 ships 3.10 as python3; 3.11 is a separate package there.
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
