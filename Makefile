@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test unit integration e2e deps test-deps bench lint clean vagrant-test
+.PHONY: up down test unit integration e2e deps test-deps bench lint clean vagrant-test vagrant-box vagrant-smoke vm-deps
 
 deps:
 	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh
@@ -52,8 +52,20 @@ bench: $(STAMP)
 	$(PY) bench/node_failure.py
 	$(PY) bench/proxy.py
 
-vagrant-test: $(TEST_STAMP)
+# Real VMs (docs/deploy.md): a Debian 12 box built here, libvirt in a network namespace,
+# one master and two nodes provisioned by deploy/install.sh, the e2e suite against them.
+vm-deps:
+	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh --vm
+
+vagrant-box: vm-deps $(STAMP)
+	PYTHON=$(PY) ./deploy/vagrant/build-box.sh
+
+vagrant-test: vm-deps $(TEST_STAMP)
 	./deploy/vagrant-test.sh
+
+# One master, one node: boot, provision, Ready, the vdata-imp NodePort answered, destroy clean.
+vagrant-smoke: vm-deps $(TEST_STAMP)
+	./deploy/vagrant-test.sh --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
