@@ -101,7 +101,9 @@ mkdir -p "$work/box" "$root"
 log "building minik8s's dependencies into wheels (on this host, from PyPI)"
 wheels="$work/wheels"
 mapfile -t requirements < <(deps)
-"$PYTHON" -m pip wheel -q --wheel-dir "$wheels" "${requirements[@]}" pip setuptools wheel
+# (Without the notes pip prints for each package about this host's extra local indexes.)
+"$PYTHON" -m pip wheel -q --wheel-dir "$wheels" "${requirements[@]}" pip setuptools wheel 2>&1 \
+  | { grep -v 'is ignored: it is neither a file nor a directory' || true; } >&2
 
 # The host's apt sources (the mirrors this machine is configured with); mmdebstrap's
 # defaults where there are none.

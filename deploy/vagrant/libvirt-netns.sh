@@ -97,15 +97,18 @@ start() {
   log "libvirtd ready ($m$([ "$m" = netns ] && echo " $NETNS"))"
 }
 
+# The Vagrantfile names its domains minik8s_<machine> (libvirt.default_prefix); their disks
+# are minik8s_<machine>.img and the box's volume minik8s-VAGRANTSLASH-debian12-<key>_...
+our_domains() { virsh_ list --all --name | grep '^minik8s_' || true; }
+our_volumes() { virsh_ vol-list "$1" | awk '{print $1}' | grep '^minik8s' || true; }
+
 # Everything of ours still in libvirt: domains, Vagrant's volumes, networks and pools
 # made since start. One line each.
 libvirt_leftovers() {
   local name pool
-  virsh_ list --all --name | sed '/^$/d; s/^/domain /'
+  our_domains | sed 's/^/domain /'
   for pool in $(virsh_ pool-list --name); do
-    virsh_ vol-list "$pool" | awk '{print $1}' | sed '/^$/d' | while read -r name; do
-      echo "volume $pool/$name"
-    done
+    our_volumes "$pool" | sed "s|^|volume $pool/|"
   done
   virsh_ net-list --all --name | sed '/^$/d' | while read -r name; do
     grep -qx "$name" "$STATE/networks-before" || echo "network $name"
@@ -139,12 +142,12 @@ stop() {
   m="$(mode)"
   if virsh_ version >/dev/null 2>&1; then
     mapfile -t left < <(libvirt_leftovers)
-    for name in $(virsh_ list --all --name); do
+    for name in $(our_domains); do
       virsh_ destroy "$name" >/dev/null 2>&1 || true
       virsh_ undefine --nvram --remove-all-storage "$name" >/dev/null 2>&1 || virsh_ undefine "$name" >/dev/null 2>&1 || true
     done
     for pool in $(virsh_ pool-list --name); do
-      virsh_ vol-list "$pool" | awk '{print $1}' | sed '/^$/d' | while read -r name; do
+      for name in $(our_volumes "$pool"); do
         virsh_ vol-delete --pool "$pool" "$name" >/dev/null
       done
     done
