@@ -152,7 +152,9 @@ install_packages_apt() {
   if [ "$role" = master ]; then
     want+=(etcd-server etcd-client)
   else
-    want+=(docker.io gcc libc6-dev busybox-static)
+    # apparmor: Docker's package only recommends it, but on a kernel with AppArmor on
+    # (Debian's, Ubuntu's) dockerd cannot start a container without apparmor_parser.
+    want+=(docker.io apparmor gcc libc6-dev busybox-static)
   fi
   # Only when something is missing: a machine prepared with the packages (an image, an
   # offline site, the Vagrant box) needs no package mirror.
