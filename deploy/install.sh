@@ -25,6 +25,9 @@
 #   --os apt|dnf           package manager to assume (default: detected)
 #   --dry-run              print every step instead of doing it
 set -euo pipefail
+# Whatever the caller's umask: the venv must be readable by every user, and the pause
+# binary built for the image must stay executable for its non-root user (USER 65535).
+umask 022
 
 ETCD_VERSION="v3.4.27"   # pinned: the release tarball installed where no package exists (dnf)
 PREFIX="/opt/minik8s"
