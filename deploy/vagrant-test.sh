@@ -119,10 +119,15 @@ phase libvirt
 libvirt_started=1
 phase_end libvirt
 
+# Vagrant's progress bars, one carriage return apart, would fill the log.
+quiet_progress() { tr '\r' '\n' | grep --line-buffered -v -e 'Progress: [0-9]*%' -e '^.\[K$' || true; }
+
 phase boot
-# Vagrant adds the box from the cache (the Vagrantfile's box_url) and brings the machines up
-# in parallel.
-vagrant_ up --no-provision master "${nodes[@]}"
+# Vagrant adds the box from the cache (the Vagrantfile's box_url). The master first, alone:
+# it makes the libvirt networks, which three machines started at once deadlock over
+# (vagrant-libvirt 0.11); then the nodes in parallel.
+vagrant_ up --no-provision master 2>&1 | quiet_progress
+vagrant_ up --no-provision "${nodes[@]}" 2>&1 | quiet_progress
 phase_end boot
 
 phase provision

@@ -43,7 +43,7 @@ PACKAGES=(
   python3 python3-venv python3-pip
   docker.io etcd-server etcd-client
   iptables nftables conntrack containernetworking-plugins
-  busybox-static gcc libc6-dev
+  busybox-static gcc libc6-dev apparmor
 )
 
 die() { echo "build-box.sh: $*" >&2; exit 1; }

@@ -102,6 +102,17 @@ start() {
 our_domains() { virsh_ list --all --name | grep '^minik8s_' || true; }
 our_volumes() { virsh_ vol-list "$1" | awk '{print $1}' | grep '^minik8s' || true; }
 
+# What `vagrant destroy` should have removed and did not: domains, the VMs' disks, the
+# networks Vagrant made. (The box's volume and the storage pool stay by design: stop
+# removes them.) One line each.
+vagrant_leftovers() {
+  our_domains | sed 's/^/domain /'
+  for pool in $(virsh_ pool-list --name); do
+    our_volumes "$pool" | grep -v VAGRANTSLASH | sed "s|^|volume $pool/|" || true
+  done
+  virsh_ net-list --all --name | grep '^minik8s' | sed 's/^/network /' || true
+}
+
 # Everything of ours still in libvirt: domains, Vagrant's volumes, networks and pools
 # made since start. One line each.
 libvirt_leftovers() {
@@ -141,7 +152,7 @@ stop() {
   local m left=() name pool status=0
   m="$(mode)"
   if virsh_ version >/dev/null 2>&1; then
-    mapfile -t left < <(libvirt_leftovers)
+    mapfile -t left < <(vagrant_leftovers)
     for name in $(our_domains); do
       virsh_ destroy "$name" >/dev/null 2>&1 || true
       virsh_ undefine --nvram --remove-all-storage "$name" >/dev/null 2>&1 || virsh_ undefine "$name" >/dev/null 2>&1 || true

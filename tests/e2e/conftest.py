@@ -285,6 +285,8 @@ class Cluster:
     ops: Ops
     cache_dir: str
     state_dir: str = ""
+    # The controller manager's node-monitor-grace-period: how long a silent node stays Ready.
+    node_grace: float = 10
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -506,8 +508,10 @@ def _vagrant_cluster(kubeconfig: str) -> Cluster:
     items = json.loads(run([KUBECTL, "get", "nodes", "-o", "json"], env=env).stdout)["items"]
     nodes = {n["metadata"]["name"]: next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP")
              for n in items}
+    # The VMs run under emulation with a longer grace period (the Vagrantfile's VM_SETTINGS).
+    grace = float(os.environ.get("MINIK8S_E2E_NODE_GRACE", "10"))
     return Cluster(name="vagrant", kubeconfig=kubeconfig, server=access.server, nodes=nodes, ops=VagrantOps(),
-                   cache_dir=str(cache))
+                   cache_dir=str(cache), node_grace=grace)
 
 
 @pytest.fixture
