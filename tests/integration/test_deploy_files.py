@@ -170,15 +170,26 @@ def test_box_key_follows_the_recipe_and_the_dependencies(tmp_path: pathlib.Path)
 
 
 def test_vagrant_cluster_runs_with_the_e2e_suites_settings() -> None:
-    """`make vagrant-test` runs tests/e2e against the VMs: they need the same short timeouts."""
+    """`make vagrant-test` runs tests/e2e against the VMs: they shorten the same node-failure
+    timeouts as the suite (longer values for emulated VMs, leader election left alone), and
+    the script hands their grace period to the suite."""
     import re
 
     from tests.e2e import conftest
 
     text = (REPO / "Vagrantfile").read_text()
-    block = re.search(r"TEST_SETTINGS = %w\[(.*?)\]", text, re.S)
+    block = re.search(r"TEST_SETTINGS = %W\[(.*?)\]", text, re.S)
     assert block, "TEST_SETTINGS not found in the Vagrantfile"
-    assert block.group(1).split() == conftest.FAST_FAILOVER
+    grace = re.search(r"^NODE_GRACE = (\d+)$", text, re.M)
+    assert grace, "NODE_GRACE not found in the Vagrantfile"
+    vm = dict(s.replace("#{NODE_GRACE}", grace.group(1)).split("=", 1) for s in block.group(1).split())
+    suite = dict(s.split("=", 1) for s in conftest.FAST_FAILOVER)
+    election = {k for k in suite if k.split(".", 1)[1] in ("lease-duration", "renew-deadline", "retry-period")}
+    assert set(vm) == set(suite) - election
+    assert vm["apiserver.default-toleration-seconds"] == "0"
+    assert int(vm["controller-manager.node-monitor-grace-period"]) > int(vm["kubelet.node-status-update-interval"]) * 2
+    script = (REPO / "deploy" / "vagrant-test.sh").read_text()
+    assert "MINIK8S_E2E_NODE_GRACE" in script and "NODE_GRACE" in script
 
 
 def _dry_run(*args: str) -> str:
