@@ -90,6 +90,15 @@ start() {
     nsenter --net="/run/netns/$NETNS" -- libvirtd --daemon --pid-file "$STATE/libvirtd.pid"
   fi
   wait_for_libvirtd
+  # libvirt keeps domains and networks on disk (/etc/libvirt): a run killed before its stop
+  # leaves them to the next libvirtd, where Vagrant's `up` would stop at "name already taken".
+  local stale
+  stale="$(vagrant_leftovers)"
+  if [ -n "$stale" ]; then
+    log "an earlier run left these in libvirt: removing them"
+    printf '  %s\n' "$stale" >&2
+    remove_ours
+  fi
   # What existed before (the package's `default` network, a pool a user made): kept at stop.
   virsh_ net-list --all --name | sed '/^$/d' >"$STATE/networks-before"
   virsh_ pool-list --all --name | sed '/^$/d' >"$STATE/pools-before"
@@ -111,6 +120,25 @@ vagrant_leftovers() {
     our_volumes "$pool" | grep -v VAGRANTSLASH | sed "s|^|volume $pool/|" || true
   done
   virsh_ net-list --all --name | grep '^minik8s' | sed 's/^/network /' || true
+}
+
+# Remove the domains, volumes and networks the Vagrantfile names (minik8s_*, minik8s*,
+# minik8s-*), whenever they were made.
+remove_ours() {
+  local name pool
+  for name in $(our_domains); do
+    virsh_ destroy "$name" >/dev/null 2>&1 || true
+    virsh_ undefine --nvram --remove-all-storage "$name" >/dev/null 2>&1 || virsh_ undefine "$name" >/dev/null 2>&1 || true
+  done
+  for pool in $(virsh_ pool-list --name); do
+    for name in $(our_volumes "$pool"); do
+      virsh_ vol-delete --pool "$pool" "$name" >/dev/null
+    done
+  done
+  for name in $(virsh_ net-list --all --name | grep '^minik8s' || true); do
+    virsh_ net-destroy "$name" >/dev/null 2>&1 || true
+    virsh_ net-undefine "$name" >/dev/null
+  done
 }
 
 # Everything of ours still in libvirt: domains, Vagrant's volumes, networks and pools
@@ -153,15 +181,7 @@ stop() {
   m="$(mode)"
   if virsh_ version >/dev/null 2>&1; then
     mapfile -t left < <(vagrant_leftovers)
-    for name in $(our_domains); do
-      virsh_ destroy "$name" >/dev/null 2>&1 || true
-      virsh_ undefine --nvram --remove-all-storage "$name" >/dev/null 2>&1 || virsh_ undefine "$name" >/dev/null 2>&1 || true
-    done
-    for pool in $(virsh_ pool-list --name); do
-      for name in $(our_volumes "$pool"); do
-        virsh_ vol-delete --pool "$pool" "$name" >/dev/null
-      done
-    done
+    remove_ours
     # Every active network's dnsmasq was started by this libvirtd: stop them all; undefine ours.
     for name in $(virsh_ net-list --name); do
       if [ "$m" = systemd ] && grep -qx "$name" "$STATE/networks-active-before"; then continue; fi
@@ -196,6 +216,14 @@ stop() {
       fi
       ip netns del "$NETNS"
     fi
+    # Disks a run left when its libvirtd was gone before stop (a killed session): only this
+    # script's libvirtd makes minik8s* volumes here, and nothing else can delete them now.
+    local disk
+    while read -r disk; do
+      [ -n "$disk" ] || continue
+      left+=("file $disk (removed)")
+      rm -f "$disk"
+    done < <(find "$POOL_DIR" -maxdepth 1 -name 'minik8s*' 2>/dev/null)
   fi
   rm -rf "$STATE"
   mapfile -t -O "${#left[@]}" left < <(STATE=/nonexistent host_leftovers)
