@@ -31,7 +31,7 @@ from minik8s.util import procs
 CONTEXT = "minik8s"
 EchoFn = Callable[[str], None]
 # Start order after etcd; stopped in reverse.
-COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
+COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "network-agent", "proxy", "dns")
 
 
 def default_state_dir() -> str:
@@ -70,7 +70,8 @@ class LocalCluster:
             etcd_peer_port=etcd_peer_port, overrides=sets)
         self.node = config.NodeConfig(
             name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
-            network_backend="host-gw", overrides=sets)
+            network_backend="host-gw", cni_conf_dir=str(self.state / "cni" / "net.d"),
+            cni_data_dir=str(self.state / "cni" / "networks"), overrides=sets)
 
     @property
     def server(self) -> str:
@@ -153,6 +154,8 @@ class LocalCluster:
         self.start("scheduler", echo)
         self.prepare_docker(echo)
         self.start("kubelet", echo)
+        # The agent writes the kubelet's CNI configuration: the node is Ready after it.
+        self.start("network-agent", echo)
         self.wait("kubelet", self.node_ready, 120)
         echo(f"node {self.node_name} is Ready ({self.node_ip})")
         self.start("proxy", echo)
@@ -187,6 +190,9 @@ class LocalCluster:
             # The proxy's iptables rules outlive it; take them away with it.
             subprocess.run(self.argv("proxy", "--cleanup"), capture_output=True, timeout=60, check=False)
         self.remove_pod_containers(echo)
+        if (self.etc / "network-agent.yaml").exists():
+            # Its masquerade rules, the CNI configuration and the pods' bridge go too.
+            subprocess.run(self.argv("network-agent", "--cleanup"), capture_output=True, timeout=60, check=False)
         pid = self.running("etcd")
         if pid:
             procs.stop_pid(pid, timeout=15)
@@ -202,7 +208,6 @@ class LocalCluster:
             return
         options = config.read_options(kubelet_file, "kubelet")
         node_name = options.get("node-name") or self.node_name
-        network = options.get("pod-network-name") or "minik8s-pods"
         import docker
 
         from minik8s.kubelet import runtime
@@ -214,12 +219,7 @@ class LocalCluster:
             found.sort(key=lambda c: (c.get("Labels") or {}).get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX)
             for c in found:
                 client.api.remove_container(c["Id"], force=True)
-            # The kubelet's pod network goes with the node; the next kubelet makes it again.
-            for net in client.api.networks(names=[network]):
-                try:
-                    client.api.remove_network(net["Id"])
-                except docker.errors.APIError as e:
-                    echo(f"warning: docker network {network} not removed: {e}")
+            # Their addresses are released by the next kubelet's CNI garbage collection.
         finally:
             client.close()
         if found:
