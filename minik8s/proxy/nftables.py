@@ -62,9 +62,9 @@ MAPS = {
 # Base chains: (name, type, hook, priority, rules). Filter chains run before DNAT
 # (-110 < dstnat -100), so they still see the cluster IP.
 BASE_CHAINS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("nat-prerouting", "nat", "prerouting", "dstnat", (f"jump {SERVICES}",)),
-    ("nat-output", "nat", "output", "dstnat", (f"jump {SERVICES}",)),
-    ("nat-postrouting", "nat", "postrouting", "srcnat", (f"jump {MASQUERADING}",)),
+    ("nat-prerouting", "nat", "prerouting", "-100", (f"jump {SERVICES}",)),
+    ("nat-output", "nat", "output", "-100", (f"jump {SERVICES}",)),
+    ("nat-postrouting", "nat", "postrouting", "100", (f"jump {MASQUERADING}",)),
     ("filter-input", "filter", "input", "-110", (f"ct state new jump {NODEPORT_ENDPOINTS_CHECK}",
                                                  f"ct state new jump {SERVICE_ENDPOINTS_CHECK}")),
     ("filter-forward", "filter", "forward", "-110", (f"ct state new jump {SERVICE_ENDPOINTS_CHECK}",)),

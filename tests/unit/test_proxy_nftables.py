@@ -84,7 +84,7 @@ def test_the_first_full_sync_replaces_the_table_in_one_transaction() -> None:
     text = nftables.build_full(rs, CONFIG, recreate=True).splitlines()
     assert text[:3] == [f"add table {T}", f"delete table {T}",
                         f'add table {T} {{ comment "minik8s proxy: Service rules" ; }}']
-    assert f"add chain {T} nat-prerouting {{ type nat hook prerouting priority dstnat ; policy accept ; }}" in text
+    assert f"add chain {T} nat-prerouting {{ type nat hook prerouting priority -100 ; policy accept ; }}" in text
     assert f"add chain {T} filter-forward {{ type filter hook forward priority -110 ; policy accept ; }}" in text
     assert f"add map {T} service-ips {{ type ipv4_addr . inet_proto . inet_service : verdict ; }}" in text
     assert f"add rule {T} services ip daddr . meta l4proto . th dport vmap @service-ips" in text
