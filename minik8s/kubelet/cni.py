@@ -214,10 +214,10 @@ class CNI:
                "config": base64.b64encode(raw).decode(), "cniArgs": [list(a) for a in rt.args],
                "capabilityArgs": dict(rt.capability_args), "result": result}
         tmp = path.with_name("." + path.name + ".tmp")
+        # Atomic (rename), not synced: as durable as host-local's own reservations, which
+        # it does not fsync either; an fsync per record cost more than the plugins' execs.
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
 
     def _read_cache(self, path: pathlib.Path) -> Attachment | None:
