@@ -1,47 +1,33 @@
 """The same Services through the nftables mode on every node of the 3-node cluster.
 
 For this module every node's proxy runs `minik8s proxy --mode nftables` with the
-node's own configuration (whatever the cluster's default mode is); afterwards the
-cluster's own proxies are started again. The checks are those of the iptables
+node's own configuration (whatever the cluster's configured mode is; see
+proxymode.py); afterwards the cluster's own proxies are started again. The checks are those of the iptables
 mode's tests (tests/e2e/test_services_iptables.py), plus the nftables table on
 every node following a scale-down and up, and the per-endpoint connection
 counters on /metrics.
 """
 from __future__ import annotations
 
-import os
-import pathlib
 import re
-import signal
 import subprocess
-import sys
 from typing import Iterator
 
 import pytest
 
+from tests.e2e import proxymode
 from tests.e2e import test_services_iptables as iptables_tests
-from tests.e2e.conftest import Cluster, LocalOps, wait_until
+from tests.e2e.conftest import Cluster, wait_until
 from tests.e2e.test_services_iptables import answers, running_pods, service, web_deployment
 
-METRICS_PORT = 10249
-
-
-def _proxy_pid(ops: LocalOps, node: str) -> int | None:
-    return next(n for n in ops.status()["nodes"] if n["name"] == node)["pids"]["proxy"]
-
-
-def _netns(cluster: Cluster, node: str) -> str:
-    return f"/run/netns/mk8s-{cluster.name}-{node}"
-
-
 def nft_table(cluster: Cluster, node: str) -> str:
-    return subprocess.run(["nsenter", f"--net={_netns(cluster, node)}", "nft", "list", "table", "ip",
+    return subprocess.run(["nsenter", f"--net={proxymode.netns(cluster, node)}", "nft", "list", "table", "ip",
                            "minik8s-proxy"], capture_output=True, text=True, check=False).stdout
 
 
 def node_metrics(cluster: Cluster, node: str) -> str:
-    return subprocess.run(["nsenter", f"--net={_netns(cluster, node)}", "curl", "-s", "--noproxy", "*",
-                           f"http://127.0.0.1:{METRICS_PORT}/metrics"], capture_output=True, text=True,
+    return subprocess.run(["nsenter", f"--net={proxymode.netns(cluster, node)}", "curl", "-s", "--noproxy", "*",
+                           f"http://127.0.0.1:{proxymode.METRICS_PORT}/metrics"], capture_output=True, text=True,
                           check=False).stdout
 
 
@@ -49,39 +35,13 @@ def node_metrics(cluster: Cluster, node: str) -> str:
 def nftables(cluster: Cluster) -> Iterator[Cluster]:
     if not cluster.ops.local:
         pytest.skip("switches the nodes' proxies by hand; the VMs run their configured mode")
-    ops = cluster.ops
-    assert isinstance(ops, LocalOps)
     cluster.wait_nodes_ready()
-    started: list[subprocess.Popen[bytes]] = []
-    try:
-        for node in sorted(cluster.nodes):
-            pid = _proxy_pid(ops, node)
-            if pid:
-                os.kill(pid, signal.SIGTERM)
-                wait_until(lambda node=node: not _proxy_pid(ops, node), 15, f"{node}'s proxy to stop")
-            etc = pathlib.Path(ops.state_dir) / "nodes" / node / "etc"
-            with open(etc.parent / "nftables-proxy.log", "ab") as log:
-                started.append(subprocess.Popen(
-                    ["nsenter", f"--net={_netns(cluster, node)}", sys.executable, "-m", "minik8s",
-                     "--config", str(etc / "proxy.yaml"), "proxy", "--mode", "nftables",
-                     "--metrics-bind-address", f"127.0.0.1:{METRICS_PORT}"],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        for node in cluster.nodes:
-            wait_until(lambda node=node: "map service-ips" in nft_table(cluster, node), 30,
-                       f"the nftables proxy on {node} to write its table")
-            wait_until(lambda node=node: "KUBE-SERVICES" not in iptables_tests.node_rules(cluster, node), 30,
-                       f"the nftables proxy on {node} to remove the iptables mode's chains")
-        yield cluster
-    finally:
-        for proc in started:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for node in cluster.nodes:
-            ops.start_node(node)
+
+    def ready(node: str) -> bool:
+        return ("map service-ips" in nft_table(cluster, node)
+                and "KUBE-SERVICES" not in iptables_tests.node_rules(cluster, node))
+    with proxymode.proxies_in_mode(cluster, "nftables", ready) as c:
+        yield c
 
 
 def test_seed_nodeport_service_through_every_node(nftables: Cluster, namespace: str) -> None:
