@@ -127,61 +127,110 @@ def _quote(name: str) -> str:
     return name
 
 
-def desired(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
-            config: rules.Config) -> Ruleset:
-    """The per-Service part of the ruleset for this state (pure)."""
-    mark = config.mark
+@dataclasses.dataclass(frozen=True)
+class Fragment:
+    """What one Service port contributes to the table (a pure function of it, its
+    endpoints and the config: cached, so a sync recomputes only changed ones)."""
+
+    chains: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    elements: tuple[tuple[str, str, str], ...] = ()  # (map, key, verdict)
+    counters: tuple[tuple[str, servicemap.ServicePortName, str], ...] = ()  # (name, Service port, ip:port)
+    affinity_sets: tuple[tuple[str, int], ...] = ()
+
+    # The fragment's lines, rendered once (the fragment is cached): a full sync at
+    # 10,000 Services is then mostly joining strings.
+    @functools.cached_property
+    def declare_text(self) -> str:
+        return "".join(f"add chain {FAMILY} {TABLE} {c}\n" for c, _r in self.chains)
+
+    @functools.cached_property
+    def fill_text(self) -> str:
+        return "".join(f"add rule {FAMILY} {TABLE} {c} {r}\n" for c, rs in self.chains for r in rs)
+
+    @functools.cached_property
+    def flush_fill_text(self) -> str:
+        return "".join(f"flush chain {FAMILY} {TABLE} {c}\n" for c, _r in self.chains) + self.fill_text
+
+    @functools.cached_property
+    def chain_names(self) -> frozenset[str]:
+        return frozenset(c for c, _r in self.chains)
+
+    @functools.cached_property
+    def counter_names(self) -> frozenset[str]:
+        return frozenset(c for c, _spn, _ep in self.counters)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], config: rules.Config) -> Fragment:
+    proto = sp.protocol.lower()
+    ip_key = f"{sp.cluster_ip} . {proto} . {sp.port}"
+    np_key = f"{proto} . {sp.node_port}" if sp.node_port else ""
+    if not eps:
+        elements = [(NO_ENDPOINT_SERVICES, ip_key, f"goto {REJECT_CHAIN}")]
+        if np_key:
+            elements.append((NO_ENDPOINT_NODEPORTS, np_key, f"goto {REJECT_CHAIN}"))
+        return Fragment(elements=tuple(elements))
+    svc = service_chain(sp.name)
+    chains: list[tuple[str, tuple[str, ...]]] = []
+    elements = [(SERVICE_IPS, ip_key, f"goto {_quote(svc)}")]
+    counters: list[tuple[str, servicemap.ServicePortName, str]] = []
+    affinity: list[tuple[str, int]] = []
+    svc_rules: list[str] = []
+    if config.masquerade_all:
+        svc_rules.append(f"ip daddr {sp.cluster_ip} {proto} dport {sp.port} jump {MARK_FOR_MASQUERADE}")
+    elif config.cluster_cidr:
+        svc_rules.append(f"ip daddr {sp.cluster_ip} {proto} dport {sp.port} ip saddr != {config.cluster_cidr} "
+                         f"jump {MARK_FOR_MASQUERADE}")
+    seps = [(endpoint_chain(sp.name, ep), ep) for ep in eps]
+    if sp.affinity_timeout:
+        # A client seen recently goes back to the endpoint it used (sessionAffinity: ClientIP).
+        for sep, ep in seps:
+            aset = affinity_set(sp.name, ep)
+            affinity.append((aset, sp.affinity_timeout))
+            svc_rules.append(f"ip saddr @{_quote(aset)} goto {_quote(sep)}")
+    if len(seps) == 1:
+        svc_rules.append(f"goto {_quote(seps[0][0])}")
+    else:
+        vmap = ", ".join(f"{i} : goto {_quote(sep)}" for i, (sep, _ep) in enumerate(seps))
+        svc_rules.append(f"numgen random mod {len(seps)} vmap {{ {vmap} }}")
+    chains.append((svc, tuple(svc_rules)))
+    if np_key:
+        ext = external_chain(sp.name)
+        chains.append((ext, (f"jump {MARK_FOR_MASQUERADE}", f"goto {_quote(svc)}")))
+        elements.append((SERVICE_NODEPORTS, np_key, f"goto {_quote(ext)}"))
+    for sep, ep in seps:
+        ep_rules = [f"ip saddr {ep.ip} jump {MARK_FOR_MASQUERADE}"]
+        if sp.affinity_timeout:
+            ep_rules.append(f"update @{_quote(affinity_set(sp.name, ep))} {{ ip saddr }}")
+        ep_rules.append(f"counter name {_quote(sep)}")
+        ep_rules.append(f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}")
+        chains.append((sep, tuple(ep_rules)))
+        counters.append((sep, sp.name, str(ep)))
+    return Fragment(tuple(chains), tuple(elements), tuple(counters), tuple(affinity))
+
+
+def ruleset(fragments: Iterable[Fragment]) -> Ruleset:
     chains: dict[str, tuple[str, ...]] = {}
     elements: dict[str, dict[str, str]] = {m: {} for m in MAPS}
     counters: set[str] = set()
     owners: dict[str, tuple[servicemap.ServicePortName, str]] = {}
     affinity: dict[str, int] = {}
-    del mark  # the mark is set by jumping to mark-for-masquerade (one place to change it)
-    for sp in sorted(services, key=lambda s: s.name):
-        proto = sp.protocol.lower()
-        eps = endpoints.get(sp.name, ())
-        ip_key = f"{sp.cluster_ip} . {proto} . {sp.port}"
-        np_key = f"{proto} . {sp.node_port}" if sp.node_port else ""
-        if not eps:
-            elements[NO_ENDPOINT_SERVICES][ip_key] = f"goto {REJECT_CHAIN}"
-            if np_key:
-                elements[NO_ENDPOINT_NODEPORTS][np_key] = f"goto {REJECT_CHAIN}"
-            continue
-        svc = service_chain(sp.name)
-        elements[SERVICE_IPS][ip_key] = f"goto {_quote(svc)}"
-        svc_rules: list[str] = []
-        if config.masquerade_all:
-            svc_rules.append(f"ip daddr {sp.cluster_ip} {proto} dport {sp.port} jump {MARK_FOR_MASQUERADE}")
-        elif config.cluster_cidr:
-            svc_rules.append(f"ip daddr {sp.cluster_ip} {proto} dport {sp.port} ip saddr != {config.cluster_cidr} "
-                             f"jump {MARK_FOR_MASQUERADE}")
-        seps = [(endpoint_chain(sp.name, ep), ep) for ep in eps]
-        if sp.affinity_timeout:
-            # A client seen recently goes back to the endpoint it used (sessionAffinity: ClientIP).
-            for sep, ep in seps:
-                aset = affinity_set(sp.name, ep)
-                affinity[aset] = sp.affinity_timeout
-                svc_rules.append(f"ip saddr @{_quote(aset)} goto {_quote(sep)}")
-        if len(seps) == 1:
-            svc_rules.append(f"goto {_quote(seps[0][0])}")
-        else:
-            vmap = ", ".join(f"{i} : goto {_quote(sep)}" for i, (sep, _ep) in enumerate(seps))
-            svc_rules.append(f"numgen random mod {len(seps)} vmap {{ {vmap} }}")
-        chains[svc] = tuple(svc_rules)
-        if np_key:
-            ext = external_chain(sp.name)
-            chains[ext] = (f"jump {MARK_FOR_MASQUERADE}", f"goto {_quote(svc)}")
-            elements[SERVICE_NODEPORTS][np_key] = f"goto {_quote(ext)}"
-        for sep, ep in seps:
-            ep_rules = [f"ip saddr {ep.ip} jump {MARK_FOR_MASQUERADE}"]
-            if sp.affinity_timeout:
-                ep_rules.append(f"update @{_quote(affinity_set(sp.name, ep))} {{ ip saddr }}")
-            ep_rules.append(f"counter name {_quote(sep)}")
-            ep_rules.append(f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}")
-            chains[sep] = tuple(ep_rules)
-            counters.add(sep)
-            owners[sep] = (sp.name, str(ep))
+    for f in fragments:
+        chains.update(f.chains)
+        for name, key, verdict in f.elements:
+            elements[name][key] = verdict
+        for counter, spn, ep in f.counters:
+            counters.add(counter)
+            owners[counter] = (spn, ep)
+        affinity.update(f.affinity_sets)
     return Ruleset(chains, elements, frozenset(counters), affinity, owners)
+
+
+def desired(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
+            config: rules.Config) -> Ruleset:
+    """The per-Service part of the ruleset for this state (pure)."""
+    return ruleset(fragment(sp, tuple(endpoints.get(sp.name, ())), config)
+                   for sp in sorted(services, key=lambda s: s.name))
 
 
 def _skeleton(config: rules.Config, nodeport_addresses: Sequence[str]) -> list[str]:
@@ -292,6 +341,61 @@ def build_full(new: Ruleset, config: rules.Config, nodeport_addresses: Sequence[
         out += _remove(old, sorted(set(old.chains) - set(new.chains)), sorted(old.counters - new.counters),
                        sorted(set(old.affinity_sets) - set(new.affinity_sets)))
     return "\n".join(out) + "\n"
+
+
+def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], config: rules.Config,
+                         nodeport_addresses: Sequence[str] = (),
+                         old: Mapping[servicemap.ServicePortName, Fragment] | None = None, *,
+                         recreate: bool = False) -> str:
+    """`build_full` from the Service ports' cached fragments: the same transaction, built
+    by joining their pre-rendered lines (the proxier's full sync)."""
+    t = f"{FAMILY} {TABLE}"
+    out: list[str] = []
+    if recreate:
+        out += [f"add table {t}", f"delete table {t}"]
+        old = None
+    out += _skeleton(config, nodeport_addresses)
+    head = "\n".join(out) + "\n"
+    parts = [head]
+    names = sorted(new)
+    for spn in names:
+        parts.append(new[spn].declare_text)
+    declares: list[str] = []
+    for spn in names:
+        f = new[spn]
+        before = old.get(spn) if old is not None else None
+        if before is f:
+            continue
+        kept_counters = before.counter_names if before is not None else frozenset()
+        kept_sets = dict(before.affinity_sets) if before is not None else {}
+        declares += [f"add counter {t} {c}" for c, _spn, _ep in f.counters if c not in kept_counters]
+        declares += [f"add set {t} {aset} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {timeout}s ; }}"
+                     for aset, timeout in f.affinity_sets if kept_sets.get(aset) != timeout]
+    declares += _shared_rules(config, nodeport_addresses)
+    parts.append("\n".join(declares) + "\n")
+    for spn in names:
+        parts.append(new[spn].flush_fill_text if old is not None else new[spn].fill_text)
+    tail: list[str] = []
+    for name in MAPS:
+        tail.append(f"flush map {t} {name}")
+        items = [f"{key} : {verdict}" for spn in names for m, key, verdict in new[spn].elements if m == name]
+        if items:
+            tail.append(f"add element {t} {name} {{ {', '.join(items)} }}")
+    if old is not None:
+        gone_chains: set[str] = set()
+        gone_counters: set[str] = set()
+        gone_sets: set[str] = set()
+        for spn, before in old.items():
+            f = new.get(spn)
+            if f is before:
+                continue
+            gone_chains |= before.chain_names - (f.chain_names if f is not None else frozenset())
+            gone_counters |= before.counter_names - (f.counter_names if f is not None else frozenset())
+            gone_sets |= {s for s, _t in before.affinity_sets} - ({s for s, _t in f.affinity_sets} if f else set())
+        tail += _remove(Ruleset({}, {}, frozenset(), {}), sorted(gone_chains), sorted(gone_counters),
+                        sorted(gone_sets))
+    parts.append("\n".join(tail) + "\n")
+    return "".join(parts)
 
 
 def build_update(old: Ruleset, new: Ruleset) -> str:

@@ -128,13 +128,18 @@ class StaleUdp:
         self.conntrack = conntrack
         self._udp: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
 
-    async def clear(self, ports: list[servicemap.ServicePort], endpoints: servicemap.EndpointsMap) -> None:
+    async def clear(self, ports: list[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
+                    only: set[tuple[str, str]] | None = None) -> None:
+        """`ports`/`endpoints` are everything, or (with `only`) the Services of those
+        (namespace, name) keys alone: an incremental sync looks at what changed."""
         now: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
         for sp in ports:
             if sp.protocol == "UDP":
                 now[sp.name] = (sp, frozenset(ep.ip for ep in endpoints.get(sp.name, ())))
+        before = self._udp if only is None else {
+            n: v for n, v in self._udp.items() if (n.namespace, n.name) in only}
         for name, (sp, ips) in now.items():
-            old = self._udp.get(name)
+            old = before.get(name)
             old_ips = old[1] if old is not None else frozenset()
             if ips and not old_ips:
                 # Flows created while the Service had no endpoints were never translated.
@@ -143,11 +148,15 @@ class StaleUdp:
                     await self.conntrack.clear_udp(orig_port_dst=sp.node_port)
             for ip in sorted(old_ips - ips):
                 await self._clear_endpoint(sp, ip)
-        for name, (sp, old_ips) in self._udp.items():
+        for name, (sp, old_ips) in before.items():
             if name not in now:
                 for ip in sorted(old_ips):
                     await self._clear_endpoint(sp, ip)
-        self._udp = now
+        if only is None:
+            self._udp = now
+        else:
+            kept = {n: v for n, v in self._udp.items() if (n.namespace, n.name) not in only}
+            self._udp = {**kept, **now}
 
     async def _clear_endpoint(self, sp: servicemap.ServicePort, ip: str) -> None:
         await self.conntrack.clear_udp(orig_dst=sp.cluster_ip, dst_nat=ip)

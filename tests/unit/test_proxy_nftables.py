@@ -297,3 +297,41 @@ def test_the_server_selects_the_nftables_mode() -> None:
     with pytest.raises(ValueError, match="nft"):
         server.make_proxier(server.Config(mode="nftables"), FakeIptables(), FakeConntrack())  # type: ignore[arg-type]
     assert asyncio.iscoroutinefunction(iptables.Real.restore)
+
+
+async def test_an_incremental_sync_looks_only_at_changed_objects() -> None:
+    p, nft, ct, _ipt = make_proxier()
+    for i in range(50):
+        p.on_service(service(f"s{i}", f"10.96.1.{i + 1}", proto="UDP" if i == 7 else "TCP"))
+        p.on_endpoints(endpoints(f"s{i}", f"10.244.1.{i + 1}", proto="UDP" if i == 7 else "TCP"))
+    await p.sync_proxy_rules()
+    ct.calls.clear()
+    p.on_service_delete(service("s3", "10.96.1.4"))
+    p.on_endpoints(endpoints("s7", "10.244.2.8", proto="UDP"))
+    await p.sync_proxy_rules()
+    update = nft.applied[-1]
+    assert f"delete element {T} service-ips {{ 10.96.1.4 . tcp . 80 }}" in update
+    assert "10.244.2.8:80" in update and "10.244.1.8" in update  # s7's endpoint chain replaced
+    names = {line.split()[4] for line in update.splitlines() if line.split()[:2] in (["add", "chain"],
+                                                                                     ["delete", "chain"])}
+    assert names and all("/s3/" in n or "/s7/" in n for n in names), names
+    # UDP flows of s7's old endpoint only; the other Services' state is kept.
+    assert ct.calls == [{"orig_dst": "10.96.1.8", "dst_nat": "10.244.1.8"}]
+    # A periodic sync afterwards agrees with what the increments built: nothing stale to delete.
+    await p.sync_proxy_rules(periodic=True)
+    assert "delete chain" not in nft.applied[-1] and "/s3/" not in nft.applied[-1]
+
+
+def test_the_full_sync_from_fragments_is_the_full_sync() -> None:
+    """The proxier's fast path (pre-rendered fragments) writes what build_full writes."""
+    old_ports, old_eps = many(30)
+    new_ports, new_eps = many(30, moved=4)
+    new_ports = new_ports[2:]
+    frag = lambda ports, eps: {sp.name: nftables.fragment(sp, tuple(eps.get(sp.name, ())), CONFIG)  # noqa: E731
+                               for sp in ports}
+    old_f, new_f = frag(old_ports, old_eps), frag(new_ports, new_eps)
+    for old_r, old_frags, recreate in ((None, None, True), (nftables.ruleset(old_f.values()), old_f, False)):
+        slow = nftables.build_full(nftables.ruleset(new_f[n] for n in sorted(new_f)), CONFIG, (), old_r,
+                                   recreate=recreate)
+        fast = nftables.build_full_fragments(new_f, CONFIG, (), old_frags, recreate=recreate)
+        assert sorted(slow.splitlines()) == sorted(fast.splitlines())
