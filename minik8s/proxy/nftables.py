@@ -385,13 +385,13 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
         gone_chains: set[str] = set()
         gone_counters: set[str] = set()
         gone_sets: set[str] = set()
-        for spn, before in old.items():
-            f = new.get(spn)
-            if f is before:
+        for spn, was in old.items():
+            now = new.get(spn)
+            if now is was:
                 continue
-            gone_chains |= before.chain_names - (f.chain_names if f is not None else frozenset())
-            gone_counters |= before.counter_names - (f.counter_names if f is not None else frozenset())
-            gone_sets |= {s for s, _t in before.affinity_sets} - ({s for s, _t in f.affinity_sets} if f else set())
+            gone_chains |= was.chain_names - (now.chain_names if now is not None else frozenset())
+            gone_counters |= was.counter_names - (now.counter_names if now is not None else frozenset())
+            gone_sets |= {a for a, _t in was.affinity_sets} - {a for a, _t in (now.affinity_sets if now else ())}
         tail += _remove(Ruleset({}, {}, frozenset(), {}), sorted(gone_chains), sorted(gone_counters),
                         sorted(gone_sets))
     parts.append("\n".join(tail) + "\n")
