@@ -202,8 +202,8 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
         ep_rules = [f"ip saddr {ep.ip} jump {MARK_FOR_MASQUERADE}"]
         if sp.affinity_timeout:
             ep_rules.append(f"update @{_quote(affinity_set(sp.name, ep))} {{ ip saddr }}")
-        ep_rules.append(f"counter name {_quote(sep)}")
-        ep_rules.append(f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}")
+        # One rule counts and translates: a rule less per endpoint to write on a full sync.
+        ep_rules.append(f"meta l4proto {proto} counter name {_quote(sep)} dnat to {ep.ip}:{ep.port}")
         chains.append((sep, tuple(ep_rules)))
         counters.append((sep, sp.name, str(ep)))
     return Fragment(tuple(chains), tuple(elements), tuple(counters), tuple(affinity))

@@ -42,10 +42,10 @@ def test_the_seeds_nodeport_service_with_two_endpoints() -> None:
         s: ("ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
             f"numgen random mod 2 vmap {{ 0 : goto {e1}, 1 : goto {e2} }}"),
         x: ("jump mark-for-masquerade", f"goto {s}"),
-        e1: ("ip saddr 10.244.1.5 jump mark-for-masquerade", f"counter name {e1}",
-             "meta l4proto tcp dnat to 10.244.1.5:80"),
-        e2: ("ip saddr 10.244.2.5 jump mark-for-masquerade", f"counter name {e2}",
-             "meta l4proto tcp dnat to 10.244.2.5:80"),
+        e1: ("ip saddr 10.244.1.5 jump mark-for-masquerade",
+             f"meta l4proto tcp counter name {e1} dnat to 10.244.1.5:80"),
+        e2: ("ip saddr 10.244.2.5 jump mark-for-masquerade",
+             f"meta l4proto tcp counter name {e2} dnat to 10.244.2.5:80"),
     }
     assert rs.elements[nftables.SERVICE_IPS] == {"10.96.0.20 . tcp . 80": f"goto {s}"}
     assert rs.elements[nftables.SERVICE_NODEPORTS] == {"tcp . 30001": f"goto {x}"}
@@ -63,7 +63,7 @@ def test_a_service_without_endpoints_is_rejected_and_one_endpoint_needs_no_numge
     assert nftables.service_chain(SEED) not in rs.chains
     ep = nftables.endpoint_chain(other, servicemap.Endpoint("10.244.3.3", 5353))
     assert rs.chains[nftables.service_chain(other)][-1] == f"goto {ep}"
-    assert rs.chains[ep][-1] == "meta l4proto udp dnat to 10.244.3.3:5353"
+    assert rs.chains[ep][-1] == f"meta l4proto udp counter name {ep} dnat to 10.244.3.3:5353"
 
 
 def test_masquerade_all_and_client_ip_affinity() -> None:
@@ -93,7 +93,8 @@ def test_the_first_full_sync_replaces_the_table_in_one_transaction() -> None:
     assert f"add rule {T} masquerading masquerade fully-random" in text
     e1 = nftables.endpoint_chain(SEED, EP1)
     # A chain and its counter exist before any rule or map element names them.
-    assert text.index(f"add counter {T} {e1}") < text.index(f"add rule {T} {e1} counter name {e1}")
+    counted = next(i for i, line in enumerate(text) if line.startswith(f"add rule {T} {e1} meta l4proto tcp counter"))
+    assert text.index(f"add counter {T} {e1}") < counted
     assert text.index(f"add chain {T} {nftables.service_chain(SEED)}") < \
         text.index(f"add element {T} service-ips {{ 10.96.0.20 . tcp . 80 : goto {nftables.service_chain(SEED)} }}")
     assert f"flush map {T} service-ips" in text
