@@ -147,20 +147,27 @@ class Cluster:
         self.old_pids: dict[str, int] = {}
         self.url = ""
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
+               cwd: pathlib.Path | None = None) -> subprocess.Popen[bytes]:
         out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         out.close()
         self.procs.append(proc)
         return proc
 
-    def _kubelet(self, name: str, node: str, args: list[str], env: dict[str, str] | None = None) -> int:
+    def _kubelet(self, name: str, node: str, args: list[str], env: dict[str, str] | None = None,
+                 cwd: pathlib.Path | None = None) -> int:
         kport = procs.free_port()
         kubelet = self._spawn(name, [
             sys.executable, "-m", "minik8s", "kubelet", "--server", self.url, "--node-name", node,
-            "--node-ip", "127.0.0.1", "--port", str(kport), "--root-dir", str(self.tmp / name), *args], env)
-        procs.wait_for(lambda: kubelet.poll() is None and _ok(f"http://127.0.0.1:{kport}/healthz"), 60,
-                       what=name)
+            "--node-ip", "127.0.0.1", "--port", str(kport), "--root-dir", str(self.tmp / name), *args], env, cwd)
+        log_file = self.tmp / f"{name}.log"
+        try:
+            procs.wait_for(lambda: kubelet.poll() is None and _ok(f"http://127.0.0.1:{kport}/healthz"), 60,
+                           what=name)
+        except TimeoutError:
+            print(f"{name} log:\n{log_file.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+            raise
         return kubelet.pid
 
     def start(self) -> None:
@@ -177,9 +184,10 @@ class Cluster:
         assert self.etcd.pid is not None
         self.pids = {"kubelet": kubelet, "apiserver": api.pid, "etcd": self.etcd.pid, "dockerd": dockerd_pid()}
         if self.old is not None:
+            # Run from the old tree: `python -m` puts the working directory first on the path.
             env = dict(os.environ, PYTHONPATH=str(self.old))
             old = self._kubelet("kubelet-old", self.old_node, ["--pod-cidr", self.old_cidr, "--pod-network-name",
-                                                               self.network], env)
+                                                               self.network], env, cwd=self.old)
             self.old_pids = dict(self.pids, kubelet=old)
 
     def stop(self) -> None:
