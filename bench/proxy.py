@@ -285,13 +285,15 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
         prefix = ["nsenter", f"--net=/run/netns/{ns_name}"]
         proxier, applier = make_proxier(mode, prefix)
         fill(proxier, services, per_service)
-        ports, eps = proxier.state.ports(), proxier.state.endpoints()
         result: dict[str, list[float]] = {"build": [], "apply": [], "apply_cpu": [], "sync": [], "incremental": []}
         await proxier.sync_proxy_rules(periodic=True)  # the first creates the chains / the table
         if loaded:
             burners = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(os.cpu_count() or 2)]
             await asyncio.sleep(0.5)
         for r in range(repeats):
+            # The state as it is now (the previous round moved an endpoint): the text applied by
+            # hand must be what the proxier itself holds, or its next sync starts from a lie.
+            ports, eps = proxier.state.ports(), proxier.state.endpoints()
             t = time.perf_counter()
             if isinstance(proxier, iptables_proxier.IptablesProxier):
                 text = rules.build_rules(ports, eps, (), rules.Config(), proxier._chains or ())  # noqa: SLF001
