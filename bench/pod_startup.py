@@ -50,19 +50,20 @@ import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.images import build as images  # noqa: E402
-from minik8s.network import cniconfig  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
+
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.images import build as images
+from minik8s.network import cniconfig
+from minik8s.util import procs
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The last commit whose kubelet put sandboxes on a Docker bridge network.
 OLD_COMMIT = "247f515"
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert PODS and NAMESPACES
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 NODE_LABEL = "io.minik8s.node"
 
 
@@ -149,7 +150,7 @@ class Cluster:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
                cwd: pathlib.Path | None = None) -> subprocess.Popen[bytes]:
-        out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        out = open(self.tmp / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         out.close()
         self.procs.append(proc)
@@ -319,7 +320,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    dc = docker.from_env(max_pool_size=64)
+    dc = benchutil.docker_engine()
     images.build_images(dc, log=lambda m: print(m, file=sys.stderr))
     remove_labelled(dc, "bench-raw")
     cidr = free_subnet(dc)
@@ -417,10 +418,7 @@ def main() -> None:
     parser.add_argument("--no-old", action="store_true", help="Leave out the old (Docker network) kubelet.")
     parser.add_argument("--old-commit", default=OLD_COMMIT,
                         help="Commit whose kubelet is the old network path (default: the last before CNI).")
-    parser.add_argument("--smoke", action="store_true", help="Tiny sizes: check that the bench runs.")
-    args = parser.parse_args()
-    if args.smoke:
-        args.sizes, args.rounds = "2", 1
+    args = benchutil.parse_args(parser, {"sizes": "2", "rounds": 1})
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if os.geteuid() != 0 and not os.access(procs.DOCKER_SOCKET, os.W_OK):
         sys.exit("needs access to the Docker socket")

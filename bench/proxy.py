@@ -41,19 +41,21 @@ from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import errors  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.api import resources  # noqa: E402
-from minik8s.proxy import iptables  # noqa: E402
-from minik8s.proxy import iptables_proxier  # noqa: E402
-from minik8s.proxy import nft as nft_mod  # noqa: E402
-from minik8s.proxy import nftables  # noqa: E402
-from minik8s.proxy import nftables_proxier  # noqa: E402
-from minik8s.proxy import proxier as proxier_mod  # noqa: E402
-from minik8s.proxy import rules  # noqa: E402
-from minik8s.proxy import server as proxy_server  # noqa: E402
-from minik8s.util import procs  # noqa: E402
-from tests.integration import test_proxy as netlab  # noqa: E402
+import benchutil
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.proxy import iptables
+from minik8s.proxy import iptables_proxier
+from minik8s.proxy import nft as nft_mod
+from minik8s.proxy import nftables
+from minik8s.proxy import nftables_proxier
+from minik8s.proxy import proxier as proxier_mod
+from minik8s.proxy import rules
+from minik8s.proxy import server as proxy_server
+from minik8s.util import procs
+from tests.integration import test_proxy as netlab
 
 SERVICES = proxy_server.SERVICES
 ENDPOINTS = proxy_server.ENDPOINTS
@@ -464,11 +466,8 @@ def main() -> None:
     parser.add_argument("--sync-scales", default="1000,10000", help="Service counts for the sync cost.")
     parser.add_argument("--sync-rounds", type=int, default=10, help="Syncs measured per mode and scale.")
     parser.add_argument("--modes", default="iptables,nftables,userspace", help="Proxy modes to measure.")
-    parser.add_argument("--smoke", action="store_true", help="Tiny sizes: check that the bench runs.")
-    args = parser.parse_args()
-    if args.smoke:
-        args.scales, args.sync_scales, args.rounds, args.sync_rounds = "10", "20", 1, 1
-        args.seconds, args.tput_rounds, args.workers = 0.3, 1, 1
+    args = benchutil.parse_args(parser, {"scales": "10", "sync_scales": "20", "rounds": 1, "sync_rounds": 1,
+                                         "seconds": 0.3, "tput_rounds": 1, "workers": 1})
     if os.geteuid() != 0:
         sys.exit("bench/proxy.py needs root (network namespaces, iptables)")
     asyncio.run(main_async(args))

@@ -66,9 +66,9 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
               help="Userspace mode: close a UDP client's session after this long idle (s).")
 @click.option("--bind-address", default="0.0.0.0", callback=_ip,
               help="Userspace mode: address the per-Service listeners bind.")
-@click.option("--metrics-bind-address", default="127.0.0.1:10249",
-              help="host:port of /metrics (sync times; per-endpoint connection counters in nftables mode); "
-                   "'' serves none.")
+@click.option("--metrics-bind-address", default="0.0.0.0:10249",
+              help="host:port serving /metrics: per-endpoint connection counts (autoscaling) and rule sync "
+                   "times ('' = none).")
 @click.option("--cleanup", is_flag=True, default=False,
               help="Remove every chain, rule and table the proxy made (any mode), then exit.")
 def proxy(server: str, token: str | None, mode: str, node_name: str, node_ip: str | None, cluster_cidr: str,

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 SECRETS = resources.must("", "v1", "secrets")
@@ -87,10 +88,6 @@ def _unb64(data: dict[str, str], key: str) -> str:
         return ""
 
 
-def _rfc3339(t: datetime.datetime) -> str:
-    return t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def token_secret(token: str, ttl: int, description: str, now: datetime.datetime) -> dict[str, Any]:
     token_id, token_secret_ = parse_token(token)
     data = {
@@ -101,7 +98,7 @@ def token_secret(token: str, ttl: int, description: str, now: datetime.datetime)
         "description": description,
     }
     if ttl > 0:
-        data["expiration"] = _rfc3339(now + datetime.timedelta(seconds=ttl))
+        data["expiration"] = rfc3339.format(now + datetime.timedelta(seconds=ttl))
     return {
         "apiVersion": "v1", "kind": "Secret", "type": TOKEN_TYPE,
         "metadata": {"name": TOKEN_PREFIX + token_id, "namespace": NAMESPACE},
@@ -128,10 +125,9 @@ def check_token(secret: dict[str, Any], token: str, now: datetime.datetime) -> N
         raise BootstrapError("wrong token secret")
     expiration = _unb64(data, "expiration")
     if expiration:
-        try:
-            expires = datetime.datetime.strptime(expiration, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-        except ValueError:
-            raise BootstrapError(f"the token's expiration {expiration!r} is unreadable") from None
+        expires = rfc3339.parse(expiration)
+        if expires is None:
+            raise BootstrapError(f"the token's expiration {expiration!r} is unreadable")
         if now >= expires:
             raise BootstrapError(f"the token expired at {expiration}; create a new one with "
                                  "`minik8s token create` on the master")

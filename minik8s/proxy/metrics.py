@@ -1,77 +1,103 @@
-"""The proxy's /metrics (Prometheus text format), as kube-proxy serves on 127.0.0.1:10249.
+"""The proxy's metrics endpoint: per-endpoint connection counts in Prometheus text, and /healthz.
 
-Besides the sync metrics of every mode, the nftables mode exposes one counter
-per endpoint: new connections this node's proxy sent to it
-(`minik8s_proxy_endpoint_connections_total`, read from the kernel's named
-counters at each scrape). A Service's request rate is the rate of the sum over
-its endpoints and over the nodes' proxies (each node counts the connections it
-translated: from its own pods and host, and to its NodePorts). This is what the
-autoscaling issue's QPS metric reads.
+kube-proxy serves its metrics on port 10249; so does this one (`--metrics-bind-address`,
+default 0.0.0.0:10249 so that the API server's metrics pipeline can collect it from
+every node; the counts are not secret; "" turns it off). The one family served is
+
+    minik8s_proxy_endpoint_connections_total{namespace, service, port, protocol, endpoint="ip:port"}
+
+from whichever mode's counters.EndpointCounters (userspace: counted as relayed; iptables:
+the DNAT rules' counters; nftables: named counters per endpoint). Given the proxier, it
+also serves the rule syncs' last duration and count (`minik8s_proxy_sync_proxy_rules_*`,
+labelled by mode), as kube-proxy does. A port that cannot be bound is logged and the
+proxy runs on without it: Service traffic matters more than its counts.
 """
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
+from prometheus_client import exposition
+from prometheus_client import metrics_core
 
-from minik8s.proxy import nftables_proxier
+from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import proxier as proxier_mod
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+FAMILY = "minik8s_proxy_endpoint_connections"
+DEFAULT_BIND = "0.0.0.0:10249"
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Families:
+    def __init__(self, families: list[metrics_core.Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> list[metrics_core.Metric]:
+        return self.families
 
 
-async def render(p: proxier_mod.Proxier) -> str:
-    mode = _label(p.mode)
-    lines = [
-        "# HELP minik8s_proxy_sync_proxy_rules_last_duration_seconds Duration of the last rule sync.",
-        "# TYPE minik8s_proxy_sync_proxy_rules_last_duration_seconds gauge",
-        f'minik8s_proxy_sync_proxy_rules_last_duration_seconds{{mode="{mode}"}} {p.last_sync_seconds:.6f}',
-        "# HELP minik8s_proxy_sync_proxy_rules_total Rule syncs applied since the proxy started.",
-        "# TYPE minik8s_proxy_sync_proxy_rules_total counter",
-        f'minik8s_proxy_sync_proxy_rules_total{{mode="{mode}"}} {p.syncs}',
-    ]
-    if isinstance(p, nftables_proxier.NftablesProxier):
-        lines += [
-            "# HELP minik8s_proxy_endpoint_connections_total New connections sent to each endpoint by this node.",
-            "# TYPE minik8s_proxy_endpoint_connections_total counter",
-        ]
-        for spn, endpoint, packets, _bytes in await p.endpoint_counts():
-            labels = (f'namespace="{_label(spn.namespace)}",service="{_label(spn.name)}",'
-                      f'port="{_label(spn.port)}",protocol="{_label(spn.protocol)}",endpoint="{_label(endpoint)}"')
-            lines.append(f"minik8s_proxy_endpoint_connections_total{{{labels}}} {packets}")
-    return "\n".join(lines) + "\n"
+def render(snapshot: dict[counters_mod.EndpointKey, int], proxier: proxier_mod.Proxier | None = None) -> bytes:
+    family = metrics_core.Metric(FAMILY, "New connections this proxy sent to each Service endpoint.", "counter")
+    for (spn, ep), count in sorted(snapshot.items(), key=lambda item: (item[0][0], item[0][1].sort_key())):
+        family.add_sample(FAMILY + "_total", {"namespace": spn.namespace, "service": spn.name, "port": spn.port,
+                                              "protocol": spn.protocol, "endpoint": str(ep)}, count)
+    families = [family]
+    if proxier is not None:
+        last = metrics_core.GaugeMetricFamily("minik8s_proxy_sync_proxy_rules_last_duration_seconds",
+                                              "Duration of the last rule sync.", labels=["mode"])
+        last.add_metric([proxier.mode], proxier.last_sync_seconds)
+        syncs = metrics_core.CounterMetricFamily("minik8s_proxy_sync_proxy_rules",
+                                                 "Rule syncs applied since the proxy started.", labels=["mode"])
+        syncs.add_metric([proxier.mode], proxier.syncs)
+        families += [last, syncs]
+    return exposition.generate_latest(_Families(families))
+
+
+def split_bind(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 class MetricsServer:
-    def __init__(self, p: proxier_mod.Proxier, address: str) -> None:
-        host, _, port = address.rpartition(":")
-        self.proxier = p
-        self.host = host or "127.0.0.1"
-        self.port = int(port)
-        self._runner: web.AppRunner | None = None
+    def __init__(self, counters: counters_mod.EndpointCounters, bind: str = DEFAULT_BIND,
+                 proxier: proxier_mod.Proxier | None = None) -> None:
+        self.counters = counters
+        self.proxier = proxier
+        self.host, self.port = split_bind(bind)
+        self.runner: web.AppRunner | None = None
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
-        return web.Response(text=await render(self.proxier), headers={"Content-Type": CONTENT_TYPE})
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/healthz", self.healthz)
+        return app
 
-    async def _healthz(self, _request: web.Request) -> web.Response:
+    async def metrics(self, _request: web.Request) -> web.Response:
+        try:
+            snapshot = await self.counters.snapshot()
+        except OSError as e:
+            return web.Response(status=500, text=f"reading the endpoint counters failed: {e}\n")
+        return web.Response(body=render(snapshot, self.proxier), headers={"Content-Type": CONTENT_TYPE})
+
+    async def healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/healthz", self._healthz)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        log.info("proxy metrics on http://%s:%d/metrics", self.host, self.port)
+    async def start(self) -> bool:
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port, reuse_address=True).start()
+        except OSError as e:
+            log.warning("proxy metrics: cannot listen on %s:%d (%s); serving no counts", self.host, self.port, e)
+            await runner.cleanup()
+            return False
+        self.runner = runner
+        log.info("proxy metrics on %s:%d/metrics", self.host, self.port)
+        return True
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None

@@ -118,7 +118,7 @@ class Ruleset:
     # affinity set -> timeout seconds
     affinity_sets: Mapping[str, int]
     # which Service (namespace, name, port, protocol, endpoint) each counter counts, for /metrics
-    counter_owner: Mapping[str, tuple[servicemap.ServicePortName, str]] = dataclasses.field(
+    counter_owner: Mapping[str, tuple[servicemap.ServicePortName, servicemap.Endpoint]] = dataclasses.field(
         default_factory=dict, compare=False)
 
 
@@ -134,7 +134,7 @@ class Fragment:
 
     chains: tuple[tuple[str, tuple[str, ...]], ...] = ()
     elements: tuple[tuple[str, str, str], ...] = ()  # (map, key, verdict)
-    counters: tuple[tuple[str, servicemap.ServicePortName, str], ...] = ()  # (name, Service port, ip:port)
+    counters: tuple[tuple[str, servicemap.ServicePortName, servicemap.Endpoint], ...] = ()  # (name, port, endpoint)
     affinity_sets: tuple[tuple[str, int], ...] = ()
 
     # The fragment's lines, rendered once (the fragment is cached): a full sync at
@@ -173,7 +173,7 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
     svc = service_chain(sp.name)
     chains: list[tuple[str, tuple[str, ...]]] = []
     elements = [(SERVICE_IPS, ip_key, f"goto {_quote(svc)}")]
-    counters: list[tuple[str, servicemap.ServicePortName, str]] = []
+    counters: list[tuple[str, servicemap.ServicePortName, servicemap.Endpoint]] = []
     affinity: list[tuple[str, int]] = []
     svc_rules: list[str] = []
     if config.masquerade_all:
@@ -205,7 +205,7 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
         # One rule counts and translates: a rule less per endpoint to write on a full sync.
         ep_rules.append(f"meta l4proto {proto} counter name {_quote(sep)} dnat to {ep.ip}:{ep.port}")
         chains.append((sep, tuple(ep_rules)))
-        counters.append((sep, sp.name, str(ep)))
+        counters.append((sep, sp.name, ep))
     return Fragment(tuple(chains), tuple(elements), tuple(counters), tuple(affinity))
 
 
@@ -213,7 +213,7 @@ def ruleset(fragments: Iterable[Fragment]) -> Ruleset:
     chains: dict[str, tuple[str, ...]] = {}
     elements: dict[str, dict[str, str]] = {m: {} for m in MAPS}
     counters: set[str] = set()
-    owners: dict[str, tuple[servicemap.ServicePortName, str]] = {}
+    owners: dict[str, tuple[servicemap.ServicePortName, servicemap.Endpoint]] = {}
     affinity: dict[str, int] = {}
     for f in fragments:
         chains.update(f.chains)
@@ -401,7 +401,6 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
 def build_update(old: Ruleset, new: Ruleset) -> str:
     """Only what changed since `old` was written: new chains, rewritten chains, map
     elements added, changed or removed, leftovers deleted. "" when nothing did."""
-    t = f"{FAMILY} {TABLE}"
     added = sorted(set(new.chains) - set(old.chains))
     changed = sorted(c for c in set(new.chains) & set(old.chains) if new.chains[c] != old.chains[c])
     removed = sorted(set(old.chains) - set(new.chains))

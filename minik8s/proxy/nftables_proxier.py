@@ -16,8 +16,9 @@ Each Service port's part of the table is a cached pure function of the port,
 its endpoints and the config (`nftables.fragment`).
 
 Connections are counted per endpoint by named counters in the kernel (one per
-endpoint chain, so they survive the other Services' updates); `endpoint_counts`
-reads them for the proxy's /metrics.
+endpoint chain, so they survive the other Services' updates and the periodic
+resync); `endpoint_counts` reads them for counters.NftablesCounters, which the
+proxy's /metrics serves.
 """
 from __future__ import annotations
 
@@ -114,9 +115,9 @@ class NftablesProxier(proxier.Proxier):
         log.debug("nftables proxier: %s sync (%d service ports) in %.1f ms", "full" if full else "partial",
                   len(new), self.last_sync_seconds * 1000)
 
-    async def endpoint_counts(self) -> list[tuple[servicemap.ServicePortName, str, int, int]]:
-        """(Service port, endpoint ip:port, connections, bytes of their first packets) for
-        every endpoint in the rules, from the kernel's counters."""
+    async def endpoint_counts(self) -> list[tuple[servicemap.ServicePortName, servicemap.Endpoint, int, int]]:
+        """(Service port, endpoint, connections, bytes of their first packets) for every
+        endpoint in the rules, from the kernel's counters (counters.NftablesCounters)."""
         if self._applied is None or self.nft is None:
             return []
         values = await self.nft.counters()
@@ -125,4 +126,4 @@ class NftablesProxier(proxier.Proxier):
             for name, spn, endpoint in fragment.counters:
                 packets, nbytes = values.get(name, (0, 0))
                 out.append((spn, endpoint, packets, nbytes))
-        return sorted(out, key=lambda item: (item[0], item[1]))
+        return sorted(out, key=lambda item: (item[0], item[1].sort_key()))

@@ -18,9 +18,10 @@ import subprocess
 from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
+from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import iptables
 from minik8s.proxy import iptables_proxier
-from minik8s.proxy import metrics
+from minik8s.proxy import metrics as metrics_mod
 from minik8s.proxy import nft as nft_mod
 from minik8s.proxy import nftables_proxier
 from minik8s.proxy import proxier as proxier_mod
@@ -52,8 +53,8 @@ class Config:
     iptables_lock_wait: float = 5.0
     udp_timeout: float = 10.0
     bind_address: str = "0.0.0.0"
-    # host:port of /metrics (kube-proxy's default); "" serves none.
-    metrics_bind_address: str = "127.0.0.1:10249"
+    # host:port of the per-endpoint connection counts (metrics.py); "" = not served.
+    metrics_bind_address: str = metrics_mod.DEFAULT_BIND
 
 
 def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Conntrack,
@@ -78,6 +79,18 @@ def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Con
         raise ValueError(f"unknown proxy mode {config.mode!r}; known: {', '.join(MODES)}")
     p.nft = nft
     return p
+
+
+def endpoint_counters(proxier: proxier_mod.Proxier) -> counters_mod.EndpointCounters:
+    """The mode's per-endpoint counters (counters.py), attached to the proxier that fills them."""
+    if isinstance(proxier, iptables_proxier.IptablesProxier):
+        proxier.counters = counters_mod.IptablesCounters(counters_mod.iptables_save_counters, proxier.state.endpoints)
+        return proxier.counters
+    if isinstance(proxier, userspace.UserspaceProxier):
+        return proxier.tally
+    if isinstance(proxier, nftables_proxier.NftablesProxier):
+        return counters_mod.NftablesCounters(proxier.endpoint_counts)
+    raise ValueError(f"no endpoint counters for the {proxier.mode} mode")
 
 
 def _write_sysctl(path: str, value: str) -> bool:
@@ -116,9 +129,10 @@ async def serve(config: Config) -> None:
     ipt = iptables.Real(lock_wait=config.iptables_lock_wait)
     nft = nft_mod.Real() if nft_mod.Real.available() else None
     proxier = make_proxier(config, ipt, iptables.RealConntrack(), nft)
-    server = metrics.MetricsServer(proxier, config.metrics_bind_address) if config.metrics_bind_address else None
-    if server is not None:
-        await server.start()
+    metrics_server = None
+    if config.metrics_bind_address:
+        metrics_server = metrics_mod.MetricsServer(endpoint_counters(proxier), config.metrics_bind_address, proxier)
+        await metrics_server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -146,8 +160,8 @@ async def serve(config: Config) -> None:
             raise failure
         await proxier.close()
         await factory.stop()
-    if server is not None:
-        await server.stop()
+    if metrics_server is not None:
+        await metrics_server.stop()
     log.info("proxy on node %s stopped", config.node_name)
 
 

@@ -64,7 +64,7 @@ async def test_a_deleted_pod_is_stopped_reported_removed_then_deleted(tmp_path: 
     assert final["phase"] == "Failed"
     assert final["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
     # A late event about the pod does not bring it back.
-    k._on_update(deleting, deleting)  # noqa: SLF001
+    k._on_update(deleting, deleting)
     assert "u1" not in k.pod_workers
     await k.pod_workers.stop()
 
@@ -99,14 +99,14 @@ async def test_housekeeping_removes_what_belongs_to_no_pod(tmp_path: pathlib.Pat
 async def test_the_node_is_not_ready_until_pods_can_be_networked(tmp_path: pathlib.Path) -> None:
     k, rt, _ = make(tmp_path)
     rt.network_error = "cni config uninitialized: no network configuration in /etc/cni/net.d"
-    await k._check_network()  # noqa: SLF001
+    await k._check_network()
     assert (await k.not_ready()).startswith("network not ready: cni config uninitialized")
     # A pod arriving meanwhile waits (a quick retry), it does not fail for good.
     outcome = await k.sync("u1", pod())
     assert outcome.requeue_after is not None and outcome.requeue_after <= 1.0
     assert rt.find("u1", "POD") == []
     rt.network_error = ""
-    await k._check_network()  # noqa: SLF001
+    await k._check_network()
     assert await k.not_ready() == ""
     await k.sync("u1", pod())
     assert rt.find("u1", "app", runtime.RUNNING)

@@ -119,9 +119,9 @@ async def test_gc_spares_live_sandboxes_those_being_added_and_those_not_in_the_s
     await net.setup("dead", NETNS, POD)
     snapshot = net.attached()
     await net.setup("newer", NETNS, POD)  # set up after the snapshot: the engine listing may not show it
-    net._adding.add("dead")  # noqa: SLF001 - an ADD in flight for it
+    net._adding.add("dead")
     assert await net.gc(snapshot, live={"live"}) == []
-    net._adding.clear()  # noqa: SLF001
+    net._adding.clear()
     assert await net.gc(snapshot, live={"live"}) == ["dead"]
     assert net.attached() == {"live", "newer"}
     assert set(exec_.allocated) == {"live", "newer"}

@@ -51,7 +51,7 @@ def test_the_seeds_nodeport_service_with_two_endpoints() -> None:
     assert rs.elements[nftables.SERVICE_NODEPORTS] == {"tcp . 30001": f"goto {x}"}
     assert rs.elements[nftables.NO_ENDPOINT_SERVICES] == {} and rs.elements[nftables.NO_ENDPOINT_NODEPORTS] == {}
     assert rs.counters == {e1, e2}
-    assert rs.counter_owner[e1] == (SEED, "10.244.1.5:80")
+    assert rs.counter_owner[e1] == (SEED, servicemap.Endpoint("10.244.1.5", 80))
 
 
 def test_a_service_without_endpoints_is_rejected_and_one_endpoint_needs_no_numgen() -> None:
@@ -276,18 +276,29 @@ async def test_other_modes_remove_the_nftables_table_when_they_start() -> None:
 
 
 async def test_metrics_show_connections_per_endpoint() -> None:
+    from minik8s.proxy import counters
+    from minik8s.proxy import server
     p, nft, _ct, _ipt = make_proxier()
     p.on_service(service("a", "10.96.0.1"))
     p.on_endpoints(endpoints("a", "10.244.1.1", "10.244.2.1"))
     await p.sync_proxy_rules()
     spn = servicemap.ServicePortName("default", "a", "", "TCP")
-    nft.counter_values = {nftables.endpoint_chain(spn, servicemap.Endpoint("10.244.1.1", 80)): (17, 1020)}
-    text = await metrics.render(p)
-    assert ('minik8s_proxy_endpoint_connections_total{namespace="default",service="a",port="",protocol="TCP",'
-            'endpoint="10.244.1.1:80"} 17') in text
-    assert ('minik8s_proxy_endpoint_connections_total{namespace="default",service="a",port="",protocol="TCP",'
-            'endpoint="10.244.2.1:80"} 0') in text
-    assert 'minik8s_proxy_sync_proxy_rules_total{mode="nftables"} 1' in text
+    e1, e2 = servicemap.Endpoint("10.244.1.1", 80), servicemap.Endpoint("10.244.2.1", 80)
+    nft.counter_values = {nftables.endpoint_chain(spn, e1): (17, 1020)}
+    tally = server.endpoint_counters(p)
+    assert isinstance(tally, counters.NftablesCounters)
+    assert await tally.snapshot() == {(spn, e1): 17, (spn, e2): 0}
+    text = metrics.render(await tally.snapshot(), p).decode()
+    assert ('minik8s_proxy_endpoint_connections_total{endpoint="10.244.1.1:80",namespace="default",port="",'
+            'protocol="TCP",service="a"} 17.0') in text
+    assert 'minik8s_proxy_sync_proxy_rules_total{mode="nftables"} 1.0' in text
+    # The table rebuilt (counters recreated at zero): what was counted is kept, never goes down.
+    nft.counter_values = {nftables.endpoint_chain(spn, e1): (2, 120)}
+    assert (await tally.snapshot())[(spn, e1)] == 19
+    # An endpoint gone is forgotten.
+    p.on_endpoints(endpoints("a", "10.244.2.1"))
+    await p.sync_proxy_rules()
+    assert await tally.snapshot() == {(spn, e2): 0}
 
 
 def test_the_server_selects_the_nftables_mode() -> None:

@@ -176,7 +176,7 @@ class KubeletProcess:
         remove_containers(self.docker, self.containers())
         out = subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, text=True, check=False)
         if out.returncode != 0 and "Cannot find device" not in out.stderr:
-            warnings.warn(f"pod bridge {self.bridge} not removed: {out.stderr.strip()}")
+            warnings.warn(f"pod bridge {self.bridge} not removed: {out.stderr.strip()}", stacklevel=2)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def reserved(self) -> dict[str, str]:
@@ -208,8 +208,7 @@ def kubelet(start_kubelet: Callable[..., KubeletProcess]) -> KubeletProcess:
     return start_kubelet()
 
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 
 class Pods:

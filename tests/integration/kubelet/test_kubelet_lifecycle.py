@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import subprocess
-import uuid
 from typing import Any, Callable
 
 import docker
