@@ -45,7 +45,7 @@ def proxies_in_mode(cluster: Cluster, mode: str, ready: Callable[[str], bool]) -
                 started.append(subprocess.Popen(
                     ["nsenter", f"--net={netns(cluster, node)}", sys.executable, "-m", "minik8s",
                      "--config", str(etc / "proxy.yaml"), "proxy", "--mode", mode,
-                     "--metrics-bind-address", f"127.0.0.1:{METRICS_PORT}"],
+                     "--metrics-bind-address", f"0.0.0.0:{METRICS_PORT}"],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         for node in cluster.nodes:
             wait_until(lambda node=node: ready(node), 30, f"the {mode} proxy on {node} to write its rules")

@@ -4,16 +4,20 @@ For this module every node's proxy runs `minik8s proxy --mode nftables` with the
 node's own configuration (whatever the cluster's configured mode is; see
 proxymode.py); afterwards the cluster's own proxies are started again. The checks are those of the iptables
 mode's tests (tests/e2e/test_services_iptables.py), plus the nftables table on
-every node following a scale-down and up, and the per-endpoint connection
-counters on /metrics.
+every node following a scale-down and up, the per-endpoint connection
+counters on /metrics, and the request rate they give in the custom metrics API
+(what the autoscaler reads).
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import threading
 from typing import Iterator
 
 import pytest
+from prometheus_client import parser as prom_parser
 
 from tests.e2e import proxymode
 from tests.e2e import test_services_iptables as iptables_tests
@@ -88,11 +92,44 @@ def test_connections_are_counted_per_endpoint(nftables: Cluster, namespace: str)
     url = f"http://{cluster.nodes[node]}:{node_port}/"
     wait_until(lambda: iptables_tests.fetch(url), 30, f"{url} to answer")
 
-    def total() -> int:
-        return sum(int(line.split()[-1]) for line in node_metrics(cluster, node).splitlines()
-                   if line.startswith("minik8s_proxy_endpoint_connections_total{")
-                   and f'namespace="{namespace}",service="counted"' in line)
+    def total() -> float:
+        return sum(sample.value for family in prom_parser.text_string_to_metric_families(node_metrics(cluster, node))
+                   for sample in family.samples
+                   if sample.name == "minik8s_proxy_endpoint_connections_total"
+                   and sample.labels["namespace"] == namespace and sample.labels["service"] == "counted")
     before = total()
     answered = sum(1 for _ in range(20) if iptables_tests.fetch(url))
     assert answered == 20
     assert total() == before + 20, node_metrics(cluster, node)
+
+
+def test_the_request_rate_reaches_the_custom_metrics_api(nftables: Cluster, namespace: str) -> None:
+    """The API server scrapes every node's proxy; in this mode too, a Service's rate is non-zero under load."""
+    cluster = nftables
+    cluster.apply(web_deployment("rated", 2), namespace)
+    cluster.apply(service("rated", "rated", node_port=0), namespace)
+    running_pods(cluster, namespace, "rated", 2)
+    node_port = cluster.get_json("service", "rated", "-n", namespace)["spec"]["ports"][0]["nodePort"]
+    urls = [f"http://{ip}:{node_port}/" for ip in sorted(cluster.nodes.values())]
+    stop = threading.Event()
+
+    def load() -> None:
+        i = 0
+        while not stop.is_set():
+            iptables_tests.fetch(urls[i % len(urls)])
+            i += 1
+            stop.wait(0.1)
+
+    def rate() -> str:
+        out = cluster.kubectl("get", "--raw", f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/"
+                                              "services/rated/http_requests_per_second", check=False).stdout
+        items = json.loads(out or "{}").get("items") or [{}]
+        return str(items[0].get("value", ""))
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    try:
+        wait_until(lambda: rate() not in ("", "0"), 90, "a non-zero request rate for Service rated")
+    finally:
+        stop.set()
+        loader.join(15)

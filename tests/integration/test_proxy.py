@@ -31,6 +31,7 @@ import urllib.request
 from typing import Any, Iterator, Sequence
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from minik8s.util import procs
 
@@ -443,12 +444,14 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
 
         # Connections are counted per endpoint, and /metrics shows them.
         web_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/web")["spec"]["clusterIP"]
-        label = f'namespace="{ns}",service="web",port="http",protocol="TCP",endpoint="{lab.pod_ips[1]}:8080"'
+        labels = {"namespace": ns, "service": "web", "port": "http", "protocol": "TCP",
+                  "endpoint": f"{lab.pod_ips[1]}:8080"}
 
-        def count() -> int:
-            for line in metrics(lab, port).splitlines():
-                if line.startswith("minik8s_proxy_endpoint_connections_total{" + label + "}"):
-                    return int(line.split()[-1])
+        def count() -> float:
+            for family in text_string_to_metric_families(metrics(lab, port)):
+                for sample in family.samples:
+                    if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == labels:
+                        return sample.value
             return -1
         before = count()
         assert before >= 0, metrics(lab, port)
