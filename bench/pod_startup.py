@@ -328,7 +328,14 @@ async def run(args: argparse.Namespace) -> None:
     network = "bench-" + uuid.uuid4().hex[:6]
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
     docker_network(dc, network, old_cidr)
-    old = None if args.no_old else old_tree(tmp, args.old_commit)
+    old = None
+    if not args.no_old:
+        if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{args.old_commit}^{{commit}}"],
+                          capture_output=True, check=False).returncode == 0:
+            old = old_tree(tmp, args.old_commit)
+        else:  # a shallow clone: the new path's figures are still worth having
+            print(f"warning: commit {args.old_commit} is not in this clone; measuring without the old kubelet",
+                  file=sys.stderr)
     cluster = Cluster(tmp, cidr, network, old, old_cidr)
     kinds = ["kubelet", "raw"] + ([] if old is None else ["old"])
     results: dict[int, dict[str, list[float]]] = {}
