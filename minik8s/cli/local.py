@@ -74,11 +74,16 @@ class LocalCluster:
 
         self.node_ip = node_ip or nodestatus.default_node_ip()
         self.node_name = (node_name or socket.gethostname()).lower()
+        # One pod CIDR for the cluster: the controller manager's (`--set
+        # controller-manager.cluster-cidr=...`) is also the network agent's and the proxy's
+        # unless they are set too; else the agent refuses the node's podCIDR as outside it
+        # and pods never get a network.
+        cidr = str(sets.get("controller-manager", {}).get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR)
         self.master = config.MasterConfig(
             advertise_address=self.node_ip, api_port=port, bind_address="0.0.0.0",
             etcd_data_dir=str(self.state / "etcd"), etcd_client_port=etcd_client_port,
-            etcd_peer_port=etcd_peer_port, overrides=sets)
-        self.node = config.NodeConfig(
+            etcd_peer_port=etcd_peer_port, cluster_cidr=cidr, overrides=sets)
+        self.node = config.NodeConfig(cluster_cidr=cidr,
             name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
             network_backend="host-gw", cni_conf_dir=str(self.state / "cni" / "net.d"),
             cni_data_dir=str(self.state / "cni" / "networks"), overrides=sets)
