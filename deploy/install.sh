@@ -157,7 +157,8 @@ install_packages_apt() {
   else
     # apparmor: Docker's package only recommends it, but on a kernel with AppArmor on
     # (Debian's, Ubuntu's) dockerd cannot start a container without apparmor_parser.
-    want+=(docker.io apparmor gcc libc6-dev busybox-static)
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(docker.io apparmor gcc libc6-dev busybox-static containernetworking-plugins nftables)
   fi
   # Only when something is missing: a machine prepared with the packages (an image, an
   # offline site, the Vagrant box) needs no package mirror.
@@ -180,7 +181,8 @@ install_packages_apt() {
 install_packages_dnf() {
   local want=(curl tar iptables iproute python3.11 python3.11-pip dnf-plugins-core)
   if [ "$role" = node ]; then
-    want+=(gcc glibc-static)
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(gcc glibc-static containernetworking-plugins nftables)
   fi
   run dnf install -y "${want[@]}"
   if [ "$role" = master ]; then
