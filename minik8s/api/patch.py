@@ -4,7 +4,9 @@ kubectl sends all three: `label`/`scale` send JSON merge patches (RFC 7386), `ro
 undo` sends a JSON patch (RFC 6902), and `apply`/`edit`/`set`/`patch` send strategic
 merge patches. This module decodes a PATCH body by its Content-Type and applies the
 two JSON ones; the strategic merge patch, whose list handling depends on the Go
-types' struct tags, is its own module (strategicpatch.py).
+types' struct tags, is its own module (strategicpatch.py). Server-side apply
+(`application/apply-patch+yaml`) is not a patch but a merge of configurations with
+field ownership: minik8s.api.ssa.
 
 Errors follow staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go: a body that
 does not decode, or decodes to the wrong JSON type, is 400 BadRequest; a well-formed patch
@@ -66,11 +68,30 @@ def _apply(original: dict[str, Any], body: bytes, content_type: str, kind: str) 
         return strategicpatch.strategic_merge_patch(original, patch, kind)
     accepted = ", ".join(SUPPORTED_MEDIA_TYPES)
     if media_type in (APPLY_PATCH_YAML, APPLY_PATCH_CBOR):
+        # Server-side apply is not a patch of the stored object: the API server's
+        # field manager (minik8s.api.ssa) merges configurations. Reaching here means
+        # an endpoint without one (the scale subresource).
         raise errors.UnsupportedMediaType(
-            f"server-side apply ({media_type}) is not supported by minik8s; use client-side "
-            f"apply (kubectl apply without --server-side) - accepted media types include: {accepted}")
+            f"server-side apply ({media_type}) is not supported on this endpoint; use a patch or "
+            f"apply the object itself - accepted media types include: {accepted}")
+    accepted = ", ".join((*SUPPORTED_MEDIA_TYPES, APPLY_PATCH_YAML))
     raise errors.UnsupportedMediaType(
         f"the body of the request was in an unknown format - accepted media types include: {accepted}")
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, lower-cased, without parameters."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def json_patch_touches(body: bytes, pointer: str) -> bool:
+    """Whether a JSON patch body has an operation on `pointer` (its path or from)."""
+    try:
+        ops = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(ops, list) and any(
+        isinstance(op, dict) and pointer in (op.get("path"), op.get("from")) for op in ops)
 
 
 def _decode(body: bytes, expected: type, wrong_type: str) -> Any:

@@ -28,6 +28,7 @@ from minik8s.api import selectors
 from minik8s.api.schema import dsl
 from minik8s.apiserver import bodies
 from minik8s.apiserver import discovery
+from minik8s.apiserver import fieldmanager
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
@@ -385,27 +386,34 @@ class ResourceHandlers:
     async def create(self, request: web.Request, t: Target) -> web.Response:
         dry_run = _dry_run(request)
         decoded = await read_object(request, bodies.expected_schema(t.res, None))
-        obj = await self.registry.create(t.res, t.namespace, kinds.from_version(t.res, decoded.obj), dry_run=dry_run)
+        obj = await self.registry.create(t.res, t.namespace, kinds.from_version(t.res, decoded.obj), dry_run=dry_run,
+                                         manager=fieldmanager.manager_of(request))
         return self.render_one(request, t.res, obj, 201, decoded.warnings)
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "finalize"):
+        if t.sub not in (None, "status", "finalize", "ephemeralcontainers"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
         dry_run = _dry_run(request)
         decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
         obj, created = await self.registry.update(t.res, t.namespace, t.name, kinds.from_version(t.res, decoded.obj),
-                                                  subresource=t.sub, dry_run=dry_run)
+                                                  subresource=t.sub, dry_run=dry_run,
+                                                  manager=fieldmanager.manager_of(request))
         return self.render_one(request, t.res, obj, 201 if created else 200, decoded.warnings)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status"):
+        if t.sub not in (None, "status", "ephemeralcontainers"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
         dry_run = _dry_run(request)
         directive = bodies.field_validation(request)
+        apply = fieldmanager.is_apply(request.content_type)
+        manager = fieldmanager.manager_of(request, apply=apply)
+        force = fieldmanager.force_of(request, apply=apply)
         raw = await read_raw(request)
         msg = bodies.expected_schema(t.res, t.sub)
+        if apply:
+            return await self.apply(request, t, raw, directive, msg, manager, force, dry_run)
         to_view = from_view = None
         if t.res.storage_version:  # a version served from another's storage (autoscaling/v1 HPA)
             to_view = functools.partial(kinds.to_version, t.res)
@@ -417,8 +425,18 @@ class ResourceHandlers:
                                       to_view, from_view, bodies.smp_body(raw, request.content_type))
             view = (check.to_view, check.from_view)
         obj = await self.registry.patch(t.res, t.namespace, t.name, raw, request.content_type,
-                                        subresource=t.sub, dry_run=dry_run, view=view)
+                                        subresource=t.sub, dry_run=dry_run, view=view, manager=manager)
         return self.render_one(request, t.res, obj, warnings=check.warnings if check else None)
+
+    async def apply(self, request: web.Request, t: Target, raw: bytes, directive: str, msg: dsl.Message | None,
+                    manager: str, force: bool, dry_run: bool) -> web.Response:
+        """Server-side apply (`application/apply-patch+yaml`): the body is a configuration
+        (YAML or JSON), type-checked as a create body is."""
+        assert t.name is not None
+        decoded = bodies.decode_object(raw, "application/yaml", directive, msg)
+        obj, created = await self.registry.apply(t.res, t.namespace, t.name, decoded.obj, manager=manager,
+                                                 force=force, subresource=t.sub, dry_run=dry_run)
+        return self.render_one(request, t.res, obj, 201 if created else 200, decoded.warnings)
 
     async def delete(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -443,7 +461,9 @@ class ResourceHandlers:
             dry_run = _dry_run(request)
             decoded = await read_object(request, msg)
             return reply(request, await self.registry.update_scale(t.res, t.namespace, t.name, decoded.obj,
-                                                                   dry_run=dry_run), warnings=decoded.warnings)
+                                                                   dry_run=dry_run,
+                                                                   manager=fieldmanager.manager_of(request)),
+                         warnings=decoded.warnings)
         if request.method == "PATCH":
             dry_run = _dry_run(request)
             directive = bodies.field_validation(request)
@@ -460,5 +480,7 @@ class ResourceHandlers:
                 patched = check.from_view(patched)
                 warnings = check.warnings
             return reply(request, await self.registry.update_scale(t.res, t.namespace, t.name, patched,
-                                                                   dry_run=dry_run), warnings=warnings)
+                                                                   dry_run=dry_run,
+                                                                   manager=fieldmanager.manager_of(request)),
+                         warnings=warnings)
         raise errors.MethodNotAllowed(f"{request.method} is not supported on scale")

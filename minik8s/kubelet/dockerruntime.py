@@ -429,7 +429,8 @@ class DockerRuntime:
         sandbox = f"container:{config.sandbox_id}"
         binds = [f"{m.host_path}:{m.container_path}:{'ro' if m.read_only else 'rw'}" for m in config.mounts]
         host_config = self.api.create_host_config(
-            network_mode=sandbox, ipc_mode=sandbox, pid_mode=sandbox if config.share_pid else None,
+            network_mode=sandbox, ipc_mode=sandbox,
+            pid_mode=f"container:{config.pid_target}" if config.pid_target else sandbox if config.share_pid else None,
             binds=binds or None, cpu_shares=config.cpu_shares or None, cpu_quota=config.cpu_quota or None,
             cpu_period=config.cpu_period or None, mem_limit=config.memory_limit or None,
             privileged=config.privileged, cap_add=list(config.cap_add) or None,

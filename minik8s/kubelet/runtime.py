@@ -172,6 +172,8 @@ class ContainerConfig:
     cap_drop: tuple[str, ...] = ()
     read_only_rootfs: bool = False
     share_pid: bool = False
+    # Another container's process namespace to join (an ephemeral container's target).
+    pid_target: str = ""
     oom_score_adj: int | None = None
 
 

@@ -84,6 +84,9 @@ class Field:
     list_type: str = ""  # x-kubernetes-list-type: atomic, set or map
     list_map_keys: tuple[str, ...] = ()
     map_type: str = ""  # x-kubernetes-map-type: atomic or granular
+    # Go's `+default=` marker: the OpenAPI default. Server-side apply fills it into
+    # list-map keys an element omits (a container port's protocol is "TCP").
+    default: str | int | bool | None = None
 
     @property
     def message(self) -> Message | None:

@@ -113,6 +113,8 @@ def _property(f: dsl.Field, style: _Style) -> dict[str, Any]:
         prop = item
     if f.description:
         prop["description"] = f.description
+    if f.default is not None:
+        prop["default"] = f.default
     if f.patch_strategy:
         prop["x-kubernetes-patch-strategy"] = f.patch_strategy
     if f.merge_key:

@@ -93,7 +93,8 @@ CONTAINER_PORT = dsl.Message(
         dsl.Field("hostPort", 2, dsl.INT32, "A port of the node to forward to this port; rarely needed. With "
                   "hostNetwork it must equal containerPort."),
         dsl.Field("containerPort", 3, dsl.INT32, "The port number on the pod's IP (1 to 65535).", required=True),
-        dsl.Field("protocol", 4, dsl.STRING, "TCP (the default), UDP or SCTP.", enum=("TCP", "UDP", "SCTP")),
+        dsl.Field("protocol", 4, dsl.STRING, "TCP (the default), UDP or SCTP.", enum=("TCP", "UDP", "SCTP"),
+                  default="TCP"),
         dsl.Field("hostIP", 5, dsl.STRING, "The node address to bind hostPort on."),
     ),
 )

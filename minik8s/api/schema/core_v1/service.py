@@ -72,7 +72,8 @@ SERVICE_PORT = dsl.Message(
     (
         dsl.Field("name", 1, dsl.STRING, "The port's name, a DNS label unique in the service; required when there "
                   "are several ports."),
-        dsl.Field("protocol", 2, dsl.STRING, "TCP (the default), UDP or SCTP.", enum=("TCP", "UDP", "SCTP")),
+        dsl.Field("protocol", 2, dsl.STRING, "TCP (the default), UDP or SCTP.", enum=("TCP", "UDP", "SCTP"),
+                  default="TCP"),
         dsl.Field("appProtocol", 6, dsl.STRING, "The application protocol, such as http or kubernetes.io/h2c, a hint "
                   "for proxies.", pointer=True),
         dsl.Field("port", 3, dsl.INT32, "The port the Service exposes.", required=True),
