@@ -206,11 +206,11 @@ def assert_valid(res: resources.Resource, obj: Any, what: str) -> None:
         kinds.validate(res, rest_copy(obj), rest_copy(obj))
     except errors.StatusError as e:
         raise fail(f"{e.code} {e.message}") from None
-    except Exception as e:  # noqa: BLE001 - any other exception is the validation code failing on it
+    except Exception as e:  # any other exception is the validation code failing on it
         raise fail(f"validation raised {type(e).__name__}: {e}") from e
     try:
         kinds.to_table(res, [rest_copy(obj)])
-    except Exception as e:  # noqa: BLE001 - the printer failing on a stored object is the bug
+    except Exception as e:  # the printer failing on a stored object is the bug
         raise fail(f"the Table printer raised {type(e).__name__}: {e}") from e
 
 

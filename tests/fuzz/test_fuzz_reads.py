@@ -207,7 +207,7 @@ def plain(query: ListQuery) -> bool:
 
 
 @pytest.mark.parametrize("res", POPULATED, ids=lambda r: r.plural)
-@fuzz_settings(30)
+@fuzz_settings(45)
 @given(query=LIST_QUERIES)
 async def test_list(api: harness.Api, namespace: str, population: dict[str, list[dict[str, Any]]],
                     res: resources.Resource, query: ListQuery) -> None:
@@ -229,7 +229,7 @@ async def test_list(api: harness.Api, namespace: str, population: dict[str, list
 
 
 @pytest.mark.parametrize("res", POPULATED, ids=lambda r: r.plural)
-@fuzz_settings(14)
+@fuzz_settings(25)
 @given(data=st.data(), accept=st.sampled_from(ACCEPTS),
        extra=st.one_of(st.just({}), EXTRA_PARAMS), name_kind=st.sampled_from(["known", "known", "odd"]))
 async def test_get(api: harness.Api, namespace: str, population: dict[str, list[dict[str, Any]]],
@@ -312,7 +312,7 @@ collection_runs = itertools.count()
 
 
 @pytest.mark.parametrize("res", [POPULATED[0], POPULATED[1]], ids=lambda r: r.plural)
-@fuzz_settings(12)
+@fuzz_settings(16)
 @given(reqs=st.one_of(st.lists(REQS, min_size=1, max_size=2), GARBAGE_LABEL_SELECTORS),
        options=st.one_of(st.none(), st.dictionaries(
            st.sampled_from(["gracePeriodSeconds", "propagationPolicy", "orphanDependents", "dryRun", "preconditions",

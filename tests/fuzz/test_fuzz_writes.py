@@ -17,7 +17,6 @@ import dataclasses
 import itertools
 from typing import Any
 
-import orjson
 import pytest
 import yaml
 from hypothesis import given
@@ -115,7 +114,7 @@ PLAIN = [r for r in samples.kinds() if r.kind not in _RICH]
 
 
 @pytest.mark.parametrize("res", RICH, ids=ids)
-@fuzz_settings(48)
+@fuzz_settings(80)
 @given(opts=OPTIONS, data=st.data())
 async def test_writes_of_rich_kinds(api: harness.Api, namespace: str, res: resources.Resource, opts: Options,
                                     data: st.DataObject) -> None:
