@@ -250,6 +250,7 @@ class FakeExecSession:
         self._echo = stdin
         self._pending: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._sent = False
+        self.closed = False
 
     async def write_stdin(self, data: bytes) -> None:
         self.stdin += data
@@ -277,4 +278,4 @@ class FakeExecSession:
         return self.result.exit_code
 
     async def close(self) -> None:
-        return None
+        self.closed = True

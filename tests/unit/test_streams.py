@@ -196,7 +196,7 @@ async def test_exec_without_an_upgrade_is_a_400_status(api: tuple[str, int]) -> 
 
 async def test_spdy_attach_relays_the_containers_stdio(api: tuple[str, int], kubelet: Kubelet) -> None:
     base, port = api
-    kubelet.pod["spec"]["containers"][0]["stdin"] = True
+    kubelet.pod["spec"]["containers"][0].update(stdin=True, stdinOnce=True)
     kubelet.rt.attach_output["cur"] = b"hello from pid 1\n"
     _, _, session = await spdy_upgrade(
         port, f"{base}/p/attach?" + query(container="app", stdin="true", stdout="true"), ["v4.channel.k8s.io"])
@@ -206,6 +206,28 @@ async def test_spdy_attach_relays_the_containers_stdio(api: tuple[str, int], kub
     attached = kubelet.rt.attached[-1]
     assert attached.stdin == b"typed\n" and attached.stdin_closed
     await session.close(linger=0.1)
+
+
+async def test_attach_keeps_the_stdin_of_a_container_that_is_not_stdin_once(
+        api: tuple[str, int], kubelet: Kubelet) -> None:
+    """The client's end of stdin is not the container's (kubectl debug -i on 1.33 sends it
+    first): the output goes on, and the session ends when the client goes away."""
+    base, port = api
+    kubelet.pod["spec"]["containers"][0]["stdin"] = True
+    kubelet.rt.attach_output["cur"] = b"first\n"
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(f"http://127.0.0.1:{port}{base}/p/attach?container=app&stdin=true&stdout=true",
+                                protocols=("v5.channel.k8s.io",)) as ws:
+            await ws.send_bytes(b"\xff\x00")  # the end of stdin
+            await ws.send_bytes(b"\x00after\n")
+            assert (await ws.receive_bytes(timeout=10)) == b"\x01first\n"
+    attached = kubelet.rt.attached[-1]
+    assert not attached.stdin_closed
+    for _ in range(400):  # the handler notices the client's close
+        if attached.closed:
+            break
+        await asyncio.sleep(0.025)
+    assert attached.closed and not attached.stdin_closed
 
 
 async def test_websocket_attach(api: tuple[str, int], kubelet: Kubelet) -> None:
