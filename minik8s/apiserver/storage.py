@@ -12,6 +12,7 @@ Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
@@ -19,6 +20,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import aetcd
 import aetcd.exceptions
 import aetcd.rpc
+import aetcd.utils
 import orjson
 
 from minik8s.api import errors
@@ -147,6 +149,66 @@ class Storage:
         resp = await self._call("list", lambda: self.client.get_prefix(prefix))
         items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, int(resp.header.revision)
+
+    async def list_page(self, res: resources.Resource, namespace: str | None = None, *, limit: int = 0,
+                        start: str | None = None, revision: int = 0,
+                        matches: Callable[[dict[str, Any]], bool] | None = None) -> "Page":
+        """One page of a list, as Kubernetes' etcd3 store.GetList.
+
+        `start` is a key relative to the list's prefix (from a continue token);
+        `revision` pins the read to a snapshot (0: the newest). With a `limit`,
+        objects are filtered by `matches` as they come and etcd is asked again,
+        for twice as many each time, until the page is full or the range ends: a
+        page is short only at the end. Raises Compacted when `revision` is gone
+        and FutureRevision when it is not yet written.
+        """
+        prefix = self.resource_prefix(res, namespace)
+        key = prefix + start.encode() if start else prefix
+        end = aetcd.utils.prefix_range_end(prefix)
+        fetch = limit
+        items: builtins.list[dict[str, Any]] = []
+        last_key = b""
+        while True:
+            resp = await self._range(key, end, limit=fetch, revision=revision)
+            more = bool(resp.more)
+            for kv in resp.kvs:
+                if limit and len(items) >= limit:
+                    more = True
+                    break
+                last_key = kv.key
+                obj = decode(kv.value, kv.mod_revision)
+                if matches is None or matches(obj):
+                    items.append(obj)
+            if revision == 0:
+                # Later pages read the same snapshot as the first.
+                revision = int(resp.header.revision)
+            if not more or not limit or len(items) >= limit:
+                break
+            fetch = min(fetch * 2, MAX_PAGE_FETCH)
+            key = last_key + b"\0"
+        if not more:
+            return Page(items, revision, None, None)
+        remaining = int(resp.count) - limit if matches is None else None
+        return Page(items, revision, (last_key + b"\0")[len(prefix):].decode(), remaining)
+
+    async def _range(self, key: bytes, end: bytes, *, limit: int, revision: int) -> Any:
+        """A raw Range (aetcd's helpers take neither a limit nor a revision)."""
+        async def op() -> Any:
+            client = self.client
+            await client.connect()
+            request = aetcd.rpc.RangeRequest(key=key, range_end=end, limit=max(limit, 0), revision=revision)
+            try:
+                return await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+            except aetcd.rpc.AioRpcError as e:
+                if e.code() == aetcd.rpc.StatusCode.OUT_OF_RANGE:
+                    details = e.details() or ""
+                    if "compacted" in details:
+                        raise Compacted(revision) from None
+                    if "future" in details:
+                        raise FutureRevision(revision) from None
+                aetcd.exceptions._handle_exception(e)
+                raise
+        return await self._call("list", op)
 
     async def count(self, res: resources.Resource, namespace: str | None = None) -> int:
         prefix = self.resource_prefix(res, namespace)
@@ -280,6 +342,37 @@ class Storage:
         cmp = tx.create(k) == 0 if expected_mod == 0 else tx.mod(k) == expected_mod
         resp = await self._call("cas", lambda: self._txn([cmp], [tx.put(k, value)], []))
         return bool(resp.succeeded)
+
+
+# The most keys one etcd read of a filtered page asks for (storage/etcd3's maxLimit).
+MAX_PAGE_FETCH = 10000
+
+
+@dataclasses.dataclass
+class Page:
+    """One page of a list: its objects, the revision it was read at, where the next
+    page starts (a key relative to the list's prefix; None on the last page) and how
+    many objects follow (only known without a filter)."""
+    items: list[dict[str, Any]]
+    revision: int
+    next_start: str | None
+    remaining: int | None
+
+
+class Compacted(Exception):
+    """The revision a read asked for has been compacted away."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(f"revision {revision} has been compacted")
+        self.revision = revision
+
+
+class FutureRevision(Exception):
+    """The revision a read asked for is newer than the store's."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(f"revision {revision} is a future revision")
+        self.revision = revision
 
 
 @dataclasses.dataclass
