@@ -8,10 +8,12 @@ table decides.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import random
 import time
+import urllib.parse
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -24,6 +26,8 @@ from minik8s.api import protobuf
 from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.apiserver import discovery
+from minik8s.apiserver import pagination
+from minik8s.apiserver import params
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import tables
@@ -35,6 +39,8 @@ JSON = "application/json"
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAX_BODY = 3 * 1024 * 1024
+# `?pretty=true` of the request being answered (each request runs in its own task).
+_PRETTY: contextvars.ContextVar[bool] = contextvars.ContextVar("pretty", default=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Target:
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if _PRETTY.get() else 0)
 
 
 def respond(obj: Any, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -62,12 +68,29 @@ def not_found_path() -> errors.StatusError:
                               details={})
 
 
+def path_parts(request: web.Request, root: str) -> list[str]:
+    """The percent-decoded segments of the path after `root` (/api/ or /apis/).
+
+    Read from the raw path, so an encoded `/` (`%2F`) stays inside its segment
+    and an encoded `..` is seen for what it is; an empty inner segment names
+    nothing (404)."""
+    raw = request.rel_url.raw_path[len(root):].strip("/")
+    try:
+        parts = [urllib.parse.unquote(p, errors="strict") if "%" in p else p for p in raw.split("/")] if raw else []
+    except UnicodeDecodeError:
+        raise errors.BadRequest("the request path is not valid UTF-8 once percent-decoded") from None
+    if any(not p for p in parts):
+        raise not_found_path()
+    return parts
+
+
 def parse_target(group: str, version: str, parts: list[str]) -> Target:
     """Resolve the path after /api/v1 or /apis/<g>/<v> to a resource target."""
     namespace: str | None = None
     if len(parts) >= 3 and parts[0] == "namespaces" and \
             resources.lookup(group, version, parts[2]) is not None:
         namespace = parts[1]
+        params.check_path_segment("Namespace", namespace)
         parts = parts[2:]
     if not parts or len(parts) > 3:
         raise not_found_path()
@@ -77,6 +100,8 @@ def parse_target(group: str, version: str, parts: list[str]) -> Target:
     if namespace is not None and not res.namespaced:
         raise not_found_path()
     name = parts[1] if len(parts) > 1 else None
+    if name is not None:
+        params.check_path_segment("Name", name)
     sub = parts[2] if len(parts) > 2 else None
     if sub is not None and res.subresource(sub) is None:
         raise not_found_path()
@@ -85,14 +110,6 @@ def parse_target(group: str, version: str, parts: list[str]) -> Target:
 
 def wants_table(request: web.Request) -> bool:
     return "as=Table" in request.headers.get("Accept", "")
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.lower() in ("true", "1", "")
-
-
-def _is_watch(request: web.Request) -> bool:
-    return "watch" in request.query and _truthy(request.query["watch"])
 
 
 def _to_client(res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
@@ -139,35 +156,21 @@ def decode_body(raw: bytes, content_type: str) -> Any:
         raise errors.BadRequest(f"couldn't get version/kind; json parse error: {e}") from None
 
 
-async def read_options(request: web.Request) -> dict[str, Any]:
-    """DeleteOptions from the body (kubectl sends one) and the query."""
-    options: dict[str, Any] = {}
-    raw = await request.read()
+async def read_delete_options(request: web.Request) -> params.DeleteOptions:
+    """DeleteOptions from the body (kubectl sends one) or else the query, validated."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.RequestEntityTooLarge(f"the request body is too large (limit {MAX_BODY} bytes)") from None
+    body = None
     if raw.strip():
         body = decode_body(raw, request.content_type if request.content_type != "application/octet-stream" else JSON)
-        if not isinstance(body, dict):
-            raise errors.BadRequest("the DeleteOptions body must be an object")
-        options.update(body)
-    q = request.query
-    if "gracePeriodSeconds" in q:
-        try:
-            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
-        except ValueError:
-            raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
-    if "propagationPolicy" in q:
-        options["propagationPolicy"] = q["propagationPolicy"]
-    if "orphanDependents" in q:
-        options["orphanDependents"] = _truthy(q["orphanDependents"])
-    return options
+    return params.parse_delete_options(request.query, body)
 
 
-def _dry_run(request: web.Request) -> bool:
-    value = request.query.get("dryRun")
-    if value is None:
-        return False
-    if value != "All":
-        raise errors.BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    return True
+def _write_options(request: web.Request, kind: str) -> params.WriteOptions:
+    patch_type = request.content_type if kind == "PatchOptions" else None
+    return params.parse_write_options(request.query, kind, patch_type=patch_type)
 
 
 class ResourceHandlers:
@@ -185,7 +188,7 @@ class ResourceHandlers:
         self.bookmark_interval = bookmark_interval
 
     async def handle_core(self, request: web.Request) -> web.StreamResponse:
-        parts = [p for p in request.match_info["tail"].split("/") if p]
+        parts = path_parts(request, "/api/")
         if not parts:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
         version, rest = parts[0], parts[1:]
@@ -196,7 +199,9 @@ class ResourceHandlers:
         return await self.dispatch(request, parse_target("", version, rest))
 
     async def handle_group(self, request: web.Request) -> web.StreamResponse:
-        parts = [p for p in request.match_info["tail"].split("/") if p]
+        parts = path_parts(request, "/apis/")
+        if not parts:
+            raise not_found_path()
         group = parts[0]
         if len(parts) == 1:
             doc = discovery.api_group(group)
@@ -213,15 +218,17 @@ class ResourceHandlers:
 
     async def dispatch(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
+        _PRETTY.set(params.parse_common(request.query))
         if t.sub in ("log", "exec", "attach", "portforward", "proxy"):
             if self.node_proxy is None:
                 raise errors.ServiceUnavailable(f"pods/{t.sub} is not available: no node proxy configured")
             return await self.node_proxy(request, t)
         if t.name is None:
             if method == "GET":
-                if _is_watch(request):
-                    return await self.watch(request, t)
-                return await self.list(request, t)
+                opts = params.parse_list_options(request.query, t.res.plural)
+                if opts.watch:
+                    return await self.watch(request, t, opts)
+                return await self.list(request, t, opts)
             if method == "POST":
                 return await self.create(request, t)
             if method == "DELETE":
@@ -232,20 +239,26 @@ class ResourceHandlers:
         if t.sub == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("binding only supports POST")
+            _write_options(request, "CreateOptions")
             await self.registry.bind(t.namespace or "", t.name, await read_body(request))
             return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                             "code": 201}, 201)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")
+            _write_options(request, "CreateOptions")
             body = await read_body(request)
-            await self.registry.delete(t.res, t.namespace, t.name, (body or {}).get("deleteOptions") or {})
+            if not isinstance(body, dict):
+                raise errors.BadRequest("the body of the request must be an Eviction object")
+            delete = params.parse_delete_options({}, body.get("deleteOptions") or {})
+            await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=delete.dry_run)
             return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                             "code": 201}, 201)
         if method == "GET":
-            if t.sub is None and _is_watch(request):
-                return await self.watch(request, dataclasses.replace(t, name=None),
-                                        name=t.name)
+            if t.sub is None and params.parse_bool(request.query, "watch"):
+                opts = params.parse_list_options(request.query, t.res.plural)
+                return await self.watch(request, dataclasses.replace(t, name=None), opts, name=t.name)
+            params.parse_resource_version(request.query)
             obj = await self.store.get(t.res, t.namespace, t.name)
             return self.render_one(request, t.res, obj)
         if method == "PUT":
@@ -264,36 +277,34 @@ class ResourceHandlers:
                    status: int = 200) -> web.Response:
         obj = _to_client(res, obj)
         if wants_table(request):
-            return respond(tables.to_table(res, [obj], include_object=request.query.get("includeObject", "Metadata")),
+            return respond(tables.to_table(res, [obj], include_object=params.parse_include_object(request.query)),
                            status, TABLE_CONTENT_TYPE)
         return respond(obj, status)
 
-    def _selectors(self, request: web.Request, t: Target, name: str | None = None
-                   ) -> tuple[selectors.LabelSelector, selectors.FieldSelector]:
-        label = selectors.parse_label_selector(request.query.get("labelSelector"))
-        fields = selectors.parse_field_selector(request.query.get("fieldSelector"), t.res.plural)
-        if name is not None:
-            fields = selectors.FieldSelector(fields.requirements + (
-                selectors.FieldRequirement("metadata.name", "=", name),))
-        return label, fields
-
-    async def list(self, request: web.Request, t: Target) -> web.Response:
-        label, fields = self._selectors(request, t)
+    async def list(self, request: web.Request, t: Target, opts: params.ListOptions) -> web.Response:
+        label, fields = opts.label_selector, opts.field_selector
         namespace = t.namespace
         if namespace is None and t.res.namespaced:
             namespace = fields.value_of("metadata.namespace")
-        items, rv = await self.store.list(t.res, namespace)
-        items = [o for o in items if label.matches(o["metadata"].get("labels")) and fields.matches(o)]
-        meta = {"resourceVersion": str(rv)}
+        include = params.parse_include_object(request.query) if wants_table(request) else ""
+        def selected(o: dict[str, Any]) -> bool:
+            return label.matches(o["metadata"].get("labels")) and fields.matches(o)
+        # Without selectors the list can tell how many objects follow a page.
+        matches = None if label.empty() and fields.empty() else selected
+        items, meta = await pagination.list_objects(self.store, t.res, namespace, opts, matches)
         if wants_table(request):
             table = tables.to_table(t.res, [_to_client(t.res, o) for o in items], list_meta=meta,
-                                    include_object=request.query.get("includeObject", "Metadata"))
+                                    include_object=include)
             return respond(table, 200, TABLE_CONTENT_TYPE)
         return respond({"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta,
                         "items": [_to_client(t.res, o) for o in items]})
 
-    async def watch(self, request: web.Request, t: Target, name: str | None = None) -> web.StreamResponse:
-        label, fields = self._selectors(request, t, name)
+    async def watch(self, request: web.Request, t: Target, opts: params.ListOptions,
+                    name: str | None = None) -> web.StreamResponse:
+        label, fields = opts.label_selector, opts.field_selector
+        if name is not None:
+            fields = selectors.FieldSelector(fields.requirements + (
+                selectors.FieldRequirement("metadata.name", "=", name),))
         namespace = t.namespace
 
         def matches(obj: dict[str, Any]) -> bool:
@@ -303,26 +314,32 @@ class ResourceHandlers:
         match_all = label.empty() and fields.empty()
 
         cache = await self.caches.get(t.res)
-        rv_text = request.query.get("resourceVersion", "")
+        rv_text = opts.resource_version
+        # Legacy watches without a resourceVersion start with the current state as
+        # ADDED events; sendInitialEvents (WatchList) asks for that explicitly, and
+        # then a bookmark marks where the initial events end.
+        send_initial = opts.send_initial_events if opts.send_initial_events is not None else rv_text in ("", "0")
         initial: list[dict[str, Any]] = []
+        expired = ""
+        watcher: watchcache.Watcher | None = None
         try:
-            if rv_text in ("", "0"):
-                items, list_rv = await self.store.list(t.res, namespace)
+            if send_initial:
+                items, start_rv = await self.store.list(t.res, namespace)
+                if rv_text not in ("", "0") and int(rv_text) > start_rv:
+                    raise pagination.too_large_resource_version(int(rv_text), start_rv)
                 initial = [o for o in items if matches(o)]
-                watcher = cache.subscribe(list_rv, matches, match_all=match_all)
+            elif rv_text in ("", "0"):
+                start_rv = await self.store.revision()
             else:
-                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches, match_all=match_all)
+                start_rv = int(rv_text)
+            watcher = cache.subscribe(start_rv, matches, match_all=match_all)
         except watchcache.Expired as e:
-            watcher = None
             expired = str(e)
-        timeout = request.query.get("timeoutSeconds")
-        try:
-            duration = float(timeout) if timeout else float(random.randint(*self.watch_timeout))
-        except ValueError:
-            raise errors.BadRequest("timeoutSeconds must be a number") from None
-        bookmarks = "allowWatchBookmarks" in request.query and _truthy(request.query["allowWatchBookmarks"])
+        timeout = opts.timeout_seconds
+        duration = float(timeout) if timeout else float(random.randint(*self.watch_timeout))
+        bookmarks = opts.allow_watch_bookmarks
         as_table = wants_table(request)
-        include = request.query.get("includeObject", "Metadata")
+        include = params.parse_include_object(request.query)
 
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         resp.enable_chunked_encoding()
@@ -344,8 +361,14 @@ class ResourceHandlers:
                 return resp
             for obj in initial:
                 await resp.write(frame("ADDED", obj))
+            # A bookmark never goes back behind what this watcher has been sent.
+            last_rv = start_rv
+            if opts.send_initial_events and bookmarks:
+                await resp.write(orjson.dumps({"type": "BOOKMARK", "object": {
+                    "kind": t.res.kind, "apiVersion": t.res.api_version,
+                    "metadata": {"resourceVersion": str(start_rv),
+                                 "annotations": {params.INITIAL_EVENTS_END: "true"}}}}) + b"\n")
             deadline = time.monotonic() + duration
-            last_rv = 0
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -379,23 +402,26 @@ class ResourceHandlers:
     # -- writes -----------------------------------------------------------------
 
     async def create(self, request: web.Request, t: Target) -> web.Response:
+        write = _write_options(request, "CreateOptions")
         body = _from_client(t.res, await read_body(request))
-        obj = await self.registry.create(t.res, t.namespace, body, dry_run=_dry_run(request))
+        obj = await self.registry.create(t.res, t.namespace, body, dry_run=write.dry_run)
         return self.render_one(request, t.res, obj, 201)
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
         if t.sub not in (None, "status", "finalize"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
+        write = _write_options(request, "UpdateOptions")
         body = _from_client(t.res, await read_body(request))
         obj, created = await self.registry.update(t.res, t.namespace, t.name, body, subresource=t.sub,
-                                                  dry_run=_dry_run(request))
+                                                  dry_run=write.dry_run)
         return self.render_one(request, t.res, obj, 201 if created else 200)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
         if t.sub not in (None, "status"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
+        write = _write_options(request, "PatchOptions")
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -404,20 +430,20 @@ class ResourceHandlers:
         if t.res.storage_version and t.res.plural == "horizontalpodautoscalers":
             view = (convert.hpa_v2_to_v1, convert.hpa_v1_to_v2)
         obj = await self.registry.patch(t.res, t.namespace, t.name, raw, request.content_type,
-                                        subresource=t.sub, dry_run=_dry_run(request), view=view)
+                                        subresource=t.sub, dry_run=write.dry_run, view=view)
         return self.render_one(request, t.res, obj)
 
     async def delete(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        options = await read_options(request)
-        obj = await self.registry.delete(t.res, t.namespace, t.name, options, dry_run=_dry_run(request))
+        delete = await read_delete_options(request)
+        obj = await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=delete.dry_run)
         return self.render_one(request, t.res, obj)
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
-        label, fields = self._selectors(request, t)
-        options = await read_options(request)
-        deleted = await self.registry.delete_collection(t.res, t.namespace, label, fields, options,
-                                                        dry_run=_dry_run(request))
+        opts = params.parse_list_options(request.query, t.res.plural, watch=False)
+        delete = await read_delete_options(request)
+        deleted = await self.registry.delete_collection(t.res, t.namespace, opts.label_selector, opts.field_selector,
+                                                        delete.options, dry_run=delete.dry_run)
         return respond({"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": {},
                         "items": [_to_client(t.res, o) for o in deleted]})
 
@@ -426,10 +452,12 @@ class ResourceHandlers:
         if request.method == "GET":
             return respond(await self.registry.get_scale(t.res, t.namespace, t.name))
         if request.method == "PUT":
+            write = _write_options(request, "UpdateOptions")
             return respond(await self.registry.update_scale(t.res, t.namespace, t.name, await read_body(request),
-                                                            dry_run=_dry_run(request)))
+                                                            dry_run=write.dry_run))
         if request.method == "PATCH":
+            write = _write_options(request, "PatchOptions")
             raw = await request.read()
             return respond(await self.registry.patch_scale(t.res, t.namespace, t.name, raw, request.content_type,
-                                                           dry_run=_dry_run(request)))
+                                                           dry_run=write.dry_run))
         raise errors.MethodNotAllowed(f"{request.method} is not supported on scale")
