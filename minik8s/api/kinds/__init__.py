@@ -79,7 +79,14 @@ def validate(res: resources.Resource, obj: Obj, old: Obj | None = None) -> None:
     else:
         validation.validate_object_meta_update(errs, meta, validation.as_dict(old.get("metadata")))
         errs.extend(kind.validate_update(res, obj, old))
+    errs.extend(kind.validate_status(res, obj))
     errs.raise_invalid(res.kind, validation.as_str(meta.get("name")), res.group)
+
+
+def validate_status(res: resources.Resource, obj: Obj) -> None:
+    """Raise errors.Invalid (422) unless the status of `obj` has the types its kind reads."""
+    errs = for_resource(res).validate_status(res, obj)
+    errs.raise_invalid(res.kind, validation.as_str(validation.as_dict(obj.get("metadata")).get("name")), res.group)
 
 
 def name_errors(res: resources.Resource, name: str, prefix: bool = False) -> list[str]:
