@@ -131,6 +131,11 @@ class Registry:
             meta = obj["metadata"] = {}
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
+        for field in ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                      "deletionTimestamp", "selfLink"):
+            if meta.get(field) is not None and not isinstance(meta[field], str):
+                raise errors.BadRequest(f"json: cannot unmarshal {_json_type(meta[field])} into Go struct field "
+                                        f"ObjectMeta.metadata.{field} of type string")
         for field in ("labels", "annotations"):
             value = meta.get(field)
             if value is not None and (not isinstance(value, dict)
@@ -249,6 +254,7 @@ class Registry:
                 raise errors.MethodNotAllowed(f"{res.plural}/{subresource} cannot be updated")
             result = sub.prepare_for_update(res, new, old)
             sub.validate_update(res, result, old).raise_invalid(res.kind, old_meta["name"], res.group)
+            kinds.validate_status(res, result)
             return result
         # System-owned metadata always comes from the stored object.
         for field in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
@@ -505,7 +511,7 @@ class Registry:
         if not isinstance(scale, dict):
             raise errors.BadRequest("the body of the request must be a Scale object")
         scale_mod.validate_scale(scale)
-        replicas = int((scale.get("spec") or {}).get("replicas", 0))
+        replicas = int(scale["spec"].get("replicas") or 0) if isinstance(scale.get("spec"), dict) else 0
         rv_text = (scale.get("metadata") or {}).get("resourceVersion")
         for _ in range(16):
             old = await self.store.get(res, namespace, name)
@@ -533,8 +539,14 @@ class Registry:
         """pods/binding: assign a node once (what the scheduler calls)."""
         if not isinstance(binding, dict):
             raise errors.BadRequest("the body of the request must be a Binding object")
-        target = binding.get("target") or {}
+        target = binding.get("target")
+        if target is not None and not isinstance(target, dict):
+            raise errors.BadRequest("json: cannot unmarshal into Go struct field Binding.target of type "
+                                    "v1.ObjectReference")
+        target = target or {}
         node = target.get("name")
+        if node is not None and not isinstance(node, str):
+            raise errors.BadRequest("json: cannot unmarshal into Go struct field Binding.target.name of type string")
         if not node:
             raise errors.Invalid("Binding", name, [errors.field_error("target.name", "Required value",
                                                                        "FieldValueRequired")])
@@ -542,7 +554,8 @@ class Registry:
             raise errors.Invalid("Binding", name, [errors.field_error(
                 "target.kind", f'Unsupported value: "{target.get("kind")}": supported values: "Node"',
                 "FieldValueNotSupported")])
-        uid = (binding.get("metadata") or {}).get("uid")
+        meta = binding.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
 
         def assign(pod: dict[str, Any]) -> dict[str, Any]:
             if uid and pod["metadata"].get("uid") != uid:
@@ -571,6 +584,11 @@ class Registry:
             return await self.create(res, namespace, obj)
         except errors.AlreadyExists:
             return await self.store.get(res, namespace, obj["metadata"]["name"])
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "bool", int: "number", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), "value")
 
 
 def _parse_rv(text: str) -> int:
