@@ -288,7 +288,12 @@ class Registry:
         res = resources.storage_resource(res)
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request must be a JSON object")
+        if not isinstance(body.get("metadata", {}), dict):
+            raise errors.BadRequest("metadata must be an object")
         rv_text = (body.get("metadata") or {}).get("resourceVersion")
+        if rv_text is not None and not isinstance(rv_text, str):
+            raise errors.BadRequest(f"json: cannot unmarshal {_json_type(rv_text)} into Go struct field "
+                                    "ObjectMeta.metadata.resourceVersion of type string")
         expected = _parse_rv(rv_text) if rv_text else None
         cached = self._peek(res, namespace, name) if not dry_run else None
         # A cached copy is only worth trying when it can match the request's resourceVersion.
@@ -376,6 +381,8 @@ class Registry:
                 patched = patch_mod.apply_patch(current, body, content_type, res.kind)
                 if not isinstance(patched, dict):
                     raise errors.BadRequest("the patch did not produce an object")
+                if not isinstance(patched.get("metadata", {}), dict):
+                    raise errors.BadRequest("metadata must be an object")
                 rv_text = (patched.get("metadata") or {}).get("resourceVersion")
                 if rv_text and rv_text != rv_now:
                     raise errors.Conflict(res.qualified, name)
