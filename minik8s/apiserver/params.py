@@ -22,7 +22,7 @@ import binascii
 import dataclasses
 import json
 import re
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping
 
 from minik8s.api import errors
 from minik8s.api import selectors
@@ -49,12 +49,8 @@ _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _DURATION_RE = re.compile(r"^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$")
 
 
-class Query(Protocol):
-    """What a request's query is (aiohttp's MultiDictProxy, or a plain dict in tests)."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def __contains__(self, key: object) -> bool: ...
+# A request's query: aiohttp's MultiDictProxy (a Mapping with getall), or a plain dict.
+Query = Mapping[str, Any]
 
 
 def _first(query: Query, name: str) -> str | None:
