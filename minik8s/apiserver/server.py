@@ -46,6 +46,10 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # Events live this long after their last write (kube-apiserver --event-ttl); 0: forever.
+    event_ttl: int = 3600
+    # etcd history older than this is compacted (--etcd-compaction-interval); 0: never.
+    etcd_compaction_interval: float = 300.0
 
 
 @web.middleware
@@ -76,7 +80,8 @@ class ApiServer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
-                                         timeout=config.etcd_timeout)
+                                         timeout=config.etcd_timeout,
+                                         ttls={"events": config.event_ttl} if config.event_ttl else None)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
@@ -93,6 +98,7 @@ class ApiServer:
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
+        self._compactor: asyncio.Task[None] | None = None
         self.started = time.time()
 
     def app(self) -> web.Application:
@@ -213,6 +219,9 @@ class ApiServer:
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
+        if self.config.etcd_compaction_interval > 0:
+            self._compactor = asyncio.get_running_loop().create_task(
+                self.store.compact_forever(self.config.etcd_compaction_interval))
         await self.bootstrap()
         await self.authz.start(self.registry)
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
@@ -227,6 +236,8 @@ class ApiServer:
         # shutdown does not wait on them.
         if self._mirror_task is not None:
             self._mirror_task.cancel()
+        if self._compactor is not None:
+            self._compactor.cancel()
         await self.authz.stop()
         await self.caches.stop()
         if self.runner is not None:

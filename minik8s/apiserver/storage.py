@@ -8,6 +8,12 @@ transaction on it: a stale writer gets 409 Conflict, never a lost update.
 
 Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
 504, and the next request simply tries again (gRPC reconnects by itself).
+
+Two things keep etcd, and the watch caches above it, from growing without
+bound, as kube-apiserver does: objects of resources with a time to live
+(Events, `--event-ttl`) are written under etcd leases and vanish when they
+expire, and `compact_forever` compacts etcd's history every
+`--etcd-compaction-interval` to the revision seen one interval before.
 """
 from __future__ import annotations
 
@@ -52,12 +58,16 @@ def decode(value: bytes, revision: int) -> dict[str, Any]:
 class Storage:
     """CRUD on etcd with optimistic concurrency. Knows nothing of HTTP."""
 
-    def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0) -> None:
+    def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0,
+                 ttls: dict[str, int] | None = None) -> None:
         self.endpoints = endpoints
         self.prefix = prefix.rstrip("/")
         self.timeout = timeout
         self._endpoint_index = 0
         self.client = self._new_client()
+        # Seconds an object of these resources (by plural) lives after its last write.
+        self.ttls = dict(ttls or {})
+        self._leases = _LeaseManager()
 
     def _new_client(self) -> aetcd.Client:
         host, port = _host_port(self.endpoints[self._endpoint_index % len(self.endpoints)])
@@ -226,8 +236,10 @@ class Storage:
         value = encode(obj)
         tx = self.client.transactions
         extra = extra or Extra()
+        lease = await self._lease_for(res)
         resp = await self._call("create", lambda: self._txn(
-            [tx.create(key) == 0, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+            [tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
+            [tx.get(key)]))
         if not resp.succeeded:
             if resp.responses[0].response_range.kvs:
                 raise errors.AlreadyExists(res.qualified, meta["name"])
@@ -242,8 +254,10 @@ class Storage:
         value = encode(obj)
         tx = self.client.transactions
         extra = extra or Extra()
+        lease = await self._lease_for(res)
         resp = await self._call("update", lambda: self._txn(
-            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
+            [tx.get(key)]))
         if not resp.succeeded:
             kvs = resp.responses[0].response_range.kvs
             if not kvs:
@@ -315,6 +329,50 @@ class Storage:
                 continue
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
+    # -- time to live and compaction ----------------------------------------------
+
+    async def _lease_for(self, res: resources.Resource) -> int | None:
+        """The etcd lease a write of `res` is attached to (None: the object lives on)."""
+        ttl = self.ttls.get(resources.storage_resource(res).plural)
+        if not ttl:
+            return None
+
+        async def grant(seconds: int) -> int:
+            lease = await self._call("lease", lambda: self.client.lease(seconds))
+            return int(lease.id)
+        return await self._leases.lease(ttl, grant)
+
+    async def compact_once(self, known_version: int, revision: int) -> tuple[int, int]:
+        """storage/etcd3's compact: claim this round through the version of COMPACT_KEY (so of
+        several API servers one compacts), then compact to `revision` (0: nothing yet, on
+        start). Returns the version this server now knows and the store's current revision."""
+        tx = self.client.transactions
+        key = COMPACT_KEY
+        resp = await self._call("compact", lambda: self._txn(
+            [tx.version(key) == known_version], [tx.put(key, str(revision).encode())], [tx.get(key)]))
+        current = int(resp.header.revision)
+        if not resp.succeeded:
+            kvs = resp.responses[0].response_range.kvs
+            return (int(kvs[0].version) if kvs else 0), current
+        if revision:
+            try:
+                await self._call("compact", lambda: self.client.compact(revision))
+                log.info("etcd compacted to revision %d", revision)
+            except errors.StatusError as e:
+                log.warning("etcd compaction to %d failed: %s", revision, e.message)
+        return known_version + 1, current
+
+    async def compact_forever(self, interval: float) -> None:
+        """Every `interval`, compact to the revision seen an interval ago (kube-apiserver's
+        --etcd-compaction-interval): watches and paged lists have that long to catch up."""
+        version, revision = 0, 0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                version, revision = await self.compact_once(version, revision)
+            except errors.StatusError as e:
+                log.warning("etcd compaction round failed: %s", e.message)
+
     def raw_key(self, key: str) -> bytes:
         return f"{self.prefix}/{key}".encode()
 
@@ -346,6 +404,34 @@ class Storage:
 
 # The most keys one etcd read of a filtered page asks for (storage/etcd3's maxLimit).
 MAX_PAGE_FETCH = 10000
+# The key whose version counts compaction rounds (storage/etcd3's compactRevKey, no prefix).
+COMPACT_KEY = b"compact_rev_key"
+# Writes share a lease for up to 5% of its time to live, at most a minute
+# (storage/etcd3's leaseReuseDurationPercent and leaseReuseDurationSeconds).
+LEASE_REUSE_PERCENT = 0.05
+LEASE_REUSE_SECONDS = 60
+
+
+class _LeaseManager:
+    """Writes close in time share one etcd lease, as storage/etcd3's leaseManager: a
+    lease per object would be one more etcd object each. The lease is granted for
+    the time to live plus the reuse window, so the last object to take it still
+    gets its full time."""
+
+    def __init__(self) -> None:
+        self._id: int | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def lease(self, ttl: int, grant: Callable[[int], Awaitable[int]]) -> int:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            reuse = min(int(LEASE_REUSE_PERCENT * ttl), LEASE_REUSE_SECONDS)
+            if self._id is not None and now + ttl < self._expires <= now + ttl + reuse:
+                return self._id
+            self._id = await grant(ttl + reuse)
+            self._expires = now + ttl + reuse
+            return self._id
 
 
 @dataclasses.dataclass
