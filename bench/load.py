@@ -16,6 +16,10 @@ the cluster (the code every controller uses, each with its own connection). Then
    along, and a probe pod whose annotation carries the wall-clock time is
    patched every second.
 
+The API server runs with --event-ttl 120 and --etcd-compaction-interval 60 (options
+here): with its defaults (1 hour, 5 minutes) Events and etcd's history are bounded
+the same way, but only over hours, longer than the run.
+
 Reported:
 - every component's resident memory (RSS, MiB) at each sample, and per component
   its value after the warm-up (the first sample once all P pods ran), at the end,
@@ -116,12 +120,12 @@ class Cluster:
     def component(self, name: str, *args: str) -> None:
         self.spawn(name, [sys.executable, "-m", "minik8s", "--log-level", "warning", *args])
 
-    def start(self, nodes: int) -> None:
+    def start(self, nodes: int, apiserver_args: list[str]) -> None:
         self.etcd.start()
         port = procs.free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.component("apiserver", "apiserver", "--etcd-endpoints", self.etcd.endpoint, "--port", str(port),
-                       "--bind-address", "127.0.0.1")
+                       "--bind-address", "127.0.0.1", *apiserver_args)
 
         def ready() -> bool:
             if self.procs["apiserver"].poll() is not None:
@@ -257,6 +261,7 @@ def report(args: argparse.Namespace, result: dict[str, Any], watchers_out: pathl
     names = list(samples[0][1])
     print(f"\nmachine: {platform.node()} {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"API server: --event-ttl {args.event_ttl} --etcd-compaction-interval {args.etcd_compaction_interval:g}")
     print(f"{args.pods} pods on {args.nodes} hollow nodes, {args.watchers} watchers, {args.duration:.0f}s: "
           f"{result['rollouts']} rolling updates, {result['probes']} probe writes; "
           f"{result['running']} pods Running at the end\n")
@@ -301,6 +306,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=600, help="Seconds of load after the pods run.")
     parser.add_argument("--sample", type=float, default=30, help="Seconds between memory samples.")
     parser.add_argument("--churn-every", type=float, default=10, help="Seconds between rolling updates.")
+    parser.add_argument("--event-ttl", type=int, default=120,
+                        help="The API server's --event-ttl (its default, 3600, outlasts a 10-minute run).")
+    parser.add_argument("--etcd-compaction-interval", type=float, default=60,
+                        help="The API server's --etcd-compaction-interval (default there: 300).")
     parser.add_argument("--smoke", action="store_true", help="A tiny run of seconds (make bench-smoke).")
     parser.add_argument("--keep", action="store_true", help="Keep the logs' temporary directory.")
     parser.add_argument("--watchers-process", nargs=3, metavar=("SERVER", "COUNT", "OUT"), help=argparse.SUPPRESS)
@@ -316,7 +325,8 @@ def main() -> int:
     cluster = Cluster(tmp)
     watchers_out = tmp / "watchers.jsonl"
     try:
-        cluster.start(args.nodes)
+        cluster.start(args.nodes, ["--event-ttl", str(args.event_ttl),
+                                   "--etcd-compaction-interval", str(args.etcd_compaction_interval)])
         cluster.spawn("watchers", [sys.executable, str(pathlib.Path(__file__).resolve()), *(
             ["--smoke"] if args.smoke else []), "--watchers-process", cluster.url, str(args.watchers),
             str(watchers_out)])
