@@ -5,6 +5,13 @@ a bounded window of recent events. An HTTP watch from resourceVersion N replays
 the window's events after N and then follows live ones; N older than the window
 answers 410 Expired, so the client relists (as kube-apiserver's watch cache).
 
+The window is bounded by count (`--watch-window`) and by age (`window_age`,
+five minutes: as kube-apiserver's cacher keeps about its last 75 seconds; a
+client resumes within seconds, or relists), and only its newest events keep
+their decoded forms: older ones keep their stored bytes and are decoded again
+if a late watcher replays them. So its memory is bounded however busy the
+resource.
+
 Watchers get their own bounded queue. A watcher that cannot keep up is closed
 (its client re-watches from its last resourceVersion) rather than allowed to
 slow the others or the writers: the dispatcher never awaits a watcher.
@@ -30,7 +37,7 @@ class Event:
     """One change of one object. Decoded lazily: with nobody watching, nothing is parsed,
     and the previous state is only parsed for watchers whose filter needs it."""
 
-    __slots__ = ("type", "rv", "_raw", "_raw_rv", "_prev_raw", "_prev_rv", "_obj", "_prev", "_line")
+    __slots__ = ("type", "rv", "_raw", "_raw_rv", "_prev_raw", "_prev_rv", "_obj", "_prev", "_line", "born")
 
     def __init__(self, type: str, rv: int, raw: bytes | None = None, prev_raw: bytes | None = None,
                  prev_rv: int = 0, obj: dict[str, Any] | None = None, raw_rv: int | None = None) -> None:
@@ -43,6 +50,13 @@ class Event:
         self._obj = obj
         self._prev: dict[str, Any] | None = None
         self._line: bytes | None = None
+        self.born = 0.0  # when the window took it (monotonic seconds)
+
+    def shed(self) -> None:
+        """Forget the decoded forms (they are rebuilt from the stored bytes when asked for)."""
+        if self._raw is not None:
+            self._obj = self._prev = None
+            self._line = None
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -173,11 +187,14 @@ class Watcher:
 class WatchCache:
     def __init__(self, store: storage_mod.Storage, res: resources.Resource, *,
                  window: int = 5000, watcher_queue: int = 5000, progress_interval: float = 5.0,
-                 history: int | None = None) -> None:
+                 history: int | None = None, window_age: float = 300.0, decoded: int = 256) -> None:
         self.store = store
         self.res = res
         self.window: collections.deque[Event] = collections.deque()
         self.window_size = window
+        self.window_age = window_age
+        # How many of the newest events keep their decoded object and watch frame.
+        self.decoded = decoded
         # How many store revisions back a new cache replays from etcd, so that
         # clients of an API server that restarted resume by resourceVersion
         # instead of all relisting (limited by what etcd has not compacted).
@@ -341,13 +358,17 @@ class WatchCache:
         return start
 
     def _push(self, ev: Event) -> None:
+        now = asyncio.get_running_loop().time()
+        ev.born = now
         self.window.append(ev)
-        if len(self.window) > self.window_size:
+        while self.window and (len(self.window) > self.window_size or now - self.window[0].born > self.window_age):
             dropped = self.window.popleft()
             self.window_start = dropped.rv
         self.revision = max(self.revision, ev.rv)
         for w in list(self.watchers):
             w.offer(ev)
+        if len(self.window) > self.decoded:
+            self.window[-self.decoded - 1].shed()
 
     def _drop_watchers(self) -> None:
         for w in list(self.watchers):
