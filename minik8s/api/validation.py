@@ -134,6 +134,9 @@ class Errors:
     def required(self, path: str, detail: str = "") -> None:
         self._add("FieldValueRequired", path, "Required value", detail)
 
+    def type_invalid(self, path: str, got: str, want: str) -> None:
+        self._add("FieldValueTypeInvalid", path, f'Invalid value: "{got}"', f'{path} in body must be of type {want}: "{got}"')
+
     def forbidden(self, path: str, detail: str) -> None:
         self._add("FieldValueForbidden", path, "Forbidden", detail)
 
@@ -230,7 +233,7 @@ def json_type(value: Any) -> str:
 def wrong_type(errs: Errors, path: str, value: Any, want: str) -> None:
     """`path in body must be of type integer: "string"` (kube-openapi's type error)."""
     got = json_type(value)
-    errs._add("FieldValueTypeInvalid", path, f'Invalid value: "{got}"', f'{path} in body must be of type {want}: "{got}"')
+    errs.type_invalid(path, got, want)
 
 
 def typed_dict(errs: Errors, value: Any, path: str) -> Obj:

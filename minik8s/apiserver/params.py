@@ -32,8 +32,6 @@ META_GROUP = "meta.k8s.io"
 EXACT = "Exact"
 NOT_OLDER_THAN = "NotOlderThan"
 DRY_RUN_ALL = "All"
-FIELD_MANAGER_MAX_LENGTH = 128
-APPLY_PATCH = "application/apply-patch+yaml"
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 INT64_MAX = 2 ** 63 - 1
 UINT64_MAX = 2 ** 64 - 1
@@ -302,8 +300,6 @@ def _clean(path: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
-    field_manager: str = ""
-    force: bool | None = None
 
 
 def validate_dry_run(errs: validation.Errors, values: list[str], path: str = "dryRun") -> bool:
@@ -313,30 +309,15 @@ def validate_dry_run(errs: validation.Errors, values: list[str], path: str = "dr
     return bool(values)
 
 
-def validate_field_manager(errs: validation.Errors, manager: str) -> None:
-    """ValidateFieldManager: at most 128 characters, all printable."""
-    if len(manager) > FIELD_MANAGER_MAX_LENGTH:
-        errs.too_long("fieldManager", FIELD_MANAGER_MAX_LENGTH)
-    for i, ch in enumerate(manager):
-        if not ch.isprintable():
-            errs.invalid("fieldManager", manager, f"invalid character U+{ord(ch):04X} (at position {i})")
+def parse_write_options(query: Query, kind: str) -> WriteOptions:
+    """CreateOptions / UpdateOptions / PatchOptions (`kind`) from the query, validated.
 
-
-def parse_write_options(query: Query, kind: str, *, patch_type: str | None = None) -> WriteOptions:
-    """CreateOptions / UpdateOptions / PatchOptions (`kind`) from the query, validated."""
+    `fieldManager` and `force` belong to server-side apply and are read and checked
+    by minik8s/apiserver/fieldmanager.py on every write."""
     errs = validation.Errors()
     dry_run = validate_dry_run(errs, _all(query, "dryRun"))
-    manager = _first(query, "fieldManager") or ""
-    validate_field_manager(errs, manager)
-    force = parse_bool(query, "force") if kind == "PatchOptions" else None
-    if kind == "PatchOptions" and patch_type is not None:
-        if patch_type == APPLY_PATCH:
-            if not manager:
-                errs.required("fieldManager", "is required for apply patch")
-        elif force is not None:
-            errs.forbidden("force", "may not be specified for non-apply patch")
     errs.raise_invalid(kind, "", META_GROUP)
-    return WriteOptions(dry_run, manager, force)
+    return WriteOptions(dry_run)
 
 
 # -- deletes --------------------------------------------------------------------------------------

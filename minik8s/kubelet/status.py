@@ -31,8 +31,7 @@ from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 Obj = dict[str, Any]
 # Conditions the kubelet owns; any other condition on the pod is kept as it is.
@@ -55,15 +54,16 @@ def _terminated(c: runtime.ContainerStatus) -> Obj:
 
 
 def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[str, tuple[str, str]],
-                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool]) -> list[Obj]:
-    """One status per spec container (convertToAPIContainerStatuses).
+                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool],
+                       key: str = "containers") -> list[Obj]:
+    """One status per container of spec[key] (convertToAPIContainerStatuses).
 
     The newest instance gives the state, the one before it the lastState. A
     container the last sync could not start (back-off, pull failure) is shown
     waiting with that reason, its last run moved to lastState.
     """
     out = []
-    for spec_c in (pod.get("spec") or {}).get("containers") or []:
+    for spec_c in (pod.get("spec") or {}).get(key) or []:
         name = spec_c["name"]
         instances = rs.instances(name)
         status: Obj = {"name": name, "image": spec_c.get("image", ""), "imageID": "", "ready": False,
@@ -202,6 +202,10 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         status["podIPs"] = [{"ip": pod_ip}]
     status["startTime"] = old.get("startTime") or rfc3339.format(now)
     status["containerStatuses"] = statuses
+    if (pod.get("spec") or {}).get("ephemeralContainers"):
+        # Shown, but never part of readiness or the phase.
+        status["ephemeralContainerStatuses"] = container_statuses(pod, rs, reasons, lambda _n, _i: False,
+                                                                  started, key="ephemeralContainers")
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
         if old.get(key) and key not in status and phase not in TERMINAL_PHASES:

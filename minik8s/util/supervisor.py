@@ -360,7 +360,7 @@ class Supervisor:
         while not stop:
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - the supervisor itself must not die of one bad round
+            except Exception:
                 log.exception("supervisor round failed")
             time.sleep(interval)
         log.info("stopping every program")

@@ -260,6 +260,6 @@ def test_isolated_node_returns_without_duplicates(healthy: Cluster, local_ops: L
         for c in cluster.ops.containers(node):
             if c.labels.get("io.kubernetes.pod.namespace") == namespace and c.running and c.container_name == "web":
                 where[c.pod_uid].append(node)
-    assert {uid: nodes for uid, nodes in where.items()} == {p["metadata"]["uid"]: [p["spec"]["nodeName"]]
+    assert dict(where) == {p["metadata"]["uid"]: [p["spec"]["nodeName"]]
                                                             for p in final}
     assert all(pod_ready(p) for p in final)

@@ -225,7 +225,7 @@ def test_resource_version_semantics(apiserver: ApiServerProcess, namespace: str)
 
 
 async def _compact(endpoint: str) -> int:
-    host, port = storage_mod._host_port(endpoint)  # noqa: SLF001
+    host, port = storage_mod._host_port(endpoint)
     async with aetcd.Client(host=host, port=port) as etcd:
         resp = await etcd.get_prefix(b"/registry/namespaces/", keys_only=True)
         revision = int(resp.header.revision)

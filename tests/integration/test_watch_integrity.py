@@ -49,13 +49,13 @@ class Recorder:
         self.bookmarks = 0
         self.inf = inf
         inf.add_handlers(self.added, self.updated, self.deleted)
-        original = inf._on_event  # noqa: SLF001
+        original = inf._on_event
 
         def on_event(ev: dict[str, Any]) -> bool:
             if ev.get("type") == "BOOKMARK":
                 self.bookmarks += 1
             return original(ev)
-        inf._on_event = on_event  # type: ignore[method-assign]  # noqa: SLF001
+        inf._on_event = on_event  # type: ignore[method-assign]
 
     def _note(self, kind: str, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
@@ -129,7 +129,7 @@ class Writer:
 
 
 async def compact(endpoint: str) -> int:
-    host, port = storage_mod._host_port(endpoint)  # noqa: SLF001
+    host, port = storage_mod._host_port(endpoint)
     async with aetcd.Client(host=host, port=port) as etcd:
         resp = await etcd.get_prefix(b"/compaction-probe/", keys_only=True)
         revision = int(resp.header.revision)

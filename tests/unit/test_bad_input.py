@@ -205,11 +205,11 @@ def run_case(reg: registry_mod.Registry, res: resources.Resource, body: Obj, old
     except errors.StatusError as e:
         assert 400 <= e.code < 500, f"{what}: {e!r}"
         return
-    except Exception as e:  # noqa: BLE001 - the point of the test
+    except Exception as e:
         raise AssertionError(f"{what}: {type(e).__name__}: {e}") from e
     try:
         check_stored(reg, res, obj, what)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise AssertionError(f"{what}: accepted, but invalid on re-read: {type(e).__name__}: {e}\n"
                              f"{orjson.dumps(obj).decode()[:2000]}") from e
 
@@ -251,7 +251,7 @@ def test_wrong_status_types(res: resources.Resource) -> None:
             except errors.StatusError as e:
                 assert 400 <= e.code < 500
                 continue
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 raise AssertionError(f"status {status!r}: {type(e).__name__}: {e}") from e
             kinds.to_table(res, [storage_copy(obj)])
 

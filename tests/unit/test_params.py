@@ -168,24 +168,6 @@ def test_dry_run_only_all() -> None:
                            '[]string{"Some"}: supported values: "All"')
 
 
-def test_field_manager_length_and_printable() -> None:
-    assert params.parse_write_options({"fieldManager": "kubectl-client-side-apply"},
-                                      "PatchOptions").field_manager == "kubectl-client-side-apply"
-    assert "Too long" in bad(params.parse_write_options, {"fieldManager": "x" * 129}, "CreateOptions").message
-    err = bad(params.parse_write_options, {"fieldManager": "a\tb"}, "CreateOptions")
-    assert "invalid character U+0009 (at position 1)" in err.message
-
-
-def test_apply_patch_rules() -> None:
-    assert "is required for apply patch" in bad(params.parse_write_options, {}, "PatchOptions",
-                                                 patch_type=params.APPLY_PATCH).message
-    assert params.parse_write_options({"fieldManager": "me", "force": "true"}, "PatchOptions",
-                                      patch_type=params.APPLY_PATCH).force is True
-    assert "may not be specified for non-apply patch" in bad(
-        params.parse_write_options, {"force": "true"}, "PatchOptions",
-        patch_type="application/merge-patch+json").message
-
-
 def test_delete_options_from_query() -> None:
     opts = params.parse_delete_options({"gracePeriodSeconds": "0", "propagationPolicy": "Foreground"}, None)
     assert opts.options == {"gracePeriodSeconds": 0, "propagationPolicy": "Foreground"} and not opts.dry_run

@@ -7,10 +7,9 @@ conversion does) and printConfigMap/printSecret.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 from typing import Any, Mapping
-
-import binascii
 
 from minik8s.api import defaults
 from minik8s.api import printing
@@ -98,7 +97,7 @@ class ConfigMapStrategy(strategy.Strategy):
         data = vc.typed_str_map(errs, obj.get("data"), "data")
         binary = _base64_map(errs, obj.get("binaryData"), "binaryData")
         _keys(errs, data, "data")
-        _keys(errs, {k: "" for k in binary}, "binaryData")
+        _keys(errs, dict.fromkeys(binary, ""), "binaryData")
         for key in sorted(set(data) & set(binary)):
             errs.invalid("data", key, "duplicate of key present in binaryData")
         size = sum(len(k) + len(v.encode()) for k, v in data.items()) + sum(len(k) + len(v) for k, v in binary.items())
@@ -129,7 +128,7 @@ class SecretStrategy(strategy.Strategy):
         vc.typed_str(errs, obj.get("type"), "type")
         vc.typed_str_map(errs, obj.get("stringData"), "stringData")
         data = _base64_map(errs, obj.get("data"), "data")
-        _keys(errs, {k: "" for k in data}, "data")
+        _keys(errs, dict.fromkeys(data, ""), "data")
         if sum(len(k) + len(v) for k, v in data.items()) > MAX_SIZE:
             errs.too_long("data", MAX_SIZE)
         _immutable(errs, obj, old, ("data",))
