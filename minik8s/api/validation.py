@@ -205,10 +205,12 @@ def as_int(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------------------
-# Wrong types are invalid, not ignored: what a kind reads it first checks the
-# type of. The schema's structural check (400, Go's decoder message) normally
-# rejects them before any strategy runs; these make each kind's own rules safe
-# on their own, reporting a wrong type the way a structural schema does.
+# Typed readers for the kinds' rules. The type check of a write is the schema's
+# (kinds.check_types, run before any kind's rules on every stored object), so
+# for a served kind these read values whose types are already right; what they
+# still report is what the schema lets through because Go's decoder reads it as
+# a zero value but minik8s's components would not: null members of arrays
+# (`tolerations: [null]`). They keep each rule safe when called on its own.
 
 
 def json_type(value: Any) -> str:
