@@ -17,6 +17,7 @@ import asyncio
 import datetime
 import logging
 import random
+import re
 import uuid
 from typing import Any, Callable
 
@@ -31,6 +32,8 @@ from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.api import strategy as strategy_mod
 from minik8s.api.kinds import scale as scale_mod
+from minik8s.api.schema import meta_v1
+from minik8s.api.schema import structural
 from minik8s.api.ssa import kube as ssa
 from minik8s.apiserver import allocators
 from minik8s.apiserver import storage as storage_mod
@@ -138,16 +141,17 @@ class Registry:
             meta = obj["metadata"] = {}
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
-        for field in ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp",
-                      "deletionTimestamp", "selfLink"):
-            if meta.get(field) is not None and not isinstance(meta[field], str):
-                raise errors.BadRequest(f"json: cannot unmarshal {_json_type(meta[field])} into Go struct field "
-                                        f"ObjectMeta.metadata.{field} of type string")
-        for field in ("labels", "annotations"):
-            value = meta.get(field)
-            if value is not None and (not isinstance(value, dict)
-                                      or not all(isinstance(v, str) for v in value.values())):
-                raise errors.BadRequest(f"metadata.{field} must be a map of string keys to string values")
+        # The metadata is read (names, generateName, labels) before the whole object's
+        # type check (kinds.validate), so its types are checked first: the schema's ObjectMeta.
+        try:
+            structural.check(meta_v1.OBJECT_META, orjson.loads(orjson.dumps(meta)))
+        except structural.StructuralError as e:
+            message = re.sub(r"(Go struct field \w+\.)", r"\1metadata.", str(e), count=1)
+            raise errors.BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                    f"{message}") from None
+        except TypeError:  # orjson: an integer beyond 64 bits
+            raise errors.BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                    "metadata holds a number out of range") from None
         return obj
 
     async def _check_namespace(self, res: resources.Resource, namespace: str | None, name: str) -> None:
