@@ -325,3 +325,38 @@ def test_quantities_without_a_number_are_rejected_on_every_kind_that_holds_them(
     hpa = sample(resources.must("autoscaling", "v2", "horizontalpodautoscalers"))
     hpa["spec"]["metrics"][1]["resource"]["target"]["averageValue"] = text
     assert "averageValue" in invalid(("autoscaling", "v2", "horizontalpodautoscalers"), hpa).message
+
+
+# -- one type check: the schema's, on what is about to be stored --------------------------------------
+
+
+def test_the_schema_checks_the_object_as_stored_with_the_field_named() -> None:
+    """kinds.validate runs the schema's structural check first, on any path (a patch or
+    apply result, an internal write): the cause names the field and has Go's message."""
+    res = resources.must("apps", "v1", "deployments")
+    obj = storage_copy(create(registry(), res, sample(res)))
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "Mi"
+    with pytest.raises(errors.StatusError) as info:
+        kinds.validate(res, obj)
+    assert info.value.code == 422
+    cause = info.value.details["causes"][0]
+    assert cause["reason"] == "FieldValueTypeInvalid"
+    assert cause["field"] == "spec.template.spec.containers[0].resources.limits[memory]"
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "64Mi"
+    obj["spec"]["replicas"] = "many"
+    with pytest.raises(errors.StatusError) as info:
+        kinds.validate(res, obj)
+    assert info.value.details["causes"][0]["field"] == "spec.replicas"
+    assert "cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32" in \
+        info.value.message
+
+
+def test_metadata_types_are_checked_before_anything_reads_them() -> None:
+    res = resources.must("", "v1", "pods")
+    body = sample(res)
+    body["metadata"]["generateName"] = 5
+    with pytest.raises(errors.StatusError) as info:
+        create(registry(), res, body)
+    assert info.value.code == 400
+    assert info.value.message.endswith("json: cannot unmarshal number into Go struct field "
+                                       "ObjectMeta.metadata.generateName of type string")
