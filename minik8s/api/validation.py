@@ -205,12 +205,12 @@ def as_int(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------------------
-# Typed readers for the kinds' rules. The type check of a write is the schema's
-# (kinds.check_types, run before any kind's rules on every stored object), so
-# for a served kind these read values whose types are already right; what they
-# still report is what the schema lets through because Go's decoder reads it as
-# a zero value but minik8s's components would not: null members of arrays
-# (`tolerations: [null]`). They keep each rule safe when called on its own.
+# Typed readers for the kinds' rules: they report a member of the wrong type the
+# way a structural schema does and read it as absent, so a rule never crashes on
+# one. kinds.validate then runs the schema's structural check (kinds.check_types)
+# on the whole object, which catches what no rule reads (tolerations[0].key: 7,
+# securityContext.fsGroup: "x"); the rules' own reports come first, worded as
+# Kubernetes' validation words them.
 
 
 def json_type(value: Any) -> str:
