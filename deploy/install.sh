@@ -144,7 +144,8 @@ install_packages_apt() {
   if [ "$role" = master ]; then
     want+=(etcd-server etcd-client)
   else
-    want+=(docker.io gcc libc6-dev busybox-static)
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(docker.io gcc libc6-dev busybox-static containernetworking-plugins nftables)
   fi
   run env DEBIAN_FRONTEND=noninteractive apt-get update -q
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
@@ -161,7 +162,8 @@ install_packages_apt() {
 install_packages_dnf() {
   local want=(curl tar iptables iproute python3.11 python3.11-pip dnf-plugins-core)
   if [ "$role" = node ]; then
-    want+=(gcc glibc-static)
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(gcc glibc-static containernetworking-plugins nftables)
   fi
   run dnf install -y "${want[@]}"
   if [ "$role" = master ]; then

@@ -9,6 +9,8 @@ want_test=0
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
+# The reference CNI plugins (bridge, host-local, portmap, loopback) the kubelet runs for pods.
+have_cni() { [ -x /usr/lib/cni/bridge ] || [ -x /usr/libexec/cni/bridge ] || [ -x /opt/cni/bin/bridge ]; }
 
 if have apt-get; then
   have dockerd || need+=(docker.io)
@@ -18,6 +20,8 @@ if have apt-get; then
   have ip || need+=(iproute2)
   have curl || need+=(curl)
   have conntrack || need+=(conntrack)
+  have nft || need+=(nftables)
+  have_cni || need+=(containernetworking-plugins)
   have gcc || need+=(gcc)
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
   dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
@@ -39,6 +43,8 @@ elif have dnf; then
   have ip || need+=(iproute)
   have curl || need+=(curl)
   have conntrack || need+=(conntrack-tools)
+  have nft || need+=(nftables)
+  have_cni || need+=(containernetworking-plugins)
   have gcc || need+=(gcc)
   [ -e /usr/lib64/libc.a ] || need+=(glibc-static)
   have python3 || need+=(python3)
