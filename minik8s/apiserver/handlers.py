@@ -232,23 +232,24 @@ class ResourceHandlers:
         if t.sub == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("binding only supports POST")
-            _write_options(request, "CreateOptions")
+            dry_run = _write_options(request, "CreateOptions").dry_run
             fieldmanager.manager_of(request)  # checked as on any create, though nothing records it
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
-            await self.registry.bind(t.namespace or "", t.name, decoded.obj)
+            await self.registry.bind(t.namespace or "", t.name, decoded.obj, dry_run=dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")
-            _write_options(request, "CreateOptions")
+            dry_run = _write_options(request, "CreateOptions").dry_run
             fieldmanager.manager_of(request)  # checked as on any create, though nothing records it
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
             body = decoded.obj
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body of the request must be an Eviction object")
             delete = params.parse_delete_options({}, body.get("deleteOptions") or {})
-            await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=delete.dry_run)
+            # As upstream's propagateDryRun: the query's dryRun or the eviction's own deleteOptions.dryRun.
+            await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=dry_run or delete.dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if method == "GET":
@@ -337,6 +338,8 @@ class ResourceHandlers:
         bookmarks = opts.allow_watch_bookmarks
         as_table = wants_table(request)
         include = params.parse_include_object(request.query)
+        if as_table:  # an unknown includeObject is a 400 before the stream starts, not a stream cut short
+            kinds.to_table(t.res, [], include_object=include)
         # Protobuf watches (kubectl's typed clients) get length-prefixed WatchEvent frames.
         as_protobuf = not as_table and bodies.wants_protobuf(request) and protobuf.supports(
             t.res.api_version, t.res.kind)

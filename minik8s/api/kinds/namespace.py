@@ -54,10 +54,10 @@ class FinalizeStrategy(strategy.SubresourceStrategy):
         return result
 
     def validate_update(self, res: resources.Resource, new: Obj, old: Obj) -> Errors:
-        """ValidateNamespaceFinalizeUpdate: every finalizer is a qualified name."""
+        # ValidateNamespaceFinalizeUpdate: every finalizer name, by index.
         errs = Errors()
         spec = vc.typed_dict(errs, new.get("spec"), "spec")
-        vc.validate_finalizers(errs, spec.get("finalizers"), "spec.finalizers", indexed=False)
+        vc.validate_finalizers(errs, spec.get("finalizers"), "spec.finalizers")
         return errs
 
 
@@ -91,7 +91,8 @@ class NamespaceStrategy(strategy.Strategy):
         obj["status"] = {"phase": "Active"}
 
     def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
-        """spec.finalizers changes only through /finalize, status only through /status."""
+        # As upstream: spec.finalizers belongs to /finalize (the namespace controller's);
+        # an update of the namespace itself keeps the stored ones, as it keeps status.
         super().prepare_for_update(res, new, old)
         old_spec = vc.as_dict(old.get("spec"))
         new_spec = new.get("spec")
