@@ -331,30 +331,36 @@ class DeleteOptions:
 
 def parse_delete_options(query: Query, body: Any) -> DeleteOptions:
     """DeleteOptions from the body when there is one, else from the query (as Kubernetes'
-    delete handler, which reads the query only without a body), then validated."""
+    delete handler, which reads the query only without a body), then validated. The
+    query is parsed strictly either way, and its dryRun counts even beside a body: a
+    malformed parameter is never ignored, and a dry run asked for is never a delete."""
+    from_query: dict[str, Any] = {}
+    grace = parse_int(query, "gracePeriodSeconds")
+    if grace is not None:
+        from_query["gracePeriodSeconds"] = grace
+    policy = _first(query, "propagationPolicy")
+    if policy is not None:
+        from_query["propagationPolicy"] = policy
+    orphan = parse_bool(query, "orphanDependents")
+    if orphan is not None:
+        from_query["orphanDependents"] = orphan
+    query_dry = _all(query, "dryRun")
+    errs = validation.Errors()
+    query_dry_run = validate_dry_run(errs, query_dry)
+    errs.raise_invalid("DeleteOptions", "", META_GROUP)
     if body is not None:
         options = _delete_options_from_body(body)
     else:
-        options = {}
-        grace = parse_int(query, "gracePeriodSeconds")
-        if grace is not None:
-            options["gracePeriodSeconds"] = grace
-        policy = _first(query, "propagationPolicy")
-        if policy is not None:
-            options["propagationPolicy"] = policy
-        orphan = parse_bool(query, "orphanDependents")
-        if orphan is not None:
-            options["orphanDependents"] = orphan
-        dry = _all(query, "dryRun")
-        if dry:
-            options["dryRun"] = dry
+        options = from_query
+        if query_dry:
+            options["dryRun"] = query_dry
     errs = validation.Errors()
     policy = options.get("propagationPolicy")
     if options.get("orphanDependents") is not None and policy is not None:
         errs.invalid("propagationPolicy", policy, "orphanDependents and deletionPropagation cannot be both set")
     if policy is not None and policy not in PROPAGATION_POLICIES:
         errs.not_supported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"])
-    dry_run = validate_dry_run(errs, list(options.pop("dryRun", None) or []))
+    dry_run = validate_dry_run(errs, list(options.pop("dryRun", None) or [])) or query_dry_run
     errs.raise_invalid("DeleteOptions", "", META_GROUP)
     # BeforeDelete: a negative grace period means one second.
     if isinstance(options.get("gracePeriodSeconds"), int) and options["gracePeriodSeconds"] < 0:

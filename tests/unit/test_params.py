@@ -188,3 +188,13 @@ def test_a_delete_body_replaces_the_query_and_is_type_checked() -> None:
     for body in ({"gracePeriodSeconds": "5"}, {"gracePeriodSeconds": 1.5}, {"orphanDependents": "yes"},
                  {"dryRun": "All"}, {"preconditions": {"uid": 5}}, {"kind": "Pod"}, [1]):
         assert bad(params.parse_delete_options, {}, body).code == 400
+
+
+def test_delete_query_is_strict_beside_a_body() -> None:
+    """kubectl sends DeleteOptions in the body; a query beside it is still parsed strictly,
+    and its dry run is never turned into a real delete."""
+    assert bad(params.parse_delete_options, {"dryRun": "0"}, {"dryRun": []}).code == 422
+    assert bad(params.parse_delete_options, {"gracePeriodSeconds": "soon"}, {}).code == 400
+    assert params.parse_delete_options({"dryRun": "All"}, {"gracePeriodSeconds": 0}).dry_run
+    assert params.parse_delete_options({"gracePeriodSeconds": "5"}, {"gracePeriodSeconds": 0}).options == \
+        {"gracePeriodSeconds": 0}
