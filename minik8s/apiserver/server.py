@@ -53,6 +53,10 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # Events live this long after their last write (kube-apiserver --event-ttl); 0: forever.
+    event_ttl: int = 3600
+    # etcd history older than this is compacted (--etcd-compaction-interval); 0: never.
+    etcd_compaction_interval: float = 300.0
     # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
     # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
     # server) serves the APIs without scraping: a server holding simulated nodes (hollow
@@ -111,7 +115,8 @@ class ApiServer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
-                                         timeout=config.etcd_timeout)
+                                         timeout=config.etcd_timeout,
+                                         ttls={"events": config.event_ttl} if config.event_ttl else None)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
@@ -137,6 +142,7 @@ class ApiServer:
                                       "readyz": [ping, etcd, healthz.Check("shutdown", self._not_shutting_down)]})
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
+        self._compactor: asyncio.Task[None] | None = None
         self.started = time.time()
 
     def app(self) -> web.Application:
@@ -246,6 +252,9 @@ class ApiServer:
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
+        if self.config.etcd_compaction_interval > 0:
+            self._compactor = asyncio.get_running_loop().create_task(
+                self.store.compact_forever(self.config.etcd_compaction_interval))
         await self.bootstrap()
         await self.authz.start(self.registry)
         logging.getLogger("aiohttp.server").addFilter(_PROTOCOL_ERRORS)  # a set: adding twice is a no-op
@@ -263,6 +272,8 @@ class ApiServer:
         # shutdown does not wait on them.
         if self._mirror_task is not None:
             self._mirror_task.cancel()
+        if self._compactor is not None:
+            self._compactor.cancel()
         await self.authz.stop()
         await self.metrics.stop()
         await self.caches.stop()

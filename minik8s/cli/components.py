@@ -39,6 +39,10 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--service-node-port-range", default="30000-32767", help="Range of NodePorts.")
 @click.option("--kubelet-token", default="", help="Shared secret presented to kubelets for logs/exec.")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
+@click.option("--event-ttl", default=3600, type=click.IntRange(0),
+              help="Seconds an Event lives after its last write (0: forever).")
+@click.option("--etcd-compaction-interval", default=300.0, type=click.FloatRange(0),
+              help="Seconds between compactions of etcd's history (0: never).")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
 @click.option("--metric-resolution", default=0.0, type=click.FloatRange(min=0),
@@ -49,8 +53,8 @@ def _port_range(text: str) -> tuple[int, int]:
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
               bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, watch_window: int, default_toleration_seconds: int, metric_resolution: float,
-              proxy_metrics_port: int) -> None:
+              kubelet_token: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
+              default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -60,7 +64,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
-        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds,
+        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
+        etcd_compaction_interval=etcd_compaction_interval,
         metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 

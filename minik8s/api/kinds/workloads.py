@@ -91,6 +91,8 @@ def _int_or_percent(errs: Errors, value: Any, path: str) -> None:
     """ValidatePositiveIntOrPercent."""
     if isinstance(value, str):
         errs.invalid_each(path, vc.go_int_or_string(value), vc.percent(value))
+    elif value is not None and vc.as_int(value) is None:
+        vc.wrong_type(errs, path, value, "integer or string")
     else:
         vc.nonnegative(errs, value, path)
 
@@ -104,9 +106,12 @@ def _int_or_percent_value(value: Any) -> int:
 
 
 def _deployment_strategy(errs: Errors, rollout: Any) -> None:
-    rollout = vc.as_dict(rollout)
+    rollout = vc.typed_dict(errs, rollout, "spec.strategy")
     kind = rollout.get("type")
     rolling = rollout.get("rollingUpdate")
+    if rolling is not None and not isinstance(rolling, dict):
+        vc.wrong_type(errs, "spec.strategy.rollingUpdate", rolling, "object")
+        return
     path = "spec.strategy"
     if kind == "Recreate":
         if rolling is not None:
@@ -153,8 +158,8 @@ DEPLOYMENT_COLUMNS = (
 
 def _spec_replicas(obj: View) -> int:
     # Defaulting sets spec.replicas to 1; a stored object always has it.
-    value = (obj.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
+    value = vc.as_int(vc.as_dict(obj.get("spec")).get("replicas"))
+    return 1 if value is None else value
 
 
 def _deployment_cells(obj: View, now: datetime.datetime) -> Cells:
@@ -225,6 +230,14 @@ class _Workload(strategy.Strategy):
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {}
 
+    def validate_status(self, res: resources.Resource, obj: Obj) -> Errors:
+        errs = Errors()
+        if "status" in obj:
+            vc.validate_status_shape(errs, obj["status"], ints=(
+                "replicas", "readyReplicas", "availableReplicas", "updatedReplicas", "unavailableReplicas",
+                "fullyLabeledReplicas", "terminatingReplicas", "collisionCount"))
+        return errs
+
 
 class DeploymentStrategy(_Workload):
     group, kind = "apps", "Deployment"
@@ -247,13 +260,14 @@ class DeploymentStrategy(_Workload):
         podspec.template_defaults(spec, True)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
         vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
+        vc.typed_bool(errs, spec.get("paused"), "spec.paused")
         _replica_set_spec(errs, spec, "deployment", "ReplicaSet")
         _deployment_strategy(errs, spec.get("strategy"))
         vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
         vc.nonnegative(errs, spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit")
-        deadline = vc.as_int(spec.get("progressDeadlineSeconds"))
+        deadline = vc.typed_int(errs, spec.get("progressDeadlineSeconds"), "spec.progressDeadlineSeconds")
         if deadline is not None:
             vc.nonnegative(errs, deadline, "spec.progressDeadlineSeconds")
             if deadline <= (vc.as_int(spec.get("minReadySeconds")) or 0):
@@ -271,7 +285,7 @@ class ReplicaSetStrategy(_Workload):
         podspec.template_defaults(spec, True)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
         vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
         vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
         # Upstream ValidateReplicaSetSpec reuses the Deployment wording.
@@ -297,10 +311,11 @@ class ReplicationControllerStrategy(_Workload):
         podspec.template_defaults(spec, False)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
         vc.nonnegative(errs, spec.get("minReadySeconds"), "spec.minReadySeconds")
-        selector = {k: vc.as_str(v) for k, v in vc.as_dict(spec.get("selector")).items()}
-        if not selector:
+        raw_selector = spec.get("selector")
+        selector = vc.typed_str_map(errs, raw_selector, "spec.selector")
+        if not selector and (raw_selector is None or isinstance(raw_selector, dict)):
             errs.required("spec.selector")
         vc.nonnegative(errs, spec.get("replicas"), "spec.replicas")
         template = spec.get("template")
@@ -308,10 +323,10 @@ class ReplicationControllerStrategy(_Workload):
             errs.required("spec.template")
             return
         template_meta = vc.as_dict(vc.as_dict(template).get("metadata"))
-        labels = {k: vc.as_str(v) for k, v in vc.as_dict(template_meta.get("labels")).items()}
+        labels = {k: v for k, v in vc.as_dict(template_meta.get("labels")).items() if isinstance(v, str)}
         matches = None if not selector else all(labels.get(k) == v for k, v in selector.items())
         _template_for_replicas(errs, template, matches, "ReplicationController", "spec.template")
 
     def scale_selector(self, obj: Obj) -> str:
         # An RC's selector is a plain map, not a LabelSelector.
-        return str(selectors.from_equality_map((obj.get("spec") or {}).get("selector")))
+        return str(selectors.from_equality_map(vc.as_dict(vc.as_dict(obj.get("spec")).get("selector"))))
