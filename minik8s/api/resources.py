@@ -110,14 +110,19 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Event", "events", True, ("ev",)),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     Resource("", "v1", "Secret", "secrets", True),
+    Resource("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("all",), (_status("DaemonSet"),)),
     Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
              (_status("Deployment"), _SCALE)),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
              (_status("ReplicaSet"), _SCALE)),
+    # DaemonSet history (StatefulSets too, upstream): one revision per template.
+    Resource("apps", "v1", "ControllerRevision", "controllerrevisions", True),
     Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
              ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),)),
     Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
              ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),), storage_version="v2"),
+    Resource("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), (_status("CronJob"),)),
+    Resource("batch", "v1", "Job", "jobs", True, (), ("all",), (_status("Job"),)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
     # Authorization reviews: create-only questions answered by the authorizer, never stored.
     Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
@@ -139,6 +144,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("v1",)),
     ("authorization.k8s.io", ("v1",)),
     ("autoscaling", ("v2", "v1")),
+    ("batch", ("v1",)),
     ("rbac.authorization.k8s.io", ("v1",)),
     ("coordination.k8s.io", ("v1",)),
 )
