@@ -205,3 +205,16 @@ class FakePodControl:
 
     async def patch_pod(self, namespace: str, name: str, patch: Obj) -> Obj:
         return await self.api.patch(PODS, name, patch, namespace)
+
+
+class Events:
+    """An EventRecorder stand-in: (kind/name, type, reason, message) of every event."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str, str]] = []
+
+    def event(self, obj: Obj, type_: str, reason: str, message: str, *, field_path: str = "") -> None:
+        self.events.append((f"{obj.get('kind')}/{obj['metadata']['name']}", type_, reason, message))
+
+    def reasons(self) -> list[str]:
+        return [e[2] for e in self.events]
