@@ -409,9 +409,35 @@ class ReplicationControllerStrategy(_Workload):
         return str(selectors.from_equality_map((obj.get("spec") or {}).get("selector")))
 
 
+TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
+
+
 class DaemonSetStrategy(_Workload):
     group, kind = "apps", "DaemonSet"
     printer = printing.Printer(DAEMONSET_COLUMNS, _daemonset_cells)
+
+    # spec.templateGeneration of the internal type, carried in apps/v1 by this
+    # annotation: 1 on create, +1 whenever the template changes. The controller
+    # labels pods with it (pod-template-generation).
+    def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
+        super().prepare_for_create(res, obj)
+        annotations = defaults.ensure_dict(defaults.ensure_dict(obj, "metadata"), "annotations")
+        annotations[TEMPLATE_GENERATION_ANNOTATION] = "1"
+
+    def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(res, new, old)
+        old_value = ((old.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION_ANNOTATION)
+        try:
+            generation = int(old_value) if old_value is not None else 0
+        except ValueError:
+            generation = 0
+        new_template = vc.as_dict(new.get("spec")).get("template")
+        old_template = vc.as_dict(old.get("spec")).get("template")
+        if not vc.json_equal(new_template, old_template):
+            generation += 1
+        if generation:
+            annotations = defaults.ensure_dict(defaults.ensure_dict(new, "metadata"), "annotations")
+            annotations[TEMPLATE_GENERATION_ANNOTATION] = str(generation)
 
     def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:
         spec = defaults.ensure_dict(obj, "spec")
