@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from minik8s.api import errors
 from minik8s.api import resources
@@ -33,7 +34,9 @@ from minik8s.kubelet import backoff as backoff_mod
 from minik8s.kubelet import config as config_mod
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import kuberuntime
+from minik8s.kubelet import mount as mount_mod
 from minik8s.kubelet import nodestatus
+from minik8s.kubelet import objects as objects_mod
 from minik8s.kubelet import pod_workers as pod_workers_mod
 from minik8s.kubelet import prober as prober_mod
 from minik8s.kubelet import runtime
@@ -70,8 +73,16 @@ class Kubelet:
         self.clock = clock
         self.node_ip = cfg.node_ip or nodestatus.default_node_ip()
         self.recorder = events_mod.EventRecorder(client, "kubelet", cfg.node_name)
-        self.volumes = volumes_mod.VolumeManager(cfg.root_dir)
         self.pod_workers = pod_workers_mod.PodWorkers(self.sync)
+        # ConfigMaps and Secrets through name-pinned watches (what the Node authorizer
+        # allows); a change wakes the pods using the object, which rewrites their volumes.
+        self.objects = objects_mod.WatchingObjectSource(client, self._objects_changed)
+        self.tokens = objects_mod.ApiTokenSource(client, clock=clock)
+        # tmpfs-backed volumes need mount(2): a root kubelet on a real engine mounts them.
+        mounter = mount_mod.LinuxMounter() if os.geteuid() == 0 and \
+            isinstance(rt, dockerruntime.DockerRuntime) else None
+        self.volumes = volumes_mod.VolumeManager(cfg.root_dir, objects=self.objects, tokens=self.tokens,
+                                                 mounter=mounter)
         self.prober = prober_mod.ProberManager(rt, self.pod_workers.wake, self.record)
         self.status_manager = status_mod.StatusManager(client)
         self.pod_cidr = cfg.pod_cidr
@@ -137,11 +148,17 @@ class Kubelet:
 
     # -- informer handlers: bookkeeping only ------------------------------------------------------
 
+    def _objects_changed(self, uids: Iterable[str]) -> None:
+        for uid in uids:
+            if uid in self.pod_workers:
+                self.pod_workers.wake(uid)
+
     def _on_add(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         if uid in self._finished:
             return
         self._last_known[uid] = pod
+        self.objects.register_pod(pod)
         self.pod_workers.update_pod(uid, pod)
 
     def _on_update(self, old: Obj, new: Obj) -> None:
@@ -153,6 +170,7 @@ class Kubelet:
         if uid in self._finished:
             return
         self._last_known[uid] = new
+        self.objects.register_pod(new)
         if uid in self.pod_workers and semantically_equal(old, new):
             self.pod_workers.update_pod(uid, new, wake=False)
         else:
@@ -160,6 +178,8 @@ class Kubelet:
 
     def _on_delete(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
+        self.objects.unregister_pod(uid)
+        self.tokens.forget_pod(uid)
         if uid in self._finished:
             self._finished.discard(uid)
             self._last_known.pop(uid, None)
@@ -367,6 +387,7 @@ class Kubelet:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.informer.stop()
+        await self.objects.stop()
         await self.pod_workers.stop()
         await self.prober.stop()
         await self.status_manager.stop()
