@@ -106,7 +106,7 @@ class DaemonSetsController(base.Controller):
         revisions.add_handlers(on_add=self.on_revision, on_update=lambda old, cur: self.on_revision(cur),
                                on_delete=self.on_revision)
         pods.add_handlers(on_add=self.on_pod_add, on_update=self.on_pod_update, on_delete=self.on_pod_delete)
-        nodes.add_handlers(on_add=self.on_node_add, on_update=self.on_node_update)
+        nodes.add_handlers(on_add=self.on_node_add, on_update=self.on_node_update, on_delete=self.on_node_delete)
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -186,6 +186,13 @@ class DaemonSetsController(base.Controller):
     def on_node_add(self, node: Obj) -> None:
         for ds in self.daemonsets.list():
             if util.node_should_run(node, ds).run:
+                self._enqueue(ds)
+
+    def on_node_delete(self, node: Obj) -> None:
+        # Upstream leaves this to the pod GC, whose deletions wake the DaemonSets;
+        # minik8s has none, so a node that goes wakes those that ran on it.
+        for ds in self.daemonsets.list():
+            if util.node_should_run(node, ds).keep:
                 self._enqueue(ds)
 
     def on_node_update(self, old: Obj, cur: Obj) -> None:
