@@ -376,7 +376,8 @@ class DaemonSetsController(base.Controller):
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        if error is not None:
+        if error is not None and not replicaset._namespace_terminating(error):  # noqa: SLF001
+            # (A terminating namespace takes no new pods; that is not this controller's failure.)
             raise error
 
     async def rolling_update(self, key: str, ds: Obj, nodes: list[Obj], hash_: str) -> None:
