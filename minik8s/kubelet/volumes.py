@@ -233,6 +233,8 @@ class VolumeManager:
 
     async def prepare(self, pod: Obj, facts: downward.PodFacts | None = None) -> dict[str, str]:
         """Set up (or refresh) the pod's volumes; return volume name -> host path."""
+        if not (pod.get("spec") or {}).get("volumes"):
+            return {}
         facts = facts or downward.PodFacts("", "", "")
         plan = await self._plan(pod, facts)
         return await asyncio.to_thread(self._apply, pod["metadata"]["uid"], plan)
@@ -270,7 +272,8 @@ class VolumeManager:
             else:
                 if kind != "configMap" and fresh:
                     self._tmpfs(path, None)
-                os.chmod(path, 0o755) if fresh else None
+                if fresh:
+                    os.chmod(path, 0o755)
                 assert payload is not None
                 try:
                     if atomic_writer.AtomicWriter(path, log_context=f"pod {uid} volume {name}").write(payload) \
