@@ -10,6 +10,11 @@ is registered and stops when the last one goes. A change to the object calls
 `on_change(pod uids)`, which wakes those pods' workers: their volumes are
 rewritten within seconds of the update (the periodic resync is the fallback).
 
+Each watch holds one connection of the kubelet's pool (100) for as long as the
+object is used, so at most `max_watches` (40) objects are watched; beyond that an
+object is read with a GET, cached for `poll_ttl` seconds (the real kubelet's
+TTL-cache strategy): its updates then reach the pod at the next resync.
+
 Projected service account tokens come from the TokenRequest API
 (`POST .../serviceaccounts/<name>/token`), through the `TokenSource` seam:
 `ApiTokenSource` asks the API server when it serves that subresource and
@@ -94,20 +99,32 @@ def referenced(pod: Obj) -> set[Key]:
 
 @dataclasses.dataclass
 class _Watch:
-    informer: informer_mod.Informer
+    informer: informer_mod.Informer | None  # None: polled (too many watches already)
     pods: set[str]
+    fetched: float = 0.0
+    value: Obj | None = None
+
+
+MAX_WATCHES = 40
 
 
 class WatchingObjectSource:
     """ObjectSource on one name-pinned informer per referenced object."""
 
     def __init__(self, client: rest.Client, on_change: Callable[[Iterable[str]], None], *,
-                 sync_timeout: float = 10.0) -> None:
+                 sync_timeout: float = 10.0, max_watches: int = MAX_WATCHES, poll_ttl: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.on_change = on_change
         self.sync_timeout = sync_timeout
+        self.max_watches = max_watches
+        self.poll_ttl = poll_ttl
+        self.clock = clock
         self._watches: dict[Key, _Watch] = {}
         self._pods: dict[str, set[Key]] = {}
+
+    def watching(self) -> int:
+        return sum(1 for w in self._watches.values() if w.informer is not None)
 
     def register_pod(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
@@ -117,8 +134,10 @@ class WatchingObjectSource:
         for key in keys - old:
             watch = self._watches.get(key)
             if watch is None:
-                watch = self._watches[key] = _Watch(self._informer(key), set())
-                watch.informer.start()
+                informer = self._informer(key) if self.watching() < self.max_watches else None
+                watch = self._watches[key] = _Watch(informer, set())
+                if informer is not None:
+                    informer.start()
             watch.pods.add(uid)
         for key in old - keys:
             self._release(key, uid)
@@ -134,7 +153,8 @@ class WatchingObjectSource:
         watch.pods.discard(uid)
         if not watch.pods:
             del self._watches[key]
-            asyncio.get_running_loop().create_task(watch.informer.stop())
+            if watch.informer is not None:
+                asyncio.get_running_loop().create_task(watch.informer.stop())
 
     def _informer(self, key: Key) -> informer_mod.Informer:
         kind, namespace, name = key
@@ -149,16 +169,24 @@ class WatchingObjectSource:
         inf.add_handlers(on_add=changed, on_update=lambda old, new: changed(new), on_delete=changed)
         return inf
 
+    async def _read(self, kind: str, namespace: str, name: str) -> Obj | None:
+        try:
+            return await self.client.get(_RESOURCES[kind], name, namespace)
+        except errors.NotFound:
+            return None
+        except errors.StatusError as e:
+            raise ObjectUnavailable(e.message) from e
+
     async def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         watch = self._watches.get((kind, namespace, name))
         if watch is None:
             # Not referenced by a registered pod: one read (the authorizer decides).
-            try:
-                return await self.client.get(_RESOURCES[kind], name, namespace)
-            except errors.NotFound:
-                return None
-            except errors.StatusError as e:
-                raise ObjectUnavailable(e.message) from e
+            return await self._read(kind, namespace, name)
+        if watch.informer is None:
+            if not watch.fetched or self.clock() - watch.fetched >= self.poll_ttl:
+                watch.value = await self._read(kind, namespace, name)
+                watch.fetched = self.clock()
+            return watch.value
         try:
             await watch.informer.wait_synced(self.sync_timeout)
         except asyncio.TimeoutError:
@@ -169,7 +197,8 @@ class WatchingObjectSource:
         watches = list(self._watches.values())
         self._watches.clear()
         self._pods.clear()
-        await asyncio.gather(*(w.informer.stop() for w in watches), return_exceptions=True)
+        await asyncio.gather(*(w.informer.stop() for w in watches if w.informer is not None),
+                             return_exceptions=True)
 
 
 class StaticObjectSource:

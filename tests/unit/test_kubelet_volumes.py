@@ -2,6 +2,7 @@
 projected payloads, tmpfs media, subPath, env from ConfigMaps and Secrets (no Docker)."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import pathlib
@@ -290,3 +291,65 @@ def test_referenced_objects() -> None:
 
 def test_runtime_mount_is_a_record() -> None:
     assert runtime.Mount("/a", "/b").read_only is False
+
+
+class WatchClient:
+    """list/watch/get of name-pinned ConfigMaps, as the API server answers them."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, Obj] = {"settings": {"metadata": {"name": "settings", "namespace": "ns",
+                                                                  "resourceVersion": "1"}, "data": {"k": "v"}}}
+        self.lists: list[str | None] = []
+        self.gets: list[str] = []
+        self.events: "asyncio.Queue[Obj]" = asyncio.Queue()
+
+    async def list(self, res: Any, namespace: str | None = None, *, label_selector: str | None = None,
+                   field_selector: str | None = None) -> Obj:
+        self.lists.append(field_selector)
+        name = (field_selector or "").split("=", 1)[1]
+        items = [self.objects[name]] if name in self.objects else []
+        return {"metadata": {"resourceVersion": "1"}, "items": items}
+
+    async def watch(self, res: Any, namespace: str | None = None, **kw: Any) -> Any:
+        while True:
+            yield await self.events.get()
+
+    async def get(self, res: Any, name: str, namespace: str | None = None) -> Obj:
+        self.gets.append(name)
+        if name not in self.objects:
+            raise objects.errors.NotFound("configmaps", name)
+        return self.objects[name]
+
+
+async def test_watching_object_source_pins_watches_to_names() -> None:
+    client = WatchClient()
+    changed: list[set[str]] = []
+    src = objects.WatchingObjectSource(client, lambda uids: changed.append(set(uids)),  # type: ignore[arg-type]
+                                       max_watches=1, clock=lambda: 0.0)
+    p = pod({"name": "cfg", "configMap": {"name": "settings"}})
+    other = pod({"name": "cfg", "configMap": {"name": "other"}})
+    other["metadata"]["uid"] = "uid-2"
+    src.register_pod(p)
+    src.register_pod(other)
+    assert await src.get("configmap", "ns", "settings") == client.objects["settings"]
+    assert client.lists == ["metadata.name=settings"]  # one list, pinned to the name
+    # Past max_watches, an object is read by GET (cached for poll_ttl).
+    assert await src.get("configmap", "ns", "other") is None
+    assert client.gets == ["other"] and src.watching() == 1
+    await client.events.put({"type": "MODIFIED", "object": {
+        "metadata": {"name": "settings", "namespace": "ns", "resourceVersion": "2"}, "data": {"k": "w"}}})
+    await procs_wait(lambda: changed)
+    assert changed == [{"uid-1"}]
+    assert (await src.get("configmap", "ns", "settings"))["data"] == {"k": "w"}  # type: ignore[index]
+    src.unregister_pod("uid-1")
+    src.unregister_pod("uid-2")
+    assert src.watching() == 0
+    await src.stop()
+
+
+async def procs_wait(fn: Any) -> None:
+    for _ in range(100):
+        if fn():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met")
