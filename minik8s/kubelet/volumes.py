@@ -322,7 +322,7 @@ class VolumeManager:
 
 def check_host_path(volume: str, spec: Obj) -> str:
     """Kubernetes' hostPath type checks, creating the path for the *OrCreate types."""
-    path = spec.get("path", "")
+    path = str(spec.get("path", ""))
     kind = spec.get("type") or ""
     if kind == "DirectoryOrCreate":
         os.makedirs(path, mode=0o755, exist_ok=True)

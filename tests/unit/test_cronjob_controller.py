@@ -44,8 +44,9 @@ class Harness:
         self.now = CREATED
         self.api = controller_fakes.FakeApi(lambda: self.now)
         self.events = controller_fakes.Events()
-        self.ctrl = cronjob_mod.CronJobController(self.api, self.api.informer(CRONJOBS), self.api.informer(JOBS),
-                                                  self.events, clock=lambda: self.now, zone=UTC)  # type: ignore[arg-type]
+        self.ctrl = cronjob_mod.CronJobController(
+            self.api, self.api.informer(CRONJOBS), self.api.informer(JOBS), self.events,  # type: ignore[arg-type]
+            clock=lambda: self.now, zone=UTC)
         self.requeued: list[float] = []
         self.ctrl.enqueue_after = lambda key, delay: self.requeued.append(delay)  # type: ignore[method-assign]
         self.api.add(CRONJOBS, cj)
