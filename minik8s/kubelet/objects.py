@@ -11,7 +11,8 @@ is registered and stops when the last one goes. A change to the object calls
 rewritten within seconds of the update (the periodic resync is the fallback).
 
 Each watch holds one connection of the kubelet's pool (100) for as long as the
-object is used, so at most `max_watches` (40) objects are watched; beyond that an
+object is used (an `immutable` object's watch stops once it is read), so at most
+`max_watches` (40) objects are watched; beyond that an
 object is read with a GET, cached for `poll_ttl` seconds (the real kubelet's
 TTL-cache strategy): its updates then reach the pod at the next resync.
 
@@ -124,6 +125,7 @@ class WatchingObjectSource:
         self._pods: dict[str, set[Key]] = {}
 
     def watching(self) -> int:
+        """How many objects are watched now (each holds a connection)."""
         return sum(1 for w in self._watches.values() if w.informer is not None)
 
     def register_pod(self, pod: Obj) -> None:
@@ -161,12 +163,19 @@ class WatchingObjectSource:
         inf = informer_mod.Informer(self.client, _RESOURCES[kind], namespace=namespace,
                                     field_selector=f"metadata.name={name}")
 
-        def changed(*_: Obj) -> None:
+        def changed(obj: Obj, deleted: bool = False) -> None:
             watch = self._watches.get(key)
-            if watch is not None:
-                self.on_change(set(watch.pods))
+            if watch is None:
+                return
+            if not deleted and obj.get("immutable") is True and watch.informer is inf:
+                # An immutable object never changes again: keep it, free the connection
+                # (as the real kubelet stops watching immutable ConfigMaps and Secrets).
+                watch.value, watch.fetched, watch.informer = obj, float("inf"), None
+                asyncio.get_running_loop().create_task(inf.stop())
+            self.on_change(set(watch.pods))
 
-        inf.add_handlers(on_add=changed, on_update=lambda old, new: changed(new), on_delete=changed)
+        inf.add_handlers(on_add=changed, on_update=lambda old, new: changed(new),
+                         on_delete=lambda obj: changed(obj, deleted=True))
         return inf
 
     async def _read(self, kind: str, namespace: str, name: str) -> Obj | None:
@@ -187,11 +196,14 @@ class WatchingObjectSource:
                 watch.value = await self._read(kind, namespace, name)
                 watch.fetched = self.clock()
             return watch.value
+        informer = watch.informer
         try:
-            await watch.informer.wait_synced(self.sync_timeout)
+            await informer.wait_synced(self.sync_timeout)
         except asyncio.TimeoutError:
             raise ObjectUnavailable(f"failed to sync {kind} cache: timed out waiting for the condition") from None
-        return watch.informer.get_by(namespace, name)
+        if watch.informer is None:  # it turned out immutable while syncing
+            return watch.value
+        return informer.get_by(namespace, name)
 
     async def stop(self) -> None:
         watches = list(self._watches.values())

@@ -353,3 +353,15 @@ async def procs_wait(fn: Any) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition not met")
+
+
+async def test_immutable_objects_are_not_watched_once_read() -> None:
+    client = WatchClient()
+    client.objects["settings"]["immutable"] = True
+    src = objects.WatchingObjectSource(client, lambda uids: None)  # type: ignore[arg-type]
+    src.register_pod(pod({"name": "cfg", "configMap": {"name": "settings"}}))
+    assert (await src.get("configmap", "ns", "settings"))["data"] == {"k": "v"}  # type: ignore[index]
+    await procs_wait(lambda: src.watching() == 0)
+    assert (await src.get("configmap", "ns", "settings"))["data"] == {"k": "v"}  # type: ignore[index]
+    assert client.gets == [] and client.lists == ["metadata.name=settings"]
+    await src.stop()
