@@ -416,6 +416,15 @@ class RuntimeManager:
             if actions.create_sandbox and rs.sandboxes:
                 self.record(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.", "")
             await self.kill_pod_containers(pod, rs, grace_period(pod), remove=False)
+            if actions.create_sandbox:
+                # purgeInitContainers: a new sandbox runs every init container again, so
+                # the old instances must not read as already done.
+                inits = {c["name"] for c in init_containers(pod)}
+                for c in rs.containers:
+                    if c.name in inits:
+                        await self.runtime.remove_container(c.id)
+                if inits:
+                    rs = dataclasses.replace(rs, containers=tuple(c for c in rs.containers if c.name not in inits))
         elif actions.containers_to_kill:
             await asyncio.gather(*(self._kill_container(pod, cid, name, why)
                                    for cid, (name, why) in actions.containers_to_kill.items()))

@@ -87,13 +87,18 @@ async def test_failed_init_container_restarts_with_back_off(env: Env) -> None:
 
 
 async def test_a_new_sandbox_starts_over_from_the_first_init_container(env: Env) -> None:
-    pod = make_pod(APP, initContainers=[init("setup")])
+    pod = make_pod(APP, initContainers=[init("setup"), init("migrate")])
     await env.manager.sync_pod(pod)
     env.rt.exit(env.running("setup").id, 0)
     await env.manager.sync_pod(pod)
+    env.rt.exit(env.running("migrate").id, 0)
+    await env.manager.sync_pod(pod)
     env.rt.exit(env.running("POD").id, 0)  # the sandbox died
     await env.manager.sync_pod(pod)
-    assert started(env) == ["setup", "app", "setup"]
+    assert started(env) == ["setup", "migrate", "app", "setup"]
+    env.rt.exit(env.running("setup").id, 0)
+    await env.manager.sync_pod(pod)  # the old instances were purged: every init container runs again
+    assert started(env)[-1] == "migrate"
 
 
 async def test_sidecar_runs_beside_the_app_and_is_restarted(env: Env) -> None:
