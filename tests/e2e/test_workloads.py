@@ -111,7 +111,9 @@ def test_daemonset_on_every_node_and_its_rolling_update(healthy: Cluster, namesp
 
 
 def test_pod_sees_config_map_updates(healthy: Cluster, namespace: str) -> None:
-    healthy.kubectl("create", "configmap", "settings", "--from-literal=mode=fast", "-n", namespace)
+    # (apply, not `kubectl create configmap`: kubectl 1.31+ sends that as protobuf.)
+    healthy.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+                   "data": {"mode": "fast"}}, namespace)
     healthy.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
                    "spec": {"terminationGracePeriodSeconds": 2,
                             "volumes": [{"name": "cfg", "configMap": {"name": "settings"}}],
@@ -125,8 +127,6 @@ def test_pod_sees_config_map_updates(healthy: Cluster, namespace: str) -> None:
         return healthy.kubectl("exec", "reader", "-n", namespace, "--", "cat", "/etc/cfg/mode", check=False).stdout
 
     assert read() == "fast"
-    healthy.kubectl("create", "configmap", "settings", "--from-literal=mode=slow", "-n", namespace,
-                    "--dry-run=client", "-o", "yaml")
     healthy.kubectl("patch", "configmap", "settings", "-n", namespace, "--type=merge",
                     "-p", '{"data":{"mode":"slow"}}')
     wait_until(lambda: read() == "slow", 60, "the update inside the pod", interval=1)
