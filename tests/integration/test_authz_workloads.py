@@ -82,7 +82,7 @@ async def test_workloads_and_pod_config_under_their_identities(server: InProcess
     admin = server.client("admin")
     components = [
         component(server, tmp_path, "cm", "controller-manager", "--lease-duration", "4", "--renew-deadline", "3",
-                  "--retry-period", "0.5", "--controllers", "job,daemonset,garbagecollector,namespace"),
+                  "--retry-period", "0.5", "--controllers", "job,ttl-after-finished,daemonset,garbagecollector,namespace"),
         component(server, tmp_path, "sched", "scheduler", "--lease-duration", "4", "--renew-deadline", "3",
                   "--retry-period", "0.5"),
     ]
@@ -118,7 +118,8 @@ async def test_workloads_and_pod_config_under_their_identities(server: InProcess
             await procs.wait_for_async(updated, TIMEOUT, what="the ConfigMap update in the volume")
 
             # A Job, created and counted by the job controller as the controller manager.
-            await admin.create(JOBS, {"metadata": {"name": "once"}, "spec": {"template": {"spec": {
+            await admin.create(JOBS, {"metadata": {"name": "once"}, "spec": {"ttlSecondsAfterFinished": 1,
+                                                                  "template": {"spec": {
                 "restartPolicy": "Never", "containers": [{"name": "work", "image": "minik8s/busybox:1"}]}}}}, ns)
 
             async def job_pod() -> Obj | None:
@@ -134,6 +135,9 @@ async def test_workloads_and_pod_config_under_their_identities(server: InProcess
                 return any(c["type"] == "Complete" and c["status"] == "True"
                            for c in (job.get("status") or {}).get("conditions") or [])
             await procs.wait_for_async(complete, TIMEOUT, what="the Job complete")
+            # Its TTL: deleted in the foreground, the pod first (the GC, as the controller manager).
+            await procs.wait_for_async(lambda: _job_gone(admin, ns), TIMEOUT, what="the Job deleted by its TTL")
+            assert (await admin.list(PODS, ns, label_selector="job-name=once"))["items"] == []
 
             # A DaemonSet: its pod pinned to the node by affinity, bound by the scheduler.
             await admin.create(DAEMONSETS, {"metadata": {"name": "agent"}, "spec": {
@@ -161,6 +165,10 @@ async def test_workloads_and_pod_config_under_their_identities(server: InProcess
         with contextlib.suppress(errors.StatusError):
             await admin.delete(NODES, NODE)
         await admin.close()
+
+
+async def _job_gone(admin: Any, ns: str) -> bool:
+    return await admin.get_or_none(JOBS, "once", ns) is None
 
 
 async def _gone(admin: Any, ns: str) -> bool:
