@@ -108,6 +108,8 @@ class Kubelet:
         self._last_known: dict[str, Obj] = {}  # uid -> the last object seen (its grace period once deleted)
         # Pods this kubelet finished deleting: late events about them must not start them again.
         self._finished: set[str] = set()
+        # Pods to evict (uid -> message), found by housekeeping, carried out by their worker.
+        self._evictions: dict[str, str] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._events: asyncio.Queue[tuple[float, tuple[Obj, str, str, str, str]]] = asyncio.Queue(maxsize=10000)
         self._syncing = 0  # pod syncs in flight
@@ -214,6 +216,8 @@ class Kubelet:
         old = self.status_manager.get(uid) or api_status
         if api_status.get("phase") in status_mod.TERMINAL_PHASES:
             old = api_status
+        if uid in self._evictions:
+            return await self._evict(pod, self._evictions.pop(uid))
         if old.get("phase") in status_mod.TERMINAL_PHASES:
             # A finished pod stays finished: nothing restarts, its containers stay for logs.
             rs = await self.manager.kill_pod(pod, uid, remove=False)
@@ -234,6 +238,19 @@ class Kubelet:
             host_ip=self.node_ip, terminal=terminal, now=self.clock())
         self.status_manager.set_pod_status(pod, status)
         return status
+
+    async def _evict(self, pod: Obj, message: str) -> pod_workers_mod.SyncOutcome:
+        """Evict a pod that outgrew its local storage: stop it and report it Failed/Evicted."""
+        uid = pod["metadata"]["uid"]
+        meta = pod["metadata"]
+        log.info("pod %s/%s: evicting: %s", meta.get("namespace"), meta["name"], message)
+        self.record(pod, "Warning", "Evicted", message, "")
+        self.prober.remove_pod(uid)
+        rs = await self.manager.kill_pod(pod, uid, kuberuntime.MIN_GRACE, remove=False)
+        old = dict(self.status_manager.get(uid) or pod.get("status") or {})
+        old.update(phase="Failed", reason="Evicted", message=message)
+        self._set_status(pod, rs, old)
+        return pod_workers_mod.SyncOutcome()
 
     async def _terminate_pod(self, pod: Obj) -> pod_workers_mod.SyncOutcome:
         meta = pod["metadata"]
@@ -290,6 +307,19 @@ class Kubelet:
                 await asyncio.to_thread(self.volumes.cleanup, uid)
         self.manager.crash_backoff.gc()
         self.manager.image_backoff.gc()
+        await self._check_local_storage()
+
+    async def _check_local_storage(self) -> None:
+        for pod in list(self.informer.store.values()):
+            uid = pod["metadata"]["uid"]
+            phase = (self.status_manager.get(uid) or pod.get("status") or {}).get("phase")
+            if pod["metadata"].get("deletionTimestamp") or phase in status_mod.TERMINAL_PHASES or \
+                    uid in self._evictions:
+                continue
+            message = await asyncio.to_thread(self.volumes.empty_dir_overuse, pod)
+            if message is not None:
+                self._evictions[uid] = message
+                self.pod_workers.wake(uid)
 
     def resync_all(self) -> None:
         for pod in list(self.informer.store.values()):

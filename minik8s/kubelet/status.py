@@ -275,7 +275,9 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     status["containerStatuses"] = statuses
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
-        if old.get(key) and key not in status and phase not in TERMINAL_PHASES:
+        # A terminal status is final: why the pod ended (Evicted) stays with it.
+        if old.get(key) and key not in status and \
+                (phase not in TERMINAL_PHASES or old.get("phase") in TERMINAL_PHASES):
             status[key] = old[key]
     return status
 

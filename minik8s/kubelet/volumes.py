@@ -302,6 +302,22 @@ class VolumeManager:
             out.append(runtime.Mount(real, m.container_path, m.read_only))
         return out
 
+    def empty_dir_overuse(self, pod: Obj) -> str | None:
+        """Why the pod must be evicted: a disk-backed emptyDir past its sizeLimit (the
+        eviction manager's localStorageEviction); None when all are within bounds."""
+        uid = pod["metadata"]["uid"]
+        for vol in (pod.get("spec") or {}).get("volumes") or []:
+            source = vol.get("emptyDir")
+            if source is None or source.get("medium") == "Memory":
+                continue  # a tmpfs cannot outgrow its size
+            limit = _size_limit(source)
+            if limit is None:
+                continue
+            used = disk_usage(self.volume_dir(uid, EMPTY_DIR, str(vol.get("name") or "")))
+            if used > limit:
+                return f'Usage of EmptyDir volume "{vol.get("name")}" exceeds the limit "{source.get("sizeLimit")}". '
+        return None
+
     def cleanup(self, uid: str) -> None:
         path = self.pod_dir(uid)
         if os.path.isdir(path):
@@ -318,6 +334,18 @@ class VolumeManager:
             return [d for d in os.listdir(self.pods_dir()) if os.path.isdir(os.path.join(self.pods_dir(), d))]
         except FileNotFoundError:
             return []
+
+
+def disk_usage(path: str) -> int:
+    """Bytes the files under `path` occupy on disk (what `du` counts)."""
+    total = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
 
 
 def check_host_path(volume: str, spec: Obj) -> str:
