@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import events as events_mod
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
@@ -249,6 +250,11 @@ class Kubelet:
         rs = await self.manager.kill_pod(pod, uid, kuberuntime.MIN_GRACE, remove=False)
         old = dict(self.status_manager.get(uid) or pod.get("status") or {})
         old.update(phase="Failed", reason="Evicted", message=message)
+        # DisruptionTarget, as the kubelet marks the pods it evicts (pod failure policies match it).
+        old["conditions"] = [*(c for c in old.get("conditions") or [] if c.get("type") != "DisruptionTarget"),
+                             {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
+                              "message": message, "lastProbeTime": None,
+                              "lastTransitionTime": rfc3339.format(self.clock())}]
         self._set_status(pod, rs, old)
         return pod_workers_mod.SyncOutcome()
 

@@ -148,6 +148,8 @@ async def test_an_empty_dir_over_its_size_limit_evicts_the_pod(tmp_path: pathlib
     final = [c[2] for c in client.calls if c[0] == "status"][-1]
     assert (final["phase"], final["reason"]) == ("Failed", "Evicted")
     assert final["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    assert {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet"}.items() <= \
+        next(c for c in final["conditions"] if c["type"] == "DisruptionTarget").items()
     # It stays evicted: the next sync restarts nothing and keeps the reason.
     p["status"] = final
     rt.calls.clear()
