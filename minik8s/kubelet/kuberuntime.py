@@ -162,7 +162,8 @@ def find_next_init_container(pod: Obj, rs: runtime.PodRuntimeStatus
     return None, inits[0], False
 
 
-def _sidecar_init_actions(pod: Obj, rs: runtime.PodRuntimeStatus, actions: PodActions) -> bool:
+def _sidecar_init_actions(pod: Obj, rs: runtime.PodRuntimeStatus, actions: PodActions,
+                          probes: ProbeResults) -> bool:
     """computeInitContainerActions for pods with sidecars: walk the init containers in
     order, starting the first one not done (a sidecar is done once it runs, and is
     restarted whenever it stops); True once the pod is initialized."""
@@ -171,12 +172,17 @@ def _sidecar_init_actions(pod: Obj, rs: runtime.PodRuntimeStatus, actions: PodAc
         status = rs.latest(c["name"])
         if is_sidecar(c):
             if status is not None and status.state == runtime.RUNNING:
+                failed = probes.failed(pod["metadata"]["uid"], c["name"], status.id)
                 if status.hash and status.hash != runtime.hash_container(c):
-                    actions.containers_to_kill[status.id] = (c["name"], f"Init container {c['name']} definition "
-                                                                        "changed, will be restarted")
-                    actions.containers_to_start.append(c["name"])
-                    if not initialized_before:
-                        return False
+                    why = f"Init container {c['name']} definition changed, will be restarted"
+                elif failed is not None:
+                    why = f"Init container {c['name']} failed {failed} probe, will be restarted"
+                else:
+                    continue
+                actions.containers_to_kill[status.id] = (c["name"], why)
+                actions.containers_to_start.append(c["name"])
+                if not initialized_before:
+                    return False
                 continue
             if status is not None and status.state == runtime.UNKNOWN:
                 actions.containers_to_kill[status.id] = (c["name"], f"Init container {c['name']} is in an "
@@ -234,7 +240,7 @@ def compute_pod_actions(pod: Obj, rs: runtime.PodRuntimeStatus, probes: ProbeRes
         return actions
 
     if has_sidecars:
-        if not _sidecar_init_actions(pod, rs, actions) or actions.kill_pod:
+        if not _sidecar_init_actions(pod, rs, actions, probes) or actions.kill_pod:
             return actions
     elif inits:
         last, nxt, done = find_next_init_container(pod, rs)

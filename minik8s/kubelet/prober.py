@@ -110,7 +110,10 @@ class ProberManager:
         self._pods[uid] = pod
         sandbox = rs.running_sandbox()
         self._pod_ip[uid] = sandbox.ip if sandbox is not None else ""
-        for c in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        # Sidecars (restartable init containers) are probed like app containers.
+        sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        for c in [*(spec.get("containers") or []), *sidecars]:
             name = c["name"]
             latest = rs.latest(name)
             ref = ContainerRef(latest.id, latest.state == runtime.RUNNING, latest.started_at) \

@@ -83,7 +83,9 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
             if latest.state == runtime.RUNNING:
                 status["state"] = {"running": {"startedAt": rfc3339.format(latest.started_at)}}
                 if init:
-                    status["started"] = status["ready"] = spec_c.get("restartPolicy") == "Always"
+                    sidecar = spec_c.get("restartPolicy") == "Always"
+                    status["started"] = sidecar and started(name, latest.id)
+                    status["ready"] = status["started"] and ready(name, latest.id)
                 else:
                     status["started"] = started(name, latest.id)
                     status["ready"] = status["started"] and ready(name, latest.id)
@@ -241,7 +243,11 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     if phase in TERMINAL_PHASES:
         containers_ready, reason, message = False, "PodCompleted", ""
     else:
-        unready = [s["name"] for s in statuses if not s["ready"]]
+        sidecars = {c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []
+                    if c.get("restartPolicy") == "Always"}
+        # Sidecars count for readiness too (restartable init containers, 1.29+).
+        unready = [s["name"] for s in init_statuses if s["name"] in sidecars and not s["ready"]] + \
+            [s["name"] for s in statuses if not s["ready"]]
         containers_ready = not unready
         reason = "ContainersNotReady" if unready else ""
         message = f"containers with unready status: [{' '.join(unready)}]" if unready else ""

@@ -211,3 +211,15 @@ async def test_config_map_volume_follows_updates_without_restarting(env: Env) ->
     assert env.running("app").id == first
     with open(f"{host}/mode", encoding="utf-8") as f:
         assert f.read() == "slow"
+
+
+async def test_a_sidecar_failing_its_liveness_probe_is_restarted(env: Env) -> None:
+    pod = make_pod(APP, initContainers=[init("proxy", restartPolicy="Always",
+                                             livenessProbe={"exec": {"command": ["true"]}})])
+    await env.manager.sync_pod(pod)
+    await env.manager.sync_pod(pod)
+    proxy = env.running("proxy")
+    env.probes.failures[proxy.id] = "liveness"
+    await env.manager.sync_pod(pod)
+    assert ("Normal", "Killing", "Init container proxy failed liveness probe, will be restarted") in env.events
+    assert env.running("proxy").id != proxy.id and env.rt.find("uid-1", "app", runtime.RUNNING)
