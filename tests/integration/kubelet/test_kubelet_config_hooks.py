@@ -154,8 +154,12 @@ async def test_failed_post_start_hook(pods: Pods, client: rest.Client, namespace
                                   "lifecycle": {"postStart": {"exec": {"command": ["sh", "-c", "exit 3"]}}}}])
     await procs.wait_for_async(lambda: _has(client, namespace, "hooked", "FailedPostStartHook"), 30,
                                what="the FailedPostStartHook event")
-    pod = await pods.wait("hooked", lambda p: container_state(p, "app").get("restartCount", 0) >= 1
-                          or "waiting" in (container_state(p, "app").get("state") or {}), what="hook failure")
+    def failed_hook(p: dict) -> bool:
+        state = container_state(p, "app")
+        waiting = (state.get("state") or {}).get("waiting") or {}
+        return waiting.get("reason") in ("PostStartHookError", "CrashLoopBackOff") or \
+            state.get("restartCount", 0) >= 1
+    pod = await pods.wait("hooked", failed_hook, what="the container killed for its hook")
     assert not is_ready(pod)
 
 
