@@ -26,12 +26,14 @@ import aetcd
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.util import procs
+
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 
 def pod(name: str) -> dict[str, Any]:
@@ -195,7 +197,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady phase")
     parser.add_argument("--watchers", type=int, default=20)
-    asyncio.run(main_async(parser.parse_args()))
+    args = benchutil.parse_args(parser, {"ops": 40, "concurrency": 4, "seconds": 1.0, "watchers": 2})
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str =
         if proc.poll() is not None:
             raise RuntimeError(f"apiserver exited ({proc.returncode}):\n{pathlib.Path(log_file).read_text()[-3000:]}")
         try:
-            with procs.LOOPBACK_OPENER.open(url + "/readyz", timeout=1) as resp:  # noqa: SLF001
+            with procs.LOOPBACK_OPENER.open(url + "/readyz", timeout=1) as resp:
                 return resp.status == 200
         except OSError:
             return False
@@ -173,7 +173,7 @@ def http(server: ApiServerProcess, method: str, path: str, body: Any = None, *, 
     req = urllib.request.Request(server.url + path, data=data, method=method,
                                  headers={"Content-Type": content_type, **(headers or {})})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:  # noqa: SLF001
+        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
             raw = resp.read()
             status = resp.status
     except urllib.error.HTTPError as e:

@@ -86,7 +86,7 @@ def parse_standard(spec: str) -> Schedule:
     """cron.ParseStandard; raises ScheduleError with robfig's wording."""
     text = spec.strip()
     zone: datetime.tzinfo | None = None
-    if text.startswith("TZ=") or text.startswith("CRON_TZ="):
+    if text.startswith(("TZ=", "CRON_TZ=")):
         prefix, _, rest = text.partition(" ")
         zone = load_zone(prefix.split("=", 1)[1])
         text = rest.strip()

@@ -6,7 +6,7 @@ pkg/api/v1/pod helpers are.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from minik8s.api import conditions
 from minik8s.api import rfc3339
@@ -49,7 +49,7 @@ def ready_since(pod: dict[str, Any]) -> float | None:
     return rfc3339.parse_epoch(cond.get("lastTransitionTime"))
 
 
-def readiness_gates(pod: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+def readiness_gates(pod: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
     """(conditionType, its condition or None) for each of spec.readinessGates."""
     found = conditions.of(pod)
     return [(gate.get("conditionType", ""), conditions.find(found, gate.get("conditionType", "")))

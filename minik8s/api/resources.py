@@ -35,8 +35,11 @@ class Resource:
     subresources: tuple[Subresource, ...] = ()
     verbs: tuple[str, ...] = VERBS_ALL
     # Another (group, version) whose storage this one shares (autoscaling/v1 HPA
-    # is stored as autoscaling/v2); the storage resource is looked up by plural.
+    # is stored as autoscaling/v2); the storage resource is looked up by plural,
+    # in `storage_group` when it is another group (events.k8s.io/v1 Events are
+    # stored as core/v1 Events), else in this one.
     storage_version: str = ""
+    storage_group: str | None = None
 
     @property
     def singular(self) -> str:
@@ -98,6 +101,7 @@ RESOURCES: tuple[Resource, ...] = (
         Subresource("attach", "PodAttachOptions", ("create", "get")),
         Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
         Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
+        Subresource("ephemeralcontainers", "Pod", ("get", "patch", "update")),
     )),
     Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_status("Service"),)),
     Resource("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),
@@ -124,6 +128,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), (_status("CronJob"),)),
     Resource("batch", "v1", "Job", "jobs", True, (), ("all",), (_status("Job"),)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
+    Resource("events.k8s.io", "v1", "Event", "events", True, storage_version="v1", storage_group=""),
     # Authorization reviews: create-only questions answered by the authorizer, never stored.
     Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
              verbs=("create",)),
@@ -147,6 +152,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("batch", ("v1",)),
     ("rbac.authorization.k8s.io", ("v1",)),
     ("coordination.k8s.io", ("v1",)),
+    ("events.k8s.io", ("v1",)),
 )
 
 
@@ -172,7 +178,8 @@ def must(group: str, version: str, plural: str) -> Resource:
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:
-        return must(res.group, res.storage_version, res.plural)
+        group = res.group if res.storage_group is None else res.storage_group
+        return must(group, res.storage_version, res.plural)
     return res
 
 

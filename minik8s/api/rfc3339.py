@@ -68,7 +68,7 @@ def _date_time(t: datetime.datetime) -> str:
             f"T{t.hour:02d}:{t.minute:02d}:{t.second:02d}")
 
 
-def format(moment: Moment) -> str:  # noqa: A001 - the module's verb, as Go's Time.Format
+def format(moment: Moment) -> str:
     """metav1.Time: whole seconds in UTC, the fraction dropped (as gmtime does).
 
     `moment` is an epoch float or a datetime (a naive one is taken as UTC)."""

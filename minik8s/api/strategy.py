@@ -25,6 +25,7 @@ import orjson
 
 from minik8s.api import printing
 from minik8s.api import resources
+from minik8s.api import schema as schema_mod
 from minik8s.api import selectors
 from minik8s.api import validation
 
@@ -101,10 +102,13 @@ class Strategy:
     # Subresources that replace part of the object on update: "status", "finalize".
     subresources: ClassVar[Mapping[str, SubresourceStrategy]] = {}
     printer: ClassVar[printing.Printer] = printing.DEFAULT_PRINTER
-    # The kind's OpenAPI schema (minik8s/api/schema), wired in when that lands.
-    schema: ClassVar[Any] = None
 
     # -- create and update ------------------------------------------------------
+
+    def schema(self, res: resources.Resource) -> schema_mod.dsl.Message:
+        """The kind's declaration in minik8s/api/schema for the served version `res`:
+        what its protobuf, OpenAPI, structural checks and merge directives come from."""
+        return schema_mod.for_kind(res.group, res.version, res.kind)
 
     def name_errors(self, name: str) -> list[str]:
         """Why `name` cannot name an object of this kind (ValidateObjectMeta's nameFn)."""

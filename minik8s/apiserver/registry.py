@@ -31,6 +31,7 @@ from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.api import strategy as strategy_mod
 from minik8s.api.kinds import scale as scale_mod
+from minik8s.api.ssa import kube as ssa
 from minik8s.apiserver import allocators
 from minik8s.apiserver import storage as storage_mod
 
@@ -51,6 +52,12 @@ _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # API server (minik8s/apiserver/authz); None in a bare registry.
 WriteAdmission = Callable[[str, resources.Resource, str | None, dict[str, Any] | None, dict[str, Any] | None],
                           None]
+
+
+def _requested_managed_fields(obj: Any) -> Any:
+    """The managedFields a request body carries (a client may set them directly)."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return meta.get("managedFields") if isinstance(meta, dict) else None
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -187,9 +194,19 @@ class Registry:
         return obj
 
     async def create(self, res: resources.Resource, namespace: str | None, body: Any,
-                     *, dry_run: bool = False) -> dict[str, Any]:
-        res = resources.storage_resource(res)
+                     *, dry_run: bool = False, manager: str | None = None,
+                     managed_fields: Any = None) -> dict[str, Any]:
+        """Create an object; `manager` (the request's field manager) is recorded in its
+        managedFields, None for the API server's own writes, which are not tracked.
+        `managed_fields` are stored as given instead (server-side apply computed them)."""
+        served, res = res, resources.storage_resource(res)
+        requested = _requested_managed_fields(body)
         obj = self.prepare_create(res, namespace, body)
+        if managed_fields is not None:
+            if managed_fields:
+                obj["metadata"]["managedFields"] = managed_fields
+        elif manager is not None:
+            obj = ssa.track_update(served, None, None, obj, manager, requested)
         await self._check_namespace(res, namespace, obj["metadata"]["name"])
         if self.write_admission is not None:  # authz hook: create
             self.write_admission("create", res, None, None, obj)
@@ -277,9 +294,10 @@ class Registry:
         return new
 
     async def update(self, res: resources.Resource, namespace: str | None, name: str, body: Any,
-                     *, subresource: str | None = None, dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+                     *, subresource: str | None = None, dry_run: bool = False,
+                     manager: str | None = None) -> tuple[dict[str, Any], bool]:
         """PUT: returns (object, created)."""
-        res = resources.storage_resource(res)
+        served, res = res, resources.storage_resource(res)
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request must be a JSON object")
         rv_text = (body.get("metadata") or {}).get("resourceVersion")
@@ -292,7 +310,7 @@ class Registry:
         if old is None:
             if kinds.for_resource(res).allow_create_on_update and subresource is None:
                 body.setdefault("metadata", {})["name"] = name
-                return await self.create(res, namespace, body, dry_run=dry_run), True
+                return await self.create(served, namespace, body, dry_run=dry_run, manager=manager), True
             raise errors.NotFound(res.qualified, name)
         for attempt in range(16):
             from_cache = attempt == 0 and cached is not None
@@ -300,6 +318,9 @@ class Registry:
                 if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
                     raise errors.Conflict(res.qualified, name)
                 new = self.prepare_update(res, old, storage_mod.deepcopy(body), subresource)
+                if manager is not None:
+                    new = ssa.track_update(served, subresource, old, new, manager,
+                                           None if subresource else _requested_managed_fields(body))
                 if from_cache and _equal_ignoring_rv(old, new):
                     raise errors.Conflict(res.qualified, name)  # "no change" must be judged on a fresh read
                 return await self._commit_update(res, old, new, dry_run), False
@@ -349,7 +370,7 @@ class Registry:
 
     async def patch(self, res: resources.Resource, namespace: str | None, name: str, body: bytes,
                     content_type: str, *, subresource: str | None = None, dry_run: bool = False,
-                    view: Any = None) -> dict[str, Any]:
+                    view: Any = None, manager: str | None = None) -> dict[str, Any]:
         """Apply a patch to the current object, retrying the read-modify-write on conflict.
 
         `view` = (to_view, from_view) converts between the stored shape and the
@@ -361,22 +382,85 @@ class Registry:
             from_cache = attempt == 0 and cached is not None
             old = cached if from_cache and cached is not None else await self.store.get(res_storage, namespace, name)
             current = view[0](storage_mod.deepcopy(old)) if view else storage_mod.deepcopy(old)
-            # The patch is applied to the object without its resourceVersion: one
-            # that comes out again was set by the patch itself, and is then a
-            # precondition (as Kubernetes); otherwise a conflict is just retried.
-            rv_now = current.get("metadata", {}).pop("resourceVersion", None)
+            # A resourceVersion the patch sets is a precondition (as Kubernetes);
+            # otherwise a conflict is just retried. Merge patches are applied to the
+            # object without its resourceVersion, so one that comes out was set by the
+            # patch; a JSON patch sees it (kubectl's managed-fields migration replaces
+            # it) and pins it when an operation names it.
+            json_patch = patch_mod.media_type(content_type) == patch_mod.JSON_PATCH
+            meta_now = current.get("metadata", {})
+            rv_now = meta_now.get("resourceVersion") if json_patch else meta_now.pop("resourceVersion", None)
             rv_text = None
             try:
                 patched = patch_mod.apply_patch(current, body, content_type, res.kind)
                 if not isinstance(patched, dict):
                     raise errors.BadRequest("the patch did not produce an object")
                 rv_text = (patched.get("metadata") or {}).get("resourceVersion")
+                if json_patch and not patch_mod.json_patch_touches(body, "/metadata/resourceVersion"):
+                    rv_text = None
                 if rv_text and rv_text != rv_now:
                     raise errors.Conflict(res.qualified, name)
                 if view:
                     patched = view[1](patched)
+                requested = None if subresource else _requested_managed_fields(patched)
                 new = self.prepare_update(res_storage, old, patched, subresource)
+                if manager is not None:
+                    new = ssa.track_update(res, subresource, old, new, manager, requested)
                 return await self._commit_update(res_storage, old, new, dry_run)
+            except errors.StatusError as e:
+                if from_cache:
+                    continue  # judged on a possibly stale copy: judge again on a fresh read
+                if isinstance(e, errors.Conflict) and not rv_text:
+                    continue
+                raise
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    # -- server-side apply ---------------------------------------------------------
+
+    async def apply(self, res: resources.Resource, namespace: str | None, name: str, config: Any, *,
+                    manager: str, force: bool = False, subresource: str | None = None,
+                    dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """Server-side apply of `config` (in the served version of `res`) by `manager`:
+        returns (object, created). Creates the object when it does not exist (not
+        through a subresource); 409 with the conflicting fields unless `force`."""
+        res_storage = resources.storage_resource(res)
+        fm = ssa.field_manager(res, subresource or "")
+        if not isinstance(config, dict):
+            raise errors.BadRequest("error decoding YAML: the applied configuration must be an object")
+        meta = config.get("metadata")
+        if not isinstance(meta, dict):
+            meta = config["metadata"] = {}
+        if meta.get("name") not in (None, "", name):
+            raise errors.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        rv_text = meta.get("resourceVersion")
+        cached = self._peek(res_storage, namespace, name)
+        for attempt in range(16):
+            from_cache = attempt == 0 and cached is not None
+            old = cached if from_cache else await self.store.get_or_none(res_storage, namespace, name)
+            if old is None:
+                if subresource is not None:
+                    raise errors.NotFound(res.qualified, name)
+                applied = fm.apply(None, storage_mod.deepcopy(config), manager, force)
+                applied["metadata"]["name"] = name
+                managed = applied["metadata"].pop("managedFields", None)
+                try:
+                    return await self.create(res, namespace, kinds.from_version(res, applied), dry_run=dry_run,
+                                             managed_fields=managed or []), True
+                except errors.AlreadyExists:
+                    continue
+            try:
+                if rv_text and rv_text != old["metadata"]["resourceVersion"]:
+                    raise errors.Conflict(res.qualified, name)
+                current = kinds.to_version(res, storage_mod.deepcopy(old))
+                applied = fm.apply(current, storage_mod.deepcopy(config), manager, force)
+                managed = applied["metadata"].pop("managedFields", None)
+                new = self.prepare_update(res_storage, old, kinds.from_version(res, applied), subresource)
+                if managed:
+                    new["metadata"]["managedFields"] = managed
+                else:
+                    new["metadata"].pop("managedFields", None)
+                return await self._commit_update(res_storage, old, new, dry_run), False
             except errors.StatusError as e:
                 if from_cache:
                     continue  # judged on a possibly stale copy: judge again on a fresh read
@@ -501,7 +585,7 @@ class Registry:
         return self.scale_of(res, await self.store.get(res, namespace, name))
 
     async def update_scale(self, res: resources.Resource, namespace: str, name: str, scale: Any,
-                           *, dry_run: bool = False) -> dict[str, Any]:
+                           *, dry_run: bool = False, manager: str | None = None) -> dict[str, Any]:
         if not isinstance(scale, dict):
             raise errors.BadRequest("the body of the request must be a Scale object")
         scale_mod.validate_scale(scale)
@@ -514,6 +598,8 @@ class Registry:
             new = storage_mod.deepcopy(old)
             new["spec"]["replicas"] = replicas
             new = self.prepare_update(res, old, new, None)
+            if manager is not None:
+                new = ssa.track_update(res, "scale", old, new, manager)
             try:
                 return self.scale_of(res, await self._commit_update(res, old, new, dry_run))
             except errors.Conflict:
@@ -522,12 +608,13 @@ class Registry:
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
     async def patch_scale(self, res: resources.Resource, namespace: str, name: str, body: bytes,
-                          content_type: str, *, dry_run: bool = False) -> dict[str, Any]:
+                          content_type: str, *, dry_run: bool = False, manager: str | None = None
+                          ) -> dict[str, Any]:
         current = await self.get_scale(res, namespace, name)
         # As for patches of objects: a resourceVersion is a precondition only if the patch sets one.
         current["metadata"].pop("resourceVersion", None)
         patched = patch_mod.apply_patch(current, body, content_type, "Scale")
-        return await self.update_scale(res, namespace, name, patched, dry_run=dry_run)
+        return await self.update_scale(res, namespace, name, patched, dry_run=dry_run, manager=manager)
 
     async def bind(self, namespace: str, name: str, binding: Any) -> None:
         """pods/binding: assign a node once (what the scheduler calls)."""

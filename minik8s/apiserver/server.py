@@ -22,11 +22,13 @@ from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
+from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
 from minik8s.apiserver.authz import filters as authz_filters
 from minik8s.apiserver.authz import service as authz_service
+from minik8s.apiserver.metrics import service as metrics_service
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,13 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
+    # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
+    # server) serves the APIs without scraping: a server holding simulated nodes (hollow
+    # nodes, tests) must not send traffic to addresses nobody runs; the cluster configs
+    # (minik8s/cluster/config.py) turn it on at 15 s, metrics-server's resolution.
+    metric_resolution: float = 0.0
+    proxy_metrics_port: int = 10249
 
 
 @web.middleware
@@ -55,10 +64,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except errors.StatusError as e:
         if e.code >= 500:
             log.warning("%s %s: %s", request.method, request.path_qs, e.message)
-        return handlers.status_response(e)
+        return handlers.status_response(e, request)
     except web.HTTPRequestEntityTooLarge:
         return handlers.status_response(errors.RequestEntityTooLarge(
-            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"))
+            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"), request)
     except web.HTTPException as e:
         if e.status == 404:
             return handlers.status_response(handlers.not_found_path())
@@ -67,7 +76,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         raise
     except (ConnectionResetError, asyncio.CancelledError):
         raise
-    except Exception as e:  # noqa: BLE001 - every unexpected error still answers a Status
+    except Exception as e:
         log.exception("%s %s failed", request.method, request.path_qs)
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 
@@ -91,6 +100,10 @@ class ApiServer:
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
+        self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
+                                                      resolution=config.metric_resolution,
+                                                      proxy_port=config.proxy_metrics_port)
+        self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -107,9 +120,11 @@ class ApiServer:
         r.add_get("/api/", self.api_root)
         r.add_get("/apis", self.apis_root)
         r.add_get("/apis/", self.apis_root)
-        r.add_get("/openapi/v3", self.openapi_root)
-        r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        r.add_get("/openapi/v2", self.openapi.serve_v2)
+        r.add_get("/openapi/v3", self.openapi.serve_v3_root)
+        r.add_get("/openapi/v3/{tail:.*}", self.openapi.serve_v3)
         self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
+        self.metrics.add_routes(r)  # before the catch-all /apis route below
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -139,15 +154,6 @@ class ApiServer:
             return handlers.respond(discovery.aggregated(False, ct), content_type=ct)
         return handlers.respond(discovery.api_group_list())
 
-    async def openapi_root(self, request: web.Request) -> web.Response:
-        return handlers.respond(discovery.openapi_v3_root())
-
-    async def openapi_path(self, request: web.Request) -> web.Response:
-        doc = discovery.openapi_v3_for_path(request.match_info["tail"])
-        if doc is None:
-            raise handlers.not_found_path()
-        return handlers.respond(doc)
-
     # -- lifecycle -----------------------------------------------------------------
 
     async def wait_for_etcd(self, timeout: float = 60.0) -> None:
@@ -164,10 +170,9 @@ class ApiServer:
 
     async def bootstrap(self) -> None:
         """System namespaces and the `kubernetes` Service, as kube-apiserver's bootstrap controller."""
-        ns_res = resources.lookup("", "v1", "namespaces")
-        svc_res = resources.lookup("", "v1", "services")
-        ep_res = resources.lookup("", "v1", "endpoints")
-        assert ns_res and svc_res and ep_res
+        ns_res = resources.must("", "v1", "namespaces")
+        svc_res = resources.must("", "v1", "services")
+        ep_res = resources.must("", "v1", "endpoints")
         for name in registry_mod.SYSTEM_NAMESPACES:
             await self.registry.ensure(ns_res, None, {"apiVersion": "v1", "kind": "Namespace",
                                                       "metadata": {"name": name}})
@@ -219,6 +224,7 @@ class ApiServer:
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
         await site.start()
+        self.metrics.start()
         log.info("minik8s apiserver listening on %s:%d (etcd %s)", self.config.bind_address, self.config.port,
                  ",".join(self.config.etcd_endpoints))
 
@@ -228,6 +234,7 @@ class ApiServer:
         if self._mirror_task is not None:
             self._mirror_task.cancel()
         await self.authz.stop()
+        await self.metrics.stop()
         await self.caches.stop()
         if self.runner is not None:
             await self.runner.cleanup()

@@ -192,7 +192,7 @@ class WatchCache:
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: how it ended no longer matters
                 pass
             self._task = None
         for w in list(self.watchers):

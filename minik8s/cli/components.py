@@ -38,9 +38,15 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
+@click.option("--metric-resolution", default=0.0, type=click.FloatRange(min=0),
+              help="Seconds between scrapes of every node's kubelet and proxy for the metrics APIs (0: none; "
+                   "the cluster configs set 15).")
+@click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
+              help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, watch_window: int, default_toleration_seconds: int) -> None:
+              kubelet_token: str, watch_window: int, default_toleration_seconds: int, metric_resolution: float,
+              proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -49,7 +55,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
-        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds)
+        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds,
+        metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 
 
@@ -66,10 +73,24 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
 @click.option("--cluster-cidr", default="10.244.0.0/16", help="CIDR from which nodes get their pod CIDRs.")
 @click.option("--node-cidr-mask-size", default=24, type=click.IntRange(8, 30), help="Prefix length of a node's pod CIDR.")
+@click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
+              help="Seconds between two looks at each HorizontalPodAutoscaler.")
+@click.option("--horizontal-pod-autoscaler-downscale-stabilization", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds of recommendations a scale-down takes the highest of (HPAs without behavior).")
+@click.option("--horizontal-pod-autoscaler-tolerance", default=0.1, type=click.FloatRange(min=0),
+              help="Metric-to-target ratio distance from 1 within which HPAs do not scale.")
+@click.option("--horizontal-pod-autoscaler-cpu-initialization-period", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts during which its CPU samples count only from its readiness on.")
+@click.option("--horizontal-pod-autoscaler-initial-readiness-delay", default=30.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts within which its readiness changes count as initial.")
 def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
                        renew_deadline: float, retry_period: float, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
-                       node_cidr_mask_size: int) -> None:
+                       node_cidr_mask_size: int, horizontal_pod_autoscaler_sync_period: float,
+                       horizontal_pod_autoscaler_downscale_stabilization: float,
+                       horizontal_pod_autoscaler_tolerance: float,
+                       horizontal_pod_autoscaler_cpu_initialization_period: float,
+                       horizontal_pod_autoscaler_initial_readiness_delay: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
@@ -78,5 +99,13 @@ def controller_manager(server: str, token: str | None, leader_elect: bool, lease
                             controllers=tuple(_split(controllers)),
                             options={"node_monitor_grace_period": node_monitor_grace_period,
                                      "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,
-                                     "node_cidr_mask_size": node_cidr_mask_size})
+                                     "node_cidr_mask_size": node_cidr_mask_size,
+                                     "horizontal_pod_autoscaler_sync_period": horizontal_pod_autoscaler_sync_period,
+                                     "horizontal_pod_autoscaler_downscale_stabilization":
+                                         horizontal_pod_autoscaler_downscale_stabilization,
+                                     "horizontal_pod_autoscaler_tolerance": horizontal_pod_autoscaler_tolerance,
+                                     "horizontal_pod_autoscaler_cpu_initialization_period":
+                                         horizontal_pod_autoscaler_cpu_initialization_period,
+                                     "horizontal_pod_autoscaler_initial_readiness_delay":
+                                         horizontal_pod_autoscaler_initial_readiness_delay})
     asyncio.run(manager.serve(config))

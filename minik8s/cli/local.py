@@ -229,27 +229,14 @@ class LocalCluster:
         options = config.read_options(kubelet_file, "kubelet")
         node_name = options.get("node-name") or self.node_name
         network = options.get("pod-network-name") or "minik8s-pods"
-        import docker
+        from minik8s.kubelet import cleanup
 
-        from minik8s.kubelet import runtime
-
-        client = docker.from_env()
-        try:
-            found = client.api.containers(all=True, filters={"label": f"{runtime.NODE}={node_name}"})
-            # Apps before their sandboxes, as the kubelet does.
-            found.sort(key=lambda c: (c.get("Labels") or {}).get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX)
-            for c in found:
-                client.api.remove_container(c["Id"], force=True)
-            # The kubelet's pod network goes with the node; the next kubelet makes it again.
-            for net in client.api.networks(names=[network]):
-                try:
-                    client.api.remove_network(net["Id"])
-                except docker.errors.APIError as e:
-                    echo(f"warning: docker network {network} not removed: {e}")
-        finally:
-            client.close()
-        if found:
-            echo(f"removed {len(found)} pod containers")
+        # The kubelet's pod network goes with the node; the next kubelet makes it again.
+        removed = cleanup.remove_node_pods(node_name, options.get("docker-host") or "", network)
+        if removed.network_error:
+            echo(f"warning: docker network {network} not removed: {removed.network_error}")
+        if removed.containers:
+            echo(f"removed {removed.containers} pod containers")
 
 
 def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path) -> str:

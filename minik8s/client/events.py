@@ -20,8 +20,7 @@ from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-EVENTS = resources.lookup("", "v1", "events")
-assert EVENTS is not None
+EVENTS = resources.must("", "v1", "events")
 
 
 def object_reference(obj: dict[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def load(path: str | os.PathLike[str] | None = None, context: str | None = None)
     ctx_name = context or merged["current-context"]
     ctx = _named(merged["contexts"], ctx_name, "context")["context"]
     cluster = _named(merged["clusters"], ctx.get("cluster", ""), "cluster")["cluster"]
-    user = {}
+    user: dict[str, Any] = {}
     if ctx.get("user"):
         try:
             user = _named(merged["users"], ctx["user"], "user").get("user") or {}

@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 import uuid
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from minik8s.api import errors
 from minik8s.api import resources
@@ -24,8 +24,7 @@ from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert LEASES is not None
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 def default_identity() -> str:
@@ -77,7 +76,7 @@ class LeaderElector:
         except errors.Conflict:
             return False
 
-    async def run(self, lead: Callable[[], Awaitable[Any]]) -> None:
+    async def run(self, lead: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Block until leading, run `lead()` while renewing; return when leadership is lost."""
         while not self.is_leader:
             try:
@@ -112,7 +111,7 @@ class LeaderElector:
                 pass
 
 
-async def run_until_signalled(client: rest.Client, component: str, lead: Callable[[], Awaitable[Any]], *,
+async def run_until_signalled(client: rest.Client, component: str, lead: Callable[[], Coroutine[Any, Any, Any]], *,
                               elector: LeaderElector | None) -> None:
     """Run `lead()` (behind `elector` if given) until SIGTERM/SIGINT; close `client` at the end.
 

@@ -126,6 +126,8 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "advertise-address": m.advertise_address,
             "service-cluster-ip-range": m.service_cluster_ip_range,
             "kubelet-token": m.kubelet_token,
+            # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
+            "metric-resolution": 15,
         },
         "controller-manager": {
             "server": m.server,

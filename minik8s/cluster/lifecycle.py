@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from minik8s.api import conditions
+from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.cluster import cgroups
 from minik8s.cluster import host
 from minik8s.cluster import images as images_mod
@@ -37,7 +38,6 @@ from minik8s.cluster import mounts
 from minik8s.cluster import netns
 from minik8s.cluster import node as node_mod
 from minik8s.cluster import spec as spec_mod
-from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.util import procs
 
 EchoFn = Callable[[str], None]

@@ -23,9 +23,9 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-SERVICES = resources.lookup("", "v1", "services")
-ENDPOINTS = resources.lookup("", "v1", "endpoints")
-PODS = resources.lookup("", "v1", "pods")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
+PODS = resources.must("", "v1", "pods")
 assert SERVICES and ENDPOINTS and PODS
 
 
@@ -69,14 +69,14 @@ def compute_subsets(service: dict[str, Any], pods: list[dict[str, Any]]) -> list
         else:
             group["notReadyAddresses"].append(address)
     subsets = []
-    for ports, group in sorted(groups.items()):
+    for group_ports, group in sorted(groups.items()):
         subset: dict[str, Any] = {}
         for key in ("addresses", "notReadyAddresses"):
             if group[key]:
                 subset[key] = sorted(group[key], key=lambda a: tuple(int(x) for x in a["ip"].split(".")))
-        if ports:
+        if group_ports:
             subset["ports"] = [{**({"name": name} if name else {}), "port": port, "protocol": proto}
-                               for name, port, proto in ports]
+                               for name, port, proto in group_ports]
         subsets.append(subset)
     return subsets
 

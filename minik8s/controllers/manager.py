@@ -16,17 +16,18 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.controllers import base
-from minik8s.controllers.cronjob import controller as cronjob
-from minik8s.controllers.daemon import controller as daemon
-from minik8s.controllers.job import controller as job
-from minik8s.controllers.ttlafterfinished import controller as ttlafterfinished
-from minik8s.controllers import deployment
-from minik8s.controllers import garbagecollector
 from minik8s.controllers import endpoints
+from minik8s.controllers import garbagecollector
 from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
 from minik8s.controllers import replicaset
+from minik8s.controllers.cronjob import controller as cronjob
+from minik8s.controllers.daemon import controller as daemon
+from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.job import controller as job
+from minik8s.controllers.podautoscaler import horizontal
+from minik8s.controllers.ttlafterfinished import controller as ttlafterfinished
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ REGISTRY: dict[str, ControllerFactory] = {
     "ttl-after-finished": lambda c, f, r, cfg: ttlafterfinished.new_controller(c, f),
     "daemonset": lambda c, f, r, cfg: daemon.new_controller(
         c, f, events.EventRecorder(c, "daemonset-controller"), cfg.options),
+    "horizontalpodautoscaling": lambda c, f, r, cfg: horizontal.new_controller(
+        c, f, events.EventRecorder(c, "horizontal-pod-autoscaler"), cfg.options),
 }
 
 

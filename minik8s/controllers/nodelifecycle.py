@@ -34,9 +34,9 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-PODS = resources.lookup("", "v1", "pods")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
+NODES = resources.must("", "v1", "nodes")
+PODS = resources.must("", "v1", "pods")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 assert NODES and PODS and LEASES
 
 UNREACHABLE = "node.kubernetes.io/unreachable"

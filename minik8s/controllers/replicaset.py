@@ -31,6 +31,7 @@ import time
 from typing import Any, Awaitable, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import pods as podutil
 from minik8s.api import resources
 from minik8s.api import rfc3339
@@ -46,10 +47,9 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PODS = resources.lookup("", "v1", "pods")
-REPLICASETS = resources.lookup("apps", "v1", "replicasets")
-REPLICATIONCONTROLLERS = resources.lookup("", "v1", "replicationcontrollers")
-assert PODS is not None and REPLICASETS is not None and REPLICATIONCONTROLLERS is not None
+PODS = resources.must("", "v1", "pods")
+REPLICASETS = resources.must("apps", "v1", "replicasets")
+REPLICATIONCONTROLLERS = resources.must("", "v1", "replicationcontrollers")
 
 BURST_REPLICAS = 500  # upstream's BurstReplicas: most creates/deletes per sync
 SLOW_START_INITIAL_BATCH = 1
@@ -170,7 +170,9 @@ def _compare(p1: Obj, p2: Obj) -> int:
     if _delete_first(p2, p1):
         return 1
     # Not upstream: a stable tie-break so repeated syncs pick the same victims.
-    return (p1["metadata"]["name"] > p2["metadata"]["name"]) - (p1["metadata"]["name"] < p2["metadata"]["name"])
+    n1: str = p1["metadata"]["name"]
+    n2: str = p2["metadata"]["name"]
+    return (n1 > n2) - (n1 < n2)
 
 
 def deletion_order(pods: list[Obj]) -> list[Obj]:
@@ -331,12 +333,7 @@ class ReplicaSetController(base.Controller):
 
     def _resolve(self, namespace: str, ref: Obj) -> Obj | None:
         """The owner a controllerRef names, if it is ours and the uid matches."""
-        if ref.get("kind") != self.res.kind:
-            return None
-        owner = self.owners.get_by(namespace, ref.get("name", ""))
-        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return owner
+        return owners.resolve_controller_ref(ref, self.res.kind, lambda name: self.owners.get_by(namespace, name))
 
     def _owners_selecting(self, pod: Obj) -> list[Obj]:
         labels = pod["metadata"].get("labels")
@@ -354,7 +351,7 @@ class ReplicaSetController(base.Controller):
             # A restarted manager can list a pod that is already terminating.
             self.on_pod_delete(pod)
             return
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is not None:
             owner = self._resolve(pod["metadata"]["namespace"], ref)
             if owner is None:
@@ -378,7 +375,7 @@ class ReplicaSetController(base.Controller):
             if labels_changed:
                 self.on_pod_delete(old)
             return
-        cur_ref, old_ref = podcontrol.controller_of(cur), podcontrol.controller_of(old)
+        cur_ref, old_ref = owners.controller_ref(cur), owners.controller_ref(old)
         ref_changed = cur_ref != old_ref
         if ref_changed and old_ref is not None:
             owner = self._resolve(old["metadata"]["namespace"], old_ref)
@@ -394,7 +391,7 @@ class ReplicaSetController(base.Controller):
                 self.enqueue(informer_mod.key_of(owner))
 
     def on_pod_delete(self, pod: Obj) -> None:
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is None:
             return
         owner = self._resolve(pod["metadata"]["namespace"], ref)
@@ -420,7 +417,7 @@ class ReplicaSetController(base.Controller):
             # Retrying cannot fix a bad selector; the next update of the object will.
             log.warning("%s %s: invalid selector: %s", self.res.kind, key, e.message)
             return
-        ref = podcontrol.new_controller_ref(owner, self.res)
+        ref = owners.new_controller_ref(owner, self.res.api_version, self.res.kind)
         manager = podcontrol.ControllerRefManager(
             owner, ref, selector, patch=self.pod_control.patch_pod,
             recheck=lambda: self.client.get_or_none(self.res, name, namespace),
@@ -453,7 +450,7 @@ class ReplicaSetController(base.Controller):
             log.info("%s %s: too few replicas (have %d, need %d), creating %d", self.res.kind, key, len(pods),
                      len(pods) - diff, count)
             template = spec.get("template") or {}
-            ref = podcontrol.new_controller_ref(owner, self.res)
+            ref = owners.new_controller_ref(owner, self.res.api_version, self.res.kind)
 
             async def create() -> None:
                 await self.pod_control.create_pods(namespace, template, owner, ref)

@@ -186,11 +186,7 @@ class HollowKubelet:
             return
 
     async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except workqueue.ShutDown:
-                return
+        async for key in self.queue.keys():
             try:
                 await self.sync_pod(key)
                 self.queue.forget(key)

@@ -14,6 +14,7 @@ import ipaddress
 from typing import Any
 
 from minik8s.api import conditions
+from minik8s.api import owners
 from minik8s.api import pods as podutil
 from minik8s.api import rfc3339
 
@@ -102,7 +103,7 @@ def node_object(spec: NodeSpec, name: str, index: int, *, now: str | None = None
 def lease_object(name: str, node_uid: str | None, *, now: str | None = None) -> Obj:
     meta: Obj = {"name": name, "namespace": LEASE_NAMESPACE}
     if node_uid:
-        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}]
+        meta["ownerReferences"] = [owners.owner_ref("v1", "Node", name, node_uid)]
     now = now or rfc3339.now_micro()
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
             "spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": now}}

@@ -247,8 +247,12 @@ class DockerRuntime:
         log.info("created docker network %s on %s (masquerade %s)", name, net, "on" if masquerade else "off")
 
     async def remove_network(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             await self._call(self.api.remove_network, name)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("NetworkNotReady", f"removing docker network {name}: {_api_error(e)}") from e
 
     # -- listing and status --------------------------------------------------------------------
 
@@ -348,7 +352,7 @@ class DockerRuntime:
                 (p.host_ip, p.host_port) if p.host_ip else p.host_port)
         host_config = self.api.create_host_config(
             network_mode=config.network, ipc_mode="shareable", port_bindings=bindings or None,
-            extra_hosts={h: ip for h, ip in config.extra_hosts} or None,
+            extra_hosts=dict(config.extra_hosts) or None,
             dns=list(config.dns) or None, dns_search=list(config.dns_search) or None,
             dns_opt=list(config.dns_options) or None, sysctls=config.sysctls or None,
             log_config=LOG_CONFIG, cpu_shares=2)
@@ -425,7 +429,8 @@ class DockerRuntime:
         sandbox = f"container:{config.sandbox_id}"
         binds = [f"{m.host_path}:{m.container_path}:{'ro' if m.read_only else 'rw'}" for m in config.mounts]
         host_config = self.api.create_host_config(
-            network_mode=sandbox, ipc_mode=sandbox, pid_mode=sandbox if config.share_pid else None,
+            network_mode=sandbox, ipc_mode=sandbox,
+            pid_mode=f"container:{config.pid_target}" if config.pid_target else sandbox if config.share_pid else None,
             binds=binds or None, cpu_shares=config.cpu_shares or None, cpu_quota=config.cpu_quota or None,
             cpu_period=config.cpu_period or None, mem_limit=config.memory_limit or None,
             privileged=config.privileged, cap_add=list(config.cap_add) or None,

@@ -103,6 +103,10 @@ class FakeRuntime:
         self.calls.append(("ensure_network", name, cidr, masquerade))
         self.networks[name] = cidr
 
+    async def remove_network(self, name: str) -> None:
+        self.calls.append(("remove_network", name))
+        self.networks.pop(name, None)
+
     async def list_containers(self) -> list[runtime.ContainerStatus]:
         return [self._status(c) for c in self.containers.values() if c.labels.get(runtime.NODE) == self.node]
 

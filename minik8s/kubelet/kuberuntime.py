@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Protocol
 from minik8s.kubelet import backoff as backoff_mod
 from minik8s.kubelet import containers as containers_mod
 from minik8s.kubelet import downward
+from minik8s.kubelet import ephemeral
 from minik8s.kubelet import lifecycle
 from minik8s.kubelet import objects as objects_mod
 from minik8s.kubelet import runtime
@@ -283,7 +284,7 @@ def compute_pod_actions(pod: Obj, rs: runtime.PodRuntimeStatus, probes: ProbeRes
     # Running instances that the spec does not explain: older duplicates of a
     # container, or containers no longer in the spec (sidecars are explained).
     newest_running: dict[str, str] = {}
-    names = {c["name"] for c in spec_containers} | {c["name"] for c in inits if is_sidecar(c)}
+    names = {c["name"] for c in spec_containers} | {c["name"] for c in inits if is_sidecar(c)} | ephemeral.names(pod)
     for status in rs.containers:  # newest first
         if status.state != runtime.RUNNING or status.id in actions.containers_to_kill:
             continue
@@ -299,24 +300,29 @@ def compute_pod_actions(pod: Obj, rs: runtime.PodRuntimeStatus, probes: ProbeRes
         # Every app container is done: so is the pod (its sidecars stop with it).
         actions.kill_pod = True
         actions.containers_to_start = []
+        return actions
+    actions.containers_to_start += ephemeral.to_start(pod, rs)
     return actions
 
 
 def _field_path(name: str, pod: Obj | None = None) -> str:
-    """The event's fieldPath: spec.containers{name}, or spec.initContainers{name}."""
+    """The event's fieldPath: spec.containers{name}, spec.initContainers{name} or
+    spec.ephemeralContainers{name}."""
     if pod is not None and any(c.get("name") == name for c in init_containers(pod)):
         return f"spec.initContainers{{{name}}}"
+    if pod is not None and name in ephemeral.names(pod):
+        return f"spec.ephemeralContainers{{{name}}}"
     return f"spec.containers{{{name}}}"
 
 
 def container_spec(pod: Obj | None, name: str) -> Obj | None:
-    """The spec of an app or init container of the pod."""
+    """The spec of an app, init or ephemeral container of the pod."""
     if pod is None:
         return None
     spec = pod.get("spec") or {}
-    for key in ("containers", "initContainers"):
+    for key in ("containers", "initContainers", "ephemeralContainers"):
         for c in spec.get(key) or []:
-            if c.get("name") == name:
+            if isinstance(c, dict) and c.get("name") == name:
                 return dict(c)
     return None
 
@@ -468,7 +474,7 @@ class RuntimeManager:
         # Step 4
         if actions.containers_to_start and sandbox is not None:
             pod_ip = self._pod_ip(pod, sandbox)
-            specs = {n: c for n in actions.containers_to_start if (c := container_spec(pod, n)) is not None}
+            specs = {n: s for n in actions.containers_to_start if (s := container_spec(pod, n)) is not None}
             objects, unavailable = await self._env_objects(pod, list(specs.values()))
             ctx = containers_mod.PodContext(self.node_name, self.host_ip, pod_ip, volume_paths,
                                             self.node_allocatable, objects,
@@ -574,6 +580,8 @@ class RuntimeManager:
             mounts = await asyncio.to_thread(self.volumes.ensure_sub_paths, list(config.mounts),
                                              dict(ctx.volume_paths))
             config = dataclasses.replace(config, mounts=tuple(mounts))
+            if ephemeral.pid_target(container, rs):
+                config = dataclasses.replace(config, pid_target=ephemeral.pid_target(container, rs))
         except runtime.RuntimeFailure as e:
             reason = "CreateContainerConfigError" if isinstance(e, volumes_mod.MountError) else e.reason
             self.record(pod, "Warning", "Failed", f"Error: {e.message}", field)

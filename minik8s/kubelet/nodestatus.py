@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable
 import psutil
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.client import rest
@@ -33,9 +34,8 @@ from minik8s.kubelet import status as status_mod
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert NODES is not None and LEASES is not None
+NODES = resources.must("", "v1", "nodes")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 Obj = dict[str, Any]
 
@@ -229,8 +229,7 @@ def build_lease(node: Obj, duration: int, now: float) -> Obj:
                   "spec": {"holderIdentity": name, "leaseDurationSeconds": duration,
                            "renewTime": rfc3339.format_micro(now)}}
     if node["metadata"].get("uid"):
-        lease["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                                 "uid": node["metadata"]["uid"]}]
+        lease["metadata"]["ownerReferences"] = [owners.owner_ref("v1", "Node", name, node["metadata"]["uid"])]
     return lease
 
 

@@ -135,8 +135,8 @@ class ProberManager:
     def remove_pod(self, uid: str) -> None:
         for key in [k for k in self._workers if k[0] == uid]:
             self._workers.pop(key).stop()
-        for key in [k for k in self._containers if k[0] == uid]:
-            ref = self._containers.pop(key)
+        for container in [k for k in self._containers if k[0] == uid]:
+            ref = self._containers.pop(container)
             for kind in KINDS:
                 self._results.pop((kind, ref.id), None)
         self._pod_ip.pop(uid, None)
@@ -274,7 +274,7 @@ def _health_status(body: bytes) -> int:
 async def grpc_probe(spec: Obj, pod_ip: str, timeout: float) -> tuple[bool, str]:
     """The gRPC health checking protocol (grpc.health.v1.Health/Check), as the kubelet's
     grpc prober: success only for SERVING."""
-    import grpc  # noqa: PLC0415 - grpcio comes with the etcd client; only grpc probes need it
+    import grpc
 
     port = int(spec.get("port") or 0)
     service = str(spec.get("service") or "")
@@ -340,7 +340,7 @@ class _Worker:
                 await self.do_probe()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a probe bug must not end probing
+            except Exception:
                 log.exception("%s probe of %s in pod %s failed unexpectedly", self.kind, self.name, self.uid)
             try:
                 await asyncio.wait_for(self.trigger.wait(), period)

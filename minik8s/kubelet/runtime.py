@@ -172,6 +172,8 @@ class ContainerConfig:
     cap_drop: tuple[str, ...] = ()
     read_only_rootfs: bool = False
     share_pid: bool = False
+    # Another container's process namespace to join (an ephemeral container's target).
+    pid_target: str = ""
     oom_score_adj: int | None = None
 
 
@@ -219,6 +221,10 @@ class Runtime(Protocol):
     async def ping(self) -> bool: ...
 
     async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None: ...
+
+    async def remove_network(self, name: str) -> None:
+        """Remove the network `name`; one that does not exist is not an error."""
+        ...
 
     async def list_containers(self) -> list[ContainerStatus]:
         """Every sandbox and container this node owns (summary: no exit codes or times needed)."""

@@ -34,6 +34,7 @@ from aiohttp import web
 from minik8s.api import errors
 from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
+from minik8s.kubelet import stats as stats_mod
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def _since(query: Any) -> float | None:
 class KubeletServer:
     def __init__(self, rt: runtime.Runtime, *, find_pod: Callable[[str, str], Obj | None],
                  pod_status: Callable[[Obj], Obj], list_pods: Callable[[], list[Obj]], token: str = "",
-                 bind: str = "0.0.0.0", port: int = 10250) -> None:
+                 bind: str = "0.0.0.0", port: int = 10250, stats: stats_mod.StatsProvider | None = None) -> None:
         self.runtime = rt
         self.find_pod = find_pod
         self.pod_status = pod_status
@@ -139,6 +140,7 @@ class KubeletServer:
         self.token = token
         self.bind = bind
         self.port = port
+        self.stats = stats
         self.runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -149,6 +151,8 @@ class KubeletServer:
         app.router.add_route("*", "/exec/{namespace}/{pod}/{container}", self.exec)
         app.router.add_route("*", "/attach/{namespace}/{pod}/{container}", self.attach)
         app.router.add_route("*", "/portForward/{namespace}/{pod}", self.port_forward)
+        if self.stats is not None:
+            stats_mod.add_routes(app, self.stats)
         return app
 
     @web.middleware

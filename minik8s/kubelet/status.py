@@ -31,8 +31,7 @@ from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 Obj = dict[str, Any]
 # Conditions the kubelet owns; any other condition on the pod is kept as it is.
@@ -55,9 +54,10 @@ def _terminated(c: runtime.ContainerStatus) -> Obj:
 
 
 def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[str, tuple[str, str]],
-                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool], *,
-                       init: bool = False) -> list[Obj]:
-    """One status per spec container, or per init container with `init` (convertToAPIContainerStatuses).
+                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool],
+                       key: str = "containers") -> list[Obj]:
+    """One status per container of spec[key]: containers, initContainers or
+    ephemeralContainers (convertToAPIContainerStatuses).
 
     The newest instance gives the state, the one before it the lastState. A
     container the last sync could not start (back-off, pull failure) is shown
@@ -68,8 +68,9 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
     """
     spec = pod.get("spec") or {}
     waiting_reason = "PodInitializing" if spec.get("initContainers") else "ContainerCreating"
+    init = key == "initContainers"
     out = []
-    for spec_c in spec.get("initContainers" if init else "containers") or []:
+    for spec_c in spec.get(key) or []:
         name = spec_c["name"]
         instances = rs.instances(name)
         status: Obj = {"name": name, "image": spec_c.get("image", ""), "imageID": "", "ready": False,
@@ -231,7 +232,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     now = time.time() if now is None else now
     old = old or {}
     statuses = container_statuses(pod, rs, reasons, ready, started)
-    init_statuses = container_statuses(pod, rs, reasons, ready, started, init=True)
+    init_statuses = container_statuses(pod, rs, reasons, ready, started, key="initContainers")
     phase = get_phase(pod, statuses, init_statuses)
     if old.get("phase") in TERMINAL_PHASES:
         phase = old["phase"]  # a terminal phase never goes back
@@ -279,6 +280,10 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
     status["containerStatuses"] = statuses
+    if (pod.get("spec") or {}).get("ephemeralContainers"):
+        # Shown, but never part of readiness or the phase.
+        status["ephemeralContainerStatuses"] = container_statuses(pod, rs, reasons, lambda _n, _i: False,
+                                                                  started, key="ephemeralContainers")
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
         # A terminal status is final: why the pod ended (Evicted) stays with it.

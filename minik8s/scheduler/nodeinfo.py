@@ -18,6 +18,7 @@ import functools
 from typing import Any
 
 from minik8s.api import conditions
+from minik8s.api import owners
 from minik8s.api import quantity
 
 Obj = dict[str, Any]
@@ -127,11 +128,8 @@ class PodInfo:
         self.node_name: str = (pod.get("spec") or {}).get("nodeName") or ""
         self.milli_cpu, self.memory, self.nz_milli_cpu, self.nz_memory = pod_requests(pod)
         self.ports = host_ports(pod)
-        self.owner_uid = ""
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("controller"):
-                self.owner_uid = ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
-                break
+        ref = owners.controller_ref(pod)
+        self.owner_uid = "" if ref is None else ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
         self.terminating = bool(meta.get("deletionTimestamp"))
 
     @property

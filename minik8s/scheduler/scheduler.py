@@ -186,7 +186,7 @@ class Scheduler:
             qp = await self.queue.pop()
             try:
                 self.schedule_one(qp)
-            except Exception:  # noqa: BLE001 - one bad pod must not stop scheduling
+            except Exception:
                 log.exception("scheduling %s failed", qp.key)
                 self.queue.add_backoff(qp)
             # Let watch events and bindings in flight make progress between decisions.

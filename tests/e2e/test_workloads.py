@@ -54,7 +54,7 @@ def test_cronjob_every_minute_creates_a_job(healthy: Cluster, namespace: str) ->
                    "spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
                        "restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 2,
                        "containers": [{"name": "tick", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
-                                       "command": ["date"]}]}}}}}, namespace)
+                                       "command": ["date"]}]}}}}}}, namespace)
 
     def completed_job() -> dict[str, Any] | None:
         for job in healthy.get_json("jobs", "-n", namespace)["items"]:
@@ -87,7 +87,7 @@ def test_daemonset_on_every_node_and_its_rolling_update(healthy: Cluster, namesp
     assert "successfully rolled out" in out
     pods = live(healthy.pods(namespace, "app=agent"))
     per_node = collections.Counter(p["spec"]["nodeName"] for p in pods)
-    assert per_node == {node: 1 for node in healthy.nodes}, per_node
+    assert per_node == dict.fromkeys(healthy.nodes, 1), per_node
     assert all(pod_ready(p) for p in pods)
     first = {p["metadata"]["uid"] for p in pods}
 
@@ -105,7 +105,7 @@ def test_daemonset_on_every_node_and_its_rolling_update(healthy: Cluster, namesp
     assert min(seen_ready) >= 2, seen_ready
     pods = live(healthy.pods(namespace, "app=agent"))
     assert not first & {p["metadata"]["uid"] for p in pods}
-    assert collections.Counter(p["spec"]["nodeName"] for p in pods) == {node: 1 for node in healthy.nodes}
+    assert collections.Counter(p["spec"]["nodeName"] for p in pods) == dict.fromkeys(healthy.nodes, 1)
     history = healthy.kubectl("rollout", "history", "ds/agent", "-n", namespace).stdout
     assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]
 

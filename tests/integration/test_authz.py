@@ -524,7 +524,7 @@ async def test_mirror_follows_a_restarted_watch_cache(server: InProcessApiServer
     mirror lists again and keeps following, so grants made afterwards still take effect."""
     cache = server.api.caches.caches["clusterrolebindings"]
     before = len(cache.watchers)
-    server.loop.call_soon_threadsafe(cache._drop_watchers)  # noqa: SLF001 - what a compaction does
+    server.loop.call_soon_threadsafe(cache._drop_watchers)
     name = "carol-view-" + uuid.uuid4().hex[:6]
     await admin.create(CLUSTER_ROLE_BINDINGS, binding(name, "ClusterRole", "view", ("User", "carol")))
     carol = server.client("carol")

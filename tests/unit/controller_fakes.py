@@ -19,6 +19,7 @@ from minik8s.api import errors
 from minik8s.api import patch as patch_mod
 from minik8s.api import resources
 from minik8s.api import rfc3339
+from minik8s.api import strategicpatch
 from minik8s.client import informer as informer_mod
 from minik8s.controllers import podcontrol
 
@@ -52,17 +53,17 @@ class FakeApi:
         inf = self.informer(res)
         inf.store[informer_mod.key_of(obj)] = obj
         if old is None:
-            for fn in inf._on_add:  # noqa: SLF001 - deliver events as the informer would
+            for fn in inf._on_add:
                 fn(obj)
         else:
-            for fn in inf._on_update:  # noqa: SLF001
+            for fn in inf._on_update:
                 fn(old, obj)
         return copy.deepcopy(obj)
 
     def _remove(self, res: resources.Resource, obj: Obj) -> None:
         inf = self.informer(res)
         inf.store.pop(informer_mod.key_of(obj), None)
-        for fn in inf._on_delete:  # noqa: SLF001
+        for fn in inf._on_delete:
             fn(obj)
 
     def add(self, res: resources.Resource, obj: Obj) -> Obj:
@@ -144,7 +145,7 @@ class FakeApi:
         if patch_type == patch_mod.MERGE_PATCH or patch_type == "application/merge-patch+json":
             new = patch_mod.merge_patch(copy.deepcopy(old), body)
         else:
-            new = patch_mod.strategic_merge_patch(copy.deepcopy(old), body, res.kind)
+            new = strategicpatch.strategic_merge_patch(copy.deepcopy(old), body, res.kind)
         self.calls.append(("patch", res.plural, name))
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and \
                 not new["metadata"].get("deletionGracePeriodSeconds"):

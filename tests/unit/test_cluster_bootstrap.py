@@ -55,5 +55,5 @@ def test_check_token() -> None:
 def test_cluster_info_round_trip() -> None:
     info = bootstrap.ClusterInfo("http://10.0.0.1:6443", "kt", "10.244.0.0/16")
     data = bootstrap.cluster_info_secret(info)["data"]
-    assert bootstrap._unb64(data, "server") == "http://10.0.0.1:6443"  # noqa: SLF001
+    assert bootstrap._unb64(data, "server") == "http://10.0.0.1:6443"
     assert bootstrap.join_command(info.server, TOKEN) == f"minik8s join http://10.0.0.1:6443 --token {TOKEN}"

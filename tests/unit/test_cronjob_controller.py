@@ -181,7 +181,7 @@ async def test_missing_active_job_is_dropped_and_already_existing_job_is_adopted
     h = Harness(make_cronjob())
     h.now = minute(1) + 1
     await h.sync()
-    h.api._remove(JOBS, h.jobs()[0])  # noqa: SLF001
+    h.api._remove(JOBS, h.jobs()[0])
     cj = await h.sync()
     assert "MissingJob" in h.events.reasons() and "active" not in cj["status"]
     # A previous attempt created the Job but died before writing status: no duplicate.

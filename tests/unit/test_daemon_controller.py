@@ -171,7 +171,7 @@ async def test_nodes_coming_and_going_and_no_execute_taints() -> None:
     await h.sync()
     assert sorted(h.by_node()) == ["n2"]
     # A pod pinned to a node that disappeared before it was scheduled goes.
-    h.api._remove(NODES, h.api.get_obj(NODES, "n2", None))  # type: ignore[arg-type]  # noqa: SLF001
+    h.api._remove(NODES, h.api.get_obj(NODES, "n2", None))  # type: ignore[arg-type]
     await h.sync()
     assert h.by_node() == {}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from minik8s.api import rfc3339
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import util
 
 NOW = 1_700_000_000.0
 
@@ -153,7 +153,7 @@ def test_hash_ignores_the_hash_label_and_empty_fields() -> None:
 def test_hash_is_stable_across_processes_and_key_order() -> None:
     t = template("nginx:1")
     reordered = {"spec": t["spec"], "metadata": t["metadata"]}
-    code = ("from minik8s.controllers import deployment_util as u;"
+    code = ("from minik8s.controllers.deployment import util as u;"
             "print(u.compute_hash({'metadata': {'labels': {'app': 'web'}}, "
             "'spec': {'containers': [{'image': 'nginx:1', 'name': 'web'}]}}, None))")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -154,7 +154,7 @@ async def test_expectations_hold_back_a_second_create() -> None:
 async def test_parallelism_2_completions_4_runs_to_complete() -> None:
     h = Harness(make_job(parallelism=2, completions=4))
     await h.sync()
-    for round_ in range(2):
+    for _round in range(2):
         for pod in h.pods(active=True):
             await h.run(pod)
         job = await h.sync()
@@ -341,7 +341,7 @@ async def test_orphan_pod_loses_its_finalizer() -> None:
     await h.sync()
     pod = h.pods()[0]
     # The Job goes (cascading delete will follow): its pod must not keep the finalizer.
-    h.api._remove(JOBS, h.job)  # noqa: SLF001
+    h.api._remove(JOBS, h.job)
     keys = []
     while len(h.ctrl.queue):
         keys.append(await h.ctrl.queue.get())

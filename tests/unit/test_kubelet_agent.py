@@ -63,7 +63,7 @@ async def test_a_deleted_pod_is_stopped_reported_removed_then_deleted(tmp_path: 
     assert final["phase"] == "Failed"
     assert final["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
     # A late event about the pod does not bring it back.
-    k._on_update(deleting, deleting)  # noqa: SLF001
+    k._on_update(deleting, deleting)
     assert "u1" not in k.pod_workers
     await k.pod_workers.stop()
 
@@ -137,11 +137,11 @@ async def test_an_empty_dir_over_its_size_limit_evicts_the_pod(tmp_path: pathlib
     k.informer.store = {"ns/p": p}
     k.informer.synced.set()
     await k.housekeeping()
-    assert k._evictions == {}  # noqa: SLF001 - within its limit
+    assert k._evictions == {}
     scratch = tmp_path / "pods" / "u1" / "volumes" / "kubernetes.io~empty-dir" / "scratch"
     (scratch / "big").write_bytes(b"x" * (2 * 1024 * 1024))
     await k.housekeeping()
-    assert "u1" in k._evictions  # noqa: SLF001
+    assert "u1" in k._evictions
     await k.sync("u1", p)
     assert rt.find("u1", "app", runtime.RUNNING) == []
     await k.status_manager.flush("u1")

@@ -8,7 +8,7 @@ import pytest
 
 from minik8s.api import kinds
 from minik8s.api import resources
-from minik8s.cli import printers
+from minik8s.cli.kubectl import printers
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 

@@ -762,8 +762,7 @@ def test_hpa_without_metrics_or_min_replicas() -> None:
 
 
 def test_hpa_v1_resource_renders_v2_and_v1_shapes() -> None:
-    v1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-    assert v1 is not None
+    v1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
     v2_obj = _hpa([_cpu_metric({"type": "Utilization", "averageUtilization": 80})])
     assert row(v1, v2_obj)[:3] == ["web", "Deployment/web", "cpu: <unknown>/80%"]
     v1_obj = {"metadata": {"name": "web"},

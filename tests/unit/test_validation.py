@@ -16,18 +16,18 @@ from minik8s.api.kinds import scale as scale_kind
 
 Obj = dict[str, Any]
 
-POD = resources.lookup("", "v1", "pods")
-SVC = resources.lookup("", "v1", "services")
-RC = resources.lookup("", "v1", "replicationcontrollers")
-NS = resources.lookup("", "v1", "namespaces")
-NODE = resources.lookup("", "v1", "nodes")
-EP = resources.lookup("", "v1", "endpoints")
-EVENT = resources.lookup("", "v1", "events")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-RS = resources.lookup("apps", "v1", "replicasets")
-HPA2 = resources.lookup("autoscaling", "v2", "horizontalpodautoscalers")
-HPA1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-LEASE = resources.lookup("coordination.k8s.io", "v1", "leases")
+POD = resources.must("", "v1", "pods")
+SVC = resources.must("", "v1", "services")
+RC = resources.must("", "v1", "replicationcontrollers")
+NS = resources.must("", "v1", "namespaces")
+NODE = resources.must("", "v1", "nodes")
+EP = resources.must("", "v1", "endpoints")
+EVENT = resources.must("", "v1", "events")
+DEPLOY = resources.must("apps", "v1", "deployments")
+RS = resources.must("apps", "v1", "replicasets")
+HPA2 = resources.must("autoscaling", "v2", "horizontalpodautoscalers")
+HPA1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
+LEASE = resources.must("coordination.k8s.io", "v1", "leases")
 
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                  "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
@@ -83,9 +83,8 @@ spec:
 # helpers
 
 
-def ready(res: resources.Resource | None, obj: Obj, namespace: str | None = "default") -> Obj:
+def ready(res: resources.Resource, obj: Obj, namespace: str | None = "default") -> Obj:
     """What the server hands to validate(): namespace set, defaults applied."""
-    assert res is not None
     obj = copy.deepcopy(obj)
     if namespace and res.namespaced:
         obj.setdefault("metadata", {})["namespace"] = namespace
@@ -93,8 +92,7 @@ def ready(res: resources.Resource | None, obj: Obj, namespace: str | None = "def
     return obj
 
 
-def causes(res: resources.Resource | None, obj: Obj, old: Obj | None = None) -> list[dict[str, str]]:
-    assert res is not None
+def causes(res: resources.Resource, obj: Obj, old: Obj | None = None) -> list[dict[str, str]]:
     with pytest.raises(errors.Invalid) as exc:
         kinds.validate(res, obj, old)
     err = exc.value
@@ -310,13 +308,11 @@ def test_cluster_scoped_objects_have_no_namespace() -> None:
     ("-", True, SUBDOMAIN_MSG),
 ])
 def test_validate_name(name: str, prefix: bool, result: str | None) -> None:
-    assert POD is not None
     assert kinds.validate_name(POD, name, prefix) == result
     assert kinds.name_errors(POD, name, prefix) == ([result] if result else [])
 
 
 def test_validate_name_uses_resource_rule() -> None:
-    assert SVC is not None and NS is not None
     assert kinds.validate_name(SVC, "1abc") == DNS1035_MSG
     assert kinds.validate_name(NS, "a.b") == "must not contain dots"
     assert kinds.validate_name(POD, "a.b") is None  # type: ignore[arg-type]

@@ -170,14 +170,15 @@ def test_aggregation_rule_shape() -> None:
     ("auth-can-i-create-pods.pb", {
         "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"creationTimestamp": None},
-        "spec": {"resourceAttributes": {"namespace": "team", "verb": "create", "resource": "pods"}}, "status": {}}),
+        "spec": {"resourceAttributes": {"namespace": "team", "verb": "create", "resource": "pods"}},
+        "status": {"allowed": False}}),  # required, so written even when false, as Go's JSON
     ("auth-can-i-get-healthz.pb", {
         "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"creationTimestamp": None},
-        "spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}, "status": {}}),
+        "spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}, "status": {"allowed": False}}),
     ("auth-can-i-list.pb", {
         "kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-        "metadata": {"creationTimestamp": None}, "spec": {"namespace": "team"}}),
+        "metadata": {"creationTimestamp": None}, "spec": {"namespace": "team"}, "status": {"incomplete": False}}),
     ("create-role.pb", {
         "kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1",
         "metadata": {"name": "cap-role", "namespace": "default", "creationTimestamp": None},

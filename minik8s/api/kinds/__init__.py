@@ -43,6 +43,7 @@ _ALL: tuple[strategy.Strategy, ...] = (
     namespace.NamespaceStrategy(),
     node.NodeStrategy(),
     event.EventStrategy(),
+    event.EventsV1Strategy(),
     config.ConfigMapStrategy(),
     config.SecretStrategy(),
     hpa.HorizontalPodAutoscalerStrategy(),

@@ -13,11 +13,10 @@ API server answers with 400 before validation runs; so does this one.
 from __future__ import annotations
 
 import base64
-import datetime
-from typing import Any, Mapping
-
 import binascii
+import datetime
 import json
+from typing import Any, Mapping
 
 from minik8s.api import defaults
 from minik8s.api import errors

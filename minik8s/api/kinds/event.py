@@ -1,13 +1,16 @@
-"""Events: validation and the printer.
+"""Events: validation, the printer, and the events.k8s.io/v1 view.
 
 The core/v1 Event strategy (pkg/registry/core/event: a PUT may create, no
-generation), legacyValidateEvent and printEvent.
+generation), legacyValidateEvent and printEvent; events.k8s.io/v1 Events are the
+same stored objects with renamed members (regarding, note, deprecated*), as
+Kubernetes serves both groups from one storage.
 """
 from __future__ import annotations
 
 import datetime
 from typing import Any, Mapping
 
+from minik8s.api import errors
 from minik8s.api import printing
 from minik8s.api import resources
 from minik8s.api import rfc3339
@@ -108,3 +111,63 @@ class EventStrategy(strategy.Strategy):
         if mismatch:
             errs.invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
         errs.invalid_each("namespace", namespace, vc.dns1123_subdomain(namespace))
+
+
+# ---------------------------------------------------------------------------
+# events.k8s.io/v1: the same objects, renamed (pkg/apis/events/v1/conversion.go)
+
+# events.k8s.io/v1 name → core/v1 name, for the members that differ.
+_RENAMED = (("regarding", "involvedObject"), ("note", "message"), ("deprecatedSource", "source"),
+            ("deprecatedFirstTimestamp", "firstTimestamp"), ("deprecatedLastTimestamp", "lastTimestamp"),
+            ("deprecatedCount", "count"), ("reportingController", "reportingComponent"))
+_SHARED = ("metadata", "eventTime", "series", "reportingInstance", "action", "reason", "related", "type")
+
+
+def to_events_v1(core: Obj) -> Obj:
+    """A stored core/v1 Event as events.k8s.io/v1 shows it."""
+    out: Obj = {"apiVersion": "events.k8s.io/v1", "kind": "Event"}
+    for new, old in _RENAMED:
+        if old in core:
+            out[new] = core[old]
+    for key in _SHARED:
+        if key in core:
+            out[key] = core[key]
+    return out
+
+
+def from_events_v1(ev: Obj) -> Obj:
+    """An events.k8s.io/v1 Event in the stored core/v1 shape."""
+    out: Obj = {"apiVersion": "v1", "kind": "Event"}
+    for new, old in _RENAMED:
+        if new in ev:
+            out[old] = ev[new]
+    for key in _SHARED:
+        if key in ev:
+            out[key] = ev[key]
+    return out
+
+
+def _events_v1_cells(ev: View, now: datetime.datetime) -> Cells:
+    return _event_cells(from_events_v1(dict(ev)), now)
+
+
+class EventsV1Strategy(EventStrategy):
+    """events.k8s.io/v1 Event: stored as core/v1 Events (whose strategy validates
+    them), served converted."""
+
+    group, kind = "events.k8s.io", "Event"
+    printer = printing.Printer(COLUMNS, _events_v1_cells)
+
+    def to_version(self, res: resources.Resource, obj: Obj) -> Obj:
+        return to_events_v1(obj) if res.group == "events.k8s.io" else obj
+
+    def from_version(self, res: resources.Resource, obj: Any) -> Any:
+        if res.group != "events.k8s.io" or not isinstance(obj, dict):
+            return obj
+        if obj.get("apiVersion") not in (None, "", res.api_version):
+            raise errors.BadRequest(f"the API version in the data ({obj.get('apiVersion')}) does not match "
+                                    f"the expected API version ({res.api_version})")
+        if obj.get("kind") not in (None, "", res.kind):
+            raise errors.BadRequest(f"the kind in the data ({obj.get('kind')}) does not match the expected kind "
+                                    f"({res.kind})")
+        return from_events_v1(obj)

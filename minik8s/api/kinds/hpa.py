@@ -42,7 +42,8 @@ def _scale_down_rules() -> Obj:
 
 def _fill_rules(given: Any, base: Obj) -> Obj:
     if isinstance(given, dict):
-        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies"):
+        # tolerance: the HPAConfigurableTolerance field (1.33+), kept as GenerateHPAScale*Rules keep it.
+        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies", "tolerance"):
             if given.get(key) is not None:
                 base[key] = given[key]
     return base
@@ -152,6 +153,44 @@ def _metric_source(errs: Errors, kind: str, src: Obj, path: str) -> None:
 
 _METRIC_SOURCES = {"Object": "object", "Pods": "pods", "Resource": "resource", "External": "external",
                    "ContainerResource": "containerResource"}
+
+
+def _scaling_rules(errs: Errors, rules: Any, path: str) -> None:
+    """validateScalingRules: what the HPA controller's policy arithmetic relies on."""
+    if rules is None:
+        return
+    rules = vc.as_dict(rules)
+    select = rules.get("selectPolicy")
+    if select is not None and select not in ("Max", "Min", "Disabled"):
+        errs.not_supported(f"{path}.selectPolicy", select, ["Disabled", "Max", "Min"])
+    window = rules.get("stabilizationWindowSeconds")
+    if window is not None:
+        value = vc.as_int(window)
+        if value is None or value < 0:
+            errs.invalid(f"{path}.stabilizationWindowSeconds", window, "must be greater than or equal to zero")
+        elif value > 3600:
+            errs.invalid(f"{path}.stabilizationWindowSeconds", window, "must be less than or equal to 3600")
+    policies = rules.get("policies")
+    if policies is not None and not vc.as_list(policies):
+        errs.required(f"{path}.policies", "must specify at least one Policy")
+    for i, policy in enumerate(vc.as_list(policies)):
+        policy, p = vc.as_dict(policy), f"{path}.policies[{i}]"
+        if policy.get("type") not in ("Pods", "Percent"):
+            errs.not_supported(f"{p}.type", policy.get("type"), ["Percent", "Pods"])
+        period = vc.as_int(policy.get("periodSeconds"))
+        if period is None or period <= 0:
+            errs.invalid(f"{p}.periodSeconds", policy.get("periodSeconds"), "must be greater than zero")
+        elif period > 1800:
+            errs.invalid(f"{p}.periodSeconds", period, "must be less than or equal to 1800")
+        value = vc.as_int(policy.get("value"))
+        if value is None or value <= 0:
+            errs.invalid(f"{p}.value", policy.get("value"), "must be greater than zero")
+    if rules.get("tolerance") is not None:
+        try:
+            if quantity.parse_quantity(rules["tolerance"]) < 0:
+                errs.invalid(f"{path}.tolerance", rules["tolerance"], "must be greater than or equal to 0")
+        except ValueError as e:
+            errs.invalid(f"{path}.tolerance", vc.as_str(rules["tolerance"]), str(e))
 
 
 def _metrics(errs: Errors, metrics: Any, path: str) -> None:
@@ -303,6 +342,10 @@ class HorizontalPodAutoscalerStrategy(strategy.Strategy):
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
         spec = vc.as_dict(obj.get("spec"))
         _replica_bounds(errs, spec)
+        behavior = spec.get("behavior")
+        if behavior is not None:
+            _scaling_rules(errs, vc.as_dict(behavior).get("scaleUp"), "spec.behavior.scaleUp")
+            _scaling_rules(errs, vc.as_dict(behavior).get("scaleDown"), "spec.behavior.scaleDown")
         if res.version == "v1":
             # v1 is converted to the internal (v2) shape before validation.
             target = spec.get("targetCPUUtilizationPercentage")

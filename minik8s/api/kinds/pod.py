@@ -260,9 +260,31 @@ def _pod_conditions(pod: View) -> list[dict[str, str]] | None:
 # the strategy
 
 
+class EphemeralContainersStrategy(strategy.SubresourceStrategy):
+    """pods/ephemeralcontainers (`kubectl debug`): only spec.ephemeralContainers
+    changes, and only by additions (podEphemeralContainersStrategy)."""
+
+    def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> Obj:
+        result = strategy.json_copy(old)
+        added = [dict(c) for c in ((new.get("spec") or {}).get("ephemeralContainers") or []) if isinstance(c, dict)]
+        spec = result.setdefault("spec", {})
+        if added:
+            spec["ephemeralContainers"] = added
+            for c in added:
+                podspec.container_defaults(c)
+        else:
+            spec.pop("ephemeralContainers", None)
+        return result
+
+    def validate_update(self, res: resources.Resource, new: Obj, old: Obj) -> strategy.Errors:
+        errs = strategy.Errors()
+        podspec_validation.validate_ephemeral_containers_update(errs, new, old)
+        return errs
+
+
 class PodStrategy(strategy.Strategy):
     group, kind = "", "Pod"
-    subresources = {"status": strategy.STATUS}
+    subresources = {"status": strategy.STATUS, "ephemeralcontainers": EphemeralContainersStrategy()}
     printer = printing.Printer(COLUMNS, _pod_cells, _pod_conditions)
 
     def defaults(self, res: resources.Resource, obj: Obj, old: Obj | None, settings: strategy.Settings) -> None:

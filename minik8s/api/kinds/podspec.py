@@ -68,6 +68,11 @@ def _probe(probe: Obj) -> None:
         grpc["service"] = ""
 
 
+def container_defaults(c: Obj) -> None:
+    """SetDefaults_Container (and of what it holds), for one container."""
+    _container(c)
+
+
 def _container(c: Obj) -> None:
     if defaults.is_zero(c.get("imagePullPolicy")):
         c["imagePullPolicy"] = default_pull_policy(c.get("image", ""))

@@ -910,3 +910,50 @@ def validate_pod_update(errs: Errors, new: Obj, old: Obj) -> None:
     if not vc.json_equal(munged, old_spec):
         errs.forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_POD_SPEC_FIELDS}\n"
                                + _spec_diff(old_spec, munged))
+
+
+# ---------------------------------------------------------------------------
+# ephemeral containers (the pods/ephemeralcontainers subresource)
+
+# What an ephemeral container may not have (validateEphemeralContainers).
+_EPHEMERAL_FORBIDDEN = ("lifecycle", "livenessProbe", "ports", "readinessProbe", "resizePolicy", "resources",
+                        "restartPolicy", "startupProbe")
+
+
+def validate_ephemeral_containers(errs: Errors, spec: Obj, path: str) -> None:
+    """validateEphemeralContainers: each one a container of its own name, without
+    ports, probes, lifecycle or resources, targeting an existing container."""
+    volumes = validate_volumes(Errors(), spec.get("volumes"), f"{path}.volumes")
+    others = {vc.as_str(vc.as_dict(c).get("name")) for key in ("containers", "initContainers")
+              for c in vc.as_list(spec.get(key))}
+    regular = {vc.as_str(vc.as_dict(c).get("name")) for c in vc.as_list(spec.get("containers"))}
+    names: set[str] = set()
+    for i, c in enumerate(vc.as_list(spec.get("ephemeralContainers"))):
+        c, p = vc.as_dict(c), f"{path}.ephemeralContainers[{i}]"
+        _container_common(errs, c, volumes, p)
+        name = vc.as_str(c.get("name"))
+        if name in names or name in others:
+            errs.duplicate(f"{p}.name", name)
+        names.add(name)
+        for key in _EPHEMERAL_FORBIDDEN:
+            value = c.get(key)
+            if value not in (None, {}, []):
+                errs.forbidden(f"{p}.{key}", "cannot be set for an Ephemeral Container")
+        target = vc.as_str(c.get("targetContainerName"))
+        if target and target not in regular:
+            errs.not_found(f"{p}.targetContainerName", target)
+
+
+def validate_ephemeral_containers_update(errs: Errors, new: Obj, old: Obj) -> None:
+    """ValidatePodEphemeralContainersUpdate: new ones may be added, none changed or removed."""
+    new_spec, old_spec = vc.as_dict(new.get("spec")), vc.as_dict(old.get("spec"))
+    validate_ephemeral_containers(errs, new_spec, "spec")
+    current = {vc.as_str(vc.as_dict(c).get("name")): c for c in vc.as_list(new_spec.get("ephemeralContainers"))}
+    for i, c in enumerate(vc.as_list(old_spec.get("ephemeralContainers"))):
+        name = vc.as_str(vc.as_dict(c).get("name"))
+        if name not in current:
+            errs.forbidden(f"spec.ephemeralContainers[{i}]",
+                           f'existing ephemeral containers "{name}" may not be removed')
+        elif not vc.json_equal(current[name], c):
+            errs.forbidden(f"spec.ephemeralContainers[{i}]",
+                           f'existing ephemeral containers "{name}" may not be changed')

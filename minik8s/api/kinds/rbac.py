@@ -12,15 +12,14 @@ Values of the wrong JSON type are a 400, as Kubernetes' decoder makes them.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 import datetime
+from typing import Any, Mapping
 
 from minik8s.api import errors
 from minik8s.api import printing
+from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.api import strategy
-from minik8s.api import resources
 from minik8s.api import validation as vc
 
 Obj = dict[str, Any]

@@ -358,6 +358,39 @@ def _endpoints_cells(obj: View, now: datetime.datetime) -> Cells:
 # the strategies
 
 
+def _needs_node_port(spec: View) -> bool:
+    kind = spec.get("type")
+    return kind == "NodePort" or (kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is not False)
+
+
+def _patch_allocated_values(new: Obj, old: Obj) -> None:
+    """patchAllocatedValues: an update that does not send back the cluster IP or node
+    ports keeps the allocated ones (`kubectl replace -f` of a manifest without them)."""
+    new_spec, old_spec = vc.as_dict(new.get("spec")), vc.as_dict(old.get("spec"))
+    if not isinstance(new.get("spec"), dict):
+        return
+    if old_spec.get("type") != "ExternalName" and new_spec.get("type") != "ExternalName":
+        if not new_spec.get("clusterIP") and old_spec.get("clusterIP"):
+            new_spec["clusterIP"] = old_spec["clusterIP"]
+        if not new_spec.get("clusterIPs") and old_spec.get("clusterIPs"):
+            new_spec["clusterIPs"] = list(old_spec["clusterIPs"])
+    if _needs_node_port(old_spec) and _needs_node_port(new_spec):
+        def used(spec: View) -> set[int]:
+            return {int(vc.as_dict(p).get("nodePort") or 0) for p in vc.as_list(spec.get("ports"))} - {0}
+        taken = used(old_spec) & used(new_spec)
+        by_name = {vc.as_str(vc.as_dict(p).get("name")): vc.as_dict(p).get("nodePort")
+                   for p in vc.as_list(old_spec.get("ports"))}
+        for port in vc.as_list(new_spec.get("ports")):
+            if isinstance(port, dict) and not port.get("nodePort"):
+                known = by_name.get(vc.as_str(port.get("name")))
+                if known and int(known) not in taken:
+                    port["nodePort"] = known
+    if (old_spec.get("type") == new_spec.get("type") == "LoadBalancer"
+            and old_spec.get("externalTrafficPolicy") == new_spec.get("externalTrafficPolicy") == "Local"
+            and not new_spec.get("healthCheckNodePort") and old_spec.get("healthCheckNodePort")):
+        new_spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
+
+
 class ServiceStrategy(strategy.Strategy):
     group, kind = "", "Service"
     track_generation = True
@@ -404,6 +437,7 @@ class ServiceStrategy(strategy.Strategy):
         obj["status"] = {"loadBalancer": {}}
 
     def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
+        _patch_allocated_values(new, old)
         _drop_type_dependent_fields(new, old)
         super().prepare_for_update(res, new, old)
 

@@ -53,7 +53,7 @@ class _ApplyingWatcher(watchcache.Watcher):
                 self.handler.remove(ev.obj)
             else:
                 self.handler.upsert(ev.obj)
-        except Exception:  # noqa: BLE001 - a bad object must not stop the cache's dispatch
+        except Exception:
             log.exception("authorization mirror of %s: applying a %s event failed", self.cache.res.plural, ev.type)
 
 

@@ -57,7 +57,7 @@ def _valid_path_segment(name: str) -> bool:
 def new_request_info(method: str, path: str, query: Mapping[str, list[str]]) -> RequestInfo:
     """`query` maps each parameter to all its values (as aiohttp's MultiDict.getall)."""
     non_resource = RequestInfo(False, path, method.lower())
-    parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+    parts = path.strip("/").split("/") if path.strip("/") else []
     if len(parts) < 3 or parts[0] not in API_PREFIXES:
         return non_resource
     prefix, rest = parts[0], parts[1:]

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from minik8s.api import errors
+from minik8s.api import schema
 from minik8s.api import selectors
 from minik8s.api.kinds import rbac as validation_rbac
 from minik8s.apiserver import handlers
@@ -138,7 +139,9 @@ class Reviews:
             if request.method != "POST":
                 raise errors.MethodNotAllowed(f"{request.method} is not supported on {kind}: it can only be "
                                               "created")
-            body = await handlers.read_body(request)
+            # Typed and field-validated against the kind's schema like every other write.
+            decoded = await handlers.read_object(request, schema.find(validation_rbac.AUTHORIZATION_GROUP, "v1", kind))
+            body = decoded.obj
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body of the request must be a JSON object")
             if body.get("kind") not in (None, "", kind):
@@ -151,8 +154,8 @@ class Reviews:
             requestor = context.current_user.get()
             if requestor is None:
                 raise errors.Unauthorized()
-            return handlers.respond(self.answer(kind, body, requestor, request.match_info.get("namespace", "")),
-                                    201)
+            return handlers.reply(request, self.answer(kind, body, requestor, request.match_info.get("namespace", "")),
+                                  201, warnings=decoded.warnings)
         return handle
 
     def add_routes(self, router: web.UrlDispatcher) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+
 import aiohttp
 from aiohttp import web
 

@@ -31,6 +31,7 @@ from typing import Any, Callable, Protocol
 
 from minik8s.api import cron
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.client import events
@@ -105,7 +106,7 @@ class CronJobController(base.Controller):
         self.enqueue(informer_mod.key_of(cur))
 
     def _owner(self, job: Obj) -> Obj | None:
-        ref = podcontrol.controller_of(job)
+        ref = owners.controller_ref(job)
         if ref is None or ref.get("kind") != CRONJOBS.kind:
             return None
         cj = self.cronjobs.get_by(job["metadata"].get("namespace"), ref.get("name", ""))
@@ -121,7 +122,7 @@ class CronJobController(base.Controller):
     def on_job_update(self, old: Obj, cur: Obj) -> None:
         if old["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion"):
             return
-        for obj in (old, cur) if podcontrol.controller_of(old) != podcontrol.controller_of(cur) else (cur,):
+        for obj in (old, cur) if owners.controller_ref(old) != owners.controller_ref(cur) else (cur,):
             self.on_job_add(obj)
 
     def on_job_delete(self, job: Obj) -> None:
@@ -137,7 +138,7 @@ class CronJobController(base.Controller):
         cj.setdefault("status", {})
         uid = cj["metadata"]["uid"]
         jobs = [j for j in self.jobs.list(cj["metadata"]["namespace"])
-                if (podcontrol.controller_of(j) or {}).get("uid") == uid]
+                if (owners.controller_ref(j) or {}).get("uid") == uid]
         update_after_cleanup = await self.cleanup_finished_jobs(cj, jobs)
         requeue, update_after_sync, sync_error = await self.sync_cronjob(cj, jobs)
         if update_after_cleanup or update_after_sync:
@@ -250,7 +251,7 @@ class CronJobController(base.Controller):
             existing = await self.client.get_or_none(JOBS, request["metadata"]["name"], namespace)
             if existing is None:
                 return None, update, errors.Conflict("jobs", request["metadata"]["name"], "job vanished")
-            owner = podcontrol.controller_of(existing)
+            owner = owners.controller_ref(existing)
             if owner is None or owner.get("uid") != cj["metadata"]["uid"] or \
                     util.in_active_list(cj, existing["metadata"]["uid"]):
                 # Another actor's Job, or ours and already recorded.

@@ -33,6 +33,7 @@ import time
 from typing import Any, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.client import events
@@ -119,7 +120,7 @@ class DaemonSetsController(base.Controller):
         self.enqueue(key)
 
     def _owner(self, obj: Obj) -> Obj | None:
-        ref = podcontrol.controller_of(obj)
+        ref = owners.controller_ref(obj)
         if ref is None or ref.get("kind") != DAEMONSETS.kind:
             return None
         ds = self.daemonsets.get_by(obj["metadata"].get("namespace"), ref.get("name", ""))
@@ -141,7 +142,7 @@ class DaemonSetsController(base.Controller):
         ds = self._owner(rev)
         if ds is not None:
             self._enqueue(ds)
-        elif podcontrol.controller_of(rev) is None:
+        elif owners.controller_ref(rev) is None:
             for candidate in self._selecting(rev):
                 self._enqueue(candidate)
 
@@ -155,7 +156,7 @@ class DaemonSetsController(base.Controller):
             self.expectations.creation_observed(key)
             self.enqueue(key)
             return
-        if podcontrol.controller_of(pod) is None:
+        if owners.controller_ref(pod) is None:
             for candidate in self._selecting(pod):
                 self._enqueue(candidate)
 
@@ -169,9 +170,9 @@ class DaemonSetsController(base.Controller):
             self._enqueue(old_ds)
         if cur_ds is not None:
             self._enqueue(cur_ds)
-        elif podcontrol.controller_of(cur) is None and (
+        elif owners.controller_ref(cur) is None and (
                 old["metadata"].get("labels") != cur["metadata"].get("labels")
-                or podcontrol.controller_of(old) is not None):
+                or owners.controller_ref(old) is not None):
             for candidate in self._selecting(cur):
                 self._enqueue(candidate)
 
@@ -241,7 +242,7 @@ class DaemonSetsController(base.Controller):
     async def _daemon_pods(self, ds: Obj) -> list[Obj]:
         meta = ds["metadata"]
         manager = podcontrol.ControllerRefManager(
-            ds, podcontrol.new_controller_ref(ds, DAEMONSETS), _selector(ds), patch=self.pod_control.patch_pod,
+            ds, owners.new_controller_ref(ds, DAEMONSETS.api_version, DAEMONSETS.kind), _selector(ds), patch=self.pod_control.patch_pod,
             recheck=lambda: self.client.get_or_none(DAEMONSETS, meta["name"], meta["namespace"]),
             record=lambda type_, reason, message: self._event(ds, type_, reason, message))
         return await manager.claim(self.pods.list(meta["namespace"]))
@@ -347,7 +348,7 @@ class DaemonSetsController(base.Controller):
         namespace = ds["metadata"]["namespace"]
         self.expectations.expect(key, len(creates), [f"{namespace}/{n}" for n in deletes])
         template = util.pod_template(ds, hash_)
-        ref = podcontrol.new_controller_ref(ds, DAEMONSETS)
+        ref = owners.new_controller_ref(ds, DAEMONSETS.api_version, DAEMONSETS.kind)
         pending = list(creates)
 
         async def create() -> None:
@@ -480,7 +481,7 @@ class DaemonSetsController(base.Controller):
         """constructHistory: (the current revision, the old ones)."""
         meta = ds["metadata"]
         manager = podcontrol.ControllerRefManager(
-            ds, podcontrol.new_controller_ref(ds, DAEMONSETS), _selector(ds), patch=self._patch_revision,
+            ds, owners.new_controller_ref(ds, DAEMONSETS.api_version, DAEMONSETS.kind), _selector(ds), patch=self._patch_revision,
             recheck=lambda: self.client.get_or_none(DAEMONSETS, meta["name"], meta["namespace"]),
             kind_name="controllerrevision")
         histories = await manager.claim(self.revisions.list(meta["namespace"]))
@@ -531,7 +532,7 @@ class DaemonSetsController(base.Controller):
         history: Obj = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
                         "metadata": {"name": f"{meta['name']}-{hash_}", "namespace": meta["namespace"],
                                      "labels": labels,
-                                     "ownerReferences": [podcontrol.new_controller_ref(ds, DAEMONSETS)]},
+                                     "ownerReferences": [owners.new_controller_ref(ds, DAEMONSETS.api_version, DAEMONSETS.kind)]},
                         "data": util.revision_patch(ds), "revision": revision}
         if meta.get("annotations"):
             history["metadata"]["annotations"] = dict(meta["annotations"])

@@ -18,8 +18,8 @@ from typing import Any, Iterable
 
 from minik8s.api import pods as podutil
 from minik8s.api import rfc3339
-from minik8s.controllers import deployment_util
 from minik8s.controllers import nodelifecycle
+from minik8s.controllers.deployment import util as deployment_util
 
 Obj = dict[str, Any]
 

@@ -37,6 +37,7 @@ import time
 from typing import Any, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.api import selectors
@@ -132,7 +133,7 @@ class JobController(base.Controller):
 
     def _cleanup_pod_finalizers(self, job: Obj) -> None:
         for pod in self.pods.list(job["metadata"].get("namespace")):
-            ref = podcontrol.controller_of(pod)
+            ref = owners.controller_ref(pod)
             if ref is not None and ref.get("uid") == job["metadata"].get("uid") and util.has_tracking_finalizer(pod):
                 self._enqueue_orphan(pod)
 
@@ -164,7 +165,7 @@ class JobController(base.Controller):
             # A restarted manager may list a pod already being deleted: not a creation.
             self.on_pod_delete(pod, final=False)
             return
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is not None:
             job = self._resolve(pod["metadata"]["namespace"], ref)
             if job is None:
@@ -187,7 +188,7 @@ class JobController(base.Controller):
             self.on_pod_delete(cur, final=False)
             return
         finalizer_removed = not util.has_tracking_finalizer(cur)
-        cur_ref, old_ref = podcontrol.controller_of(cur), podcontrol.controller_of(old)
+        cur_ref, old_ref = owners.controller_ref(cur), owners.controller_ref(old)
         ref_changed = cur_ref != old_ref
         if ref_changed and old_ref is not None:
             job = self._resolve(old["metadata"]["namespace"], old_ref)
@@ -212,7 +213,7 @@ class JobController(base.Controller):
                 self._enqueue_batched(job)
 
     def on_pod_delete(self, pod: Obj, final: bool = True) -> None:
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         has_finalizer = util.has_tracking_finalizer(pod)
         if ref is None:
             if has_finalizer:
@@ -359,7 +360,7 @@ class JobController(base.Controller):
             selector = _selector(job)
         except errors.StatusError:
             return []
-        ref = podcontrol.new_controller_ref(job, JOBS)
+        ref = owners.new_controller_ref(job, JOBS.api_version, JOBS.kind)
 
         async def patch(namespace: str, name: str, body: Obj) -> Obj:
             # Adopting a pod adds the tracking finalizer; releasing one removes it.
@@ -479,7 +480,7 @@ class JobController(base.Controller):
         finalizers = template.setdefault("metadata", {}).setdefault("finalizers", [])
         if batch.JOB_TRACKING_FINALIZER not in finalizers:
             finalizers.append(batch.JOB_TRACKING_FINALIZER)
-        ref = podcontrol.new_controller_ref(job, JOBS)
+        ref = owners.new_controller_ref(job, JOBS.api_version, JOBS.kind)
         pending = list(indexes)
         name = job["metadata"]["name"]
 
@@ -690,7 +691,7 @@ class JobController(base.Controller):
         pod = self.pods.get(pod_key)
         if pod is None or not util.has_tracking_finalizer(pod):
             return
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is not None:
             if ref.get("kind") != JOBS.kind or ref.get("apiVersion") != JOBS.api_version:
                 return
