@@ -69,6 +69,16 @@ def sample(res: resources.Resource, name: str, namespace: str) -> dict[str, Any]
                     "type": "Utilization", "averageUtilization": 60}}}]})}},
         "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15,
                            "renewTime": "2024-01-01T00:00:00.123456Z"}},
+        "Job": {"spec": {"suspend": True, "completions": 2, "parallelism": 1, "backoffLimit": 0,
+                         "podFailurePolicy": {"rules": [{"action": "Ignore", "onExitCodes": {
+                             "operator": "In", "values": [3, 4]}}]},
+                         "template": {**template, "spec": {**template["spec"], "restartPolicy": "Never"}}}},
+        "CronJob": {"spec": {"schedule": "0 3 * * *", "timeZone": "Europe/Paris", "suspend": True,
+                             "startingDeadlineSeconds": 0, "jobTemplate": {"spec": {"template": {
+                                 **template, "spec": {**template["spec"], "restartPolicy": "OnFailure"}}}}}},
+        "DaemonSet": {"spec": {"selector": selector, "template": template, "updateStrategy": {
+            "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}}},
+        "ControllerRevision": {"revision": 7, "data": {"spec": {"template": {"$patch": "replace", **template}}}},
     }
     return {"apiVersion": res.api_version, "kind": res.kind, "metadata": {"name": name, "labels": {"t": "pb"}},
             **specs[res.kind]}

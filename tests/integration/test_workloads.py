@@ -190,7 +190,7 @@ def condition(obj: Obj, type_: str) -> Obj | None:
 async def test_job_with_parallelism_2_completions_4(apiserver: ApiServerProcess, client: rest.Client,
                                                     namespace: str, manager: ComponentProcess, version: str) -> None:
     async with fake_nodes(client, namespace) as nodes:
-        await akubectl(apiserver, version, "apply", "--validate=false", "-f", "-",
+        await akubectl(apiserver, version, "apply", "-f", "-",
                        input=job_manifest("work", namespace, parallelism=2, completions=4))
 
         async def complete() -> Obj | None:
@@ -218,7 +218,7 @@ async def test_job_with_parallelism_2_completions_4(apiserver: ApiServerProcess,
 async def test_job_backoff_limit_and_ttl(apiserver: ApiServerProcess, client: rest.Client, namespace: str,
                                          manager: ComponentProcess) -> None:
     async with fake_nodes(client, namespace):
-        await akubectl(apiserver, "1.29", "apply", "--validate=false", "-f", "-",
+        await akubectl(apiserver, "1.29", "apply", "-f", "-",
                        input=job_manifest("doomed", namespace, backoffLimit=0, labels={"outcome": "fail"}))
 
         async def failed() -> Obj | None:
@@ -231,7 +231,7 @@ async def test_job_backoff_limit_and_ttl(apiserver: ApiServerProcess, client: re
         row = (await akubectl(apiserver, "1.32", "get", "job", "doomed", "-n", namespace)).stdout.splitlines()[1]
         assert row.split()[:3] == ["doomed", "Failed", "0/1"]
 
-        await akubectl(apiserver, "1.29", "apply", "--validate=false", "-f", "-",
+        await akubectl(apiserver, "1.29", "apply", "-f", "-",
                        input=job_manifest("brief", namespace, ttlSecondsAfterFinished=2))
         await wait_for(lambda: _gone(client, JOBS, "brief", namespace), 60, what="job brief deleted by its TTL")
         await wait_for(lambda: _no_pods(client, namespace, "brief"), 30, what="job brief's pods deleted")
@@ -331,7 +331,7 @@ async def _ds_pods(client: rest.Client, namespace: str) -> list[Obj]:
 async def test_daemonset_one_pod_per_node_and_rollout(apiserver: ApiServerProcess, client: rest.Client,
                                                       namespace: str, manager: ComponentProcess) -> None:
     async with fake_nodes(client, namespace) as nodes:
-        await akubectl(apiserver, "1.32", "apply", "--validate=false", "-f", "-", input=daemonset_manifest(namespace))
+        await akubectl(apiserver, "1.32", "apply", "-f", "-", input=daemonset_manifest(namespace))
         out = (await akubectl(apiserver, "1.32", "rollout", "status", "ds/agent", "-n", namespace,
                               "--timeout=60s")).stdout
         assert 'daemon set "agent" successfully rolled out' in out
@@ -402,3 +402,76 @@ async def test_get_all_includes_the_new_workloads(apiserver: ApiServerProcess, c
     assert "0 3 * * *" in described and "Concurrency Policy:" in described
     described = (await akubectl(apiserver, version, "describe", "job", "listed", "-n", namespace)).stdout
     assert "Completions:" in described and "Pods Statuses:" in described
+
+
+# -- the declared schemas at work through kubectl -------------------------------------------------
+
+
+def _manifest_list(namespace: str) -> str:
+    job = json.loads(job_manifest("listed-job", namespace, suspend=True))
+    ds = json.loads(daemonset_manifest(namespace))
+    cj = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "listed-cj", "namespace": namespace},
+          "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": {
+              "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": IMAGE}]}}}}}}
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": [job, ds, cj]})
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_explain_validation_diff_and_server_side_apply(apiserver: ApiServerProcess, client: rest.Client,
+                                                             namespace: str, version: str) -> None:
+    # explain walks the declared schema (OpenAPI v2 or v3, whichever this kubectl reads).
+    out = (await akubectl(apiserver, version, "explain", "job.spec.podFailurePolicy.rules")).stdout
+    assert "onExitCodes" in out and "onPodConditions" in out and "action" in out
+    out = (await akubectl(apiserver, version, "explain", "cronjob.spec.jobTemplate.spec")).stdout
+    assert "backoffLimit" in out and "ttlSecondsAfterFinished" in out
+    out = (await akubectl(apiserver, version, "explain", "daemonset.spec.updateStrategy.rollingUpdate")).stdout
+    assert "maxSurge" in out and "maxUnavailable" in out
+    out = (await akubectl(apiserver, version, "explain", "controllerrevisions")).stdout
+    assert "revision" in out and "ControllerRevision" in out
+
+    # A List of the three kinds at the default validation (checked against the OpenAPI document).
+    await akubectl(apiserver, version, "apply", "-f", "-", input=_manifest_list(namespace))
+    assert (await client.get(CRONJOBS, "listed-cj", namespace))["spec"]["schedule"] == "@hourly"
+    assert (await client.get(JOBS, "listed-job", namespace))["spec"]["suspend"] is True
+    bogus = json.loads(job_manifest("bogus", namespace))
+    bogus["spec"]["bogusField"] = 1
+    refused = await akubectl(apiserver, version, "apply", "--validate=strict", "-f", "-", input=json.dumps(bogus),
+                             check=False)
+    assert refused.returncode != 0 and "bogusField" in refused.stderr, refused.stderr
+    assert await client.get_or_none(JOBS, "bogus", namespace) is None
+
+    # diff: a changed image is shown and nothing is written.
+    changed = daemonset_manifest(namespace, image="minik8s/busybox:2")
+    diff = await akubectl(apiserver, version, "diff", "-f", "-", input=changed, check=False)
+    assert diff.returncode == 1 and "minik8s/busybox:2" in diff.stdout, diff.stderr
+    ds = await client.get(DAEMONSETS, "agent", namespace)
+    assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+
+    # Server-side apply: field ownership, a conflict with another manager, --force-conflicts.
+    applied = json.loads(daemonset_manifest(namespace))
+    applied["metadata"]["name"] = "ssa-agent"
+    applied["spec"]["minReadySeconds"] = 5
+    await akubectl(apiserver, version, "apply", "--server-side", "-f", "-", input=json.dumps(applied))
+    ds = await client.get(DAEMONSETS, "ssa-agent", namespace)
+    assert any(m["manager"] == "kubectl" and m["operation"] == "Apply" for m in ds["metadata"]["managedFields"])
+    await akubectl(apiserver, version, "patch", "ds", "ssa-agent", "-n", namespace, "--type=merge",
+                   "-p", '{"spec":{"minReadySeconds":9}}')
+    conflict = await akubectl(apiserver, version, "apply", "--server-side", "-f", "-", input=json.dumps(applied),
+                              check=False)
+    assert conflict.returncode != 0 and ".spec.minReadySeconds" in conflict.stderr, conflict.stderr
+    assert (await client.get(DAEMONSETS, "ssa-agent", namespace))["spec"]["minReadySeconds"] == 9
+    await akubectl(apiserver, version, "apply", "--server-side", "--force-conflicts", "-f", "-",
+                   input=json.dumps(applied))
+    assert (await client.get(DAEMONSETS, "ssa-agent", namespace))["spec"]["minReadySeconds"] == 5
+    job = json.loads(job_manifest("ssa-job", namespace, suspend=True, completions=3))
+    await akubectl(apiserver, version, "apply", "--server-side", "-f", "-", input=json.dumps(job))
+    job = await client.get(JOBS, "ssa-job", namespace)
+    assert job["spec"]["completions"] == 3 and job["spec"]["selector"]["matchLabels"]
+
+    # create job/cronjob: kubectl 1.31+ sends these bodies as protobuf.
+    await akubectl(apiserver, version, "create", "job", "made", "--image", IMAGE, "-n", namespace, "--", "true")
+    await akubectl(apiserver, version, "create", "cronjob", "made-cj", "--image", IMAGE, "--schedule", "*/5 * * * *",
+                   "-n", namespace, "--", "true")
+    made = await client.get(JOBS, "made", namespace)
+    assert made["spec"]["template"]["spec"]["containers"][0]["command"] == ["true"]
+    assert (await client.get(CRONJOBS, "made-cj", namespace))["spec"]["schedule"] == "*/5 * * * *"
