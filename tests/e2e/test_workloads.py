@@ -111,9 +111,8 @@ def test_daemonset_on_every_node_and_its_rolling_update(healthy: Cluster, namesp
 
 
 def test_pod_sees_config_map_updates(healthy: Cluster, namespace: str) -> None:
-    # (apply, not `kubectl create configmap`: kubectl 1.31+ sends that as protobuf.)
-    healthy.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-                   "data": {"mode": "fast"}}, namespace)
+    # (kubectl 1.31+ sends this body as protobuf.)
+    healthy.kubectl("create", "configmap", "settings", "--from-literal=mode=fast", "-n", namespace)
     healthy.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
                    "spec": {"terminationGracePeriodSeconds": 2,
                             "volumes": [{"name": "cfg", "configMap": {"name": "settings"}}],
