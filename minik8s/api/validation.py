@@ -546,9 +546,15 @@ def immutable(errs: Errors, path: str, new: Any, old: Any, shown: Any = None) ->
         errs.invalid(path, new if shown is None else shown, IMMUTABLE)
 
 
-def validate_object_meta_update(errs: Errors, meta: Obj, old: Obj) -> None:
+def validate_object_meta_update(errs: Errors, meta: Obj, old: Obj, check: NameCheck | None = None) -> None:
     """ValidateObjectMetaUpdate (rest.BeforeUpdate keeps the uid and creationTimestamp
-    when the client leaves them out; resourceVersion preconditions are the server's)."""
+    when the client leaves them out; resourceVersion preconditions are the server's).
+
+    A generateName an update changes is held to the create rule (`check`, the kind's name
+    rule), which upstream skips: no write may store what a create would refuse."""
+    generate_name = as_str(meta.get("generateName"))
+    if check is not None and generate_name and generate_name != as_str(old.get("generateName")):
+        errs.invalid_each("metadata.generateName", generate_name, name_errors(check, generate_name, prefix=True))
     generation, old_generation = as_int(meta.get("generation")), as_int(old.get("generation"))
     if generation is not None and old_generation is not None and generation < old_generation:
         errs.invalid("metadata.generation", generation, "must not be decremented")

@@ -226,18 +226,23 @@ class ResourceHandlers:
         if t.sub == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("binding only supports POST")
+            dry_run = _dry_run(request)
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
-            await self.registry.bind(t.namespace or "", t.name, decoded.obj)
+            await self.registry.bind(t.namespace or "", t.name, decoded.obj, dry_run=dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")
+            dry_run = _dry_run(request)
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
             body = decoded.obj
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body of the request must be an Eviction object")
-            await self.registry.delete(t.res, t.namespace, t.name, body.get("deleteOptions") or {})
+            options = body.get("deleteOptions") or {}
+            # As upstream's propagateDryRun: the query's dryRun or the eviction's own deleteOptions.dryRun.
+            dry_run = dry_run or options.get("dryRun") == ["All"]
+            await self.registry.delete(t.res, t.namespace, t.name, options, dry_run=dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if method == "GET":
@@ -323,6 +328,8 @@ class ResourceHandlers:
         bookmarks = "allowWatchBookmarks" in request.query and _truthy(request.query["allowWatchBookmarks"])
         as_table = wants_table(request)
         include = request.query.get("includeObject", "Metadata")
+        if as_table:  # an unknown includeObject is a 400 before the stream starts, not a stream cut short
+            kinds.to_table(t.res, [], include_object=include)
         # Protobuf watches (kubectl's typed clients) get length-prefixed WatchEvent frames.
         as_protobuf = not as_table and bodies.wants_protobuf(request) and protobuf.supports(
             t.res.api_version, t.res.kind)

@@ -616,8 +616,8 @@ class Registry:
         patched = patch_mod.apply_patch(current, body, content_type, "Scale")
         return await self.update_scale(res, namespace, name, patched, dry_run=dry_run, manager=manager)
 
-    async def bind(self, namespace: str, name: str, binding: Any) -> None:
-        """pods/binding: assign a node once (what the scheduler calls)."""
+    async def bind(self, namespace: str, name: str, binding: Any, *, dry_run: bool = False) -> None:
+        """pods/binding: assign a node once (what the scheduler calls); `dry_run` checks without writing."""
         if not isinstance(binding, dict):
             raise errors.BadRequest("the body of the request must be a Binding object")
         target = binding.get("target") or {}
@@ -645,6 +645,9 @@ class Registry:
                 "lastTransitionTime": rfc3339.now()})
             return pod
 
+        if dry_run:
+            assign(storage_mod.deepcopy(await self.store.get(PODS, namespace, name)))
+            return
         await self.store.guaranteed_update(PODS, namespace, name, assign, first=self._peek(PODS, namespace, name))
 
     # -- bootstrap ------------------------------------------------------------------

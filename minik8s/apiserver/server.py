@@ -14,6 +14,7 @@ import signal
 import time
 from typing import Any
 
+from aiohttp import http_exceptions
 from aiohttp import web
 
 from minik8s.api import errors
@@ -83,6 +84,27 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except Exception as e:
         log.exception("%s %s failed", request.method, request.path_qs)
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
+
+
+class ProtocolErrorFilter(logging.Filter):
+    """One warning line, not a traceback, for a request aiohttp's HTTP parser refuses.
+
+    aiohttp logs each of those (a request line or header over 8 KiB, a malformed header)
+    with `logger.exception`, as if the server had failed; the client has its 400 and the
+    server is fine, so the traceback only buries real faults in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, http_exceptions.HttpProcessingError):
+            record.msg = f"{record.getMessage()}: {exc.code} {exc.message}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_PROTOCOL_ERRORS = ProtocolErrorFilter()
 
 
 class ApiServer:
@@ -226,6 +248,7 @@ class ApiServer:
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
         await self.authz.start(self.registry)
+        logging.getLogger("aiohttp.server").addFilter(_PROTOCOL_ERRORS)  # a set: adding twice is a no-op
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)

@@ -40,7 +40,7 @@ from minik8s.util import procs
 CONTEXT = "minik8s"
 EchoFn = Callable[[str], None]
 # Start order after etcd; stopped in reverse.
-COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
+COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "network-agent", "proxy", "dns")
 KUBELET_TOKEN_FILE = "kubelet-token"
 
 
@@ -74,13 +74,19 @@ class LocalCluster:
 
         self.node_ip = node_ip or nodestatus.default_node_ip()
         self.node_name = (node_name or socket.gethostname()).lower()
+        # One pod CIDR for the cluster: the controller manager's (`--set
+        # controller-manager.cluster-cidr=...`) is also the network agent's and the proxy's
+        # unless they are set too; else the agent refuses the node's podCIDR as outside it
+        # and pods never get a network.
+        cidr = str(sets.get("controller-manager", {}).get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR)
         self.master = config.MasterConfig(
             advertise_address=self.node_ip, api_port=port, bind_address="0.0.0.0",
             etcd_data_dir=str(self.state / "etcd"), etcd_client_port=etcd_client_port,
-            etcd_peer_port=etcd_peer_port, overrides=sets)
-        self.node = config.NodeConfig(
+            etcd_peer_port=etcd_peer_port, cluster_cidr=cidr, overrides=sets)
+        self.node = config.NodeConfig(cluster_cidr=cidr,
             name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
-            network_backend="host-gw", overrides=sets)
+            network_backend="host-gw", cni_conf_dir=str(self.state / "cni" / "net.d"),
+            cni_data_dir=str(self.state / "cni" / "networks"), overrides=sets)
 
     @property
     def server(self) -> str:
@@ -179,6 +185,8 @@ class LocalCluster:
         self.start("scheduler", echo)
         self.prepare_docker(echo)
         self.start("kubelet", echo)
+        # The agent writes the kubelet's CNI configuration: the node is Ready after it.
+        self.start("network-agent", echo)
         self.wait("kubelet", self.node_ready, 120)
         echo(f"node {self.node_name} is Ready ({self.node_ip})")
         self.start("proxy", echo)
@@ -213,6 +221,9 @@ class LocalCluster:
             # The proxy's iptables rules outlive it; take them away with it.
             subprocess.run(self.argv("proxy", "--cleanup"), capture_output=True, timeout=60, check=False)
         self.remove_pod_containers(echo)
+        if (self.etc / "network-agent.yaml").exists():
+            # Its masquerade rules, the CNI configuration and the pods' bridge go too.
+            subprocess.run(self.argv("network-agent", "--cleanup"), capture_output=True, timeout=60, check=False)
         pid = self.running("etcd")
         if pid:
             procs.stop_pid(pid, timeout=15)
@@ -228,13 +239,20 @@ class LocalCluster:
             return
         options = config.read_options(kubelet_file, "kubelet")
         node_name = options.get("node-name") or self.node_name
-        network = options.get("pod-network-name") or "minik8s-pods"
         from minik8s.kubelet import cleanup
+        from minik8s.kubelet import config as kubelet_config
+        from minik8s.kubelet import kubelet
 
-        # The kubelet's pod network goes with the node; the next kubelet makes it again.
+        defaults = kubelet_config.Config(node_name=node_name)
+        network = kubelet.pod_network(kubelet_config.Config(
+            node_name=node_name, root_dir=options.get("root-dir") or defaults.root_dir,
+            cni_conf_dir=options.get("cni-conf-dir") or defaults.cni_conf_dir,
+            cni_bin_dir=options.get("cni-bin-dir") or defaults.cni_bin_dir,
+            cni_cache_dir=options.get("cni-cache-dir") or defaults.cni_cache_dir))
+        # Their addresses are released now (CNI DEL), while the CNI configuration is still there.
         removed = cleanup.remove_node_pods(node_name, options.get("docker-host") or "", network)
         if removed.network_error:
-            echo(f"warning: docker network {network} not removed: {removed.network_error}")
+            echo(f"warning: pod addresses not released: {removed.network_error}")
         if removed.containers:
             echo(f"removed {removed.containers} pod containers")
 

@@ -33,6 +33,7 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.kubelet import backoff as backoff_mod
 from minik8s.kubelet import cgroupstats
+from minik8s.kubelet import cni
 from minik8s.kubelet import config as config_mod
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import kuberuntime
@@ -89,7 +90,7 @@ class Kubelet:
         self.status_manager = status_mod.StatusManager(client)
         self.pod_cidr = cfg.pod_cidr
         self.manager = kuberuntime.RuntimeManager(
-            rt, node_name=cfg.node_name, network=cfg.pod_network_name, host_ip=self.node_ip, volumes=self.volumes,
+            rt, node_name=cfg.node_name, host_ip=self.node_ip, volumes=self.volumes,
             probes=self.prober, record=self.record,
             crash_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
             image_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
@@ -304,9 +305,7 @@ class Kubelet:
         """Remove containers and volume dirs of pods this node no longer has."""
         if not self.informer.synced.is_set():
             return
-        # Someone may have removed the pod network; sandboxes cannot start without it.
-        with contextlib.suppress(runtime.RuntimeFailure):
-            await self._ensure_network()
+        await self._check_network()
         desired = {p["metadata"]["uid"] for p in self.informer.store.values()}
         busy = set(self.pod_workers.uids())
         for c in await self.runtime.list_containers():
@@ -318,6 +317,9 @@ class Kubelet:
                 await asyncio.to_thread(self.volumes.cleanup, uid)
         self.manager.crash_backoff.gc()
         self.manager.image_backoff.gc()
+        # Addresses of sandboxes that died without a DEL (a crash, a failed DEL).
+        with contextlib.suppress(runtime.RuntimeFailure):
+            await self.runtime.gc_network()
         await self._check_local_storage()
 
     async def _check_local_storage(self) -> None:
@@ -372,15 +374,28 @@ class Kubelet:
 
     # -- start-up -------------------------------------------------------------------------------------
 
-    async def _ensure_network(self) -> None:
-        """Make the pod network; a failure is remembered (sandboxes report it) and raised."""
-        try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr,
-                                              mtu=self.cfg.pod_network_mtu, masquerade=self.cfg.pod_network_masquerade)
-            self._network_error = ""
-        except runtime.RuntimeFailure as e:
-            self._network_error = e.message
-            raise
+    async def _check_network(self) -> None:
+        """Whether pods can be networked (a CNI configuration is there): the node is
+        NotReady until they can, and pods waiting for it are woken once they can."""
+        error = await self.runtime.network_status()
+        if error != self._network_error:
+            if error:
+                log.warning("pod network not ready: %s", error)
+            else:
+                log.info("pod network ready")
+                if self._network_error and self.informer.synced.is_set():
+                    self.resync_all()
+        self._network_error = error
+
+    async def _network_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0 if self._network_error else self.cfg.housekeeping_interval)
+            try:
+                await self._check_network()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                log.warning("checking the pod network: %r", e)
 
     async def _wait_for_runtime(self) -> None:
         delay = 0.2
@@ -389,24 +404,10 @@ class Kubelet:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _wait_for_pod_cidr(self) -> str:
-        if self.pod_cidr:
-            return self.pod_cidr
-        delay = 1.0
-        while True:
-            node = await self.client.get_or_none(NODES, self.cfg.node_name)
-            cidr = ((node or {}).get("spec") or {}).get("podCIDR")
-            if cidr:
-                return str(cidr)
-            log.info("waiting for node %s to be given a podCIDR", self.cfg.node_name)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
     async def start(self) -> None:
         await self._wait_for_runtime()
         await self.node_status.register()
-        self.pod_cidr = await self._wait_for_pod_cidr()
-        await self._ensure_network()
+        await self._check_network()
         await self.server.start()
         loop = asyncio.get_running_loop()
         self.informer.start()
@@ -416,12 +417,19 @@ class Kubelet:
             loop.create_task(self._housekeeping_loop(), name="housekeeping"),
             loop.create_task(self._engine_events_loop(), name="engine-events"),
             loop.create_task(self._send_events(), name="events"),
+            loop.create_task(self._network_loop(), name="network"),
             loop.create_task(self.stats.run(), name="stats"),
         ]
         await self.informer.wait_synced()
+        # CNI CHECK of the sandboxes that run, release of those that are gone (a crash,
+        # a power-off), before any pod is synced: no address is held by a dead sandbox.
+        try:
+            await self.runtime.gc_network(check=True)
+        except runtime.RuntimeFailure as e:
+            log.warning("pod network garbage collection: %s", e.message)
         await self.housekeeping()
-        log.info("kubelet %s ready: node IP %s, pod CIDR %s on network %s", self.cfg.node_name, self.node_ip,
-                 self.pod_cidr, self.cfg.pod_network_name)
+        log.info("kubelet %s ready: node IP %s, pod network %s", self.cfg.node_name, self.node_ip,
+                 self._network_error or "ready")
 
     async def stop(self) -> None:
         """Stop the agent; the pods' containers keep running for the next kubelet to adopt."""
@@ -438,6 +446,12 @@ class Kubelet:
             await asyncio.wait_for(self.recorder.flush(), 2)
 
 
+def pod_network(cfg: config_mod.Config) -> cni.PodNetwork:
+    bin_dirs = [d for d in cfg.cni_bin_dir.split(":") if d]
+    cache = cfg.cni_cache_dir or f"{cfg.root_dir}/cni"
+    return cni.PodNetwork(cni.CNI(cni.ExecPlugins(), bin_dirs, cache), cfg.cni_conf_dir)
+
+
 def make_client(cfg: config_mod.Config) -> rest.Client:
     if cfg.kubeconfig:
         return rest.from_kubeconfig(cfg.kubeconfig, user_agent=f"minik8s-kubelet/{cfg.node_name}")
@@ -452,7 +466,7 @@ async def serve(cfg: config_mod.Config, *, stop: asyncio.Event | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     rt = runtime_factory(cfg) if runtime_factory else dockerruntime.DockerRuntime(
-        cfg.node_name, host=cfg.docker_host, pause_image=cfg.pod_infra_image)
+        cfg.node_name, host=cfg.docker_host, pause_image=cfg.pod_infra_image, network=pod_network(cfg))
     client = make_client(cfg)
     kubelet = Kubelet(cfg, client, rt)
     starting = loop.create_task(kubelet.start())

@@ -9,8 +9,9 @@ actions out as a transaction script whose every step is safe to repeat:
  2. kill the whole pod if its sandbox changed (died, lost its IP, duplicated),
     otherwise kill the containers that must go (spec changed, liveness or
     startup probe failed);
- 3. create the sandbox if needed: the pause container on the pod network,
-    owning the network and IPC namespaces; its address is the pod IP;
+ 3. create the sandbox if needed: the pause container owning the network and
+    IPC namespaces, its network set up by the CNI plugins; their address is
+    the pod IP;
  4. start each container that should run, concurrently: respect its crash
     back-off, make sure the image is there (pull policy, pull back-off),
     create it joined to the sandbox, start it;
@@ -48,6 +49,7 @@ EXPECTED_WAITING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "Err
 # Kubernetes' minimumGracePeriodInSeconds: even a forced kill gets this long.
 MIN_GRACE = 2
 SANDBOX_STOP_GRACE = 10
+NETWORK_RETRY = 1.0
 
 
 class ProbeResults(Protocol):
@@ -373,7 +375,7 @@ def env_references(containers: list[Obj]) -> set[tuple[str, str]]:
 class RuntimeManager:
     """Carries out sync_pod / kill_pod on one engine for one node."""
 
-    def __init__(self, rt: runtime.Runtime, *, node_name: str, network: str, host_ip: str,
+    def __init__(self, rt: runtime.Runtime, *, node_name: str, host_ip: str, network: str = "",
                  volumes: volumes_mod.VolumeManager, probes: ProbeResults, record: RecordFn,
                  crash_backoff: backoff_mod.Backoff, image_backoff: backoff_mod.Backoff,
                  node_allocatable: Mapping[str, str] | None = None,
@@ -466,10 +468,12 @@ class RuntimeManager:
                 message = f"Failed to create pod sandbox: {e.message}"
                 log.warning("pod %s: %s", _pod_id(pod), message)
                 self.record(pod, "Warning", "FailedCreatePodSandBox", message, "")
-                return SyncResult(await self.runtime.pod_status(uid), self.crash_backoff.initial, message)
+                # A network that is not ready yet (no CNI configuration) is worth a quick retry.
+                retry = NETWORK_RETRY if e.reason == "NetworkNotReady" else self.crash_backoff.initial
+                return SyncResult(await self.runtime.pod_status(uid), retry, message)
             for old in rs.sandboxes:
                 if old.id != sandbox.id and old.state != runtime.RUNNING:
-                    await self.runtime.remove_container(old.id)
+                    await self.runtime.remove_sandbox(old.id)
 
         # Step 4
         if actions.containers_to_start and sandbox is not None:
@@ -671,14 +675,15 @@ class RuntimeManager:
                                for c in running if c.name not in sidecars))
         await asyncio.gather(*(self._kill_container(pod, c.id, c.name, f"Stopping container {c.name}", grace)
                                for c in running if c.name in sidecars))
-        sandboxes = [s for s in rs.sandboxes if s.state != runtime.EXITED]
-        await asyncio.gather(*(self.runtime.stop_container(s.id, SANDBOX_STOP_GRACE) for s in sandboxes),
+        # A dead sandbox is stopped too: its network (its address) is released with the stop.
+        sandboxes = [s for s in rs.sandboxes if s.state != runtime.EXITED or s.ip]
+        await asyncio.gather(*(self.runtime.stop_sandbox(s.id, SANDBOX_STOP_GRACE) for s in sandboxes),
                              return_exceptions=True)
         if remove:
             # App containers first: a sandbox goes only once nothing uses its namespaces.
             await asyncio.gather(*(self.runtime.remove_container(c.id) for c in rs.containers),
                                  return_exceptions=True)
-            await asyncio.gather(*(self.runtime.remove_container(s.id) for s in rs.sandboxes),
+            await asyncio.gather(*(self.runtime.remove_sandbox(s.id) for s in rs.sandboxes),
                                  return_exceptions=True)
 
     async def kill_pod(self, pod: Obj | None, uid: str, grace: int | None = None, *,

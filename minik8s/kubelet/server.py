@@ -79,10 +79,25 @@ def _is_loopback(peer: str | None) -> bool:
         return peer.startswith("/")  # a unix socket peer is local
 
 
+# Init and ephemeral containers have logs and can be exec'd into and attached to
+# (`kubectl debug -i` attaches to its ephemeral container) like the pod's containers.
+_KINDS = (("containers", "containerStatuses"), ("initContainers", "initContainerStatuses"),
+          ("ephemeralContainers", "ephemeralContainerStatuses"))
+
+
+def _spec_of(pod: Obj, container: str) -> Obj | None:
+    spec = pod.get("spec") or {}
+    return next((c for key, _ in _KINDS for c in spec.get(key) or [] if c.get("name") == container), None)
+
+
+def _status_of(status: Obj, container: str) -> Obj | None:
+    return next((c for _, key in _KINDS for c in status.get(key) or [] if c.get("name") == container), None)
+
+
 def container_id_for_logs(pod: Obj, status: Obj, container: str, previous: bool) -> str:
     """Which engine container serves `kubectl logs` (validateContainerLogStatus)."""
     name = pod["metadata"]["name"]
-    cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
+    cs = _status_of(status, container)
     if cs is None:
         raise errors.BadRequest(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
     state, last = cs.get("state") or {}, cs.get("lastState") or {}
@@ -199,8 +214,7 @@ class KubeletServer:
         pod = self.find_pod(ns, name)
         if pod is None:
             raise errors.NotFound("pods", name)
-        names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-        if container not in names:
+        if _spec_of(pod, container) is None:
             raise errors.BadRequest(f"container {container} is not valid for pod {name}")
         return pod, container
 
@@ -253,7 +267,7 @@ class KubeletServer:
 
     def _running_container(self, pod: Obj, container: str) -> str:
         status = self.pod_status(pod)
-        cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
+        cs = _status_of(status, container)
         if cs is None or "running" not in (cs.get("state") or {}):
             raise errors.BadRequest(f'unable to upgrade connection: container not found ("{container}")')
         return _strip_scheme(cs.get("containerID", ""))
@@ -282,7 +296,7 @@ class KubeletServer:
     async def attach(self, request: web.Request) -> web.StreamResponse:
         pod, container = self._pod_and_container(request)
         q = request.query
-        spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+        spec = _spec_of(pod, container) or {}
         # A container without `stdin: true` has no stdin to attach to; what the
         # client sends is dropped, as the engine would.
         stdin = _truthy(q.get("stdin")) and bool(spec.get("stdin"))

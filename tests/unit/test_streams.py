@@ -22,6 +22,7 @@ from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver.streams import remotecommand
 from minik8s.apiserver.streams import upgrade
+from minik8s.kubelet import fakeruntime
 from minik8s.kubelet import runtime
 from minik8s.util import procs
 from minik8s.util import spdy
@@ -353,3 +354,25 @@ async def test_python_client_exec_with_text_stdin(api: tuple[str, int], kubelet:
 
     assert await asyncio.wait_for(asyncio.to_thread(preloaded), 30) == "hi\n"
     assert await asyncio.wait_for(asyncio.to_thread(interactive), 30) == "to cat\n"
+
+
+async def test_attach_and_logs_of_an_ephemeral_container(api: tuple[str, int], kubelet: Kubelet) -> None:
+    """`kubectl debug -i` attaches to the ephemeral container it added (and falls back to its logs)."""
+    base, port = api
+    kubelet.pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "x", "stdin": True, "stdinOnce": True}]
+    kubelet.pod["status"]["ephemeralContainerStatuses"] = [
+        {"name": "dbg", "containerID": "docker://dbg1", "state": {"running": {}}}]
+    kubelet.rt.containers["dbg1"] = fakeruntime.FakeContainer("dbg1", "dbg1", {}, "x", runtime.RUNNING,
+                                                              logs=b"debugging\n")
+    kubelet.rt.attach_output["dbg1"] = b"ps output\n"
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(f"http://127.0.0.1:{port}{base}/p/attach?container=dbg&stdin=true&stdout=true",
+                                protocols=("v5.channel.k8s.io",)) as ws:
+            await ws.send_bytes(b"\x00ps\n")
+            await ws.send_bytes(b"\xff\x00")
+            got = [bytes(m.data) async for m in ws if m.type == aiohttp.WSMsgType.BINARY]
+    assert got[0] == b"\x01ps output\n" and json.loads(got[-1][1:])["status"] == "Success"
+    assert ("attach", "dbg1", True, True, False, False) in kubelet.rt.calls
+    assert kubelet.rt.attached[-1].stdin == b"ps\n"
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}{base}/p/log?container=dbg") as resp:
+        assert resp.status == 200 and await resp.text() == "debugging\n"

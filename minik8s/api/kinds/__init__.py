@@ -83,7 +83,7 @@ def validate(res: resources.Resource, obj: Obj, old: Obj | None = None) -> None:
         validation.validate_object_meta(errs, meta, res.namespaced, kind.name_errors)
         errs.extend(kind.validate(res, obj))
     else:
-        validation.validate_object_meta_update(errs, meta, validation.as_dict(old.get("metadata")))
+        validation.validate_object_meta_update(errs, meta, validation.as_dict(old.get("metadata")), kind.name_errors)
         errs.extend(kind.validate_update(res, obj, old))
     errs.raise_invalid(res.kind, validation.as_str(meta.get("name")), res.group)
 

@@ -49,6 +49,12 @@ class FinalizeStrategy(strategy.SubresourceStrategy):
         result.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
         return result
 
+    def validate_update(self, res: resources.Resource, new: Obj, old: Obj) -> Errors:
+        # ValidateNamespaceFinalizeUpdate: every finalizer name, by index.
+        errs = Errors()
+        vc.validate_finalizers(errs, vc.as_dict(new.get("spec")).get("finalizers"), "spec.finalizers")
+        return errs
+
 
 class NamespaceStrategy(strategy.Strategy):
     group, kind = "", "Namespace"
@@ -78,6 +84,19 @@ class NamespaceStrategy(strategy.Strategy):
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {"phase": "Active"}
+
+    def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
+        # As upstream: spec.finalizers belongs to /finalize (the namespace controller's);
+        # an update of the namespace itself keeps the stored ones, as it keeps status.
+        super().prepare_for_update(res, new, old)
+        old_spec = old.get("spec") or {}
+        spec = new.get("spec")
+        if not isinstance(spec, dict):
+            spec = new["spec"] = {}
+        if "finalizers" in old_spec:
+            spec["finalizers"] = old_spec["finalizers"]
+        else:
+            spec.pop("finalizers", None)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
         if old is None:

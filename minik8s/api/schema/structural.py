@@ -315,6 +315,8 @@ def duplicate_json_paths(raw: bytes) -> list[str]:
         doc = json.loads(raw, object_pairs_hook=_pairs_hook)
     except ValueError:
         return []  # the caller's own parse reports malformed JSON
+    except RecursionError:
+        return []  # deeper than Python's parser goes (orjson's limit is higher): nothing to report
     if isinstance(doc, _Dups):
         return list(doc.dups)
     return _nested("", doc) if isinstance(doc, list) else []
@@ -324,7 +326,7 @@ def duplicate_yaml_paths(raw: bytes) -> list[str]:
     """`duplicate_json_paths` for a YAML body (PyYAML keeps the last value silently)."""
     try:
         root = yaml.compose(raw, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return []
     found: list[str] = []
 
