@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import events as events_mod
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
@@ -35,7 +37,9 @@ from minik8s.kubelet import cni
 from minik8s.kubelet import config as config_mod
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import kuberuntime
+from minik8s.kubelet import mount as mount_mod
 from minik8s.kubelet import nodestatus
+from minik8s.kubelet import objects as objects_mod
 from minik8s.kubelet import pod_workers as pod_workers_mod
 from minik8s.kubelet import prober as prober_mod
 from minik8s.kubelet import runtime
@@ -72,8 +76,16 @@ class Kubelet:
         self.clock = clock
         self.node_ip = cfg.node_ip or nodestatus.default_node_ip()
         self.recorder = events_mod.EventRecorder(client, "kubelet", cfg.node_name)
-        self.volumes = volumes_mod.VolumeManager(cfg.root_dir)
         self.pod_workers = pod_workers_mod.PodWorkers(self.sync)
+        # ConfigMaps and Secrets through name-pinned watches (what the Node authorizer
+        # allows); a change wakes the pods using the object, which rewrites their volumes.
+        self.objects = objects_mod.WatchingObjectSource(client, self._objects_changed)
+        self.tokens = objects_mod.ApiTokenSource(client, clock=clock)
+        # tmpfs-backed volumes need mount(2): a root kubelet on a real engine mounts them.
+        mounter = mount_mod.LinuxMounter() if os.geteuid() == 0 and \
+            isinstance(rt, dockerruntime.DockerRuntime) else None
+        self.volumes = volumes_mod.VolumeManager(cfg.root_dir, objects=self.objects, tokens=self.tokens,
+                                                 mounter=mounter)
         self.prober = prober_mod.ProberManager(rt, self.pod_workers.wake, self.record)
         self.status_manager = status_mod.StatusManager(client)
         self.pod_cidr = cfg.pod_cidr
@@ -103,6 +115,8 @@ class Kubelet:
         self._last_known: dict[str, Obj] = {}  # uid -> the last object seen (its grace period once deleted)
         # Pods this kubelet finished deleting: late events about them must not start them again.
         self._finished: set[str] = set()
+        # Pods to evict (uid -> message), found by housekeeping, carried out by their worker.
+        self._evictions: dict[str, str] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._events: asyncio.Queue[tuple[float, tuple[Obj, str, str, str, str]]] = asyncio.Queue(maxsize=10000)
         self._syncing = 0  # pod syncs in flight
@@ -143,11 +157,17 @@ class Kubelet:
 
     # -- informer handlers: bookkeeping only ------------------------------------------------------
 
+    def _objects_changed(self, uids: Iterable[str]) -> None:
+        for uid in uids:
+            if uid in self.pod_workers:
+                self.pod_workers.wake(uid)
+
     def _on_add(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         if uid in self._finished:
             return
         self._last_known[uid] = pod
+        self.objects.register_pod(pod)
         self.pod_workers.update_pod(uid, pod)
 
     def _on_update(self, old: Obj, new: Obj) -> None:
@@ -159,6 +179,7 @@ class Kubelet:
         if uid in self._finished:
             return
         self._last_known[uid] = new
+        self.objects.register_pod(new)
         if uid in self.pod_workers and semantically_equal(old, new):
             self.pod_workers.update_pod(uid, new, wake=False)
         else:
@@ -166,6 +187,8 @@ class Kubelet:
 
     def _on_delete(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
+        self.objects.unregister_pod(uid)
+        self.tokens.forget_pod(uid)
         if uid in self._finished:
             self._finished.discard(uid)
             self._last_known.pop(uid, None)
@@ -200,6 +223,8 @@ class Kubelet:
         old = self.status_manager.get(uid) or api_status
         if api_status.get("phase") in status_mod.TERMINAL_PHASES:
             old = api_status
+        if uid in self._evictions:
+            return await self._evict(pod, self._evictions.pop(uid))
         if old.get("phase") in status_mod.TERMINAL_PHASES:
             # A finished pod stays finished: nothing restarts, its containers stay for logs.
             rs = await self.manager.kill_pod(pod, uid, remove=False)
@@ -220,6 +245,24 @@ class Kubelet:
             host_ip=self.node_ip, terminal=terminal, now=self.clock())
         self.status_manager.set_pod_status(pod, status)
         return status
+
+    async def _evict(self, pod: Obj, message: str) -> pod_workers_mod.SyncOutcome:
+        """Evict a pod that outgrew its local storage: stop it and report it Failed/Evicted."""
+        uid = pod["metadata"]["uid"]
+        meta = pod["metadata"]
+        log.info("pod %s/%s: evicting: %s", meta.get("namespace"), meta["name"], message)
+        self.record(pod, "Warning", "Evicted", message, "")
+        self.prober.remove_pod(uid)
+        rs = await self.manager.kill_pod(pod, uid, kuberuntime.MIN_GRACE, remove=False)
+        old = dict(self.status_manager.get(uid) or pod.get("status") or {})
+        old.update(phase="Failed", reason="Evicted", message=message)
+        # DisruptionTarget, as the kubelet marks the pods it evicts (pod failure policies match it).
+        old["conditions"] = [*(c for c in old.get("conditions") or [] if c.get("type") != "DisruptionTarget"),
+                             {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
+                              "message": message, "lastProbeTime": None,
+                              "lastTransitionTime": rfc3339.format(self.clock())}]
+        self._set_status(pod, rs, old)
+        return pod_workers_mod.SyncOutcome()
 
     async def _terminate_pod(self, pod: Obj) -> pod_workers_mod.SyncOutcome:
         meta = pod["metadata"]
@@ -277,6 +320,19 @@ class Kubelet:
         # Addresses of sandboxes that died without a DEL (a crash, a failed DEL).
         with contextlib.suppress(runtime.RuntimeFailure):
             await self.runtime.gc_network()
+        await self._check_local_storage()
+
+    async def _check_local_storage(self) -> None:
+        for pod in list(self.informer.store.values()):
+            uid = pod["metadata"]["uid"]
+            phase = (self.status_manager.get(uid) or pod.get("status") or {}).get("phase")
+            if pod["metadata"].get("deletionTimestamp") or phase in status_mod.TERMINAL_PHASES or \
+                    uid in self._evictions:
+                continue
+            message = await asyncio.to_thread(self.volumes.empty_dir_overuse, pod)
+            if message is not None:
+                self._evictions[uid] = message
+                self.pod_workers.wake(uid)
 
     def resync_all(self) -> None:
         for pod in list(self.informer.store.values()):
@@ -381,6 +437,7 @@ class Kubelet:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.informer.stop()
+        await self.objects.stop()
         await self.pod_workers.stop()
         await self.prober.stop()
         await self.status_manager.stop()

@@ -34,8 +34,6 @@ NODE = "matrix-node"
 # Steps that fail for reasons outside this branch's reach (kinds other branches serve).
 PENDING = {
     "auth whoami": "authentication.k8s.io/v1 SelfSubjectReview: served by the authentication work (branch authn)",
-    "create job": "batch/v1 Job: served by the workloads work (branch workloads)",
-    "create cronjob": "batch/v1 CronJob: served by the workloads work (branch workloads)",
 }
 
 DEPLOYMENT = """apiVersion: apps/v1
@@ -194,8 +192,8 @@ def api_steps(r: km.Runner, server: ApiServerProcess) -> list[km.Step]:
         S("create clusterrole", "create clusterrole {ns}-viewer --verb=get --resource=nodes",
           km.ok("clusterrole.rbac.authorization.k8s.io/{ns}-viewer created".replace("{ns}", ns))),
         S("create job", "create job once --image=minik8s/busybox:1 -- true", km.ok("job.batch/once created")),
-        S("create cronjob", "create cronjob tick --image=minik8s/busybox:1 --schedule=*/5_*_*_*_* -- true".replace(
-            "_", " "), km.ok("cronjob.batch/tick created")),
+        S("create cronjob", "create cronjob tick --image=minik8s/busybox:1 '--schedule=*/5 * * * *' -- true",
+          km.ok("cronjob.batch/tick created")),
         S("create -f", "create -f {tmp}/pod.yaml", km.ok("pod/solo created")),
         S("create --dry-run=server", "create deployment ghost --image=minik8s/busybox:1 --dry-run=server",
           km.then(km.ok("deployment.apps/ghost created (server dry run)"),

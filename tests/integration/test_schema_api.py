@@ -85,6 +85,16 @@ def sample(res: resources.Resource, name: str, namespace: str) -> dict[str, Any]
                                                                 "resource": "pods"}}},
         "LocalSubjectAccessReview": {"spec": {"user": "jane", "resourceAttributes": {
             "namespace": namespace, "verb": "list", "resource": "pods"}}},
+        "Job": {"spec": {"suspend": True, "completions": 2, "parallelism": 1, "backoffLimit": 0,
+                         "podFailurePolicy": {"rules": [{"action": "Ignore", "onExitCodes": {
+                             "operator": "In", "values": [3, 4]}}]},
+                         "template": {**template, "spec": {**template["spec"], "restartPolicy": "Never"}}}},
+        "CronJob": {"spec": {"schedule": "0 3 * * *", "timeZone": "Europe/Paris", "suspend": True,
+                             "startingDeadlineSeconds": 0, "jobTemplate": {"spec": {"template": {
+                                 **template, "spec": {**template["spec"], "restartPolicy": "OnFailure"}}}}}},
+        "DaemonSet": {"spec": {"selector": selector, "template": template, "updateStrategy": {
+            "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}}},
+        "ControllerRevision": {"revision": 7, "data": {"spec": {"template": {"$patch": "replace", **template}}}},
     }
     if res.group == "events.k8s.io":  # the same kind name as core/v1's Event, in its own shape
         specs["Event"] = {"regarding": {"kind": "Pod", "name": "x", "namespace": namespace}, "reason": "Test",

@@ -120,6 +120,19 @@ SAMPLES: dict[tuple[str, str], Obj] = {
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"},
         "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "g"}]},
+    ("apps", "DaemonSet"): {"spec": {
+        "selector": SELECTOR, "minReadySeconds": 1, "revisionHistoryLimit": 5,
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        "template": {"metadata": {"labels": {"app": "web", "tier": "front"}}, "spec": TEMPLATE_SPEC}}},
+    ("apps", "ControllerRevision"): {"revision": 3, "data": {"spec": {"template": {"$patch": "replace"}}}},
+    ("batch", "Job"): {"spec": {
+        "completions": 3, "parallelism": 2, "backoffLimit": 4, "activeDeadlineSeconds": 600,
+        "ttlSecondsAfterFinished": 60,
+        "template": {"metadata": {"labels": {"app": "job"}}, "spec": {**TEMPLATE_SPEC, "restartPolicy": "Never"}}}},
+    ("batch", "CronJob"): {"spec": {
+        "schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 2,
+        "jobTemplate": {"spec": {"backoffLimit": 1, "template": {
+            "metadata": {"labels": {"app": "cron"}}, "spec": {**TEMPLATE_SPEC, "restartPolicy": "OnFailure"}}}}}},
 }
 
 STORED = [r for r in resources.RESOURCES if not r.storage_version and "create" in r.verbs and "get" in r.verbs]

@@ -136,3 +136,33 @@ def test_status_only_changes_are_not_semantic() -> None:
     c = copy.deepcopy(a)
     c["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert not kubelet_mod.semantically_equal(a, c)
+
+
+async def test_an_empty_dir_over_its_size_limit_evicts_the_pod(tmp_path: pathlib.Path) -> None:
+    k, rt, client = make(tmp_path)
+    p = pod()
+    p["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]
+    await k.sync("u1", p)
+    k.informer.store = {"ns/p": p}
+    k.informer.synced.set()
+    await k.housekeeping()
+    assert k._evictions == {}
+    scratch = tmp_path / "pods" / "u1" / "volumes" / "kubernetes.io~empty-dir" / "scratch"
+    (scratch / "big").write_bytes(b"x" * (2 * 1024 * 1024))
+    await k.housekeeping()
+    assert "u1" in k._evictions
+    await k.sync("u1", p)
+    assert rt.find("u1", "app", runtime.RUNNING) == []
+    await k.status_manager.flush("u1")
+    final = [c[2] for c in client.calls if c[0] == "status"][-1]
+    assert (final["phase"], final["reason"]) == ("Failed", "Evicted")
+    assert final["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    assert {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet"}.items() <= \
+        next(c for c in final["conditions"] if c["type"] == "DisruptionTarget").items()
+    # It stays evicted: the next sync restarts nothing and keeps the reason.
+    p["status"] = final
+    rt.calls.clear()
+    await k.sync("u1", p)
+    assert rt.calls_of("create_container") == []
+    assert k.status_manager.get("u1")["reason"] == "Evicted"  # type: ignore[index]
+    await k.pod_workers.stop()

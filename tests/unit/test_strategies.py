@@ -131,7 +131,7 @@ def test_name_rule(r: resources.Resource) -> None:
 def test_generation_and_create_on_update_are_kubernetes_own() -> None:
     tracked = {r.plural for r in resources.RESOURCES if kinds.for_resource(r).track_generation}
     assert tracked == {"services", "replicationcontrollers", "deployments", "replicasets",
-                       "horizontalpodautoscalers"}
+                       "horizontalpodautoscalers", "daemonsets", "jobs", "cronjobs"}
     creatable = {r.plural for r in resources.RESOURCES if kinds.for_resource(r).allow_create_on_update}
     assert creatable == {"endpoints", "events", "leases"}
 

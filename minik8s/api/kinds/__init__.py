@@ -19,6 +19,7 @@ from minik8s.api import printing
 from minik8s.api import resources
 from minik8s.api import strategy
 from minik8s.api import validation
+from minik8s.api.kinds import batch
 from minik8s.api.kinds import config
 from minik8s.api.kinds import event
 from minik8s.api.kinds import hpa
@@ -40,6 +41,10 @@ _ALL: tuple[strategy.Strategy, ...] = (
     workloads.ReplicationControllerStrategy(),
     workloads.DeploymentStrategy(),
     workloads.ReplicaSetStrategy(),
+    workloads.DaemonSetStrategy(),
+    workloads.ControllerRevisionStrategy(),
+    batch.JobStrategy(),
+    batch.CronJobStrategy(),
     namespace.NamespaceStrategy(),
     node.NodeStrategy(),
     event.EventStrategy(),

@@ -2,16 +2,24 @@
 
 Their strategies (pkg/registry/core/configmap, core/secret: no generation),
 the Secret defaults (type Opaque; stringData folded into data, as the v1
-conversion does) and printConfigMap/printSecret.
+conversion does), validation (ValidateConfigMap, ValidateSecret and their
+updates: keys, the 1 MiB size limit, `immutable`, the built-in Secret types
+and the keys each one requires) and printConfigMap/printSecret.
+
+`data` of a Secret and `binaryData` of a ConfigMap are `[]byte` in Go and
+base64 in JSON: a value that is not base64 fails to decode, which the real
+API server answers with 400 before validation runs; so does this one.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime
+import json
 from typing import Any, Mapping
 
 from minik8s.api import defaults
+from minik8s.api import errors
 from minik8s.api import printing
 from minik8s.api import resources
 from minik8s.api import strategy
@@ -22,39 +30,17 @@ View = Mapping[str, Any]
 Cells = printing.Cells
 Errors = vc.Errors
 
-# MaxSecretSize and the ConfigMap limit (corev1.MaxSecretSize = 1 MiB).
-MAX_SIZE = 1024 * 1024
+MAX_SIZE = 1024 * 1024  # core.MaxSecretSize, also the ConfigMap limit
 
-
-# ---------------------------------------------------------------------------
-# validation (ValidateConfigMap, ValidateSecret)
-
-
-def _keys(errs: Errors, data: dict[str, str], path: str) -> None:
-    for key in sorted(data):
-        errs.invalid_each(path, key, vc.config_map_key(key))
-
-
-def _base64_map(errs: Errors, value: Any, path: str) -> dict[str, bytes]:
-    """A map of base64 strings (what []byte members are in JSON); 422 for bad base64."""
-    out = {}
-    for key, text in vc.typed_str_map(errs, value, path).items():
-        try:
-            out[key] = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            errs.invalid(f"{path}[{key}]", "<value omitted>", "must be base64-encoded")
-    return out
-
-
-def _immutable(errs: Errors, obj: Obj, old: Obj | None, keys: tuple[str, ...]) -> None:
-    vc.typed_bool(errs, obj.get("immutable"), "immutable")
-    if old is None or old.get("immutable") is not True:
-        return
-    if obj.get("immutable") is not True:
-        errs.forbidden("immutable", "field is immutable when `immutable` is set")
-    for key in keys:
-        if not vc.json_equal(obj.get(key), old.get(key)):
-            errs.forbidden(key, "field is immutable when `immutable` is set")
+# Secret types with rules of their own (core/types.go).
+SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+DOCKERCFG = "kubernetes.io/dockercfg"
+DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+BASIC_AUTH = "kubernetes.io/basic-auth"
+SSH_AUTH = "kubernetes.io/ssh-auth"
+TLS = "kubernetes.io/tls"
+BOOTSTRAP_TOKEN = "bootstrap.kubernetes.io/token"
+SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 
 
 # ---------------------------------------------------------------------------
@@ -69,8 +55,7 @@ _CONFIGMAP_COLUMNS = (
 
 
 def _configmap_cells(obj: View, now: datetime.datetime) -> Cells:
-    return [printing.name(obj), len(vc.as_dict(obj.get("data"))) + len(vc.as_dict(obj.get("binaryData"))),
-            printing.age(obj, now)]
+    return [printing.name(obj), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), printing.age(obj, now)]
 
 
 _SECRET_COLUMNS = (
@@ -82,7 +67,96 @@ _SECRET_COLUMNS = (
 
 
 def _secret_cells(obj: View, now: datetime.datetime) -> Cells:
-    return [printing.name(obj), obj.get("type") or "", len(vc.as_dict(obj.get("data"))), printing.age(obj, now)]
+    return [printing.name(obj), obj.get("type") or "", len(obj.get("data") or {}), printing.age(obj, now)]
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def decode_bytes(value: Any, path: str) -> bytes:
+    """A `[]byte` field's JSON value: base64, as Go's encoding/json decodes it."""
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise errors.BadRequest(f"{path}: json: cannot unmarshal {type(value).__name__} into Go value of type []uint8")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise errors.BadRequest(f"{path}: illegal base64 data: {e}") from None
+
+
+def _keys(errs: Errors, values: Any, path: str) -> None:
+    for key in sorted(vc.as_dict(values)):
+        errs.invalid_each(f"{path}[{key}]", key, vc.config_map_key(key))
+
+
+def _immutable_update(errs: Errors, obj: Obj, old: Obj, fields: tuple[str, ...]) -> None:
+    """Once `immutable: true` is stored, neither it nor the data may change."""
+    if old.get("immutable") is not True:
+        return
+    if obj.get("immutable") is not True:
+        errs.forbidden("immutable", "field is immutable when `immutable` is set")
+    for field in fields:
+        if not vc.json_equal(obj.get(field) or {}, old.get(field) or {}):
+            errs.forbidden(field, "field is immutable when `immutable` is set")
+
+
+def _validate_config_map(errs: Errors, obj: Obj) -> None:
+    data, binary = vc.as_dict(obj.get("data")), vc.as_dict(obj.get("binaryData"))
+    total = 0
+    for key in sorted(data):
+        errs.invalid_each(f"data[{key}]", key, vc.config_map_key(key))
+        if key in binary:
+            errs.invalid(f"data[{key}]", key, "duplicate of key present in binaryData")
+        if not isinstance(data[key], str):
+            raise errors.BadRequest(f"ConfigMap.data[{key}]: json: cannot unmarshal into Go value of type string")
+        total += len(data[key].encode())
+    for key in sorted(binary):
+        errs.invalid_each(f"binaryData[{key}]", key, vc.config_map_key(key))
+        total += len(decode_bytes(binary[key], f"ConfigMap.binaryData[{key}]"))
+    if total > MAX_SIZE:
+        errs.too_long("", MAX_SIZE)
+
+
+def _required_key(errs: Errors, data: Obj, key: str) -> None:
+    if key not in data:
+        errs.required(f"data[{key}]")
+
+
+def _validate_secret(errs: Errors, obj: Obj) -> None:
+    data = vc.as_dict(obj.get("data"))
+    total = 0
+    decoded: dict[str, bytes] = {}
+    for key in sorted(data):
+        errs.invalid_each(f"data[{key}]", key, vc.config_map_key(key))
+        decoded[key] = decode_bytes(data[key], f"Secret.data[{key}]")
+        total += len(decoded[key])
+    if total > MAX_SIZE:
+        errs.too_long("data", MAX_SIZE)
+    kind = vc.as_str(obj.get("type"))
+    annotations = vc.as_dict(vc.as_dict(obj.get("metadata")).get("annotations"))
+    if kind == SERVICE_ACCOUNT_TOKEN:
+        if not annotations.get(SERVICE_ACCOUNT_NAME_ANNOTATION):
+            errs.required(f"metadata.annotations[{SERVICE_ACCOUNT_NAME_ANNOTATION}]")
+    elif kind in (DOCKERCFG, DOCKER_CONFIG_JSON):
+        key = ".dockercfg" if kind == DOCKERCFG else ".dockerconfigjson"
+        if key not in data:
+            errs.required(f"data[{key}]")
+        else:
+            try:
+                json.loads(decoded[key] or b"null")
+            except ValueError as e:
+                errs.invalid(f"data[{key}]", "<secret contents redacted>", str(e))
+    elif kind == BASIC_AUTH:
+        if "username" not in data and "password" not in data:
+            errs.required("data[username]")
+            errs.required("data[password]")
+    elif kind == SSH_AUTH:
+        _required_key(errs, data, "ssh-privatekey")
+    elif kind == TLS:
+        _required_key(errs, data, "tls.key")
+        _required_key(errs, data, "tls.crt")
 
 
 # ---------------------------------------------------------------------------
@@ -94,16 +168,9 @@ class ConfigMapStrategy(strategy.Strategy):
     printer = printing.Printer(_CONFIGMAP_COLUMNS, _configmap_cells)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        data = vc.typed_str_map(errs, obj.get("data"), "data")
-        binary = _base64_map(errs, obj.get("binaryData"), "binaryData")
-        _keys(errs, data, "data")
-        _keys(errs, dict.fromkeys(binary, ""), "binaryData")
-        for key in sorted(set(data) & set(binary)):
-            errs.invalid("data", key, "duplicate of key present in binaryData")
-        size = sum(len(k) + len(v.encode()) for k, v in data.items()) + sum(len(k) + len(v) for k, v in binary.items())
-        if size > MAX_SIZE:
-            errs.too_long("", MAX_SIZE)
-        _immutable(errs, obj, old, ("data", "binaryData"))
+        _validate_config_map(errs, obj)
+        if old is not None:
+            _immutable_update(errs, obj, old, ("data", "binaryData"))
 
 
 class SecretStrategy(strategy.Strategy):
@@ -114,23 +181,14 @@ class SecretStrategy(strategy.Strategy):
         """Secrets: type Opaque; write-only stringData folded into data (base64), as the v1 conversion does."""
         if not obj.get("type"):
             obj["type"] = "Opaque"
-        string_data = obj.get("stringData")
-        # Only a map of strings is folded; anything else stays for validation to report.
-        if string_data is None or (isinstance(string_data, dict) and all(isinstance(v, str) for v in
-                                                                          string_data.values())):
-            obj.pop("stringData", None)
-            if string_data:
-                data = defaults.ensure_dict(obj, "data")
-                for key, value in string_data.items():
-                    data[key] = base64.b64encode(value.encode()).decode()
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict) and string_data:
+            data = defaults.ensure_dict(obj, "data")
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        vc.typed_str(errs, obj.get("type"), "type")
-        vc.typed_str_map(errs, obj.get("stringData"), "stringData")
-        data = _base64_map(errs, obj.get("data"), "data")
-        _keys(errs, dict.fromkeys(data, ""), "data")
-        if sum(len(k) + len(v) for k, v in data.items()) > MAX_SIZE:
-            errs.too_long("data", MAX_SIZE)
-        _immutable(errs, obj, old, ("data",))
-        if old is not None and old.get("type") != obj.get("type"):
-            errs.invalid("type", obj.get("type"), vc.IMMUTABLE)
+        _validate_secret(errs, obj)
+        if old is not None:
+            vc.immutable(errs, "type", vc.as_str(obj.get("type")), vc.as_str(old.get("type")))
+            _immutable_update(errs, obj, old, ("data",))
