@@ -352,7 +352,9 @@ def mutation(draw: st.DrawFn, msg: dsl.Message, obj: Obj, focus: str | None = No
     size = draw(st.sampled_from([1000, 20000]))
     if sp.field.repeated and not sp.element:
         one = draw(item(sp.field, 1))
-        value = [one] * size
+        # Copies, not one shared element: a later mutation of element 0 (a huge string at
+        # managedFields[0].fieldsType) must not grow all of them (a 4 GB body, an OOM kill).
+        value = [copy.deepcopy(one) for _ in range(size)]
     elif sp.field.scalar == dsl.STRING:
         value = "y" * size * 10
     else:
