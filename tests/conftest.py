@@ -100,9 +100,9 @@ class ComponentProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
-def controller_manager(server: str, log_path: pathlib.Path, controllers: str) -> ComponentProcess:
+def controller_manager(server: str, log_path: pathlib.Path, controllers: str, *extra: str) -> ComponentProcess:
     return ComponentProcess(["controller-manager", "--server", server, "--no-leader-elect",
-                             "--controllers", controllers], log_path)
+                             "--controllers", controllers, *extra], log_path)
 
 
 @pytest.fixture(scope="session")

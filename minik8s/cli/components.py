@@ -80,6 +80,12 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
 @click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
 @click.option("--cluster-cidr", default="10.244.0.0/16", help="CIDR from which nodes get their pod CIDRs.")
 @click.option("--node-cidr-mask-size", default=24, type=click.IntRange(8, 30), help="Prefix length of a node's pod CIDR.")
+@click.option("--terminated-pod-gc-threshold", default=12500, type=int,
+              help="Terminated pods kept before the pod garbage collector deletes the oldest (<= 0: no limit).")
+@click.option("--pod-gc-period", default=20.0, type=click.FloatRange(min=0.1),
+              help="Seconds between two passes of the pod garbage collector.")
+@click.option("--pod-gc-quarantine", default=40.0, type=click.FloatRange(min=0),
+              help="Seconds a node must be missing before its pods are force-deleted.")
 @click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
               help="Seconds between two looks at each HorizontalPodAutoscaler.")
 @click.option("--horizontal-pod-autoscaler-downscale-stabilization", default=300.0, type=click.FloatRange(min=0),
@@ -96,7 +102,8 @@ def controller_manager(server: str, token: str | None, election: leaderelect.Fla
                        horizontal_pod_autoscaler_downscale_stabilization: float,
                        horizontal_pod_autoscaler_tolerance: float,
                        horizontal_pod_autoscaler_cpu_initialization_period: float,
-                       horizontal_pod_autoscaler_initial_readiness_delay: float) -> None:
+                       horizontal_pod_autoscaler_initial_readiness_delay: float,
+                       terminated_pod_gc_threshold: int, pod_gc_period: float, pod_gc_quarantine: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
@@ -115,5 +122,7 @@ def controller_manager(server: str, token: str | None, election: leaderelect.Fla
                                      "horizontal_pod_autoscaler_cpu_initialization_period":
                                          horizontal_pod_autoscaler_cpu_initialization_period,
                                      "horizontal_pod_autoscaler_initial_readiness_delay":
-                                         horizontal_pod_autoscaler_initial_readiness_delay})
+                                         horizontal_pod_autoscaler_initial_readiness_delay,
+                                     "terminated_pod_gc_threshold": terminated_pod_gc_threshold,
+                                     "pod_gc_period": pod_gc_period, "pod_gc_quarantine": pod_gc_quarantine})
     asyncio.run(manager.serve(config))

@@ -27,6 +27,7 @@ from minik8s.controllers.daemon import controller as daemon
 from minik8s.controllers.deployment import controller as deployment
 from minik8s.controllers.job import controller as job
 from minik8s.controllers.podautoscaler import horizontal
+from minik8s.controllers.podgc import controller as podgc
 from minik8s.controllers.ttlafterfinished import controller as ttlafterfinished
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ REGISTRY: dict[str, ControllerFactory] = {
     "job": lambda c, f, r, cfg: job.new_controller(c, f, events.EventRecorder(c, "job-controller"), cfg.options),
     "cronjob": lambda c, f, r, cfg: cronjob.new_controller(c, f, events.EventRecorder(c, "cronjob-controller")),
     "ttl-after-finished": lambda c, f, r, cfg: ttlafterfinished.new_controller(c, f),
+    # Pods no kubelet will finish: on deleted nodes, deleted before scheduling, terminated beyond the threshold.
+    "podgc": lambda c, f, r, cfg: podgc.new_controller(c, f, cfg.options),
     "daemonset": lambda c, f, r, cfg: daemon.new_controller(
         c, f, events.EventRecorder(c, "daemonset-controller"), cfg.options),
     "horizontalpodautoscaling": lambda c, f, r, cfg: horizontal.new_controller(
