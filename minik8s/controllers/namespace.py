@@ -35,11 +35,16 @@ class NamespaceController(base.Controller):
     workers = 2
 
     def __init__(self, client: rest.Client, factory: informer_mod.InformerFactory, *,
-                 recheck: float = 0.5) -> None:
+                 recheck: float = 0.5, max_recheck: float = 5.0) -> None:
         super().__init__()
         self.client = client
         self.namespaces = factory.informer(NAMESPACES)
         self.recheck = recheck
+        self.max_recheck = max_recheck
+        # Namespace -> rechecks so far while content remained. Each recheck lists every kind
+        # in the namespace: one held by a pod no kubelet will confirm must not cost ~30
+        # lists every half second forever, so the wait doubles up to max_recheck.
+        self.rechecks: dict[str, int] = {}
         self.namespaces.add_handlers(
             on_add=lambda ns: self._maybe_enqueue(ns),
             on_update=lambda _old, ns: self._maybe_enqueue(ns))
@@ -51,14 +56,20 @@ class NamespaceController(base.Controller):
     async def sync(self, key: str) -> None:
         ns = self.namespaces.get(key)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            self.rechecks.pop(key, None)
             return
         if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
+            self.rechecks.pop(key, None)
             return
         remaining = await self.delete_content(key)
         if remaining:
-            log.info("namespace %s: waiting for %d objects to go", key, remaining)
-            self.enqueue_after(key, self.recheck)
+            n = self.rechecks.get(key, 0)
+            self.rechecks[key] = n + 1
+            delay = min(self.recheck * 2 ** n, self.max_recheck)
+            log.info("namespace %s: waiting for %d objects to go; next look in %.1fs", key, remaining, delay)
+            self.enqueue_after(key, delay)
             return
+        self.rechecks.pop(key, None)
         ns = await self.client.get(NAMESPACES, key)
         ns["spec"]["finalizers"] = [f for f in ns["spec"].get("finalizers") or [] if f != FINALIZER]
         try:
