@@ -120,6 +120,13 @@ def cluster(apiserver: ApiServerProcess, tmp_path_factory: pytest.TempPathFactor
         http(apiserver, "DELETE", f"/api/v1/nodes/{NODE}", check=False)
 
 
+def revision_wait(deployment: str, revision: int) -> km.Step:
+    """Wait until the deployment controller has given `deployment` this revision."""
+    return km.Step(f"wait (revision {revision})" + ("" if deployment == "web" else f" ({deployment})"),
+                   ["wait", f"--for=jsonpath={{.metadata.annotations.deployment\\.kubernetes\\.io/revision}}={revision}",
+                    f"deployment/{deployment}", "--timeout=120s"], km.ok("condition met"), timeout=130)
+
+
 def _manifests(r: km.Runner) -> None:
     def write(name: str, text: str, **subs: str) -> None:
         for key, value in subs.items():
@@ -230,9 +237,11 @@ def api_steps(r: km.Runner, server: ApiServerProcess) -> list[km.Step]:
           km.ok("service/web patched")),
         S("scale", "scale deployment web --replicas=1", km.then(km.ok("deployment.apps/web scaled"), state(
             lambda: deploy("web")["spec"]["replicas"] == 1, "replicas not 1"))),
+        # Revision 2 exists only if the controller saw the first template before set image
+        # changed it (as in Kubernetes): on a busy controller manager it may not have yet.
+        revision_wait("web", 1),
         S("set image", "set image deployment/web busybox=minik8s/web:1", km.ok("image updated")),
-        S("wait (revision 2)", ["wait", "--for=jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}=2",
-                                "deployment/web", "--timeout=120s"], km.ok("condition met")),
+        revision_wait("web", 2),
         S("rollout history --revision", "rollout history deployment/web --revision=2",
           km.ok("Pod Template", "minik8s/web:1")),
         S("expose", "expose deployment web --name=web-exposed --port=80 --target-port=8080",
@@ -248,9 +257,12 @@ def api_steps(r: km.Runner, server: ApiServerProcess) -> list[km.Step]:
         g = f"apply, diff, replace: {kind}"
         steps += [
             S(f"apply -f ({kind})", f"apply -f {{tmp}}/{first}", km.ok(f"{res}/{name} created"), group=g),
+            # rollout undo needs two revisions: the controller must see each template before the next.
+            *([revision_wait("app", 1)] if kind == "deployment" else []),
             S(f"apply -f again ({kind})", f"apply -f {{tmp}}/{first}", km.ok(f"{res}/{name} unchanged")),
             S(f"diff ({kind})", f"diff -f {{tmp}}/{second}", km.exits(1, "diff -u -N")),
             S(f"apply -f changed ({kind})", f"apply -f {{tmp}}/{second}", km.ok(f"{res}/{name} configured")),
+            *([revision_wait("app", 2)] if kind == "deployment" else []),
             S(f"diff, no change ({kind})", f"diff -f {{tmp}}/{second}", km.exits(0)),
             S(f"replace -f ({kind})", f"replace -f {{tmp}}/{first}", km.ok(f"{res}/{name} replaced")),
             S(f"apply --server-side ({kind})", f"apply --server-side --force-conflicts -f {{tmp}}/{second}",
@@ -278,11 +290,11 @@ def api_steps(r: km.Runner, server: ApiServerProcess) -> list[km.Step]:
         S("events --for", "events --for deployment/app", km.ok("ScalingReplicaSet", "Deployment/app")),
         S("events --types=Warning", "events --types=Warning", km.exits(0)),
         S("wait --for=jsonpath", "wait --for=jsonpath={.spec.replicas}=1 deployment/web --timeout=120s",
-          km.ok("condition met")),
+          km.ok("condition met"), timeout=130),
         S("wait --for=condition", "wait --for=condition=Progressing deployment/app --timeout=120s",
-          km.ok("condition met")),
+          km.ok("condition met"), timeout=130),
         S("delete --wait=false", "delete configmap settings --wait=false", km.ok('configmap "settings" deleted')),
-        S("wait --for=delete", "wait --for=delete configmap/settings --timeout=120s", km.exits(0)),
+        S("wait --for=delete", "wait --for=delete configmap/settings --timeout=120s", km.exits(0), timeout=130),
         # -- edit through $EDITOR
         S("edit", "edit configmap cm", km.then(km.ok("configmap/cm edited"), state(
             lambda: get(f"/api/v1/namespaces/{ns}/configmaps/cm")["data"]["a"] == "edited", "not edited")),
