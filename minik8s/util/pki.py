@@ -122,12 +122,13 @@ class CertSpec:
     ip_addresses: tuple[str, ...] = ()
     client: bool = True
     server: bool = False
-    days: int = LEAF_DAYS
+    days: float = LEAF_DAYS
 
 
 def _name(common_name: str, organizations: Sequence[str] = ()) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    if common_name:  # X.509 has no empty CN; a subject without one is what an empty name means
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attrs)
 
 

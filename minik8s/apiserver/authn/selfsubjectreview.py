@@ -1,0 +1,33 @@
+"""SelfSubjectReview (authentication.k8s.io): "who am I?", what `kubectl auth whoami` asks.
+
+Create-only and never stored: the answer is the request's own user. Served in
+v1, v1beta1 and v1alpha1, because kubectl 1.27 asks v1beta1 (then v1alpha1) and
+1.28+ ask v1. The body is not needed (it carries nothing the server reads), so a
+protobuf body from newer kubectls needs no decoding.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from minik8s.api import errors
+from minik8s.apiserver import handlers
+from minik8s.apiserver.authn import user as user_mod
+
+GROUP = "authentication.k8s.io"
+VERSIONS = ("v1", "v1beta1", "v1alpha1")
+PATH = "/apis/" + GROUP + "/{version}/selfsubjectreviews"
+
+
+def review(version: str, who: user_mod.UserInfo) -> dict[str, object]:
+    return {"kind": "SelfSubjectReview", "apiVersion": f"{GROUP}/{version}",
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": who.to_api()}}
+
+
+async def create(request: web.Request) -> web.Response:
+    version = request.match_info["version"]
+    if version not in VERSIONS:
+        raise handlers.not_found_path()
+    if request.method != "POST":
+        raise errors.MethodNotAllowed(f"{request.method} is not supported on selfsubjectreviews")
+    await request.read()
+    return handlers.respond(review(version, user_mod.of(request)), 201)
