@@ -112,6 +112,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
              ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),), storage_version="v2"),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
+    # Join: a node asks for its client certificate; the controller manager approves and signs.
+    Resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
+             ("csr",), (), (_STATUS("CertificateSigningRequest"),
+                            Subresource("approval", "CertificateSigningRequest", ("get", "patch", "update")))),
 )
 
 # API groups in discovery order, each with its versions, preferred first.
@@ -119,6 +123,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("v1",)),
     ("autoscaling", ("v2", "v1")),
     ("coordination.k8s.io", ("v1",)),
+    ("certificates.k8s.io", ("v1",)),
 )
 
 

@@ -385,7 +385,7 @@ class ResourceHandlers:
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "finalize"):
+        if t.sub not in (None, "status", "finalize", "approval"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
         body = _from_client(t.res, await read_body(request))
         obj, created = await self.registry.update(t.res, t.namespace, t.name, body, subresource=t.sub,
@@ -394,7 +394,7 @@ class ResourceHandlers:
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status"):
+        if t.sub not in (None, "status", "approval"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
         try:
             raw = await request.read()

@@ -25,7 +25,9 @@ from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.api import validation
 from minik8s.apiserver import allocators
+from minik8s.apiserver import certificates
 from minik8s.apiserver import storage as storage_mod
+from minik8s.apiserver.authn import user as user_mod
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,9 @@ class Registry:
             meta["generation"] = 1
         defaults.apply_defaults(res, obj, toleration_seconds=self.toleration_seconds)
         self._reset_status_on_create(res, obj)
+        if res.plural == certificates.PLURAL:
+            certificates.prepare_for_create(obj, user_mod.current(), meta["creationTimestamp"])
+            certificates.validate(obj, None)
         validation.validate(res, obj, None)
         return obj
 
@@ -249,6 +254,10 @@ class Registry:
             raise errors.Conflict(res.qualified, old_meta["name"],
                                   f"Precondition failed: UID in precondition: {meta['uid']}, "
                                   f"UID in object meta: {old_meta.get('uid')}")
+        if res.plural == certificates.PLURAL:
+            result = certificates.prepare_for_update(old, new, subresource, now_rfc3339())
+            certificates.validate(result, old, subresource)
+            return result
         if subresource == "status":
             # Only status changes here, plus annotations (as Kubernetes' status
             # strategies keep the request's metadata but not its labels/spec).
