@@ -3,6 +3,9 @@
 Start-up order matters: etcd must answer, the watch caches start (so any list
 revision a client sees is inside their windows), the bootstrap objects exist
 (system namespaces, the `kubernetes` Service), and only then the port opens.
+
+The port speaks HTTPS only, and every request is authenticated and authorized
+(minik8s.apiserver.authn); there is no plain listener and no option for one.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import dataclasses
 import ipaddress
 import logging
 import signal
+import ssl
 import time
 from typing import Any
 
@@ -25,6 +29,13 @@ from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
+from minik8s.apiserver.authn import authorizer as authorizer_mod
+from minik8s.apiserver.authn import bootstrap as bootstrap_authn
+from minik8s.apiserver.authn import middleware as authn_middleware
+from minik8s.apiserver.authn import selfsubjectreview
+from minik8s.apiserver.authn import serviceaccount
+from minik8s.apiserver.authn import tls as tls_mod
+from minik8s.apiserver.authn import x509 as x509_authn
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +50,18 @@ class Config:
     advertise_address: str = "127.0.0.1"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    # TODO(kubelet TLS): the API server still presents this shared token to kubelets
+    # (logs/exec/port-forward); it moves to the apiserver-kubelet-client certificate
+    # (pki/apiserver-kubelet-client.crt, already made by minik8s init/up) once the
+    # streaming code has been rewritten.
     kubelet_token: str = ""
+    # TLS and authentication (required: the server refuses to start without them).
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
+    service_account_key_files: list[str] = dataclasses.field(default_factory=list)
+    service_account_issuer: str = serviceaccount.DEFAULT_ISSUER
+    api_audiences: list[str] = dataclasses.field(default_factory=list)
     watch_window: int = 5000
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
@@ -70,8 +92,12 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 
 
+SECRETS = resources.must("", "v1", "secrets")
+PODS = resources.must("", "v1", "pods")
+
+
 class ApiServer:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, authorizer: authorizer_mod.Authorizer | None = None) -> None:
         self.config = config
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
                                          timeout=config.etcd_timeout)
@@ -87,9 +113,39 @@ class ApiServer:
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
+        self.authentication = self._authentication()
+        # Allow-all until RBAC and the Node authorizer are wired in here (minik8s.apiserver.authz):
+        # wiring, deliberately not a flag.
+        self.authorizer: authorizer_mod.Authorizer = authorizer or authorizer_mod.AlwaysAllow()
+
+    def _authentication(self) -> authn_middleware.Authentication:
+        c = self.config
+        certificates = x509_authn.CertificateAuthenticator.from_file(c.client_ca_file) if c.client_ca_file else None
+        tokens: list[authn_middleware.TokenAuthenticator] = [
+            bootstrap_authn.BootstrapTokenAuthenticator(
+                lambda name: self._get_cached(SECRETS, "kube-system", name))]
+        if c.service_account_key_files:
+            tokens.append(serviceaccount.ServiceAccountAuthenticator.from_files(
+                c.service_account_key_files, issuer=c.service_account_issuer,
+                audiences=c.api_audiences or [c.service_account_issuer],
+                get_pod=lambda ns, name: self._get_cached(PODS, ns, name)))
+        return authn_middleware.Authentication(certificates, tokens)
+
+    async def _get_cached(self, res: resources.Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        """The watch cache's copy (a dict lookup), else etcd's (an object too new for the cache)."""
+        cache = self.caches.caches.get(res.plural)
+        found = cache.peek(self.store.key(res, namespace, name)) if cache is not None else None
+        return found or await self.store.get_or_none(res, namespace, name)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware], client_max_size=handlers.MAX_BODY)
+        return self.build_app([error_middleware,
+                               authn_middleware.authentication_middleware(self.authentication),
+                               authn_middleware.authorization_middleware(self.authorizer)])
+
+    def build_app(self, middlewares: list[Any]) -> web.Application:
+        """The routes behind `middlewares` (app() is the only production caller; bench/api.py
+        also serves them without TLS and authentication, in its own process, to price both)."""
+        app = web.Application(middlewares=middlewares, client_max_size=handlers.MAX_BODY)
         r = app.router
         r.add_get("/version", self.version)
         r.add_get("/version/", self.version)
@@ -101,6 +157,8 @@ class ApiServer:
         r.add_get("/apis/", self.apis_root)
         r.add_get("/openapi/v3", self.openapi_root)
         r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        # Before the catch-all: SelfSubjectReview is answered, never stored.
+        r.add_route("*", selfsubjectreview.PATH, selfsubjectreview.create)
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -200,17 +258,29 @@ class ApiServer:
                 "metadata": {"name": "kubernetes", "namespace": "default",
                              "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
 
+    def ssl_context(self) -> ssl.SSLContext:
+        c = self.config
+        missing = [flag for flag, value in (("--tls-cert-file", c.tls_cert_file),
+                                            ("--tls-private-key-file", c.tls_private_key_file),
+                                            ("--client-ca-file", c.client_ca_file)) if not value]
+        if missing:
+            raise RuntimeError(f"the API server serves HTTPS only: {', '.join(missing)} required "
+                               "(`minik8s init` or `minik8s up` make them)")
+        return tls_mod.server_context(c.tls_cert_file, c.tls_private_key_file, c.client_ca_file)
+
     async def start(self) -> None:
+        ssl_context = self.ssl_context()
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
+        site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True,
+                           ssl_context=ssl_context)
         await site.start()
-        log.info("minik8s apiserver listening on %s:%d (etcd %s)", self.config.bind_address, self.config.port,
-                 ",".join(self.config.etcd_endpoints))
+        log.info("minik8s apiserver listening on https://%s:%d (etcd %s)", self.config.bind_address,
+                 self.config.port, ",".join(self.config.etcd_endpoints))
 
     async def stop(self) -> None:
         # Closing the caches ends every open watch stream, so the runner's

@@ -29,18 +29,29 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--etcd-prefix", default="/registry", help="Key prefix for every object in etcd.")
 @click.option("--etcd-timeout", default=5.0, type=float, help="Seconds before an etcd call answers 504.")
 @click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
-@click.option("--port", default=6443, type=int, help="Port to listen on (plain HTTP).")
+@click.option("--port", default=6443, type=int, help="Port to listen on (HTTPS).")
 @click.option("--advertise-address", default="127.0.0.1",
               help="Address other components and the `kubernetes` Endpoints use to reach this server.")
 @click.option("--service-cluster-ip-range", default="10.96.0.0/12", help="CIDR for Service ClusterIPs.")
 @click.option("--service-node-port-range", default="30000-32767", help="Range of NodePorts.")
 @click.option("--kubelet-token", default="", help="Shared secret presented to kubelets for logs/exec.")
+@click.option("--tls-cert-file", default="", help="The serving certificate (PEM); required.")
+@click.option("--tls-private-key-file", default="", help="The serving certificate's key (PEM); required.")
+@click.option("--client-ca-file", default="",
+              help="CA bundle client certificates must chain to (CN = user, O = groups); required.")
+@click.option("--service-account-key-file", multiple=True,
+              help="Public (or private) key that ServiceAccount tokens are checked with (repeatable).")
+@click.option("--service-account-issuer", default="https://kubernetes.default.svc.cluster.local",
+              help="The `iss` of ServiceAccount tokens.")
+@click.option("--api-audiences", default="", help="Comma-separated token audiences [default: the issuer].")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, watch_window: int, default_toleration_seconds: int) -> None:
+              kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
+              service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
+              watch_window: int, default_toleration_seconds: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -49,13 +60,17 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
-        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds)
+        tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
+        service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
+        api_audiences=_split(api_audiences), watch_window=watch_window,
+        default_toleration_seconds=default_toleration_seconds)
     asyncio.run(server.serve(config))
 
 
 @cli.command("controller-manager")
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @click.option("--leader-elect/--no-leader-elect", default=True, help="Run only while holding the Lease.")
 @click.option("--lease-duration", default=15.0, type=float, help="Leader lease duration (s).")
 @click.option("--renew-deadline", default=10.0, type=float, help="Give up leading if not renewed within (s).")
@@ -66,17 +81,26 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--node-monitor-period", default=5.0, type=float, help="How often node health is checked (s).")
 @click.option("--cluster-cidr", default="10.244.0.0/16", help="CIDR from which nodes get their pod CIDRs.")
 @click.option("--node-cidr-mask-size", default=24, type=click.IntRange(8, 30), help="Prefix length of a node's pod CIDR.")
-def controller_manager(server: str, token: str | None, leader_elect: bool, lease_duration: float,
+@click.option("--cluster-signing-cert-file", default="",
+              help="CA certificate the CSR signer signs client certificates with ('' = no signer).")
+@click.option("--cluster-signing-key-file", default="", help="Its private key.")
+@click.option("--cluster-signing-duration", default=365.0, type=click.FloatRange(min=0.01),
+              help="Lifetime of the certificates the signer issues (days).")
+def controller_manager(server: str, token: str | None, kubeconfig: str, leader_elect: bool, lease_duration: float,
                        renew_deadline: float, retry_period: float, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
-                       node_cidr_mask_size: int) -> None:
+                       node_cidr_mask_size: int, cluster_signing_cert_file: str, cluster_signing_key_file: str,
+                       cluster_signing_duration: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
-    config = manager.Config(server=server, token=token, leader_elect=leader_elect, lease_duration=lease_duration,
-                            renew_deadline=renew_deadline, retry_period=retry_period,
+    config = manager.Config(server=server, token=token, kubeconfig=kubeconfig, leader_elect=leader_elect,
+                            lease_duration=lease_duration, renew_deadline=renew_deadline, retry_period=retry_period,
                             controllers=tuple(_split(controllers)),
                             options={"node_monitor_grace_period": node_monitor_grace_period,
                                      "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,
-                                     "node_cidr_mask_size": node_cidr_mask_size})
+                                     "node_cidr_mask_size": node_cidr_mask_size,
+                                     "cluster_signing_cert_file": cluster_signing_cert_file,
+                                     "cluster_signing_key_file": cluster_signing_key_file,
+                                     "cluster_signing_duration": cluster_signing_duration})
     asyncio.run(manager.serve(config))

@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 import os
 import pathlib
+import urllib.request
 from typing import Any
 
 import yaml
@@ -184,3 +185,12 @@ def save(path: str | os.PathLike[str], doc: dict[str, Any]) -> pathlib.Path:
         f.write(yaml.safe_dump(doc, sort_keys=False))
     os.replace(tmp, p)
     return p
+
+
+def urllib_opener(path: str | os.PathLike[str], context: str | None = None) -> urllib.request.OpenerDirector:
+    """A synchronous opener with the kubeconfig's CA and client certificate, for the few
+    blocking checks (readiness, node status) of the cluster tools. Never through a proxy:
+    these talk to the cluster's own addresses."""
+    access = load(path, context)
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=tls.client_context(access.tls())))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
@@ -23,7 +24,8 @@ def replica_set(name: str, replicas: int) -> dict:
 
 async def test_standby_controller_manager_takes_over(apiserver: ApiServerProcess, client: rest.Client,
                                                      namespace: str, tmp_path: pathlib.Path) -> None:
-    managers = [ComponentProcess(["controller-manager", "--server", apiserver.url, "--controllers",
+    kc = apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER)
+    managers = [ComponentProcess(["controller-manager", "--kubeconfig", kc, "--controllers",
                                   "replicaset", *LEASE_ARGS], tmp_path / f"cm{i}.log").start() for i in range(2)]
     try:
         async def holder() -> str:

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
@@ -50,7 +51,11 @@ class Harness:
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         log = self.tmp / f"{args[0]}-{self.namespace}-{uuid.uuid4().hex[:6]}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "minik8s", *args, "--server", self.apiserver.url],
+            # Hollow nodes stand in for many kubelets in one process: no one node's identity fits.
+            identity = (identities.SCHEDULER, ()) if args[0] == "scheduler" else \
+                (identities.ADMIN, (identities.MASTERS,))
+            proc = subprocess.Popen([sys.executable, "-m", "minik8s", *args, "--kubeconfig",
+                                     self.apiserver.kubeconfig_for(*identity)],
                                     stdout=out, stderr=subprocess.STDOUT, cwd=str(conftest.REPO))
         self.procs.append((proc, log))
         return proc
@@ -286,7 +291,7 @@ async def test_scheduler_killed_mid_burst_resumes_without_double_binding(client:
 
     # Every nodeName each pod was ever seen with, from a watch that runs through the whole test.
     seen: dict[str, list[str]] = {}
-    watch_client = rest.Client(h.apiserver.url)
+    watch_client = h.apiserver.client()
 
     async def watch() -> None:
         async for ev in watch_client.watch(PODS, h.namespace, resource_version="0"):
