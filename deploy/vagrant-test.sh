@@ -17,11 +17,16 @@ vagrant up node1 node2
 master_ip="$(sed -n 's/^MASTER_IP = "\(.*\)"/\1/p' Vagrantfile)"
 port="$(sed -n 's/^API_PORT = \([0-9]*\)/\1/p' Vagrantfile)"
 kubeconfig=".vagrant/kubeconfig"
-"$python" - "$kubeconfig" "http://${master_ip}:${port}" <<'PY'
+# The master's admin.conf (kubernetes-admin: CA, certificate and key embedded), as context
+# minik8s-vagrant at the master's private address.
+(umask 077 && vagrant ssh master -c "sudo cat /etc/minik8s/admin.conf" >"$kubeconfig.admin")
+"$python" - "$kubeconfig" "https://${master_ip}:${port}" "$kubeconfig.admin" <<'PY'
 import sys
 from minik8s.client import kubeconfig
-kubeconfig.write_context(sys.argv[1], "minik8s-vagrant", sys.argv[2])
+admin = kubeconfig.load(sys.argv[3])
+kubeconfig.write_context(sys.argv[1], "minik8s-vagrant", sys.argv[2], ca=admin.ca, cert=admin.cert, key=admin.key)
 PY
+rm -f "$kubeconfig.admin"
 echo "kubeconfig: $kubeconfig (context minik8s-vagrant)"
 
 for _ in $(seq 120); do

@@ -501,7 +501,9 @@ def certs_ca_hash(config_dir: str) -> None:
 @certs.command("renew")
 @click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
 @_RENEWAL_OPTION
-def certs_renew(config_dir: str, cert_renewal_days: float) -> None:
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=1),
+              help="On a node: seconds to wait for each certificate to be signed.")
+def certs_renew(config_dir: str, cert_renewal_days: float, timeout: float) -> None:
     """Renew what expires within the window: on the master with the CA's key (the API server's
     certificate, every kubeconfig); on a node through a CertificateSigningRequest as the node."""
     from minik8s.cluster import join as join_mod
@@ -516,7 +518,8 @@ def certs_renew(config_dir: str, cert_renewal_days: float) -> None:
             node = _read_options(config_dir, "kubelet").get("node-name")
             if not node:
                 raise click.ClickException(f"neither a master ({p.ca_key}) nor a node ({config_dir}/kubelet.yaml)")
-            actions = asyncio.run(join_mod.renew_node(config_dir, str(node), renew_before=window))
+            actions = asyncio.run(join_mod.renew_node(config_dir, str(node), renew_before=window,
+                                                      timeout=timeout))
     except (pki_util.PKIError, bootstrap.BootstrapError) as e:
         raise click.ClickException(str(e)) from None
     for action in actions:
