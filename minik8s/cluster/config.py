@@ -57,6 +57,8 @@ class MasterConfig:
     etcd_client_port: int = 2379
     etcd_peer_port: int = 2380
     # Shared secret the API server presents to kubelets (logs, exec); nodes get it on join.
+    # TODO(kubelet TLS): replaced by the API server's client certificate
+    # (pki/apiserver-kubelet-client.crt) once the kubelet serves HTTPS; see docs/security.md.
     kubelet_token: str = ""
     service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR

@@ -25,7 +25,6 @@ from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.client import tls as tls_mod
 from minik8s.cluster import bootstrap
-from minik8s.cluster import pki as cluster_pki
 from minik8s.util import pki
 from minik8s.util import procs
 from tests.conftest import ApiServerProcess, http, test_pki
@@ -348,3 +347,15 @@ def test_kubectl_with_the_admin_kubeconfig_and_without(apiserver: ApiServerProce
                             env={**env, "KUBECONFIG": str(anon)}, timeout=60)
     assert denied.returncode != 0
     assert "Unauthorized" in denied.stderr or "must be logged in" in denied.stderr, denied.stderr
+
+
+def test_a_failed_certificate_falls_through_to_a_token(apiserver: ApiServerProcess, namespace: str) -> None:
+    """As Kubernetes' union of authenticators: an expired certificate with a good token is the token's user."""
+    ca = test_pki().ca
+    key = pki.new_key()
+    expired = pki.issue(ca.key, ca.cert, key.public_key(), pki.CertSpec("old", days=1),
+                        pki.utcnow() - datetime.timedelta(days=10))
+    ctx = cert_ctx(pki.cert_pem(expired), pki.key_pem(key))
+    status, body = whoami(apiserver, ctx, sa_token())
+    assert status == 201 and body["status"]["userInfo"]["username"] == "system:serviceaccount:default:robot"
+    assert_denied_and_nothing_written(apiserver, namespace, ctx, "not-a-token")

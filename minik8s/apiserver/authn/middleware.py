@@ -62,11 +62,17 @@ class Authentication:
     async def authenticate(self, request: web.Request) -> user_mod.UserInfo | None:
         """The request's user; None when it carries no credentials; errors.Unauthorized for bad ones."""
         der = tls.peer_certificate(request)
-        if der is not None:
-            if self.certificates is None:
-                raise errors.Unauthorized()
-            return self.certificates.authenticate(der)
         header = request.headers.get("Authorization")
+        if der is not None:
+            try:
+                if self.certificates is None:
+                    raise errors.Unauthorized()
+                return self.certificates.authenticate(der)
+            except errors.Unauthorized:
+                # As Kubernetes' union of authenticators: a failed certificate does not end
+                # the chain when a token follows; the certificate's reason stands otherwise.
+                if header is None:
+                    raise
         if header is None:
             return None
         scheme, _, token = header.partition(" ")
