@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""API server benchmark: pod create/get/list/update/delete against raw aetcd, same run.
+"""API server benchmark: pod create/get/list/update/delete against raw aetcd, same run,
+and the price of TLS + authentication + authorization against the same server without them.
 
-Starts its own etcd and API server (nothing else may be using them), then:
-1. raw aetcd put/get throughput from one process (the baseline),
-2. a steady 50 ops/s mix with 20 open watchers (latency p50/p99 per verb),
-3. full speed with C concurrent clients (throughput per verb).
-Prints one table with the ratio of API writes to raw etcd puts.
+Starts its own etcd and, one after the other, two API servers on it:
+- secured: the real `minik8s apiserver` (HTTPS only, a client certificate per request
+  authenticated, the authorizer asked), with a PKI made for the run;
+- plain: the same ApiServer routes served without TLS and without the authentication and
+  authorization middlewares. That path exists only here, inside this benchmark's own
+  server process (`--serve-plain`, not an option of minik8s): it is the yardstick.
+For each: a steady 50 ops/s mix with 20 open watchers (latency p50/p99 per verb), then
+full speed with C concurrent clients (throughput per verb). Before them, raw aetcd
+put/get throughput from one process (the baseline of both). Prints one table with the
+ratio of API writes to raw etcd puts and the cost of security per verb.
 
 Usage: .venv/bin/python bench/api.py [--ops 2000] [--concurrency 16]
 """
@@ -27,7 +33,10 @@ import aetcd
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from minik8s.api import resources  # noqa: E402
+from minik8s.client import kubeconfig  # noqa: E402
 from minik8s.client import rest  # noqa: E402
+from minik8s.client import tls as tls_mod  # noqa: E402
+from minik8s.cluster import pki as cluster_pki  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
 PODS = resources.lookup("", "v1", "pods")
@@ -140,32 +149,80 @@ async def full_speed(client: rest.Client, ns: str, n: int, concurrency: int) -> 
     return out
 
 
+async def serve_plain(etcd_endpoint: str, port: int, prefix: str) -> None:
+    """The yardstick: the API server's routes on plain HTTP, no authentication, no authorization."""
+    import signal
+
+    from aiohttp import web
+
+    from minik8s.apiserver import server
+
+    srv = server.ApiServer(server.Config(etcd_endpoints=[etcd_endpoint], etcd_prefix=prefix,
+                                         bind_address="127.0.0.1", port=port))
+    await srv.prepare()
+    runner = web.AppRunner(srv.build_app([server.error_middleware]), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, reuse_address=True).start()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    await srv.stop()
+
+
+def start_server(mode: str, tmp: pathlib.Path, etcd: procs.EtcdProcess, port: int, log: Any,
+                 pki_dir: pathlib.Path) -> subprocess.Popen[bytes]:
+    prefix = f"/bench-{mode}"
+    if mode == "plain":
+        argv = [sys.executable, __file__, "--serve-plain", etcd.endpoint, str(port), prefix]
+    else:
+        p = cluster_pki.paths(pki_dir)
+        argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint, "--etcd-prefix",
+                prefix, "--port", str(port), "--bind-address", "127.0.0.1", "--tls-cert-file", str(p.apiserver_crt),
+                "--tls-private-key-file", str(p.apiserver_key), "--client-ca-file", str(p.ca_crt),
+                "--service-account-key-file", str(p.sa_pub)]
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(pathlib.Path(__file__).parent.parent))
+
+
+async def measure(mode: str, url: str, tls: tls_mod.TLSConfig | None, args: argparse.Namespace
+                  ) -> tuple[dict[str, list[float]], dict[str, float]]:
+    async with rest.Client(url, tls=tls, limit=args.concurrency * 2 + args.watchers + 4) as client:
+        async def ready() -> bool:
+            try:
+                await client.request("GET", "/readyz")
+                return True
+            except Exception:  # noqa: BLE001
+                return False
+        await procs.wait_for_async(ready, 60, what=f"the {mode} API server")
+        await client.create(NAMESPACES, {"metadata": {"name": "bench"}})
+        lat = await steady(client, "bench", 50.0, args.seconds, args.watchers)
+        fast = await full_speed(client, "bench", args.ops, args.concurrency)
+    return lat, fast
+
+
 async def main_async(args: argparse.Namespace) -> None:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
     etcd = procs.EtcdProcess(str(tmp / "etcd"))
     etcd.start()
-    port = procs.free_port()
-    log = open(tmp / "apiserver.log", "wb")
-    api = subprocess.Popen([sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
-                            "--port", str(port), "--bind-address", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    pki_dir = tmp / "pki"
+    cluster_pki.ensure_master(pki_dir, server="https://127.0.0.1", addresses=["127.0.0.1"],
+                                      service_cidr="10.96.0.0/12")
+    admin = kubeconfig.load(cluster_pki.paths(pki_dir).admin_conf).tls()
+    results: dict[str, tuple[dict[str, list[float]], dict[str, float]]] = {}
     try:
-        async with rest.Client(url, limit=args.concurrency * 2 + args.watchers + 4) as client:
-            async def ready() -> bool:
+        raw = await raw_etcd(etcd.endpoint, args.ops, args.concurrency)
+        for mode in ("plain", "secured"):
+            port = procs.free_port()
+            with open(tmp / f"apiserver-{mode}.log", "wb") as log:
+                api = start_server(mode, tmp, etcd, port, log, pki_dir)
                 try:
-                    await client.request("GET", "/readyz")
-                    return True
-                except Exception:  # noqa: BLE001
-                    return False
-            await procs.wait_for_async(ready, 60, what="apiserver")
-            raw = await raw_etcd(etcd.endpoint, args.ops, args.concurrency)
-            await client.create(NAMESPACES, {"metadata": {"name": "bench"}})
-            lat = await steady(client, "bench", 50.0, args.seconds, args.watchers)
-            fast = await full_speed(client, "bench", args.ops, args.concurrency)
+                    url = f"{'http' if mode == 'plain' else 'https'}://127.0.0.1:{port}"
+                    results[mode] = await measure(mode, url, None if mode == "plain" else admin, args)
+                finally:
+                    procs.stop_pid(api.pid)
+                    api.wait()
     finally:
-        procs.stop_pid(api.pid)
-        api.wait()
-        log.close()
         etcd.stop()
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
@@ -173,20 +230,30 @@ async def main_async(args: argparse.Namespace) -> None:
           f"{platform.machine()}, python {platform.python_version()}")
     print(f"steady: 50 ops/s for {args.seconds:g}s with {args.watchers} watchers; "
           f"full speed: {args.ops} ops per verb, {args.concurrency} concurrent clients")
+    print("secured = HTTPS + client-certificate authentication + authorization (the only way minik8s serves);")
+    print("plain   = the same routes without them, served only by this benchmark, as the yardstick")
     print()
-    header = f"{'verb':<8} {'p50 ms @50/s':>13} {'p99 ms @50/s':>13} {'full ops/s':>11} {'raw etcd ops/s':>15} {'ratio':>7}"
+    lat, fast = results["secured"]
+    plain_lat, plain = results["plain"]
+    header = (f"{'verb':<8} {'p50 ms @50/s':>13} {'p99 ms @50/s':>13} {'full ops/s':>11} {'plain ops/s':>12} "
+              f"{'cost':>7} {'raw etcd ops/s':>15} {'ratio':>7}")
     print(header)
     print("-" * len(header))
     for verb in ("create", "get", "list", "update", "delete"):
         baseline = raw["get"] if verb == "get" else raw["put"] if verb in ("create", "update", "delete") else None
         ratio = f"{fast[verb] / baseline:.2f}" if baseline else "-"
         base_txt = f"{baseline:.0f}" if baseline else "-"
+        cost = 1 - fast[verb] / plain[verb]
         print(f"{verb:<8} {pct(lat[verb], 50):>13.1f} {pct(lat[verb], 99):>13.1f} {fast[verb]:>11.0f} "
-              f"{base_txt:>15} {ratio:>7}")
+              f"{plain[verb]:>12.0f} {cost:>7.1%} {base_txt:>15} {ratio:>7}")
     writes = statistics.mean([fast["create"], fast["update"], fast["delete"]])
+    plain_writes = statistics.mean([plain["create"], plain["update"], plain["delete"]])
     print()
+    print("p50 ms plain @50/s: " + ", ".join(f"{v} {pct(plain_lat[v], 50):.1f}" for v in plain_lat))
     print(f"writes: {writes:.0f}/s = {writes / raw['put']:.0%} of raw aetcd puts ({raw['put']:.0f}/s); "
           f"targets: p99 <= 50 ms writes, <= 20 ms gets at 50 ops/s; writes >= 50% of raw puts")
+    print(f"security: writes {writes:.0f}/s secured vs {plain_writes:.0f}/s plain = "
+          f"{1 - writes / plain_writes:.1%} slower (goal: <= 15%)")
 
 
 def main() -> None:
@@ -195,7 +262,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady phase")
     parser.add_argument("--watchers", type=int, default=20)
-    asyncio.run(main_async(parser.parse_args()))
+    # Internal: this script's own unsecured server process (see the module docstring).
+    parser.add_argument("--serve-plain", nargs=3, metavar=("ETCD", "PORT", "PREFIX"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_plain:
+        etcd_endpoint, port, prefix = args.serve_plain
+        asyncio.run(serve_plain(etcd_endpoint, int(port), prefix))
+        return
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

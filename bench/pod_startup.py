@@ -42,6 +42,9 @@ import docker
 import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import benchpki  # noqa: E402
 
 from minik8s.api import resources  # noqa: E402
 from minik8s.client import rest  # noqa: E402
@@ -111,6 +114,7 @@ class Cluster:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.pids: dict[str, int] = {}
         self.url = ""
+        self.pki: benchpki.BenchPKI | None = None
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -122,13 +126,17 @@ class Cluster:
     def start(self) -> None:
         self.etcd.start()
         port = procs.free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
+        self.pki = pki = benchpki.BenchPKI(self.tmp / "pki", self.url)
         api = self._spawn("apiserver", [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints",
-                                        self.etcd.endpoint, "--port", str(port), "--bind-address", "127.0.0.1"])
-        procs.wait_for(lambda: api.poll() is None and _ok(self.url + "/readyz"), 60, what="apiserver")
+                                        self.etcd.endpoint, "--port", str(port), "--bind-address", "127.0.0.1",
+                                        *pki.apiserver_args()])
+        procs.wait_for(lambda: api.poll() is None and _ok(self.url + "/readyz", pki.opener()), 60,
+                       what="apiserver")
         kport = procs.free_port()
         kubelet = self._spawn("kubelet", [
-            sys.executable, "-m", "minik8s", "kubelet", "--server", self.url, "--node-name", self.node,
+            sys.executable, "-m", "minik8s", "kubelet", "--kubeconfig", pki.node_kubeconfig(self.node),
+            "--node-name", self.node,
             "--node-ip", "127.0.0.1", "--port", str(kport), "--pod-cidr", self.cidr,
             "--pod-network-name", self.network, "--root-dir", str(self.tmp / "kubelet")])
         procs.wait_for(lambda: kubelet.poll() is None and _ok(f"http://127.0.0.1:{kport}/healthz"), 60,
@@ -143,9 +151,9 @@ class Cluster:
         self.etcd.stop()
 
 
-def _ok(url: str) -> bool:
+def _ok(url: str, opener: Any = procs.LOOPBACK_OPENER) -> bool:
     try:
-        with procs.LOOPBACK_OPENER.open(url, timeout=1) as resp:
+        with opener.open(url, timeout=1) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -252,7 +260,8 @@ async def run(args: argparse.Namespace) -> None:
     loads: list[float] = []
     try:
         cluster.start()
-        async with rest.Client(cluster.url) as client:
+        assert cluster.pki is not None
+        async with cluster.pki.client() as client:
             for n in args.sizes:
                 res = results[n] = {"kubelet": [], "raw": []}
                 cpu[n] = []

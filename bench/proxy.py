@@ -43,6 +43,7 @@ from minik8s.proxy import iptables_proxier  # noqa: E402
 from minik8s.proxy import rules  # noqa: E402
 from minik8s.proxy import server as proxy_server  # noqa: E402
 from minik8s.util import procs  # noqa: E402
+from tests import conftest  # noqa: E402
 from tests.integration import test_proxy as netlab  # noqa: E402
 
 SERVICES = proxy_server.SERVICES
@@ -317,7 +318,7 @@ async def main_async(args: argparse.Namespace) -> None:
         lab.run(lab.n, "iptables", "-I", "FORWARD", "-i", "vn-client", "-o", "br0", "-d", lab.cluster_cidr,
                 "-j", "ACCEPT")
         lab.start_apiserver()
-        async with rest.Client(lab.apiserver_url) as client:
+        async with rest.Client(lab.apiserver_url, tls=conftest.test_pki().tls()) as client:
             for per_service in (1, 2):
                 sync = await full_sync(tmp, 1000, per_service, args.rounds * 2)
                 report.append(f"iptables full sync, 1,000 Services x {per_service} endpoint(s): whole periodic "

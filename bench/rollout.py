@@ -61,10 +61,16 @@ class Cluster(pod_startup.Cluster):
     def start(self) -> None:
         super().start()
         self.pids["controller-manager"] = self._spawn("controller-manager", [
-            sys.executable, "-m", "minik8s", "controller-manager", "--server", self.url, "--no-leader-elect",
+            sys.executable, "-m", "minik8s", "controller-manager", "--kubeconfig",
+            self.kubeconfig("controller-manager"), "--no-leader-elect",
             "--controllers", "deployment,replicaset,garbagecollector,namespace"]).pid
         self.pids["scheduler"] = self._spawn("scheduler", [
-            sys.executable, "-m", "minik8s", "scheduler", "--server", self.url, "--no-leader-elect"]).pid
+            sys.executable, "-m", "minik8s", "scheduler", "--kubeconfig", self.kubeconfig("scheduler"),
+            "--no-leader-elect"]).pid
+
+    def kubeconfig(self, component: str) -> str:
+        assert self.pki is not None
+        return self.pki.kubeconfig(component)
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -136,7 +142,8 @@ async def run(args: argparse.Namespace) -> None:
     results: dict[int, dict[str, list[float]]] = {}
     try:
         cluster.start()
-        async with rest.Client(cluster.url) as client:
+        assert cluster.pki is not None
+        async with cluster.pki.client() as client:
             for n in args.sizes:
                 res = results[n] = {"minik8s": [], "swarm": [], "raw": [], "single": []}
                 # One untimed warm-up of each.

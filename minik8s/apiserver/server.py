@@ -268,12 +268,16 @@ class ApiServer:
                                "(`minik8s init` or `minik8s up` make them)")
         return tls_mod.server_context(c.tls_cert_file, c.tls_private_key_file, c.client_ca_file)
 
-    async def start(self) -> None:
-        ssl_context = self.ssl_context()
+    async def prepare(self) -> None:
+        """Everything before the port opens: etcd answering, watch caches, bootstrap objects."""
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
+
+    async def start(self) -> None:
+        ssl_context = self.ssl_context()
+        await self.prepare()
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True,
