@@ -17,7 +17,7 @@ from minik8s.apiserver.authn import user as user_mod
 READ_VERBS = frozenset({"get", "list", "watch"})
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Attributes:
     """What a request does, as Kubernetes' authorizer.AttributesRecord."""
 
