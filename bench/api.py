@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import pathlib
 import platform
 import statistics
@@ -29,13 +30,13 @@ import time
 from typing import Any, Awaitable, Callable
 
 import aetcd
+import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from minik8s.api import resources  # noqa: E402
 from minik8s.client import kubeconfig  # noqa: E402
 from minik8s.client import rest  # noqa: E402
-from minik8s.client import tls as tls_mod  # noqa: E402
 from minik8s.cluster import pki as cluster_pki  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
@@ -137,16 +138,35 @@ async def steady(client: rest.Client, ns: str, rate: float, seconds: float, watc
     return lat
 
 
-async def full_speed(client: rest.Client, ns: str, n: int, concurrency: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    out["create"], _ = await run_concurrent(n, concurrency, lambda i: client.create(PODS, pod(f"fs-{i}"), ns))
-    out["get"], _ = await run_concurrent(n, concurrency, lambda i: client.get(PODS, f"fs-{i}", ns))
-    out["update"], _ = await run_concurrent(
-        n, concurrency, lambda i: client.patch(PODS, f"fs-{i}", {"metadata": {"labels": {"u": "1"}}}, ns))
-    out["list"], _ = await run_concurrent(max(20, n // 100), min(concurrency, 4),
-                                          lambda i: client.list(PODS, ns, label_selector="app=bench"))
-    out["delete"], _ = await run_concurrent(n, concurrency, lambda i: client.delete(PODS, f"fs-{i}", ns))
-    return out
+class CPU:
+    """CPU seconds (user + system) of the API server process and of this one (the clients):
+    unlike throughput, barely moved by whatever else the machine runs meanwhile."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.procs = [psutil.Process(server_pid), psutil.Process()]
+
+    def now(self) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in self.procs)
+
+
+async def full_speed(client: rest.Client, ns: str, n: int, concurrency: int,
+                     cpu: CPU | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(ops/s per verb, CPU ms per op of server + client per verb)."""
+    rate: dict[str, float] = {}
+    cost: dict[str, float] = {}
+    verbs: dict[str, tuple[int, int, Callable[[int], Awaitable[Any]]]] = {
+        "create": (n, concurrency, lambda i: client.create(PODS, pod(f"fs-{i}"), ns)),
+        "get": (n, concurrency, lambda i: client.get(PODS, f"fs-{i}", ns)),
+        "update": (n, concurrency,
+                   lambda i: client.patch(PODS, f"fs-{i}", {"metadata": {"labels": {"u": "1"}}}, ns)),
+        "list": (max(20, n // 100), min(concurrency, 4), lambda i: client.list(PODS, ns, label_selector="app=bench")),
+        "delete": (n, concurrency, lambda i: client.delete(PODS, f"fs-{i}", ns)),
+    }
+    for verb, (count, conc, op) in verbs.items():
+        before = cpu.now() if cpu else 0.0
+        rate[verb], _ = await run_concurrent(count, conc, op)
+        cost[verb] = (cpu.now() - before) / count * 1000 if cpu else float("nan")
+    return rate, cost
 
 
 async def serve_plain(etcd_endpoint: str, port: int, prefix: str) -> None:
@@ -185,20 +205,18 @@ def start_server(mode: str, tmp: pathlib.Path, etcd: procs.EtcdProcess, port: in
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(pathlib.Path(__file__).parent.parent))
 
 
-async def measure(mode: str, url: str, tls: tls_mod.TLSConfig | None, args: argparse.Namespace
-                  ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    async with rest.Client(url, tls=tls, limit=args.concurrency * 2 + args.watchers + 4) as client:
-        async def ready() -> bool:
-            try:
-                await client.request("GET", "/readyz")
-                return True
-            except Exception:  # noqa: BLE001
-                return False
-        await procs.wait_for_async(ready, 60, what=f"the {mode} API server")
-        await client.create(NAMESPACES, {"metadata": {"name": "bench"}})
-        lat = await steady(client, "bench", 50.0, args.seconds, args.watchers)
-        fast = await full_speed(client, "bench", args.ops, args.concurrency)
-    return lat, fast
+async def ready(client: rest.Client, what: str) -> None:
+    async def answers() -> bool:
+        try:
+            await client.request("GET", "/readyz")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+    await procs.wait_for_async(answers, 60, what=what)
+
+
+def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {verb: statistics.median(r[verb] for r in rounds) for verb in rounds[0]}
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -207,29 +225,50 @@ async def main_async(args: argparse.Namespace) -> None:
     etcd.start()
     pki_dir = tmp / "pki"
     cluster_pki.ensure_master(pki_dir, server="https://127.0.0.1", addresses=["127.0.0.1"],
-                                      service_cidr="10.96.0.0/12")
+                              service_cidr="10.96.0.0/12")
     admin = kubeconfig.load(cluster_pki.paths(pki_dir).admin_conf).tls()
-    results: dict[str, tuple[dict[str, list[float]], dict[str, float]]] = {}
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    clients: dict[str, rest.Client] = {}
+    lat: dict[str, dict[str, list[float]]] = {}
+    fast: dict[str, list[dict[str, float]]] = {"plain": [], "secured": []}
+    cpu: dict[str, list[dict[str, float]]] = {"plain": [], "secured": []}
     try:
         raw = await raw_etcd(etcd.endpoint, args.ops, args.concurrency)
         for mode in ("plain", "secured"):
             port = procs.free_port()
             with open(tmp / f"apiserver-{mode}.log", "wb") as log:
-                api = start_server(mode, tmp, etcd, port, log, pki_dir)
-                try:
-                    url = f"{'http' if mode == 'plain' else 'https'}://127.0.0.1:{port}"
-                    results[mode] = await measure(mode, url, None if mode == "plain" else admin, args)
-                finally:
-                    procs.stop_pid(api.pid)
-                    api.wait()
+                servers[mode] = start_server(mode, tmp, etcd, port, log, pki_dir)
+            url = f"{'http' if mode == 'plain' else 'https'}://127.0.0.1:{port}"
+            clients[mode] = rest.Client(url, tls=None if mode == "plain" else admin,
+                                        limit=args.concurrency * 2 + args.watchers + 4)
+            await ready(clients[mode], f"the {mode} API server")
+            await clients[mode].create(NAMESPACES, {"metadata": {"name": "bench"}})
+        for mode in ("plain", "secured"):
+            lat[mode] = await steady(clients[mode], "bench", 50.0, args.seconds, args.watchers)
+        # Both servers stay up; the full-speed rounds alternate between them, so a burst of
+        # load from elsewhere on the machine hits both alike, and the medians are compared.
+        for i in range(args.rounds):
+            for mode in (("plain", "secured") if i % 2 == 0 else ("secured", "plain")):
+                rate, cost = await full_speed(clients[mode], "bench", args.ops, args.concurrency,
+                                              CPU(servers[mode].pid))
+                fast[mode].append(rate)
+                cpu[mode].append(cost)
     finally:
+        for client in clients.values():
+            await client.close()
+        for api in servers.values():
+            procs.stop_pid(api.pid)
+            api.wait()
         etcd.stop()
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    results = {mode: (lat[mode], median_of(fast[mode])) for mode in ("plain", "secured")}
+    cpu_ms = {mode: median_of(cpu[mode]) for mode in ("plain", "secured")}
 
     print(f"minik8s API benchmark — {time.strftime('%Y-%m-%d')}, {platform.node()}, "
           f"{platform.machine()}, python {platform.python_version()}")
     print(f"steady: 50 ops/s for {args.seconds:g}s with {args.watchers} watchers; "
-          f"full speed: {args.ops} ops per verb, {args.concurrency} concurrent clients")
+          f"full speed: {args.ops} ops per verb, {args.concurrency} concurrent clients, median of "
+          f"{args.rounds} alternating rounds per server")
     print("secured = HTTPS + client-certificate authentication + authorization (the only way minik8s serves);")
     print("plain   = the same routes without them, served only by this benchmark, as the yardstick")
     print()
@@ -254,6 +293,14 @@ async def main_async(args: argparse.Namespace) -> None:
           f"targets: p99 <= 50 ms writes, <= 20 ms gets at 50 ops/s; writes >= 50% of raw puts")
     print(f"security: writes {writes:.0f}/s secured vs {plain_writes:.0f}/s plain = "
           f"{1 - writes / plain_writes:.1%} slower (goal: <= 15%)")
+    print("CPU ms per op (API server + clients, median of the rounds): " + ", ".join(
+        f"{v} {cpu_ms['plain'][v]:.2f} -> {cpu_ms['secured'][v]:.2f} (+{cpu_ms['secured'][v] / cpu_ms['plain'][v] - 1:.0%})"
+        for v in ("create", "get", "update", "delete")))
+    write_cpu = {m: statistics.mean([cpu_ms[m][v] for v in ("create", "update", "delete")]) for m in cpu_ms}
+    print(f"security in CPU: a write costs {write_cpu['secured']:.2f} ms secured vs {write_cpu['plain']:.2f} ms "
+          f"plain = +{write_cpu['secured'] / write_cpu['plain'] - 1:.1%} (etcd's share, the same for both, "
+          "not counted); load average during the run: "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 def main() -> None:
@@ -262,6 +309,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady phase")
     parser.add_argument("--watchers", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="full-speed rounds per server (alternating)")
     # Internal: this script's own unsecured server process (see the module docstring).
     parser.add_argument("--serve-plain", nargs=3, metavar=("ETCD", "PORT", "PREFIX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
