@@ -34,14 +34,16 @@ import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import kubeconfig  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.cluster import pki as cluster_pki  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
+from minik8s.api import resources
+from minik8s.client import kubeconfig
+from minik8s.client import rest
+from minik8s.cluster import pki as cluster_pki
+from minik8s.util import procs
+
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 
 def pod(name: str) -> dict[str, Any]:
@@ -312,7 +314,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="full-speed rounds per server (alternating)")
     # Internal: this script's own unsecured server process (see the module docstring).
     parser.add_argument("--serve-plain", nargs=3, metavar=("ETCD", "PORT", "PREFIX"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = benchutil.parse_args(parser, {"ops": 40, "concurrency": 4, "seconds": 1.0, "watchers": 2, "rounds": 1})
     if args.serve_plain:
         etcd_endpoint, port, prefix = args.serve_plain
         asyncio.run(serve_plain(etcd_endpoint, int(port), prefix))

@@ -41,9 +41,11 @@ from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.client import kubeconfig  # noqa: E402
-from minik8s.cluster import lifecycle  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+import benchutil
+
+from minik8s.client import kubeconfig
+from minik8s.cluster import lifecycle
+from minik8s.util import procs
 
 MINIK8S = [sys.executable, "-m", "minik8s"]
 SETTINGS = [
@@ -171,7 +173,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="power-off rounds")
     parser.add_argument("--up-rounds", type=int, default=3, help="fresh clusters brought up to time `up`")
-    args = parser.parse_args()
+    args = benchutil.parse_args(parser, {"rounds": 1, "up_rounds": 1})
     if os.geteuid() != 0:
         raise SystemExit("run as root: the local cluster creates namespaces, links and cgroups")
 

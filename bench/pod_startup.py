@@ -44,16 +44,16 @@ import psutil
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import benchpki  # noqa: E402
+import benchpki
+import benchutil
 
-from minik8s.api import resources  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.images import build as images  # noqa: E402
-from minik8s.util import procs  # noqa: E402
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.images import build as images
+from minik8s.util import procs
 
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert PODS and NAMESPACES
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 NODE_LABEL = "io.minik8s.node"
 
 
@@ -117,7 +117,7 @@ class Cluster:
         self.pki: benchpki.BenchPKI | None = None
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        out = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        out = open(self.tmp / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         self.procs.append(proc)
@@ -248,7 +248,7 @@ def remove_labelled(dc: docker.DockerClient, node: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    dc = docker.from_env(max_pool_size=64)
+    dc = benchutil.docker_engine()
     images.build_images(dc, log=lambda m: print(m, file=sys.stderr))
     remove_labelled(dc, "bench-raw")
     cidr = free_subnet(dc)
@@ -320,7 +320,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,20", help="comma-separated pod counts")
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = benchutil.parse_args(parser, {"sizes": "2", "rounds": 1})
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if os.geteuid() != 0 and not os.access(procs.DOCKER_SOCKET, os.W_OK):
         sys.exit("needs access to the Docker socket")

@@ -36,19 +36,22 @@ from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from minik8s.api import errors  # noqa: E402
-from minik8s.client import rest  # noqa: E402
-from minik8s.proxy import iptables  # noqa: E402
-from minik8s.proxy import iptables_proxier  # noqa: E402
-from minik8s.proxy import rules  # noqa: E402
-from minik8s.proxy import server as proxy_server  # noqa: E402
-from minik8s.util import procs  # noqa: E402
-from tests import conftest  # noqa: E402
-from tests.integration import test_proxy as netlab  # noqa: E402
+import benchutil
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import rest
+from minik8s.proxy import iptables
+from minik8s.proxy import iptables_proxier
+from minik8s.proxy import rules
+from minik8s.proxy import server as proxy_server
+from minik8s.util import procs
+from tests import conftest
+from tests.integration import test_proxy as netlab
 
 SERVICES = proxy_server.SERVICES
 ENDPOINTS = proxy_server.ENDPOINTS
-NAMESPACES = proxy_server._core("namespaces")  # noqa: SLF001
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 POLLER = textwrap.dedent('''
     """Connect to ip:port every 2 ms; print "ready" once `first` answers, then the wall
@@ -320,8 +323,9 @@ async def main_async(args: argparse.Namespace) -> None:
         lab.start_apiserver()
         async with rest.Client(lab.apiserver_url, tls=conftest.test_pki().tls()) as client:
             for per_service in (1, 2):
-                sync = await full_sync(tmp, 1000, per_service, args.rounds * 2)
-                report.append(f"iptables full sync, 1,000 Services x {per_service} endpoint(s): whole periodic "
+                sync = await full_sync(tmp, args.sync_services, per_service, args.rounds * 2)
+                report.append(f"iptables full sync, {args.sync_services:,} Services x {per_service} endpoint(s): "
+                              f"whole periodic "
                               f"sync median {statistics.median(sync['sync']) * 1000:.0f} ms (build "
                               f"{statistics.median(sync['build']) * 1000:.0f} ms + one iptables-restore "
                               f"{statistics.median(sync['restore']) * 1000:.0f} ms, of which "
@@ -392,7 +396,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of one throughput run.")
     parser.add_argument("--tput-rounds", type=int, default=3, help="Throughput runs per mode (and direct).")
     parser.add_argument("--workers", type=int, default=4, help="Load generator processes.")
-    args = parser.parse_args()
+    parser.add_argument("--sync-services", type=int, default=1000, help="Services in the full-sync measurement.")
+    args = benchutil.parse_args(parser, {"scales": "2", "rounds": 1, "seconds": 0.2, "tput_rounds": 1,
+                                         "workers": 1, "sync_services": 10})
     if os.geteuid() != 0:
         sys.exit("bench/proxy.py needs root (network namespaces, iptables)")
     asyncio.run(main_async(args))

@@ -42,6 +42,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import benchutil  # noqa: E402
 import pod_startup  # noqa: E402  (the shared harness: cluster processes, raw floor)
 
 from minik8s.api import resources  # noqa: E402
@@ -49,10 +50,9 @@ from minik8s.client import rest  # noqa: E402
 from minik8s.images import build as images  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-DEPLOYMENTS = resources.lookup("apps", "v1", "deployments")
-PODS = resources.lookup("", "v1", "pods")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert DEPLOYMENTS and PODS and NAMESPACES
+DEPLOYMENTS = resources.must("apps", "v1", "deployments")
+PODS = resources.must("", "v1", "pods")
+NAMESPACES = resources.must("", "v1", "namespaces")
 
 
 class Cluster(pod_startup.Cluster):
@@ -129,18 +129,18 @@ def swarm_round(dc: docker.DockerClient, image_id: str, n: int) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    dc = docker.from_env(max_pool_size=64)
+    dc = benchutil.docker_engine()
     images.build_images(dc, log=lambda m: print(m, file=sys.stderr))
     image_id = dc.images.get(images.WEB_IMAGE).id  # by ID: Swarm skips its pull attempt
     swarm_was_active = dc.info().get("Swarm", {}).get("LocalNodeState") == "active"
-    if not swarm_was_active:
-        dc.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
     pod_startup.remove_labelled(dc, "bench-raw")
     network = "bench-" + uuid.uuid4().hex[:6]
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
     cluster = Cluster(tmp, pod_startup.free_subnet(dc), network)
     results: dict[int, dict[str, list[float]]] = {}
     try:
+        if not swarm_was_active:
+            dc.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
         cluster.start()
         assert cluster.pki is not None
         async with cluster.pki.client() as client:
@@ -196,7 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,20", help="comma-separated replica counts")
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = benchutil.parse_args(parser, {"sizes": "2", "rounds": 1})
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     asyncio.run(run(args))
 

@@ -48,15 +48,15 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import benchpki  # noqa: E402
+import benchutil  # noqa: E402
 
 from minik8s.api import resources  # noqa: E402
 from minik8s.client import rest  # noqa: E402
 from minik8s.util import procs  # noqa: E402
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert PODS and NODES and NAMESPACES
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
+NAMESPACES = resources.must("", "v1", "namespaces")
 NAMESPACE = "bench"
 
 
@@ -320,8 +320,9 @@ def main() -> None:
     parser.add_argument("--show-scheduler-log", action="store_true",
                         help="Print the scheduler's per-second summaries (algorithm and binding latency).")
     parser.add_argument("scheduler_args", nargs="*", help="Extra `minik8s scheduler` options (after --).")
-    args = parser.parse_args()
-    if not any(a.startswith("--leader-elect") or a.startswith("--no-leader-elect") for a in args.scheduler_args):
+    args = benchutil.parse_args(parser, {"nodes": 5, "pods": 20, "concurrency": 4, "hollow_workers": 2,
+                                         "timeout": 60})
+    if not any(a.startswith(("--leader-elect", "--no-leader-elect")) for a in args.scheduler_args):
         args.scheduler_args.append("--no-leader-elect")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
     cluster = Cluster(tmp, args.profile)

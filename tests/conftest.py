@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import dataclasses
-import functools
 import os
 import pathlib
 import shutil
@@ -33,7 +32,6 @@ from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.client import tls as tls_mod
 from minik8s.cluster import pki as cluster_pki
-from minik8s.util import pki
 from minik8s.util import procs
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -51,6 +49,7 @@ class TestPKI:
         cluster_pki.ensure_sa_keys(directory, actions)
         self.paths = cluster_pki.paths(directory)
         self._lock = threading.Lock()
+        self._credentials: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
         self._serving: dict[tuple[str, ...], tuple[str, str]] = {}
 
     @property
@@ -73,9 +72,12 @@ class TestPKI:
         return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file,
                 "--service-account-key-file", str(self.paths.sa_pub)]
 
-    @functools.lru_cache(maxsize=None)
     def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
-        return self.ca.issue(cluster_pki.Identity(user, groups))
+        """(certificate, key) of `user` in `groups`, issued once per session."""
+        with self._lock:
+            if (user, groups) not in self._credentials:
+                self._credentials[(user, groups)] = self.ca.issue(cluster_pki.Identity(user, groups))
+            return self._credentials[(user, groups)]
 
     def tls(self, user: str = identities.ADMIN, groups: tuple[str, ...] = (identities.MASTERS,)) -> tls_mod.TLSConfig:
         cert, key = self.credentials(user, groups)

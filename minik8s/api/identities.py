@@ -24,7 +24,7 @@ PROXY = "system:kube-proxy"
 # Kubernetes runs DNS and the pod network as pods with ServiceAccounts; minik8s runs
 # them as host processes, so they get certificates under names in the same style.
 DNS = "system:kube-dns"
-NETWORK_AGENT = "system:minik8s-network-agent"
+NETWORK_AGENT = "system:network-agent"
 # The API server when it calls kubelets (logs, exec); kubeadm's name and group.
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 

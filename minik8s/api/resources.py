@@ -2,7 +2,9 @@
 
 Everything that needs to know "what resources exist" (routes, discovery, storage
 keys, the CLI's name resolution, the OpenAPI stub) reads this table, so adding a
-resource is one entry here plus its validation/defaulting/table columns.
+resource is one entry here plus its kind's strategy in minik8s/api/kinds/ (its
+defaults, validation, status rules, printer), which kinds.STRATEGIES maps by
+(group, kind); tests/unit/test_strategies.py checks that every entry has one.
 """
 from __future__ import annotations
 
@@ -33,8 +35,11 @@ class Resource:
     subresources: tuple[Subresource, ...] = ()
     verbs: tuple[str, ...] = VERBS_ALL
     # Another (group, version) whose storage this one shares (autoscaling/v1 HPA
-    # is stored as autoscaling/v2); the storage resource is looked up by plural.
+    # is stored as autoscaling/v2); the storage resource is looked up by plural,
+    # in `storage_group` when it is another group (events.k8s.io/v1 Events are
+    # stored as core/v1 Events), else in this one.
     storage_version: str = ""
+    storage_group: str | None = None
 
     @property
     def singular(self) -> str:
@@ -79,51 +84,74 @@ class Resource:
         return "".join(parts)
 
 
-_STATUS = lambda kind: Subresource("status", kind, ("get", "patch", "update"))  # noqa: E731
+def _status(kind: str) -> Subresource:
+    return Subresource("status", kind, ("get", "patch", "update"))
+
+
 _SCALE = Subresource("scale", "Scale", ("get", "patch", "update"), group="autoscaling", version="v1")
 
 RESOURCES: tuple[Resource, ...] = (
     # Core v1. Order matters: it is discovery order, and `kubectl get all`
     # queries the "all" category in this order.
     Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), (
-        _STATUS("Pod"),
+        _status("Pod"),
         Subresource("binding", "Binding", ("create",)),
         Subresource("log", "Pod", ("get",)),
         Subresource("exec", "PodExecOptions", ("create", "get")),
+        Subresource("attach", "PodAttachOptions", ("create", "get")),
+        Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
         Subresource("eviction", "Eviction", ("create",), group="policy", version="v1"),
+        Subresource("ephemeralcontainers", "Pod", ("get", "patch", "update")),
     )),
-    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_STATUS("Service"),)),
+    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), (_status("Service"),)),
     Resource("", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),
-             (_STATUS("ReplicationController"), _SCALE)),
+             (_status("ReplicationController"), _SCALE)),
     Resource("", "v1", "Namespace", "namespaces", False, ("ns",), (),
-             (_STATUS("Namespace"), Subresource("finalize", "Namespace", ("update",))),
+             (_status("Namespace"), Subresource("finalize", "Namespace", ("update",))),
              verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    Resource("", "v1", "Node", "nodes", False, ("no",), (), (_STATUS("Node"),)),
+    Resource("", "v1", "Node", "nodes", False, ("no",), (), (_status("Node"),)),
     Resource("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     Resource("", "v1", "Event", "events", True, ("ev",)),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     Resource("", "v1", "Secret", "secrets", True),
     Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
-             (_STATUS("Deployment"), _SCALE)),
+             (_status("Deployment"), _SCALE)),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
-             (_STATUS("ReplicaSet"), _SCALE)),
+             (_status("ReplicaSet"), _SCALE)),
     Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
-             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),)),
+             ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),)),
     Resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True,
-             ("hpa",), ("all",), (_STATUS("HorizontalPodAutoscaler"),), storage_version="v2"),
+             ("hpa",), ("all",), (_status("HorizontalPodAutoscaler"),), storage_version="v2"),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
     # Join: a node asks for its client certificate; the controller manager approves and signs.
     Resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
-             ("csr",), (), (_STATUS("CertificateSigningRequest"),
+             ("csr",), (), (_status("CertificateSigningRequest"),
                             Subresource("approval", "CertificateSigningRequest", ("get", "patch", "update")))),
+    Resource("events.k8s.io", "v1", "Event", "events", True, storage_version="v1", storage_group=""),
+    # Authorization reviews: create-only questions answered by the authorizer, never stored.
+    Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", False,
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", True,
+             verbs=("create",)),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
 )
 
 # API groups in discovery order, each with its versions, preferred first.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("v1",)),
+    ("authorization.k8s.io", ("v1",)),
     ("autoscaling", ("v2", "v1")),
+    ("rbac.authorization.k8s.io", ("v1",)),
     ("coordination.k8s.io", ("v1",)),
     ("certificates.k8s.io", ("v1",)),
+    ("events.k8s.io", ("v1",)),
 )
 
 
@@ -149,9 +177,8 @@ def must(group: str, version: str, plural: str) -> Resource:
 def storage_resource(res: Resource) -> Resource:
     """The resource whose shape is stored in etcd for this one."""
     if res.storage_version:
-        found = lookup(res.group, res.storage_version, res.plural)
-        assert found is not None
-        return found
+        group = res.group if res.storage_group is None else res.storage_group
+        return must(group, res.storage_version, res.plural)
     return res
 
 

@@ -1,4 +1,4 @@
-"""Discovery documents: /version, legacy and aggregated discovery, OpenAPI v3 stubs.
+"""Discovery documents: /version, legacy and aggregated discovery (OpenAPI: openapi.py).
 
 kubectl learns every resource name, short name, verb and category from these,
 so they are generated from the one resource table. The aggregated form must go
@@ -7,11 +7,8 @@ out with its exact Content-Type or kubectl silently misparses it
 """
 from __future__ import annotations
 
-import hashlib
 import platform
 from typing import Any
-
-import orjson
 
 from minik8s.api import resources
 
@@ -19,6 +16,16 @@ AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGro
 AGGREGATED_CONTENT_TYPE_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 
 KUBE_MAJOR, KUBE_MINOR = "1", "32"
+
+# Groups served by handlers of their own rather than the resource table (the metrics
+# APIs, minik8s/apiserver/metrics): their aggregated discovery items (APIGroupDiscovery),
+# listed after the table's groups in both discovery forms.
+EXTRA_GROUPS: list[dict[str, Any]] = []
+
+
+def register_group(item: dict[str, Any]) -> None:
+    """Add (or replace, by name) a group of EXTRA_GROUPS."""
+    EXTRA_GROUPS[:] = [g for g in EXTRA_GROUPS if g["metadata"]["name"] != item["metadata"]["name"]] + [item]
 
 
 def version_info() -> dict[str, str]:
@@ -65,7 +72,9 @@ def _group_doc(name: str, versions: tuple[str, ...]) -> dict[str, Any]:
 
 
 def api_group_list() -> dict[str, Any]:
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group_doc(g, vs) for g, vs in resources.GROUPS]}
+    extra = [_group_doc(g["metadata"]["name"], tuple(v["version"] for v in g["versions"])) for g in EXTRA_GROUPS]
+    return {"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": [_group_doc(g, vs) for g, vs in resources.GROUPS] + extra}
 
 
 def api_group(group: str) -> dict[str, Any] | None:
@@ -134,53 +143,5 @@ def aggregated(legacy: bool, content_type: str) -> dict[str, Any]:
                 {"version": v, "freshness": "Current",
                  "resources": [_aggregated_resource(r) for r in resources.for_group_version(group, v)]}
                 for v in versions]})
+        items.extend(EXTRA_GROUPS)
     return {"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items}
-
-
-# -- OpenAPI v3 --------------------------------------------------------------
-# kubectl apply only checks that PATCH on the object path declares a
-# `fieldValidation` query parameter (queryParamVerifierV3); with that it trusts
-# the server's validation and sends fieldValidation=Strict (KUBECTL_API.md §3).
-
-
-def _gv_paths() -> list[tuple[str, str, str]]:
-    """(openapi key, group, version) for every served group/version."""
-    out = [("api/v1", "", "v1")]
-    for group, versions in resources.GROUPS:
-        for v in versions:
-            out.append((f"apis/{group}/{v}", group, v))
-    return out
-
-
-def openapi_v3_document(group: str, version: str) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    param = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
-             {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
-             {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}}]
-    for r in resources.for_group_version(group, version):
-        gvk = {"group": r.group, "version": r.version, "kind": r.kind}
-        base = r.url_prefix() + ("/namespaces/{namespace}" if r.namespaced else "") + f"/{r.plural}"
-        op = lambda verb: {  # noqa: E731
-            "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk,
-            "parameters": param, "responses": {"200": {"description": "OK"}}}
-        paths[base] = {"post": op("post"), "get": op("list")}
-        paths[base + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"),
-                                   "delete": op("delete")}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": f"v{KUBE_MAJOR}.{KUBE_MINOR}.0"},
-            "components": {"schemas": {}}, "paths": paths}
-
-
-def openapi_v3_hash(group: str, version: str) -> str:
-    return hashlib.sha512(orjson.dumps(openapi_v3_document(group, version))).hexdigest()[:32].upper()
-
-
-def openapi_v3_root() -> dict[str, Any]:
-    return {"paths": {key: {"serverRelativeURL": f"/openapi/v3/{key}?hash={openapi_v3_hash(g, v)}"}
-                      for key, g, v in _gv_paths()}}
-
-
-def openapi_v3_for_path(path: str) -> dict[str, Any] | None:
-    for key, g, v in _gv_paths():
-        if key == path.strip("/"):
-            return openapi_v3_document(g, v)
-    return None

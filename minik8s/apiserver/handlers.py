@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import random
 import time
 from typing import Any, Awaitable, Callable
 
+import multidict
 import orjson
-import yaml
 from aiohttp import web
 
-from minik8s.api import convert
 from minik8s.api import errors
+from minik8s.api import kinds
+from minik8s.api import patch as patch_mod
 from minik8s.api import protobuf
 from minik8s.api import resources
 from minik8s.api import selectors
+from minik8s.api.schema import dsl
+from minik8s.apiserver import bodies
 from minik8s.apiserver import discovery
+from minik8s.apiserver import fieldmanager
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
-from minik8s.apiserver import tables
 from minik8s.apiserver import watchcache
 
 log = logging.getLogger(__name__)
@@ -53,8 +57,24 @@ def respond(obj: Any, status: int = 200, content_type: str = JSON) -> web.Respon
     return web.Response(body=dumps(obj), status=status, headers={"Content-Type": content_type})
 
 
-def status_response(err: errors.StatusError) -> web.Response:
-    return respond(err.status(), err.code)
+def reply(request: web.Request | None, obj: Any, status: int = 200, warnings: list[str] | None = None,
+          content_type: str = JSON) -> web.Response:
+    """An object in the encoding the client prefers: protobuf when it asks for it and
+    the kind has a schema, else JSON; with a Warning header per warning."""
+    headers: multidict.CIMultiDict[str] = multidict.CIMultiDict()
+    if request is not None and content_type == JSON and bodies.wants_protobuf(request) and protobuf.encodable(obj):
+        headers["Content-Type"] = PROTOBUF
+        body = protobuf.encode(obj)
+    else:
+        headers["Content-Type"] = content_type
+        body = dumps(obj)
+    for name, value in bodies.warning_headers(warnings or []):
+        headers.add(name, value)
+    return web.Response(body=body, status=status, headers=headers)
+
+
+def status_response(err: errors.StatusError, request: web.Request | None = None) -> web.Response:
+    return reply(request, err.status(), err.code)
 
 
 def not_found_path() -> errors.StatusError:
@@ -95,48 +115,22 @@ def _is_watch(request: web.Request) -> bool:
     return "watch" in request.query and _truthy(request.query["watch"])
 
 
-def _to_client(res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
-    """Stored shape → the shape of the requested version (autoscaling/v1 HPA)."""
-    if res.storage_version and res.plural == "horizontalpodautoscalers":
-        return convert.hpa_v2_to_v1(obj)
-    return obj
-
-
-def _from_client(res: resources.Resource, obj: Any) -> Any:
-    if res.storage_version and res.plural == "horizontalpodautoscalers" and isinstance(obj, dict):
-        if obj.get("apiVersion") not in (None, "", res.api_version):
-            raise errors.BadRequest(f"the API version in the data ({obj.get('apiVersion')}) does not match "
-                                    f"the expected API version ({res.api_version})")
-        obj = dict(obj)
-        obj.setdefault("apiVersion", res.api_version)
-        obj.setdefault("kind", res.kind)
-        return convert.hpa_v1_to_v2(obj)
-    return obj
-
-
-async def read_body(request: web.Request) -> Any:
+async def read_raw(request: web.Request) -> bytes:
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise errors.RequestEntityTooLarge(
             f"the request body is too large (limit {MAX_BODY} bytes)") from None
-    return decode_body(raw, request.content_type)
 
 
 def decode_body(raw: bytes, content_type: str) -> Any:
-    if content_type == PROTOBUF:
-        return protobuf.decode(raw)
-    if not raw.strip():
-        raise errors.BadRequest("the request body is empty")
-    if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as e:
-            raise errors.BadRequest(f"error decoding YAML: {e}") from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise errors.BadRequest(f"couldn't get version/kind; json parse error: {e}") from None
+    return bodies.decode_raw(raw, content_type)
+
+
+async def read_object(request: web.Request, msg: dsl.Message | None) -> bodies.Decoded:
+    """A write's body, type-checked against `msg` with the request's fieldValidation."""
+    directive = bodies.field_validation(request)
+    return bodies.decode_object(await read_raw(request), request.content_type, directive, msg)
 
 
 async def read_options(request: web.Request) -> dict[str, Any]:
@@ -232,16 +226,20 @@ class ResourceHandlers:
         if t.sub == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("binding only supports POST")
-            await self.registry.bind(t.namespace or "", t.name, await read_body(request))
-            return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                            "code": 201}, 201)
+            decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
+            await self.registry.bind(t.namespace or "", t.name, decoded.obj)
+            return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                   "code": 201}, 201, decoded.warnings)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")
-            body = await read_body(request)
-            await self.registry.delete(t.res, t.namespace, t.name, (body or {}).get("deleteOptions") or {})
-            return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                            "code": 201}, 201)
+            decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
+            body = decoded.obj
+            if not isinstance(body, dict):
+                raise errors.BadRequest("the body of the request must be an Eviction object")
+            await self.registry.delete(t.res, t.namespace, t.name, body.get("deleteOptions") or {})
+            return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                   "code": 201}, 201, decoded.warnings)
         if method == "GET":
             if t.sub is None and _is_watch(request):
                 return await self.watch(request, dataclasses.replace(t, name=None),
@@ -261,12 +259,13 @@ class ResourceHandlers:
     # -- reads ------------------------------------------------------------------
 
     def render_one(self, request: web.Request, res: resources.Resource, obj: dict[str, Any],
-                   status: int = 200) -> web.Response:
-        obj = _to_client(res, obj)
+                   status: int = 200, warnings: list[str] | None = None) -> web.Response:
+        obj = kinds.to_version(res, obj)
         if wants_table(request):
-            return respond(tables.to_table(res, [obj], include_object=request.query.get("includeObject", "Metadata")),
-                           status, TABLE_CONTENT_TYPE)
-        return respond(obj, status)
+            return reply(request, kinds.to_table(res, [obj],
+                                                  include_object=request.query.get("includeObject", "Metadata")),
+                         status, warnings, TABLE_CONTENT_TYPE)
+        return reply(request, obj, status, warnings)
 
     def _selectors(self, request: web.Request, t: Target, name: str | None = None
                    ) -> tuple[selectors.LabelSelector, selectors.FieldSelector]:
@@ -286,11 +285,11 @@ class ResourceHandlers:
         items = [o for o in items if label.matches(o["metadata"].get("labels")) and fields.matches(o)]
         meta = {"resourceVersion": str(rv)}
         if wants_table(request):
-            table = tables.to_table(t.res, [_to_client(t.res, o) for o in items], list_meta=meta,
+            table = kinds.to_table(t.res, [kinds.to_version(t.res, o) for o in items], list_meta=meta,
                                     include_object=request.query.get("includeObject", "Metadata"))
             return respond(table, 200, TABLE_CONTENT_TYPE)
-        return respond({"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta,
-                        "items": [_to_client(t.res, o) for o in items]})
+        return reply(request, {"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta,
+                               "items": [kinds.to_version(t.res, o) for o in items]})
 
     async def watch(self, request: web.Request, t: Target, name: str | None = None) -> web.StreamResponse:
         label, fields = self._selectors(request, t, name)
@@ -311,7 +310,8 @@ class ResourceHandlers:
                 initial = [o for o in items if matches(o)]
                 watcher = cache.subscribe(list_rv, matches, match_all=match_all)
             else:
-                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches, match_all=match_all)
+                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches,  # noqa: SLF001 - the registry's own parser
+                                          match_all=match_all)
         except watchcache.Expired as e:
             watcher = None
             expired = str(e)
@@ -323,24 +323,29 @@ class ResourceHandlers:
         bookmarks = "allowWatchBookmarks" in request.query and _truthy(request.query["allowWatchBookmarks"])
         as_table = wants_table(request)
         include = request.query.get("includeObject", "Metadata")
+        # Protobuf watches (kubectl's typed clients) get length-prefixed WatchEvent frames.
+        as_protobuf = not as_table and bodies.wants_protobuf(request) and protobuf.supports(
+            t.res.api_version, t.res.kind)
 
-        resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(status=200, headers={
+            "Content-Type": protobuf.WATCH_MEDIA_TYPE if as_protobuf else JSON, "Cache-Control": "no-cache"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         first_table = True
 
         def frame(ev_type: str, obj: dict[str, Any]) -> bytes:
             nonlocal first_table
-            obj = _to_client(t.res, obj)
+            obj = kinds.to_version(t.res, obj)
+            if as_protobuf:
+                return protobuf.encode_watch_event(ev_type, obj)
             if as_table and ev_type in ("ADDED", "MODIFIED", "DELETED"):
-                obj = tables.to_table(t.res, [obj], include_object=include, with_definitions=first_table)
+                obj = kinds.to_table(t.res, [obj], include_object=include, with_definitions=first_table)
                 first_table = False
             return orjson.dumps({"type": ev_type, "object": obj}) + b"\n"
 
         try:
             if watcher is None:
-                err = errors.Gone(expired)
-                await resp.write(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n")
+                await resp.write(frame("ERROR", errors.Gone(expired).status()))
                 return resp
             for obj in initial:
                 await resp.write(frame("ADDED", obj))
@@ -358,14 +363,14 @@ class ResourceHandlers:
                 if ev is None:
                     if bookmarks and cache.revision > last_rv:
                         last_rv = cache.revision
-                        await resp.write(orjson.dumps({"type": "BOOKMARK", "object": {
+                        await resp.write(frame("BOOKMARK", {
                             "kind": t.res.kind, "apiVersion": t.res.api_version,
-                            "metadata": {"resourceVersion": str(cache.revision)}}}) + b"\n")
+                            "metadata": {"resourceVersion": str(cache.revision)}}))
                     continue
                 # Whatever else is already queued goes out in the same write.
                 batch = [ev, *watcher.take_ready(255)]
                 last_rv = batch[-1].rv
-                if as_table or t.res.storage_version:
+                if as_table or as_protobuf or t.res.storage_version:
                     await resp.write(b"".join(frame(e.type, e.obj) for e in batch))
                 else:
                     await resp.write(b"".join(e.json_line() for e in batch))
@@ -379,33 +384,59 @@ class ResourceHandlers:
     # -- writes -----------------------------------------------------------------
 
     async def create(self, request: web.Request, t: Target) -> web.Response:
-        body = _from_client(t.res, await read_body(request))
-        obj = await self.registry.create(t.res, t.namespace, body, dry_run=_dry_run(request))
-        return self.render_one(request, t.res, obj, 201)
+        dry_run = _dry_run(request)
+        decoded = await read_object(request, bodies.expected_schema(t.res, None))
+        obj = await self.registry.create(t.res, t.namespace, kinds.from_version(t.res, decoded.obj), dry_run=dry_run,
+                                         manager=fieldmanager.manager_of(request))
+        return self.render_one(request, t.res, obj, 201, decoded.warnings)
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "finalize", "approval"):
+        if t.sub not in (None, "status", "finalize", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
-        body = _from_client(t.res, await read_body(request))
-        obj, created = await self.registry.update(t.res, t.namespace, t.name, body, subresource=t.sub,
-                                                  dry_run=_dry_run(request))
-        return self.render_one(request, t.res, obj, 201 if created else 200)
+        dry_run = _dry_run(request)
+        decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
+        obj, created = await self.registry.update(t.res, t.namespace, t.name, kinds.from_version(t.res, decoded.obj),
+                                                  subresource=t.sub, dry_run=dry_run,
+                                                  manager=fieldmanager.manager_of(request))
+        return self.render_one(request, t.res, obj, 201 if created else 200, decoded.warnings)
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "approval"):
+        if t.sub not in (None, "status", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise errors.RequestEntityTooLarge(f"the request body is too large (limit {MAX_BODY} bytes)") from None
-        view = None
-        if t.res.storage_version and t.res.plural == "horizontalpodautoscalers":
-            view = (convert.hpa_v2_to_v1, convert.hpa_v1_to_v2)
+        dry_run = _dry_run(request)
+        directive = bodies.field_validation(request)
+        apply = fieldmanager.is_apply(request.content_type)
+        manager = fieldmanager.manager_of(request, apply=apply)
+        force = fieldmanager.force_of(request, apply=apply)
+        raw = await read_raw(request)
+        msg = bodies.expected_schema(t.res, t.sub)
+        if apply:
+            return await self.apply(request, t, raw, directive, msg, manager, force, dry_run)
+        to_view = from_view = None
+        if t.res.storage_version:  # a version served from another's storage (autoscaling/v1 HPA)
+            to_view = functools.partial(kinds.to_version, t.res)
+            from_view = functools.partial(kinds.from_version, t.res)
+        view: Any = (to_view, from_view) if to_view else None
+        check = None
+        if msg is not None:
+            check = bodies.PatchCheck(msg, directive, bodies.patch_duplicates(raw, request.content_type, directive),
+                                      to_view, from_view, bodies.smp_body(raw, request.content_type))
+            view = (check.to_view, check.from_view)
         obj = await self.registry.patch(t.res, t.namespace, t.name, raw, request.content_type,
-                                        subresource=t.sub, dry_run=_dry_run(request), view=view)
-        return self.render_one(request, t.res, obj)
+                                        subresource=t.sub, dry_run=dry_run, view=view, manager=manager)
+        return self.render_one(request, t.res, obj, warnings=check.warnings if check else None)
+
+    async def apply(self, request: web.Request, t: Target, raw: bytes, directive: str, msg: dsl.Message | None,
+                    manager: str, force: bool, dry_run: bool) -> web.Response:
+        """Server-side apply (`application/apply-patch+yaml`): the body is a configuration
+        (YAML or JSON), type-checked as a create body is."""
+        assert t.name is not None
+        decoded = bodies.decode_object(raw, "application/yaml", directive, msg)
+        obj, created = await self.registry.apply(t.res, t.namespace, t.name, decoded.obj, manager=manager,
+                                                 force=force, subresource=t.sub, dry_run=dry_run)
+        return self.render_one(request, t.res, obj, 201 if created else 200, decoded.warnings)
 
     async def delete(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -418,18 +449,38 @@ class ResourceHandlers:
         options = await read_options(request)
         deleted = await self.registry.delete_collection(t.res, t.namespace, label, fields, options,
                                                         dry_run=_dry_run(request))
-        return respond({"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": {},
-                        "items": [_to_client(t.res, o) for o in deleted]})
+        return reply(request, {"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": {},
+                               "items": [kinds.to_version(t.res, o) for o in deleted]})
 
     async def scale(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None and t.namespace is not None
+        msg = bodies.expected_schema(t.res, "scale")
         if request.method == "GET":
-            return respond(await self.registry.get_scale(t.res, t.namespace, t.name))
+            return reply(request, await self.registry.get_scale(t.res, t.namespace, t.name))
         if request.method == "PUT":
-            return respond(await self.registry.update_scale(t.res, t.namespace, t.name, await read_body(request),
-                                                            dry_run=_dry_run(request)))
+            dry_run = _dry_run(request)
+            decoded = await read_object(request, msg)
+            return reply(request, await self.registry.update_scale(t.res, t.namespace, t.name, decoded.obj,
+                                                                   dry_run=dry_run,
+                                                                   manager=fieldmanager.manager_of(request)),
+                         warnings=decoded.warnings)
         if request.method == "PATCH":
-            raw = await request.read()
-            return respond(await self.registry.patch_scale(t.res, t.namespace, t.name, raw, request.content_type,
-                                                           dry_run=_dry_run(request)))
+            dry_run = _dry_run(request)
+            directive = bodies.field_validation(request)
+            raw = await read_raw(request)
+            # registry.patch_scale's steps, with the patched Scale type-checked before it is used.
+            current = await self.registry.get_scale(t.res, t.namespace, t.name)
+            current["metadata"].pop("resourceVersion", None)
+            patched = patch_mod.apply_patch(current, raw, request.content_type, "Scale")
+            warnings: list[str] = []
+            if msg is not None:
+                check = bodies.PatchCheck(msg, directive, bodies.patch_duplicates(raw, request.content_type,
+                                                                                  directive),
+                                          smp_patch=bodies.smp_body(raw, request.content_type))
+                patched = check.from_view(patched)
+                warnings = check.warnings
+            return reply(request, await self.registry.update_scale(t.res, t.namespace, t.name, patched,
+                                                                   dry_run=dry_run,
+                                                                   manager=fieldmanager.manager_of(request)),
+                         warnings=warnings)
         raise errors.MethodNotAllowed(f"{request.method} is not supported on scale")

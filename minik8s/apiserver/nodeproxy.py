@@ -1,13 +1,16 @@
-"""pods/log and pods/exec: the API server forwards them to the pod's kubelet.
+"""pods/log, exec, attach and portforward: the API server forwards them to the pod's kubelet.
 
 As kube-apiserver does: look the pod up, pick and check the container, find the
 node's address (status.addresses InternalIP) and kubelet port
 (status.daemonEndpoints.kubeletEndpoint.Port), then
  - log: GET the kubelet's /containerLogs and stream its body back as it
    comes (text/plain, chunked, each chunk flushed), so `kubectl logs -f` follows;
- - exec: accept kubectl's websocket (the subprotocol it offers, v5.channel.k8s.io,
-   echoed), open the same kind of websocket to the kubelet's /exec and relay
-   binary frames both ways; the kubelet writes the final channel-3 Status.
+ - exec, attach: take the client's stream protocol (a v5/v4.channel.k8s.io
+   websocket, or SPDY/3.1) and speak the websocket channel protocol to the
+   kubelet's /exec or /attach (minik8s.apiserver.streams.remotecommand);
+ - portforward: SPDY/3.1 (direct, or tunnelled in a websocket by kubectl 1.30+),
+   one kubelet /portForward websocket per forwarded connection
+   (minik8s.apiserver.streams.portforward).
 Requests to the kubelet carry `Authorization: Bearer <token>` when a token is
 configured (--kubelet-token); a kubelet without one serves only loopback.
 """
@@ -27,18 +30,23 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import handlers
 from minik8s.apiserver import storage as storage_mod
+from minik8s.apiserver.streams import portforward
+from minik8s.apiserver.streams import remotecommand
+from minik8s.apiserver.streams import upgrade
+from minik8s.util import spdy
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-assert PODS is not None and NODES is not None
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
 
-PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+PROTOCOLS = remotecommand.WEBSOCKET_PROTOCOLS
 DEFAULT_KUBELET_PORT = 10250
 # Query parameters each subresource passes on to the kubelet.
 LOG_PARAMS = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "sinceTime", "limitBytes")
 EXEC_PARAMS = ("command", "stdin", "stdout", "stderr", "tty")
+ATTACH_PARAMS = ("stdin", "stdout", "stderr", "tty")
+KUBELET_PATHS = {"log": "containerLogs", "exec": "exec", "attach": "attach"}
 
 NodeProxy = Callable[[web.Request, handlers.Target], Awaitable[web.StreamResponse]]
 
@@ -49,13 +57,13 @@ def pick_container(pod: dict[str, Any], requested: str) -> str:
     containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
     if not requested:
         if len(containers) == 1:
-            return containers[0]
+            return str(containers[0])
         raise errors.BadRequest(f"a container name must be specified for pod {name}, choose one of: "
                                 f"[{' '.join(containers)}]")
     if requested not in containers:
         init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
         if requested in init:
-            return requested
+            return str(requested)
         raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
     return requested
 
@@ -69,6 +77,12 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
         raise errors.ServiceUnavailable(f'node "{node["metadata"]["name"]}" has no address')
     port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or DEFAULT_KUBELET_PORT
     return host, int(port)
+
+
+def _pod_path(url: str) -> str:
+    """ns/pod out of a kubelet URL, for logs."""
+    parts = urllib.parse.urlsplit(url).path.split("/")
+    return "/".join(urllib.parse.unquote(p) for p in parts[2:4])
 
 
 def _host_for_url(host: str) -> str:
@@ -89,27 +103,31 @@ class _Proxy:
         return self._session
 
     async def __call__(self, request: web.Request, t: handlers.Target) -> web.StreamResponse:
-        if t.res.plural != "pods" or not t.name or t.sub not in ("log", "exec"):
+        if t.res.plural != "pods" or not t.name or t.sub not in ("log", "exec", "attach", "portforward"):
             raise errors.BadRequest(f"{t.res.plural}/{t.sub} is not supported by minik8s")
         pod = await self.store.get(PODS, t.namespace, t.name)
         node_name = (pod.get("spec") or {}).get("nodeName")
         if not node_name:
             raise errors.BadRequest(f"pod {t.name} does not have a host assigned")
-        container = pick_container(pod, request.query.get("container", ""))
         node = await self.store.get_or_none(NODES, None, node_name)
         if node is None:
             raise errors.ServiceUnavailable(f'node "{node_name}" of pod {t.name} is not registered')
         host, port = kubelet_address(node)
-        kind = "containerLogs" if t.sub == "log" else "exec"
-        path = "/".join(urllib.parse.quote(p, safe="") for p in (pod["metadata"]["namespace"], t.name, container))
-        allowed = LOG_PARAMS if t.sub == "log" else EXEC_PARAMS
-        query = [(k, v) for k, v in request.query.items() if k in allowed]
-        url = f"http://{_host_for_url(host)}:{port}/{kind}/{path}"
+        base = f"http://{_host_for_url(host)}:{port}"
+        ns = pod["metadata"]["namespace"]
+        if t.sub == "portforward":
+            path = "/".join(urllib.parse.quote(p, safe="") for p in (ns, t.name))
+            return await self.port_forward(request, f"{base}/portForward/{path}", t.name)
+        container = pick_container(pod, request.query.get("container", ""))
+        path = "/".join(urllib.parse.quote(p, safe="") for p in (ns, t.name, container))
+        url = f"{base}/{KUBELET_PATHS[t.sub]}/{path}"
         if t.sub == "log":
             if request.method != "GET":
                 raise errors.MethodNotAllowed(f"{request.method} is not supported on pods/log")
-            return await self.logs(request, url, query)
-        return await self.exec(request, url, query)
+            return await self.logs(request, url, [(k, v) for k, v in request.query.items() if k in LOG_PARAMS])
+        allowed = EXEC_PARAMS if t.sub == "exec" else ATTACH_PARAMS
+        return await self.remote_command(request, url, [(k, v) for k, v in request.query.items() if k in allowed],
+                                         t.sub)
 
     async def logs(self, request: web.Request, url: str, query: list[tuple[str, str]]) -> web.StreamResponse:
         try:
@@ -147,27 +165,90 @@ class _Proxy:
             upstream.release()
             upstream.close()
 
-    async def exec(self, request: web.Request, url: str, query: list[tuple[str, str]]) -> web.StreamResponse:
-        ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
-        if not ws.can_prepare(request).ok:
-            raise errors.BadRequest("Upgrade request required: exec is served over websockets "
-                                    "(v5.channel.k8s.io)")
-        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
-        protocol = next((p for p in offered if p in PROTOCOLS), PROTOCOLS[0])
+    async def _kubelet_ws(self, url: str, query: list[tuple[str, str]], protocol: str,
+                          what: str) -> aiohttp.ClientWebSocketResponse:
         try:
-            upstream = await self.session().ws_connect(url.replace("http://", "ws://", 1), params=query,
-                                                       protocols=(protocol,), max_msg_size=0, autoping=True)
+            return await self.session().ws_connect(url.replace("http://", "ws://", 1), params=query,
+                                                   protocols=(protocol,), max_msg_size=0, autoping=True)
         except aiohttp.WSServerHandshakeError as e:
             raise errors.StatusError(e.status if e.status >= 400 else 502, "BadRequest" if e.status == 400 else
-                                     "InternalError", f"the kubelet refused exec: {e.message}") from e
+                                     "InternalError", f"the kubelet refused {what}: {e.message}") from e
         except aiohttp.ClientError as e:
-            raise errors.ServiceUnavailable(f"cannot reach the kubelet for exec: {e}") from e
+            raise errors.ServiceUnavailable(f"cannot reach the kubelet for {what}: {e}") from e
+
+    async def remote_command(self, request: web.Request, url: str, query: list[tuple[str, str]],
+                             what: str) -> web.StreamResponse:
+        if what == "exec" and not request.query.getall("command", []):
+            raise errors.BadRequest("you must specify at least 1 command")
+        opts = remotecommand.options(request.query)
+        if upgrade.is_websocket(request):
+            ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
+            if not ws.can_prepare(request).ok:
+                raise errors.BadRequest(f"unable to upgrade: {what} needs one of the websocket subprotocols "
+                                        f"{', '.join(PROTOCOLS)}")
+            protocol = upgrade.negotiate(upgrade.websocket_protocols(request), PROTOCOLS) or PROTOCOLS[0]
+            upstream = await self._kubelet_ws(url, query, protocol, what)
+            log.info("%s %s: websocket %s", what, _pod_path(url), protocol)
+            try:
+                await ws.prepare(request)
+                await remotecommand.relay_websocket(ws, upstream)
+            finally:
+                await upstream.close()
+            return ws
+        if not upgrade.is_spdy(request):
+            raise errors.BadRequest(f"Upgrade request required: {what} is served over websockets "
+                                    f"({PROTOCOLS[0]}) or SPDY/3.1")
+        offered = upgrade.offered_protocols(request)
+        # No X-Stream-Protocol-Version at all: the oldest clients, protocol v1.
+        chosen = upgrade.negotiate(offered, remotecommand.SPDY_PROTOCOLS) if offered else remotecommand.V1
+        if chosen is None:
+            return upgrade.refuse(offered, remotecommand.SPDY_PROTOCOLS)
+        upstream = await self._kubelet_ws(url, query, remotecommand.V5, what)
+        log.info("%s %s: SPDY/3.1 %s", what, _pod_path(url), chosen)
         try:
-            await ws.prepare(request)
-            await _relay(ws, upstream)
+            resp, channel = await upgrade.accept_spdy(request, chosen if offered else "")
+            session = spdy.Session(channel, server=True)
+            session.start()
+            try:
+                await remotecommand.relay_spdy(session, upstream, chosen, opts)
+            finally:
+                await session.close()
         finally:
             await upstream.close()
-        return ws
+        return resp
+
+    async def port_forward(self, request: web.Request, url: str, pod: str) -> web.StreamResponse:
+        async def dial(port: int) -> aiohttp.ClientWebSocketResponse:
+            return await self._kubelet_ws(url, [("port", str(port))], remotecommand.V5, "port-forward")
+
+        if upgrade.is_websocket(request):
+            offered = upgrade.tunnel_protocols(request)
+            if upgrade.negotiate(offered, portforward.SPDY_PROTOCOLS) is None:
+                raise errors.BadRequest("unable to upgrade: port-forward over websockets needs the subprotocol "
+                                        f"{upgrade.TUNNEL_PREFIX}{portforward.PROTOCOL}")
+            ws, channel = await upgrade.accept_tunnel(request, portforward.PROTOCOL)
+            log.info("port-forward %s: SPDY/3.1 tunnelled in a websocket", _pod_path(url))
+            session = spdy.Session(channel, server=True)
+            session.start()
+            try:
+                await portforward.serve(session, dial, pod)
+            finally:
+                await session.close()
+            return ws
+        if not upgrade.is_spdy(request):
+            raise errors.BadRequest("Upgrade request required: port-forward is served over SPDY/3.1")
+        offered = upgrade.offered_protocols(request)
+        if upgrade.negotiate(offered, portforward.SPDY_PROTOCOLS) is None:
+            return upgrade.refuse(offered, portforward.SPDY_PROTOCOLS)
+        resp, raw = await upgrade.accept_spdy(request, portforward.PROTOCOL)
+        log.info("port-forward %s: SPDY/3.1", _pod_path(url))
+        session = spdy.Session(raw, server=True)
+        session.start()
+        try:
+            await portforward.serve(session, dial, pod)
+        finally:
+            await session.close()
+        return resp
 
     async def close(self) -> None:
         if self._session is not None:
@@ -194,38 +275,6 @@ def _upstream_error(status: int, body: bytes) -> errors.StatusError:
     return errors.StatusError(status, "InternalError", body.decode(errors="replace").strip() or f"kubelet: HTTP {status}")
 
 
-async def _relay(client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
-    """Copy frames both ways until the kubelet ends the session (it sends the exit status first)."""
-
-    async def to_kubelet() -> None:
-        async for msg in client:
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                await upstream.send_bytes(msg.data)
-            elif msg.type == aiohttp.WSMsgType.TEXT:
-                await upstream.send_str(msg.data)
-        # kubectl closed its side: tell the kubelet stdin is over.
-        with contextlib.suppress(Exception):
-            await upstream.send_bytes(b"\xff\x00")
-
-    forward = asyncio.get_running_loop().create_task(to_kubelet())
-    try:
-        async for msg in upstream:
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                await client.send_bytes(msg.data)
-            elif msg.type == aiohttp.WSMsgType.TEXT:
-                await client.send_str(msg.data)
-            elif msg.type == aiohttp.WSMsgType.ERROR:
-                break
-    except (ConnectionResetError, RuntimeError):
-        pass
-    finally:
-        forward.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await forward
-        with contextlib.suppress(Exception):
-            await client.close()
-
-
 def make_node_proxy(store: storage_mod.Storage, token: str) -> NodeProxy:
-    """The `node_proxy` for ResourceHandlers: forwards pods/log and pods/exec to kubelets."""
+    """The `node_proxy` for ResourceHandlers: forwards pods/log, exec, attach and portforward to kubelets."""
     return _Proxy(store, token)

@@ -1,10 +1,15 @@
 """What happens to an object on each verb, between HTTP and etcd.
 
-As Kubernetes' registry strategies: create fills the system metadata and resets
-status, update keeps what the caller may not change (status through the main
-resource, spec through /status), generation follows spec changes, deletion
-honours grace periods and finalizers, Services allocate atomically. Every
-rejection happens before the write, so a failed request changes nothing.
+As Kubernetes' generic registry store (k8s.io/apiserver/pkg/registry/generic/
+registry/store.go): create fills the system metadata, update keeps what the
+system owns, generation follows spec changes, deletion honours grace periods
+and finalizers, reads and writes retry on a stale copy. Everything that
+differs between kinds is asked of the kind's strategy (minik8s/api/kinds/):
+defaults, status on create, what the main resource and each subresource may
+change, validation, graceful deletion. Services allocate their cluster IP and
+node ports in the same etcd transaction as the write (the allocators table
+below). Every rejection happens before the write, so a failed request changes
+nothing.
 """
 from __future__ import annotations
 
@@ -13,57 +18,68 @@ import datetime
 import logging
 import random
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
-from minik8s.api import defaults
+from minik8s.api import conditions
 from minik8s.api import errors
-from minik8s.api import pods
+from minik8s.api import kinds
 from minik8s.api import patch as patch_mod
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.api import selectors
-from minik8s.api import validation
+from minik8s.api import strategy as strategy_mod
+from minik8s.api.kinds import scale as scale_mod
+from minik8s.api.ssa import kube as ssa
 from minik8s.apiserver import allocators
-from minik8s.apiserver import certificates
 from minik8s.apiserver import storage as storage_mod
-from minik8s.apiserver.authn import user as user_mod
+from minik8s.apiserver.authz import context as authz_context
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-PODS = resources.lookup("", "v1", "pods")
-SERVICES = resources.lookup("", "v1", "services")
-assert NAMESPACES and PODS and SERVICES
+NAMESPACES = resources.must("", "v1", "namespaces")
+PODS = resources.must("", "v1", "pods")
+SERVICES = resources.must("", "v1", "services")
 
-# Namespaces that always exist and may not be deleted.
+# Namespaces that always exist (the API server creates them at start).
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
-# Resources a PUT may create (Kubernetes' AllowCreateOnUpdate).
-CREATE_ON_UPDATE = ("endpoints", "leases", "events")
-# Kubernetes does not track generation for these.
-NO_GENERATION = ("pods", "events", "endpoints", "leases", "nodes", "namespaces", "configmaps", "secrets")
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
-
-def now_rfc3339(clock: float | None = None) -> str:
-    t = datetime.datetime.now(datetime.timezone.utc) if clock is None else \
-        datetime.datetime.fromtimestamp(clock, datetime.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+# Checks that need the request's user and both objects (NodeRestriction, RBAC
+# escalation): (verb create|update|delete, resource, subresource, stored object,
+# new object) → raises the StatusError that forbids the write. Wired by the
+# API server (minik8s/apiserver/authz); None in a bare registry.
+WriteAdmission = Callable[[str, resources.Resource, str | None, dict[str, Any] | None, dict[str, Any] | None],
+                          None]
 
 
-def has_status_subresource(res: resources.Resource) -> bool:
-    return res.subresource("status") is not None
+def _requested_managed_fields(obj: Any) -> Any:
+    """The managedFields a request body carries (a client may set them directly)."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return meta.get("managedFields") if isinstance(meta, dict) else None
+
+
+def _requester() -> dict[str, Any] | None:
+    """The request's user in the authentication.k8s.io UserInfo shape, for strategies that
+    record who asked (a CSR's spec.username); None for the API server's own writes."""
+    user = authz_context.current_user.get()
+    if user is None:
+        return None
+    out: dict[str, Any] = {"username": user.name}
+    if user.uid:
+        out["uid"] = user.uid
+    if user.groups:
+        out["groups"] = list(user.groups)
+    if user.extra:
+        out["extra"] = {k: list(v) for k, v in user.extra.items()}
+    return out
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    dump = lambda o: orjson.dumps(o, option=orjson.OPT_SORT_KEYS)  # noqa: E731
-    return dump(old.get("spec")) != dump(new.get("spec"))
+    return orjson.dumps(old.get("spec"), option=orjson.OPT_SORT_KEYS) != \
+        orjson.dumps(new.get("spec"), option=orjson.OPT_SORT_KEYS)
 
 
 class NamespaceMirror:
@@ -112,8 +128,13 @@ class Registry:
         # writes then need one etcd round trip instead of two.
         self.caches = caches
         self.allocator = allocator
-        self.toleration_seconds = toleration_seconds
+        # Resources whose writes carry allocations in the same etcd transaction
+        # (as Kubernetes wraps the generic store for Services in
+        # pkg/registry/core/service/storage): the storage decorators, by resource.
+        self.allocators: dict[str, allocators.ServiceAllocator] = {SERVICES.qualified: allocator}
+        self.settings = strategy_mod.Settings(toleration_seconds=toleration_seconds)
         self.namespaces = namespaces or NamespaceMirror()
+        self.write_admission: WriteAdmission | None = None
 
     # -- helpers ------------------------------------------------------------
 
@@ -161,8 +182,8 @@ class Registry:
 
     # -- create ---------------------------------------------------------------
 
-    def prepare_create(self, res: resources.Resource, namespace: str | None, obj: Any) -> dict[str, Any]:
-        obj = self._check_type(res, obj)
+    def prepare_create(self, res: resources.Resource, namespace: str | None, body: Any) -> dict[str, Any]:
+        obj = self._check_type(res, body)
         meta = obj["metadata"]
         if res.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -179,70 +200,71 @@ class Registry:
                       "selfLink", "managedFields"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = now_rfc3339()
-        if res.plural not in NO_GENERATION:
+        meta["creationTimestamp"] = rfc3339.now()
+        strategy = kinds.for_resource(res)
+        if strategy.track_generation:
             meta["generation"] = 1
-        defaults.apply_defaults(res, obj, toleration_seconds=self.toleration_seconds)
-        self._reset_status_on_create(res, obj)
-        if res.plural == certificates.PLURAL:
-            certificates.prepare_for_create(obj, user_mod.current(), meta["creationTimestamp"])
-            certificates.validate(obj, None)
-        validation.validate(res, obj, None)
+        strategy.defaults(res, obj, None, self.settings)
+        strategy.prepare_for_create(res, obj)
+        strategy.record_requester(res, obj, _requester())
+        kinds.validate(res, obj, None)
+        strategy.canonicalize(res, obj)
         return obj
 
-    def _reset_status_on_create(self, res: resources.Resource, obj: dict[str, Any]) -> None:
-        if res.plural == "pods":
-            status = obj.get("status") or {}
-            # A pod arrives Pending; only its nominated node may be carried over.
-            obj["status"] = {"phase": "Pending", "qosClass": pods.qos_class(obj)}
-            if status.get("nominatedNodeName"):
-                obj["status"]["nominatedNodeName"] = status["nominatedNodeName"]
-        elif res.plural == "namespaces":
-            obj["status"] = {"phase": "Active"}
-        elif res.plural == "services":
-            obj["status"] = {"loadBalancer": {}}
-        elif res.plural in ("deployments", "replicasets", "replicationcontrollers",
-                            "horizontalpodautoscalers"):
-            obj["status"] = {}
-        # Nodes keep the status their kubelet registers them with.
-
     async def create(self, res: resources.Resource, namespace: str | None, body: Any,
-                     *, dry_run: bool = False) -> dict[str, Any]:
-        res = resources.storage_resource(res)
+                     *, dry_run: bool = False, manager: str | None = None,
+                     managed_fields: Any = None) -> dict[str, Any]:
+        """Create an object; `manager` (the request's field manager) is recorded in its
+        managedFields, None for the API server's own writes, which are not tracked.
+        `managed_fields` are stored as given instead (server-side apply computed them)."""
+        served, res = res, resources.storage_resource(res)
+        requested = _requested_managed_fields(body)
         obj = self.prepare_create(res, namespace, body)
+        if managed_fields is not None:
+            if managed_fields:
+                obj["metadata"]["managedFields"] = managed_fields
+        elif manager is not None:
+            obj = ssa.track_update(served, None, None, obj, manager, requested)
         await self._check_namespace(res, namespace, obj["metadata"]["name"])
+        if self.write_admission is not None:  # authz hook: create
+            self.write_admission("create", res, None, None, obj)
         if dry_run:
             return obj
-        if res.plural == "services":
-            return await self._write_service(obj, None, None)
+        allocator = self.allocators.get(res.qualified)
+        if allocator is not None:
+            return await self._write_allocated(res, allocator, obj, None, None)
         return await self.store.create(res, obj)
 
-    async def _write_service(self, new: dict[str, Any], old: dict[str, Any] | None,
-                             expected_rv: int | None) -> dict[str, Any]:
-        """Create or update a Service with its allocations in one transaction."""
+    async def _write_allocated(self, res: resources.Resource, allocator: allocators.ServiceAllocator,
+                               new: dict[str, Any], old: dict[str, Any] | None,
+                               expected_rv: int | None) -> dict[str, Any]:
+        """Create or update an object with its allocations in one transaction."""
         for attempt in range(8):
             candidate = storage_mod.deepcopy(new)
-            plan = self.allocator.plan(candidate, old)
-            extra = await self.allocator.resolve(candidate, plan)
-            validation.validate(SERVICES, candidate, old)
+            plan = allocator.plan(candidate, old)
+            extra = await allocator.resolve(candidate, plan)
+            kinds.validate(res, candidate, old)
             try:
                 if old is None:
-                    return await self.store.create(SERVICES, candidate, extra)
-                assert expected_rv is not None
-                return await self.store.update(SERVICES, candidate, expected_rv, extra)
+                    return await self.store.create(res, candidate, extra)
+                if expected_rv is None:
+                    raise errors.StatusError(500, "InternalError", "an update without a resourceVersion")
+                return await self.store.update(res, candidate, expected_rv, extra)
             except storage_mod.ExtraConflict:
-                err = await self.allocator.explain_conflict(candidate, plan)
+                err = await allocator.explain_conflict(candidate, plan)
                 if err is not None:
                     err.details["name"] = new["metadata"]["name"]
                     raise err from None
-                log.info("service %s: allocation raced, retrying (%d)", new["metadata"]["name"], attempt)
-        raise errors.Conflict("services", new["metadata"]["name"], "could not allocate; please retry")
+                log.info("%s %s: allocation raced, retrying (%d)", res.singular, new["metadata"]["name"], attempt)
+        raise errors.Conflict(res.qualified, new["metadata"]["name"], "could not allocate; please retry")
 
     # -- update ---------------------------------------------------------------
 
-    def prepare_update(self, res: resources.Resource, old: dict[str, Any], new: Any,
+    def prepare_update(self, res: resources.Resource, old: dict[str, Any], body: Any,
                        subresource: str | None) -> dict[str, Any]:
-        new = self._check_type(res, new)
+        new = self._check_type(res, body)
+        if self.write_admission is not None:  # authz hook: update (PUT, PATCH, scale, status, finalize)
+            self.write_admission("update", res, subresource, old, new)
         meta, old_meta = new["metadata"], old["metadata"]
         if meta.get("name") and meta["name"] != old_meta["name"]:
             raise errors.BadRequest(
@@ -254,24 +276,14 @@ class Registry:
             raise errors.Conflict(res.qualified, old_meta["name"],
                                   f"Precondition failed: UID in precondition: {meta['uid']}, "
                                   f"UID in object meta: {old_meta.get('uid')}")
-        if res.plural == certificates.PLURAL:
-            result = certificates.prepare_for_update(old, new, subresource, now_rfc3339())
-            certificates.validate(result, old, subresource)
-            return result
-        if subresource == "status":
-            # Only status changes here, plus annotations (as Kubernetes' status
-            # strategies keep the request's metadata but not its labels/spec).
-            result = storage_mod.deepcopy(old)
-            result["status"] = new.get("status") or {}
-            if "annotations" in meta:
-                if meta["annotations"]:
-                    result["metadata"]["annotations"] = meta["annotations"]
-                else:
-                    result["metadata"].pop("annotations", None)
-            return result
-        if subresource == "finalize":  # namespaces: only spec.finalizers changes
-            result = storage_mod.deepcopy(old)
-            result.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+        strategy = kinds.for_resource(res)
+        if subresource is not None:
+            # /status, /finalize: the subresource's own strategy says what of the request counts.
+            sub = strategy.subresources.get(subresource)
+            if sub is None:
+                raise errors.MethodNotAllowed(f"{res.plural}/{subresource} cannot be updated")
+            result = sub.prepare_for_update(res, new, old)
+            sub.validate_update(res, result, old).raise_invalid(res.kind, old_meta["name"], res.group)
             return result
         # System-owned metadata always comes from the stored object.
         for field in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
@@ -291,23 +303,19 @@ class Registry:
                     "metadata.finalizers", f"Forbidden: no new finalizers can be added if the object "
                     f"is being deleted, found new finalizers []string{{{listed}}}", "FieldValueForbidden")],
                     group=res.group)
-        defaults.apply_defaults(res, new, old=old)
-        if res.plural == "services":
-            _drop_type_dependent_fields(new, old)
-        if has_status_subresource(res):
-            if "status" in old:
-                new["status"] = old["status"]
-            else:
-                new.pop("status", None)
-        if res.plural not in NO_GENERATION and _spec_changed(old, new):
+        strategy.defaults(res, new, old, self.settings)
+        strategy.prepare_for_update(res, new, old)
+        if strategy.track_generation and _spec_changed(old, new):
             meta["generation"] = int(old_meta.get("generation") or 1) + 1
-        validation.validate(res, new, old)
+        kinds.validate(res, new, old)
+        strategy.canonicalize(res, new)
         return new
 
     async def update(self, res: resources.Resource, namespace: str | None, name: str, body: Any,
-                     *, subresource: str | None = None, dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+                     *, subresource: str | None = None, dry_run: bool = False,
+                     manager: str | None = None) -> tuple[dict[str, Any], bool]:
         """PUT: returns (object, created)."""
-        res = resources.storage_resource(res)
+        served, res = res, resources.storage_resource(res)
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request must be a JSON object")
         rv_text = (body.get("metadata") or {}).get("resourceVersion")
@@ -318,9 +326,9 @@ class Registry:
             cached = None
         old = cached or await self.store.get_or_none(res, namespace, name)
         if old is None:
-            if res.plural in CREATE_ON_UPDATE and subresource is None:
+            if kinds.for_resource(res).allow_create_on_update and subresource is None:
                 body.setdefault("metadata", {})["name"] = name
-                return await self.create(res, namespace, body, dry_run=dry_run), True
+                return await self.create(served, namespace, body, dry_run=dry_run, manager=manager), True
             raise errors.NotFound(res.qualified, name)
         for attempt in range(16):
             from_cache = attempt == 0 and cached is not None
@@ -328,6 +336,9 @@ class Registry:
                 if expected is not None and int(old["metadata"]["resourceVersion"]) != expected:
                     raise errors.Conflict(res.qualified, name)
                 new = self.prepare_update(res, old, storage_mod.deepcopy(body), subresource)
+                if manager is not None:
+                    new = ssa.track_update(served, subresource, old, new, manager,
+                                           None if subresource else _requested_managed_fields(body))
                 if from_cache and _equal_ignoring_rv(old, new):
                     raise errors.Conflict(res.qualified, name)  # "no change" must be judged on a fresh read
                 return await self._commit_update(res, old, new, dry_run), False
@@ -346,8 +357,9 @@ class Registry:
             return old
         if self._ready_to_remove(res, new):
             return await self._remove(res, new, rv)
-        if res.plural == "services":
-            return await self._write_service(new, old, rv)
+        allocator = self.allocators.get(res.qualified)
+        if allocator is not None:
+            return await self._write_allocated(res, allocator, new, old, rv)
         return await self.store.update(res, new, rv)
 
     def _ready_to_remove(self, res: resources.Resource, obj: dict[str, Any]) -> bool:
@@ -355,13 +367,14 @@ class Registry:
         meta = obj["metadata"]
         if not meta.get("deletionTimestamp") or meta.get("finalizers"):
             return False
-        if res.plural == "namespaces" and (obj.get("spec") or {}).get("finalizers"):
+        if kinds.for_resource(res).blocks_removal(obj):
             return False
         return not meta.get("deletionGracePeriodSeconds")
 
     async def _remove(self, res: resources.Resource, obj: dict[str, Any], rv: int) -> dict[str, Any]:
         meta = obj["metadata"]
-        extra_for = (lambda cur: self.allocator.release_all(cur)) if res.plural == "services" else None
+        allocator = self.allocators.get(res.qualified)
+        extra_for = allocator.release_all if allocator is not None else None
         return await self.store.delete(res, meta.get("namespace"), meta["name"], rv, extra_for=extra_for,
                                        current=obj if meta.get("resourceVersion") == str(rv) else None)
 
@@ -375,7 +388,7 @@ class Registry:
 
     async def patch(self, res: resources.Resource, namespace: str | None, name: str, body: bytes,
                     content_type: str, *, subresource: str | None = None, dry_run: bool = False,
-                    view: Any = None) -> dict[str, Any]:
+                    view: Any = None, manager: str | None = None) -> dict[str, Any]:
         """Apply a patch to the current object, retrying the read-modify-write on conflict.
 
         `view` = (to_view, from_view) converts between the stored shape and the
@@ -387,22 +400,85 @@ class Registry:
             from_cache = attempt == 0 and cached is not None
             old = cached if from_cache and cached is not None else await self.store.get(res_storage, namespace, name)
             current = view[0](storage_mod.deepcopy(old)) if view else storage_mod.deepcopy(old)
-            # The patch is applied to the object without its resourceVersion: one
-            # that comes out again was set by the patch itself, and is then a
-            # precondition (as Kubernetes); otherwise a conflict is just retried.
-            rv_now = current.get("metadata", {}).pop("resourceVersion", None)
+            # A resourceVersion the patch sets is a precondition (as Kubernetes);
+            # otherwise a conflict is just retried. Merge patches are applied to the
+            # object without its resourceVersion, so one that comes out was set by the
+            # patch; a JSON patch sees it (kubectl's managed-fields migration replaces
+            # it) and pins it when an operation names it.
+            json_patch = patch_mod.media_type(content_type) == patch_mod.JSON_PATCH
+            meta_now = current.get("metadata", {})
+            rv_now = meta_now.get("resourceVersion") if json_patch else meta_now.pop("resourceVersion", None)
             rv_text = None
             try:
                 patched = patch_mod.apply_patch(current, body, content_type, res.kind)
                 if not isinstance(patched, dict):
                     raise errors.BadRequest("the patch did not produce an object")
                 rv_text = (patched.get("metadata") or {}).get("resourceVersion")
+                if json_patch and not patch_mod.json_patch_touches(body, "/metadata/resourceVersion"):
+                    rv_text = None
                 if rv_text and rv_text != rv_now:
                     raise errors.Conflict(res.qualified, name)
                 if view:
                     patched = view[1](patched)
+                requested = None if subresource else _requested_managed_fields(patched)
                 new = self.prepare_update(res_storage, old, patched, subresource)
+                if manager is not None:
+                    new = ssa.track_update(res, subresource, old, new, manager, requested)
                 return await self._commit_update(res_storage, old, new, dry_run)
+            except errors.StatusError as e:
+                if from_cache:
+                    continue  # judged on a possibly stale copy: judge again on a fresh read
+                if isinstance(e, errors.Conflict) and not rv_text:
+                    continue
+                raise
+        raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
+
+    # -- server-side apply ---------------------------------------------------------
+
+    async def apply(self, res: resources.Resource, namespace: str | None, name: str, config: Any, *,
+                    manager: str, force: bool = False, subresource: str | None = None,
+                    dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """Server-side apply of `config` (in the served version of `res`) by `manager`:
+        returns (object, created). Creates the object when it does not exist (not
+        through a subresource); 409 with the conflicting fields unless `force`."""
+        res_storage = resources.storage_resource(res)
+        fm = ssa.field_manager(res, subresource or "")
+        if not isinstance(config, dict):
+            raise errors.BadRequest("error decoding YAML: the applied configuration must be an object")
+        meta = config.get("metadata")
+        if not isinstance(meta, dict):
+            meta = config["metadata"] = {}
+        if meta.get("name") not in (None, "", name):
+            raise errors.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        rv_text = meta.get("resourceVersion")
+        cached = self._peek(res_storage, namespace, name)
+        for attempt in range(16):
+            from_cache = attempt == 0 and cached is not None
+            old = cached if from_cache else await self.store.get_or_none(res_storage, namespace, name)
+            if old is None:
+                if subresource is not None:
+                    raise errors.NotFound(res.qualified, name)
+                applied = fm.apply(None, storage_mod.deepcopy(config), manager, force)
+                applied["metadata"]["name"] = name
+                managed = applied["metadata"].pop("managedFields", None)
+                try:
+                    return await self.create(res, namespace, kinds.from_version(res, applied), dry_run=dry_run,
+                                             managed_fields=managed or []), True
+                except errors.AlreadyExists:
+                    continue
+            try:
+                if rv_text and rv_text != old["metadata"]["resourceVersion"]:
+                    raise errors.Conflict(res.qualified, name)
+                current = kinds.to_version(res, storage_mod.deepcopy(old))
+                applied = fm.apply(current, storage_mod.deepcopy(config), manager, force)
+                managed = applied["metadata"].pop("managedFields", None)
+                new = self.prepare_update(res_storage, old, kinds.from_version(res, applied), subresource)
+                if managed:
+                    new["metadata"]["managedFields"] = managed
+                else:
+                    new["metadata"].pop("managedFields", None)
+                return await self._commit_update(res_storage, old, new, dry_run), False
             except errors.StatusError as e:
                 if from_cache:
                     continue  # judged on a possibly stale copy: judge again on a fresh read
@@ -417,8 +493,7 @@ class Registry:
                      options: dict[str, Any] | None = None, *, dry_run: bool = False) -> dict[str, Any]:
         res = resources.storage_resource(res)
         options = options or {}
-        if res.plural == "namespaces" and name in UNDELETABLE_NAMESPACES:
-            raise errors.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        kinds.for_resource(res).check_delete(res, name)
         cached = self._peek(res, namespace, name)
         for attempt in range(16):
             # The first attempt may use the watch cache's copy: the
@@ -428,6 +503,8 @@ class Registry:
             obj = cached if from_cache and cached is not None else await self.store.get(res, namespace, name)
             try:
                 _check_preconditions(res, obj, options)
+                if self.write_admission is not None:  # authz hook: delete (also eviction, deletecollection)
+                    self.write_admission("delete", res, None, obj, None)
                 rv = int(obj["metadata"]["resourceVersion"])
                 new = self._mark_deleting(res, storage_mod.deepcopy(obj), options)
                 if dry_run:
@@ -471,9 +548,10 @@ class Registry:
                 finalizers = [f for f in finalizers if f != "orphan"] + ["foregroundDeletion"]
             elif policy == "Background":
                 finalizers = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
-        grace = self._grace_period(res, obj, options)
-        waiting_on_namespace = res.plural == "namespaces" and bool((obj.get("spec") or {}).get("finalizers"))
-        if not finalizers and not grace and not waiting_on_namespace:
+        strategy = kinds.for_resource(res)
+        grace = strategy.graceful_delete_seconds(obj, options)
+        waiting = strategy.blocks_removal(obj)
+        if not finalizers and not grace and not waiting:
             return None
         meta["finalizers"] = finalizers
         if not finalizers:
@@ -481,30 +559,15 @@ class Registry:
         now = datetime.datetime.now(datetime.timezone.utc)
         if meta.get("deletionTimestamp"):
             if grace is not None and grace < int(meta.get("deletionGracePeriodSeconds") or 0):
-                meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                meta["deletionTimestamp"] = rfc3339.format(now + datetime.timedelta(seconds=grace))
                 meta["deletionGracePeriodSeconds"] = grace
-            if not finalizers and not meta.get("deletionGracePeriodSeconds") and not waiting_on_namespace:
+            if not finalizers and not meta.get("deletionGracePeriodSeconds") and not waiting:
                 return None
         else:
-            meta["deletionTimestamp"] = (now + datetime.timedelta(seconds=grace or 0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionTimestamp"] = rfc3339.format(now + datetime.timedelta(seconds=grace or 0))
             meta["deletionGracePeriodSeconds"] = grace or 0
-        if res.plural == "namespaces":
-            obj.setdefault("status", {})["phase"] = "Terminating"
+        strategy.prepare_for_delete(obj)
         return obj
-
-    def _grace_period(self, res: resources.Resource, obj: dict[str, Any], options: dict[str, Any]) -> int | None:
-        """Seconds a pod gets to terminate; None/0 means no graceful wait (other resources)."""
-        if res.plural != "pods":
-            return None
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        grace = options.get("gracePeriodSeconds")
-        if grace is None:
-            grace = spec.get("terminationGracePeriodSeconds", 30)
-        grace = max(int(grace), 0)
-        # Nothing runs an unscheduled or finished pod: delete it at once.
-        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
-            return 0
-        return grace
 
     async def delete_collection(self, res: resources.Resource, namespace: str | None,
                                 label_selector: selectors.LabelSelector, field_selector: selectors.FieldSelector,
@@ -526,10 +589,7 @@ class Registry:
     def scale_of(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]
         spec = obj.get("spec") or {}
-        if res.plural == "replicationcontrollers":
-            selector = str(selectors.from_equality_map(spec.get("selector")))
-        else:
-            selector = selectors.selector_string(spec.get("selector"))
+        selector = kinds.for_resource(res).scale_selector(obj)
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",
@@ -543,10 +603,10 @@ class Registry:
         return self.scale_of(res, await self.store.get(res, namespace, name))
 
     async def update_scale(self, res: resources.Resource, namespace: str, name: str, scale: Any,
-                           *, dry_run: bool = False) -> dict[str, Any]:
+                           *, dry_run: bool = False, manager: str | None = None) -> dict[str, Any]:
         if not isinstance(scale, dict):
             raise errors.BadRequest("the body of the request must be a Scale object")
-        validation.validate_scale(scale)
+        scale_mod.validate_scale(scale)
         replicas = int((scale.get("spec") or {}).get("replicas", 0))
         rv_text = (scale.get("metadata") or {}).get("resourceVersion")
         for _ in range(16):
@@ -556,6 +616,8 @@ class Registry:
             new = storage_mod.deepcopy(old)
             new["spec"]["replicas"] = replicas
             new = self.prepare_update(res, old, new, None)
+            if manager is not None:
+                new = ssa.track_update(res, "scale", old, new, manager)
             try:
                 return self.scale_of(res, await self._commit_update(res, old, new, dry_run))
             except errors.Conflict:
@@ -564,12 +626,13 @@ class Registry:
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
     async def patch_scale(self, res: resources.Resource, namespace: str, name: str, body: bytes,
-                          content_type: str, *, dry_run: bool = False) -> dict[str, Any]:
+                          content_type: str, *, dry_run: bool = False, manager: str | None = None
+                          ) -> dict[str, Any]:
         current = await self.get_scale(res, namespace, name)
         # As for patches of objects: a resourceVersion is a precondition only if the patch sets one.
         current["metadata"].pop("resourceVersion", None)
         patched = patch_mod.apply_patch(current, body, content_type, "Scale")
-        return await self.update_scale(res, namespace, name, patched, dry_run=dry_run)
+        return await self.update_scale(res, namespace, name, patched, dry_run=dry_run, manager=manager)
 
     async def bind(self, namespace: str, name: str, binding: Any) -> None:
         """pods/binding: assign a node once (what the scheduler calls)."""
@@ -595,11 +658,9 @@ class Registry:
             if current:
                 raise errors.Conflict("pods", name, f"pod {name} is already assigned to node \"{current}\"")
             pod["spec"]["nodeName"] = node
-            status = pod.setdefault("status", {})
-            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                          "lastTransitionTime": now_rfc3339()})
-            status["conditions"] = conds
+            conditions.replace(pod.setdefault("status", {}), {
+                "type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                "lastTransitionTime": rfc3339.now()})
             return pod
 
         await self.store.guaranteed_update(PODS, namespace, name, assign, first=self._peek(PODS, namespace, name))
@@ -615,22 +676,6 @@ class Registry:
             return await self.create(res, namespace, obj)
         except errors.AlreadyExists:
             return await self.store.get(res, namespace, obj["metadata"]["name"])
-
-
-def _drop_type_dependent_fields(new: dict[str, Any], old: dict[str, Any]) -> None:
-    """A Service leaving NodePort/LoadBalancer loses the fields only those types allow,
-    unless the user changed them on purpose (Kubernetes' dropTypeDependentFields)."""
-    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
-    if spec.get("type") == old_spec.get("type") or spec.get("type") in ("NodePort", "LoadBalancer"):
-        return
-    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
-    for port in spec.get("ports") or []:
-        if port.get("nodePort") and port["nodePort"] == old_ports.get((port.get("port"), port.get("protocol", "TCP"))):
-            port.pop("nodePort")
-    if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
-        spec.pop("externalTrafficPolicy", None)
-    if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
-        spec.pop("healthCheckNodePort", None)
 
 
 def _parse_rv(text: str) -> int:

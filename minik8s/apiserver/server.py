@@ -26,16 +26,18 @@ from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
 from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
+from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
-from minik8s.apiserver.authn import authorizer as authorizer_mod
 from minik8s.apiserver.authn import bootstrap as bootstrap_authn
 from minik8s.apiserver.authn import middleware as authn_middleware
 from minik8s.apiserver.authn import selfsubjectreview
 from minik8s.apiserver.authn import serviceaccount
 from minik8s.apiserver.authn import tls as tls_mod
 from minik8s.apiserver.authn import x509 as x509_authn
+from minik8s.apiserver.authz import service as authz_service
+from minik8s.apiserver.metrics import service as metrics_service
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,13 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
+    # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
+    # server) serves the APIs without scraping: a server holding simulated nodes (hollow
+    # nodes, tests) must not send traffic to addresses nobody runs; the cluster configs
+    # (minik8s/cluster/config.py) turn it on at 15 s, metrics-server's resolution.
+    metric_resolution: float = 0.0
+    proxy_metrics_port: int = 10249
 
 
 @web.middleware
@@ -75,10 +84,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except errors.StatusError as e:
         if e.code >= 500:
             log.warning("%s %s: %s", request.method, request.path_qs, e.message)
-        return handlers.status_response(e)
+        return handlers.status_response(e, request)
     except web.HTTPRequestEntityTooLarge:
         return handlers.status_response(errors.RequestEntityTooLarge(
-            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"))
+            f"the request body is too large (limit {handlers.MAX_BODY} bytes)"), request)
     except web.HTTPException as e:
         if e.status == 404:
             return handlers.status_response(handlers.not_found_path())
@@ -87,7 +96,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         raise
     except (ConnectionResetError, asyncio.CancelledError):
         raise
-    except Exception as e:  # noqa: BLE001 - every unexpected error still answers a Status
+    except Exception as e:
         log.exception("%s %s failed", request.method, request.path_qs)
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 
@@ -97,7 +106,7 @@ PODS = resources.must("", "v1", "pods")
 
 
 class ApiServer:
-    def __init__(self, config: Config, authorizer: authorizer_mod.Authorizer | None = None) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
                                          timeout=config.etcd_timeout)
@@ -107,16 +116,22 @@ class ApiServer:
         self.registry = registry_mod.Registry(self.store, self.allocator,
                                               toleration_seconds=config.default_toleration_seconds,
                                               caches=self.caches)
+        self.authz = authz_service.AuthorizationService(self.caches)
+        self.registry.write_admission = self.authz.admission
+        # Authentication (x509, bootstrap tokens, ServiceAccount JWTs) attaches the user to
+        # each request at authz.filters.USER_KEY; authorization (self.authz) judges it.
+        self.authenticators = self._authentication()
+        self.authentication: Any = authn_middleware.authentication_middleware(self.authenticators)
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
+        self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
+                                                      resolution=config.metric_resolution,
+                                                      proxy_port=config.proxy_metrics_port)
+        self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
-        self.authentication = self._authentication()
-        # Allow-all until RBAC and the Node authorizer are wired in here (minik8s.apiserver.authz):
-        # wiring, deliberately not a flag.
-        self.authorizer: authorizer_mod.Authorizer = authorizer or authorizer_mod.AlwaysAllow()
 
     def _authentication(self) -> authn_middleware.Authentication:
         c = self.config
@@ -138,9 +153,7 @@ class ApiServer:
         return found or await self.store.get_or_none(res, namespace, name)
 
     def app(self) -> web.Application:
-        return self.build_app([error_middleware,
-                               authn_middleware.authentication_middleware(self.authentication),
-                               authn_middleware.authorization_middleware(self.authorizer)])
+        return self.build_app([error_middleware, self.authentication, self.authz.middleware])
 
     def build_app(self, middlewares: list[Any]) -> web.Application:
         """The routes behind `middlewares` (app() is the only production caller; bench/api.py
@@ -155,10 +168,13 @@ class ApiServer:
         r.add_get("/api/", self.api_root)
         r.add_get("/apis", self.apis_root)
         r.add_get("/apis/", self.apis_root)
-        r.add_get("/openapi/v3", self.openapi_root)
-        r.add_get("/openapi/v3/{tail:.*}", self.openapi_path)
+        r.add_get("/openapi/v2", self.openapi.serve_v2)
+        r.add_get("/openapi/v3", self.openapi.serve_v3_root)
+        r.add_get("/openapi/v3/{tail:.*}", self.openapi.serve_v3)
         # Before the catch-all: SelfSubjectReview is answered, never stored.
         r.add_route("*", selfsubjectreview.PATH, selfsubjectreview.create)
+        self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
+        self.metrics.add_routes(r)  # before the catch-all /apis route below
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
         r.add_route("*", "/apis/{tail:.+}", self.resources.handle_group)
         return app
@@ -188,15 +204,6 @@ class ApiServer:
             return handlers.respond(discovery.aggregated(False, ct), content_type=ct)
         return handlers.respond(discovery.api_group_list())
 
-    async def openapi_root(self, request: web.Request) -> web.Response:
-        return handlers.respond(discovery.openapi_v3_root())
-
-    async def openapi_path(self, request: web.Request) -> web.Response:
-        doc = discovery.openapi_v3_for_path(request.match_info["tail"])
-        if doc is None:
-            raise handlers.not_found_path()
-        return handlers.respond(doc)
-
     # -- lifecycle -----------------------------------------------------------------
 
     async def wait_for_etcd(self, timeout: float = 60.0) -> None:
@@ -213,10 +220,9 @@ class ApiServer:
 
     async def bootstrap(self) -> None:
         """System namespaces and the `kubernetes` Service, as kube-apiserver's bootstrap controller."""
-        ns_res = resources.lookup("", "v1", "namespaces")
-        svc_res = resources.lookup("", "v1", "services")
-        ep_res = resources.lookup("", "v1", "endpoints")
-        assert ns_res and svc_res and ep_res
+        ns_res = resources.must("", "v1", "namespaces")
+        svc_res = resources.must("", "v1", "services")
+        ep_res = resources.must("", "v1", "endpoints")
         for name in registry_mod.SYSTEM_NAMESPACES:
             await self.registry.ensure(ns_res, None, {"apiVersion": "v1", "kind": "Namespace",
                                                       "metadata": {"name": name}})
@@ -274,6 +280,7 @@ class ApiServer:
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
         await self.bootstrap()
+        await self.authz.start(self.registry)
 
     async def start(self) -> None:
         ssl_context = self.ssl_context()
@@ -283,6 +290,7 @@ class ApiServer:
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True,
                            ssl_context=ssl_context)
         await site.start()
+        self.metrics.start()
         log.info("minik8s apiserver listening on https://%s:%d (etcd %s)", self.config.bind_address,
                  self.config.port, ",".join(self.config.etcd_endpoints))
 
@@ -291,6 +299,8 @@ class ApiServer:
         # shutdown does not wait on them.
         if self._mirror_task is not None:
             self._mirror_task.cancel()
+        await self.authz.stop()
+        await self.metrics.stop()
         await self.caches.stop()
         if self.runner is not None:
             await self.runner.cleanup()

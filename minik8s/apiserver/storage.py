@@ -12,6 +12,7 @@ Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
@@ -105,18 +106,19 @@ class Storage:
             asyncio.get_running_loop().create_task(old.close())
 
     async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
-        """A raw Txn, returning the whole response (aetcd's helper drops the header revision)."""
+        """A raw Txn, returning the whole response (aetcd's helper drops the header revision),
+        built and its errors mapped with aetcd's own private helpers so they stay aetcd's."""
         client = self.client
         await client.connect()
         request = aetcd.rpc.TxnRequest(
             compare=[c.build_message() for c in compare],
-            success=client._ops_to_requests(success),
-            failure=client._ops_to_requests(failure),
+            success=client._ops_to_requests(success),  # noqa: SLF001
+            failure=client._ops_to_requests(failure),  # noqa: SLF001
         )
         try:
             return await client.kvstub.Txn(request, timeout=self.timeout, metadata=client.metadata)
         except aetcd.rpc.AioRpcError as e:
-            aetcd.exceptions._handle_exception(e)
+            aetcd.exceptions._handle_exception(e)  # noqa: SLF001
             raise
 
     # -- reads --------------------------------------------------------------
@@ -210,8 +212,9 @@ class Storage:
             if expected_rv is not None and rv != expected_rv:
                 raise errors.Conflict(res.qualified, name)
             extra = extra_for(current) if extra_for else Extra()
+            # Called at once, within this iteration: rv and extra are this attempt's.
             resp = await self._call("delete", lambda: self._txn(
-                [tx.mod(key) == rv, *extra.compare], [tx.delete(key), *extra.success], []))
+                [tx.mod(key) == rv, *extra.compare], [tx.delete(key), *extra.success], []))  # noqa: B023
             if resp.succeeded:
                 current["metadata"]["resourceVersion"] = str(resp.header.revision)
                 return current
@@ -256,7 +259,7 @@ class Storage:
     def raw_key(self, key: str) -> bytes:
         return f"{self.prefix}/{key}".encode()
 
-    async def raw_keys(self, sub: str) -> list[str]:
+    async def raw_keys(self, sub: str) -> builtins.list[str]:
         """Key names (after `<prefix>/<sub>/`) of non-object keys, e.g. allocations."""
         base = self.raw_key(sub.rstrip("/") + "/")
         resp = await self._call("list", lambda: self.client.get_prefix(base, keys_only=True))

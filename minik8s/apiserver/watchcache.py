@@ -192,7 +192,7 @@ class WatchCache:
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: how it ended no longer matters
                 pass
             self._task = None
         for w in list(self.watchers):
@@ -346,7 +346,9 @@ class WatchCaches:
         return cache
 
     async def start_all(self) -> None:
-        await asyncio.gather(*(self.get(r) for r in resources.RESOURCES if not r.storage_version))
+        # Create-only resources (the authorization reviews) are never stored, so never watched.
+        await asyncio.gather(*(self.get(r) for r in resources.RESOURCES
+                               if not r.storage_version and "watch" in r.verbs))
 
     async def stop(self) -> None:
         for cache in self.caches.values():

@@ -404,10 +404,7 @@ def token_delete(config_dir: str, server: str | None, token_id: str) -> None:
 
 
 def _systemd_units() -> list[str]:
-    from minik8s.cluster import node as node_mod
-
-    return [f"minik8s-{c}.service" for c in config.NODE_COMPONENTS
-            if c == "kubelet" or node_mod.command_available(c)]
+    return [f"minik8s-{c}.service" for c in config.NODE_COMPONENTS]
 
 
 @cli.command("join")

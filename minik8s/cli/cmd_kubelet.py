@@ -69,13 +69,17 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Seconds between sweeps for containers of pods that no longer exist.")
 @click.option("--backoff-base", default=10.0, type=float, help="First crash/pull back-off (s), doubling.")
 @click.option("--backoff-max", default=300.0, type=float, help="Longest crash/pull back-off (s).")
+@click.option("--stats-interval", default=10.0, type=click.FloatRange(min=0.5),
+              help="Seconds between readings of the containers' cgroups (/metrics/resource, /stats/summary).")
+@click.option("--node-cgroup", default="/", help="The cgroup whose usage is the node's ('/' = the whole machine).")
 def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, node_ip: str, address: str,
             port: int, docker_host: str, pod_cidr: str, pod_network_name: str, pod_network_mtu: int,
             pod_network_masquerade: bool,
             cluster_dns: str, cluster_domain: str, pod_infra_image: str,
             root_dir: str, node_labels: str, register_with_taints: str, master: bool, max_pods: int,
             lease_interval: float, node_status_update_interval: float, node_status_interval: float,
-            resync_interval: float, housekeeping_interval: float, backoff_base: float, backoff_max: float) -> None:
+            resync_interval: float, housekeeping_interval: float, backoff_base: float, backoff_max: float,
+            stats_interval: float, node_cgroup: str) -> None:
     """Run the node agent: register the node and run its pods on Docker."""
     from minik8s.kubelet import config as config_mod
     from minik8s.kubelet import kubelet as kubelet_mod
@@ -89,5 +93,6 @@ def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, nod
         node_labels=node_labels, register_with_taints=register_with_taints, master=master, max_pods=max_pods,
         lease_interval=lease_interval, node_status_update_interval=node_status_update_interval,
         node_status_report_interval=node_status_interval, resync_interval=resync_interval,
-        housekeeping_interval=housekeeping_interval, backoff_base=backoff_base, backoff_max=backoff_max)
+        housekeeping_interval=housekeeping_interval, backoff_base=backoff_base, backoff_max=backoff_max,
+        stats_interval=stats_interval, node_cgroup=node_cgroup or "/")
     asyncio.run(kubelet_mod.serve(cfg))

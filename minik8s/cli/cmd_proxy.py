@@ -65,11 +65,14 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
               help="Userspace mode: close a UDP client's session after this long idle (s).")
 @click.option("--bind-address", default="0.0.0.0", callback=_ip,
               help="Userspace mode: address the per-Service listeners bind.")
+@click.option("--metrics-bind-address", default="0.0.0.0:10249",
+              help="host:port serving the per-endpoint connection counts at /metrics ('' = none).")
 @click.option("--cleanup", is_flag=True, default=False,
               help="Remove every chain and rule the proxy made (either mode), then exit.")
 def proxy(server: str, token: str | None, kubeconfig: str, mode: str, node_name: str, node_ip: str | None, cluster_cidr: str,
           nodeport_addresses: tuple[str, ...], masquerade_all: bool, sync_period: float, min_sync_period: float,
-          iptables_lock_wait: float, udp_timeout: float, bind_address: str | None, cleanup: bool) -> None:
+          iptables_lock_wait: float, udp_timeout: float, bind_address: str | None, metrics_bind_address: str,
+          cleanup: bool) -> None:
     """Run the Service proxy of this node (kube-proxy): iptables or userspace mode."""
     from minik8s.proxy import iptables
     from minik8s.proxy import server as proxy_server
@@ -80,7 +83,7 @@ def proxy(server: str, token: str | None, kubeconfig: str, mode: str, node_name:
         server=server, token=token, kubeconfig=kubeconfig, mode=mode, node_name=node_name, node_ip=node_ip, cluster_cidr=cluster_cidr,
         nodeport_addresses=nodeport_addresses, masquerade_all=masquerade_all, sync_period=sync_period,
         min_sync_period=min_sync_period, iptables_lock_wait=iptables_lock_wait, udp_timeout=udp_timeout,
-        bind_address=bind_address or "0.0.0.0")
+        bind_address=bind_address or "0.0.0.0", metrics_bind_address=metrics_bind_address)
     if cleanup:
         try:
             removed = asyncio.run(proxy_server.cleanup(config))

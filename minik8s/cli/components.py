@@ -47,11 +47,17 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
+@click.option("--metric-resolution", default=0.0, type=click.FloatRange(min=0),
+              help="Seconds between scrapes of every node's kubelet and proxy for the metrics APIs (0: none; "
+                   "the cluster configs set 15).")
+@click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
+              help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
-              watch_window: int, default_toleration_seconds: int) -> None:
+              watch_window: int, default_toleration_seconds: int, metric_resolution: float,
+              proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -63,7 +69,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
         tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
         service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
         api_audiences=_split(api_audiences), watch_window=watch_window,
-        default_toleration_seconds=default_toleration_seconds)
+        default_toleration_seconds=default_toleration_seconds,
+        metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 
 
@@ -86,11 +93,25 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--cluster-signing-key-file", default="", help="Its private key.")
 @click.option("--cluster-signing-duration", default=365.0, type=click.FloatRange(min=0.01),
               help="Lifetime of the certificates the signer issues (days).")
+@click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
+              help="Seconds between two looks at each HorizontalPodAutoscaler.")
+@click.option("--horizontal-pod-autoscaler-downscale-stabilization", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds of recommendations a scale-down takes the highest of (HPAs without behavior).")
+@click.option("--horizontal-pod-autoscaler-tolerance", default=0.1, type=click.FloatRange(min=0),
+              help="Metric-to-target ratio distance from 1 within which HPAs do not scale.")
+@click.option("--horizontal-pod-autoscaler-cpu-initialization-period", default=300.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts during which its CPU samples count only from its readiness on.")
+@click.option("--horizontal-pod-autoscaler-initial-readiness-delay", default=30.0, type=click.FloatRange(min=0),
+              help="Seconds after a pod starts within which its readiness changes count as initial.")
 def controller_manager(server: str, token: str | None, kubeconfig: str, leader_elect: bool, lease_duration: float,
                        renew_deadline: float, retry_period: float, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
                        node_cidr_mask_size: int, cluster_signing_cert_file: str, cluster_signing_key_file: str,
-                       cluster_signing_duration: float) -> None:
+                       cluster_signing_duration: float, horizontal_pod_autoscaler_sync_period: float,
+                       horizontal_pod_autoscaler_downscale_stabilization: float,
+                       horizontal_pod_autoscaler_tolerance: float,
+                       horizontal_pod_autoscaler_cpu_initialization_period: float,
+                       horizontal_pod_autoscaler_initial_readiness_delay: float) -> None:
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
@@ -102,5 +123,13 @@ def controller_manager(server: str, token: str | None, kubeconfig: str, leader_e
                                      "node_cidr_mask_size": node_cidr_mask_size,
                                      "cluster_signing_cert_file": cluster_signing_cert_file,
                                      "cluster_signing_key_file": cluster_signing_key_file,
-                                     "cluster_signing_duration": cluster_signing_duration})
+                                     "cluster_signing_duration": cluster_signing_duration,
+                                     "horizontal_pod_autoscaler_sync_period": horizontal_pod_autoscaler_sync_period,
+                                     "horizontal_pod_autoscaler_downscale_stabilization":
+                                         horizontal_pod_autoscaler_downscale_stabilization,
+                                     "horizontal_pod_autoscaler_tolerance": horizontal_pod_autoscaler_tolerance,
+                                     "horizontal_pod_autoscaler_cpu_initialization_period":
+                                         horizontal_pod_autoscaler_cpu_initialization_period,
+                                     "horizontal_pod_autoscaler_initial_readiness_delay":
+                                         horizontal_pod_autoscaler_initial_readiness_delay})
     asyncio.run(manager.serve(config))

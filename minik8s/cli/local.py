@@ -12,12 +12,20 @@ server's certificate, a kubeconfig per component. It writes the admin's
 kubeconfig and returns once the node is Ready. `down` stops exactly those pids, removes the
 pods' containers and the proxy's rules; etcd's data survives, so `up` after
 `down` finds every object again.
+
+The API server reaches the kubelet (logs, exec, attach, port-forward) at the node's
+address, which is not loopback, so the kubelet only serves callers presenting the
+shared token that the first `up` writes to `<state>/kubelet-token` (mode 0600)
+and every later `up` reuses; both components get it through their config files,
+as `minik8s cluster up` and `minik8s init`/`join` do.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import pathlib
+import secrets
 import socket
 import subprocess
 import sys
@@ -27,6 +35,7 @@ from typing import Any, Callable
 
 import click
 
+from minik8s.api import conditions
 from minik8s.cli.main import cli
 from minik8s.client import kubeconfig
 from minik8s.util import procs
@@ -35,6 +44,7 @@ CONTEXT = "minik8s"
 EchoFn = Callable[[str], None]
 # Start order after etcd; stopped in reverse.
 COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
+KUBELET_TOKEN_FILE = "kubelet-token"
 
 
 def default_state_dir() -> str:
@@ -106,11 +116,28 @@ class LocalCluster:
         for action in actions:
             echo(action)
 
+    def kubelet_token(self) -> str:
+        """The API server's secret for the kubelet: made by the first `up`, kept for the next."""
+        path = self.state / KUBELET_TOKEN_FILE
+        if path.exists():
+            os.chmod(path, 0o600)
+            token = path.read_text().strip()
+            if token:
+                return token
+        token = secrets.token_hex(16)
+        tmp = path.with_name(f".{KUBELET_TOKEN_FILE}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        os.replace(tmp, path)
+        return token
+
     def write_config(self) -> None:
         from minik8s.cluster import config
 
-        files = config.master_files(self.master)
-        files.update(config.node_files(self.node))
+        token = self.kubelet_token()
+        files = config.master_files(dataclasses.replace(self.master, kubelet_token=token))
+        files.update(config.node_files(dataclasses.replace(self.node, kubelet_token=token)))
         config.write_files(self.etc, files)
 
     def argv(self, name: str, *extra: str) -> list[str]:
@@ -158,8 +185,7 @@ class LocalCluster:
         raw = _get(self.admin_kubeconfig, f"{self.server}/api/v1/nodes/{self.node_name}")
         if raw is None:
             return False
-        conditions = (json.loads(raw).get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        return conditions.is_true(json.loads(raw), "Ready")
 
     def up(self, echo: EchoFn) -> None:
         for d in (self.run_dir, self.log_dir, self.etc):
@@ -225,27 +251,14 @@ class LocalCluster:
         options = config.read_options(kubelet_file, "kubelet")
         node_name = options.get("node-name") or self.node_name
         network = options.get("pod-network-name") or "minik8s-pods"
-        import docker
+        from minik8s.kubelet import cleanup
 
-        from minik8s.kubelet import runtime
-
-        client = docker.from_env()
-        try:
-            found = client.api.containers(all=True, filters={"label": f"{runtime.NODE}={node_name}"})
-            # Apps before their sandboxes, as the kubelet does.
-            found.sort(key=lambda c: (c.get("Labels") or {}).get(runtime.CONTAINER_TYPE) == runtime.TYPE_SANDBOX)
-            for c in found:
-                client.api.remove_container(c["Id"], force=True)
-            # The kubelet's pod network goes with the node; the next kubelet makes it again.
-            for net in client.api.networks(names=[network]):
-                try:
-                    client.api.remove_network(net["Id"])
-                except docker.errors.APIError as e:
-                    echo(f"warning: docker network {network} not removed: {e}")
-        finally:
-            client.close()
-        if found:
-            echo(f"removed {len(found)} pod containers")
+        # The kubelet's pod network goes with the node; the next kubelet makes it again.
+        removed = cleanup.remove_node_pods(node_name, options.get("docker-host") or "", network)
+        if removed.network_error:
+            echo(f"warning: docker network {network} not removed: {removed.network_error}")
+        if removed.containers:
+            echo(f"removed {removed.containers} pod containers")
 
 
 def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path) -> str:

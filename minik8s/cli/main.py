@@ -9,7 +9,6 @@ Precedence is flag > environment > config file > default.
 from __future__ import annotations
 
 import logging
-import os
 import pathlib
 import sys
 from typing import Any
@@ -90,19 +89,14 @@ def cli(ctx: click.Context, log_level: str) -> None:
 def _register() -> None:
     # Each module adds its commands to `cli`; imported here so that
     # `minik8s --help` lists them all.
+    from minik8s.cli import cmd_cluster  # noqa: F401
+    from minik8s.cli import cmd_kubelet  # noqa: F401
+    from minik8s.cli import cmd_network  # noqa: F401
+    from minik8s.cli import cmd_proxy  # noqa: F401
+    from minik8s.cli import cmd_scheduler  # noqa: F401
     from minik8s.cli import components  # noqa: F401
     from minik8s.cli import local  # noqa: F401
-    import importlib
-    for name in ("cmd_kubelet", "cmd_scheduler", "cmd_cluster", "cmd_proxy", "cmd_network"):
-        try:
-            importlib.import_module(f"minik8s.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"minik8s.cli.{name}":
-                raise
-    try:
-        from minik8s.cli import kubectl  # noqa: F401
-    except ImportError as e:  # pragma: no cover - only while a module is being written
-        logging.getLogger(__name__).debug("kubectl verbs unavailable: %s", e)
+    from minik8s.cli.kubectl import verbs  # noqa: F401
 
 
 def main() -> None:
@@ -112,7 +106,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -15,16 +15,12 @@ from typing import Any
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-EVENTS = resources.lookup("", "v1", "events")
-assert EVENTS is not None
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+EVENTS = resources.must("", "v1", "events")
 
 
 def object_reference(obj: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +60,7 @@ class EventRecorder:
             ref["fieldPath"] = field_path
         namespace = ref.get("namespace") or "default"
         key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), field_path, type_, reason, message)
-        now = _now()
+        now = rfc3339.now()
         try:
             async with self._lock:
                 existing = self._seen.get(key)

@@ -173,11 +173,11 @@ class Informer:
             if key not in fresh:
                 self._delete(key, old)
         for key, obj in fresh.items():
-            old = self.store.get(key)
-            if old is None:
+            cached = self.store.get(key)
+            if cached is None:
                 self._add(key, obj)
-            elif old["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
-                self._update(key, old, obj)
+            elif cached["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
+                self._update(key, cached, obj)
         self.synced.set()
 
     def _resync(self) -> None:
@@ -251,7 +251,7 @@ class Informer:
 def _safe(fn: Callable[..., None], *args: Any) -> None:
     try:
         fn(*args)
-    except Exception:  # noqa: BLE001 - one bad handler must not stop the informer
+    except Exception:
         log.exception("informer handler %r failed", fn)
 
 

@@ -15,31 +15,16 @@ import logging
 import signal
 import socket
 import uuid
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert LEASES is not None
-
-
-def _micro_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(ts: str | None) -> datetime.datetime | None:
-    if not ts:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(ts, fmt).replace(tzinfo=datetime.timezone.utc)
-        except ValueError:
-            continue
-    return None
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 
 def default_identity() -> str:
@@ -60,7 +45,7 @@ class LeaderElector:
         self.is_leader = False
 
     async def try_acquire_or_renew(self) -> bool:
-        now = _micro_now()
+        now = rfc3339.now_micro()
         lease = await self.client.get_or_none(LEASES, self.name, self.namespace)
         if lease is None:
             body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -74,7 +59,7 @@ class LeaderElector:
                 return False
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity")
-        renewed = _parse(spec.get("renewTime"))
+        renewed = rfc3339.parse(spec.get("renewTime"))
         duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
         expired = renewed is None or (datetime.datetime.now(datetime.timezone.utc) - renewed).total_seconds() > duration
         if holder and holder != self.identity and not expired:
@@ -91,7 +76,7 @@ class LeaderElector:
         except errors.Conflict:
             return False
 
-    async def run(self, lead: Callable[[], Awaitable[Any]]) -> None:
+    async def run(self, lead: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Block until leading, run `lead()` while renewing; return when leadership is lost."""
         while not self.is_leader:
             try:
@@ -126,7 +111,7 @@ class LeaderElector:
                 pass
 
 
-async def run_until_signalled(client: rest.Client, component: str, lead: Callable[[], Awaitable[Any]], *,
+async def run_until_signalled(client: rest.Client, component: str, lead: Callable[[], Coroutine[Any, Any, Any]], *,
                               elector: LeaderElector | None) -> None:
     """Run `lead()` (behind `elector` if given) until SIGTERM/SIGINT; close `client` at the end.
 

@@ -102,10 +102,15 @@ class Client:
             raise errors.Timeout(f"the API server at {self.server} did not answer {method} {path} "
                                  f"within {timeout or self.timeout:g}s") from e
 
+    async def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """`request` for the verbs whose answer is one JSON object."""
+        obj: dict[str, Any] = await self.request(method, path, **kwargs)
+        return obj
+
     # -- typed verbs -----------------------------------------------------------------
 
     async def get(self, res: resources.Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return await self.request("GET", res.path(namespace, name))
+        return await self._object("GET", res.path(namespace, name))
 
     async def get_or_none(self, res: resources.Resource, name: str,
                           namespace: str | None = None) -> dict[str, Any] | None:
@@ -117,17 +122,17 @@ class Client:
     async def list(self, res: resources.Resource, namespace: str | None = None, *,
                    label_selector: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
         params = {"labelSelector": label_selector, "fieldSelector": field_selector}
-        return await self.request("GET", res.path(namespace), params=params)
+        return await self._object("GET", res.path(namespace), params=params)
 
     async def create(self, res: resources.Resource, obj: dict[str, Any], namespace: str | None = None,
                      *, params: dict[str, Any] | None = None) -> dict[str, Any]:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        return await self.request("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
+        return await self._object("POST", res.path(ns if res.namespaced else None), body=obj, params=params)
 
     async def update(self, res: resources.Resource, obj: dict[str, Any], *, subresource: str | None = None,
                      timeout: float | None = None) -> dict[str, Any]:
         meta = obj["metadata"]
-        return await self.request("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj,
+        return await self._object("PUT", res.path(meta.get("namespace"), meta["name"], subresource), body=obj,
                                   timeout=timeout)
 
     async def update_status(self, res: resources.Resource, obj: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +140,7 @@ class Client:
 
     async def patch(self, res: resources.Resource, name: str, patch: Any, namespace: str | None = None, *,
                     patch_type: str = MERGE_PATCH, subresource: str | None = None) -> dict[str, Any]:
-        return await self.request("PATCH", res.path(namespace, name, subresource), body=patch,
+        return await self._object("PATCH", res.path(namespace, name, subresource), body=patch,
                                   content_type=patch_type)
 
     async def delete(self, res: resources.Resource, name: str, namespace: str | None = None, *,
@@ -148,12 +153,11 @@ class Client:
             body["propagationPolicy"] = propagation
         if preconditions:
             body["preconditions"] = preconditions
-        return await self.request("DELETE", res.path(namespace, name), body=body)
+        return await self._object("DELETE", res.path(namespace, name), body=body)
 
     async def bind(self, pod: dict[str, Any], node: str) -> None:
         meta = pod["metadata"]
-        pods = resources.lookup("", "v1", "pods")
-        assert pods
+        pods = resources.must("", "v1", "pods")
         await self.request("POST", pods.path(meta["namespace"], meta["name"], "binding"), body={
             "apiVersion": "v1", "kind": "Binding",
             "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta.get("uid")},
@@ -167,12 +171,20 @@ class Client:
         params = {"watch": "true", "resourceVersion": resource_version, "labelSelector": label_selector,
                   "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds,
                   "allowWatchBookmarks": "true" if bookmarks else None}
+        async for event in self.watch_path(res.path(namespace), params):
+            yield event
+
+    async def watch_path(self, path: str, params: dict[str, Any] | None = None, *,
+                         headers: dict[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """The JSON lines of a watch on `path` (params as given, `watch=true` added) until the
+        server ends the stream; `headers` may ask for another shape (kubectl's Tables)."""
+        query = _params({**(params or {}), "watch": "true"})
         try:
-            async with self.session.get(self.server + res.path(namespace), params=_params(params),
+            async with self.session.get(self.server + path, params=query, headers=headers or {},
                                         timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
                                         **self._tls_kw) as resp:
                 if resp.status >= 400:
-                    raise _error(resp.status, await resp.read(), "WATCH", res.path(namespace))
+                    raise _error(resp.status, await resp.read(), "WATCH", path)
                 buf = b""
                 async for chunk in resp.content.iter_any():
                     buf += chunk
@@ -181,7 +193,7 @@ class Client:
                         if line.strip():
                             yield orjson.loads(line)
         except aiohttp.ClientError as e:
-            raise errors.ServiceUnavailable(f"watch on {res.plural} broke: {e}") from e
+            raise errors.ServiceUnavailable(f"the watch on {path} broke: {e}") from e
 
 
 def _params(params: dict[str, Any] | None) -> dict[str, str] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 
 class ShutDown(Exception):
@@ -64,7 +64,7 @@ class RateLimitingQueue:
     def add_rate_limited(self, key: str) -> float:
         n = self._failures.get(key, 0)
         self._failures[key] = n + 1
-        delay = min(self.base_delay * (2 ** n), self.max_delay)
+        delay = min(self.base_delay * (2.0 ** n), self.max_delay)
         self.add_after(key, delay)
         return delay
 
@@ -84,6 +84,15 @@ class RateLimitingQueue:
         self._processing.add(key)
         self._dirty.discard(key)
         return key
+
+    async def keys(self) -> AsyncIterator[str]:
+        """Each key as `get` hands it out, until the queue is shut down: a worker's loop is
+        `async for key in queue.keys()`, then its sync, then `done(key)`."""
+        while True:
+            try:
+                yield await self.get()
+            except ShutDown:
+                return
 
     def done(self, key: str) -> None:
         self._processing.discard(key)

@@ -28,6 +28,7 @@ import yaml
 from minik8s.api import bootstraptoken
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 SECRETS = resources.must("", "v1", "secrets")
@@ -89,7 +90,7 @@ def token_secret(token: str, ttl: int, description: str, now: datetime.datetime)
         "description": description,
     }
     if ttl > 0:
-        data[bootstraptoken.EXPIRATION] = bootstraptoken.rfc3339(now + datetime.timedelta(seconds=ttl))
+        data[bootstraptoken.EXPIRATION] = rfc3339.format(now + datetime.timedelta(seconds=ttl))
     return {
         "apiVersion": "v1", "kind": "Secret", "type": TOKEN_TYPE,
         "metadata": {"name": TOKEN_PREFIX + token_id, "namespace": NAMESPACE},

@@ -148,6 +148,8 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "client-ca-file": m.path("pki", "ca.crt"),
             "service-account-key-file": [m.path("pki", "sa.pub")],
             "service-account-issuer": f"https://kubernetes.default.svc.{m.cluster_domain}",
+            # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
+            "metric-resolution": 15,
         },
         "controller-manager": {
             "kubeconfig": m.path("controller-manager.conf"),

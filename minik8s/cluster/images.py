@@ -16,7 +16,6 @@ import docker.errors
 
 from minik8s.cluster import host
 
-
 Exported = dict[str, tuple[str, pathlib.Path]]
 
 

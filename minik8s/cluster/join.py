@@ -250,7 +250,7 @@ async def renew_node(config_dir: str | pathlib.Path, node_name: str, *,
     itself (its kubelet.conf); what was renewed."""
     p = cluster_pki.paths(config_dir)
     due = []
-    for file_name, identity in cluster_pki.node_identities(node_name).items():
+    for file_name in cluster_pki.node_identities(node_name):
         path = p.kubeconfig(file_name)
         if not path.exists():
             continue

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from minik8s.api import conditions
+from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.cluster import cgroups
 from minik8s.cluster import host
 from minik8s.cluster import images as images_mod
@@ -36,7 +38,6 @@ from minik8s.cluster import mounts
 from minik8s.cluster import netns
 from minik8s.cluster import node as node_mod
 from minik8s.cluster import spec as spec_mod
-from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.util import procs
 
 EchoFn = Callable[[str], None]
@@ -94,10 +95,7 @@ def _get_json(spec: spec_mod.ClusterSpec, path: str, timeout: float = 2.0) -> An
 
 
 def node_ready(obj: dict[str, Any]) -> str:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return str(cond.get("status", "Unknown"))
-    return "Unknown"
+    return str(conditions.status(obj, "Ready") or "Unknown")
 
 
 def api_nodes(spec: spec_mod.ClusterSpec) -> dict[str, dict[str, Any]] | None:

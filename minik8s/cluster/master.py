@@ -100,11 +100,7 @@ class Master:
         assert etcd.pid is not None
         return etcd.pid
 
-    def start(self, name: str) -> int | None:
-        from minik8s.cluster import node as node_mod
-
-        if name != "apiserver" and not node_mod.command_available(name):
-            return None  # not part of this minik8s yet
+    def start(self, name: str) -> int:
         pid = self.pid(name)
         if pid:
             return pid
@@ -132,15 +128,14 @@ class Master:
         for action in actions:
             step(action)
         self.write_config()
-        pid: int | None = self.start_etcd()
+        pid = self.start_etcd()
         step(f"etcd running (pid {pid}, 127.0.0.1:{self.spec.etcd_client_port})")
         pid = self.start("apiserver")
         self.wait_api()
         step(f"apiserver ready (pid {pid}, {self.spec.server})")
         for name in config.MASTER_COMPONENTS[1:]:
             pid = self.start(name)
-            if pid:
-                step(f"{name} started (pid {pid})")
+            step(f"{name} started (pid {pid})")
 
     def stop_all(self, timeout: float = 15) -> list[str]:
         """SIGTERM each component (newest first), then kill anything left in the cgroup."""

@@ -18,7 +18,6 @@ network namespace (`nsenter --net`), so paths are the same inside and out.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -26,9 +25,6 @@ import shutil
 import signal
 import sys
 from typing import Any
-
-import docker
-import docker.errors
 
 from minik8s.cluster import cgroups
 from minik8s.cluster import config
@@ -63,26 +59,6 @@ oom_score = 0
 [metrics]
   address = ""
 """
-
-
-# The CLI modules that define component commands (see minik8s.cli.main._register).
-_COMMAND_MODULES = ("components", "cmd_kubelet", "cmd_scheduler", "cmd_proxy", "cmd_network")
-
-
-def command_available(command: str) -> bool:
-    """Whether this minik8s has `command` (components arrive one issue at a time; a
-    config file for one that does not exist yet is written but nothing is started)."""
-    import importlib
-
-    from minik8s.cli import main
-
-    for module in _COMMAND_MODULES:
-        try:
-            importlib.import_module(f"minik8s.cli.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"minik8s.cli.{module}":
-                raise
-    return command in main.cli.commands
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,11 +163,9 @@ class Node:
         self._wait("dockerd", pid, lambda: procs.docker_running(sock), 60)
         return pid
 
-    def start_component(self, command: str) -> int | None:
-        """`minik8s --config <node>/etc/<command>.yaml <command>` in the node, unless running
-        (or not part of this minik8s yet). Ready is the API's verdict, not checked here."""
-        if not command_available(command):
-            return None
+    def start_component(self, command: str) -> int:
+        """`minik8s --config <node>/etc/<command>.yaml <command>` in the node, unless running.
+        Ready is the API's verdict, not checked here."""
         pid = self.pid(command)
         if pid:
             return pid
@@ -247,23 +221,13 @@ class Node:
         self.power_off()
 
     def _remove_containers(self) -> None:
-        try:
-            client = docker.DockerClient(base_url=f"unix://{self.paths.docker_sock}", timeout=30)
-        except docker.errors.DockerException:
-            return
-        try:
-            containers = client.containers.list(all=True)
+        from minik8s.kubelet import cleanup
+        from minik8s.kubelet import runtime
 
-            def remove(c: Any) -> None:
-                with contextlib.suppress(docker.errors.APIError):
-                    c.remove(force=True)
-
-            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(remove, containers))
-        except docker.errors.DockerException:
+        try:
+            cleanup.remove_node_pods(self.name, f"unix://{self.paths.docker_sock}")
+        except runtime.RuntimeFailure:
             pass  # the engine went away; power_off cleans up after it
-        finally:
-            client.close()
 
     def _clean_after_processes(self) -> None:
         mounts.unmount_under(str(self.paths.dir))

@@ -3,13 +3,12 @@
 Event handlers only work out which key is affected and enqueue it; `sync(key)`
 does all the work, reading fresh state from the informer caches, and must be
 idempotent. A failing sync is retried with per-key exponential backoff; a
-successful one forgets the key's failures (STYLE.md, sample-controller).
+successful one forgets the key's failures (docs/style.md, sample-controller).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from minik8s.api import errors
 from minik8s.client import workqueue
@@ -54,18 +53,14 @@ class Controller:
             delay = self.queue.add_rate_limited(key)
             level = logging.DEBUG if e.code == 409 else logging.INFO
             log.log(level, "%s: sync %s failed (%s); retry in %.2fs", self.name, key, e.message, delay)
-        except Exception:  # noqa: BLE001 - a bug in one key must not stop the controller
+        except Exception:
             delay = self.queue.add_rate_limited(key)
             log.exception("%s: sync %s failed; retry in %.2fs", self.name, key, delay)
         finally:
             self.queue.done(key)
 
     async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except workqueue.ShutDown:
-                return
+        async for key in self.queue.keys():
             await self.process_one(key)
 
     async def drain(self, timeout: float = 10.0) -> None:
@@ -76,18 +71,3 @@ class Controller:
                 raise TimeoutError(f"{self.name}: queue not drained")
             key = await self.queue.get()
             await self.process_one(key)
-
-
-def owner_key(obj: dict[str, Any], kind: str) -> str | None:
-    """`namespace/name` of the object's controller owner of `kind`, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind:
-            return f"{obj['metadata'].get('namespace')}/{ref['name']}"
-    return None
-
-
-def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None

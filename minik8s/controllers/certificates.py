@@ -12,7 +12,7 @@ SubjectAccessReview, which comes with RBAC):
   system:bootstrappers (a joining node), or for the node itself (its renewal);
 - minik8s's node agents, which Kubernetes runs as pods with ServiceAccounts:
   signer kubernetes.io/kube-apiserver-client, subject exactly CN=system:kube-proxy
-  or CN=system:minik8s-network-agent with no O, for the same requesters. (k3s hands
+  or CN=system:network-agent with no O, for the same requesters. (k3s hands
   the same certificates to every agent that has the join token.)
 Anything else waits for a person (`kubectl certificate approve`).
 

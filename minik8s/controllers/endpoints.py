@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from minik8s.api import errors
+from minik8s.api import pods as podutil
 from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.client import informer as informer_mod
@@ -22,17 +23,10 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-SERVICES = resources.lookup("", "v1", "services")
-ENDPOINTS = resources.lookup("", "v1", "endpoints")
-PODS = resources.lookup("", "v1", "pods")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
+PODS = resources.must("", "v1", "pods")
 assert SERVICES and ENDPOINTS and PODS
-
-
-def pod_ready(pod: dict[str, Any]) -> bool:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
 
 
 def resolve_port(pod: dict[str, Any], service_port: dict[str, Any]) -> int | None:
@@ -70,19 +64,19 @@ def compute_subsets(service: dict[str, Any], pods: list[dict[str, Any]]) -> list
         if node:
             address["nodeName"] = node
         group = groups.setdefault(tuple(ports), {"addresses": [], "notReadyAddresses": []})
-        if publish_not_ready or pod_ready(pod):
+        if publish_not_ready or podutil.is_ready(pod):
             group["addresses"].append(address)
         else:
             group["notReadyAddresses"].append(address)
     subsets = []
-    for ports, group in sorted(groups.items()):
+    for group_ports, group in sorted(groups.items()):
         subset: dict[str, Any] = {}
         for key in ("addresses", "notReadyAddresses"):
             if group[key]:
                 subset[key] = sorted(group[key], key=lambda a: tuple(int(x) for x in a["ip"].split(".")))
-        if ports:
+        if group_ports:
             subset["ports"] = [{**({"name": name} if name else {}), "port": port, "protocol": proto}
-                               for name, port, proto in ports]
+                               for name, port, proto in group_ports]
         subsets.append(subset)
     return subsets
 

@@ -29,6 +29,7 @@ import logging
 from typing import Any, Iterable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
@@ -65,7 +66,8 @@ class Node:
 
     @property
     def meta(self) -> Obj:
-        return self.obj["metadata"]
+        meta: Obj = self.obj["metadata"]
+        return meta
 
     @property
     def uid(self) -> str:
@@ -81,7 +83,7 @@ class Node:
 
     @property
     def owners(self) -> list[Obj]:
-        return list(self.meta.get("ownerReferences") or [])
+        return owners.refs({"metadata": self.meta})
 
     @property
     def finalizers(self) -> list[str]:
@@ -374,15 +376,14 @@ class GarbageCollector(base.Controller):
                                      preconditions={"uid": node.uid})
         except (errors.NotFound, errors.Conflict):
             return  # gone already, or replaced by a same-named object (uid precondition)
-        owners = states.waiting or states.dangling
-        owner = ", ".join(f"{r.get('kind')} {r.get('name')}" for r in owners)
+        blocking = states.waiting or states.dangling
+        owner = ", ".join(f"{r.get('kind')} {r.get('name')}" for r in blocking)
         why = "is being deleted in the foreground" if states.waiting else "is gone"
         log.info("gc: deleted %s (propagationPolicy=%s): owner %s %s", node.describe(), policy, owner, why)
         self._event(node, "Normal", "GarbageCollected", f"Deleted by the garbage collector: owner {owner} {why}")
 
     async def _patch_remove_refs(self, node: Node, owner_uids: list[str]) -> bool:
-        patch = {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": u} for u in owner_uids],
-                              "uid": node.uid}}
+        patch = owners.release_patch(node.uid, owner_uids)
         try:
             await self.client.patch(node.res, node.name, patch, node.namespace, patch_type=rest.STRATEGIC_PATCH)
         except (errors.NotFound, errors.Conflict):

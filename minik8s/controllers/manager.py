@@ -19,13 +19,14 @@ from minik8s.client import rest
 from minik8s.controllers import base
 from minik8s.controllers import bootstrap
 from minik8s.controllers import certificates
-from minik8s.controllers import deployment
-from minik8s.controllers import garbagecollector
 from minik8s.controllers import endpoints
+from minik8s.controllers import garbagecollector
 from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
 from minik8s.controllers import replicaset
+from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.podautoscaler import horizontal
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ REGISTRY: dict[str, ControllerFactory] = {
     # Its own event source, so `kubectl describe` says "deployment-controller" as Kubernetes does.
     "deployment": lambda c, f, r, cfg: deployment.DeploymentController(
         c, f, events.EventRecorder(c, "deployment-controller")),
+    "horizontalpodautoscaling": lambda c, f, r, cfg: horizontal.new_controller(
+        c, f, events.EventRecorder(c, "horizontal-pod-autoscaler"), cfg.options),
     # Join: approve and sign the nodes' certificate requests, keep bootstrap tokens tidy.
     "csrapproving": lambda c, f, r, cfg: certificates.CSRApprovingController(c, f),
     "csrsigning": lambda c, f, r, cfg: certificates.CSRSigningController.from_files(

@@ -9,6 +9,7 @@ namespaces/finalize, after which the API server removes the namespace.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from minik8s.api import errors
 from minik8s.api import resources
@@ -18,15 +19,15 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NAMESPACES = resources.lookup("", "v1", "namespaces")
-assert NAMESPACES is not None
+NAMESPACES = resources.must("", "v1", "namespaces")
 FINALIZER = "kubernetes"
 
 
 def namespaced_resources() -> list[resources.Resource]:
     # Events last, so that what deleting the others records is cleaned up too.
-    out = [r for r in resources.preferred() if r.namespaced and r.plural != "events"]
-    return out + [r for r in resources.preferred() if r.plural == "events"]
+    # Only what can be listed and deleted: create-only kinds (LocalSubjectAccessReview) hold nothing.
+    deletable = [r for r in resources.preferred() if r.namespaced and "list" in r.verbs and "delete" in r.verbs]
+    return [r for r in deletable if r.plural != "events"] + [r for r in deletable if r.plural == "events"]
 
 
 class NamespaceController(base.Controller):
@@ -43,7 +44,7 @@ class NamespaceController(base.Controller):
             on_add=lambda ns: self._maybe_enqueue(ns),
             on_update=lambda _old, ns: self._maybe_enqueue(ns))
 
-    def _maybe_enqueue(self, ns: dict) -> None:
+    def _maybe_enqueue(self, ns: dict[str, Any]) -> None:
         if ns["metadata"].get("deletionTimestamp"):
             self.enqueue(ns["metadata"]["name"])
 

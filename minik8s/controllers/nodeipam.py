@@ -21,8 +21,7 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 
 
 class NodeIpamController(base.Controller):
@@ -40,7 +39,10 @@ class NodeIpamController(base.Controller):
         self.nodes = factory.informer(NODES)
         self.assigned: dict[str, str] = {}  # node → CIDR handed out, until seen through the watch
         self.nodes.add_handlers(on_add=self._changed, on_update=lambda _o, n: self._changed(n),
-                                on_delete=lambda n: self.assigned.pop(n["metadata"]["name"], None))
+                                on_delete=self._deleted)
+
+    def _deleted(self, node: dict[str, Any]) -> None:
+        self.assigned.pop(node["metadata"]["name"], None)
 
     def _changed(self, node: dict[str, Any]) -> None:
         if not (node.get("spec") or {}).get("podCIDR"):

@@ -19,13 +19,14 @@ As Kubernetes' node lifecycle controller and its NoExecute taint manager:
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import time
 from typing import Any, Callable
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
@@ -33,36 +34,14 @@ from minik8s.controllers import base
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-PODS = resources.lookup("", "v1", "pods")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
+NODES = resources.must("", "v1", "nodes")
+PODS = resources.must("", "v1", "pods")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 assert NODES and PODS and LEASES
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 OUR_TAINTS = (UNREACHABLE, NOT_READY)
-
-
-def parse_time(ts: str | None) -> float | None:
-    if not ts:
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(ts, fmt).replace(tzinfo=datetime.timezone.utc).timestamp()
-        except ValueError:
-            continue
-    return None
-
-
-def format_time(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def ready_condition(node: dict[str, Any]) -> dict[str, Any] | None:
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c
-    return None
 
 
 def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
@@ -82,7 +61,7 @@ def eviction_time(pod: dict[str, Any], taints: list[dict[str, Any]]) -> float | 
     for taint in taints:
         if taint.get("effect") != "NoExecute":
             continue
-        added = parse_time(taint.get("timeAdded")) or 0.0
+        added = rfc3339.parse_epoch(taint.get("timeAdded")) or 0.0
         matching = [t for t in (pod.get("spec") or {}).get("tolerations") or [] if tolerates(t, taint)]
         if not matching:
             return added  # not tolerated at all: evict now
@@ -146,13 +125,13 @@ class NodeLifecycleController(base.Controller):
     def last_heartbeat(self, node: dict[str, Any]) -> float | None:
         name = node["metadata"]["name"]
         lease = self.leases.get_by("kube-node-lease", name)
-        times = [parse_time((lease or {}).get("spec", {}).get("renewTime"))]
-        cond = ready_condition(node)
+        times = [rfc3339.parse_epoch((lease or {}).get("spec", {}).get("renewTime"))]
+        cond = conditions.get(node, "Ready")
         if cond:
-            times.append(parse_time(cond.get("lastHeartbeatTime")))
+            times.append(rfc3339.parse_epoch(cond.get("lastHeartbeatTime")))
         known = [t for t in times if t is not None]
         if not known:
-            return parse_time(node["metadata"].get("creationTimestamp"))
+            return rfc3339.parse_epoch(node["metadata"].get("creationTimestamp"))
         return max(known)
 
     def probe_time(self, node: dict[str, Any], now: float) -> float:
@@ -171,7 +150,7 @@ class NodeLifecycleController(base.Controller):
             self.observed.pop(key, None)
             return
         now = self.clock()
-        cond = ready_condition(node)
+        cond = conditions.get(node, "Ready")
         lost = now - self.probe_time(node, now) > self.grace_period
         if lost:
             wanted = UNREACHABLE
@@ -195,20 +174,20 @@ class NodeLifecycleController(base.Controller):
 
     async def _mark_unknown(self, node: dict[str, Any], now: float) -> None:
         name = node["metadata"]["name"]
-        stamp = format_time(now)
-        conditions = []
+        stamp = rfc3339.format(now)
+        conds: list[dict[str, Any]] = []
         for c in (node.get("status") or {}).get("conditions") or []:
             c = dict(c)
             if c.get("status") != "Unknown":
                 c["lastTransitionTime"] = stamp
             c.update({"status": "Unknown", "reason": "NodeStatusUnknown",
                       "message": "Kubelet stopped posting node status."})
-            conditions.append(c)
-        if not conditions:
-            conditions = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
-                           "message": "Kubelet never posted node status.", "lastTransitionTime": stamp,
-                           "lastHeartbeatTime": node["metadata"].get("creationTimestamp")}]
-        await self.client.patch(NODES, name, {"status": {"conditions": conditions}}, subresource="status",
+            conds.append(c)
+        if not conds:
+            conds = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                      "message": "Kubelet never posted node status.", "lastTransitionTime": stamp,
+                      "lastHeartbeatTime": node["metadata"].get("creationTimestamp")}]
+        await self.client.patch(NODES, name, {"status": {"conditions": conds}}, subresource="status",
                                 patch_type=rest.MERGE_PATCH)
         log.info("node %s: no heartbeat for more than %.0fs; marked Unknown", name, self.grace_period)
         self.recorder.event(node, "Normal", "NodeNotReady", f"Node {name} status is now: NodeNotReady")
@@ -217,7 +196,7 @@ class NodeLifecycleController(base.Controller):
         taints = list((node.get("spec") or {}).get("taints") or [])
         keep = [t for t in taints if t.get("key") not in OUR_TAINTS or t.get("key") == wanted]
         if wanted and not any(t.get("key") == wanted and t.get("effect") == "NoExecute" for t in keep):
-            keep.append({"key": wanted, "effect": "NoExecute", "timeAdded": format_time(now)})
+            keep.append({"key": wanted, "effect": "NoExecute", "timeAdded": rfc3339.format(now)})
         if wanted and not any(t.get("key") == wanted and t.get("effect") == "NoSchedule" for t in keep):
             keep.append({"key": wanted, "effect": "NoSchedule"})
         if keep == taints:
@@ -231,11 +210,11 @@ class NodeLifecycleController(base.Controller):
 
     async def _mark_pods_not_ready(self, node_name: str) -> None:
         for pod in self.pods.by_index("node", node_name):
-            conds = (pod.get("status") or {}).get("conditions") or []
-            ready = next((c for c in conds if c.get("type") == "Ready"), None)
+            conds = conditions.of(pod)
+            ready = conditions.find(conds, "Ready")
             if ready is None or ready.get("status") == "False":
                 continue
-            new_conds = [dict(c, status="False", lastTransitionTime=format_time(self.clock()))
+            new_conds = [dict(c, status="False", lastTransitionTime=rfc3339.format(self.clock()))
                          if c.get("type") == "Ready" else c for c in conds]
             try:
                 await self.client.patch(PODS, pod["metadata"]["name"], {"status": {"conditions": new_conds}},

@@ -21,6 +21,7 @@ import logging
 from typing import Any, Awaitable, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
 from minik8s.api import selectors
 from minik8s.client import events
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 # Event reasons, as upstream's controller_utils.go (kubectl describe shows them).
 SUCCESSFUL_CREATE = "SuccessfulCreate"
@@ -59,13 +59,6 @@ class PodControl(Protocol):
 # -- pure helpers -------------------------------------------------------------------
 
 
-def new_controller_ref(owner: Obj, res: resources.Resource) -> Obj:
-    """The ownerReference a controller puts on what it creates or adopts (metav1.NewControllerRef)."""
-    meta = owner["metadata"]
-    return {"apiVersion": res.api_version, "kind": res.kind, "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
-
-
 def pod_from_template(template: Obj, owner: Obj, controller_ref: Obj | None) -> Obj:
     """The pod a controller creates from its template (upstream GetPodFromTemplate).
 
@@ -82,24 +75,6 @@ def pod_from_template(template: Obj, owner: Obj, controller_ref: Obj | None) -> 
         meta["ownerReferences"] = [dict(controller_ref)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
             "spec": copy.deepcopy(template.get("spec") or {})}
-
-
-def adopt_patch(controller_ref: Obj, uid: str) -> Obj:
-    """Strategic merge patch adding `controller_ref`; the object's uid makes it a precondition,
-    so a same-named replacement is never adopted by mistake."""
-    return {"metadata": {"ownerReferences": [dict(controller_ref)], "uid": uid}}
-
-
-def release_patch(owner_uid: str, uid: str) -> Obj:
-    """Strategic merge patch removing the ownerReference to `owner_uid` (merge key: uid)."""
-    return {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}], "uid": uid}}
-
-
-def controller_of(obj: Obj) -> Obj | None:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None
 
 
 def with_type(obj: Obj, res: resources.Resource) -> Obj:
@@ -269,7 +244,7 @@ class ControllerRefManager:
     async def _claim_one(self, obj: Obj) -> bool:
         meta = obj["metadata"]
         match = self.selector.matches(meta.get("labels"))
-        ref = controller_of(obj)
+        ref = owners.controller_ref(obj)
         if ref is not None:
             if ref.get("uid") != self.owner_uid:
                 return False
@@ -307,7 +282,7 @@ class ControllerRefManager:
     async def _adopt(self, obj: Obj) -> bool:
         meta = obj["metadata"]
         try:
-            await self.patch(meta["namespace"], meta["name"], adopt_patch(self.controller_ref, meta["uid"]))
+            await self.patch(meta["namespace"], meta["name"], owners.adopt_patch(self.controller_ref, meta["uid"]))
         except (errors.NotFound, errors.Conflict):
             # Gone, or replaced by a same-named object (the uid precondition failed).
             return False
@@ -320,7 +295,7 @@ class ControllerRefManager:
     async def _release(self, obj: Obj) -> None:
         meta = obj["metadata"]
         try:
-            await self.patch(meta["namespace"], meta["name"], release_patch(self.owner_uid, meta["uid"]))
+            await self.patch(meta["namespace"], meta["name"], owners.release_patch(meta["uid"], [self.owner_uid]))
         except (errors.NotFound, errors.Conflict, errors.Invalid):
             # Gone, replaced, or no longer referencing us: nothing left to release.
             return

@@ -25,14 +25,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import datetime
 import functools
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
 
 from minik8s.api import errors
+from minik8s.api import owners
+from minik8s.api import pods as podutil
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.client import events
 from minik8s.client import informer as informer_mod
@@ -45,10 +47,9 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-PODS = resources.lookup("", "v1", "pods")
-REPLICASETS = resources.lookup("apps", "v1", "replicasets")
-REPLICATIONCONTROLLERS = resources.lookup("", "v1", "replicationcontrollers")
-assert PODS is not None and REPLICASETS is not None and REPLICATIONCONTROLLERS is not None
+PODS = resources.must("", "v1", "pods")
+REPLICASETS = resources.must("apps", "v1", "replicasets")
+REPLICATIONCONTROLLERS = resources.must("", "v1", "replicationcontrollers")
 
 BURST_REPLICAS = 500  # upstream's BurstReplicas: most creates/deletes per sync
 SLOW_START_INITIAL_BATCH = 1
@@ -90,23 +91,6 @@ REPLICATION_CONTROLLER = Kind("replicationcontroller", REPLICATIONCONTROLLERS, _
 # -- pod predicates (upstream pkg/api/v1/pod and controller_utils) ------------------
 
 
-def parse_time(value: str | None) -> float | None:
-    """RFC 3339 (`2024-05-01T10:00:00Z`) to epoch seconds; None for absent or unparsable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
-
-
-def format_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def desired_replicas(owner: Obj) -> int:
     """spec.replicas; the API server defaults it to 1, as Go's *int32 nil does."""
     replicas = (owner.get("spec") or {}).get("replicas")
@@ -123,33 +107,13 @@ def is_pod_active(pod: Obj) -> bool:
     return phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
 
 
-def _ready_condition(pod: Obj) -> Obj | None:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond
-    return None
-
-
-def is_pod_ready(pod: Obj) -> bool:
-    cond = _ready_condition(pod)
-    return cond is not None and cond.get("status") == "True"
-
-
-def ready_since(pod: Obj) -> float | None:
-    """When the pod last became Ready, if it is."""
-    cond = _ready_condition(pod)
-    if cond is None or cond.get("status") != "True":
-        return None
-    return parse_time(cond.get("lastTransitionTime"))
-
-
 def is_pod_available(pod: Obj, min_ready_seconds: int, now: float) -> bool:
     """Ready for more than minReadySeconds (upstream IsPodAvailable)."""
-    if not is_pod_ready(pod):
+    if not podutil.is_ready(pod):
         return False
     if min_ready_seconds <= 0:
         return True
-    since = ready_since(pod)
+    since = podutil.ready_since(pod)
     return since is not None and since + min_ready_seconds < now
 
 
@@ -180,12 +144,12 @@ def _delete_first(p1: Obj, p2: Obj) -> bool:
     if r1 != r2:
         return r1 < r2
     # 3. Not ready < ready.
-    ready1, ready2 = is_pod_ready(p1), is_pod_ready(p2)
+    ready1, ready2 = podutil.is_ready(p1), podutil.is_ready(p2)
     if ready1 != ready2:
         return not ready1
     # 4. Ready for less time < ready for longer.
     if ready1 and ready2:
-        t1, t2 = ready_since(p1), ready_since(p2)
+        t1, t2 = podutil.ready_since(p1), podutil.ready_since(p2)
         if t1 != t2:
             return _after_or_zero(t1, t2)
     # 5. More restarts < fewer restarts.
@@ -193,7 +157,8 @@ def _delete_first(p1: Obj, p2: Obj) -> bool:
     if c1 != c2:
         return c1 > c2
     # 6. Newer < older.
-    t1, t2 = parse_time(p1["metadata"].get("creationTimestamp")), parse_time(p2["metadata"].get("creationTimestamp"))
+    t1 = rfc3339.parse_epoch(p1["metadata"].get("creationTimestamp"))
+    t2 = rfc3339.parse_epoch(p2["metadata"].get("creationTimestamp"))
     if t1 != t2:
         return _after_or_zero(t1, t2)
     return False
@@ -205,7 +170,9 @@ def _compare(p1: Obj, p2: Obj) -> int:
     if _delete_first(p2, p1):
         return 1
     # Not upstream: a stable tie-break so repeated syncs pick the same victims.
-    return (p1["metadata"]["name"] > p2["metadata"]["name"]) - (p1["metadata"]["name"] < p2["metadata"]["name"])
+    n1: str = p1["metadata"]["name"]
+    n2: str = p2["metadata"]["name"]
+    return (n1 > n2) - (n1 < n2)
 
 
 def deletion_order(pods: list[Obj]) -> list[Obj]:
@@ -231,13 +198,13 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: errors.StatusErr
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     template_selector = selectors.from_equality_map(template_labels)
     fully_labeled = sum(1 for p in pods if template_selector.matches(p["metadata"].get("labels")))
-    ready = [p for p in pods if is_pod_ready(p)]
+    ready = [p for p in pods if podutil.is_ready(p)]
     available = [p for p in ready if is_pod_available(p, min_ready, now)]
     wait: float | None = None
     if min_ready > 0:
         available_ids = {id(p) for p in available}
         for pod in ready:
-            since = ready_since(pod)
+            since = podutil.ready_since(pod)
             if since is None or id(pod) in available_ids:
                 continue
             remaining = max(since + min_ready - now, 0.0) + AVAILABLE_MARGIN
@@ -250,7 +217,7 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: errors.StatusErr
         diff = len(pods) - desired_replicas(owner)
         conditions.append({"type": REPLICA_FAILURE, "status": "True",
                            "reason": "FailedCreate" if diff < 0 else "FailedDelete",
-                           "message": manage_error.message, "lastTransitionTime": format_time(now)})
+                           "message": manage_error.message, "lastTransitionTime": rfc3339.format(now)})
     elif manage_error is None and failure is not None:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
 
@@ -366,12 +333,7 @@ class ReplicaSetController(base.Controller):
 
     def _resolve(self, namespace: str, ref: Obj) -> Obj | None:
         """The owner a controllerRef names, if it is ours and the uid matches."""
-        if ref.get("kind") != self.res.kind:
-            return None
-        owner = self.owners.get_by(namespace, ref.get("name", ""))
-        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return owner
+        return owners.resolve_controller_ref(ref, self.res.kind, lambda name: self.owners.get_by(namespace, name))
 
     def _owners_selecting(self, pod: Obj) -> list[Obj]:
         labels = pod["metadata"].get("labels")
@@ -389,7 +351,7 @@ class ReplicaSetController(base.Controller):
             # A restarted manager can list a pod that is already terminating.
             self.on_pod_delete(pod)
             return
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is not None:
             owner = self._resolve(pod["metadata"]["namespace"], ref)
             if owner is None:
@@ -413,7 +375,7 @@ class ReplicaSetController(base.Controller):
             if labels_changed:
                 self.on_pod_delete(old)
             return
-        cur_ref, old_ref = podcontrol.controller_of(cur), podcontrol.controller_of(old)
+        cur_ref, old_ref = owners.controller_ref(cur), owners.controller_ref(old)
         ref_changed = cur_ref != old_ref
         if ref_changed and old_ref is not None:
             owner = self._resolve(old["metadata"]["namespace"], old_ref)
@@ -429,7 +391,7 @@ class ReplicaSetController(base.Controller):
                 self.enqueue(informer_mod.key_of(owner))
 
     def on_pod_delete(self, pod: Obj) -> None:
-        ref = podcontrol.controller_of(pod)
+        ref = owners.controller_ref(pod)
         if ref is None:
             return
         owner = self._resolve(pod["metadata"]["namespace"], ref)
@@ -455,7 +417,7 @@ class ReplicaSetController(base.Controller):
             # Retrying cannot fix a bad selector; the next update of the object will.
             log.warning("%s %s: invalid selector: %s", self.res.kind, key, e.message)
             return
-        ref = podcontrol.new_controller_ref(owner, self.res)
+        ref = owners.new_controller_ref(owner, self.res.api_version, self.res.kind)
         manager = podcontrol.ControllerRefManager(
             owner, ref, selector, patch=self.pod_control.patch_pod,
             recheck=lambda: self.client.get_or_none(self.res, name, namespace),
@@ -488,7 +450,7 @@ class ReplicaSetController(base.Controller):
             log.info("%s %s: too few replicas (have %d, need %d), creating %d", self.res.kind, key, len(pods),
                      len(pods) - diff, count)
             template = spec.get("template") or {}
-            ref = podcontrol.new_controller_ref(owner, self.res)
+            ref = owners.new_controller_ref(owner, self.res.api_version, self.res.kind)
 
             async def create() -> None:
                 await self.pod_control.create_pods(namespace, template, owner, ref)

@@ -23,8 +23,8 @@ from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
-SERVICES = resources.lookup("", "v1", "services")
-ENDPOINTS = resources.lookup("", "v1", "endpoints")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
 assert SERVICES and ENDPOINTS
 
 NAMESPACE = "kube-system"

@@ -58,7 +58,7 @@ class Store(Protocol):
 
 @dataclasses.dataclass
 class Answer:
-    rcode: int = dns.rcode.NOERROR
+    rcode: dns.rcode.Rcode = dns.rcode.NOERROR
     answer: list[dns.rrset.RRset] = dataclasses.field(default_factory=list)
     additional: list[dns.rrset.RRset] = dataclasses.field(default_factory=list)
     authoritative: bool = True
@@ -273,7 +273,7 @@ class Resolver:
             return Answer(answer=[self._rrset(qname, dns.rdatatype.A, v4)])
         return Answer()
 
-    def _rrset(self, name: dns.name.Name, rdtype: int, values: list[str]) -> dns.rrset.RRset:
+    def _rrset(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, values: list[str]) -> dns.rrset.RRset:
         return dns.rrset.from_text_list(name, self.ttl, dns.rdataclass.IN, rdtype, values)
 
     def _soa(self, name: dns.name.Name) -> dns.rrset.RRset:

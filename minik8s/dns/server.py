@@ -116,7 +116,7 @@ class UdpProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         try:
             reply = handle(self.resolver, data, udp=True)
-        except Exception:  # noqa: BLE001 - one bad query must not stop the server
+        except Exception:
             log.exception("dns: query from %s failed", addr)
             reply = _servfail(data)
         if reply is not None and self.transport is not None:
@@ -165,7 +165,7 @@ class DnsServer:
                     break
                 try:
                     reply = handle(self.resolver, data, udp=False)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("dns: TCP query from %s failed", peer)
                     reply = _servfail(data)
                 if reply is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.client import workqueue
@@ -47,7 +48,7 @@ class HollowNode:
         self.ips = objects.IPAllocator(objects.pod_subnet(spec, index))
         self.uid: str | None = None
         self.lease: Obj | None = None
-        self.ready_since = objects.now_rfc3339()
+        self.ready_since = rfc3339.now()
         self.last_status = 0.0
 
 
@@ -93,7 +94,7 @@ class HollowKubelet:
         await self._renew_lease(node)
 
     async def _renew_lease(self, node: HollowNode) -> None:
-        now = objects.now_micro()
+        now = rfc3339.now_micro()
         if node.lease is not None:
             node.lease["spec"]["renewTime"] = now
             try:
@@ -110,7 +111,7 @@ class HollowKubelet:
         node.lease = await self.client.update(LEASES, current)
 
     async def _post_status(self, node: HollowNode) -> None:
-        status = objects.node_status(self.spec, node.index, now=objects.now_rfc3339(), since=node.ready_since)
+        status = objects.node_status(self.spec, node.index, now=rfc3339.now(), since=node.ready_since)
         status["addresses"][1]["address"] = node.name
         # Strategic merge: conditions merge by type.
         await self.client.patch(NODES, node.name, {"status": {"conditions": status["conditions"]}},
@@ -185,11 +186,7 @@ class HollowKubelet:
             return
 
     async def _worker(self) -> None:
-        while True:
-            try:
-                key = await self.queue.get()
-            except workqueue.ShutDown:
-                return
+        async for key in self.queue.keys():
             try:
                 await self.sync_pod(key)
                 self.queue.forget(key)

@@ -10,9 +10,13 @@ pod IP, and a running containerStatus per container.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import ipaddress
 from typing import Any
+
+from minik8s.api import conditions
+from minik8s.api import owners
+from minik8s.api import pods as podutil
+from minik8s.api import rfc3339
 
 Obj = dict[str, Any]
 
@@ -20,14 +24,6 @@ KUBELET_VERSION = "v1.32.0-hollow"
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 HOLLOW_LABEL = "minik8s.io/hollow-node"
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now_micro() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +89,7 @@ def node_status(spec: NodeSpec, index: int, *, now: str, since: str) -> Obj:
 
 
 def node_object(spec: NodeSpec, name: str, index: int, *, now: str | None = None) -> Obj:
-    now = now or now_rfc3339()
+    now = now or rfc3339.now()
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
               "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64", HOLLOW_LABEL: "true",
               **dict(spec.labels)}
@@ -107,8 +103,8 @@ def node_object(spec: NodeSpec, name: str, index: int, *, now: str | None = None
 def lease_object(name: str, node_uid: str | None, *, now: str | None = None) -> Obj:
     meta: Obj = {"name": name, "namespace": LEASE_NAMESPACE}
     if node_uid:
-        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}]
-    now = now or now_micro()
+        meta["ownerReferences"] = [owners.owner_ref("v1", "Node", name, node_uid)]
+    now = now or rfc3339.now_micro()
     return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
             "spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": now}}
 
@@ -120,21 +116,20 @@ def needs_running_status(pod: Obj) -> bool:
         return False
     if status.get("phase") != "Running" or not status.get("podIP"):
         return True
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    return not ready or ready.get("status") != "True"
+    return not podutil.is_ready(pod)
 
 
 def running_status(pod: Obj, *, pod_ip: str, host_ip: str, now: str | None = None) -> Obj:
-    now = now or now_rfc3339()
+    now = now or rfc3339.now()
     spec, old = pod.get("spec") or {}, pod.get("status") or {}
     uid = pod["metadata"].get("uid", "")
-    scheduled = next((c for c in old.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+    scheduled = conditions.get(pod, "PodScheduled")
 
     def cond(ctype: str) -> Obj:
         return {"type": ctype, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
 
-    conditions = [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"),
-                  scheduled or cond("PodScheduled")]
+    conds = [cond("PodReadyToStartContainers"), cond("Initialized"), cond("Ready"), cond("ContainersReady"),
+             scheduled or cond("PodScheduled")]
 
     def running(c: Obj) -> Obj:
         return {"name": c["name"], "ready": True, "started": True, "restartCount": 0, "image": c.get("image", ""),
@@ -148,7 +143,7 @@ def running_status(pod: Obj, *, pod_ip: str, host_ip: str, now: str | None = Non
                                          "finishedAt": now}}, "lastState": {}}
 
     status: Obj = {
-        "phase": "Running", "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
+        "phase": "Running", "conditions": conds, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
         "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "startTime": old.get("startTime") or now,
         "containerStatuses": [running(c) for c in spec.get("containers") or []],
     }

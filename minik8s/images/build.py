@@ -32,9 +32,11 @@ import docker.errors
 PAUSE_IMAGE = "minik8s/pause:3.9"
 BUSYBOX_IMAGE = "minik8s/busybox:1"
 WEB_IMAGE = "minik8s/web:1"
+# The web image with load-making CGIs (CPU, memory, counted requests) for autoscaling.
+HPA_EXAMPLE_IMAGE = "minik8s/hpa-example:1"
 
 # Dependency order: an image comes after the image it is built FROM.
-IMAGES = [PAUSE_IMAGE, BUSYBOX_IMAGE, WEB_IMAGE]
+IMAGES = [PAUSE_IMAGE, BUSYBOX_IMAGE, WEB_IMAGE, HPA_EXAMPLE_IMAGE]
 
 HASH_LABEL = "minik8s.source-hash"
 BUSYBOX_BINARY = "/bin/busybox"
@@ -103,6 +105,7 @@ _SPECS: dict[str, _Spec] = {
     PAUSE_IMAGE: _Spec("pause", prepare=_compile_pause),
     BUSYBOX_IMAGE: _Spec("busybox", host_inputs=(BUSYBOX_BINARY,), prepare=_copy_busybox),
     WEB_IMAGE: _Spec("web", parent=BUSYBOX_IMAGE),
+    HPA_EXAMPLE_IMAGE: _Spec("hpa-example", parent=WEB_IMAGE),
 }
 
 

@@ -47,3 +47,9 @@ class Config:
     housekeeping_interval: float = 10.0
     backoff_base: float = 10.0
     backoff_max: float = 300.0
+    # Resource statistics (minik8s/kubelet/stats.py): how often cgroups are read, and the
+    # cgroup that stands for the whole node ("/": the machine; the local cluster gives
+    # each node its own).
+    stats_interval: float = 10.0
+    node_cgroup: str = "/"
+    cgroup_root: str = "/sys/fs/cgroup"

@@ -173,7 +173,7 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, 
         elif source.get("resourceFieldRef"):
             env[name] = resource_field_ref_value(container, source["resourceFieldRef"], ctx)
         elif source.get("configMapKeyRef") or source.get("secretKeyRef"):
-            ref = source.get("configMapKeyRef") or source.get("secretKeyRef")
+            ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
             if ref.get("optional"):
                 continue
             kind = "configmap" if source.get("configMapKeyRef") else "secret"

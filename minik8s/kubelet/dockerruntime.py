@@ -10,8 +10,12 @@ asyncio instead (aiohttp on the same socket):
    start): a docker-py call costs ~0.85 ms of CPU plus a thread hop, an aiohttp
    one ~0.35 ms, and on a loaded node the kubelet's CPU is start-up latency;
  - streams that stay open (log follow), which would pin a pool thread;
- - exec: docker-py's hijacked socket can lose the first bytes of output that
-   http.client buffered while reading the response headers.
+ - exec and attach: docker-py's hijacked socket can lose the first bytes of
+   output that http.client buffered while reading the response headers.
+
+Port-forward connects from inside the pod sandbox's network namespace (found
+through the pause process, /proc/<pid>/ns/net; see minik8s.kubelet.nsdial), or on
+the node's loopback for a pod on the host's network.
 
 Inspect results are cached per (container id, summary state): a container that
 is still in the state the listing says it was in when we last inspected it has
@@ -22,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import datetime
 import functools
 import ipaddress
 import json
@@ -38,6 +41,8 @@ import docker.errors
 import docker.types
 import docker.utils
 
+from minik8s.api import rfc3339
+from minik8s.kubelet import nsdial
 from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
@@ -55,10 +60,7 @@ def parse_time(text: str | None) -> float:
     """Docker's RFC 3339 nano timestamps to epoch seconds; Go's zero time to 0."""
     if not text or text.startswith("0001-01-01"):
         return 0.0
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    return rfc3339.parse_epoch(text) or 0.0
 
 
 def _state_of(docker_state: str) -> str:
@@ -245,8 +247,12 @@ class DockerRuntime:
         log.info("created docker network %s on %s (masquerade %s)", name, net, "on" if masquerade else "off")
 
     async def remove_network(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             await self._call(self.api.remove_network, name)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("NetworkNotReady", f"removing docker network {name}: {_api_error(e)}") from e
 
     # -- listing and status --------------------------------------------------------------------
 
@@ -346,7 +352,7 @@ class DockerRuntime:
                 (p.host_ip, p.host_port) if p.host_ip else p.host_port)
         host_config = self.api.create_host_config(
             network_mode=config.network, ipc_mode="shareable", port_bindings=bindings or None,
-            extra_hosts={h: ip for h, ip in config.extra_hosts} or None,
+            extra_hosts=dict(config.extra_hosts) or None,
             dns=list(config.dns) or None, dns_search=list(config.dns_search) or None,
             dns_opt=list(config.dns_options) or None, sysctls=config.sysctls or None,
             log_config=LOG_CONFIG, cpu_shares=2)
@@ -394,10 +400,13 @@ class DockerRuntime:
         """Create a container; a leftover of the same name (an earlier attempt that
         failed half-way) is removed first if it is not running."""
         self._pods_with_containers.add((kwargs.get("labels") or {}).get(runtime.POD_UID, ""))
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("name", "use_config_proxy")}
+        stdin_once = bool(kwargs.get("stdin_once"))
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("name", "use_config_proxy", "stdin_once")}
         kwargs.setdefault("command", None)
         config = self.api.create_container_config(**kwargs)
         body = {k: v for k, v in config.items() if v is not None}  # as docker-py's _post_json
+        if stdin_once:
+            body["StdinOnce"] = True
         for attempt in range(2):
             code, payload = await self._engine("POST", "/containers/create", params={"name": name}, body=body)
             if code == 201:
@@ -420,7 +429,8 @@ class DockerRuntime:
         sandbox = f"container:{config.sandbox_id}"
         binds = [f"{m.host_path}:{m.container_path}:{'ro' if m.read_only else 'rw'}" for m in config.mounts]
         host_config = self.api.create_host_config(
-            network_mode=sandbox, ipc_mode=sandbox, pid_mode=sandbox if config.share_pid else None,
+            network_mode=sandbox, ipc_mode=sandbox,
+            pid_mode=f"container:{config.pid_target}" if config.pid_target else sandbox if config.share_pid else None,
             binds=binds or None, cpu_shares=config.cpu_shares or None, cpu_quota=config.cpu_quota or None,
             cpu_period=config.cpu_period or None, mem_limit=config.memory_limit or None,
             privileged=config.privileged, cap_add=list(config.cap_add) or None,
@@ -438,6 +448,9 @@ class DockerRuntime:
             kwargs["command"] = list(config.args)
         if config.stdin_once:
             kwargs["stdin_open"] = True
+            # docker-py has no keyword for it: the engine closes the container's stdin
+            # when the first attached client closes its own (`kubectl run -i --rm`).
+            kwargs["stdin_once"] = True
         return await self._create(config.name, kwargs)
 
     async def start_container(self, container_id: str) -> None:
@@ -516,17 +529,10 @@ class DockerRuntime:
 
     # -- exec ------------------------------------------------------------------------------------
 
-    async def exec_stream(self, container_id: str, command: list[str], *, stdin: bool, tty: bool,
-                          stdout: bool = True, stderr: bool = True) -> "DockerExecSession":
-        try:
-            created = await self._call(self.api.exec_create, container_id, command, stdout=stdout,
-                                       stderr=stderr and not tty, stdin=stdin, tty=tty)
-        except docker.errors.APIError as e:
-            raise runtime.RuntimeFailure("ExecError", _api_error(e)) from e
-        exec_id = created["Id"]
+    async def _hijack(self, path: str, body: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """POST `path` asking the engine to upgrade the connection to a raw stream."""
         reader, writer = await self._open_raw()
-        body = json.dumps({"Detach": False, "Tty": tty}).encode()
-        request = (f"POST {self._prefix}/exec/{exec_id}/start HTTP/1.1\r\nHost: docker\r\n"
+        request = (f"POST {self._prefix}{path} HTTP/1.1\r\nHost: docker\r\n"
                    f"Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
         writer.write(request)
@@ -537,9 +543,58 @@ class DockerRuntime:
         if code not in (101, 200):
             rest = await reader.read(65536)
             writer.close()
-            raise runtime.RuntimeFailure("ExecError", f"exec start: {status_line}: "
+            raise runtime.RuntimeFailure("ExecError", f"{path.split('?')[0]}: {status_line}: "
                                          f"{rest.decode(errors='replace').strip()}")
+        return reader, writer
+
+    async def exec_stream(self, container_id: str, command: list[str], *, stdin: bool, tty: bool,
+                          stdout: bool = True, stderr: bool = True) -> "DockerExecSession":
+        try:
+            created = await self._call(self.api.exec_create, container_id, command, stdout=stdout,
+                                       stderr=stderr and not tty, stdin=stdin, tty=tty)
+        except docker.errors.APIError as e:
+            raise runtime.RuntimeFailure("ExecError", _api_error(e)) from e
+        exec_id = created["Id"]
+        reader, writer = await self._hijack(f"/exec/{exec_id}/start", json.dumps({"Detach": False, "Tty": tty}).encode())
         return DockerExecSession(self, exec_id, reader, writer, tty)
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool) -> "DockerAttachSession":
+        if container_id not in self._tty:
+            await self._inspect(container_id, "")
+        engine_tty = self._tty.get(container_id, False)  # the output is framed unless the container has a tty
+        query = urllib.parse.urlencode({"stream": "1", "stdin": int(stdin), "stdout": int(stdout),
+                                        "stderr": int(stderr and not engine_tty)})
+        reader, writer = await self._hijack(f"/containers/{urllib.parse.quote(container_id)}/attach?{query}", b"")
+        return DockerAttachSession(self, container_id, reader, writer, engine_tty)
+
+    async def container_resize(self, container_id: str, width: int, height: int) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            await self._call(self.api.resize, container_id, height=height, width=width)
+
+    async def port_forward(self, pod_uid: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        status = await self.pod_status(pod_uid)
+        sandbox = status.running_sandbox()
+        if sandbox is None:
+            raise runtime.RuntimeFailure("PortForwardError", f"pod sandbox of pod {pod_uid} is not running")
+        code, info = await self._engine("GET", f"/containers/{urllib.parse.quote(sandbox.id)}/json")
+        if code != 200:
+            raise runtime.RuntimeFailure("PortForwardError", f"inspecting sandbox {sandbox.id[:12]}: "
+                                                             f"{self._message(info)}")
+        pid = int((info.get("State") or {}).get("Pid") or 0)
+        host_network = (info.get("HostConfig") or {}).get("NetworkMode") == "host"
+        try:
+            if host_network:
+                return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5.0)
+            if pid <= 0:
+                raise runtime.RuntimeFailure("PortForwardError", f"sandbox {sandbox.id[:12]} has no process")
+            sock = await nsdial.dial(f"/proc/{pid}/ns/net", "127.0.0.1", port)
+        except (OSError, asyncio.TimeoutError) as e:
+            where = "on the node" if host_network else f"inside the network namespace of sandbox {sandbox.id[:12]}"
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else repr(e)
+            raise runtime.RuntimeFailure("PortForwardError", f"failed to connect to localhost:{port} {where}: "
+                                                             f"{reason}") from e
+        return await asyncio.open_connection(sock=sock)
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> runtime.ExecResult:
         session = await self.exec_stream(container_id, command, stdin=False, tty=False)
@@ -646,13 +701,11 @@ class DockerRuntime:
         on_event(action, attrs)
 
 
-class DockerExecSession:
-    """One `docker exec` on a raw connection: stdin in, demultiplexed output out."""
+class _RawStdio:
+    """Stdio on a connection the engine upgraded (exec start, attach): stdin in,
+    output out, framed as stdout/stderr unless a tty merges them."""
 
-    def __init__(self, rt: DockerRuntime, exec_id: str, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, tty: bool) -> None:
-        self.rt = rt
-        self.exec_id = exec_id
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tty: bool) -> None:
         self.reader = reader
         self.writer = writer
         self.tty = tty
@@ -686,6 +739,34 @@ class DockerExecSession:
             data = e.partial
         return (2 if stream == 2 else 1), data
 
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+class DockerAttachSession(_RawStdio):
+    """`docker attach` to a container's main process."""
+
+    def __init__(self, rt: DockerRuntime, container_id: str, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, tty: bool) -> None:
+        super().__init__(reader, writer, tty)
+        self.rt = rt
+        self.container_id = container_id
+
+    async def resize(self, width: int, height: int) -> None:
+        await self.rt.container_resize(self.container_id, width, height)
+
+
+class DockerExecSession(_RawStdio):
+    """One `docker exec` on a raw connection: stdin in, demultiplexed output out."""
+
+    def __init__(self, rt: DockerRuntime, exec_id: str, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, tty: bool) -> None:
+        super().__init__(reader, writer, tty)
+        self.rt = rt
+        self.exec_id = exec_id
+
     async def resize(self, width: int, height: int) -> None:
         await self.rt.exec_resize(self.exec_id, width, height)
 
@@ -697,8 +778,3 @@ class DockerExecSession:
                 return int(info.get("ExitCode") or 0)
             await asyncio.sleep(0.02)
         return int(info.get("ExitCode") or 0)
-
-    async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(Exception):
-            await self.writer.wait_closed()

@@ -4,7 +4,9 @@ It keeps containers as the engine would (state, labels, times, the sandbox's
 IP) and appends every mutating call to `calls`, so a test drives sync_pod and
 asserts on what the engine was asked to do. Tests change the world with
 `exit()` (a container died) and inject failures with `pull_errors` and
-`fail_next`.
+`fail_next`. Port-forward connects to a loopback port the test names in
+`forwarded_ports` ((pod uid, pod port) -> local port); attach replays
+`attach_output` and records what was written to stdin.
 """
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ class FakeRuntime:
         self.calls: list[tuple[Any, ...]] = []
         self.networks: dict[str, str] = {}
         self.exec_results: dict[tuple[str, ...], runtime.ExecResult] = {}
+        self.forwarded_ports: dict[tuple[str, int], int] = {}
+        self.attach_output: dict[str, bytes] = {}
+        self.attached: list[FakeExecSession] = []
         self.alive = True
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
@@ -97,6 +102,10 @@ class FakeRuntime:
     async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
         self.calls.append(("ensure_network", name, cidr, masquerade))
         self.networks[name] = cidr
+
+    async def remove_network(self, name: str) -> None:
+        self.calls.append(("remove_network", name))
+        self.networks.pop(name, None)
 
     async def list_containers(self) -> list[runtime.ContainerStatus]:
         return [self._status(c) for c in self.containers.values() if c.labels.get(runtime.NODE) == self.node]
@@ -181,7 +190,24 @@ class FakeRuntime:
                           stdout: bool = True, stderr: bool = True) -> "FakeExecSession":
         self.calls.append(("exec_stream", container_id, tuple(command)))
         result = self.exec_results.get(tuple(command), runtime.ExecResult(0, b""))
-        return FakeExecSession(result)
+        return FakeExecSession(result, stdin=stdin)
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool) -> "FakeExecSession":
+        self.calls.append(("attach", container_id, stdin, stdout, stderr, tty))
+        if container_id not in self.containers or self.containers[container_id].state != runtime.RUNNING:
+            raise runtime.RuntimeFailure("AttachError", f"container {container_id} is not running")
+        session = FakeExecSession(runtime.ExecResult(0, self.attach_output.get(container_id, b"")), stdin=stdin)
+        self.attached.append(session)
+        return session
+
+    async def port_forward(self, pod_uid: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self.calls.append(("port_forward", pod_uid, port))
+        target = self.forwarded_ports.get((pod_uid, port))
+        if target is None:
+            raise runtime.RuntimeFailure("PortForwardError", f"failed to connect to localhost:{port} inside "
+                                                             f"the pod's network namespace: Connection refused")
+        return await asyncio.open_connection("127.0.0.1", target)
 
     async def logs(self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool,
                    since: float | None) -> AsyncIterator[bytes]:
@@ -201,25 +227,38 @@ class FakeRuntime:
 
 
 class FakeExecSession:
-    def __init__(self, result: runtime.ExecResult) -> None:
+    """Prints the result's output; with stdin, then echoes stdin back (like `cat`) until it closes."""
+
+    def __init__(self, result: runtime.ExecResult, *, stdin: bool = False) -> None:
         self.result = result
         self.stdin = bytearray()
+        self.stdin_closed = False
+        self.resizes: list[tuple[int, int]] = []
+        self._echo = stdin
+        self._pending: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._sent = False
 
     async def write_stdin(self, data: bytes) -> None:
         self.stdin += data
+        await self._pending.put(data)
 
     async def close_stdin(self) -> None:
-        return None
+        if not self.stdin_closed:
+            self.stdin_closed = True
+            await self._pending.put(None)
 
     async def read(self) -> tuple[int, bytes] | None:
-        if self._sent:
+        if not self._sent:
+            self._sent = True
+            if self.result.output:
+                return 1, self.result.output
+        if not self._echo:
             return None
-        self._sent = True
-        return 1, self.result.output + bytes(self.stdin)
+        data = await self._pending.get()
+        return None if data is None else (1, data)
 
     async def resize(self, width: int, height: int) -> None:
-        return None
+        self.resizes.append((width, height))
 
     async def exit_code(self) -> int:
         return self.result.exit_code

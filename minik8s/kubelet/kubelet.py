@@ -30,6 +30,7 @@ from minik8s.client import events as events_mod
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.kubelet import backoff as backoff_mod
+from minik8s.kubelet import cgroupstats
 from minik8s.kubelet import config as config_mod
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import kuberuntime
@@ -38,6 +39,7 @@ from minik8s.kubelet import pod_workers as pod_workers_mod
 from minik8s.kubelet import prober as prober_mod
 from minik8s.kubelet import runtime
 from minik8s.kubelet import server as server_mod
+from minik8s.kubelet import stats as stats_mod
 from minik8s.kubelet import status as status_mod
 from minik8s.kubelet import volumes as volumes_mod
 
@@ -46,9 +48,8 @@ log = logging.getLogger(__name__)
 # Longest an event waits for pod syncs to finish before it is sent anyway.
 EVENT_DELAY = 2.0
 
-PODS = resources.lookup("", "v1", "pods")
-NODES = resources.lookup("", "v1", "nodes")
-assert PODS is not None and NODES is not None
+PODS = resources.must("", "v1", "pods")
+NODES = resources.must("", "v1", "nodes")
 
 Obj = dict[str, Any]
 
@@ -89,9 +90,13 @@ class Kubelet:
             status_report_interval=cfg.node_status_report_interval), self.not_ready, clock=clock)
         self.informer = informer_mod.Informer(client, PODS, field_selector=f"spec.nodeName={cfg.node_name}")
         self.informer.add_handlers(self._on_add, self._on_update, self._on_delete)
+        self.stats = stats_mod.StatsProvider(
+            cfg.node_name, rt.list_containers, cgroupstats.CgroupFs(cfg.cgroup_root), node_cgroup=cfg.node_cgroup,
+            interval=cfg.stats_interval, pods=lambda: list(self.informer.store.values()), clock=clock)
         self.server = server_mod.KubeletServer(rt, find_pod=self._find_pod, pod_status=self._api_status,
                                                list_pods=lambda: list(self.informer.store.values()),
-                                               token=cfg.token, bind=cfg.address, port=cfg.port)
+                                               token=cfg.token, bind=cfg.address, port=cfg.port,
+                                               stats=self.stats)
         self._runtime_ok = True
         self._network_error = ""
         self._last_known: dict[str, Obj] = {}  # uid -> the last object seen (its grace period once deleted)
@@ -355,6 +360,7 @@ class Kubelet:
             loop.create_task(self._housekeeping_loop(), name="housekeeping"),
             loop.create_task(self._engine_events_loop(), name="engine-events"),
             loop.create_task(self._send_events(), name="events"),
+            loop.create_task(self.stats.run(), name="stats"),
         ]
         await self.informer.wait_synced()
         await self.housekeeping()

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from minik8s.kubelet import backoff as backoff_mod
 from minik8s.kubelet import containers as containers_mod
+from minik8s.kubelet import ephemeral
 from minik8s.kubelet import runtime
 from minik8s.kubelet import volumes as volumes_mod
 
@@ -156,7 +157,7 @@ def compute_pod_actions(pod: Obj, rs: runtime.PodRuntimeStatus, probes: ProbeRes
     # Running instances that the spec does not explain: older duplicates of a
     # container, or containers no longer in the spec.
     newest_running: dict[str, str] = {}
-    names = {c["name"] for c in spec_containers}
+    names = {c["name"] for c in spec_containers} | ephemeral.names(pod)
     for status in rs.containers:  # newest first
         if status.state != runtime.RUNNING or status.id in actions.containers_to_kill:
             continue
@@ -169,6 +170,8 @@ def compute_pod_actions(pod: Obj, rs: runtime.PodRuntimeStatus, probes: ProbeRes
 
     if keep == 0 and not actions.containers_to_start:
         actions.kill_pod = True
+        return actions
+    actions.containers_to_start += ephemeral.to_start(pod, rs)
     return actions
 
 
@@ -285,6 +288,7 @@ class RuntimeManager:
             ctx = containers_mod.PodContext(self.node_name, self.host_ip, pod_ip, volume_paths,
                                             self.node_allocatable)
             by_name = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
+            by_name.update((c["name"], c) for c in ephemeral.containers(pod))
             results = await asyncio.gather(*(
                 self._start_container(pod, by_name[name], sandbox, rs, ctx)
                 for name in actions.containers_to_start if name in by_name))
@@ -350,6 +354,8 @@ class RuntimeManager:
         try:
             config = containers_mod.container_config(pod, container, sandbox_id=sandbox.id,
                                                      restart_count=restart_count, ctx=ctx)
+            if ephemeral.pid_target(container, rs):
+                config = dataclasses.replace(config, pid_target=ephemeral.pid_target(container, rs))
         except runtime.RuntimeFailure as e:
             self.record(pod, "Warning", "Failed", f"Error: {e.message}", _field_path(name))
             return e.reason, e.message, self.crash_backoff.initial

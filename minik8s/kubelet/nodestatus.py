@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import logging
 import os
 import platform
@@ -26,16 +25,17 @@ from typing import Any, Awaitable, Callable
 import psutil
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 from minik8s.kubelet import runtime
 from minik8s.kubelet import status as status_mod
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-LEASES = resources.lookup("coordination.k8s.io", "v1", "leases")
-assert NODES is not None and LEASES is not None
+NODES = resources.must("", "v1", "nodes")
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 Obj = dict[str, Any]
 
@@ -185,7 +185,7 @@ def node_conditions(pressure: Pressure, not_ready: str, old: list[Obj], now: flo
         _cond("Ready", "True", bool(not_ready), "KubeletReady", "kubelet is posting ready status",
               "KubeletNotReady", not_ready),
     ]
-    stamp = status_mod.rfc3339(now)
+    stamp = rfc3339.format(now)
     by_type = {c.get("type"): c for c in old}
     for c in conds:
         prev = by_type.get(c["type"])
@@ -222,18 +222,14 @@ def status_changed(old: Obj | None, new: Obj) -> bool:
     return not status_mod.same(strip(old), strip(new))
 
 
-def micro_time(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def build_lease(node: Obj, duration: int, now: float) -> Obj:
     name = node["metadata"]["name"]
     lease: Obj = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                   "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
-                  "spec": {"holderIdentity": name, "leaseDurationSeconds": duration, "renewTime": micro_time(now)}}
+                  "spec": {"holderIdentity": name, "leaseDurationSeconds": duration,
+                           "renewTime": rfc3339.format_micro(now)}}
     if node["metadata"].get("uid"):
-        lease["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                                 "uid": node["metadata"]["uid"]}]
+        lease["metadata"]["ownerReferences"] = [owners.owner_ref("v1", "Node", name, node["metadata"]["uid"])]
     return lease
 
 

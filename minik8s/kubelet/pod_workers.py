@@ -99,7 +99,7 @@ class PodWorkers:
                     failures = 0
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - one pod's failure must not end its worker
+                except Exception:
                     failures += 1
                     delay = min(self.error_backoff * 2 ** (failures - 1), self.max_error_backoff)
                     log.exception("sync of pod %s failed; retrying in %.1fs", w.uid, delay)

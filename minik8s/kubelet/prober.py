@@ -129,8 +129,8 @@ class ProberManager:
     def remove_pod(self, uid: str) -> None:
         for key in [k for k in self._workers if k[0] == uid]:
             self._workers.pop(key).stop()
-        for key in [k for k in self._containers if k[0] == uid]:
-            ref = self._containers.pop(key)
+        for container in [k for k in self._containers if k[0] == uid]:
+            ref = self._containers.pop(container)
             for kind in KINDS:
                 self._results.pop((kind, ref.id), None)
         self._pod_ip.pop(uid, None)
@@ -272,7 +272,7 @@ class _Worker:
                 await self.do_probe()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a probe bug must not end probing
+            except Exception:
                 log.exception("%s probe of %s in pod %s failed unexpectedly", self.kind, self.name, self.uid)
             try:
                 await asyncio.wait_for(self.trigger.wait(), period)

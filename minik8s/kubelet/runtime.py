@@ -9,6 +9,7 @@ dockershim did, so a new kubelet process reconstructs its state by listing.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import re
@@ -171,6 +172,8 @@ class ContainerConfig:
     cap_drop: tuple[str, ...] = ()
     read_only_rootfs: bool = False
     share_pid: bool = False
+    # Another container's process namespace to join (an ephemeral container's target).
+    pid_target: str = ""
     oom_score_adj: int | None = None
 
 
@@ -194,15 +197,19 @@ class RuntimeVersion:
     api_version: str
 
 
-# An interactive exec session: the caller writes stdin, reads (stream, data)
-# pairs until None, resizes, and finally asks for the exit code.
-class ExecSession(Protocol):
+# A stream into a container's stdio (docker attach): the caller writes stdin,
+# reads (stream, data) pairs until None and resizes the terminal.
+class StdioSession(Protocol):
     async def write_stdin(self, data: bytes) -> None: ...
     async def close_stdin(self) -> None: ...
     async def read(self) -> tuple[int, bytes] | None: ...  # (1 stdout | 2 stderr, data); None at EOF
     async def resize(self, width: int, height: int) -> None: ...
-    async def exit_code(self) -> int: ...
     async def close(self) -> None: ...
+
+
+# An interactive exec session: stdio as above, and the exit code at the end.
+class ExecSession(StdioSession, Protocol):
+    async def exit_code(self) -> int: ...
 
 
 class Runtime(Protocol):
@@ -214,6 +221,10 @@ class Runtime(Protocol):
     async def ping(self) -> bool: ...
 
     async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None: ...
+
+    async def remove_network(self, name: str) -> None:
+        """Remove the network `name`; one that does not exist is not an error."""
+        ...
 
     async def list_containers(self) -> list[ContainerStatus]:
         """Every sandbox and container this node owns (summary: no exit codes or times needed)."""
@@ -243,6 +254,17 @@ class Runtime(Protocol):
 
     async def exec_stream(self, container_id: str, command: list[str], *, stdin: bool, tty: bool,
                           stdout: bool = True, stderr: bool = True) -> ExecSession: ...
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool) -> StdioSession:
+        """Connect to the stdio of the container's main process (`kubectl attach`)."""
+        ...
+
+    async def port_forward(self, pod_uid: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection to `port` on the pod's own loopback: made inside the pod
+        sandbox's network namespace, or on the node's loopback for a hostNetwork pod.
+        Raises RuntimeFailure when the sandbox is not running or nothing listens."""
+        ...
 
     def logs(self, container_id: str, *, follow: bool, tail: int | None, timestamps: bool,
              since: float | None) -> AsyncIterator[bytes]: ...

@@ -1,10 +1,18 @@
-"""The kubelet's HTTP server: container logs and exec, for the API server to forward to.
+"""The kubelet's HTTP server: logs, exec, attach and port-forward, for the API server to forward to.
 
 Paths are the real kubelet's (`/containerLogs/{ns}/{pod}/{container}`,
-`/exec/{ns}/{pod}/{container}`, `/pods`, `/healthz`). Exec speaks the same
-websocket channel protocol kubectl speaks to the API server (v5.channel.k8s.io:
-binary frames whose first byte is the channel), so the API server only relays
-frames.
+`/exec/{ns}/{pod}/{container}`, `/attach/{ns}/{pod}/{container}`,
+`/portForward/{ns}/{pod}`, `/pods`, `/healthz`). Whatever the client speaks to
+the API server (websockets or SPDY), the API server speaks one protocol here:
+the websocket channel protocol (v5.channel.k8s.io: binary messages whose first
+byte is the channel):
+ - exec and attach: 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize,
+   `255 0` end of stdin;
+ - port-forward, one websocket per forwarded connection to `?port=N` on the
+   pod's loopback: 0 bytes to the pod, 1 bytes from it, 3 an error message,
+   `255 0` the client stopped sending (the pod's socket is shut for writing),
+   `255 1` the pod stopped sending. The websocket closes when both directions
+   ended or on an error.
 
 Access: with a token configured, every request but /healthz must carry
 `Authorization: Bearer <token>`; without one, only loopback peers are served
@@ -14,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import hmac
 import ipaddress
 import json
@@ -25,7 +32,9 @@ from typing import Any, Callable
 from aiohttp import web
 
 from minik8s.api import errors
+from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
+from minik8s.kubelet import stats as stats_mod
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +122,17 @@ def _since(query: Any) -> float | None:
         except ValueError:
             raise errors.BadRequest("sinceSeconds must be a number") from None
     if query.get("sinceTime"):
-        try:
-            return datetime.datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise errors.BadRequest("sinceTime must be an RFC 3339 time") from None
+        since = rfc3339.parse_epoch(query["sinceTime"])
+        if since is None:
+            raise errors.BadRequest("sinceTime must be an RFC 3339 time")
+        return since
     return None
 
 
 class KubeletServer:
     def __init__(self, rt: runtime.Runtime, *, find_pod: Callable[[str, str], Obj | None],
                  pod_status: Callable[[Obj], Obj], list_pods: Callable[[], list[Obj]], token: str = "",
-                 bind: str = "0.0.0.0", port: int = 10250) -> None:
+                 bind: str = "0.0.0.0", port: int = 10250, stats: stats_mod.StatsProvider | None = None) -> None:
         self.runtime = rt
         self.find_pod = find_pod
         self.pod_status = pod_status
@@ -131,6 +140,7 @@ class KubeletServer:
         self.token = token
         self.bind = bind
         self.port = port
+        self.stats = stats
         self.runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -139,6 +149,10 @@ class KubeletServer:
         app.router.add_get("/pods", self.pods)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         app.router.add_route("*", "/exec/{namespace}/{pod}/{container}", self.exec)
+        app.router.add_route("*", "/attach/{namespace}/{pod}/{container}", self.attach)
+        app.router.add_route("*", "/portForward/{namespace}/{pod}", self.port_forward)
+        if self.stats is not None:
+            stats_mod.add_routes(app, self.stats)
         return app
 
     @web.middleware
@@ -237,41 +251,134 @@ class KubeletServer:
             await resp.write_eof()
         return resp
 
+    def _running_container(self, pod: Obj, container: str) -> str:
+        status = self.pod_status(pod)
+        cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
+        if cs is None or "running" not in (cs.get("state") or {}):
+            raise errors.BadRequest(f'unable to upgrade connection: container not found ("{container}")')
+        return _strip_scheme(cs.get("containerID", ""))
+
+    @staticmethod
+    async def _upgrade(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
+        if not ws.can_prepare(request).ok:
+            raise errors.BadRequest("Upgrade request required")
+        await ws.prepare(request)
+        return ws
+
     async def exec(self, request: web.Request) -> web.StreamResponse:
         pod, container = self._pod_and_container(request)
         q = request.query
         command = q.getall("command", [])
         if not command:
             raise errors.BadRequest("you must specify at least 1 command")
-        status = self.pod_status(pod)
-        cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
-        if cs is None or "running" not in (cs.get("state") or {}):
-            raise errors.BadRequest(f'unable to upgrade connection: container not found ("{container}")')
-        cid = _strip_scheme(cs.get("containerID", ""))
-        ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
-        if not ws.can_prepare(request).ok:
-            raise errors.BadRequest("Upgrade request required")
-        await ws.prepare(request)
+        cid = self._running_container(pod, container)
+        ws = await self._upgrade(request)
         await relay_exec(ws, self.runtime, cid, command, stdin=_truthy(q.get("stdin")),
                          stdout=_truthy(q.get("stdout")) if "stdout" in q else True,
                          stderr=_truthy(q.get("stderr")), tty=_truthy(q.get("tty")))
         return ws
 
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        pod, container = self._pod_and_container(request)
+        q = request.query
+        spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+        # A container without `stdin: true` has no stdin to attach to; what the
+        # client sends is dropped, as the engine would.
+        stdin = _truthy(q.get("stdin")) and bool(spec.get("stdin"))
+        cid = self._running_container(pod, container)
+        ws = await self._upgrade(request)
+        try:
+            session = await self.runtime.attach(cid, stdin=stdin, stdout=_truthy(q.get("stdout")),
+                                                stderr=_truthy(q.get("stderr")), tty=_truthy(q.get("tty")))
+        except runtime.RuntimeFailure as e:
+            await _finish(ws, failure_status(f"error attaching to container: {e.message}"))
+            return ws
+        await relay_stdio(ws, session, cid, stdin=stdin)
+        await session.close()
+        await _finish(ws, {"metadata": {}, "status": "Success"})
+        return ws
 
-async def relay_exec(ws: web.WebSocketResponse, rt: runtime.Runtime, cid: str, command: list[str], *,
-                     stdin: bool, stdout: bool, stderr: bool, tty: bool) -> None:
-    """Run `command` in the container and speak the channel protocol on `ws` until it ends."""
-    try:
-        session = await rt.exec_stream(cid, command, stdin=stdin, tty=tty, stdout=stdout, stderr=stderr)
-    except runtime.RuntimeFailure as e:
-        await _finish(ws, failure_status(e.message))
-        return
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        ns, name = request.match_info["namespace"], request.match_info["pod"]
+        pod = self.find_pod(ns, name)
+        if pod is None:
+            raise errors.NotFound("pods", name)
+        try:
+            port = int(request.query.get("port", ""))
+        except ValueError:
+            raise errors.BadRequest("port must be a number") from None
+        if not 0 < port < 65536:
+            raise errors.BadRequest(f"port {port} must be > 0 and < 65536")
+        ws = await self._upgrade(request)
+        uid = pod["metadata"].get("uid", "")
+        try:
+            reader, writer = await self.runtime.port_forward(uid, port)
+        except runtime.RuntimeFailure as e:
+            with contextlib.suppress(ConnectionResetError, RuntimeError):
+                await ws.send_bytes(bytes([ERROR]) + f"{e.message}".encode())
+                await ws.close()
+            return ws
+        try:
+            await relay_port(ws, reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            with contextlib.suppress(Exception):
+                await ws.close()
+        return ws
 
-    async def pump_in() -> None:
+
+async def relay_port(ws: web.WebSocketResponse, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy between the websocket and the pod's socket.
+
+    The client's end of sending is passed on as a half-close, and the pod's answer
+    is still relayed after it. The pod's end of sending ends the connection, as
+    with the real kubelet's runtimes: kubectl closes the local connection only once
+    the whole forwarded connection is over (its error stream ends), and a client
+    such as curl waits for that close after reading the response."""
+
+    async def to_pod() -> None:
         async for msg in ws:
             if msg.type.name != "BINARY" or not msg.data:
                 continue
             channel, data = msg.data[0], msg.data[1:]
+            if channel == STDIN and data:
+                writer.write(data)
+                await writer.drain()
+            elif channel == CLOSE and data[:1] == bytes([STDIN]):
+                if writer.can_write_eof():
+                    writer.write_eof()
+                await asyncio.Event().wait()  # the pod's side decides when it is over
+        raise ConnectionResetError("the API server went away")
+
+    async def from_pod() -> None:
+        while data := await reader.read(65536):
+            await ws.send_bytes(bytes([STDOUT]) + data)
+        await ws.send_bytes(bytes([CLOSE, STDOUT]))
+
+    tasks = [asyncio.create_task(to_pod()), asyncio.create_task(from_pod())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.exception() is not None:
+                log.info("port-forward connection ended: %r", task.exception())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def relay_stdio(ws: web.WebSocketResponse, session: runtime.StdioSession, cid: str, *, stdin: bool) -> None:
+    """Speak the channel protocol on `ws` for `session` until its output ends."""
+
+    async def pump_in() -> None:
+        async for msg in ws:
+            if msg.type.name not in ("BINARY", "TEXT") or not msg.data:
+                continue
+            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            channel, data = raw[0], raw[1:]
             if channel == STDIN and stdin:
                 await session.write_stdin(data)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
@@ -289,15 +396,28 @@ async def relay_exec(ws: web.WebSocketResponse, rt: runtime.Runtime, cid: str, c
             stream, data = item
             if data and not ws.closed:
                 await ws.send_bytes(bytes([STDOUT if stream == 1 else STDERR]) + data)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+async def relay_exec(ws: web.WebSocketResponse, rt: runtime.Runtime, cid: str, command: list[str], *,
+                     stdin: bool, stdout: bool, stderr: bool, tty: bool) -> None:
+    """Run `command` in the container and speak the channel protocol on `ws` until it ends."""
+    try:
+        session = await rt.exec_stream(cid, command, stdin=stdin, tty=tty, stdout=stdout, stderr=stderr)
+    except runtime.RuntimeFailure as e:
+        await _finish(ws, failure_status(e.message))
+        return
+    try:
+        await relay_stdio(ws, session, cid, stdin=stdin)
         code = await session.exit_code()
         await _finish(ws, exit_status(code, command))
     except (ConnectionResetError, runtime.RuntimeFailure) as e:
         log.info("exec in %s ended early: %r", cid[:12], e)
         await _finish(ws, failure_status(str(e)))
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
         await session.close()
 
 

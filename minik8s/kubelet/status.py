@@ -21,25 +21,22 @@ from typing import Any, Callable, Mapping
 
 import orjson
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import pods
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 from minik8s.kubelet import runtime
 
 log = logging.getLogger(__name__)
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 Obj = dict[str, Any]
 # Conditions the kubelet owns; any other condition on the pod is kept as it is.
 KUBELET_CONDITIONS = ("Initialized", "Ready", "ContainersReady", "PodScheduled")
 TERMINAL_PHASES = ("Succeeded", "Failed")
-
-
-def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -48,8 +45,8 @@ def same(a: Any, b: Any) -> bool:
 
 def _terminated(c: runtime.ContainerStatus) -> Obj:
     out: Obj = {"exitCode": c.exit_code, "reason": c.reason or ("Completed" if c.exit_code == 0 else "Error"),
-                "startedAt": rfc3339(c.started_at) if c.started_at else None,
-                "finishedAt": rfc3339(c.finished_at) if c.finished_at else None,
+                "startedAt": rfc3339.format(c.started_at) if c.started_at else None,
+                "finishedAt": rfc3339.format(c.finished_at) if c.finished_at else None,
                 "containerID": f"docker://{c.id}"}
     if c.message:
         out["message"] = c.message
@@ -57,15 +54,16 @@ def _terminated(c: runtime.ContainerStatus) -> Obj:
 
 
 def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[str, tuple[str, str]],
-                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool]) -> list[Obj]:
-    """One status per spec container (convertToAPIContainerStatuses).
+                       ready: Callable[[str, str], bool], started: Callable[[str, str], bool],
+                       key: str = "containers") -> list[Obj]:
+    """One status per container of spec[key] (convertToAPIContainerStatuses).
 
     The newest instance gives the state, the one before it the lastState. A
     container the last sync could not start (back-off, pull failure) is shown
     waiting with that reason, its last run moved to lastState.
     """
     out = []
-    for spec_c in (pod.get("spec") or {}).get("containers") or []:
+    for spec_c in (pod.get("spec") or {}).get(key) or []:
         name = spec_c["name"]
         instances = rs.instances(name)
         status: Obj = {"name": name, "image": spec_c.get("image", ""), "imageID": "", "ready": False,
@@ -77,7 +75,7 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
             status["containerID"] = f"docker://{latest.id}"
             status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
             if latest.state == runtime.RUNNING:
-                status["state"] = {"running": {"startedAt": rfc3339(latest.started_at)}}
+                status["state"] = {"running": {"startedAt": rfc3339.format(latest.started_at)}}
                 status["started"] = started(name, latest.id)
                 status["ready"] = status["started"] and ready(name, latest.id)
             elif latest.state == runtime.EXITED:
@@ -143,11 +141,10 @@ def _condition(ctype: str, ok: bool, reason: str = "", message: str = "") -> Obj
     return cond
 
 
-def _readiness_gates(pod: Obj, conditions: list[Obj]) -> tuple[bool, str, str]:
-    by_type = {c.get("type"): c for c in conditions}
+def _readiness_gates(pod: Obj, current: list[Obj]) -> tuple[bool, str, str]:
     for gate in (pod.get("spec") or {}).get("readinessGates") or []:
         ctype = gate.get("conditionType", "")
-        cond = by_type.get(ctype)
+        cond = conditions.find(current, ctype)
         if cond is None:
             return False, "ReadinessGatesNotReady", f'corresponding condition of pod readiness gate "{ctype}" does not exist.'
         if cond.get("status") != "True":
@@ -184,15 +181,14 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         ready_cond = _condition("Ready", False, gate_reason, gate_message)
     else:
         ready_cond = _condition("Ready", containers_ready, reason, message)
-    conditions = [_condition("Initialized", True), ready_cond,
-                  _condition("ContainersReady", containers_ready, reason, message),
-                  _condition("PodScheduled", True)]
-    old_by_type = {c.get("type"): c for c in old_conditions}
-    for cond in conditions:
-        prev = old_by_type.get(cond["type"])
+    new_conditions = [_condition("Initialized", True), ready_cond,
+                      _condition("ContainersReady", containers_ready, reason, message),
+                      _condition("PodScheduled", True)]
+    for cond in new_conditions:
+        prev = conditions.find(old_conditions, cond["type"])
         cond["lastTransitionTime"] = prev.get("lastTransitionTime") if prev and prev.get("status") == cond["status"] \
-            and prev.get("lastTransitionTime") else rfc3339(now)
-    conditions += [c for c in old_conditions if c.get("type") not in KUBELET_CONDITIONS]
+            and prev.get("lastTransitionTime") else rfc3339.format(now)
+    new_conditions += [c for c in old_conditions if c.get("type") not in KUBELET_CONDITIONS]
 
     sandbox = rs.running_sandbox()
     pod_ip = sandbox.ip if sandbox is not None and sandbox.ip else ""
@@ -200,12 +196,16 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         pod_ip = host_ip
     if not pod_ip and (phase in TERMINAL_PHASES or terminal):
         pod_ip = old.get("podIP", "")  # a stopped pod keeps reporting the address it had
-    status: Obj = {"phase": phase, "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
+    status: Obj = {"phase": phase, "conditions": new_conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
     if pod_ip:
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]
-    status["startTime"] = old.get("startTime") or rfc3339(now)
+    status["startTime"] = old.get("startTime") or rfc3339.format(now)
     status["containerStatuses"] = statuses
+    if (pod.get("spec") or {}).get("ephemeralContainers"):
+        # Shown, but never part of readiness or the phase.
+        status["ephemeralContainerStatuses"] = container_statuses(pod, rs, reasons, lambda _n, _i: False,
+                                                                  started, key="ephemeralContainers")
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
         if old.get(key) and key not in status and phase not in TERMINAL_PHASES:

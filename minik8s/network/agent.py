@@ -37,8 +37,7 @@ from minik8s.network import vxlan
 
 log = logging.getLogger(__name__)
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 KEY = "network"
 
 
@@ -121,7 +120,7 @@ class NetworkAgent:
 
     async def publish(self, node: dict[str, Any], data: dict[str, Any] | None) -> None:
         """Put this node's backend data on its Node (a merge patch touches only these keys)."""
-        want = subnet_mod.annotations(self.backend.type, self.iface.ip, data)
+        want = subnet_mod.node_annotations(self.backend.type, self.iface.ip, data)
         have = node["metadata"].get("annotations") or {}
         if all(have.get(k) == v for k, v in want.items()):
             return

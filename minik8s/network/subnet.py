@@ -60,7 +60,7 @@ def encode_backend_data(data: dict[str, Any] | None) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def annotations(backend_type: str, public_ip: str, data: dict[str, Any] | None) -> dict[str, str]:
+def node_annotations(backend_type: str, public_ip: str, data: dict[str, Any] | None) -> dict[str, str]:
     """The annotations a node publishes about itself."""
     return {
         BACKEND_TYPE: backend_type,

@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Callable, Sequence
 
+from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import iptables
 from minik8s.proxy import proxier
 from minik8s.proxy import rules
@@ -46,6 +47,8 @@ class IptablesProxier(proxier.Proxier):
         self._need_full = True
         self._udp: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
         self.partial_syncs = 0
+        # Per-endpoint connection counts (counters.py); they live in the chains a restore rewrites.
+        self.counters: counters_mod.IptablesCounters | None = None
 
     def owns(self, chain: str) -> bool:
         return rules.owned_by_iptables_mode(chain)
@@ -80,7 +83,12 @@ class IptablesProxier(proxier.Proxier):
                                   if value[1] and self._applied.get(name) == value)
         text = rules.build_rules(ports, endpoints, self.nodeport_addresses, self.config, self._chains, unchanged)
         try:
-            await self.apply_rules(text, full)
+            restore = self.apply_rules(text, full)
+            if self.counters is not None:
+                await self.counters.around_restore(
+                    None if full else counters_mod.rewritten_chains(current, unchanged), restore)
+            else:
+                await restore
         except Exception:
             # We no longer know what the kernel holds: relearn and rewrite everything next time.
             self._need_full = True

@@ -1,7 +1,7 @@
 """What both proxy modes share: informer handlers, the sync runner, leftovers.
 
 Service and Endpoints events only update the in-memory `servicemap.State` and,
-when something the proxy does changed, ask the runner for a sync (STYLE.md,
+when something the proxy does changed, ask the runner for a sync (docs/style.md,
 kube-proxy). Each mode's `sync_proxy_rules` then rebuilds everything from that
 state. No sync runs before both informers have listed (an empty cache would
 wipe every rule of a restarted proxy); `run()` is called once they have.

@@ -1,6 +1,6 @@
 """The iptables rules of both proxy modes, built as iptables-restore text.
 
-Pure functions only (STYLE.md, kube-proxy): the proxier hands in what it knows
+Pure functions only (docs/style.md, kube-proxy): the proxier hands in what it knows
 and gets back the text for one `iptables-restore --noflush` call, which tests
 compare against expected text. The shape follows kube-proxy's iptables proxier
 (pkg/proxy/iptables/proxier.go):

@@ -65,7 +65,7 @@ class BoundedFrequencyRunner:
             await self.fn(periodic)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a failed sync is retried, never fatal
+        except Exception:
             self.failures += 1
             self._retry_at = self.clock() + self._retry_delay
             log.exception("%s: sync failed; retrying in %.1fs", self.name, self._retry_delay)

@@ -18,8 +18,10 @@ import subprocess
 from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
+from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import iptables
 from minik8s.proxy import iptables_proxier
+from minik8s.proxy import metrics as metrics_mod
 from minik8s.proxy import proxier as proxier_mod
 from minik8s.proxy import rules
 from minik8s.proxy import userspace
@@ -50,6 +52,8 @@ class Config:
     iptables_lock_wait: float = 5.0
     udp_timeout: float = 10.0
     bind_address: str = "0.0.0.0"
+    # host:port of the per-endpoint connection counts (metrics.py); "" = not served.
+    metrics_bind_address: str = metrics_mod.DEFAULT_BIND
 
 
 def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Conntrack) -> proxier_mod.Proxier:
@@ -63,6 +67,16 @@ def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Con
             ipt, conntrack=conntrack, node_ip=config.node_ip, bind_address=config.bind_address, udp_timeout=config.udp_timeout,
             min_sync_period=config.min_sync_period, sync_period=config.sync_period)
     raise ValueError(f"unknown proxy mode {config.mode!r}; known: {', '.join(MODES)}")
+
+
+def endpoint_counters(proxier: proxier_mod.Proxier) -> counters_mod.EndpointCounters:
+    """The mode's per-endpoint counters (counters.py), attached to the proxier that fills them."""
+    if isinstance(proxier, iptables_proxier.IptablesProxier):
+        proxier.counters = counters_mod.IptablesCounters(counters_mod.iptables_save_counters, proxier.state.endpoints)
+        return proxier.counters
+    if isinstance(proxier, userspace.UserspaceProxier):
+        return proxier.tally
+    raise ValueError(f"no endpoint counters for the {proxier.mode} mode")
 
 
 def _write_sysctl(path: str, value: str) -> bool:
@@ -100,6 +114,10 @@ async def serve(config: Config) -> None:
     prepare_kernel(config.mode)
     ipt = iptables.Real(lock_wait=config.iptables_lock_wait)
     proxier = make_proxier(config, ipt, iptables.RealConntrack())
+    metrics_server = None
+    if config.metrics_bind_address:
+        metrics_server = metrics_mod.MetricsServer(endpoint_counters(proxier), config.metrics_bind_address)
+        await metrics_server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -127,6 +145,8 @@ async def serve(config: Config) -> None:
             raise failure
         await proxier.close()
         await factory.stop()
+    if metrics_server is not None:
+        await metrics_server.stop()
     log.info("proxy on node %s stopped", config.node_name)
 
 

@@ -22,6 +22,7 @@ import time
 import typing
 from typing import Any, Callable
 
+from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import iptables
 from minik8s.proxy import proxier
 from minik8s.proxy import rules
@@ -145,6 +146,8 @@ class TcpPortal:
         self.server: asyncio.Server | None = None
         self.port = 0
         self.connections = 0
+        # Told of every relayed connection (counters.Tally.count), for the per-endpoint counts.
+        self.on_connection: Callable[[servicemap.ServicePortName, servicemap.Endpoint], None] | None = None
         self._dials: set[asyncio.Task[None]] = set()
 
     async def open(self, host: str) -> None:
@@ -181,6 +184,8 @@ class TcpPortal:
                 return
             _link(client, backend)
             self.connections += 1
+            if self.on_connection is not None:
+                self.on_connection(self.service.name, ep)
             return
         log.info("userspace proxier: %s: no endpoint accepted the connection", self.service.name)
         client.transport.close()
@@ -320,6 +325,7 @@ class UserspaceProxier(proxier.Proxier):
         self.portals: dict[servicemap.ServicePortName, Portal] = {}
         self._last_text: str | None = None
         self._need_full = True
+        self.tally = counters_mod.Tally()
 
     def owns(self, chain: str) -> bool:
         return rules.owned_by_userspace_mode(chain)
@@ -329,6 +335,8 @@ class UserspaceProxier(proxier.Proxier):
         portal: Portal = TcpPortal(sp, lb) if sp.protocol == "TCP" else UdpPortal(sp, lb, self.udp_timeout,
                                                                                      self.clock)
         await portal.open(self.bind_address)
+        if isinstance(portal, TcpPortal):
+            portal.on_connection = self.tally.count
         log.info("userspace proxier: %s (%s:%d/%s) on local port %d", sp.name, sp.cluster_ip, sp.port,
                  sp.protocol, portal.port)
         return portal
@@ -349,6 +357,7 @@ class UserspaceProxier(proxier.Proxier):
                     opened_udp.append(sp)
             portal.service = sp
             portal.lb.update(endpoints.get(name, ()), sp.affinity_timeout)
+        self.tally.retain(endpoints)
         text = rules.build_userspace_rules([(p.service, p.port) for p in self.portals.values()], self.node_ip)
         full = periodic or self._need_full
         if text != self._last_text or full:

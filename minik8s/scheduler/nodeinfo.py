@@ -17,6 +17,8 @@ import dataclasses
 import functools
 from typing import Any
 
+from minik8s.api import conditions
+from minik8s.api import owners
 from minik8s.api import quantity
 
 Obj = dict[str, Any]
@@ -126,11 +128,8 @@ class PodInfo:
         self.node_name: str = (pod.get("spec") or {}).get("nodeName") or ""
         self.milli_cpu, self.memory, self.nz_milli_cpu, self.nz_memory = pod_requests(pod)
         self.ports = host_ports(pod)
-        self.owner_uid = ""
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("controller"):
-                self.owner_uid = ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
-                break
+        ref = owners.controller_ref(pod)
+        self.owner_uid = "" if ref is None else ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
         self.terminating = bool(meta.get("deletionTimestamp"))
 
     @property
@@ -186,12 +185,11 @@ class NodeInfo:
 
     def set_node(self, node: Obj) -> None:
         self.node = node
-        meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+        meta, spec = node["metadata"], node.get("spec") or {}
         self.labels = dict(meta.get("labels") or {})
         self.taints = list(spec.get("taints") or [])
         self.unschedulable = bool(spec.get("unschedulable"))
-        self.ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                         for c in status.get("conditions") or [])
+        self.ready = conditions.is_true(node, "Ready")
         self.alloc_milli_cpu, self.alloc_memory, self.alloc_pods = _node_allocatable(node)
 
     def add_pod(self, pi: PodInfo) -> None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import logging
 import time
 from typing import Any, Protocol
 
+from minik8s.api import conditions
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 from minik8s.scheduler import cache as cache_mod
 from minik8s.scheduler import framework
@@ -68,22 +69,10 @@ class APIPodControl:
                                 patch_type=rest.STRATEGIC_PATCH, subresource="status")
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _condition(pod: Obj, ctype: str) -> Obj | None:
-    conditions: list[Obj] = (pod.get("status") or {}).get("conditions") or []
-    for c in conditions:
-        if c.get("type") == ctype:
-            return c
-    return None
-
-
 def _node_relevant(node: Obj) -> tuple[Any, ...]:
     """The parts of a Node a decision depends on (heartbeats change none of them)."""
     meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
-    ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    ready = conditions.status(node, "Ready")
     return (meta.get("labels"), spec.get("taints"), spec.get("unschedulable"), status.get("allocatable"), ready)
 
 
@@ -197,7 +186,7 @@ class Scheduler:
             qp = await self.queue.pop()
             try:
                 self.schedule_one(qp)
-            except Exception:  # noqa: BLE001 - one bad pod must not stop scheduling
+            except Exception:
                 log.exception("scheduling %s failed", qp.key)
                 self.queue.add_backoff(qp)
             # Let watch events and bindings in flight make progress between decisions.
@@ -268,7 +257,7 @@ class Scheduler:
         log.info("pod %s is unschedulable: %s", qp.key, message)
         self.queue.add_unschedulable(qp)
         self.recorder.event(pod, "Warning", "FailedScheduling", message)
-        current = _condition(pod, "PodScheduled")
+        current = conditions.get(pod, "PodScheduled")
         if self._written.get(uid) == message or (
                 current and current.get("status") == "False" and current.get("reason") == "Unschedulable"
                 and current.get("message") == message):
@@ -276,7 +265,7 @@ class Scheduler:
         self._written[uid] = message
         since = current.get("lastTransitionTime") if current and current.get("status") == "False" else None
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-                     "lastProbeTime": None, "lastTransitionTime": since or _now()}
+                     "lastProbeTime": None, "lastTransitionTime": since or rfc3339.now()}
         task = asyncio.get_running_loop().create_task(self._write_condition(pod, condition))
         self._status_tasks.add(task)
         task.add_done_callback(self._status_tasks.discard)

@@ -245,7 +245,7 @@ def spawn_detached(argv: Sequence[str], log_file: str | None) -> subprocess.Pope
     """
     if log_file:
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
-        out: Any = open(log_file, "ab")  # noqa: SIM115 - the child keeps its own copy
+        out: Any = open(log_file, "ab")
     else:
         out = subprocess.DEVNULL
     try:

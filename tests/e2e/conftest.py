@@ -56,6 +56,13 @@ FAST_FAILOVER = [
     "scheduler.renew-deadline=3",
     "scheduler.retry-period=1",
 ]
+# Autoscaling reacts in seconds instead of tens of seconds (tests/e2e/test_autoscaling.py).
+FAST_AUTOSCALING = [
+    "controller-manager.horizontal-pod-autoscaler-sync-period=5",
+    "controller-manager.horizontal-pod-autoscaler-downscale-stabilization=20",
+    "kubelet.stats-interval=5",
+    "apiserver.metric-resolution=5",
+]
 
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 300, input: str | None = None,
@@ -398,7 +405,7 @@ def sweep_dead_sessions() -> None:
 def up_local(name: str, base: pathlib.Path, nodes: int, extra: list[str] | None = None) -> Cluster:
     state = str(base / "cluster")
     kubeconfig = str(base / "kubeconfig")
-    sets = [a for s in [*FAST_FAILOVER, *(extra or [])] for a in ("--set", s)]
+    sets = [a for s in [*FAST_FAILOVER, *FAST_AUTOSCALING, *(extra or [])] for a in ("--set", s)]
     run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--nodes", str(nodes),
          "--subnet", free_subnet(), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig, *sets],
         timeout=240)

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import minik8s.cli.kubectl  # noqa: F401  (registers the verbs on `cli`)
+import minik8s.cli.kubectl.verbs  # noqa: F401  (registers the verbs on `cli`)
 from minik8s.cli.main import cli
 from tests.conftest import REPO, ApiServerProcess, http, kubectl, test_pki
 

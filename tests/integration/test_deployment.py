@@ -21,9 +21,10 @@ import pytest
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import util
 from minik8s.util import procs
 from tests.conftest import ApiServerProcess, ComponentProcess, akubectl, controller_manager
 
@@ -115,7 +116,7 @@ class FakeKubelet:
             self.marked.add(uid)
 
     async def mark(self, pod: Obj, ready_age: float = 0.0) -> None:
-        since = util.format_time(time.time() - ready_age)
+        since = rfc3339.format(time.time() - ready_age)
         status = {"phase": "Running", "startTime": since, "podIP": "10.244.0.10", "conditions": [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": since},
             {"type": "Initialized", "status": "True", "lastTransitionTime": since},
@@ -384,7 +385,7 @@ async def test_rollout_history_undo_and_to_revision(
 
         async def revision(want: str) -> bool:
             cur = await client.get(DEPLOY, "web", namespace)
-            return util.annotations(cur).get(util.REVISION) == want
+            return util.annotations_of(cur).get(util.REVISION) == want
         await procs.wait_for_async(lambda: revision("4"), TIMEOUT, interval=0.1, what="revision 4")
         out = (await akubectl(apiserver, "rollout", "history", "deployment/web", "-n", namespace)).stdout
         assert history(out) == {1: "<none>", 3: "image three", 4: "image two"}
@@ -403,7 +404,7 @@ async def test_rollout_history_undo_and_to_revision(
     # Three templates, three ReplicaSets: going back reused them, never duplicated them.
     rss = await replica_sets(client, namespace)
     assert len(rss) == 3 and all(owned_by(rs, d) for rs in rss)
-    revisions = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: util.annotations(rs) for rs in rss}
+    revisions = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: util.annotations_of(rs) for rs in rss}
     assert revisions[IMAGE][util.REVISION] == "5" and revisions[IMAGE][util.REVISION_HISTORY] == "1"
     assert revisions["minik8s/web:2"][util.REVISION] == "4"
 
@@ -421,7 +422,7 @@ async def test_kubectl_scale(manager: ControllerManager, client: rest.Client, ap
         d = await wait_complete(client, namespace)
         await wait_pods(client, namespace, lambda ps: len(ps) == 1, "1 pod")
     [rs] = await replica_sets(client, namespace)
-    assert util.replicas(rs) == 1 and util.annotations(rs)[util.DESIRED_REPLICAS] == "1"
+    assert util.replicas(rs) == 1 and util.annotations_of(rs)[util.DESIRED_REPLICAS] == "1"
     assert d["metadata"]["annotations"][util.REVISION] == "1"
     events = (await client.list(EVENTS, namespace, field_selector="involvedObject.name=web"))["items"]
     messages = {e["message"] for e in events if e["reason"] == "ScalingReplicaSet"}
@@ -490,7 +491,7 @@ async def test_old_replica_sets_beyond_history_limit_are_deleted(
             rss = await replica_sets(client, namespace)
             return rss if len(rss) == 3 else None
         rss = await procs.wait_for_async(trimmed, TIMEOUT, interval=0.1, what="3 replica sets left")
-    assert sorted(int(util.annotations(rs)[util.REVISION]) for rs in rss) == [3, 4, 5]
+    assert sorted(int(util.annotations_of(rs)[util.REVISION]) for rs in rss) == [3, 4, 5]
 
 
 # -- adoption ---------------------------------------------------------------------------------------------
@@ -529,7 +530,7 @@ async def test_orphan_replica_set_is_adopted_and_an_unselected_one_released(
 
 async def _revision_is(client: rest.Client, namespace: str, want: str) -> Obj | None:
     cur = await client.get(DEPLOY, "web", namespace)
-    return cur if util.annotations(cur).get(util.REVISION) == want else None
+    return cur if util.annotations_of(cur).get(util.REVISION) == want else None
 
 
 # -- controller manager crash ---------------------------------------------------------------------------------
@@ -666,4 +667,4 @@ async def test_seed_vdata_imp_deployment(manager: ControllerManager, client: res
             rss = await replica_sets(client, namespace)
             return rss if len(rss) == 4 else None
         rss = await procs.wait_for_async(trimmed, TIMEOUT, interval=0.1, what="4 replica sets left")
-    assert sorted(int(util.annotations(rs)[util.REVISION]) for rs in rss) == [2, 3, 4, 5]
+    assert sorted(int(util.annotations_of(rs)[util.REVISION]) for rs in rss) == [2, 3, 4, 5]

@@ -17,7 +17,7 @@ from minik8s.util import procs
 from tests.conftest import ApiServerProcess, http, start_apiserver
 from tests.integration.test_api import collect, pod
 
-PODS = resources.lookup("", "v1", "pods")
+PODS = resources.must("", "v1", "pods")
 
 
 @pytest.fixture
@@ -115,9 +115,9 @@ async def test_namespace_deletion_deletes_its_content(apiserver: ApiServerProces
     import sys
 
     ns = "doomed-" + str(int(time.time() * 1000) % 100000)
-    await client.create(resources.lookup("", "v1", "namespaces"), {"metadata": {"name": ns}})
+    await client.create(resources.must("", "v1", "namespaces"), {"metadata": {"name": ns}})
     await client.create(PODS, pod("p1"), ns)
-    await client.create(resources.lookup("apps", "v1", "deployments"), {
+    await client.create(resources.must("apps", "v1", "deployments"), {
         "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
             "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}}, ns)
     log = open(tmp_path / "cm.log", "wb")
@@ -125,14 +125,14 @@ async def test_namespace_deletion_deletes_its_content(apiserver: ApiServerProces
                            apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER),
                            "--controllers", "namespace", "--no-leader-elect"], stdout=log, stderr=subprocess.STDOUT)
     try:
-        await client.delete(resources.lookup("", "v1", "namespaces"), ns)
-        terminating = await client.get(resources.lookup("", "v1", "namespaces"), ns)
+        await client.delete(resources.must("", "v1", "namespaces"), ns)
+        terminating = await client.get(resources.must("", "v1", "namespaces"), ns)
         assert terminating["status"]["phase"] == "Terminating"
         with pytest.raises(errors.Forbidden):
             await client.create(PODS, pod("late"), ns)
 
         async def gone() -> bool:
-            return await client.get_or_none(resources.lookup("", "v1", "namespaces"), ns) is None
+            return await client.get_or_none(resources.must("", "v1", "namespaces"), ns) is None
         await procs.wait_for_async(gone, 30, what="namespace to be removed")
         assert (await client.list(PODS, ns))["items"] == []
     finally:

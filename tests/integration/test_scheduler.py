@@ -274,7 +274,7 @@ async def test_spreads_one_owners_pods_across_nodes(client: rest.Client, harness
         await client.create(PODS, pod_body(h, f"web-{i}", owner=owner, nodeSelector={TEST_LABEL: h.tag}))
     items = await wait_pods(client, h, lambda items: len(items) == 6 and all(p["spec"].get("nodeName") for p in items),
                             "6 pods bound")
-    counts = {n: 0 for n in nodes}
+    counts = dict.fromkeys(nodes, 0)
     for p in items:
         counts[p["spec"]["nodeName"]] += 1
     assert sorted(counts.values()) == [2, 2, 2], counts

@@ -1,7 +1,6 @@
-"""The API server's authentication pieces on their own: users, request attributes, authenticators."""
+"""The API server's authentication pieces on their own: users, what anonymous may reach, authenticators."""
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from typing import Any
 
@@ -11,10 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from minik8s.api import bootstraptoken
 from minik8s.api import errors
 from minik8s.api import identities
-from minik8s.apiserver.authn import authorizer
 from minik8s.apiserver.authn import bootstrap as bootstrap_authn
 from minik8s.apiserver.authn import middleware
-from minik8s.apiserver.authn import requestinfo
 from minik8s.apiserver.authn import serviceaccount
 from minik8s.apiserver.authn import user as user_mod
 from minik8s.apiserver.authn import x509 as x509_authn
@@ -22,78 +19,16 @@ from minik8s.cluster import bootstrap
 from minik8s.util import pki
 
 DAY = datetime.timedelta(days=1)
-U = user_mod.UserInfo("u")
 
 
-def test_user_info_is_frozen_and_hashable() -> None:
-    u = user_mod.UserInfo("a", "1", ["g"], {"k": ["v"]})  # type: ignore[arg-type]
-    assert u.groups == ("g",) and u.extra["k"] == ("v",)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        u.name = "b"  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        u.extra["k"] = ("w",)  # type: ignore[index]
-    assert hash(u) == hash(user_mod.UserInfo("a", "1", ("g",), {"k": ("v",)}))
-    assert u.with_authenticated().groups == ("g", identities.AUTHENTICATED)
-    assert u.with_authenticated().with_authenticated().groups == ("g", identities.AUTHENTICATED)
-    assert user_mod.ANONYMOUS.anonymous and user_mod.ANONYMOUS.groups == (identities.UNAUTHENTICATED,)
-    assert u.to_api() == {"username": "a", "uid": "1", "groups": ["g"], "extra": {"k": ["v"]}}
-
-
-@pytest.mark.parametrize("method,path,query,want", [
-    ("GET", "/api/v1/namespaces/ns/pods", {}, ("list", "", "v1", "ns", "pods", "", "")),
-    ("GET", "/api/v1/namespaces/ns/pods", {"watch": "true"}, ("watch", "", "v1", "ns", "pods", "", "")),
-    ("GET", "/api/v1/pods", {"fieldSelector": "metadata.name=x"}, ("list", "", "v1", "", "pods", "", "x")),
-    ("GET", "/api/v1/namespaces/ns/pods/p/log", {}, ("get", "", "v1", "ns", "pods", "log", "p")),
-    ("PUT", "/api/v1/namespaces/ns/pods/p/status", {}, ("update", "", "v1", "ns", "pods", "status", "p")),
-    ("POST", "/apis/apps/v1/namespaces/ns/deployments", {}, ("create", "apps", "v1", "ns", "deployments", "", "")),
-    ("PATCH", "/apis/apps/v1/namespaces/ns/deployments/d/scale", {},
-     ("patch", "apps", "v1", "ns", "deployments", "scale", "d")),
-    ("DELETE", "/api/v1/namespaces/ns/pods", {}, ("deletecollection", "", "v1", "ns", "pods", "", "")),
-    ("DELETE", "/api/v1/namespaces/ns", {}, ("delete", "", "v1", "ns", "namespaces", "", "ns")),
-    ("PUT", "/api/v1/namespaces/ns/finalize", {}, ("update", "", "v1", "ns", "namespaces", "finalize", "ns")),
-    ("GET", "/api/v1/nodes/n1", {}, ("get", "", "v1", "", "nodes", "", "n1")),
-    ("GET", "/api/v1/watch/namespaces/ns/pods", {}, ("watch", "", "v1", "ns", "pods", "", "")),
-    ("PUT", "/apis/certificates.k8s.io/v1/certificatesigningrequests/c/approval", {},
-     ("update", "certificates.k8s.io", "v1", "", "certificatesigningrequests", "approval", "c")),
-])
-def test_resource_attributes(method: str, path: str, query: dict[str, str], want: tuple[str, ...]) -> None:
-    a = requestinfo.attributes(method, path, query, U)
-    assert a.resource_request and a.user is U and a.path == path
-    assert (a.verb, a.api_group, a.api_version, a.namespace, a.resource, a.subresource, a.name) == want
-
-
-@pytest.mark.parametrize("method,path", [("GET", "/healthz"), ("GET", "/api"), ("GET", "/apis"),
-                                         ("GET", "/apis/apps"), ("GET", "/apis/apps/v1"), ("GET", "/api/v1"),
-                                         ("POST", "/version"), ("GET", "/openapi/v3/apis/apps/v1")])
-def test_non_resource_attributes(method: str, path: str) -> None:
-    a = requestinfo.attributes(method, path, {}, U)
-    assert not a.resource_request and a.verb == method.lower() and a.path == path
-
-
-def test_forbidden_message_reads_as_kubernetes() -> None:
-    a = requestinfo.attributes("GET", "/api/v1/namespaces/ns/secrets/s", {}, U)
-    assert authorizer.forbidden_message(a) == ('secrets "s" is forbidden: User "u" cannot get resource "secrets" '
-                                               'in API group "" in the namespace "ns"')
-    b = requestinfo.attributes("GET", "/apis/apps/v1/deployments", {}, U)
-    assert authorizer.forbidden_message(b, "no") == ('deployments.apps is forbidden: User "u" cannot list resource '
-                                                     '"deployments" in API group "apps" at the cluster scope: no')
-    assert authorizer.forbidden_message(requestinfo.attributes("GET", "/metrics", {}, U)) == \
-        'forbidden: User "u" cannot get path "/metrics"'
-
-
-async def test_union_authorizer() -> None:
-    class Fixed:
-        def __init__(self, d: authorizer.Decision) -> None:
-            self.d = d
-
-        async def authorize(self, attributes: authorizer.Attributes) -> authorizer.Decision:
-            return self.d
-
-    a = requestinfo.attributes("GET", "/api/v1/pods", {}, U)
-    deny = authorizer.Decision(authorizer.Verdict.DENY, "no")
-    assert (await authorizer.Union(Fixed(authorizer.NO_OPINION), Fixed(deny)).authorize(a)) == deny
-    assert not (await authorizer.Union(Fixed(authorizer.NO_OPINION)).authorize(a)).allowed
-    assert (await authorizer.AlwaysAllow().authorize(a)).allowed
+def test_authenticated_users_are_in_system_authenticated_and_answer_as_userinfo() -> None:
+    u = user_mod.authenticated("a", uid="1", groups=["g"], extra={"k": ["v"]})
+    assert u.groups == ("g", identities.AUTHENTICATED) and u.extra["k"] == ("v",)
+    assert user_mod.authenticated("a", groups=("g", identities.AUTHENTICATED)).groups == ("g", identities.AUTHENTICATED)
+    assert user_mod.to_api(u) == {"username": "a", "uid": "1", "groups": ["g", identities.AUTHENTICATED],
+                                  "extra": {"k": ["v"]}}
+    anonymous = user_mod.anonymous()
+    assert anonymous.name == identities.ANONYMOUS and anonymous.groups == (identities.UNAUTHENTICATED,)
 
 
 @pytest.mark.parametrize("method,path,allowed", [

@@ -3,6 +3,7 @@ the bootstrap-token controllers, with recording fakes for the API client."""
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
 from typing import Any
 
@@ -11,15 +12,41 @@ import pytest
 from minik8s.api import bootstraptoken
 from minik8s.api import errors
 from minik8s.api import identities
-from minik8s.apiserver import certificates as strategy
-from minik8s.apiserver.authn import user as user_mod
+from minik8s.api import kinds
+from minik8s.api import resources
+from minik8s.api.kinds import certificates as csr_kind
 from minik8s.client import informer as informer_mod
 from minik8s.cluster import bootstrap
 from minik8s.controllers import bootstrap as bootstrap_controllers
 from minik8s.controllers import certificates
 from minik8s.util import pki
 
-NOW = "2026-01-01T00:00:00Z"
+CSRS = resources.must("certificates.k8s.io", "v1", "certificatesigningrequests")
+
+
+class strategy:  # the CSR strategy as the registry drives it, verb by verb
+    S = csr_kind.CertificateSigningRequestStrategy()
+
+    @classmethod
+    def prepare_for_create(cls, obj: dict[str, Any], who: dict[str, Any] | None) -> None:
+        cls.S.prepare_for_create(CSRS, obj)
+        cls.S.record_requester(CSRS, obj, who)
+
+    @classmethod
+    def prepare_for_update(cls, old: dict[str, Any], new: dict[str, Any], sub: str | None) -> dict[str, Any]:
+        if sub is not None:
+            return cls.S.subresources[sub].prepare_for_update(CSRS, new, old)
+        new = copy.deepcopy(new)
+        cls.S.prepare_for_update(CSRS, new, old)
+        return new
+
+    @classmethod
+    def validate(cls, obj: dict[str, Any], old: dict[str, Any] | None, sub: str | None = None) -> None:
+        if sub is None:
+            kinds.validate(CSRS, obj, old)
+        else:
+            assert old is not None
+            cls.S.subresources[sub].validate_update(CSRS, obj, old).raise_invalid(csr_kind.KIND, "x", csr_kind.GROUP)
 
 
 def csr(cn: str, orgs: tuple[str, ...] = (), *, signer: str = certificates.KUBELET_CLIENT_SIGNER,
@@ -47,8 +74,8 @@ APPROVED = {"type": "Approved", "status": "True", "reason": "R"}
 def test_create_records_the_requester_not_the_body() -> None:
     obj = csr("system:node:n1", (identities.NODES,), requester="system:masters-wannabe", groups=(identities.MASTERS,))
     obj["status"] = {"certificate": "Zm9v"}
-    who = user_mod.UserInfo("system:bootstrap:abcdef", groups=(identities.BOOTSTRAPPERS, identities.AUTHENTICATED))
-    strategy.prepare_for_create(obj, who, NOW)
+    who = {"username": "system:bootstrap:abcdef", "groups": [identities.BOOTSTRAPPERS, identities.AUTHENTICATED]}
+    strategy.prepare_for_create(obj, who)
     assert obj["spec"]["username"] == "system:bootstrap:abcdef"
     assert obj["spec"]["groups"] == [identities.BOOTSTRAPPERS, identities.AUTHENTICATED]
     assert obj["status"] == {}
@@ -76,16 +103,16 @@ def test_approval_changes_only_conditions_and_cannot_be_withdrawn() -> None:
     old = csr("system:node:n1", (identities.NODES,))
     new = csr("system:node:evil", (identities.NODES,), conditions=[dict(APPROVED)])
     new["status"]["certificate"] = "Zm9v"
-    approved = strategy.prepare_for_update(old, new, "approval", NOW)
+    approved = strategy.prepare_for_update(old, new, "approval")
     strategy.validate(approved, old, "approval")
     assert approved["spec"] == old["spec"] and "certificate" not in approved["status"]
     assert approved["status"]["conditions"][0]["type"] == "Approved"
-    assert approved["status"]["conditions"][0]["lastUpdateTime"] == NOW
-    withdrawn = strategy.prepare_for_update(approved, {"status": {"conditions": []}}, "approval", NOW)
+    assert approved["status"]["conditions"][0]["lastUpdateTime"]
+    withdrawn = strategy.prepare_for_update(approved, {"status": {"conditions": []}}, "approval")
     with pytest.raises(errors.Invalid, match="may not remove a condition of type Approved"):
         strategy.validate(withdrawn, approved, "approval")
     both = strategy.prepare_for_update(approved, {"status": {"conditions": [APPROVED, {"type": "Denied"}]}},
-                                       "approval", NOW)
+                                       "approval")
     with pytest.raises(errors.Invalid, match="mutually exclusive"):
         strategy.validate(both, approved, "approval")
 
@@ -94,16 +121,16 @@ def test_status_cannot_approve_and_a_certificate_needs_approval_and_never_change
     old = csr("system:node:n1", (identities.NODES,))
     cert = base64.b64encode(pki.cert_pem(pki.make_ca()[1])).decode()
     sneaky = strategy.prepare_for_update(old, {"status": {"conditions": [APPROVED], "certificate": cert}},
-                                         "status", NOW)
+                                         "status")
     assert not any(c["type"] == "Approved" for c in sneaky["status"].get("conditions") or [])
     with pytest.raises(errors.Invalid, match="only be set on an approved request"):
         strategy.validate(sneaky, old, "status")
-    approved = strategy.prepare_for_update(old, {"status": {"conditions": [APPROVED]}}, "approval", NOW)
+    approved = strategy.prepare_for_update(old, {"status": {"conditions": [APPROVED]}}, "approval")
     issued = strategy.prepare_for_update(approved, {"status": {"certificate": cert, "conditions": [APPROVED]}},
-                                         "status", NOW)
+                                         "status")
     strategy.validate(issued, approved, "status")
     other = base64.b64encode(pki.cert_pem(pki.make_ca()[1])).decode()
-    changed = strategy.prepare_for_update(issued, {"status": {"certificate": other}}, "status", NOW)
+    changed = strategy.prepare_for_update(issued, {"status": {"certificate": other}}, "status")
     with pytest.raises(errors.Invalid, match="may not modify existing certificate"):
         strategy.validate(changed, issued, "status")
 
@@ -112,7 +139,7 @@ def test_main_resource_update_keeps_spec_and_status() -> None:
     old = csr("system:node:n1", (identities.NODES,))
     new = csr("x", conditions=[APPROVED])
     new["metadata"]["labels"] = {"a": "b"}
-    kept = strategy.prepare_for_update(old, new, None, NOW)
+    kept = strategy.prepare_for_update(old, new, None)
     assert kept["spec"] == old["spec"] and kept["status"] == old["status"]
     assert kept["metadata"]["labels"] == {"a": "b"}
 

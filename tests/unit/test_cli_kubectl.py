@@ -13,14 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from minik8s.api import resources
-from minik8s.cli import kubectl
-from minik8s.cli import kubectl_apply
-from minik8s.cli import kubectl_args
-from minik8s.cli import kubectl_describe
-from minik8s.cli import kubectl_describe_parts
-from minik8s.cli import kubectl_get
-from minik8s.cli import kubectl_run
-from minik8s.cli import printers
+from minik8s.cli.kubectl import verbs as kubectl
+from minik8s.cli.kubectl import apply as kubectl_apply
+from minik8s.cli.kubectl import args as kubectl_args
+from minik8s.cli.kubectl import describe as kubectl_describe
+from minik8s.cli.kubectl import describe_parts as kubectl_describe_parts
+from minik8s.cli.kubectl import get as kubectl_get
+from minik8s.cli.kubectl import cmdutil
+from minik8s.cli.kubectl import printers
 from minik8s.cli.main import cli
 from minik8s.client import kubeconfig
 
@@ -465,10 +465,10 @@ def test_pod_qos(containers: list[dict[str, Any]], qos: str) -> None:
 
 
 def test_smart_labels_for_generic_describe() -> None:
-    assert kubectl_describe._smart_label("creationTimestamp") == "Creation Timestamp"  # noqa: SLF001
-    assert kubectl_describe._smart_label("apiVersion") == "API Version"  # noqa: SLF001
-    assert kubectl_describe._smart_label("holderIdentity") == "Holder Identity"  # noqa: SLF001
-    assert kubectl_describe._smart_label("a.b") == "a.b"  # noqa: SLF001
+    assert kubectl_describe._smart_label("creationTimestamp") == "Creation Timestamp"
+    assert kubectl_describe._smart_label("apiVersion") == "API Version"
+    assert kubectl_describe._smart_label("holderIdentity") == "Holder Identity"
+    assert kubectl_describe._smart_label("a.b") == "a.b"
 
 
 # ---------------------------------------------------------------------------
@@ -514,7 +514,7 @@ def test_bad_yaml_is_one_line_and_nothing_is_sent(tmp_path: pathlib.Path) -> Non
 def test_boolean_flags_accept_kubectl_spelling() -> None:
     seen: list[tuple[bool, bool]] = []
 
-    @click.command(cls=kubectl_run.KubectlCommand)
+    @click.command(cls=cmdutil.KubectlCommand)
     @click.option("--wait/--no-wait", default=True)
     @click.option("--overwrite", is_flag=True)
     @click.argument("args", nargs=-1)
@@ -531,12 +531,12 @@ def test_connection_flags_override_the_kubeconfig(tmp_path: pathlib.Path, monkey
     kc = tmp_path / "config"
     kubeconfig.write_context(kc, "ctx", "http://10.0.0.1:6443", token="t0", namespace="team")
     monkeypatch.setenv("KUBECONFIG", str(kc))
-    assert kubectl_run.Connection().resolve() == ("http://10.0.0.1:6443", "t0", "team")
-    assert kubectl_run.Connection(server="http://h:1", token="t1", namespace="n").resolve() == ("http://h:1", "t1", "n")
+    assert cmdutil.Connection().resolve() == ("http://10.0.0.1:6443", "t0", "team")
+    assert cmdutil.Connection(server="http://h:1", token="t1", namespace="n").resolve() == ("http://h:1", "t1", "n")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
-    assert kubectl_run.Connection(server="http://h:1").resolve() == ("http://h:1", None, "default")
-    with pytest.raises(kubectl_run.KubectlError, match="no kubeconfig found"):
-        kubectl_run.Connection().resolve()
+    assert cmdutil.Connection(server="http://h:1").resolve() == ("http://h:1", None, "default")
+    with pytest.raises(cmdutil.KubectlError, match="no kubeconfig found"):
+        cmdutil.Connection().resolve()
 
 
 def test_every_option_has_an_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from minik8s.api import errors
+from minik8s.api.kinds import hpa_conversion
 
-from minik8s.api import convert, errors
 
 REF = {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}
 
@@ -25,7 +26,7 @@ def v1_hpa(**spec: Any) -> dict[str, Any]:
 
 def test_kubectl_autoscale_body_becomes_a_cpu_metric() -> None:
     v1 = v1_hpa(minReplicas=1, maxReplicas=5, targetCPUUtilizationPercentage=50)
-    assert convert.hpa_v1_to_v2(v1) == {
+    assert hpa_conversion.hpa_v1_to_v2(v1) == {
         "kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
         "metadata": {"name": "web", "namespace": "default"},
         "spec": {"scaleTargetRef": REF, "minReplicas": 1, "maxReplicas": 5, "metrics": [cpu(50)]},
@@ -34,7 +35,7 @@ def test_kubectl_autoscale_body_becomes_a_cpu_metric() -> None:
 
 
 def test_no_cpu_target_gets_the_explicit_80_percent_default() -> None:
-    v2 = convert.hpa_v1_to_v2(v1_hpa(maxReplicas=3))
+    v2 = hpa_conversion.hpa_v1_to_v2(v1_hpa(maxReplicas=3))
     assert v2["spec"]["metrics"] == [cpu(80)]
     assert "minReplicas" not in v2["spec"]  # defaulting is not conversion's job
 
@@ -45,14 +46,14 @@ def test_v2_cpu_only_to_v1_needs_no_annotations() -> None:
           "spec": {"scaleTargetRef": REF, "minReplicas": 2, "maxReplicas": 4, "metrics": [cpu(60)]},
           "status": {"currentReplicas": 2, "desiredReplicas": 3, "currentMetrics": [
               {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 42}}}]}}
-    v1 = convert.hpa_v2_to_v1(v2)
+    v1 = hpa_conversion.hpa_v2_to_v1(v2)
     assert v1["apiVersion"] == "autoscaling/v1"
     assert v1["spec"] == {"scaleTargetRef": REF, "minReplicas": 2, "maxReplicas": 4,
                           "targetCPUUtilizationPercentage": 60}
     assert v1["status"] == {"currentReplicas": 2, "desiredReplicas": 3,
                             "currentCPUUtilizationPercentage": 42}
     # The current metrics always ride along: v1's percentage loses the raw value.
-    assert set(v1["metadata"]["annotations"]) == {convert.METRIC_STATUSES_ANNOTATION}
+    assert set(v1["metadata"]["annotations"]) == {hpa_conversion.METRIC_STATUSES_ANNOTATION}
     assert v2["apiVersion"] == "autoscaling/v2"  # the input is untouched
 
 
@@ -60,7 +61,7 @@ def test_fresh_v2_object_reads_as_v1_with_zero_replica_counts() -> None:
     v2 = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
           "metadata": {"name": "web"}, "spec": {"scaleTargetRef": REF, "maxReplicas": 5,
                                                 "metrics": [cpu(50)]}}
-    assert convert.hpa_v2_to_v1(v2) == {
+    assert hpa_conversion.hpa_v2_to_v1(v2) == {
         "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "web"},
         "spec": {"scaleTargetRef": REF, "maxReplicas": 5, "targetCPUUtilizationPercentage": 50},
@@ -113,14 +114,14 @@ FULL_V2: dict[str, Any] = {
 
 
 def test_v2_round_trips_through_v1_losing_nothing() -> None:
-    v1 = convert.hpa_v2_to_v1(FULL_V2)
+    v1 = hpa_conversion.hpa_v2_to_v1(FULL_V2)
     assert v1["spec"]["targetCPUUtilizationPercentage"] == 70
     assert v1["status"]["currentCPUUtilizationPercentage"] == 40
     annotations = v1["metadata"]["annotations"]
     assert annotations["team"] == "a"
-    assert set(annotations) == {"team", *convert.ROUND_TRIP_ANNOTATIONS}
+    assert set(annotations) == {"team", *hpa_conversion.ROUND_TRIP_ANNOTATIONS}
 
-    back = convert.hpa_v1_to_v2(v1)
+    back = hpa_conversion.hpa_v1_to_v2(v1)
     # The CPU metric that became targetCPUUtilizationPercentage comes back last.
     metrics = FULL_V2["spec"]["metrics"]
     expected = copy.deepcopy(FULL_V2)
@@ -130,8 +131,8 @@ def test_v2_round_trips_through_v1_losing_nothing() -> None:
 
 
 def test_v1_annotations_use_the_v1_metric_shapes() -> None:
-    v1 = convert.hpa_v2_to_v1(FULL_V2)
-    others = json.loads(v1["metadata"]["annotations"][convert.METRIC_SPECS_ANNOTATION])
+    v1 = hpa_conversion.hpa_v2_to_v1(FULL_V2)
+    others = json.loads(v1["metadata"]["annotations"][hpa_conversion.METRIC_SPECS_ANNOTATION])
     assert others == [
         {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "500Mi"}},
         {"type": "Pods", "pods": {"metricName": "rps", "targetAverageValue": "100"}},
@@ -142,10 +143,10 @@ def test_v1_annotations_use_the_v1_metric_shapes() -> None:
         {"type": "ContainerResource", "containerResource": {
             "name": "cpu", "targetAverageUtilization": 90, "container": "app"}},
     ]
-    current = json.loads(v1["metadata"]["annotations"][convert.METRIC_STATUSES_ANNOTATION])
+    current = json.loads(v1["metadata"]["annotations"][hpa_conversion.METRIC_STATUSES_ANNOTATION])
     assert current[0] == {"type": "Resource", "resource": {
         "name": "cpu", "currentAverageUtilization": 40, "currentAverageValue": "120m"}}
-    behavior = json.loads(v1["metadata"]["annotations"][convert.BEHAVIOR_ANNOTATION])
+    behavior = json.loads(v1["metadata"]["annotations"][hpa_conversion.BEHAVIOR_ANNOTATION])
     # Upstream marshals its internal Go type: Go field names, nil as null.
     assert behavior == {
         "ScaleUp": {"StabilizationWindowSeconds": None, "SelectPolicy": None,
@@ -158,16 +159,16 @@ def test_v1_annotations_use_the_v1_metric_shapes() -> None:
 def test_v1_with_annotations_from_a_real_apiserver() -> None:
     v1 = v1_hpa(maxReplicas=5, targetCPUUtilizationPercentage=50)
     v1["metadata"]["annotations"] = {
-        convert.METRIC_SPECS_ANNOTATION:
+        hpa_conversion.METRIC_SPECS_ANNOTATION:
             '[{"type":"Resource","resource":{"name":"memory","targetAverageUtilization":60}}]',
-        convert.BEHAVIOR_ANNOTATION:
+        hpa_conversion.BEHAVIOR_ANNOTATION:
             '{"ScaleUp":null,"ScaleDown":{"StabilizationWindowSeconds":60,"SelectPolicy":null,'
             '"Policies":null}}',
-        convert.CONDITIONS_ANNOTATION: "[]",
+        hpa_conversion.CONDITIONS_ANNOTATION: "[]",
         "keep": "me",
     }
     v1["status"] = {"currentReplicas": 1, "desiredReplicas": 1, "currentCPUUtilizationPercentage": 30}
-    v2 = convert.hpa_v1_to_v2(v1)
+    v2 = hpa_conversion.hpa_v1_to_v2(v1)
     assert v2["metadata"]["annotations"] == {"keep": "me"}
     assert v2["spec"]["metrics"] == [
         {"type": "Resource", "resource": {"name": "memory", "target": {
@@ -184,21 +185,21 @@ def test_stale_round_trip_annotations_never_reach_v2_or_leak_into_v1() -> None:
     v2["spec"]["metrics"] = [cpu(50)]
     del v2["spec"]["behavior"]
     v2["status"] = {"desiredReplicas": 1}
-    v2["metadata"]["annotations"][convert.METRIC_SPECS_ANNOTATION] = "stale"
-    v1 = convert.hpa_v2_to_v1(v2)
+    v2["metadata"]["annotations"][hpa_conversion.METRIC_SPECS_ANNOTATION] = "stale"
+    v1 = hpa_conversion.hpa_v2_to_v1(v2)
     assert v1["metadata"]["annotations"] == {"team": "a"}
 
 
 def test_malformed_behavior_is_ignored_but_malformed_metrics_are_an_error() -> None:
     v1 = v1_hpa(maxReplicas=2)
-    v1["metadata"]["annotations"] = {convert.BEHAVIOR_ANNOTATION: "{not json"}
-    assert "behavior" not in convert.hpa_v1_to_v2(v1)["spec"]
-    v1["metadata"]["annotations"] = {convert.METRIC_SPECS_ANNOTATION: '{"type":"Pods"}'}
+    v1["metadata"]["annotations"] = {hpa_conversion.BEHAVIOR_ANNOTATION: "{not json"}
+    assert "behavior" not in hpa_conversion.hpa_v1_to_v2(v1)["spec"]
+    v1["metadata"]["annotations"] = {hpa_conversion.METRIC_SPECS_ANNOTATION: '{"type":"Pods"}'}
     with pytest.raises(errors.BadRequest):
-        convert.hpa_v1_to_v2(v1)
-    v1["metadata"]["annotations"] = {convert.CONDITIONS_ANNOTATION: "nope"}
+        hpa_conversion.hpa_v1_to_v2(v1)
+    v1["metadata"]["annotations"] = {hpa_conversion.CONDITIONS_ANNOTATION: "nope"}
     with pytest.raises(errors.BadRequest):
-        convert.hpa_v1_to_v2(v1)
+        hpa_conversion.hpa_v1_to_v2(v1)
 
 
 def test_first_cpu_metric_decides_even_without_utilization() -> None:
@@ -207,7 +208,7 @@ def test_first_cpu_metric_decides_even_without_utilization() -> None:
               {"type": "Resource", "resource": {"name": "cpu", "target": {
                   "type": "AverageValue", "averageValue": "200m"}}},
               cpu(50)]}}
-    v1 = convert.hpa_v2_to_v1(v2)
+    v1 = hpa_conversion.hpa_v2_to_v1(v2)
     assert "targetCPUUtilizationPercentage" not in v1["spec"]
-    assert json.loads(v1["metadata"]["annotations"][convert.METRIC_SPECS_ANNOTATION]) == [
+    assert json.loads(v1["metadata"]["annotations"][hpa_conversion.METRIC_SPECS_ANNOTATION]) == [
         {"type": "Resource", "resource": {"name": "cpu", "targetAverageValue": "200m"}}]

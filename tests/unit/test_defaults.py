@@ -7,23 +7,23 @@ from typing import Any
 import pytest
 import yaml
 
-from minik8s.api import defaults
+from minik8s.api import kinds
 from minik8s.api import resources
 
 Obj = dict[str, Any]
 
-POD = resources.lookup("", "v1", "pods")
-SVC = resources.lookup("", "v1", "services")
-RC = resources.lookup("", "v1", "replicationcontrollers")
-NS = resources.lookup("", "v1", "namespaces")
-NODE = resources.lookup("", "v1", "nodes")
-EP = resources.lookup("", "v1", "endpoints")
-EVENT = resources.lookup("", "v1", "events")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-RS = resources.lookup("apps", "v1", "replicasets")
-HPA2 = resources.lookup("autoscaling", "v2", "horizontalpodautoscalers")
-HPA1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-LEASE = resources.lookup("coordination.k8s.io", "v1", "leases")
+POD = resources.must("", "v1", "pods")
+SVC = resources.must("", "v1", "services")
+RC = resources.must("", "v1", "replicationcontrollers")
+NS = resources.must("", "v1", "namespaces")
+NODE = resources.must("", "v1", "nodes")
+EP = resources.must("", "v1", "endpoints")
+EVENT = resources.must("", "v1", "events")
+DEPLOY = resources.must("apps", "v1", "deployments")
+RS = resources.must("apps", "v1", "replicasets")
+HPA2 = resources.must("autoscaling", "v2", "horizontalpodautoscalers")
+HPA1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
+LEASE = resources.must("coordination.k8s.io", "v1", "leases")
 
 SEED = """
 apiVersion: apps/v1
@@ -50,10 +50,9 @@ spec:
 """
 
 
-def defaulted(res: resources.Resource | None, obj: Obj, old: Obj | None = None) -> Obj:
-    assert res is not None
+def defaulted(res: resources.Resource, obj: Obj, old: Obj | None = None) -> Obj:
     obj = copy.deepcopy(obj)
-    defaults.apply_defaults(res, obj, old)
+    kinds.apply_defaults(res, obj, old)
     return obj
 
 

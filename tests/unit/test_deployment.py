@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
-from minik8s.controllers import deployment
-from minik8s.controllers import deployment_util as util
+from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.deployment import util
 
 Obj = dict[str, Any]
 NS = "ns"
@@ -87,7 +88,7 @@ class FakeCluster:
         m.setdefault("uid", self._uid("d"))
         m.setdefault("generation", 1)
         m["resourceVersion"] = self._next_rv()
-        m.setdefault("creationTimestamp", util.format_time(self.now))
+        m.setdefault("creationTimestamp", rfc3339.format(self.now))
         self.d_store[f"{NS}/{m['name']}"] = d
         return d
 
@@ -108,7 +109,7 @@ class FakeCluster:
         m.setdefault("namespace", NS)
         m.setdefault("uid", self._uid("rs"))
         m.setdefault("generation", 1)
-        m.setdefault("creationTimestamp", util.format_time(self.now))
+        m.setdefault("creationTimestamp", rfc3339.format(self.now))
         m["resourceVersion"] = self._next_rv()
         rs.setdefault("status", {})
         self.rs_store[f"{NS}/{m['name']}"] = rs
@@ -148,7 +149,7 @@ class FakeCluster:
     async def patch_replica_set(self, namespace: str, name: str, patch: Obj) -> Obj:
         stored = copy.deepcopy(self.rs_store[f"{namespace}/{name}"])
         assert patch["metadata"]["uid"] == stored["metadata"]["uid"]
-        refs = [r for r in stored["metadata"].get("ownerReferences") or []]
+        refs = list(stored["metadata"].get("ownerReferences") or [])
         for ref in patch["metadata"]["ownerReferences"]:
             refs = [r for r in refs if r.get("uid") != ref["uid"]]
             if ref.get("$patch") != "delete":
@@ -350,7 +351,7 @@ async def test_rolling_update_stays_within_bounds_at_every_step(replicas: int, s
         raise AssertionError(f"rollout did not finish: {c.sizes()}")
     new = c.new_rs()
     assert new is not None and util.replicas(new) == replicas
-    assert util.annotations(new)[util.REVISION] == "2" == c.deployment()["metadata"]["annotations"][util.REVISION]
+    assert util.annotations_of(new)[util.REVISION] == "2" == c.deployment()["metadata"]["annotations"][util.REVISION]
     assert all(util.replicas(rs) == 0 for rs in c.rs_store.values() if rs is not new)
 
 
@@ -435,8 +436,8 @@ async def test_scaling_mid_rollout_is_proportional() -> None:
     old, new = c.replica_sets()
     # 25 allowed (20 + 5 surge), 12 more to hand out: 8*25/13 -> 15, 5*25/13 -> 10.
     assert (util.replicas(old), util.replicas(new)) == (15, 10)
-    assert util.annotations(old)[util.DESIRED_REPLICAS] == "20" == util.annotations(new)[util.DESIRED_REPLICAS]
-    assert util.annotations(new)[util.MAX_REPLICAS] == "25"
+    assert util.annotations_of(old)[util.DESIRED_REPLICAS] == "20" == util.annotations_of(new)[util.DESIRED_REPLICAS]
+    assert util.annotations_of(new)[util.MAX_REPLICAS] == "25"
     assert not [a for a in c.actions if a[0] == "create"]
 
 
@@ -460,14 +461,14 @@ async def test_rollback_to_an_old_template_bumps_that_replica_sets_revision() ->
     c.edit_spec(template=template("nginx:2"))
     await c.converge()
     first = util.find_new_replica_set({"spec": {"template": template("nginx:1")}}, list(c.rs_store.values()))
-    assert first is not None and util.annotations(first)[util.REVISION] == "1"
+    assert first is not None and util.annotations_of(first)[util.REVISION] == "1"
     assert c.deployment()["metadata"]["annotations"][util.REVISION] == "2"
     # `kubectl rollout undo` puts the old template back.
     c.edit_spec(template=template("nginx:1"))
     await c.converge()
     back = c.rs_store[f"{NS}/{util.name(first)}"]
-    assert util.annotations(back)[util.REVISION] == "3"
-    assert util.annotations(back)[util.REVISION_HISTORY] == "1"
+    assert util.annotations_of(back)[util.REVISION] == "3"
+    assert util.annotations_of(back)[util.REVISION_HISTORY] == "1"
     assert c.deployment()["metadata"]["annotations"][util.REVISION] == "3"
     assert len(c.rs_store) == 2
 
@@ -479,8 +480,8 @@ async def test_change_cause_is_copied_to_the_new_replica_set() -> None:
     c.add_deployment(d)
     await c.sync()
     [rs] = c.replica_sets()
-    assert util.annotations(rs)[util.CHANGE_CAUSE] == "kubectl create --record"
-    assert util.LAST_APPLIED not in util.annotations(rs)
+    assert util.annotations_of(rs)[util.CHANGE_CAUSE] == "kubectl create --record"
+    assert util.LAST_APPLIED not in util.annotations_of(rs)
 
 
 async def test_history_beyond_the_limit_is_deleted_oldest_first() -> None:
@@ -490,7 +491,7 @@ async def test_history_beyond_the_limit_is_deleted_oldest_first() -> None:
         c.edit_spec(template=template(f"nginx:{i}"))
         await c.converge()
     await c.sync()
-    revisions = sorted(int(util.annotations(rs)[util.REVISION]) for rs in c.rs_store.values())
+    revisions = sorted(int(util.annotations_of(rs)[util.REVISION]) for rs in c.rs_store.values())
     assert revisions == [3, 4, 5]  # the current one plus two old ones
     assert [a for a in c.actions if a[0] == "delete"]
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from minik8s.controllers import deployment_util as util
+from minik8s.api import rfc3339
+from minik8s.controllers.deployment import util
 
 NOW = 1_700_000_000.0
 
@@ -152,7 +153,7 @@ def test_hash_ignores_the_hash_label_and_empty_fields() -> None:
 def test_hash_is_stable_across_processes_and_key_order() -> None:
     t = template("nginx:1")
     reordered = {"spec": t["spec"], "metadata": t["metadata"]}
-    code = ("from minik8s.controllers import deployment_util as u;"
+    code = ("from minik8s.controllers.deployment import util as u;"
             "print(u.compute_hash({'metadata': {'labels': {'app': 'web'}}, "
             "'spec': {'containers': [{'image': 'nginx:1', 'name': 'web'}]}}, None))")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -267,9 +268,9 @@ def test_set_condition_keeps_transition_time_and_ignores_same_reason() -> None:
     util.set_condition(status, util.new_condition("Progressing", "True", "B", "m3", NOW + 20))
     c = status["conditions"][0]
     assert (c["reason"], c["lastTransitionTime"], c["lastUpdateTime"]) == (
-        "B", util.format_time(NOW), util.format_time(NOW + 20))
+        "B", rfc3339.format(NOW), rfc3339.format(NOW + 20))
     util.set_condition(status, util.new_condition("Progressing", "False", "C", "m4", NOW + 30))
-    assert status["conditions"][0]["lastTransitionTime"] == util.format_time(NOW + 30)
+    assert status["conditions"][0]["lastTransitionTime"] == rfc3339.format(NOW + 30)
 
 
 def test_calculate_status() -> None:

@@ -15,8 +15,8 @@ from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.dns import resolver as resolver_mod
 
-SERVICES = resources.lookup("", "v1", "services")
-ENDPOINTS = resources.lookup("", "v1", "endpoints")
+SERVICES = resources.must("", "v1", "services")
+ENDPOINTS = resources.must("", "v1", "endpoints")
 assert SERVICES and ENDPOINTS
 
 

@@ -63,7 +63,7 @@ async def test_a_deleted_pod_is_stopped_reported_removed_then_deleted(tmp_path: 
     assert final["phase"] == "Failed"
     assert final["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
     # A late event about the pod does not bring it back.
-    k._on_update(deleting, deleting)  # noqa: SLF001
+    k._on_update(deleting, deleting)
     assert "u1" not in k.pod_workers
     await k.pod_workers.stop()
 

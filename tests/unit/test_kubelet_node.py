@@ -8,9 +8,10 @@ from minik8s.kubelet import nodestatus
 INFO = nodestatus.MachineInfo(hostname="host-a", cpus=2, memory=4 * 1024 ** 3, disk=100 * 1024 ** 3,
                               kernel="6.1.0", os_image="Debian GNU/Linux 12 (bookworm)", arch="amd64",
                               machine_id="m1", boot_id="b1")
+NO_PRESSURE = nodestatus.Pressure()
 
 
-def build(pressure: nodestatus.Pressure = nodestatus.Pressure(), not_ready: str = "", old: dict | None = None,
+def build(pressure: nodestatus.Pressure = NO_PRESSURE, not_ready: str = "", old: dict | None = None,
           now: float = 1000.0) -> dict:
     return nodestatus.build_status(info=INFO, node_ip="127.0.0.1", port=10250, max_pods=110,
                                    runtime_version="docker://20.10.24", pressure=pressure, not_ready=not_ready,

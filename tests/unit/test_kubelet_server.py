@@ -17,8 +17,7 @@ from minik8s.kubelet import runtime
 from minik8s.kubelet import server as server_mod
 from minik8s.util import procs
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 TOKEN = "s3cret"
 
 

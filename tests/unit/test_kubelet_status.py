@@ -8,6 +8,7 @@ import pytest
 
 from minik8s.api import pods
 from minik8s.api import errors
+from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
 from minik8s.kubelet import status as status_mod
 
@@ -58,11 +59,11 @@ def test_a_running_pod() -> None:
     assert s["phase"] == "Running"
     assert s["podIP"] == "10.244.0.9" and s["podIPs"] == [{"ip": "10.244.0.9"}]
     cs = s["containerStatuses"][0]
-    assert cs["state"] == {"running": {"startedAt": status_mod.rfc3339(T0)}}
+    assert cs["state"] == {"running": {"startedAt": rfc3339.format(T0)}}
     assert cs["containerID"] == "docker://a-0" and cs["imageID"] == "docker://sha256:1"
     assert cs["ready"] and cs["started"] and cs["restartCount"] == 0
     assert cond(s, "Ready")["status"] == "True" and cond(s, "ContainersReady")["status"] == "True"
-    assert s["startTime"] == status_mod.rfc3339(T0 + 10)
+    assert s["startTime"] == rfc3339.format(T0 + 10)
 
 
 def test_readiness_drives_ready() -> None:
@@ -124,7 +125,7 @@ def test_transition_times_are_kept_while_nothing_changes() -> None:
     again = gen(p, c("a", runtime.RUNNING), old=first, now=T0 + 99)
     assert again == first
     unready = gen(p, c("a", runtime.RUNNING), old=first, ready=lambda n, i: False, now=T0 + 120)
-    assert cond(unready, "Ready")["lastTransitionTime"] == status_mod.rfc3339(T0 + 120)
+    assert cond(unready, "Ready")["lastTransitionTime"] == rfc3339.format(T0 + 120)
     assert cond(unready, "PodScheduled")["lastTransitionTime"] == cond(first, "PodScheduled")["lastTransitionTime"]
 
 

@@ -23,8 +23,7 @@ from minik8s.network import iptables
 from minik8s.network import runner as runner_mod
 from minik8s.network import subnet
 
-NODES = resources.lookup("", "v1", "nodes")
-assert NODES is not None
+NODES = resources.must("", "v1", "nodes")
 IFACE = backend_mod.Interface("eth0", "172.31.0.11", 1500)
 
 
@@ -152,7 +151,7 @@ def node(name: str, cidr: str | None = None, *, backend: str | None = None, ip: 
         obj["spec"]["podCIDR"] = cidr
     if backend:
         data = {"VNI": 1, "VtepMAC": mac} if backend == "vxlan" else None
-        obj["metadata"]["annotations"] = subnet.annotations(backend, ip, data)
+        obj["metadata"]["annotations"] = subnet.node_annotations(backend, ip, data)
     return obj
 
 

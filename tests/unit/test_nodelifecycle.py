@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.controllers import nodelifecycle as nl
 
@@ -35,10 +36,10 @@ class FakeRecorder:
 
 def node(name: str, ready: str = "True", heartbeat: float = T0, taints: list[dict[str, Any]] | None = None
          ) -> dict[str, Any]:
-    return {"metadata": {"name": name, "creationTimestamp": nl.format_time(T0 - 1000)},
+    return {"metadata": {"name": name, "creationTimestamp": rfc3339.format(T0 - 1000)},
             "spec": {"taints": taints or []},
             "status": {"conditions": [{"type": "Ready", "status": ready,
-                                       "lastHeartbeatTime": nl.format_time(heartbeat)}]}}
+                                       "lastHeartbeatTime": rfc3339.format(heartbeat)}]}}
 
 
 def pod(name: str, node_name: str, tolerations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def make(now: float, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], le
         c.pods._add(informer_mod.key_of(p), p)
     for name, renewed in (leases or {}).items():
         c.leases.store[f"kube-node-lease/{name}"] = {"metadata": {"name": name, "namespace": "kube-node-lease"},
-                                                     "spec": {"renewTime": nl.format_time(renewed)}}
+                                                     "spec": {"renewTime": rfc3339.format(renewed)}}
     if seen_at is not None:
         for n in nodes:
             c.probe_time(n, seen_at)
@@ -85,7 +86,7 @@ async def test_healthy_node_is_left_alone() -> None:
 
 async def test_lease_renewal_counts_as_heartbeat_even_if_status_is_old() -> None:
     c, client, _ = make(T0 + 30, [node("n1", heartbeat=T0)], [], {"n1": T0})
-    c.leases.store["kube-node-lease/n1"]["spec"]["renewTime"] = nl.format_time(T0 + 25)
+    c.leases.store["kube-node-lease/n1"]["spec"]["renewTime"] = rfc3339.format(T0 + 25)
     c.clock.now = T0 + 60  # type: ignore[attr-defined]
     await c.sync("n1")  # renewed at our T0+60: a fresh grace period starts
     c.clock.now = T0 + 95  # type: ignore[attr-defined]
@@ -121,7 +122,7 @@ async def test_lost_node_becomes_unknown_tainted_and_pods_not_ready() -> None:
 
 
 async def test_toleration_seconds_delay_eviction() -> None:
-    taint = {"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": nl.format_time(T0 + 45)}
+    taint = {"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": rfc3339.format(T0 + 45)}
     tol = [{"key": nl.UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]
     forever = [{"key": nl.UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}]
     n = node("n1", ready="Unknown", taints=[taint, {"key": nl.UNREACHABLE, "effect": "NoSchedule"}])
@@ -134,7 +135,7 @@ async def test_toleration_seconds_delay_eviction() -> None:
 
 
 async def test_recovered_node_loses_taints() -> None:
-    taints = [{"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": nl.format_time(T0)},
+    taints = [{"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": rfc3339.format(T0)},
               {"key": nl.UNREACHABLE, "effect": "NoSchedule"}, {"key": "user", "effect": "NoSchedule"}]
     c, client, _ = make(T0 + 500, [node("n1", heartbeat=T0 + 499, taints=taints)], [], {"n1": T0 + 499},
                         seen_at=T0 + 499)

@@ -138,7 +138,7 @@ def test_node_credentials_per_agent(tmp_path: pathlib.Path) -> None:
         users[name] = pki.subject(pki.load_cert(access.cert).subject)
     assert users == {"kubelet.conf": ("system:node:node7", ("system:nodes",)),
                      "proxy.conf": ("system:kube-proxy", ()),
-                     "network-agent.conf": ("system:minik8s-network-agent", ())}
+                     "network-agent.conf": ("system:network-agent", ())}
     assert (node_dir / "pki" / "ca.crt").read_bytes() == ca.cert_pem
     assert not (node_dir / "pki" / "ca.key").exists()
 

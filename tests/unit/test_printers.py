@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import kinds
 from minik8s.api import resources
-from minik8s.apiserver import tables
-from minik8s.cli import printers
+from minik8s.cli.kubectl import printers
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -146,7 +146,7 @@ def test_server_tables_print_like_kubectl_get_services() -> None:
     ]
     svc = resources.resolve("svc")
     assert svc is not None
-    table = tables.to_table(svc, services, list_meta={"resourceVersion": "5"}, now=NOW)
+    table = kinds.to_table(svc, services, list_meta={"resourceVersion": "5"}, now=NOW)
     assert printers.format_table(table, wide=True) == (
         "NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)        AGE   SELECTOR\n"
         "kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP        5d    <none>\n"
@@ -161,7 +161,7 @@ def test_server_tables_print_like_kubectl_get_nodes() -> None:
                        "nodeInfo": {"kubeletVersion": "v1.32.0"}}}
     nodes = resources.resolve("nodes")
     assert nodes is not None
-    assert printers.format_table(tables.to_table(nodes, [node], now=NOW)) == (
+    assert printers.format_table(kinds.to_table(nodes, [node], now=NOW)) == (
         "NAME     STATUS   ROLES           AGE    VERSION\n"
         "master   Ready    control-plane   2d9h   v1.32.0\n"
     )

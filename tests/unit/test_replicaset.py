@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import owners
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import informer as informer_mod
 from minik8s.controllers import expectations as expectations_mod
 from minik8s.controllers import podcontrol
@@ -21,11 +23,11 @@ from minik8s.controllers import replicaset
 Obj = dict[str, Any]
 NS = "default"
 NOW = 1_700_000_000.0
-PODS = resources.lookup("", "v1", "pods")
+PODS = resources.must("", "v1", "pods")
 
 
 def ts(epoch: float) -> str:
-    return replicaset.format_time(epoch)
+    return rfc3339.format(epoch)
 
 
 def make_rs(name: str = "web", replicas: int = 3, *, selector: Obj | None = None, labels: Obj | None = None,
@@ -61,7 +63,7 @@ def owned_by(owner: Obj) -> Obj:
     kind = owner["kind"]
     res = replicaset.REPLICATION_CONTROLLER.resource if kind == "ReplicationController" else \
         replicaset.REPLICA_SET.resource
-    return podcontrol.new_controller_ref(owner, res)
+    return owners.new_controller_ref(owner, res.api_version, res.kind)
 
 
 def make_pod(name: str, labels: Obj | None = None, *, owner: Obj | None = None, ref: Obj | None = None,
@@ -374,8 +376,8 @@ async def test_adopts_matching_orphans_and_counts_them() -> None:
     h = Harness([rs], orphans + [make_pod("other", labels={"app": "db"})])
     await h.sync()
     assert [(name, patch) for _, name, patch in h.pc.patches] == [
-        ("orphan-0", podcontrol.adopt_patch(owned_by(rs), "uid-orphan-0")),
-        ("orphan-1", podcontrol.adopt_patch(owned_by(rs), "uid-orphan-1"))]
+        ("orphan-0", owners.adopt_patch(owned_by(rs), "uid-orphan-0")),
+        ("orphan-1", owners.adopt_patch(owned_by(rs), "uid-orphan-1"))]
     assert len(h.pc.creates) == 1
 
 
@@ -402,7 +404,7 @@ async def test_releases_owned_pods_that_stop_matching() -> None:
     relabeled = make_pod("web-0", labels={"app": "debug"}, owner=rs)
     h = Harness([rs], [relabeled])
     await h.sync()
-    assert h.pc.patches == [(NS, "web-0", podcontrol.release_patch("uid-rs-web", "uid-web-0"))]
+    assert h.pc.patches == [(NS, "web-0", owners.release_patch("uid-web-0", ["uid-rs-web"]))]
     assert len(h.pc.creates) == 1, "the released pod no longer counts"
 
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import kinds
+from minik8s.api import printing
 from minik8s.api import resources
-from minik8s.apiserver import tables
+from minik8s.api.kinds import pod as pod_kind
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -27,7 +29,7 @@ def res(plural: str, group: str | None = None) -> resources.Resource:
 
 
 def row(resource: resources.Resource, obj: dict[str, Any]) -> list[Any]:
-    table = tables.to_table(resource, [obj], now=NOW)
+    table = kinds.to_table(resource, [obj], now=NOW)
     return table["rows"][0]["cells"]
 
 
@@ -75,17 +77,17 @@ def column_names(table: dict[str, Any]) -> list[tuple[str, int]]:
     (20 * 365 * 86400 + 100 * 86400, "20y"),
 ])
 def test_human_duration_matches_apimachinery(seconds: float, expected: str) -> None:
-    assert tables.human_duration(seconds) == expected
+    assert printing.human_duration(seconds) == expected
 
 
 def test_human_age_translates_timestamps() -> None:
-    assert tables.human_age("2024-05-01T11:55:00Z", NOW) == "5m"
-    assert tables.human_age("2024-05-01T11:59:58.500000Z", NOW) == "1s"  # MicroTime
-    assert tables.human_age("2024-05-01T13:55:00+02:00", NOW) == "5m"
-    assert tables.human_age("2024-05-01T12:00:05Z", NOW) == "<invalid>"  # from the future
-    assert tables.human_age(None, NOW) == "<unknown>"
-    assert tables.human_age("", NOW) == "<unknown>"
-    assert tables.human_age("not a time", NOW) == "<unknown>"
+    assert printing.human_age("2024-05-01T11:55:00Z", NOW) == "5m"
+    assert printing.human_age("2024-05-01T11:59:58.500000Z", NOW) == "1s"  # MicroTime
+    assert printing.human_age("2024-05-01T13:55:00+02:00", NOW) == "5m"
+    assert printing.human_age("2024-05-01T12:00:05Z", NOW) == "<invalid>"  # from the future
+    assert printing.human_age(None, NOW) == "<unknown>"
+    assert printing.human_age("", NOW) == "<unknown>"
+    assert printing.human_age("not a time", NOW) == "<unknown>"
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def _pod(name: str = "web-1", **status: Any) -> dict[str, Any]:
 
 def test_table_envelope_with_partial_object_metadata() -> None:
     pod = _pod()
-    table = tables.to_table(res("pods"), [pod], list_meta={"resourceVersion": "106", "continue": ""}, now=NOW)
+    table = kinds.to_table(res("pods"), [pod], list_meta={"resourceVersion": "106", "continue": ""}, now=NOW)
     assert table["kind"] == "Table"
     assert table["apiVersion"] == "meta.k8s.io/v1"
     assert table["metadata"] == {"resourceVersion": "106"}
@@ -120,24 +122,24 @@ def test_table_envelope_with_partial_object_metadata() -> None:
 
 def test_include_object_none_and_object() -> None:
     pod = _pod()
-    none = tables.to_table(res("pods"), [pod], include_object="None", now=NOW)
+    none = kinds.to_table(res("pods"), [pod], include_object="None", now=NOW)
     assert "object" not in none["rows"][0]
-    full = tables.to_table(res("pods"), [pod], include_object="Object", now=NOW)
+    full = kinds.to_table(res("pods"), [pod], include_object="Object", now=NOW)
     assert full["rows"][0]["object"] == pod
 
 
 def test_unknown_include_object_is_bad_request() -> None:
     with pytest.raises(errors.BadRequest):
-        tables.to_table(res("pods"), [_pod()], include_object="Everything", now=NOW)
+        kinds.to_table(res("pods"), [_pod()], include_object="Everything", now=NOW)
 
 
 def test_single_object_table_takes_its_resource_version() -> None:
-    table = tables.to_table(res("pods"), [_pod()], now=NOW)
+    table = kinds.to_table(res("pods"), [_pod()], now=NOW)
     assert table["metadata"] == {"resourceVersion": "42"}
 
 
 def test_watch_event_tables_carry_no_definitions() -> None:
-    table = tables.to_table(res("pods"), [_pod()], now=NOW, with_definitions=False)
+    table = kinds.to_table(res("pods"), [_pod()], now=NOW, with_definitions=False)
     assert table["columnDefinitions"] == []
     assert len(table["rows"][0]["cells"]) == 9
 
@@ -145,12 +147,12 @@ def test_watch_event_tables_carry_no_definitions() -> None:
 def test_to_table_does_not_mutate_objects() -> None:
     pod = _pod()
     before = copy.deepcopy(pod)
-    tables.to_table(res("pods"), [pod], include_object="Object", now=NOW)
+    kinds.to_table(res("pods"), [pod], include_object="Object", now=NOW)
     assert pod == before
 
 
 def test_empty_list_has_definitions_and_no_rows() -> None:
-    table = tables.to_table(res("deployments"), [], list_meta={"resourceVersion": "7"}, now=NOW)
+    table = kinds.to_table(res("deployments"), [], list_meta={"resourceVersion": "7"}, now=NOW)
     assert table["rows"] == []
     assert column_names(table)[0] == ("Name", 0)
     assert table["metadata"] == {"resourceVersion": "7"}
@@ -162,7 +164,7 @@ def test_empty_list_has_definitions_and_no_rows() -> None:
 
 
 def test_pod_columns() -> None:
-    table = tables.to_table(res("pods"), [], now=NOW)
+    table = kinds.to_table(res("pods"), [], now=NOW)
     assert column_names(table) == [
         ("Name", 0), ("Ready", 0), ("Status", 0), ("Restarts", 0), ("Age", 0),
         ("IP", 1), ("Node", 1), ("Nominated Node", 1), ("Readiness Gates", 1),
@@ -313,7 +315,7 @@ def test_completed_pod_has_row_condition() -> None:
     pod = _pod(containerStatuses=[{"name": "main", "ready": False, "restartCount": 0,
                                    "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}])
     pod["status"]["phase"] = "Succeeded"
-    table = tables.to_table(res("pods"), [pod], now=NOW)
+    table = kinds.to_table(res("pods"), [pod], now=NOW)
     assert table["rows"][0]["cells"][1:3] == ["0/1", "Completed"]
     assert table["rows"][0]["conditions"] == [{"type": "Completed", "status": "True", "reason": "Succeeded",
                                                "message": "The pod has completed successfully."}]
@@ -323,13 +325,13 @@ def test_failed_pod_has_row_condition() -> None:
     pod = _pod(containerStatuses=[{"name": "main", "ready": False, "restartCount": 0,
                                    "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}])
     pod["status"]["phase"] = "Failed"
-    table = tables.to_table(res("pods"), [pod], now=NOW)
+    table = kinds.to_table(res("pods"), [pod], now=NOW)
     assert table["rows"][0]["cells"][2] == "Error"
     assert table["rows"][0]["conditions"][0]["reason"] == "Failed"
 
 
 def test_running_pod_has_no_row_conditions() -> None:
-    assert "conditions" not in tables.to_table(res("pods"), [_pod()], now=NOW)["rows"][0]
+    assert "conditions" not in kinds.to_table(res("pods"), [_pod()], now=NOW)["rows"][0]
 
 
 def _two_container_pod(ready_condition: bool) -> dict[str, Any]:
@@ -369,9 +371,9 @@ def test_pod_ip_prefers_pod_ips() -> None:
 
 
 def test_pod_summary_is_public() -> None:
-    summary = tables.pod_summary(_pod(containerStatuses=[
+    summary = pod_kind.pod_summary(_pod(containerStatuses=[
         {"name": "main", "ready": True, "restartCount": 0, "state": {"running": {}}}]), NOW)
-    assert summary == tables.PodSummary("1/1", "Running", "0")
+    assert summary == pod_kind.PodSummary("1/1", "Running", "0")
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +402,7 @@ def _node(name: str = "master", labels: dict[str, str] | None = None, ready: str
 
 
 def test_node_columns() -> None:
-    assert column_names(tables.to_table(res("nodes"), [], now=NOW)) == [
+    assert column_names(kinds.to_table(res("nodes"), [], now=NOW)) == [
         ("Name", 0), ("Status", 0), ("Roles", 0), ("Age", 0), ("Version", 0), ("Internal-IP", 1),
         ("External-IP", 1), ("OS-Image", 1), ("Kernel-Version", 1), ("Container-Runtime", 1),
     ]
@@ -459,7 +461,7 @@ def test_deployment_row() -> None:
                  "template": _template(("nginx", "nginx:1.14"), ("sidecar", "busybox"))},
         "status": {"replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2},
     }
-    table = tables.to_table(res("deployments"), [deploy], now=NOW)
+    table = kinds.to_table(res("deployments"), [deploy], now=NOW)
     assert column_names(table) == [("Name", 0), ("Ready", 0), ("Up-to-date", 0), ("Available", 0), ("Age", 0),
                                    ("Containers", 1), ("Images", 1), ("Selector", 1)]
     assert table["rows"][0]["cells"] == ["web", "2/3", 3, 2, "10m", "nginx,sidecar", "nginx:1.14,busybox", "app=web"]
@@ -496,7 +498,7 @@ def test_replicaset_row() -> None:
                  "template": _template(("nginx", "nginx:1.16"))},
         "status": {"replicas": 3, "readyReplicas": 1},
     }
-    table = tables.to_table(res("replicasets"), [rs], now=NOW)
+    table = kinds.to_table(res("replicasets"), [rs], now=NOW)
     assert column_names(table) == [("Name", 0), ("Desired", 0), ("Current", 0), ("Ready", 0), ("Age", 0),
                                    ("Containers", 1), ("Images", 1), ("Selector", 1)]
     assert [c["type"] for c in table["columnDefinitions"][1:4]] == ["integer"] * 3
@@ -517,7 +519,7 @@ def test_replication_controller_row() -> None:
         "spec": {"replicas": 2, "selector": {"app": "nginx", "env": "prod"}, "template": _template(("nginx", "nginx"))},
         "status": {"replicas": 2, "readyReplicas": 2},
     }
-    table = tables.to_table(res("replicationcontrollers"), [rc], now=NOW)
+    table = kinds.to_table(res("replicationcontrollers"), [rc], now=NOW)
     assert [n for n, _ in column_names(table)] == ["Name", "Desired", "Current", "Ready", "Age", "Containers",
                                                    "Images", "Selector"]
     assert table["rows"][0]["cells"] == ["nginx", 2, 2, 2, "90s", "nginx", "nginx", "app=nginx,env=prod"]
@@ -535,7 +537,7 @@ def _service(spec: dict[str, Any], status: dict[str, Any] | None = None) -> dict
 
 
 def test_service_columns() -> None:
-    assert column_names(tables.to_table(res("services"), [], now=NOW)) == [
+    assert column_names(kinds.to_table(res("services"), [], now=NOW)) == [
         ("Name", 0), ("Type", 0), ("Cluster-IP", 0), ("External-IP", 0), ("Port(s)", 0), ("Age", 0), ("Selector", 1),
     ]
 
@@ -593,7 +595,7 @@ def _addresses(*ips: str) -> list[dict[str, str]]:
 
 
 def test_endpoints_columns_and_empty() -> None:
-    table = tables.to_table(res("endpoints"), [_endpoints()], now=NOW)
+    table = kinds.to_table(res("endpoints"), [_endpoints()], now=NOW)
     assert column_names(table) == [("Name", 0), ("Endpoints", 0), ("Age", 0)]
     assert table["rows"][0]["cells"] == ["web", "<none>", "7m"]
 
@@ -637,7 +639,7 @@ def test_event_row() -> None:
         "source": {"component": "kubelet", "host": "node-1"},
         "firstTimestamp": ago(600), "lastTimestamp": ago(65), "count": 3,
     }
-    table = tables.to_table(res("events"), [event], now=NOW)
+    table = kinds.to_table(res("events"), [event], now=NOW)
     assert column_names(table) == [("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1),
                                    ("Source", 1), ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1)]
     assert table["columnDefinitions"][9]["format"] == "name"
@@ -672,7 +674,7 @@ def test_event_without_any_time() -> None:
 def test_namespace_row() -> None:
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "creationTimestamp": ago(86400 * 3)},
           "status": {"phase": "Active"}}
-    table = tables.to_table(res("namespaces"), [ns], now=NOW)
+    table = kinds.to_table(res("namespaces"), [ns], now=NOW)
     assert column_names(table) == [("Name", 0), ("Status", 0), ("Age", 0)]
     assert table["rows"][0]["cells"] == ["kube-system", "Active", "3d"]
     ns["status"]["phase"] = "Terminating"
@@ -683,7 +685,7 @@ def test_lease_row() -> None:
     lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
              "metadata": {"name": "kube-scheduler", "namespace": "kube-system", "creationTimestamp": ago(40)},
              "spec": {"holderIdentity": "master_8f3c", "leaseDurationSeconds": 15}}
-    table = tables.to_table(res("leases"), [lease], now=NOW)
+    table = kinds.to_table(res("leases"), [lease], now=NOW)
     assert column_names(table) == [("Name", 0), ("Holder", 0), ("Age", 0)]
     assert table["rows"][0]["cells"] == ["kube-scheduler", "master_8f3c", "40s"]
     del lease["spec"]["holderIdentity"]
@@ -714,7 +716,7 @@ def _hpa(metrics: list[dict[str, Any]], current: list[dict[str, Any]] | None = N
 
 
 def test_hpa_columns_and_unknown_current() -> None:
-    table = tables.to_table(res("horizontalpodautoscalers"),
+    table = kinds.to_table(res("horizontalpodautoscalers"),
                             [_hpa([_cpu_metric({"type": "Utilization", "averageUtilization": 50})])], now=NOW)
     assert column_names(table) == [("Name", 0), ("Reference", 0), ("Targets", 0), ("MinPods", 0), ("MaxPods", 0),
                                    ("Replicas", 0), ("Age", 0)]
@@ -760,8 +762,7 @@ def test_hpa_without_metrics_or_min_replicas() -> None:
 
 
 def test_hpa_v1_resource_renders_v2_and_v1_shapes() -> None:
-    v1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-    assert v1 is not None
+    v1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
     v2_obj = _hpa([_cpu_metric({"type": "Utilization", "averageUtilization": 80})])
     assert row(v1, v2_obj)[:3] == ["web", "Deployment/web", "cpu: <unknown>/80%"]
     v1_obj = {"metadata": {"name": "web"},
@@ -778,18 +779,18 @@ def test_hpa_v1_resource_renders_v2_and_v1_shapes() -> None:
 
 def test_other_resources_get_name_and_age() -> None:
     widget = resources.Resource("example.com", "v1", "Widget", "widgets", True)
-    table = tables.to_table(widget, [{"metadata": {"name": "w", "creationTimestamp": ago(3)}}], now=NOW)
+    table = kinds.to_table(widget, [{"metadata": {"name": "w", "creationTimestamp": ago(3)}}], now=NOW)
     assert column_names(table) == [("Name", 0), ("Age", 0)]
     assert table["rows"][0]["cells"] == ["w", "3s"]
 
 
 def test_every_served_resource_renders_a_row_per_column() -> None:
     for resource in resources.RESOURCES:
-        table = tables.to_table(resource, [{"metadata": {"name": "x"}}], now=NOW)
+        table = kinds.to_table(resource, [{"metadata": {"name": "x"}}], now=NOW)
         assert len(table["rows"][0]["cells"]) == len(table["columnDefinitions"]), resource.plural
 
 
 def test_format_labels() -> None:
-    assert tables.format_labels({"b": "2", "a": "1"}) == "a=1,b=2"
-    assert tables.format_labels({}) == "<none>"
-    assert tables.format_labels(None) == "<none>"
+    assert printing.format_labels({"b": "2", "a": "1"}) == "a=1,b=2"
+    assert printing.format_labels({}) == "<none>"
+    assert printing.format_labels(None) == "<none>"

@@ -9,25 +9,25 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from minik8s.api import defaults
 from minik8s.api import errors
+from minik8s.api import kinds
 from minik8s.api import resources
-from minik8s.api import validation
+from minik8s.api.kinds import scale as scale_kind
 
 Obj = dict[str, Any]
 
-POD = resources.lookup("", "v1", "pods")
-SVC = resources.lookup("", "v1", "services")
-RC = resources.lookup("", "v1", "replicationcontrollers")
-NS = resources.lookup("", "v1", "namespaces")
-NODE = resources.lookup("", "v1", "nodes")
-EP = resources.lookup("", "v1", "endpoints")
-EVENT = resources.lookup("", "v1", "events")
-DEPLOY = resources.lookup("apps", "v1", "deployments")
-RS = resources.lookup("apps", "v1", "replicasets")
-HPA2 = resources.lookup("autoscaling", "v2", "horizontalpodautoscalers")
-HPA1 = resources.lookup("autoscaling", "v1", "horizontalpodautoscalers")
-LEASE = resources.lookup("coordination.k8s.io", "v1", "leases")
+POD = resources.must("", "v1", "pods")
+SVC = resources.must("", "v1", "services")
+RC = resources.must("", "v1", "replicationcontrollers")
+NS = resources.must("", "v1", "namespaces")
+NODE = resources.must("", "v1", "nodes")
+EP = resources.must("", "v1", "endpoints")
+EVENT = resources.must("", "v1", "events")
+DEPLOY = resources.must("apps", "v1", "deployments")
+RS = resources.must("apps", "v1", "replicasets")
+HPA2 = resources.must("autoscaling", "v2", "horizontalpodautoscalers")
+HPA1 = resources.must("autoscaling", "v1", "horizontalpodautoscalers")
+LEASE = resources.must("coordination.k8s.io", "v1", "leases")
 
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                  "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
@@ -83,20 +83,18 @@ spec:
 # helpers
 
 
-def ready(res: resources.Resource | None, obj: Obj, namespace: str | None = "default") -> Obj:
+def ready(res: resources.Resource, obj: Obj, namespace: str | None = "default") -> Obj:
     """What the server hands to validate(): namespace set, defaults applied."""
-    assert res is not None
     obj = copy.deepcopy(obj)
     if namespace and res.namespaced:
         obj.setdefault("metadata", {})["namespace"] = namespace
-    defaults.apply_defaults(res, obj)
+    kinds.apply_defaults(res, obj)
     return obj
 
 
-def causes(res: resources.Resource | None, obj: Obj, old: Obj | None = None) -> list[dict[str, str]]:
-    assert res is not None
+def causes(res: resources.Resource, obj: Obj, old: Obj | None = None) -> list[dict[str, str]]:
     with pytest.raises(errors.Invalid) as exc:
-        validation.validate(res, obj, old)
+        kinds.validate(res, obj, old)
     err = exc.value
     assert err.code == 422 and err.reason == "Invalid"
     assert err.details["kind"] == res.kind and err.details["group"] == res.group
@@ -165,7 +163,7 @@ def base_hpa() -> Obj:
 
 
 def test_seed_deployment_is_valid_after_defaults() -> None:
-    validation.validate(DEPLOY, base_deployment())
+    kinds.validate(DEPLOY, base_deployment())
 
 
 @pytest.mark.parametrize("res, make", [
@@ -189,14 +187,14 @@ def test_seed_deployment_is_valid_after_defaults() -> None:
         {"name": "http", "port": 80, "nodePort": 30080}, {"name": "https", "port": 443, "targetPort": "https"}]}})),
 ])
 def test_valid(res: resources.Resource, make: Callable[[], Obj]) -> None:
-    validation.validate(res, make())
+    kinds.validate(res, make())
 
 
 def test_message_names_kind_group_and_name() -> None:
     d = base_deployment()
     d["spec"]["replicas"] = -1
     with pytest.raises(errors.Invalid) as exc:
-        validation.validate(DEPLOY, d)
+        kinds.validate(DEPLOY, d)
     assert exc.value.message == ('Deployment.apps "vdata-imp-deployment" is invalid: '
                                  'spec.replicas: Invalid value: -1: must be greater than or equal to 0')
     assert exc.value.details["name"] == "vdata-imp-deployment"
@@ -277,7 +275,7 @@ def test_metadata(res: resources.Resource, change: Callable[[Obj], None], expect
 def test_subdomain_names_accepted(name: str) -> None:
     obj = base_pod()
     obj["metadata"]["name"] = name
-    validation.validate(POD, obj)
+    kinds.validate(POD, obj)
 
 
 @pytest.mark.parametrize("res, name, message", [
@@ -310,16 +308,14 @@ def test_cluster_scoped_objects_have_no_namespace() -> None:
     ("-", True, SUBDOMAIN_MSG),
 ])
 def test_validate_name(name: str, prefix: bool, result: str | None) -> None:
-    assert POD is not None
-    assert validation.validate_name(POD, name, prefix) == result
-    assert validation.name_errors(POD, name, prefix) == ([result] if result else [])
+    assert kinds.validate_name(POD, name, prefix) == result
+    assert kinds.name_errors(POD, name, prefix) == ([result] if result else [])
 
 
 def test_validate_name_uses_resource_rule() -> None:
-    assert SVC is not None and NS is not None
-    assert validation.validate_name(SVC, "1abc") == DNS1035_MSG
-    assert validation.validate_name(NS, "a.b") == "must not contain dots"
-    assert validation.validate_name(POD, "a.b") is None  # type: ignore[arg-type]
+    assert kinds.validate_name(SVC, "1abc") == DNS1035_MSG
+    assert kinds.validate_name(NS, "a.b") == "must not contain dots"
+    assert kinds.validate_name(POD, "a.b") is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("path, value", [
@@ -337,7 +333,7 @@ def test_update_without_uid_keeps_stored_one() -> None:
     old = base_deployment()
     old["metadata"]["uid"] = "u1"
     new = base_deployment()
-    validation.validate(DEPLOY, new, old)
+    kinds.validate(DEPLOY, new, old)
 
 
 def test_no_new_finalizers_while_deleting() -> None:
@@ -618,13 +614,13 @@ def test_pod_template_spec(change: Callable[[Obj], None], expected: dict[str, st
 def test_template_image_whitespace_allowed() -> None:
     d = base_deployment()
     d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx "
-    validation.validate(DEPLOY, d)
+    kinds.validate(DEPLOY, d)
 
 
 def test_template_host_network_allows_unset_host_port() -> None:
     d = base_deployment()
     d["spec"]["template"]["spec"]["hostNetwork"] = True
-    validation.validate(DEPLOY, d)
+    kinds.validate(DEPLOY, d)
     pod = base_pod()
     pod["spec"]["hostNetwork"] = True
     assert causes(POD, pod) == [C(f"{C0}.ports[0].hostPort", "Invalid",
@@ -642,7 +638,7 @@ def test_template_host_network_allows_unset_host_port() -> None:
 def test_valid_resources(resources_: Obj) -> None:
     pod = base_pod()
     pod["spec"]["containers"][0]["resources"] = resources_
-    validation.validate(POD, ready(POD, pod))
+    kinds.validate(POD, ready(POD, pod))
 
 
 def test_valid_probes_and_volumes() -> None:
@@ -655,7 +651,7 @@ def test_valid_probes_and_volumes() -> None:
     pod["spec"]["volumes"] = [{"name": "data", "hostPath": {"path": "/srv"}}, {"name": "cfg", "configMap": {"name": "c"}}]
     pod["spec"]["initContainers"] = [{"name": "sidecar", "image": "envoy", "restartPolicy": "Always",
                                       "readinessProbe": {"tcpSocket": {"port": 9901}}}]
-    validation.validate(POD, ready(POD, pod))
+    kinds.validate(POD, ready(POD, pod))
 
 
 # ---------------------------------------------------------------------------
@@ -684,7 +680,7 @@ FORBIDDEN_PREFIX = ("Forbidden: pod updates may not change fields other than `sp
     mut("spec.nodeName", "node-1"),  # the first binding
 ])
 def test_pod_update_allowed(change: Callable[[Obj], None]) -> None:
-    validation.validate(POD, *pod_update(change))
+    kinds.validate(POD, *pod_update(change))
 
 
 @pytest.mark.parametrize("change, field", [
@@ -730,7 +726,7 @@ def test_active_deadline_may_only_shrink() -> None:
     old["spec"]["activeDeadlineSeconds"] = 30
     assert causes(POD, *pod_update(mut("spec.activeDeadlineSeconds", 60), old=old)) == [
         C("spec.activeDeadlineSeconds", "Invalid", "Invalid value: 60: must be less than or equal to previous value")]
-    validation.validate(POD, *pod_update(mut("spec.activeDeadlineSeconds", 10), old=old))
+    kinds.validate(POD, *pod_update(mut("spec.activeDeadlineSeconds", 10), old=old))
     assert C("spec.activeDeadlineSeconds", "Invalid",
              "Invalid value: null: must not update from a positive integer to nil value") in causes(
         POD, *pod_update(mut("spec.activeDeadlineSeconds", DELETE), old=old))
@@ -740,7 +736,7 @@ def test_grace_period_negative_may_become_one() -> None:
     old = base_pod()
     old["spec"]["terminationGracePeriodSeconds"] = -1
     new, _ = pod_update(mut("spec.terminationGracePeriodSeconds", 1), old=old)
-    validation.validate(POD, new, old)
+    kinds.validate(POD, new, old)
 
 
 # ---------------------------------------------------------------------------
@@ -825,7 +821,7 @@ def test_deployment(change: Callable[[Obj], None], expected: dict[str, str]) -> 
 def test_valid_strategies(strategy: Obj) -> None:
     d = base_deployment()
     d["spec"]["strategy"] = strategy
-    validation.validate(DEPLOY, d)
+    kinds.validate(DEPLOY, d)
 
 
 def test_invalid_selector_skips_template_checks() -> None:
@@ -856,7 +852,7 @@ def test_deployment_update_of_template_allowed() -> None:
     new = copy.deepcopy(old)
     new["spec"]["template"]["spec"]["containers"][0]["image"] = "vdata-imp:99"
     new["spec"]["replicas"] = 3
-    validation.validate(DEPLOY, new, old)
+    kinds.validate(DEPLOY, new, old)
 
 
 RS_CASES = [
@@ -909,7 +905,7 @@ def test_replication_controller_selector_may_change() -> None:
     new = copy.deepcopy(old)
     new["spec"]["selector"] = {"app": "rc", "v": "2"}
     new["spec"]["template"]["metadata"]["labels"]["v"] = "2"
-    validation.validate(RC, new, old)
+    kinds.validate(RC, new, old)
 
 
 # ---------------------------------------------------------------------------
@@ -1009,14 +1005,14 @@ def test_service_cluster_ip_immutable() -> None:
                                        'Invalid value: []string{"10.96.0.11"}: may not change once set')]
     same = copy.deepcopy(old)
     same["spec"]["selector"] = {"app": "other"}
-    validation.validate(SVC, same, old)
+    kinds.validate(SVC, same, old)
 
 
 def test_service_cluster_ip_may_be_allocated_on_update() -> None:
     old = base_service()
     new = copy.deepcopy(old)
     new["spec"]["clusterIP"], new["spec"]["clusterIPs"] = "10.96.0.12", ["10.96.0.12"]
-    validation.validate(SVC, new, old)
+    kinds.validate(SVC, new, old)
 
 
 # ---------------------------------------------------------------------------
@@ -1033,7 +1029,7 @@ def test_namespace_update_checks_metadata_only() -> None:
     old = ready(NS, {"metadata": {"name": "team"}})
     new = copy.deepcopy(old)
     new["status"]["phase"] = "Terminating"
-    validation.validate(NS, new, old)
+    kinds.validate(NS, new, old)
     new["metadata"]["name"] = "other"
     assert C("metadata.name", "Invalid", 'Invalid value: "other": field is immutable') in causes(NS, new, old)
 
@@ -1090,7 +1086,7 @@ def test_node_update_may_set_pod_cidr_and_unschedulable() -> None:
     old = ready(NODE, {"metadata": {"name": "node-1"}})
     new = copy.deepcopy(old)
     new["spec"] = {"podCIDRs": ["10.244.1.0/24"], "unschedulable": True}
-    validation.validate(NODE, new, old)
+    kinds.validate(NODE, new, old)
 
 
 def base_endpoints() -> Obj:
@@ -1135,7 +1131,7 @@ def test_event_rules() -> None:
     assert causes(EVENT, ev) == [C("involvedObject.namespace", "Invalid",
                                    'Invalid value: "other": does not match event.namespace')]
     node_event = ready(EVENT, {"metadata": {"name": "n.1"}, "involvedObject": {"kind": "Node", "name": "n"}})
-    validation.validate(EVENT, node_event)
+    kinds.validate(EVENT, node_event)
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -1212,13 +1208,13 @@ def test_scale() -> None:
     scale = {"apiVersion": "autoscaling/v1", "kind": "Scale",
              "metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": -1}}
     with pytest.raises(errors.Invalid) as exc:
-        validation.validate_scale(scale)
+        scale_kind.validate_scale(scale)
     assert exc.value.message == ('Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: '
                                  'must be greater than or equal to 0')
     assert exc.value.causes == [C("spec.replicas", "Invalid", f"Invalid value: -1: {NONNEG}")]
     scale["spec"]["replicas"] = 0
-    validation.validate_scale(scale)
-    validation.validate_scale(dict(scale, spec={}))
+    scale_kind.validate_scale(scale)
+    scale_kind.validate_scale(dict(scale, spec={}))
 
 
 # ---------------------------------------------------------------------------
@@ -1241,8 +1237,8 @@ def test_causes_are_not_repeated() -> None:
 ])
 def test_junk_is_invalid_not_a_crash(res: resources.Resource, junk: Obj) -> None:
     obj = copy.deepcopy(junk)
-    defaults.apply_defaults(res, obj)
+    kinds.apply_defaults(res, obj)
     try:
-        validation.validate(res, obj)
+        kinds.validate(res, obj)
     except errors.Invalid:
         pass

@@ -42,4 +42,4 @@ class BootstrapTokenAuthenticator:
             # Why goes to the log only: the client learns nothing about which tokens exist.
             log.info("bootstrap token rejected: %s", e)
             raise errors.Unauthorized() from None
-        return user_mod.UserInfo(identities.BOOTSTRAP_PREFIX + token_id, groups=groups).with_authenticated()
+        return user_mod.authenticated(identities.BOOTSTRAP_PREFIX + token_id, groups=groups)

@@ -1,16 +1,15 @@
-"""The aiohttp middlewares that authenticate and authorize every request.
+"""The aiohttp middleware that authenticates every request (authorization follows it).
 
-Two, so that impersonation (which replaces the user after authentication and
-before authorization) can sit between them:
-
-    error_middleware → authentication → [impersonation] → authorization → handler
+    error_middleware → authentication (here) → authz.filters (impersonation, authorization) → handler
 
 Authentication order, as kube-apiserver's: the client certificate, then the bearer
 token (bootstrap token, then ServiceAccount JWT). A credential that is present but
 wrong is a 401 even where anonymous access is allowed (a client that thinks it is
 somebody must learn that it is not). With no credential the request is
-`system:anonymous`, which is let through only to ANONYMOUS_PATHS; everything else
-is a 401 with a Status body.
+`system:anonymous` (group system:unauthenticated), which is let through only to
+ANONYMOUS_PATHS, where the authorizer still judges it (system:public-info-viewer,
+kubeadm's cluster-info Role); everything else is a 401 with a Status body. The user
+is left at request[authz.filters.USER_KEY].
 """
 from __future__ import annotations
 
@@ -22,11 +21,10 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from minik8s.api import errors
-from minik8s.apiserver.authn import authorizer as authz
-from minik8s.apiserver.authn import requestinfo
 from minik8s.apiserver.authn import tls
 from minik8s.apiserver.authn import user as user_mod
 from minik8s.apiserver.authn import x509
+from minik8s.apiserver.authz import filters as authz_filters
 
 log = logging.getLogger(__name__)
 
@@ -93,28 +91,8 @@ def authentication_middleware(authn: Authentication) -> Any:
         if found is None:
             if not anonymous_allowed(request.method, request.path):
                 raise errors.Unauthorized()
-            found = user_mod.ANONYMOUS
-        request[user_mod.REQUEST_KEY] = found
-        token = user_mod.set_current(found)
-        try:
-            return await handler(request)
-        finally:
-            user_mod.reset_current(token)
-
-    return authenticate
-
-
-def authorization_middleware(authorizer: authz.Authorizer) -> Any:
-    @web.middleware
-    async def authorize(request: web.Request, handler: Handler) -> web.StreamResponse:
-        attrs = requestinfo.attributes(request.method, request.path, request.query, user_mod.of(request))
-        decision = await authorizer.authorize(attrs)
-        if not decision.allowed:
-            err = errors.Forbidden(authz.forbidden_message(attrs, decision.reason))
-            if attrs.resource_request:
-                err.details = {"kind": attrs.resource, **({"group": attrs.api_group} if attrs.api_group else {}),
-                               **({"name": attrs.name} if attrs.name else {})}
-            raise err
+            found = user_mod.anonymous()
+        request[authz_filters.USER_KEY] = found
         return await handler(request)
 
-    return authorize
+    return authenticate

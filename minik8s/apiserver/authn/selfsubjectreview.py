@@ -12,6 +12,7 @@ from aiohttp import web
 from minik8s.api import errors
 from minik8s.apiserver import handlers
 from minik8s.apiserver.authn import user as user_mod
+from minik8s.apiserver.authz import context as authz_context
 
 GROUP = "authentication.k8s.io"
 VERSIONS = ("v1", "v1beta1", "v1alpha1")
@@ -20,7 +21,7 @@ PATH = "/apis/" + GROUP + "/{version}/selfsubjectreviews"
 
 def review(version: str, who: user_mod.UserInfo) -> dict[str, object]:
     return {"kind": "SelfSubjectReview", "apiVersion": f"{GROUP}/{version}",
-            "metadata": {"creationTimestamp": None}, "status": {"userInfo": who.to_api()}}
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": user_mod.to_api(who)}}
 
 
 async def create(request: web.Request) -> web.Response:
@@ -30,4 +31,8 @@ async def create(request: web.Request) -> web.Response:
     if request.method != "POST":
         raise errors.MethodNotAllowed(f"{request.method} is not supported on selfsubjectreviews")
     await request.read()
-    return handlers.respond(review(version, user_mod.of(request)), 201)
+    # The user authorization let through (the impersonated one, with --as).
+    who = authz_context.current_user.get()
+    if who is None:
+        raise errors.Unauthorized()
+    return handlers.respond(review(version, who), 201)

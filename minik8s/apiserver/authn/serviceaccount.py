@@ -155,9 +155,8 @@ class ServiceAccountAuthenticator:
             found = await self.get_service_account(namespace, name)
             if found is None or (uid and found["metadata"].get("uid") != uid):
                 raise _Rejected(f"ServiceAccount {namespace}/{name} no longer exists")
-        return user_mod.UserInfo(identities.service_account_user(namespace, name), uid=uid,
-                                 groups=identities.service_account_groups(namespace),
-                                 extra=extra).with_authenticated()
+        return user_mod.authenticated(identities.service_account_user(namespace, name), uid=uid,
+                                      groups=identities.service_account_groups(namespace), extra=extra)
 
 
 class _Rejected(Exception):

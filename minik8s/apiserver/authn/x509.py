@@ -66,5 +66,5 @@ class CertificateAuthenticator:
         cn, orgs = pki.subject(cert.subject)
         if not cn:
             raise errors.Unauthorized("Unauthorized: the client certificate names no user (empty CN)")
-        user = user_mod.UserInfo(cn, groups=orgs).with_authenticated()
+        user = user_mod.authenticated(cn, groups=orgs)
         return user, cert.not_valid_before_utc, cert.not_valid_after_utc

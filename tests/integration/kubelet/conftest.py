@@ -83,7 +83,7 @@ def sweep_test_nodes(client: docker.DockerClient) -> None:
             try:
                 client.api.remove_network(net["Id"])
             except docker.errors.APIError as e:
-                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}")
+                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}", stacklevel=2)
 
 
 def unused_pod_cidr(client: docker.DockerClient) -> str:
@@ -166,7 +166,7 @@ class KubeletProcess:
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as e:
-            warnings.warn(f"docker network {self.network} not removed: {e}")
+            warnings.warn(f"docker network {self.network} not removed: {e}", stacklevel=2)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -190,8 +190,7 @@ def kubelet(start_kubelet: Callable[..., KubeletProcess]) -> KubeletProcess:
     return start_kubelet()
 
 
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 
 class Pods:

@@ -19,8 +19,7 @@ from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_s
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
 BUSYBOX, WEB = build.BUSYBOX_IMAGE, build.WEB_IMAGE
-PODS = resources.lookup("", "v1", "pods")
-assert PODS is not None
+PODS = resources.must("", "v1", "pods")
 
 
 def by_name(node: KubeletProcess, uid: str) -> dict[str, dict[str, Any]]:

@@ -15,8 +15,7 @@ from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_s
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
-EVENTS = resources.lookup("", "v1", "events")
-assert EVENTS is not None
+EVENTS = resources.must("", "v1", "events")
 
 
 def web_container(uid: str, kubelet: KubeletProcess) -> str:

@@ -1,0 +1,39 @@
+"""What every benchmark shares: the --smoke switch that `make bench-smoke` uses.
+
+A benchmark that no test runs rots: a refactor renames what it imports and nobody
+notices until the next measurement (bench/proxy.py once died at start that way).
+`--smoke` runs the same code at a tiny size, seconds in all, so CI runs every
+benchmark on every change; its figures mean nothing.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any, Sequence
+
+
+def parse_args(parser: argparse.ArgumentParser, smoke: dict[str, Any],
+               argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """`parser`'s arguments, plus --smoke: with it, the defaults become `smoke`
+    (flags given on the command line still win)."""
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds in all: only shows that the benchmark runs (make bench-smoke)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        parser.set_defaults(**smoke)
+        args = parser.parse_args(argv)
+    return args
+
+
+def docker_engine() -> Any:
+    """A docker-py client of the local engine, started first if none answers (as
+    `minik8s cluster up` does; like the host engine there, it is left running)."""
+    import docker
+
+    from minik8s.util import procs
+
+    procs.ensure_dockerd(log_file=HOST_DOCKERD_LOG)
+    return docker.from_env(max_pool_size=64)
+
+
+# The host engine's log when a benchmark starts it: the file `minik8s cluster up` uses.
+HOST_DOCKERD_LOG = "/var/log/minik8s-host-dockerd.log"

@@ -1,0 +1,159 @@
+"""Per-endpoint counters: how many new connections the proxy sent to each Service endpoint.
+
+This is where a Service's traffic is measured for autoscaling on requests per second:
+every connection to a cluster IP or a NodePort passes a proxy, which picks the endpoint.
+Each proxy mode fills the same small interface, `EndpointCounters`; the proxy's metrics
+server (minik8s/proxy/metrics.py) serves it, and the API server's metrics pipeline adds
+up the nodes' counts and turns them into rates (docs/autoscaling.md).
+
+- **userspace**: the proxy makes the connections itself, so `Tally` counts them as they
+  are made (TCP connections; UDP is not counted).
+- **iptables**: the kernel picks the endpoint. Rules in the nat table see only the first
+  packet of a connection, so the packet counter of a KUBE-SEP chain's DNAT rule *is* the
+  number of new connections to that endpoint (`iptables-save -c -t nat`). A restore that
+  rewrites a chain starts its counters from zero, so the proxier wraps every restore in
+  `IptablesCounters.around_restore`: the counts of the chains about to be rewritten are
+  read just before and banked, and a failed restore unbanks them. A drop nobody announced
+  (someone flushed the chains) is treated as Prometheus treats a counter reset.
+- **nftables** (another mode, being added): named counters per endpoint, which outlive
+  rule changes; its implementation reads those.
+
+Counts are cumulative for the life of the proxy process and never go down while it
+runs; a restarted proxy starts from zero, which a rate computation sees as a counter
+reset. A connection is a request for HTTP/1.0 and `Connection: close` clients; keep-alive
+clients make many requests per connection (then a pod's own request counter, declared
+with prometheus.io annotations, is the better measure).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Awaitable, Callable, Mapping, Protocol, Sequence
+
+from minik8s.proxy import rules
+from minik8s.proxy import servicemap
+
+log = logging.getLogger(__name__)
+
+EndpointKey = tuple[servicemap.ServicePortName, servicemap.Endpoint]
+
+# `[packets:bytes] -A KUBE-SEP-... ... -j DNAT --to-destination ip:port` (iptables-save -c).
+_DNAT_RULE = re.compile(r"^\[(\d+):\d+\] -A (\S+) .*-j DNAT\b")
+
+
+class EndpointCounters(Protocol):
+    async def snapshot(self) -> dict[EndpointKey, int]:
+        """New connections sent to each current endpoint since this proxy started."""
+
+
+class Tally:
+    """Counts kept by the proxy itself (userspace mode)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[EndpointKey, int] = {}
+
+    def count(self, spn: servicemap.ServicePortName, ep: servicemap.Endpoint) -> None:
+        key = (spn, ep)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def retain(self, endpoints: servicemap.EndpointsMap) -> None:
+        """Forget endpoints that are gone (bounded memory; a returning one starts over, a reset)."""
+        live = {(spn, ep) for spn, eps in endpoints.items() for ep in eps}
+        for key in [k for k in self.counts if k not in live]:
+            del self.counts[key]
+
+    async def snapshot(self) -> dict[EndpointKey, int]:
+        return dict(self.counts)
+
+
+async def iptables_save_counters(command_prefix: Sequence[str] = ()) -> str:
+    """`iptables-save -c -t nat`: the nat table with each rule's packet and byte counters."""
+    proc = await asyncio.create_subprocess_exec(
+        *command_prefix, "iptables-save", "-c", "-t", "nat", stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise OSError(f"iptables-save -c -t nat failed ({proc.returncode}): {err.decode(errors='replace').strip()}")
+    return out.decode(errors="replace")
+
+
+def parse_dnat_counters(saved: str) -> dict[str, int]:
+    """Packet counts of the DNAT rules of KUBE-SEP chains in `iptables-save -c` output, by chain."""
+    out: dict[str, int] = {}
+    for line in saved.splitlines():
+        m = _DNAT_RULE.match(line)
+        if m and m.group(2).startswith(rules.SEP_PREFIX):
+            out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1))
+    return out
+
+
+class IptablesCounters:
+    """EndpointCounters from the iptables mode's DNAT rule counters.
+
+    `save` returns `iptables-save -c -t nat` text; `endpoints` is the proxier's current
+    Service endpoints, which name the chains (rules.endpoint_chain).
+    """
+
+    def __init__(self, save: Callable[[], Awaitable[str]],
+                 endpoints: Callable[[], servicemap.EndpointsMap]) -> None:
+        self.save = save
+        self.endpoints = endpoints
+        self._last: dict[str, int] = {}  # chain -> packets at the last reading
+        self._banked: dict[str, int] = {}  # chain -> packets counted before the chain was last rewritten
+        self._lock = asyncio.Lock()
+
+    async def _read(self) -> dict[str, int]:
+        raw = parse_dnat_counters(await self.save())
+        for chain, packets in raw.items():
+            last = self._last.get(chain, 0)
+            if packets < last:
+                # Rewritten without notice (flushed by someone else): what it had counted is kept.
+                self._banked[chain] = self._banked.get(chain, 0) + last
+            self._last[chain] = packets
+        for chain in [c for c in self._last if c not in raw]:
+            # Chain gone (its endpoint or Service removed): forget it, memory stays bounded.
+            self._last.pop(chain, None)
+            self._banked.pop(chain, None)
+        return raw
+
+    async def around_restore(self, rewritten: frozenset[str] | None, restore: Awaitable[None]) -> None:
+        """Run `restore`, which replaces the chains `rewritten` (None: every chain), keeping their counts."""
+        async with self._lock:
+            try:
+                before = await self._read()
+            except OSError as e:
+                log.warning("proxy counters: reading before a restore failed: %s", e)
+                await restore
+                return
+            chains = set(before) if rewritten is None else set(before) & rewritten
+            for chain in chains:
+                self._banked[chain] = self._banked.get(chain, 0) + before[chain]
+                self._last[chain] = 0
+            try:
+                await restore
+            except BaseException:
+                # Nothing was replaced: the chains still hold their counts.
+                for chain in chains:
+                    self._banked[chain] -= before[chain]
+                    self._last[chain] = before[chain]
+                raise
+
+    async def snapshot(self) -> dict[EndpointKey, int]:
+        async with self._lock:
+            await self._read()
+        out: dict[EndpointKey, int] = {}
+        for spn, eps in self.endpoints().items():
+            for ep in eps:
+                chain = rules.endpoint_chain(spn, ep)
+                if chain in self._last:
+                    out[(spn, ep)] = self._banked.get(chain, 0) + self._last[chain]
+        return out
+
+
+def rewritten_chains(current: Mapping[servicemap.ServicePortName, tuple[servicemap.ServicePort,
+                                                                         tuple[servicemap.Endpoint, ...]]],
+                     unchanged: frozenset[servicemap.ServicePortName]) -> frozenset[str]:
+    """The KUBE-SEP chains a partial sync rewrites: those of the Service ports that changed."""
+    return frozenset(rules.endpoint_chain(spn, ep) for spn, (_sp, eps) in current.items() if spn not in unchanged
+                     for ep in eps)
