@@ -330,7 +330,7 @@ def ensure_master(config_dir: str | pathlib.Path, *, server: str, addresses: Seq
                 serving_spec(addresses, first_service_ip(service_cidr), cluster_domain, extra_sans), actions,
                 renew_before=renew_before)
     ensure_cert(p.kubelet_client_crt, p.kubelet_client_key, ca,
-                pki.CertSpec(identities.APISERVER_KUBELET_CLIENT, (identities.MASTERS,)), actions,
+                pki.CertSpec(identities.APISERVER_KUBELET_CLIENT), actions,
                 renew_before=renew_before)
     ensure_sa_keys(config_dir, actions)
     for name, identity in MASTER_KUBECONFIGS.items():
