@@ -69,7 +69,7 @@ class Reply:
 
 def curl(cluster: Cluster, path: str, *, method: str = "GET", body: Any = None, ca: pathlib.Path | None = None,
          cert: tuple[pathlib.Path, pathlib.Path] | None = None, token: str | None = None,
-         server: str | None = None, extra: tuple[str, ...] = ()) -> Reply:
+         server: str | None = None, extra: tuple[str, ...] = (), content_type: str = "application/json") -> Reply:
     argv = ["curl", "-sS", "-m", "10", "-o", "-", "-w", "\n%{http_code}", "-X", method,
             "--cacert", str(ca or master_etc(cluster) / "pki" / "ca.crt"), *extra]
     if cert is not None:
@@ -77,7 +77,7 @@ def curl(cluster: Cluster, path: str, *, method: str = "GET", body: Any = None, 
     if token is not None:
         argv += ["-H", f"Authorization: Bearer {token}"]
     if body is not None:
-        argv += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
+        argv += ["-H", f"Content-Type: {content_type}", "--data-binary", json.dumps(body)]
     return Reply(in_node(cluster, [*argv, (server or cluster.server) + path]))
 
 
@@ -225,6 +225,39 @@ def test_join_from_a_node_and_the_token_afterwards(local_cluster: Cluster, ns_lo
     gone = in_node(cluster, [*MINIK8S, "join", cluster.server, "--token", token, "--discovery-token-ca-cert-hash",
                              ca_hash, "--config-dir", str(tmp_path / "x"), "--no-start", "--timeout", "3"])
     assert gone.returncode == 1 and "not signed for token" in gone.stderr, gone.stderr
+
+
+def test_a_node_credential_reaches_only_its_own(local_cluster: Cluster, ns_local: str,
+                                                tmp_path: pathlib.Path) -> None:
+    """node1's kubelet certificate, from node1's address: another node's pod, a Secret no pod
+    of node1 uses and another Node are 403 (Node authorizer, NodeRestriction), and unchanged."""
+    cluster = local_cluster
+    other = next(n for n in sorted(cluster.nodes) if n != NODE)
+    node_etc = pathlib.Path(ops_of(cluster).state_dir) / "nodes" / NODE / "etc"
+    conf = kubeconfig.load(node_etc / "kubelet.conf")
+    assert conf.cert is not None and conf.key is not None
+    cert = write_credentials(tmp_path, "node1-kubelet", conf.cert, conf.key)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "elsewhere", "namespace": ns_local},
+           "spec": {"nodeName": other, "containers": [{"name": "c", "image": "minik8s/busybox:1",
+                                                       "command": ["sleep", "3600"]}]}}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+    cluster.kubectl("create", "secret", "generic", "not-yours", "-n", ns_local, "--from-literal=k=v")
+    # Its own Node it may read; that the certificate works at all.
+    assert curl(cluster, f"/api/v1/nodes/{NODE}", cert=cert).code == 200
+    r = curl(cluster, f"/api/v1/namespaces/{ns_local}/pods/elsewhere/status", method="PATCH", cert=cert,
+             body={"status": {"phase": "Failed"}}, content_type="application/merge-patch+json")
+    assert r.code == 403 and r.json["reason"] == "Forbidden", r
+    phase = cluster.kubectl("get", "pod", "elsewhere", "-n", ns_local, "-o", "jsonpath={.status.phase}").stdout
+    assert phase != "Failed", "a denied status write changed the pod"
+    r = curl(cluster, f"/api/v1/namespaces/{ns_local}/secrets/not-yours", cert=cert)
+    assert r.code == 403 and r.json["reason"] == "Forbidden", r
+    r = curl(cluster, f"/api/v1/nodes/{other}", method="DELETE", cert=cert)
+    assert r.code == 403 and r.json["reason"] == "Forbidden", r
+    assert cluster.kubectl("get", "node", other, "-o", "name").stdout.strip() == f"node/{other}"
+    # The issue's root pod, as a node: refused too.
+    r = curl(cluster, f"/api/v1/namespaces/{ns_local}/pods", method="POST", cert=cert, body=ROOT_POD)
+    assert r.code == 403, r
+    assert cluster.kubectl("get", "pod", "owned", "-n", ns_local, "--ignore-not-found", "-o", "name").stdout == ""
 
 
 # kubelet.yaml keys `minik8s join` sets from its own flags and the cluster info.
