@@ -71,9 +71,27 @@ class Harness:
         return [f"{name_prefix}{first + i}" for i in range(count)]
 
     def scheduler(self, *extra: str) -> subprocess.Popen[bytes]:
+        if "--leader-elect" in extra:
+            self.allow_lease()
         return self.start("scheduler", "--scheduler-name", self.scheduler_name,
                           "--lease-name", self.scheduler_name, "--pod-initial-backoff", "0.2",
                           "--pod-max-backoff", "1", *extra)
+
+    def allow_lease(self) -> None:
+        """This test's scheduler elects its leader in a Lease of its own name, which the default
+        policy does not give system:kube-scheduler (only `kube-scheduler`): a Role does, as an
+        administrator renaming the lease would have to."""
+        rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system"
+        name = self.scheduler_name
+        conftest.http(self.apiserver, "POST", f"{rbac}/roles", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name},
+            "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+                       "verbs": ["get", "update"]}]}, check=False)
+        conftest.http(self.apiserver, "POST", f"{rbac}/rolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": identities.SCHEDULER}]},
+            check=False)
 
     def logs(self) -> str:
         return "\n".join(f"--- {log.name}\n{procs.log_tail(str(log), 30)}" for _, log in self.procs)
@@ -82,6 +100,9 @@ class Harness:
         for proc, _ in self.procs:
             procs.stop_pid(proc.pid, timeout=10)
             proc.wait(timeout=5)
+        for kind in ("roles", "rolebindings"):
+            conftest.http(self.apiserver, "DELETE", f"/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/{kind}/"
+                          f"{self.scheduler_name}", check=False)
         _, body = conftest.http(self.apiserver, "GET", f"/api/v1/nodes?labelSelector={TEST_LABEL}%3D{self.tag}")
         for node in body.get("items") or []:
             name = node["metadata"]["name"]
