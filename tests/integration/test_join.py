@@ -155,10 +155,11 @@ def test_node_renews_its_certificates_as_itself(
     assert f"CN=system:node:{node},O=system:nodes" in checked and "ca.crt" in checked
 
 
+@pytest.mark.parametrize("version", ["1.29", "1.32"])
 def test_a_person_approves_what_is_not_auto_approved(apiserver: ApiServerProcess, signer: ComponentProcess,
-                                                      tmp_path: pathlib.Path) -> None:
+                                                      tmp_path: pathlib.Path, version: str) -> None:
     """A user's own request (kube-apiserver-client signer) waits for `kubectl certificate approve`
-    (kubectl 1.29: JSON; 1.31+ send protobuf, see docs/security.md), then works."""
+    (kubectl 1.29 sends JSON; 1.31+ send protobuf, decoded through the CSR's schema), then works."""
     user = "jane-" + uuid.uuid4().hex[:4]
     key = pki.new_key()
     csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
@@ -168,7 +169,7 @@ def test_a_person_approves_what_is_not_auto_approved(apiserver: ApiServerProcess
     http(apiserver, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", csr)
     env = {"KUBECONFIG": apiserver.kubeconfig, "HOME": str(tmp_path), "KUBECACHEDIR": str(tmp_path / "c"),
            "PATH": "/usr/bin:/bin"}
-    kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.29"
+    kubectl = f"/usr/lib/google-cloud-sdk/bin/kubectl.{version}"
     pending = subprocess.run([kubectl, "get", "csr", user, "-o", "jsonpath={.status}"], capture_output=True,
                              text=True, env=env, timeout=60)
     assert pending.returncode == 0 and "Approved" not in pending.stdout, pending
