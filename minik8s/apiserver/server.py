@@ -24,7 +24,9 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
+from minik8s.apiserver import fencing
 from minik8s.apiserver import handlers
+from minik8s.apiserver import healthz
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
@@ -47,6 +49,8 @@ class Config:
     etcd_endpoints: list[str] = dataclasses.field(default_factory=lambda: ["http://127.0.0.1:2379"])
     etcd_prefix: str = "/registry"
     etcd_timeout: float = 5.0
+    # kube-apiserver's --etcd-readycheck-timeout: the /readyz etcd check's deadline.
+    etcd_readycheck_timeout: float = 2.0
     bind_address: str = "0.0.0.0"
     port: int = 6443
     advertise_address: str = "127.0.0.1"
@@ -129,6 +133,11 @@ class ApiServer:
                                                       resolution=config.metric_resolution,
                                                       proxy_port=config.proxy_metrics_port)
         self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])
+        self.shutting_down = False
+        etcd = healthz.Check("etcd", healthz.etcd_check(self.store.revision, config.etcd_readycheck_timeout))
+        ping = healthz.Check("ping", healthz.ping)
+        self.health = healthz.Health({"healthz": [ping, etcd], "livez": [ping],
+                                      "readyz": [ping, etcd, healthz.Check("shutdown", self._not_shutting_down)]})
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self.started = time.time()
@@ -153,7 +162,9 @@ class ApiServer:
         return found or await self.store.get_or_none(res, namespace, name)
 
     def app(self) -> web.Application:
-        return self.build_app([error_middleware, self.authentication, self.authz.middleware])
+        # fencing after authorization: a deposed leader's write is refused only if it was allowed at all.
+        return self.build_app([error_middleware, self.authentication, self.authz.middleware,
+                               fencing.middleware(self.store)])
 
     def build_app(self, middlewares: list[Any]) -> web.Application:
         """The routes behind `middlewares` (app() is the only production caller; bench/api.py
@@ -162,8 +173,7 @@ class ApiServer:
         r = app.router
         r.add_get("/version", self.version)
         r.add_get("/version/", self.version)
-        for path in ("/healthz", "/livez", "/readyz"):
-            r.add_get(path, self.health)
+        self.health.add_routes(r)
         r.add_get("/api", self.api_root)
         r.add_get("/api/", self.api_root)
         r.add_get("/apis", self.apis_root)
@@ -184,13 +194,9 @@ class ApiServer:
     async def version(self, request: web.Request) -> web.Response:
         return handlers.respond(discovery.version_info())
 
-    async def health(self, request: web.Request) -> web.Response:
-        if request.path == "/readyz":
-            try:
-                await self.store.revision()
-            except errors.StatusError as e:
-                return web.Response(status=500, text=f"[-]etcd failed: {e.message}\nreadyz check failed\n")
-        return web.Response(text="ok")
+    async def _not_shutting_down(self) -> None:
+        if self.shutting_down:
+            raise RuntimeError("the server is shutting down")
 
     async def api_root(self, request: web.Request) -> web.Response:
         ct = discovery.wants_aggregated(request.headers.get("Accept", ""))
@@ -295,6 +301,7 @@ class ApiServer:
                  self.config.port, ",".join(self.config.etcd_endpoints))
 
     async def stop(self) -> None:
+        self.shutting_down = True
         # Closing the caches ends every open watch stream, so the runner's
         # shutdown does not wait on them.
         if self._mirror_task is not None:

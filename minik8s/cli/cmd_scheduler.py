@@ -6,6 +6,7 @@ import asyncio
 
 import click
 
+from minik8s.cli import leaderelect
 from minik8s.cli.main import cli
 
 
@@ -44,11 +45,7 @@ def _labels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[t
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @click.option("--scheduler-name", default="default-scheduler",
               help="Schedule the pods whose spec.schedulerName is this.")
-@click.option("--leader-elect/--no-leader-elect", default=True, help="Run only while holding the Lease.")
-@click.option("--lease-name", default="kube-scheduler", help="Name of the leader Lease in kube-system.")
-@click.option("--lease-duration", default=15.0, type=float, help="Leader lease duration (s).")
-@click.option("--renew-deadline", default=10.0, type=float, help="Give up leading if not renewed within (s).")
-@click.option("--retry-period", default=2.0, type=float, help="Lease renew/retry period (s).")
+@leaderelect.options("kube-scheduler", "--lease-name")
 @click.option("--score-weights", default="", callback=_weights,
               help="Score plugin weights over the defaults, e.g. "
                    "'LeastRequested=1,BalancedAllocation=1,NodeAffinity=2,SelectorSpread=2,TaintToleration=3'; "
@@ -65,8 +62,8 @@ def _labels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[t
               help="Bindings sent to the API server at once (the next decisions do not wait for them).")
 @click.option("--stats-interval", default=10.0, type=click.FloatRange(min=0.1),
               help="Seconds between the summary log lines (attempts, bindings, latencies).")
-def scheduler(server: str, token: str | None, kubeconfig: str, scheduler_name: str, leader_elect: bool, lease_name: str,
-              lease_duration: float, renew_deadline: float, retry_period: float, score_weights: dict[str, int],
+def scheduler(server: str, token: str | None, kubeconfig: str, scheduler_name: str, election: leaderelect.Flags,
+              score_weights: dict[str, int],
               pod_initial_backoff: float, pod_max_backoff: float, unschedulable_timeout: float,
               percentage_of_nodes_to_score: int, seed: int | None, max_concurrent_bindings: int,
               stats_interval: float) -> None:
@@ -74,9 +71,11 @@ def scheduler(server: str, token: str | None, kubeconfig: str, scheduler_name: s
     from minik8s.scheduler import server as sched_server
 
     config = sched_server.Config(
-        server=server, token=token, kubeconfig=kubeconfig, scheduler_name=scheduler_name, leader_elect=leader_elect,
-        lease_name=lease_name, lease_duration=lease_duration, renew_deadline=renew_deadline,
-        retry_period=retry_period, score_weights=score_weights, pod_initial_backoff=pod_initial_backoff,
+        server=server, token=token, kubeconfig=kubeconfig, scheduler_name=scheduler_name,
+        leader_elect=election.leader_elect,
+        lease_name=election.resource_name, lease_namespace=election.resource_namespace,
+        lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
+        retry_period=election.retry_period, score_weights=score_weights, pod_initial_backoff=pod_initial_backoff,
         pod_max_backoff=pod_max_backoff, unschedulable_timeout=unschedulable_timeout,
         percentage_of_nodes_to_score=percentage_of_nodes_to_score, seed=seed, report_interval=stats_interval,
         max_concurrent_bindings=max_concurrent_bindings)

@@ -7,6 +7,7 @@ import asyncio
 
 import click
 
+from minik8s.cli import leaderelect
 from minik8s.cli.main import cli
 
 
@@ -28,6 +29,8 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--etcd-endpoints", default="http://127.0.0.1:2379", help="Comma-separated etcd client URLs.")
 @click.option("--etcd-prefix", default="/registry", help="Key prefix for every object in etcd.")
 @click.option("--etcd-timeout", default=5.0, type=float, help="Seconds before an etcd call answers 504.")
+@click.option("--etcd-readycheck-timeout", default=2.0, type=click.FloatRange(min=0.1),
+              help="Seconds the /readyz etcd check waits for a quorum read.")
 @click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
 @click.option("--port", default=6443, type=int, help="Port to listen on (HTTPS).")
 @click.option("--advertise-address", default="127.0.0.1",
@@ -52,7 +55,8 @@ def _port_range(text: str) -> tuple[int, int]:
                    "the cluster configs set 15).")
 @click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
               help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
-def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_address: str, port: int,
+def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
+              bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
@@ -63,6 +67,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 
     config = server.Config(
         etcd_endpoints=_split(etcd_endpoints), etcd_prefix=etcd_prefix, etcd_timeout=etcd_timeout,
+        etcd_readycheck_timeout=etcd_readycheck_timeout,
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
@@ -78,10 +83,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
 @click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
-@click.option("--leader-elect/--no-leader-elect", default=True, help="Run only while holding the Lease.")
-@click.option("--lease-duration", default=15.0, type=float, help="Leader lease duration (s).")
-@click.option("--renew-deadline", default=10.0, type=float, help="Give up leading if not renewed within (s).")
-@click.option("--retry-period", default=2.0, type=float, help="Lease renew/retry period (s).")
+@leaderelect.options("kube-controller-manager")
 @click.option("--controllers", default="*", help="Comma-separated controllers ('*' all, '-name' to disable).")
 @click.option("--node-monitor-grace-period", default=40.0, type=float,
               help="Seconds without a node heartbeat before the node is marked Unknown and tainted.")
@@ -103,8 +105,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, bind_a
               help="Seconds after a pod starts during which its CPU samples count only from its readiness on.")
 @click.option("--horizontal-pod-autoscaler-initial-readiness-delay", default=30.0, type=click.FloatRange(min=0),
               help="Seconds after a pod starts within which its readiness changes count as initial.")
-def controller_manager(server: str, token: str | None, kubeconfig: str, leader_elect: bool, lease_duration: float,
-                       renew_deadline: float, retry_period: float, controllers: str,
+def controller_manager(server: str, token: str | None, kubeconfig: str, election: leaderelect.Flags, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
                        node_cidr_mask_size: int, cluster_signing_cert_file: str, cluster_signing_key_file: str,
                        cluster_signing_duration: float, horizontal_pod_autoscaler_sync_period: float,
@@ -115,8 +116,10 @@ def controller_manager(server: str, token: str | None, kubeconfig: str, leader_e
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
-    config = manager.Config(server=server, token=token, kubeconfig=kubeconfig, leader_elect=leader_elect,
-                            lease_duration=lease_duration, renew_deadline=renew_deadline, retry_period=retry_period,
+    config = manager.Config(server=server, token=token, kubeconfig=kubeconfig, leader_elect=election.leader_elect,
+                            lease_name=election.resource_name, lease_namespace=election.resource_namespace,
+                            lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
+                            retry_period=election.retry_period,
                             controllers=tuple(_split(controllers)),
                             options={"node_monitor_grace_period": node_monitor_grace_period,
                                      "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,

@@ -90,6 +90,7 @@ def _register() -> None:
     # Each module adds its commands to `cli`; imported here so that
     # `minik8s --help` lists them all.
     from minik8s.cli import cmd_cluster  # noqa: F401
+    from minik8s.cli import cmd_etcd  # noqa: F401
     from minik8s.cli import cmd_kubelet  # noqa: F401
     from minik8s.cli import cmd_network  # noqa: F401
     from minik8s.cli import cmd_proxy  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import aiohttp
 import orjson
@@ -40,6 +40,10 @@ class Client:
         # an error of the caller's configuration, reported where it is made.
         self._ssl = tls_mod.client_context(tls) if self.server.startswith("https://") else None
         self._session: aiohttp.ClientSession | None = None
+        # Called with (method, path) before every request and again once it has its
+        # connection; may raise to refuse it, returns headers to add (leader election's
+        # fencing: minik8s.client.leaderelection.fence).
+        self.write_guard: Callable[[str, str], dict[str, str]] | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -50,7 +54,7 @@ class Client:
             self._session = aiohttp.ClientSession(
                 headers=headers,
                 connector=aiohttp.TCPConnector(limit=self.limit, ssl=self._ssl if self._ssl is not None else True),
-                json_serialize=lambda o: orjson.dumps(o).decode())
+                json_serialize=lambda o: orjson.dumps(o).decode(), trace_configs=[self._guard_trace()])
         return self._session
 
     @property
@@ -59,6 +63,20 @@ class Client:
         if self.tls is not None and self.tls.server_name:
             return {"server_hostname": self.tls.server_name}
         return {}
+
+    def _guard_trace(self) -> aiohttp.TraceConfig:
+        """Run `write_guard` again once the request has its connection, just before its bytes
+        are written: a request may wait long for a pool slot or a TCP connect (or the process
+        may be frozen meanwhile), and the guard's answer must hold when it is sent."""
+        trace = aiohttp.TraceConfig()
+
+        async def check(_session: aiohttp.ClientSession, ctx: Any, _params: Any) -> None:
+            what = ctx.trace_request_ctx
+            if self.write_guard is not None and isinstance(what, tuple):
+                self.write_guard(*what)
+        trace.on_connection_create_end.append(check)
+        trace.on_connection_reuseconn.append(check)
+        return trace
 
     async def close(self) -> None:
         if self._session is not None:
@@ -77,6 +95,8 @@ class Client:
                       content_type: str = "application/json", headers: dict[str, str] | None = None,
                       raw_body: bytes | None = None, timeout: float | None = None) -> Any:
         hdrs = dict(headers or {})
+        if self.write_guard is not None:
+            hdrs.update(self.write_guard(method, path))
         data: bytes | None = raw_body
         if body is not None:
             data = orjson.dumps(body)
@@ -85,7 +105,8 @@ class Client:
         try:
             async with self.session.request(
                     method, self.server + path, data=data, params=_params(params), headers=hdrs,
-                    timeout=aiohttp.ClientTimeout(total=timeout or self.timeout), **self._tls_kw) as resp:
+                    timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+                    trace_request_ctx=(method, path), **self._tls_kw) as resp:
                 payload = await resp.read()
                 ctype = resp.headers.get("Content-Type", "")
                 if resp.status >= 400:

@@ -37,6 +37,8 @@ class Config:
     token: str | None = None
     kubeconfig: str = ""
     leader_elect: bool = True
+    lease_name: str = "kube-controller-manager"
+    lease_namespace: str = "kube-system"
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0
@@ -117,9 +119,9 @@ async def serve(config: Config) -> None:
     client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-controller-manager")
     elector = None
     if config.leader_elect:
-        elector = leaderelection.LeaderElector(client, "kube-controller-manager",
-                                               lease_duration=config.lease_duration,
-                                               renew_deadline=config.renew_deadline,
-                                               retry_period=config.retry_period)
+        elector = leaderelection.LeaderElector(
+            client, config.lease_name, namespace=config.lease_namespace,
+            timing=leaderelection.Timing(config.lease_duration, config.renew_deadline, config.retry_period))
+        leaderelection.fence(client, elector)
     await leaderelection.run_until_signalled(client, "controller-manager", lambda: run_controllers(client, config),
                                              elector=elector)

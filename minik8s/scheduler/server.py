@@ -101,9 +101,9 @@ async def serve(config: Config) -> None:
     client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-scheduler")
     elector = None
     if config.leader_elect:
-        elector = leaderelection.LeaderElector(client, config.lease_name, namespace=config.lease_namespace,
-                                               lease_duration=config.lease_duration,
-                                               renew_deadline=config.renew_deadline,
-                                               retry_period=config.retry_period)
+        elector = leaderelection.LeaderElector(
+            client, config.lease_name, namespace=config.lease_namespace,
+            timing=leaderelection.Timing(config.lease_duration, config.renew_deadline, config.retry_period))
+        leaderelection.fence(client, elector)
     await leaderelection.run_until_signalled(client, "scheduler", lambda: run_scheduler(client, config),
                                              elector=elector)
