@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 LINT_STAMP := $(VENV)/.installed-lint
 
-.PHONY: up down test unit integration e2e deps test-deps bench bench-smoke lint clean vagrant-test
+.PHONY: up down test unit integration e2e deps test-deps bench bench-smoke lint clean vagrant-test vagrant-box vagrant-smoke vm-deps
 
 deps:
 	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh
@@ -72,8 +72,20 @@ bench: $(STAMP)
 bench-smoke: deps $(TEST_STAMP)
 	$(PY) bench/smoke.py
 
-vagrant-test: $(TEST_STAMP)
+# Real VMs (docs/deploy.md): a Debian 12 box built here, libvirt in a network namespace,
+# one master and two nodes provisioned by deploy/install.sh, the e2e suite against them.
+vm-deps:
+	@sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd ./scripts/install-deps.sh --vm
+
+vagrant-box: vm-deps $(STAMP)
+	PYTHON=$(PY) ./deploy/vagrant/build-box.sh
+
+vagrant-test: vm-deps $(TEST_STAMP)
 	./deploy/vagrant-test.sh
+
+# One master, one node: boot, provision, Ready, the vdata-imp NodePort answered, destroy clean.
+vagrant-smoke: vm-deps $(TEST_STAMP)
+	./deploy/vagrant-test.sh --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

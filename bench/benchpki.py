@@ -6,14 +6,18 @@ own kubeconfig, the benchmark's client the admin's credentials.
 """
 from __future__ import annotations
 
+import json
 import pathlib
 import urllib.request
+import uuid
 from collections.abc import Sequence
 
+from minik8s.apiserver.authn import serviceaccount
 from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.client import tls
 from minik8s.cluster import pki
+from minik8s.util import pki as pki_util
 
 
 class BenchPKI:
@@ -46,3 +50,23 @@ class BenchPKI:
 
     def opener(self) -> urllib.request.OpenerDirector:
         return kubeconfig.urllib_opener(self.kubeconfig("admin"))
+
+    def legacy_kubeconfig(self, path: pathlib.Path, name: str, hours: int = 12) -> tuple[str, str]:
+        """A kubeconfig with only a server and a bearer token, for code older than the cluster's
+        authentication (pod_startup's old kubelet): a ServiceAccount token of kube-system/`name`,
+        bound to cluster-admin (an old kubelet is no node identity the Node authorizer knows).
+        Returns the file and the CA it must trust (as SSL_CERT_FILE)."""
+        key = pki_util.load_key(self.paths.sa_key.read_bytes())
+        token = serviceaccount.issue(key, namespace="kube-system", name=name, uid=str(uuid.uuid4()),
+                                     audiences=[serviceaccount.DEFAULT_ISSUER], expiration_seconds=hours * 3600)
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": f"bench:{name}"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "kube-system"}]}
+        req = urllib.request.Request(self.server + "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                                     data=json.dumps(binding).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with self.opener().open(req, timeout=30):
+            pass
+        kubeconfig.write_context(path, name, self.server, token=token)
+        return str(path), str(self.paths.ca_crt)

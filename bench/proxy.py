@@ -8,15 +8,20 @@ and measures, in one run:
 1. follow latency: with S Services (S = 10, 100, 1000; each with an endpoint), the time
    from the PUT of a changed Endpoints to the first new connection from a pod reaching
    the new endpoint through the cluster IP (a poller in the pod connects every 2 ms);
-2. full sync of the iptables mode at 1,000 Services (1 and 2 endpoints each, 1 in 10 NodePort):
-   building the text and applying it (one iptables-restore), in a namespace of its own;
+2. sync cost of the iptables and nftables modes at 1,000 and 10,000 Services (2 endpoints
+   each, 1 in 10 NodePort), in a namespace of its own: the whole periodic (full) sync,
+   split into building the text and applying it (one iptables-restore / one nft -f, wall
+   and CPU), idle and under load (two busy-looping processes on the 2 CPUs), and the
+   incremental sync that follows one endpoint change;
 3. request throughput from outside through a NodePort in both modes, beside the same
    client talking to the pod directly (routed through the node, the same hops), with a
    new TCP connection per request (the worst case for NAT: every request is a new flow),
    with 2 Services and again with the largest scale's Services in the rules.
 
-Usage: .venv/bin/python bench/proxy.py [--scales 10,100,1000] [--rounds 5] [--seconds 5]
+Usage: .venv/bin/python bench/proxy.py [--scales 10,100,1000] [--sync-scales 1000,10000] [--rounds 5]
+       [--seconds 3] [--modes iptables,nftables,userspace] [--smoke]
 Run as root on an otherwise idle machine; the load average is printed with the results.
+--smoke runs every part at tiny sizes (a check that the bench works, not a measurement).
 """
 from __future__ import annotations
 
@@ -43,6 +48,10 @@ from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.proxy import iptables
 from minik8s.proxy import iptables_proxier
+from minik8s.proxy import nft as nft_mod
+from minik8s.proxy import nftables
+from minik8s.proxy import nftables_proxier
+from minik8s.proxy import proxier as proxier_mod
 from minik8s.proxy import rules
 from minik8s.proxy import server as proxy_server
 from minik8s.util import procs
@@ -52,6 +61,8 @@ from tests.integration import test_proxy as netlab
 SERVICES = proxy_server.SERVICES
 ENDPOINTS = proxy_server.ENDPOINTS
 NAMESPACES = resources.must("", "v1", "namespaces")
+
+BUSY = "import time\nwhile True:\n    pass\n"
 
 POLLER = textwrap.dedent('''
     """Connect to ip:port every 2 ms; print "ready" once `first` answers, then the wall
@@ -238,49 +249,100 @@ async def follow_latency(lab: netlab.Lab, client: rest.Client, ns: str, mode: st
     return out
 
 
-# -- 2. full sync ------------------------------------------------------------------------------------
+# -- 2. sync cost ------------------------------------------------------------------------------------
 
-async def full_sync(tmp: pathlib.Path, services: int, per_service: int, repeats: int) -> dict[str, list[float]]:
+def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: int | None = None) -> None:
+    for i in range(services):
+        node_port = {"nodePort": 30000 + i % 2000} if i % 10 == 0 else {}
+        proxier.on_service({"metadata": {"namespace": "bench", "name": f"svc-{i}"},
+                            "spec": {"type": "NodePort" if node_port else "ClusterIP",
+                                     "clusterIP": f"10.96.{i // 250}.{i % 250 + 2}",
+                                     "ports": [{"name": "http", "port": 80, "protocol": "TCP", **node_port}]}})
+        ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
+        if i == moved:
+            ips[0] = "10.250.0.2"
+        proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
+            "addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+
+
+def make_proxier(mode: str, prefix: list[str]) -> tuple[proxier_mod.Proxier, Any]:
+    ipt = iptables.Real(command_prefix=prefix)
+    if mode == "iptables":
+        return iptables_proxier.IptablesProxier(ipt, iptables.FakeConntrack(), rules.Config()), ipt
+    nft = nft_mod.Real(command_prefix=prefix)
+    return nftables_proxier.NftablesProxier(ipt, nft, iptables.FakeConntrack(), rules.Config()), nft
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *, loaded: bool
+                    ) -> dict[str, list[float]]:
+    """Full and incremental sync of one mode at `services` Services, in a namespace of its own."""
     ns_name = f"{netlab.NS_PREFIX}{os.getpid() % 100000}-sync"
     netlab.sh("ip", "netns", "add", ns_name)
+    burners: list[subprocess.Popen[bytes]] = []
     try:
-        ipt = iptables.Real(command_prefix=["nsenter", f"--net=/run/netns/{ns_name}"])
-        proxier = iptables_proxier.IptablesProxier(ipt, iptables.FakeConntrack(), rules.Config())
-        for i in range(services):
-            node_port = {"nodePort": 30000 + i} if i % 10 == 0 else {}
-            proxier.on_service({"metadata": {"namespace": "bench", "name": f"svc-{i}"},
-                                "spec": {"type": "NodePort" if node_port else "ClusterIP",
-                                         "clusterIP": f"10.96.{i // 250}.{i % 250 + 2}",
-                                         "ports": [{"name": "http", "port": 80, "protocol": "TCP", **node_port}]}})
-            proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
-                "addresses": [{"ip": f"10.244.{j}.{i % 250 + 2}"} for j in range(per_service)],
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
-        ports, eps = proxier.state.ports(), proxier.state.endpoints()
-        result: dict[str, list[float]] = {"build": [], "restore": [], "restore_cpu": [], "sync": []}
-        await proxier.sync_proxy_rules(periodic=True)  # the first creates the chains
-        for _ in range(repeats):
+        prefix = ["nsenter", f"--net=/run/netns/{ns_name}"]
+        proxier, applier = make_proxier(mode, prefix)
+        fill(proxier, services, per_service)
+        result: dict[str, list[float]] = {"build": [], "apply": [], "apply_cpu": [], "sync": [], "incremental": []}
+        await proxier.sync_proxy_rules(periodic=True)  # the first creates the chains / the table
+        if loaded:
+            burners = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(os.cpu_count() or 2)]
+            await asyncio.sleep(0.5)
+        for r in range(repeats):
+            # The state as it is now (the previous round moved an endpoint): the text applied by
+            # hand must be what the proxier itself holds, or its next sync starts from a lie.
+            ports, eps = proxier.state.ports(), proxier.state.endpoints()
             t = time.perf_counter()
-            text = rules.build_rules(ports, eps, (), rules.Config(), proxier._chains or ())  # noqa: SLF001
+            if isinstance(proxier, iptables_proxier.IptablesProxier):
+                text = rules.build_rules(ports, eps, (), rules.Config(), proxier._chains or ())  # noqa: SLF001
+            else:
+                assert isinstance(proxier, nftables_proxier.NftablesProxier)
+                frags = {sp.name: nftables.fragment(sp, tuple(eps.get(sp.name, ())), rules.Config()) for sp in ports}
+                text = nftables.build_full_fragments(frags, rules.Config(), (), proxier._applied)  # noqa: SLF001
             result["build"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-            await ipt.restore(text)
-            result["restore"].append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            result["restore_cpu"].append(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime)
+            t, cpu = time.perf_counter(), children_cpu()
+            if isinstance(applier, iptables.Real):
+                await applier.restore(text)
+            else:
+                await applier.apply(text)
+            result["apply"].append(time.perf_counter() - t)
+            result["apply_cpu"].append(children_cpu() - cpu)
             t = time.perf_counter()
             await proxier.sync_proxy_rules(periodic=True)
             result["sync"].append(time.perf_counter() - t)
+            # One endpoint of one Service moves (and back, next round): the incremental sync.
+            fill_one(proxier, services // 2, per_service, moved=r % 2 == 0)
+            t = time.perf_counter()
+            await proxier.sync_proxy_rules()
+            result["incremental"].append(time.perf_counter() - t)
         lines = text.count("\n")
-        chains = len(rules.declared_chains(text))
-        print(f"  full sync at {services} Services x {per_service} endpoints ({lines} lines, {chains} nat chains): "
-              f"build {statistics.median(result['build']) * 1000:.0f} ms, restore "
-              f"{statistics.median(result['restore']) * 1000:.0f} ms (CPU "
-              f"{statistics.median(result['restore_cpu']) * 1000:.0f} ms), whole periodic sync "
-              f"{statistics.median(result['sync']) * 1000:.0f} ms (medians of {repeats})", flush=True)
+        print(f"  {mode} sync at {services:,} Services x {per_service}{' under load' if loaded else ''} "
+              f"({lines:,} lines): full {med_ms(result['sync'])} (build {med_ms(result['build'])} + apply "
+              f"{med_ms(result['apply'])}, CPU {med_ms(result['apply_cpu'])}), incremental "
+              f"{med_ms(result['incremental'])} (medians of {repeats})", flush=True)
         return result
     finally:
+        for b in burners:
+            b.kill()
+            b.wait()
         netlab.sh("ip", "netns", "del", ns_name, check=False)
+
+
+def fill_one(proxier: proxier_mod.Proxier, i: int, per_service: int, moved: bool) -> None:
+    ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
+    if moved:
+        ips[0] = "10.250.0.2"
+    proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
+        "addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+
+
+def med_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:.1f} ms"
 
 
 # -- 3. throughput -------------------------------------------------------------------------------------
@@ -300,6 +362,8 @@ def throughput(lab: netlab.Lab, ip: str, port: int, seconds: float, workers: int
 
 async def main_async(args: argparse.Namespace) -> None:
     scales = [int(s) for s in args.scales.split(",")]
+    sync_scales = [int(s) for s in args.sync_scales.split(",")]
+    modes = [m for m in args.modes.split(",") if m]
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-proxy-"))
     lab = netlab.Lab(tmp)
     report: list[str] = [f"load average at start: {loadavg()}, {os.cpu_count()} CPUs"]
@@ -322,19 +386,23 @@ async def main_async(args: argparse.Namespace) -> None:
                 "-j", "ACCEPT")
         lab.start_apiserver()
         async with rest.Client(lab.apiserver_url, tls=conftest.test_pki().tls()) as client:
-            for per_service in (1, 2):
-                sync = await full_sync(tmp, args.sync_services, per_service, args.rounds * 2)
-                report.append(f"iptables full sync, {args.sync_services:,} Services x {per_service} endpoint(s): "
-                              f"whole periodic "
-                              f"sync median {statistics.median(sync['sync']) * 1000:.0f} ms (build "
-                              f"{statistics.median(sync['build']) * 1000:.0f} ms + one iptables-restore "
-                              f"{statistics.median(sync['restore']) * 1000:.0f} ms, of which "
-                              f"{statistics.median(sync['restore_cpu']) * 1000:.0f} ms CPU)")
+            for mode in [m for m in modes if m in ("iptables", "nftables")]:
+                for n in sync_scales:
+                    for loaded in ((False, True) if n == sync_scales[0] else (False,)):
+                        # An iptables full sync at 10,000 Services takes about a minute: fewer rounds.
+                        rounds = args.sync_rounds if mode == "nftables" or n <= 2000 else 1
+                        res = await sync_cost(mode, n, 2, rounds, loaded=loaded)
+                        report.append(
+                            f"{mode} sync, {n:,} Services x 2 endpoints{', under load' if loaded else ''}: "
+                            f"full (periodic) sync {med_ms(res['sync'])} (build {med_ms(res['build'])} + apply "
+                            f"{med_ms(res['apply'])}, apply CPU {med_ms(res['apply_cpu'])}); incremental sync "
+                            f"after one endpoint change {med_ms(res['incremental'])} "
+                            f"(max {max(res['incremental']) * 1000:.1f} ms); medians of {rounds}")
             follow: dict[str, dict[int, list[float]]] = {}
             # "few": only the measured Service (and `kubernetes`); "many": after the follow
             # runs, with the largest scale of Services in the rules too.
             tput: dict[str, list[float]] = {}
-            for mode in ("iptables", "userspace"):
+            for mode in modes:
                 ns = f"bench-{mode}"
                 await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
                 proxy = lab.start_proxy(mode)
@@ -375,7 +443,7 @@ async def main_async(args: argparse.Namespace) -> None:
                               f"({len(samples)} changes)")
         for label, what in (("few", "2 Services"), ("many", f"{max(scales)} Services")):
             direct = statistics.median(tput[f"direct {label}"])
-            for mode in ("iptables", "userspace"):
+            for mode in modes:
                 m = statistics.median(tput[f"{mode} {label}"])
                 report.append(f"NodePort throughput {mode} with {what}: {m:,.0f} req/s = {m / direct:.2f} x direct "
                               f"({direct:,.0f} req/s); a new connection per request, {args.workers} client "
@@ -396,9 +464,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of one throughput run.")
     parser.add_argument("--tput-rounds", type=int, default=3, help="Throughput runs per mode (and direct).")
     parser.add_argument("--workers", type=int, default=4, help="Load generator processes.")
-    parser.add_argument("--sync-services", type=int, default=1000, help="Services in the full-sync measurement.")
-    args = benchutil.parse_args(parser, {"scales": "2", "rounds": 1, "seconds": 0.2, "tput_rounds": 1,
-                                         "workers": 1, "sync_services": 10})
+    parser.add_argument("--sync-scales", default="1000,10000", help="Service counts for the sync cost.")
+    parser.add_argument("--sync-rounds", type=int, default=10, help="Syncs measured per mode and scale.")
+    parser.add_argument("--modes", default="iptables,nftables,userspace", help="Proxy modes to measure.")
+    args = benchutil.parse_args(parser, {"scales": "10", "sync_scales": "20", "rounds": 1, "sync_rounds": 1,
+                                         "seconds": 0.3, "tput_rounds": 1, "workers": 1})
     if os.geteuid() != 0:
         sys.exit("bench/proxy.py needs root (network namespaces, iptables)")
     asyncio.run(main_async(args))

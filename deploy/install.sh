@@ -31,6 +31,9 @@
 #   --os apt|dnf           package manager to assume (default: detected)
 #   --dry-run              print every step instead of doing it
 set -euo pipefail
+# Whatever the caller's umask: the venv must be readable by every user, and the pause
+# binary built for the image must stay executable for its non-root user (USER 65535).
+umask 022
 
 ETCD_VERSION="v3.4.27"   # pinned: the release tarball installed where no package exists (dnf)
 PREFIX="/opt/minik8s"
@@ -151,15 +154,32 @@ python_bin() {
 
 # --- packages -------------------------------------------------------------------------------
 
+# Whether dpkg has every package named installed.
+dpkg_installed() {
+  local p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || return 1
+  done
+}
+
 install_packages_apt() {
   local want=(curl ca-certificates iptables iproute2 python3 python3-venv python3-pip)
   if [ "$role" = master ]; then
     want+=(etcd-server etcd-client)
   else
-    want+=(docker.io gcc libc6-dev busybox-static)
+    # apparmor: Docker's package only recommends it, but on a kernel with AppArmor on
+    # (Debian's, Ubuntu's) dockerd cannot start a container without apparmor_parser.
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(docker.io apparmor gcc libc6-dev busybox-static containernetworking-plugins nftables)
   fi
-  run env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
+  # Only when something is missing: a machine prepared with the packages (an image, an
+  # offline site, the Vagrant box) needs no package mirror.
+  if [ "$dry_run" = 0 ] && dpkg_installed "${want[@]}"; then
+    echo "every package is installed already: ${want[*]}"
+  else
+    run env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"
+  fi
   if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     # Ubuntu 22.04 ships 3.10 as python3; 3.11 is a separate package there.
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
@@ -173,7 +193,8 @@ install_packages_apt() {
 install_packages_dnf() {
   local want=(curl tar iptables iproute python3.11 python3.11-pip dnf-plugins-core)
   if [ "$role" = node ]; then
-    want+=(gcc glibc-static)
+    # containernetworking-plugins: the CNI plugins the kubelet networks pods with.
+    want+=(gcc glibc-static containernetworking-plugins nftables)
   fi
   run dnf install -y "${want[@]}"
   if [ "$role" = master ]; then

@@ -18,11 +18,15 @@ Obj = dict[str, Any]
 
 
 def ensure_dict(parent: Obj, key: str) -> Obj:
-    """parent[key] as a dict, creating it (Go's zero struct) when absent."""
+    """parent[key] as a dict, creating it (Go's zero struct) when absent.
+
+    A member of another type is left in place for validation to report (a
+    detached dict takes the defaults), rather than quietly replaced."""
     value = parent.get(key)
-    if not isinstance(value, dict):
-        value = {}
-        parent[key] = value
+    if value is None:
+        value = parent[key] = {}
+    elif not isinstance(value, dict):
+        return {}
     return value
 
 

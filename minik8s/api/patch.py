@@ -47,6 +47,14 @@ def apply_patch(original: dict[str, Any], body: bytes, content_type: str, kind: 
     than the three patch types, errors.BadRequest (400) for bodies that do not decode,
     and a 422 Invalid StatusError for patches that cannot be applied.
     """
+    try:
+        return _apply(original, body, content_type, kind)
+    except RecursionError:
+        # A document nested deeper than Python recurses (orjson decodes up to 1024 levels).
+        raise errors.BadRequest("error decoding patch: the patch is nested too deeply") from None
+
+
+def _apply(original: dict[str, Any], body: bytes, content_type: str, kind: str) -> dict[str, Any]:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == JSON_PATCH:
         ops = _decode(body, list, "a JSON patch must be a JSON array of operations")

@@ -14,12 +14,20 @@ from minik8s.api import rfc3339
 
 def qos_class(pod: dict[str, Any]) -> str:
     """BestEffort / Guaranteed / Burstable, as Kubernetes' GetPodQOS."""
-    spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    def dict_of(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def list_of(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    # Read before validation on create: any member may have the wrong type.
+    spec = dict_of(pod.get("spec"))
+    containers = [c for c in list_of(spec.get("containers")) + list_of(spec.get("initContainers"))
+                  if isinstance(c, dict)]
     any_set, guaranteed = False, True
     for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        res = dict_of(c.get("resources"))
+        req, lim = dict_of(res.get("requests")), dict_of(res.get("limits"))
         if req or lim:
             any_set = True
         for name in ("cpu", "memory"):

@@ -8,11 +8,17 @@ Parsing is a port of `ParseQuantity`: the same grammar, the same error messages,
 the same rounding (magnitudes more precise than 1n round up, away from zero) and
 the same serialisation (`Quantity.String()`), including the quirk that a value
 already written canonically keeps the caller's spelling (`+1` stays `+1`).
+
+One deliberate difference: Go reads a quantity with no digits at all (`Mi`,
+`k`, `.`, `e3`) as zero, so a memory limit of `Mi` would be stored as `0` and
+mean "no limit". Here a quantity needs at least one digit before its suffix,
+as the documented grammar (`^([+-]?[0-9.]+)...`) says.
 """
 from __future__ import annotations
 
 import dataclasses
 import decimal
+import re
 from fractions import Fraction
 
 FORMAT_ERROR = ("quantities must match the regular expression "
@@ -34,6 +40,8 @@ _INT64_MAX = 2 ** 63 - 1
 # Go reads the exponent of `1e<N>` into an int32 and then builds a big decimal;
 # past this bound the number is only a way to make the server allocate memory.
 _MAX_EXPONENT = 1000
+# The number part must hold a digit: `1`, `.5`, `+1.`, but not `Mi`, `.`, `-`.
+_HAS_DIGIT = re.compile(r"^[+-]?\.?[0-9]")
 
 Number = str | int | float | decimal.Decimal
 
@@ -168,6 +176,8 @@ def parse(raw: Number) -> Quantity:
         return Quantity(Fraction(0), DECIMAL_SI, "0", 0)
     positive, num, denom, suffix = _split(text)
     base, exponent, fmt = _interpret(suffix)
+    if not _HAS_DIGIT.match(text):
+        raise ValueError(FORMAT_ERROR)
     magnitude = Fraction(int(num + denom), 10 ** len(denom)) * Fraction(base) ** exponent
     magnitude = _round_away(magnitude, Fraction(1, _NANO))
     if fmt == BINARY_SI and magnitude > _INT64_MAX:

@@ -153,6 +153,14 @@ class Strategy:
         share (upstream's ValidateX(new) plus ValidateXUpdate(new, old)); kinds
         whose update rules differ override validate/validate_update instead."""
 
+    def validate_status(self, res: resources.Resource, obj: Obj) -> Errors:
+        """The types of what the status holds (a status is written by components
+        through /status and read back by printers and controllers)."""
+        errs = Errors()
+        if "status" in obj:
+            validation.validate_status_shape(errs, obj["status"])
+        return errs
+
     def canonicalize(self, res: resources.Resource, obj: Obj) -> None:
         """Put a validated object into its canonical form before it is stored."""
 

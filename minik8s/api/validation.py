@@ -134,6 +134,9 @@ class Errors:
     def required(self, path: str, detail: str = "") -> None:
         self._add("FieldValueRequired", path, "Required value", detail)
 
+    def type_invalid(self, path: str, got: str, want: str) -> None:
+        self._add("FieldValueTypeInvalid", path, f'Invalid value: "{got}"', f'{path} in body must be of type {want}: "{got}"')
+
     def forbidden(self, path: str, detail: str) -> None:
         self._add("FieldValueForbidden", path, "Forbidden", detail)
 
@@ -199,6 +202,114 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+# ---------------------------------------------------------------------------
+# Typed readers for the kinds' rules: they report a member of the wrong type the
+# way a structural schema does and read it as absent, so a rule never crashes on
+# one. kinds.validate then runs the schema's structural check (kinds.check_types)
+# on the whole object, which catches what no rule reads (tolerations[0].key: 7,
+# securityContext.fsGroup: "x"); the rules' own reports come first, worded as
+# Kubernetes' validation words them.
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a value, as OpenAPI names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def wrong_type(errs: Errors, path: str, value: Any, want: str) -> None:
+    """`path in body must be of type integer: "string"` (kube-openapi's type error)."""
+    got = json_type(value)
+    errs.type_invalid(path, got, want)
+
+
+def typed_dict(errs: Errors, value: Any, path: str) -> Obj:
+    """An object (None: empty); any other type is reported and read as empty."""
+    if isinstance(value, dict):
+        return value
+    if value is not None:
+        wrong_type(errs, path, value, "object")
+    return {}
+
+
+def typed_list(errs: Errors, value: Any, path: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if value is not None:
+        wrong_type(errs, path, value, "array")
+    return []
+
+
+def typed_dicts(errs: Errors, value: Any, path: str) -> list[tuple[int, Obj]]:
+    """The objects of an array of objects with their indexes; other members are reported and skipped."""
+    out = []
+    for i, item in enumerate(typed_list(errs, value, path)):
+        if isinstance(item, dict):
+            out.append((i, item))
+        else:
+            wrong_type(errs, f"{path}[{i}]", item, "object")
+    return out
+
+
+def typed_str(errs: Errors, value: Any, path: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    wrong_type(errs, path, value, "string")
+    return None
+
+
+def typed_int(errs: Errors, value: Any, path: str) -> int | None:
+    """An integer (a float with an integral value too, as YAML may write one)."""
+    if value is None:
+        return None
+    n = as_int(value)
+    if n is None:
+        wrong_type(errs, path, value, "integer")
+    return n
+
+
+def typed_bool(errs: Errors, value: Any, path: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    wrong_type(errs, path, value, "boolean")
+    return None
+
+
+def typed_strs(errs: Errors, value: Any, path: str) -> list[str]:
+    """An array of strings; other members are reported and skipped."""
+    out = []
+    for i, item in enumerate(typed_list(errs, value, path)):
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            wrong_type(errs, f"{path}[{i}]", item, "string")
+    return out
+
+
+def typed_str_map(errs: Errors, value: Any, path: str) -> dict[str, str]:
+    """A map of strings to strings (labels, selectors, data); other values are reported and skipped."""
+    out = {}
+    for key, item in typed_dict(errs, value, path).items():
+        if isinstance(item, str):
+            out[key] = item
+        else:
+            wrong_type(errs, f"{path}.{key}", item, "string")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -388,13 +499,13 @@ TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 
 
 def validate_labels(errs: Errors, labels: Any, path: str) -> None:
-    for key, value in sorted(as_dict(labels).items()):
+    for key, value in sorted(typed_str_map(errs, labels, path).items()):
         errs.invalid_each(path, key, qualified_name(key))
-        errs.invalid_each(path, value, label_value(as_str(value)))
+        errs.invalid_each(path, value, label_value(value))
 
 
 def validate_annotations(errs: Errors, annotations: Any, path: str) -> None:
-    annotations = as_dict(annotations)
+    annotations = typed_str_map(errs, annotations, path)
     for key in sorted(annotations):
         errs.invalid_each(path, key, qualified_name(key.lower()))
     size = sum(len(k.encode()) + len(as_str(v).encode()) for k, v in annotations.items())
@@ -409,17 +520,20 @@ def validate_label_selector(errs: Errors, sel: Any, path: str) -> bool:
     """ValidateLabelSelector; returns whether LabelSelectorAsSelector would accept it."""
     if sel is None:
         return True
-    sel = as_dict(sel)
+    before = len(errs)
+    sel = typed_dict(errs, sel, path)
     validate_labels(errs, sel.get("matchLabels"), f"{path}.matchLabels")
     ok = True
-    for i, expr in enumerate(as_list(sel.get("matchExpressions"))):
-        ok = validate_selector_requirement(errs, as_dict(expr), f"{path}.matchExpressions[{i}]") and ok
-    return ok
+    for i, expr in typed_dicts(errs, sel.get("matchExpressions"), f"{path}.matchExpressions"):
+        ok = validate_selector_requirement(errs, expr, f"{path}.matchExpressions[{i}]") and ok
+    # A selector with a member of the wrong type cannot be turned into a selector.
+    return ok and not any(c["reason"] == "FieldValueTypeInvalid" for c in errs.causes[before:])
 
 
 def validate_selector_requirement(errs: Errors, expr: Obj, path: str) -> bool:
-    op = expr.get("operator")
-    values = as_list(expr.get("values"))
+    op = typed_str(errs, expr.get("operator"), f"{path}.operator")
+    typed_str(errs, expr.get("key"), f"{path}.key")
+    values = typed_strs(errs, expr.get("values"), f"{path}.values")
     ok = True
     if op in ("In", "NotIn"):
         if not values:
@@ -448,7 +562,7 @@ def validate_protocol(errs: Errors, protocol: str, path: str) -> None:
 
 
 def nonnegative(errs: Errors, value: Any, path: str) -> None:
-    n = as_int(value)
+    n = typed_int(errs, value, path)
     if n is not None and n < 0:
         errs.invalid(path, n, NON_NEGATIVE)
 
@@ -480,8 +594,8 @@ def name_errors(check: NameCheck, name: str, prefix: bool = False) -> list[str]:
 
 
 def validate_finalizers(errs: Errors, finalizers: Any, path: str, indexed: bool = True) -> None:
-    for i, name in enumerate(as_list(finalizers)):
-        name, p = as_str(name), f"{path}[{i}]" if indexed else path
+    for i, name in enumerate(typed_strs(errs, finalizers, path)):
+        p = f"{path}[{i}]" if indexed else path
         errs.invalid_each(p, name, qualified_name(name))
         if "/" not in name and name not in STANDARD_FINALIZERS:
             errs.invalid(p, name, "name is neither a standard finalizer name nor is it fully qualified")
@@ -489,8 +603,11 @@ def validate_finalizers(errs: Errors, finalizers: Any, path: str, indexed: bool 
 
 def _owner_references(errs: Errors, refs: Any, path: str) -> None:
     first_controller = ""
-    for ref in as_list(refs):
-        ref = as_dict(ref)
+    for i, ref in typed_dicts(errs, refs, path):
+        for key in ("apiVersion", "kind", "name", "uid"):
+            typed_str(errs, ref.get(key), f"{path}[{i}].{key}")
+        for key in ("controller", "blockOwnerDeletion"):
+            typed_bool(errs, ref.get(key), f"{path}[{i}].{key}")
         api_version, kind = as_str(ref.get("apiVersion")), as_str(ref.get("kind"))
         if not api_version.rpartition("/")[2]:
             errs.invalid(f"{path}.apiVersion", api_version, "version must not be empty")
@@ -546,9 +663,15 @@ def immutable(errs: Errors, path: str, new: Any, old: Any, shown: Any = None) ->
         errs.invalid(path, new if shown is None else shown, IMMUTABLE)
 
 
-def validate_object_meta_update(errs: Errors, meta: Obj, old: Obj) -> None:
+def validate_object_meta_update(errs: Errors, meta: Obj, old: Obj, check: NameCheck | None = None) -> None:
     """ValidateObjectMetaUpdate (rest.BeforeUpdate keeps the uid and creationTimestamp
-    when the client leaves them out; resourceVersion preconditions are the server's)."""
+    when the client leaves them out; resourceVersion preconditions are the server's).
+
+    A generateName an update changes is held to the create rule (`check`, the kind's name
+    rule), which upstream skips: no write may store what a create would refuse."""
+    generate_name = as_str(meta.get("generateName"))
+    if check is not None and generate_name and generate_name != as_str(old.get("generateName")):
+        errs.invalid_each("metadata.generateName", generate_name, name_errors(check, generate_name, prefix=True))
     generation, old_generation = as_int(meta.get("generation")), as_int(old.get("generation"))
     if generation is not None and old_generation is not None and generation < old_generation:
         errs.invalid("metadata.generation", generation, "must not be decremented")
@@ -566,3 +689,24 @@ def validate_object_meta_update(errs: Errors, meta: Obj, old: Obj) -> None:
     validate_annotations(errs, meta.get("annotations"), "metadata.annotations")
     _owner_references(errs, meta.get("ownerReferences"), "metadata.ownerReferences")
     validate_finalizers(errs, meta.get("finalizers"), "metadata.finalizers")
+
+
+# ---------------------------------------------------------------------------
+# status: what components and printers read back must have its types
+
+
+def validate_status_shape(errs: Errors, status: Any, *, ints: tuple[str, ...] = (), strs: tuple[str, ...] = (),
+                          path: str = "status") -> Obj:
+    """The members every status shares (an object; conditions as objects with string
+    members) and the kind's own scalar members `ints` and `strs`. Returns the status."""
+    found = typed_dict(errs, status, path)
+    for i, cond in typed_dicts(errs, found.get("conditions"), f"{path}.conditions"):
+        for key in ("type", "status", "reason", "message", "lastTransitionTime", "lastUpdateTime",
+                    "lastProbeTime", "lastHeartbeatTime"):
+            typed_str(errs, cond.get(key), f"{path}.conditions[{i}].{key}")
+    typed_int(errs, found.get("observedGeneration"), f"{path}.observedGeneration")
+    for key in ints:
+        typed_int(errs, found.get(key), f"{path}.{key}")
+    for key in strs:
+        typed_str(errs, found.get(key), f"{path}.{key}")
+    return found

@@ -68,6 +68,8 @@ def decode_raw(raw: bytes, content_type: str) -> Any:
             return yaml.safe_load(raw)
         except yaml.YAMLError as e:
             raise errors.BadRequest(f"error decoding YAML: {e}") from None
+        except RecursionError:  # PyYAML parses nested collections recursively
+            raise errors.BadRequest("error decoding YAML: the document is nested too deeply") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
@@ -195,7 +197,10 @@ class PatchCheck:
 
     def _invalid(self, patched: Any, message: str) -> errors.StatusError:
         # Upstream: NewInvalid(GroupKind{}, "", field.Invalid("patch", <value>, err)).
-        value = _go_print(self.smp_patch) if self.smp_patch is not None else orjson.dumps(patched).decode()
+        try:
+            value = _go_print(self.smp_patch) if self.smp_patch is not None else orjson.dumps(patched).decode()
+        except (TypeError, RecursionError):  # nested deeper than orjson writes (or Python recurses)
+            value = "<a value too deeply nested to print>"
         if len(value) > 1024:
             value = value[:1024] + "..."
         return errors.Invalid("", "", [errors.field_error("patch", f'Invalid value: "{value}": {message}')])

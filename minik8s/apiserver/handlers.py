@@ -8,11 +8,13 @@ table decides.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import functools
 import logging
 import random
 import time
+import urllib.parse
 from typing import Any, Awaitable, Callable
 
 import multidict
@@ -29,6 +31,8 @@ from minik8s.api.schema import dsl
 from minik8s.apiserver import bodies
 from minik8s.apiserver import discovery
 from minik8s.apiserver import fieldmanager
+from minik8s.apiserver import pagination
+from minik8s.apiserver import params
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
@@ -39,6 +43,8 @@ JSON = "application/json"
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAX_BODY = 3 * 1024 * 1024
+# `?pretty=true` of the request being answered (each request runs in its own task).
+_PRETTY: contextvars.ContextVar[bool] = contextvars.ContextVar("pretty", default=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +56,7 @@ class Target:
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if _PRETTY.get() else 0)
 
 
 def respond(obj: Any, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -82,12 +88,29 @@ def not_found_path() -> errors.StatusError:
                               details={})
 
 
+def path_parts(request: web.Request, root: str) -> list[str]:
+    """The percent-decoded segments of the path after `root` (/api/ or /apis/).
+
+    Read from the raw path, so an encoded `/` (`%2F`) stays inside its segment
+    and an encoded `..` is seen for what it is; an empty inner segment names
+    nothing (404)."""
+    raw = request.rel_url.raw_path[len(root):].strip("/")
+    try:
+        parts = [urllib.parse.unquote(p, errors="strict") if "%" in p else p for p in raw.split("/")] if raw else []
+    except UnicodeDecodeError:
+        raise errors.BadRequest("the request path is not valid UTF-8 once percent-decoded") from None
+    if any(not p for p in parts):
+        raise not_found_path()
+    return parts
+
+
 def parse_target(group: str, version: str, parts: list[str]) -> Target:
     """Resolve the path after /api/v1 or /apis/<g>/<v> to a resource target."""
     namespace: str | None = None
     if len(parts) >= 3 and parts[0] == "namespaces" and \
             resources.lookup(group, version, parts[2]) is not None:
         namespace = parts[1]
+        params.check_path_segment("Namespace", namespace)
         parts = parts[2:]
     if not parts or len(parts) > 3:
         raise not_found_path()
@@ -97,6 +120,8 @@ def parse_target(group: str, version: str, parts: list[str]) -> Target:
     if namespace is not None and not res.namespaced:
         raise not_found_path()
     name = parts[1] if len(parts) > 1 else None
+    if name is not None:
+        params.check_path_segment("Name", name)
     sub = parts[2] if len(parts) > 2 else None
     if sub is not None and res.subresource(sub) is None:
         raise not_found_path()
@@ -105,14 +130,6 @@ def parse_target(group: str, version: str, parts: list[str]) -> Target:
 
 def wants_table(request: web.Request) -> bool:
     return "as=Table" in request.headers.get("Accept", "")
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.lower() in ("true", "1", "")
-
-
-def _is_watch(request: web.Request) -> bool:
-    return "watch" in request.query and _truthy(request.query["watch"])
 
 
 async def read_raw(request: web.Request) -> bytes:
@@ -133,35 +150,20 @@ async def read_object(request: web.Request, msg: dsl.Message | None) -> bodies.D
     return bodies.decode_object(await read_raw(request), request.content_type, directive, msg)
 
 
-async def read_options(request: web.Request) -> dict[str, Any]:
-    """DeleteOptions from the body (kubectl sends one) and the query."""
-    options: dict[str, Any] = {}
-    raw = await request.read()
+async def read_delete_options(request: web.Request) -> params.DeleteOptions:
+    """DeleteOptions from the body (kubectl sends one) or else the query, validated."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.RequestEntityTooLarge(f"the request body is too large (limit {MAX_BODY} bytes)") from None
+    body = None
     if raw.strip():
         body = decode_body(raw, request.content_type if request.content_type != "application/octet-stream" else JSON)
-        if not isinstance(body, dict):
-            raise errors.BadRequest("the DeleteOptions body must be an object")
-        options.update(body)
-    q = request.query
-    if "gracePeriodSeconds" in q:
-        try:
-            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
-        except ValueError:
-            raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
-    if "propagationPolicy" in q:
-        options["propagationPolicy"] = q["propagationPolicy"]
-    if "orphanDependents" in q:
-        options["orphanDependents"] = _truthy(q["orphanDependents"])
-    return options
+    return params.parse_delete_options(request.query, body)
 
 
-def _dry_run(request: web.Request) -> bool:
-    value = request.query.get("dryRun")
-    if value is None:
-        return False
-    if value != "All":
-        raise errors.BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    return True
+def _write_options(request: web.Request, kind: str) -> params.WriteOptions:
+    return params.parse_write_options(request.query, kind)
 
 
 class ResourceHandlers:
@@ -179,7 +181,7 @@ class ResourceHandlers:
         self.bookmark_interval = bookmark_interval
 
     async def handle_core(self, request: web.Request) -> web.StreamResponse:
-        parts = [p for p in request.match_info["tail"].split("/") if p]
+        parts = path_parts(request, "/api/")
         if not parts:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
         version, rest = parts[0], parts[1:]
@@ -190,7 +192,9 @@ class ResourceHandlers:
         return await self.dispatch(request, parse_target("", version, rest))
 
     async def handle_group(self, request: web.Request) -> web.StreamResponse:
-        parts = [p for p in request.match_info["tail"].split("/") if p]
+        parts = path_parts(request, "/apis/")
+        if not parts:
+            raise not_found_path()
         group = parts[0]
         if len(parts) == 1:
             doc = discovery.api_group(group)
@@ -207,15 +211,17 @@ class ResourceHandlers:
 
     async def dispatch(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
+        _PRETTY.set(params.parse_common(request.query))
         if t.sub in ("log", "exec", "attach", "portforward", "proxy"):
             if self.node_proxy is None:
                 raise errors.ServiceUnavailable(f"pods/{t.sub} is not available: no node proxy configured")
             return await self.node_proxy(request, t)
         if t.name is None:
             if method == "GET":
-                if _is_watch(request):
-                    return await self.watch(request, t)
-                return await self.list(request, t)
+                opts = params.parse_list_options(request.query, t.res.plural)
+                if opts.watch:
+                    return await self.watch(request, t, opts)
+                return await self.list(request, t, opts)
             if method == "POST":
                 return await self.create(request, t)
             if method == "DELETE":
@@ -226,24 +232,31 @@ class ResourceHandlers:
         if t.sub == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("binding only supports POST")
+            dry_run = _write_options(request, "CreateOptions").dry_run
+            fieldmanager.manager_of(request)  # checked as on any create, though nothing records it
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
-            await self.registry.bind(t.namespace or "", t.name, decoded.obj)
+            await self.registry.bind(t.namespace or "", t.name, decoded.obj, dry_run=dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")
+            dry_run = _write_options(request, "CreateOptions").dry_run
+            fieldmanager.manager_of(request)  # checked as on any create, though nothing records it
             decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
             body = decoded.obj
             if not isinstance(body, dict):
                 raise errors.BadRequest("the body of the request must be an Eviction object")
-            await self.registry.delete(t.res, t.namespace, t.name, body.get("deleteOptions") or {})
+            delete = params.parse_delete_options({}, body.get("deleteOptions") or {})
+            # As upstream's propagateDryRun: the query's dryRun or the eviction's own deleteOptions.dryRun.
+            await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=dry_run or delete.dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
         if method == "GET":
-            if t.sub is None and _is_watch(request):
-                return await self.watch(request, dataclasses.replace(t, name=None),
-                                        name=t.name)
+            if t.sub is None and params.parse_bool(request.query, "watch"):
+                opts = params.parse_list_options(request.query, t.res.plural)
+                return await self.watch(request, dataclasses.replace(t, name=None), opts, name=t.name)
+            params.parse_resource_version(request.query)
             obj = await self.store.get(t.res, t.namespace, t.name)
             return self.render_one(request, t.res, obj)
         if method == "PUT":
@@ -262,37 +275,34 @@ class ResourceHandlers:
                    status: int = 200, warnings: list[str] | None = None) -> web.Response:
         obj = kinds.to_version(res, obj)
         if wants_table(request):
-            return reply(request, kinds.to_table(res, [obj],
-                                                  include_object=request.query.get("includeObject", "Metadata")),
+            return reply(request, kinds.to_table(res, [obj], include_object=params.parse_include_object(request.query)),
                          status, warnings, TABLE_CONTENT_TYPE)
         return reply(request, obj, status, warnings)
 
-    def _selectors(self, request: web.Request, t: Target, name: str | None = None
-                   ) -> tuple[selectors.LabelSelector, selectors.FieldSelector]:
-        label = selectors.parse_label_selector(request.query.get("labelSelector"))
-        fields = selectors.parse_field_selector(request.query.get("fieldSelector"), t.res.plural)
-        if name is not None:
-            fields = selectors.FieldSelector(fields.requirements + (
-                selectors.FieldRequirement("metadata.name", "=", name),))
-        return label, fields
-
-    async def list(self, request: web.Request, t: Target) -> web.Response:
-        label, fields = self._selectors(request, t)
+    async def list(self, request: web.Request, t: Target, opts: params.ListOptions) -> web.Response:
+        label, fields = opts.label_selector, opts.field_selector
         namespace = t.namespace
         if namespace is None and t.res.namespaced:
             namespace = fields.value_of("metadata.namespace")
-        items, rv = await self.store.list(t.res, namespace)
-        items = [o for o in items if label.matches(o["metadata"].get("labels")) and fields.matches(o)]
-        meta = {"resourceVersion": str(rv)}
+        include = params.parse_include_object(request.query) if wants_table(request) else ""
+        def selected(o: dict[str, Any]) -> bool:
+            return label.matches(o["metadata"].get("labels")) and fields.matches(o)
+        # Without selectors the list can tell how many objects follow a page.
+        matches = None if label.empty() and fields.empty() else selected
+        items, meta = await pagination.list_objects(self.store, t.res, namespace, opts, matches)
         if wants_table(request):
             table = kinds.to_table(t.res, [kinds.to_version(t.res, o) for o in items], list_meta=meta,
-                                    include_object=request.query.get("includeObject", "Metadata"))
+                                   include_object=include)
             return respond(table, 200, TABLE_CONTENT_TYPE)
         return reply(request, {"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta,
                                "items": [kinds.to_version(t.res, o) for o in items]})
 
-    async def watch(self, request: web.Request, t: Target, name: str | None = None) -> web.StreamResponse:
-        label, fields = self._selectors(request, t, name)
+    async def watch(self, request: web.Request, t: Target, opts: params.ListOptions,
+                    name: str | None = None) -> web.StreamResponse:
+        label, fields = opts.label_selector, opts.field_selector
+        if name is not None:
+            fields = selectors.FieldSelector(fields.requirements + (
+                selectors.FieldRequirement("metadata.name", "=", name),))
         namespace = t.namespace
 
         def matches(obj: dict[str, Any]) -> bool:
@@ -302,27 +312,34 @@ class ResourceHandlers:
         match_all = label.empty() and fields.empty()
 
         cache = await self.caches.get(t.res)
-        rv_text = request.query.get("resourceVersion", "")
+        rv_text = opts.resource_version
+        # Legacy watches without a resourceVersion start with the current state as
+        # ADDED events; sendInitialEvents (WatchList) asks for that explicitly, and
+        # then a bookmark marks where the initial events end.
+        send_initial = opts.send_initial_events if opts.send_initial_events is not None else rv_text in ("", "0")
         initial: list[dict[str, Any]] = []
+        expired = ""
+        watcher: watchcache.Watcher | None = None
         try:
-            if rv_text in ("", "0"):
-                items, list_rv = await self.store.list(t.res, namespace)
+            if send_initial:
+                items, start_rv = await self.store.list(t.res, namespace)
+                if rv_text not in ("", "0") and int(rv_text) > start_rv:
+                    raise pagination.too_large_resource_version(int(rv_text), start_rv)
                 initial = [o for o in items if matches(o)]
-                watcher = cache.subscribe(list_rv, matches, match_all=match_all)
+            elif rv_text in ("", "0"):
+                start_rv = await self.store.revision()
             else:
-                watcher = cache.subscribe(registry_mod._parse_rv(rv_text), matches,  # noqa: SLF001 - the registry's own parser
-                                          match_all=match_all)
+                start_rv = int(rv_text)
+            watcher = cache.subscribe(start_rv, matches, match_all=match_all)
         except watchcache.Expired as e:
-            watcher = None
             expired = str(e)
-        timeout = request.query.get("timeoutSeconds")
-        try:
-            duration = float(timeout) if timeout else float(random.randint(*self.watch_timeout))
-        except ValueError:
-            raise errors.BadRequest("timeoutSeconds must be a number") from None
-        bookmarks = "allowWatchBookmarks" in request.query and _truthy(request.query["allowWatchBookmarks"])
+        timeout = opts.timeout_seconds
+        duration = float(timeout) if timeout else float(random.randint(*self.watch_timeout))
+        bookmarks = opts.allow_watch_bookmarks
         as_table = wants_table(request)
-        include = request.query.get("includeObject", "Metadata")
+        include = params.parse_include_object(request.query)
+        if as_table:  # an unknown includeObject is a 400 before the stream starts, not a stream cut short
+            kinds.to_table(t.res, [], include_object=include)
         # Protobuf watches (kubectl's typed clients) get length-prefixed WatchEvent frames.
         as_protobuf = not as_table and bodies.wants_protobuf(request) and protobuf.supports(
             t.res.api_version, t.res.kind)
@@ -349,8 +366,14 @@ class ResourceHandlers:
                 return resp
             for obj in initial:
                 await resp.write(frame("ADDED", obj))
+            # A bookmark never goes back behind what this watcher has been sent.
+            last_rv = start_rv
+            if opts.send_initial_events and bookmarks:
+                await resp.write(frame("BOOKMARK", {
+                    "kind": t.res.kind, "apiVersion": t.res.api_version,
+                    "metadata": {"resourceVersion": str(start_rv),
+                                 "annotations": {params.INITIAL_EVENTS_END: "true"}}}))
             deadline = time.monotonic() + duration
-            last_rv = 0
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -384,20 +407,20 @@ class ResourceHandlers:
     # -- writes -----------------------------------------------------------------
 
     async def create(self, request: web.Request, t: Target) -> web.Response:
-        dry_run = _dry_run(request)
+        write = _write_options(request, "CreateOptions")
         decoded = await read_object(request, bodies.expected_schema(t.res, None))
-        obj = await self.registry.create(t.res, t.namespace, kinds.from_version(t.res, decoded.obj), dry_run=dry_run,
-                                         manager=fieldmanager.manager_of(request))
+        obj = await self.registry.create(t.res, t.namespace, kinds.from_version(t.res, decoded.obj),
+                                         dry_run=write.dry_run, manager=fieldmanager.manager_of(request))
         return self.render_one(request, t.res, obj, 201, decoded.warnings)
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
         if t.sub not in (None, "status", "finalize", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
-        dry_run = _dry_run(request)
+        write = _write_options(request, "UpdateOptions")
         decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
         obj, created = await self.registry.update(t.res, t.namespace, t.name, kinds.from_version(t.res, decoded.obj),
-                                                  subresource=t.sub, dry_run=dry_run,
+                                                  subresource=t.sub, dry_run=write.dry_run,
                                                   manager=fieldmanager.manager_of(request))
         return self.render_one(request, t.res, obj, 201 if created else 200, decoded.warnings)
 
@@ -405,7 +428,7 @@ class ResourceHandlers:
         assert t.name is not None
         if t.sub not in (None, "status", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
-        dry_run = _dry_run(request)
+        dry_run = _write_options(request, "PatchOptions").dry_run
         directive = bodies.field_validation(request)
         apply = fieldmanager.is_apply(request.content_type)
         manager = fieldmanager.manager_of(request, apply=apply)
@@ -440,15 +463,15 @@ class ResourceHandlers:
 
     async def delete(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        options = await read_options(request)
-        obj = await self.registry.delete(t.res, t.namespace, t.name, options, dry_run=_dry_run(request))
+        delete = await read_delete_options(request)
+        obj = await self.registry.delete(t.res, t.namespace, t.name, delete.options, dry_run=delete.dry_run)
         return self.render_one(request, t.res, obj)
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
-        label, fields = self._selectors(request, t)
-        options = await read_options(request)
-        deleted = await self.registry.delete_collection(t.res, t.namespace, label, fields, options,
-                                                        dry_run=_dry_run(request))
+        opts = params.parse_list_options(request.query, t.res.plural, watch=False)
+        delete = await read_delete_options(request)
+        deleted = await self.registry.delete_collection(t.res, t.namespace, opts.label_selector, opts.field_selector,
+                                                        delete.options, dry_run=delete.dry_run)
         return reply(request, {"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": {},
                                "items": [kinds.to_version(t.res, o) for o in deleted]})
 
@@ -458,14 +481,14 @@ class ResourceHandlers:
         if request.method == "GET":
             return reply(request, await self.registry.get_scale(t.res, t.namespace, t.name))
         if request.method == "PUT":
-            dry_run = _dry_run(request)
+            dry_run = _write_options(request, "UpdateOptions").dry_run
             decoded = await read_object(request, msg)
             return reply(request, await self.registry.update_scale(t.res, t.namespace, t.name, decoded.obj,
                                                                    dry_run=dry_run,
                                                                    manager=fieldmanager.manager_of(request)),
                          warnings=decoded.warnings)
         if request.method == "PATCH":
-            dry_run = _dry_run(request)
+            dry_run = _write_options(request, "PatchOptions").dry_run
             directive = bodies.field_validation(request)
             raw = await read_raw(request)
             # registry.patch_scale's steps, with the patched Scale type-checked before it is used.

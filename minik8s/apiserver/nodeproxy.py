@@ -61,8 +61,9 @@ def pick_container(pod: dict[str, Any], requested: str) -> str:
         raise errors.BadRequest(f"a container name must be specified for pod {name}, choose one of: "
                                 f"[{' '.join(containers)}]")
     if requested not in containers:
-        init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
-        if requested in init:
+        spec = pod.get("spec") or {}
+        others = [c.get("name") for key in ("initContainers", "ephemeralContainers") for c in spec.get(key) or []]
+        if requested in others:
             return str(requested)
         raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
     return requested

@@ -17,6 +17,7 @@ import asyncio
 import datetime
 import logging
 import random
+import re
 import uuid
 from typing import Any, Callable
 
@@ -31,6 +32,8 @@ from minik8s.api import rfc3339
 from minik8s.api import selectors
 from minik8s.api import strategy as strategy_mod
 from minik8s.api.kinds import scale as scale_mod
+from minik8s.api.schema import meta_v1
+from minik8s.api.schema import structural
 from minik8s.api.ssa import kube as ssa
 from minik8s.apiserver import allocators
 from minik8s.apiserver import storage as storage_mod
@@ -155,11 +158,17 @@ class Registry:
             meta = obj["metadata"] = {}
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
-        for field in ("labels", "annotations"):
-            value = meta.get(field)
-            if value is not None and (not isinstance(value, dict)
-                                      or not all(isinstance(v, str) for v in value.values())):
-                raise errors.BadRequest(f"metadata.{field} must be a map of string keys to string values")
+        # The metadata is read (names, generateName, labels) before the whole object's
+        # type check (kinds.validate), so its types are checked first: the schema's ObjectMeta.
+        try:
+            structural.check(meta_v1.OBJECT_META, orjson.loads(orjson.dumps(meta)))
+        except structural.StructuralError as e:
+            message = re.sub(r"(Go struct field \w+\.)", r"\1metadata.", str(e), count=1)
+            raise errors.BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                    f"{message}") from None
+        except TypeError:  # orjson: an integer beyond 64 bits
+            raise errors.BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                    "metadata holds a number out of range") from None
         return obj
 
     async def _check_namespace(self, res: resources.Resource, namespace: str | None, name: str) -> None:
@@ -284,6 +293,7 @@ class Registry:
                 raise errors.MethodNotAllowed(f"{res.plural}/{subresource} cannot be updated")
             result = sub.prepare_for_update(res, new, old)
             sub.validate_update(res, result, old).raise_invalid(res.kind, old_meta["name"], res.group)
+            kinds.validate_status(res, result)
             return result
         # System-owned metadata always comes from the stored object.
         for field in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
@@ -318,7 +328,12 @@ class Registry:
         served, res = res, resources.storage_resource(res)
         if not isinstance(body, dict):
             raise errors.BadRequest("the body of the request must be a JSON object")
+        if not isinstance(body.get("metadata", {}), dict):
+            raise errors.BadRequest("metadata must be an object")
         rv_text = (body.get("metadata") or {}).get("resourceVersion")
+        if rv_text is not None and not isinstance(rv_text, str):
+            raise errors.BadRequest(f"json: cannot unmarshal {_json_type(rv_text)} into Go struct field "
+                                    "ObjectMeta.metadata.resourceVersion of type string")
         expected = _parse_rv(rv_text) if rv_text else None
         cached = self._peek(res, namespace, name) if not dry_run else None
         # A cached copy is only worth trying when it can match the request's resourceVersion.
@@ -413,6 +428,8 @@ class Registry:
                 patched = patch_mod.apply_patch(current, body, content_type, res.kind)
                 if not isinstance(patched, dict):
                     raise errors.BadRequest("the patch did not produce an object")
+                if not isinstance(patched.get("metadata", {}), dict):
+                    raise errors.BadRequest("metadata must be an object")
                 rv_text = (patched.get("metadata") or {}).get("resourceVersion")
                 if json_patch and not patch_mod.json_patch_touches(body, "/metadata/resourceVersion"):
                     rv_text = None
@@ -607,7 +624,7 @@ class Registry:
         if not isinstance(scale, dict):
             raise errors.BadRequest("the body of the request must be a Scale object")
         scale_mod.validate_scale(scale)
-        replicas = int((scale.get("spec") or {}).get("replicas", 0))
+        replicas = int(scale["spec"].get("replicas") or 0) if isinstance(scale.get("spec"), dict) else 0
         rv_text = (scale.get("metadata") or {}).get("resourceVersion")
         for _ in range(16):
             old = await self.store.get(res, namespace, name)
@@ -634,12 +651,18 @@ class Registry:
         patched = patch_mod.apply_patch(current, body, content_type, "Scale")
         return await self.update_scale(res, namespace, name, patched, dry_run=dry_run, manager=manager)
 
-    async def bind(self, namespace: str, name: str, binding: Any) -> None:
-        """pods/binding: assign a node once (what the scheduler calls)."""
+    async def bind(self, namespace: str, name: str, binding: Any, *, dry_run: bool = False) -> None:
+        """pods/binding: assign a node once (what the scheduler calls); `dry_run` checks without writing."""
         if not isinstance(binding, dict):
             raise errors.BadRequest("the body of the request must be a Binding object")
-        target = binding.get("target") or {}
+        target = binding.get("target")
+        if target is not None and not isinstance(target, dict):
+            raise errors.BadRequest("json: cannot unmarshal into Go struct field Binding.target of type "
+                                    "v1.ObjectReference")
+        target = target or {}
         node = target.get("name")
+        if node is not None and not isinstance(node, str):
+            raise errors.BadRequest("json: cannot unmarshal into Go struct field Binding.target.name of type string")
         if not node:
             raise errors.Invalid("Binding", name, [errors.field_error("target.name", "Required value",
                                                                        "FieldValueRequired")])
@@ -647,7 +670,8 @@ class Registry:
             raise errors.Invalid("Binding", name, [errors.field_error(
                 "target.kind", f'Unsupported value: "{target.get("kind")}": supported values: "Node"',
                 "FieldValueNotSupported")])
-        uid = (binding.get("metadata") or {}).get("uid")
+        meta = binding.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
 
         def assign(pod: dict[str, Any]) -> dict[str, Any]:
             if uid and pod["metadata"].get("uid") != uid:
@@ -663,6 +687,9 @@ class Registry:
                 "lastTransitionTime": rfc3339.now()})
             return pod
 
+        if dry_run:
+            assign(storage_mod.deepcopy(await self.store.get(PODS, namespace, name)))
+            return
         await self.store.guaranteed_update(PODS, namespace, name, assign, first=self._peek(PODS, namespace, name))
 
     # -- bootstrap ------------------------------------------------------------------
@@ -676,6 +703,11 @@ class Registry:
             return await self.create(res, namespace, obj)
         except errors.AlreadyExists:
             return await self.store.get(res, namespace, obj["metadata"]["name"])
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "bool", int: "number", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), "value")
 
 
 def _parse_rv(text: str) -> int:

@@ -18,6 +18,7 @@ import ssl
 import time
 from typing import Any
 
+from aiohttp import http_exceptions
 from aiohttp import web
 
 from minik8s.api import errors
@@ -72,6 +73,10 @@ class Config:
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
+    # Events live this long after their last write (kube-apiserver --event-ttl); 0: forever.
+    event_ttl: int = 3600
+    # etcd history older than this is compacted (--etcd-compaction-interval); 0: never.
+    etcd_compaction_interval: float = 300.0
     # The metrics APIs (minik8s/apiserver/metrics): seconds between scrapes of every node's
     # kubelet and proxy, and the proxies' metrics port. 0 (the default of a bare API
     # server) serves the APIs without scraping: a server holding simulated nodes (hollow
@@ -107,13 +112,33 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 SECRETS = resources.must("", "v1", "secrets")
 PODS = resources.must("", "v1", "pods")
+class ProtocolErrorFilter(logging.Filter):
+    """One warning line, not a traceback, for a request aiohttp's HTTP parser refuses.
+
+    aiohttp logs each of those (a request line or header over 8 KiB, a malformed header)
+    with `logger.exception`, as if the server had failed; the client has its 400 and the
+    server is fine, so the traceback only buries real faults in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, http_exceptions.HttpProcessingError):
+            record.msg = f"{record.getMessage()}: {exc.code} {exc.message}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_PROTOCOL_ERRORS = ProtocolErrorFilter()
 
 
 class ApiServer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
-                                         timeout=config.etcd_timeout)
+                                         timeout=config.etcd_timeout,
+                                         ttls={"events": config.event_ttl} if config.event_ttl else None)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)
         self.caches = watchcache.WatchCaches(self.store, window=config.watch_window)
@@ -140,6 +165,7 @@ class ApiServer:
                                       "readyz": [ping, etcd, healthz.Check("shutdown", self._not_shutting_down)]})
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
+        self._compactor: asyncio.Task[None] | None = None
         self.started = time.time()
 
     def _authentication(self) -> authn_middleware.Authentication:
@@ -285,12 +311,16 @@ class ApiServer:
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
+        if self.config.etcd_compaction_interval > 0:
+            self._compactor = asyncio.get_running_loop().create_task(
+                self.store.compact_forever(self.config.etcd_compaction_interval))
         await self.bootstrap()
         await self.authz.start(self.registry)
 
     async def start(self) -> None:
         ssl_context = self.ssl_context()
         await self.prepare()
+        logging.getLogger("aiohttp.server").addFilter(_PROTOCOL_ERRORS)  # a set: adding twice is a no-op
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True,
@@ -306,6 +336,8 @@ class ApiServer:
         # shutdown does not wait on them.
         if self._mirror_task is not None:
             self._mirror_task.cancel()
+        if self._compactor is not None:
+            self._compactor.cancel()
         await self.authz.stop()
         await self.metrics.stop()
         await self.caches.stop()

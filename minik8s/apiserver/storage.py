@@ -8,6 +8,12 @@ transaction on it: a stale writer gets 409 Conflict, never a lost update.
 
 Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
 504, and the next request simply tries again (gRPC reconnects by itself).
+
+Two things keep etcd, and the watch caches above it, from growing without
+bound, as kube-apiserver does: objects of resources with a time to live
+(Events, `--event-ttl`) are written under etcd leases and vanish when they
+expire, and `compact_forever` compacts etcd's history every
+`--etcd-compaction-interval` to the revision seen one interval before.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import aetcd
 import aetcd.exceptions
 import aetcd.rpc
+import aetcd.utils
 import orjson
 
 from minik8s.api import errors
@@ -51,12 +58,16 @@ def decode(value: bytes, revision: int) -> dict[str, Any]:
 class Storage:
     """CRUD on etcd with optimistic concurrency. Knows nothing of HTTP."""
 
-    def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0) -> None:
+    def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0,
+                 ttls: dict[str, int] | None = None) -> None:
         self.endpoints = endpoints
         self.prefix = prefix.rstrip("/")
         self.timeout = timeout
         self._endpoint_index = 0
         self.client = self._new_client()
+        # Seconds an object of these resources (by plural) lives after its last write.
+        self.ttls = dict(ttls or {})
+        self._leases = _LeaseManager()
 
     def _new_client(self) -> aetcd.Client:
         host, port = _host_port(self.endpoints[self._endpoint_index % len(self.endpoints)])
@@ -150,6 +161,66 @@ class Storage:
         items = [decode(kv.value, kv.mod_revision) for kv in resp.kvs]
         return items, int(resp.header.revision)
 
+    async def list_page(self, res: resources.Resource, namespace: str | None = None, *, limit: int = 0,
+                        start: str | None = None, revision: int = 0,
+                        matches: Callable[[dict[str, Any]], bool] | None = None) -> "Page":
+        """One page of a list, as Kubernetes' etcd3 store.GetList.
+
+        `start` is a key relative to the list's prefix (from a continue token);
+        `revision` pins the read to a snapshot (0: the newest). With a `limit`,
+        objects are filtered by `matches` as they come and etcd is asked again,
+        for twice as many each time, until the page is full or the range ends: a
+        page is short only at the end. Raises Compacted when `revision` is gone
+        and FutureRevision when it is not yet written.
+        """
+        prefix = self.resource_prefix(res, namespace)
+        key = prefix + start.encode() if start else prefix
+        end = aetcd.utils.prefix_range_end(prefix)
+        fetch = limit
+        items: builtins.list[dict[str, Any]] = []
+        last_key = b""
+        while True:
+            resp = await self._range(key, end, limit=fetch, revision=revision)
+            more = bool(resp.more)
+            for kv in resp.kvs:
+                if limit and len(items) >= limit:
+                    more = True
+                    break
+                last_key = kv.key
+                obj = decode(kv.value, kv.mod_revision)
+                if matches is None or matches(obj):
+                    items.append(obj)
+            if revision == 0:
+                # Later pages read the same snapshot as the first.
+                revision = int(resp.header.revision)
+            if not more or not limit or len(items) >= limit:
+                break
+            fetch = min(fetch * 2, MAX_PAGE_FETCH)
+            key = last_key + b"\0"
+        if not more:
+            return Page(items, revision, None, None)
+        remaining = int(resp.count) - limit if matches is None else None
+        return Page(items, revision, (last_key + b"\0")[len(prefix):].decode(), remaining)
+
+    async def _range(self, key: bytes, end: bytes, *, limit: int, revision: int) -> Any:
+        """A raw Range (aetcd's helpers take neither a limit nor a revision)."""
+        async def op() -> Any:
+            client = self.client
+            await client.connect()
+            request = aetcd.rpc.RangeRequest(key=key, range_end=end, limit=max(limit, 0), revision=revision)
+            try:
+                return await client.kvstub.Range(request, timeout=self.timeout, metadata=client.metadata)
+            except aetcd.rpc.AioRpcError as e:
+                if e.code() == aetcd.rpc.StatusCode.OUT_OF_RANGE:
+                    details = e.details() or ""
+                    if "compacted" in details:
+                        raise Compacted(revision) from None
+                    if "future" in details:
+                        raise FutureRevision(revision) from None
+                aetcd.exceptions._handle_exception(e)  # noqa: SLF001 - aetcd's own error mapping, as its helpers use
+                raise
+        return await self._call("list", op)
+
     async def count(self, res: resources.Resource, namespace: str | None = None) -> int:
         prefix = self.resource_prefix(res, namespace)
         resp = await self._call("count", lambda: self.client.get_prefix(prefix, keys_only=True))
@@ -166,8 +237,10 @@ class Storage:
         value = encode(obj)
         tx = self.client.transactions
         extra = extra or Extra()
+        lease = await self._lease_for(res)
         resp = await self._call("create", lambda: self._txn(
-            [tx.create(key) == 0, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+            [tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
+            [tx.get(key)]))
         if not resp.succeeded:
             if resp.responses[0].response_range.kvs:
                 raise errors.AlreadyExists(res.qualified, meta["name"])
@@ -182,8 +255,10 @@ class Storage:
         value = encode(obj)
         tx = self.client.transactions
         extra = extra or Extra()
+        lease = await self._lease_for(res)
         resp = await self._call("update", lambda: self._txn(
-            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value), *extra.success], [tx.get(key)]))
+            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
+            [tx.get(key)]))
         if not resp.succeeded:
             kvs = resp.responses[0].response_range.kvs
             if not kvs:
@@ -256,6 +331,50 @@ class Storage:
                 continue
         raise errors.Conflict(res.qualified, name, "too many concurrent updates; please retry")
 
+    # -- time to live and compaction ----------------------------------------------
+
+    async def _lease_for(self, res: resources.Resource) -> int | None:
+        """The etcd lease a write of `res` is attached to (None: the object lives on)."""
+        ttl = self.ttls.get(resources.storage_resource(res).plural)
+        if not ttl:
+            return None
+
+        async def grant(seconds: int) -> int:
+            lease = await self._call("lease", lambda: self.client.lease(seconds))
+            return int(lease.id)
+        return await self._leases.lease(ttl, grant)
+
+    async def compact_once(self, known_version: int, revision: int) -> tuple[int, int]:
+        """storage/etcd3's compact: claim this round through the version of COMPACT_KEY (so of
+        several API servers one compacts), then compact to `revision` (0: nothing yet, on
+        start). Returns the version this server now knows and the store's current revision."""
+        tx = self.client.transactions
+        key = COMPACT_KEY
+        resp = await self._call("compact", lambda: self._txn(
+            [tx.version(key) == known_version], [tx.put(key, str(revision).encode())], [tx.get(key)]))
+        current = int(resp.header.revision)
+        if not resp.succeeded:
+            kvs = resp.responses[0].response_range.kvs
+            return (int(kvs[0].version) if kvs else 0), current
+        if revision:
+            try:
+                await self._call("compact", lambda: self.client.compact(revision))
+                log.info("etcd compacted to revision %d", revision)
+            except errors.StatusError as e:
+                log.warning("etcd compaction to %d failed: %s", revision, e.message)
+        return known_version + 1, current
+
+    async def compact_forever(self, interval: float) -> None:
+        """Every `interval`, compact to the revision seen an interval ago (kube-apiserver's
+        --etcd-compaction-interval): watches and paged lists have that long to catch up."""
+        version, revision = 0, 0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                version, revision = await self.compact_once(version, revision)
+            except errors.StatusError as e:
+                log.warning("etcd compaction round failed: %s", e.message)
+
     def raw_key(self, key: str) -> bytes:
         return f"{self.prefix}/{key}".encode()
 
@@ -283,6 +402,65 @@ class Storage:
         cmp = tx.create(k) == 0 if expected_mod == 0 else tx.mod(k) == expected_mod
         resp = await self._call("cas", lambda: self._txn([cmp], [tx.put(k, value)], []))
         return bool(resp.succeeded)
+
+
+# The most keys one etcd read of a filtered page asks for (storage/etcd3's maxLimit).
+MAX_PAGE_FETCH = 10000
+# The key whose version counts compaction rounds (storage/etcd3's compactRevKey, no prefix).
+COMPACT_KEY = b"compact_rev_key"
+# Writes share a lease for up to 5% of its time to live, at most a minute
+# (storage/etcd3's leaseReuseDurationPercent and leaseReuseDurationSeconds).
+LEASE_REUSE_PERCENT = 0.05
+LEASE_REUSE_SECONDS = 60
+
+
+class _LeaseManager:
+    """Writes close in time share one etcd lease, as storage/etcd3's leaseManager: a
+    lease per object would be one more etcd object each. The lease is granted for
+    the time to live plus the reuse window, so the last object to take it still
+    gets its full time."""
+
+    def __init__(self) -> None:
+        self._id: int | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def lease(self, ttl: int, grant: Callable[[int], Awaitable[int]]) -> int:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            reuse = min(int(LEASE_REUSE_PERCENT * ttl), LEASE_REUSE_SECONDS)
+            if self._id is not None and now + ttl < self._expires <= now + ttl + reuse:
+                return self._id
+            self._id = await grant(ttl + reuse)
+            self._expires = now + ttl + reuse
+            return self._id
+
+
+@dataclasses.dataclass
+class Page:
+    """One page of a list: its objects, the revision it was read at, where the next
+    page starts (a key relative to the list's prefix; None on the last page) and how
+    many objects follow (only known without a filter)."""
+    items: list[dict[str, Any]]
+    revision: int
+    next_start: str | None
+    remaining: int | None
+
+
+class Compacted(Exception):
+    """The revision a read asked for has been compacted away."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(f"revision {revision} has been compacted")
+        self.revision = revision
+
+
+class FutureRevision(Exception):
+    """The revision a read asked for is newer than the store's."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__(f"revision {revision} is a future revision")
+        self.revision = revision
 
 
 @dataclasses.dataclass

@@ -5,6 +5,13 @@ a bounded window of recent events. An HTTP watch from resourceVersion N replays
 the window's events after N and then follows live ones; N older than the window
 answers 410 Expired, so the client relists (as kube-apiserver's watch cache).
 
+The window is bounded by count (`--watch-window`) and by age (`window_age`,
+five minutes: as kube-apiserver's cacher keeps about its last 75 seconds; a
+client resumes within seconds, or relists), and only its newest events keep
+their decoded forms: older ones keep their stored bytes and are decoded again
+if a late watcher replays them. So its memory is bounded however busy the
+resource.
+
 Watchers get their own bounded queue. A watcher that cannot keep up is closed
 (its client re-watches from its last resourceVersion) rather than allowed to
 slow the others or the writers: the dispatcher never awaits a watcher.
@@ -30,7 +37,7 @@ class Event:
     """One change of one object. Decoded lazily: with nobody watching, nothing is parsed,
     and the previous state is only parsed for watchers whose filter needs it."""
 
-    __slots__ = ("type", "rv", "_raw", "_raw_rv", "_prev_raw", "_prev_rv", "_obj", "_prev", "_line")
+    __slots__ = ("type", "rv", "_raw", "_raw_rv", "_prev_raw", "_prev_rv", "_obj", "_prev", "_line", "born")
 
     def __init__(self, type: str, rv: int, raw: bytes | None = None, prev_raw: bytes | None = None,
                  prev_rv: int = 0, obj: dict[str, Any] | None = None, raw_rv: int | None = None) -> None:
@@ -43,6 +50,13 @@ class Event:
         self._obj = obj
         self._prev: dict[str, Any] | None = None
         self._line: bytes | None = None
+        self.born = 0.0  # when the window took it (monotonic seconds)
+
+    def shed(self) -> None:
+        """Forget the decoded forms (they are rebuilt from the stored bytes when asked for)."""
+        if self._raw is not None:
+            self._obj = self._prev = None
+            self._line = None
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -65,7 +79,9 @@ class Event:
 
 
 class _Compacted(Exception):
-    pass
+    def __init__(self, revision: int) -> None:
+        super().__init__(f"compacted at {revision}")
+        self.revision = revision  # the oldest revision etcd still has
 
 
 class Expired(Exception):
@@ -81,9 +97,13 @@ Filter = Callable[[dict[str, Any]], bool]
 
 
 class Watcher:
-    def __init__(self, cache: "WatchCache", matches: Filter, maxsize: int, match_all: bool = False) -> None:
+    def __init__(self, cache: "WatchCache", matches: Filter, maxsize: int, match_all: bool = False,
+                 from_rv: int = 0) -> None:
         self.cache = cache
         self.matches = matches
+        # Events at or before this revision are already known to the client (its
+        # list was read from etcd, possibly ahead of this cache): never sent again.
+        self.from_rv = from_rv
         # Watchers without selectors never need the previous state decoded.
         self.match_all = match_all
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=maxsize)
@@ -91,6 +111,8 @@ class Watcher:
 
     def offer(self, ev: Event) -> None:
         """Translate a store event into what this watcher sees (or nothing)."""
+        if ev.rv <= self.from_rv:
+            return
         if ev.type == "DELETED":
             now, before = False, self.matches(ev.obj)
         else:
@@ -164,11 +186,19 @@ class Watcher:
 
 class WatchCache:
     def __init__(self, store: storage_mod.Storage, res: resources.Resource, *,
-                 window: int = 5000, watcher_queue: int = 5000, progress_interval: float = 5.0) -> None:
+                 window: int = 5000, watcher_queue: int = 5000, progress_interval: float = 5.0,
+                 history: int | None = None, window_age: float = 300.0, decoded: int = 256) -> None:
         self.store = store
         self.res = res
         self.window: collections.deque[Event] = collections.deque()
         self.window_size = window
+        self.window_age = window_age
+        # How many of the newest events keep their decoded object and watch frame.
+        self.decoded = decoded
+        # How many store revisions back a new cache replays from etcd, so that
+        # clients of an API server that restarted resume by resourceVersion
+        # instead of all relisting (limited by what etcd has not compacted).
+        self.history = window if history is None else history
         self.watcher_queue = watcher_queue
         self.progress_interval = progress_interval
         # Every event with rv > window_start is in `window`.
@@ -204,11 +234,10 @@ class WatchCache:
         `match_all` says the filter only checks the namespace, which never changes."""
         if from_rv < self.window_start:
             raise Expired(f"too old resource version: {from_rv} ({self.window_start})")
-        w = Watcher(self, matches, self.watcher_queue, match_all)
+        w = Watcher(self, matches, self.watcher_queue, match_all, from_rv)
         # No await between replay and registration: nothing can slip in between.
         for ev in self.window:
-            if ev.rv > from_rv:
-                w.offer(ev)
+            w.offer(ev)
         if not w.closed:
             self.watchers.add(w)
         return w
@@ -216,23 +245,28 @@ class WatchCache:
     # -- the etcd side --------------------------------------------------------
 
     async def _run(self) -> None:
-        start = 0
+        start = -1
         backoff = 0.2
         while True:
             try:
-                if start == 0:
-                    start = await self._load_latest()
-                    self.window.clear()
-                    self.window_start = start
-                    self.revision = start
-                    self._drop_watchers()
+                if start < 0:
+                    latest = await self._load_latest()
+                    start = self._restart_window(max(0, latest - self.history))
                 start = await self._stream(start)
             except asyncio.CancelledError:
                 raise
             except _Compacted as e:
-                log.warning("watch on %s: revision %d compacted (%s); restarting the window",
-                            self.res.plural, start, e)
-                start = 0
+                # Events between `start` and what etcd still has are lost: every
+                # watcher may have missed some, so all go (their clients get 410 on
+                # resuming from before the new window, and relist).
+                log.warning("watch on %s: revision %d compacted (etcd keeps %d on); restarting the window",
+                            self.res.plural, start + 1, e.revision)
+                try:
+                    await self._load_latest()
+                except Exception:  # noqa: BLE001 - etcd trouble: the next round retries
+                    start = -1
+                    continue
+                start = self._restart_window(e.revision - 1)
             except Exception as e:  # noqa: BLE001 - etcd down, network: retry forever
                 log.warning("watch on %s failed (%s); retrying from %d", self.res.plural, e, start)
                 self.ready.set()  # serve what we have; watches still work from the window
@@ -240,6 +274,14 @@ class WatchCache:
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.2
+
+    def _restart_window(self, start: int) -> int:
+        """An empty window whose events will be those after `start`."""
+        self.window.clear()
+        self.window_start = start
+        self.revision = start
+        self._drop_watchers()
+        return start
 
     async def _load_latest(self) -> int:
         prefix = self.store.resource_prefix(self.res)
@@ -316,13 +358,17 @@ class WatchCache:
         return start
 
     def _push(self, ev: Event) -> None:
+        now = asyncio.get_running_loop().time()
+        ev.born = now
         self.window.append(ev)
-        if len(self.window) > self.window_size:
+        while self.window and (len(self.window) > self.window_size or now - self.window[0].born > self.window_age):
             dropped = self.window.popleft()
             self.window_start = dropped.rv
         self.revision = max(self.revision, ev.rv)
         for w in list(self.watchers):
             w.offer(ev)
+        if len(self.window) > self.decoded:
+            self.window[-self.decoded - 1].shed()
 
     def _drop_watchers(self) -> None:
         for w in list(self.watchers):

@@ -43,13 +43,12 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--port", default=10250, type=int, help="Port of the kubelet server (logs, exec).")
 @click.option("--docker-host", default="unix:///var/run/docker.sock", help="The node's Docker engine.")
 @click.option("--pod-cidr", default="10.244.0.0/24", callback=_cidr,
-              help="This node's pod subnet ('' = wait for node.spec.podCIDR).")
-@click.option("--pod-network-name", default="minik8s-pods", help="Docker bridge network for pods.")
-@click.option("--pod-network-mtu", default=0, type=click.IntRange(0, 65535),
-              help="MTU of the pod bridge (0: Docker's default; leave room for an overlay's header).")
-@click.option("--pod-network-masquerade/--no-pod-network-masquerade", default=False,
-              help="Let Docker masquerade traffic leaving the pod bridge (off: the network agent masquerades "
-                   "only what leaves the cluster CIDR, so pods see each other's addresses).")
+              help="This node's pod subnet, registered as spec.podCIDR ('' = allocated by the control plane).")
+@click.option("--cni-conf-dir", default="/etc/cni/net.d",
+              help="CNI network configurations; the first by file name networks the pods.")
+@click.option("--cni-bin-dir", default="/usr/lib/cni:/usr/libexec/cni:/opt/cni/bin",
+              help="Colon-separated directories of CNI plugin binaries.")
+@click.option("--cni-cache-dir", default="", help="libcni's result cache ('' = <root-dir>/cni).")
 @click.option("--cluster-dns", default="", help="Cluster DNS server for ClusterFirst pods (the kube-dns Service IP).")
 @click.option("--cluster-domain", default="cluster.local", help="Cluster domain for pods' DNS search paths.")
 @click.option("--pod-infra-image", default="minik8s/pause:3.9", help="Image of the pod sandbox (pause) container.")
@@ -73,8 +72,7 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Seconds between readings of the containers' cgroups (/metrics/resource, /stats/summary).")
 @click.option("--node-cgroup", default="/", help="The cgroup whose usage is the node's ('/' = the whole machine).")
 def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, node_ip: str, address: str,
-            port: int, docker_host: str, pod_cidr: str, pod_network_name: str, pod_network_mtu: int,
-            pod_network_masquerade: bool,
+            port: int, docker_host: str, pod_cidr: str, cni_conf_dir: str, cni_bin_dir: str, cni_cache_dir: str,
             cluster_dns: str, cluster_domain: str, pod_infra_image: str,
             root_dir: str, node_labels: str, register_with_taints: str, master: bool, max_pods: int,
             lease_interval: float, node_status_update_interval: float, node_status_interval: float,
@@ -87,8 +85,7 @@ def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, nod
     cfg = config_mod.Config(
         server=server, kubeconfig=kubeconfig, token=token, node_name=(node_name or config_mod.default_node_name()),
         node_ip=node_ip, address=address, port=port, docker_host=docker_host, pod_cidr=pod_cidr,
-        pod_network_name=pod_network_name, pod_network_mtu=pod_network_mtu,
-        pod_network_masquerade=pod_network_masquerade, cluster_dns=cluster_dns,
+        cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir, cni_cache_dir=cni_cache_dir, cluster_dns=cluster_dns,
         cluster_domain=cluster_domain, pod_infra_image=pod_infra_image, root_dir=root_dir,
         node_labels=node_labels, register_with_taints=register_with_taints, master=master, max_pods=max_pods,
         lease_interval=lease_interval, node_status_update_interval=node_status_update_interval,

@@ -54,11 +54,16 @@ def _ip(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--ip-masq/--no-ip-masq", default=True,
               help="Masquerade pod traffic that leaves the cluster CIDR.")
 @click.option("--resync-period", default=10.0, type=float, help="Seconds between full re-checks of routes and rules.")
+@click.option("--cni-conf-dir", default="/etc/cni/net.d",
+              help="Where to write the kubelet's CNI configuration ('' = write none).")
+@click.option("--cni-data-dir", default="/var/lib/cni/networks",
+              help="Where host-local IPAM keeps the pods' address reservations.")
+@click.option("--cni-bridge", default="cni0", help="The pods' Linux bridge.")
 @click.option("--cleanup", is_flag=True, default=False,
               help="Remove the VXLAN device, routes, FDB/neighbour entries and iptables rules, then exit.")
 def network_agent(backend: str, node_name: str | None, node_ip: str, iface: str, server: str, token: str | None,
                   kubeconfig: str, cluster_cidr: str, vni: int, vxlan_port: int, mtu: int, ip_masq: bool,
-                  resync_period: float, cleanup: bool) -> None:
+                  resync_period: float, cni_conf_dir: str, cni_data_dir: str, cni_bridge: str, cleanup: bool) -> None:
     """Run the pod network agent of one node (flannel-like); run it in the node's network namespace."""
     import socket
 
@@ -68,7 +73,8 @@ def network_agent(backend: str, node_name: str | None, node_ip: str, iface: str,
     cfg = agent.Config(node_name=(node_name or socket.gethostname().lower()), server=server, token=token,
                        kubeconfig=kubeconfig, backend=backend, node_ip=node_ip, iface=iface,
                        cluster_cidr=cluster_cidr, vni=vni, vxlan_port=vxlan_port, mtu=mtu, ip_masq=ip_masq,
-                       resync_period=resync_period)
+                       resync_period=resync_period, cni_conf_dir=cni_conf_dir, cni_data_dir=cni_data_dir,
+                       cni_bridge=cni_bridge)
     if cleanup:
         asyncio.run(agent.cleanup(cfg, runner.CommandRunner()))
         return

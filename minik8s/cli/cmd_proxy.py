@@ -45,8 +45,10 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
 @click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
-@click.option("--mode", default="iptables", type=click.Choice(["iptables", "userspace"]),
-              help="iptables: the kernel DNATs to endpoints; userspace: the proxy relays connections itself.")
+@click.option("--mode", "--proxy-mode", "mode", default="iptables",
+              type=click.Choice(["iptables", "nftables", "userspace"]),
+              help="iptables: the kernel DNATs to endpoints (iptables rules); nftables: the same with one "
+                   "nftables table and verdict maps; userspace: the proxy relays connections itself.")
 @click.option("--node-name", default=socket.gethostname(), help="This node's name (for logs).")
 @click.option("--node-ip", default=None, callback=_ip,
               help="This node's IP; userspace mode DNATs the node's own Service traffic to it.")
@@ -66,14 +68,15 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
 @click.option("--bind-address", default="0.0.0.0", callback=_ip,
               help="Userspace mode: address the per-Service listeners bind.")
 @click.option("--metrics-bind-address", default="0.0.0.0:10249",
-              help="host:port serving the per-endpoint connection counts at /metrics ('' = none).")
+              help="host:port serving /metrics: per-endpoint connection counts (autoscaling) and rule sync "
+                   "times ('' = none).")
 @click.option("--cleanup", is_flag=True, default=False,
-              help="Remove every chain and rule the proxy made (either mode), then exit.")
+              help="Remove every chain, rule and table the proxy made (any mode), then exit.")
 def proxy(server: str, token: str | None, kubeconfig: str, mode: str, node_name: str, node_ip: str | None, cluster_cidr: str,
           nodeport_addresses: tuple[str, ...], masquerade_all: bool, sync_period: float, min_sync_period: float,
           iptables_lock_wait: float, udp_timeout: float, bind_address: str | None, metrics_bind_address: str,
           cleanup: bool) -> None:
-    """Run the Service proxy of this node (kube-proxy): iptables or userspace mode."""
+    """Run the Service proxy of this node (kube-proxy): iptables, nftables or userspace mode."""
     from minik8s.proxy import iptables
     from minik8s.proxy import server as proxy_server
 

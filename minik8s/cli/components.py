@@ -48,6 +48,10 @@ def _port_range(text: str) -> tuple[int, int]:
               help="The `iss` of ServiceAccount tokens.")
 @click.option("--api-audiences", default="", help="Comma-separated token audiences [default: the issuer].")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
+@click.option("--event-ttl", default=3600, type=click.IntRange(0),
+              help="Seconds an Event lives after its last write (0: forever).")
+@click.option("--etcd-compaction-interval", default=300.0, type=click.FloatRange(0),
+              help="Seconds between compactions of etcd's history (0: never).")
 @click.option("--default-toleration-seconds", default=300, type=click.IntRange(0),
               help="tolerationSeconds added to new pods for not-ready/unreachable nodes.")
 @click.option("--metric-resolution", default=0.0, type=click.FloatRange(min=0),
@@ -60,8 +64,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
-              watch_window: int, default_toleration_seconds: int, metric_resolution: float,
-              proxy_metrics_port: int) -> None:
+              watch_window: int, event_ttl: int, etcd_compaction_interval: float,
+              default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -74,7 +78,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
         service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
         api_audiences=_split(api_audiences), watch_window=watch_window,
-        default_toleration_seconds=default_toleration_seconds,
+        default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
+        etcd_compaction_interval=etcd_compaction_interval,
         metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 

@@ -2,16 +2,22 @@
 
 This host is both the master and the node. `up` renders the same config files
 a VM gets from `minik8s init` and `minik8s join` (minik8s.cluster.config) into
-`<state>/etc`, then starts each component the way its systemd unit does
-(`minik8s --config <state>/etc/<c>.yaml <c>`), detached, with a pidfile under
+`<state>/etc`, then has each component started the way its systemd unit does
+(`minik8s --config <state>/etc/<c>.yaml <c>`), with a pidfile under
 `<state>/run` and a log under `<state>/logs`: etcd, API server, controller
 manager, scheduler, then the kubelet on the local Docker engine (started if
 none answers), the proxy and the cluster DNS. Before that it makes (or renews)
 the cluster's PKI in `<state>/etc` (minik8s.cluster.pki): the CA, the API
 server's certificate, a kubeconfig per component. It writes the admin's
-kubeconfig and returns once the node is Ready. `down` stops exactly those pids, removes the
-pods' containers and the proxy's rules; etcd's data survives, so `up` after
-`down` finds every object again.
+kubeconfig and returns once the node is Ready.
+
+The processes belong to `minik8s supervise` (minik8s/util/supervisor.py), which
+`up` starts first and which outlives it: `up` adds each component to its plan
+in order and waits for it to be ready; a component that crashes later is
+restarted with back-off, as systemd restarts the same units on a VM. `minik8s
+status` shows each one's pid, restarts and last error. `down` stops the
+supervisor, which stops them all; it then removes the pods' containers and the
+proxy's rules. etcd's data survives, so `up` after `down` finds every object again.
 
 The API server reaches the kubelet (logs, exec, attach, port-forward) at the node's
 address, which is not loopback, so the kubelet only serves callers presenting the
@@ -39,11 +45,12 @@ from minik8s.api import conditions
 from minik8s.cli.main import cli
 from minik8s.client import kubeconfig
 from minik8s.util import procs
+from minik8s.util import supervisor
 
 CONTEXT = "minik8s"
 EchoFn = Callable[[str], None]
 # Start order after etcd; stopped in reverse.
-COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
+COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "network-agent", "proxy", "dns")
 KUBELET_TOKEN_FILE = "kubelet-token"
 
 
@@ -78,13 +85,19 @@ class LocalCluster:
 
         self.node_ip = node_ip or nodestatus.default_node_ip()
         self.node_name = (node_name or socket.gethostname()).lower()
+        # One pod CIDR for the cluster: the controller manager's (`--set
+        # controller-manager.cluster-cidr=...`) is also the network agent's and the proxy's
+        # unless they are set too; else the agent refuses the node's podCIDR as outside it
+        # and pods never get a network.
+        cidr = str(sets.get("controller-manager", {}).get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR)
         self.master = config.MasterConfig(
             advertise_address=self.node_ip, api_port=port, bind_address="0.0.0.0",
             etcd_data_dir=str(self.state / "etcd"), etcd_client_port=etcd_client_port,
-            etcd_peer_port=etcd_peer_port, config_dir=str(self.etc), overrides=sets)
-        self.node = config.NodeConfig(
+            etcd_peer_port=etcd_peer_port, cluster_cidr=cidr, config_dir=str(self.etc), overrides=sets)
+        self.node = config.NodeConfig(cluster_cidr=cidr,
             name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
-            network_backend="host-gw", config_dir=str(self.etc), overrides=sets)
+            network_backend="host-gw", cni_conf_dir=str(self.state / "cni" / "net.d"),
+            cni_data_dir=str(self.state / "cni" / "networks"), config_dir=str(self.etc), overrides=sets)
 
     @property
     def server(self) -> str:
@@ -115,6 +128,44 @@ class LocalCluster:
                                    renew_before=self.renew_before)
         for action in actions:
             echo(action)
+
+    # -- the supervisor -------------------------------------------------------------------
+
+    def supervisor_pid(self) -> int | None:
+        return procs.read_pidfile(self.pidfile("supervisor"))
+
+    def ensure_supervisor(self, echo: EchoFn) -> None:
+        """Start `minik8s supervise` unless it runs; a fresh one starts from an empty plan
+        (what still runs is adopted as `up` adds it back)."""
+        if self.supervisor_pid():
+            return
+        (self.run_dir / supervisor.PLAN_FILE).unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "minik8s", "supervise", "--state-dir", str(self.state)]
+        proc = procs.spawn_detached(argv, self.log("supervisor"))
+        procs.write_pidfile(self.pidfile("supervisor"), proc.pid)
+        echo(f"supervisor started (pid {proc.pid}, log {self.log('supervisor')})")
+
+    def supervise(self, name: str, argv: list[str]) -> int:
+        """Have the supervisor run `argv` as `name`; returns its pid once started."""
+        supervisor.add_to_plan(self.run_dir, supervisor.Program(name, tuple(argv), self.log(name), self.pidfile(name)))
+        deadline = time.monotonic() + 30
+        while True:
+            entry = self.program_status(name)
+            if entry and entry.get("pid") and self.running(name) == entry["pid"]:
+                return int(entry["pid"])
+            if self.supervisor_pid() is None:
+                raise click.ClickException(f"the supervisor exited; see {self.log('supervisor')}:\n"
+                                           f"{procs.log_tail(self.log('supervisor'))}")
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{name} was not started within 30s; see {self.log('supervisor')}")
+            time.sleep(0.05)
+
+    def program_status(self, name: str) -> dict[str, Any] | None:
+        for entry in supervisor.read_status(self.run_dir).get("programs") or []:
+            if entry.get("name") == name:
+                found: dict[str, Any] = entry
+                return found
+        return None
 
     def kubelet_token(self) -> str:
         """The API server's secret for the kubelet: made by the first `up`, kept for the next."""
@@ -148,8 +199,7 @@ class LocalCluster:
     def start_etcd(self, echo: EchoFn) -> None:
         if self.running("etcd"):
             echo(f"etcd already running (pid {self.running('etcd')})")
-            return
-        if not procs.port_free(self.master.etcd_client_port):
+        elif not procs.port_free(self.master.etcd_client_port):
             raise click.ClickException(f"port {self.master.etcd_client_port} is taken by another process; pass "
                                        "--etcd-client-port")
         from minik8s.cluster import master
@@ -157,26 +207,32 @@ class LocalCluster:
         etcd = master.EtcdFromConfigFile(str(self.etc / "etcd.yaml"), data_dir=self.master.etcd_data_dir,
                                client_port=self.master.etcd_client_port, peer_port=self.master.etcd_peer_port,
                                log_file=self.log("etcd"), detach=True, pidfile=self.pidfile("etcd"))
-        etcd.start()
-        echo(f"etcd started (pid {etcd.pid}, {etcd.endpoint}, data {self.master.etcd_data_dir})")
+        os.makedirs(self.master.etcd_data_dir, mode=0o700, exist_ok=True)
+        pid = self.supervise("etcd", etcd.argv())
+        self.wait("etcd", lambda: procs.etcd_healthy(etcd.endpoint), 30)
+        echo(f"etcd started (pid {pid}, {etcd.endpoint}, data {self.master.etcd_data_dir})")
 
     def start(self, name: str, echo: EchoFn) -> int:
         pid = self.running(name)
         if pid:
             echo(f"{name} already running (pid {pid})")
-            return pid
-        proc = procs.spawn_detached(self.argv(name), self.log(name))
-        procs.write_pidfile(self.pidfile(name), proc.pid)
-        echo(f"{name} started (pid {proc.pid}, log {self.log(name)})")
-        return proc.pid
+        pid = self.supervise(name, self.argv(name))
+        echo(f"{name} started (pid {pid}, log {self.log(name)})")
+        return pid
 
     def wait(self, name: str, ready: Callable[[], Any], timeout: float) -> None:
+        """Wait for `ready`; a component the supervisor had to restart three times is
+        not coming up by itself: fail with its last error."""
         deadline = time.monotonic() + timeout
+        first = self.program_status(name) or {}
         while not ready():
-            if self.running(name) is None:
-                raise click.ClickException(f"{name} exited; see {self.log(name)}:\n{procs.log_tail(self.log(name))}")
+            entry = self.program_status(name) or {}
+            if int(entry.get("restarts") or 0) - int(first.get("restarts") or 0) >= 3:
+                raise click.ClickException(f"{name} keeps exiting ({entry.get('lastExit')}); see {self.log(name)}:\n"
+                                           f"{procs.log_tail(self.log(name))}")
             if time.monotonic() > deadline:
-                raise click.ClickException(f"{name} not ready within {timeout:g}s; see {self.log(name)}")
+                raise click.ClickException(f"{name} not ready within {timeout:g}s; see {self.log(name)}:\n"
+                                           f"{procs.log_tail(self.log(name))}")
             time.sleep(0.1)
 
     def node_ready(self) -> bool:
@@ -194,6 +250,7 @@ class LocalCluster:
             raise click.ClickException(f"port {self.port} is taken by another process; pass --port")
         self.ensure_pki(echo)
         self.write_config()
+        self.ensure_supervisor(echo)
         self.start_etcd(echo)
         self.start("apiserver", echo)
         self.wait("apiserver", lambda: _get(self.admin_kubeconfig, self.server + "/readyz") is not None, 60)
@@ -201,6 +258,8 @@ class LocalCluster:
         self.start("scheduler", echo)
         self.prepare_docker(echo)
         self.start("kubelet", echo)
+        # The agent writes the kubelet's CNI configuration: the node is Ready after it.
+        self.start("network-agent", echo)
         self.wait("kubelet", self.node_ready, 120)
         echo(f"node {self.node_name} is Ready ({self.node_ip})")
         self.start("proxy", echo)
@@ -225,6 +284,18 @@ class LocalCluster:
     # -- stop -----------------------------------------------------------------------------
 
     def down(self, echo: EchoFn) -> None:
+        sup = self.supervisor_pid()
+        if sup:
+            # The supervisor stops every component (last started first), then itself.
+            before = {name: self.running(name) for name in ("etcd", *COMPONENTS)}
+            procs.stop_pid(sup, timeout=len(before) * 20)
+            for name, pid in before.items():
+                if pid and not procs.pid_alive(pid):
+                    echo(f"{name} stopped (pid {pid})")
+            echo(f"supervisor stopped (pid {sup})")
+        procs.remove_pidfile(self.pidfile("supervisor"))
+        (self.run_dir / supervisor.PLAN_FILE).unlink(missing_ok=True)
+        # Whatever is still running (no supervisor, or one that died): stopped by pidfile.
         for name in reversed(COMPONENTS):
             pid = self.running(name)
             if pid:
@@ -235,6 +306,9 @@ class LocalCluster:
             # The proxy's iptables rules outlive it; take them away with it.
             subprocess.run(self.argv("proxy", "--cleanup"), capture_output=True, timeout=60, check=False)
         self.remove_pod_containers(echo)
+        if (self.etc / "network-agent.yaml").exists():
+            # Its masquerade rules, the CNI configuration and the pods' bridge go too.
+            subprocess.run(self.argv("network-agent", "--cleanup"), capture_output=True, timeout=60, check=False)
         pid = self.running("etcd")
         if pid:
             procs.stop_pid(pid, timeout=15)
@@ -250,13 +324,20 @@ class LocalCluster:
             return
         options = config.read_options(kubelet_file, "kubelet")
         node_name = options.get("node-name") or self.node_name
-        network = options.get("pod-network-name") or "minik8s-pods"
         from minik8s.kubelet import cleanup
+        from minik8s.kubelet import config as kubelet_config
+        from minik8s.kubelet import kubelet
 
-        # The kubelet's pod network goes with the node; the next kubelet makes it again.
+        defaults = kubelet_config.Config(node_name=node_name)
+        network = kubelet.pod_network(kubelet_config.Config(
+            node_name=node_name, root_dir=options.get("root-dir") or defaults.root_dir,
+            cni_conf_dir=options.get("cni-conf-dir") or defaults.cni_conf_dir,
+            cni_bin_dir=options.get("cni-bin-dir") or defaults.cni_bin_dir,
+            cni_cache_dir=options.get("cni-cache-dir") or defaults.cni_cache_dir))
+        # Their addresses are released now (CNI DEL), while the CNI configuration is still there.
         removed = cleanup.remove_node_pods(node_name, options.get("docker-host") or "", network)
         if removed.network_error:
-            echo(f"warning: docker network {network} not removed: {removed.network_error}")
+            echo(f"warning: pod addresses not released: {removed.network_error}")
         if removed.containers:
             echo(f"removed {removed.containers} pod containers")
 
@@ -313,3 +394,62 @@ def down(state_dir: str) -> None:
     """Stop every process `minik8s up` started (etcd's data is kept)."""
     LocalCluster(state_dir).down(click.echo)
     click.echo(f"minik8s is down (state kept in {state_dir})")
+
+
+@cli.command()
+@click.option("--state-dir", default=default_state_dir, help="The state directory `up` used.")
+def supervise(state_dir: str) -> None:
+    """Keep the processes `minik8s up` adds running (started by `up`; not for direct use)."""
+    run_dir = pathlib.Path(state_dir) / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    supervisor.Supervisor(run_dir).run()
+
+
+def _age(seconds: float) -> str:
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"
+
+
+@cli.command()
+@click.option("--state-dir", default=default_state_dir, help="The state directory `up` used.")
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
+def status(state_dir: str, output: str) -> None:
+    """Each process of the `minik8s up` cluster: pid, state, restarts and last error."""
+    import json
+
+    cluster = LocalCluster.__new__(LocalCluster)
+    cluster.state = pathlib.Path(state_dir)
+    cluster.run_dir = cluster.state / "run"
+    cluster.log_dir = cluster.state / "logs"
+    doc = supervisor.read_status(cluster.run_dir)
+    sup = cluster.supervisor_pid()
+    programs = doc.get("programs") or []
+    for entry in programs:
+        # A status written by a supervisor that has since died may name dead pids.
+        if entry.get("pid") and not procs.pid_alive(int(entry["pid"])):
+            entry["state"], entry["pid"] = "exited", None
+    if output == "json":
+        click.echo(json.dumps({"supervisor": sup, "programs": programs}, indent=2))
+        return
+    if not programs:
+        raise click.ClickException(f"no cluster was brought up with state directory {state_dir} (`minik8s up`)")
+    click.echo(f"supervisor: {'pid ' + str(sup) if sup else 'not running: crashed components are not restarted'}")
+    now = time.time()
+    rows = [("COMPONENT", "PID", "STATE", "RESTARTS", "UP", "LAST EXIT", "LAST ERROR")]
+    for entry in programs:
+        up_for = _age(now - entry["startedAt"]) if entry.get("pid") and entry.get("startedAt") else "-"
+        state = entry.get("state") or "-"
+        if state == "backoff" and entry.get("nextStart"):
+            state = f"backoff ({max(0, int(entry['nextStart'] - now))}s)"
+        last_error = (entry.get("lastError") or "").strip().splitlines()
+        rows.append((entry["name"], str(entry.get("pid") or "-"), state, str(entry.get("restarts", 0)), up_for,
+                     entry.get("lastExit") or "-", (last_error[-1][:80] if last_error else "-")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("   ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "   " + row[-1])

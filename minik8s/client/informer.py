@@ -1,10 +1,13 @@
 """List-then-watch informers with a local cache, as client-go's shared informers.
 
-An informer lists a resource, then watches from the list's resourceVersion,
-keeping the newest version it has seen; on 410 Expired or a broken stream it
-relists and replays the difference as add/update/delete events, so handlers
-see a consistent history and the cache converges with the API server. Handlers
-must be cheap (controllers only enqueue keys there).
+An informer lists a resource (in pages, as client-go's reflector), then
+watches from the list's resourceVersion, keeping the newest version it has seen
+(bookmarks move it too). A watch that ends or breaks (a timeout, an API server
+restart) is resumed from that version, so no change is seen twice or missed;
+only 410 Expired (the version is gone from the server's window or from etcd)
+makes it relist and replay the difference as add/update/delete events, so
+handlers see a consistent history and the cache converges with the API server.
+Handlers must be cheap (controllers only enqueue keys there).
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def split_key(key: str) -> tuple[str | None, str]:
 class Informer:
     def __init__(self, client: rest.Client, res: resources.Resource, *, namespace: str | None = None,
                  label_selector: str | None = None, field_selector: str | None = None,
-                 resync_period: float = 0.0, watch_timeout: int = 300) -> None:
+                 resync_period: float = 0.0, watch_timeout: int = 300, page_size: int = 500) -> None:
         self.client = client
         self.res = res
         self.namespace = namespace
@@ -51,6 +54,9 @@ class Informer:
         self.field_selector = field_selector
         self.resync_period = resync_period
         self.watch_timeout = watch_timeout
+        self.page_size = page_size
+        # How often the informer had to relist after its first list (410 Expired).
+        self.relists = 0
         self.store: dict[str, Obj] = {}
         self.indexes: dict[str, Callable[[Obj], Iterable[str]]] = {}
         self._index_data: dict[str, dict[str, set[str]]] = {}
@@ -154,10 +160,11 @@ class Informer:
                 if e.code == 410:
                     need_list = True
                     continue
+                # The API server is away or overloaded: the watch resumes from the
+                # last resourceVersion once it answers again (a failed list is retried).
                 log.info("informer %s: %s; retrying in %.1fs", self.res.plural, e.message, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                need_list = need_list or e.code >= 500
             except Exception as e:  # noqa: BLE001 - the loop must survive anything
                 log.warning("informer %s failed: %r; relisting in %.1fs", self.res.plural, e, backoff)
                 await asyncio.sleep(backoff)
@@ -165,8 +172,10 @@ class Informer:
                 need_list = True
 
     async def _list(self) -> None:
-        body = await self.client.list(self.res, self.namespace, label_selector=self.label_selector,
-                                      field_selector=self.field_selector)
+        body = await self.client.list_all(self.res, self.namespace, label_selector=self.label_selector,
+                                          field_selector=self.field_selector, page_size=self.page_size)
+        if self.synced.is_set():
+            self.relists += 1
         self.resource_version = body["metadata"].get("resourceVersion", "")
         fresh = {key_of(o): o for o in body.get("items") or []}
         for key, old in list(self.store.items()):

@@ -141,9 +141,35 @@ class Client:
             return None
 
     async def list(self, res: resources.Resource, namespace: str | None = None, *,
-                   label_selector: str | None = None, field_selector: str | None = None) -> dict[str, Any]:
-        params = {"labelSelector": label_selector, "fieldSelector": field_selector}
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   limit: int | None = None, continue_: str | None = None) -> dict[str, Any]:
+        params = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": limit,
+                  "continue": continue_}
         return await self._object("GET", res.path(namespace), params=params)
+
+    async def list_all(self, res: resources.Resource, namespace: str | None = None, *,
+                       label_selector: str | None = None, field_selector: str | None = None,
+                       page_size: int = 500) -> dict[str, Any]:
+        """Every object, fetched `page_size` at a time (one consistent snapshot, as the pages
+        are read at the first page's revision); starts over if that revision expires."""
+        while True:
+            body = await self.list(res, namespace, label_selector=label_selector, field_selector=field_selector,
+                                   limit=page_size)
+            items = list(body.get("items") or [])
+            try:
+                while body["metadata"].get("continue"):
+                    body = await self.list(res, namespace, label_selector=label_selector,
+                                           field_selector=field_selector, limit=page_size,
+                                           continue_=body["metadata"]["continue"])
+                    items += body.get("items") or []
+            except errors.StatusError as e:
+                if e.code == 410:
+                    continue  # the snapshot is gone: a whole new list, not a mix of two
+                raise
+            body["items"] = items
+            body["metadata"].pop("continue", None)
+            body["metadata"].pop("remainingItemCount", None)
+            return body
 
     async def create(self, res: resources.Resource, obj: dict[str, Any], namespace: str | None = None,
                      *, params: dict[str, Any] | None = None) -> dict[str, Any]:

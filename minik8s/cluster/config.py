@@ -99,6 +99,10 @@ class NodeConfig:
     # Interface for node-to-node traffic ("" = the one holding the node IP).
     iface: str = ""
     network_backend: str = "vxlan"
+    # The node's CNI configuration (written by the network agent, read by the kubelet)
+    # and host-local's address reservations; per node on the local cluster.
+    cni_conf_dir: str = "/etc/cni/net.d"
+    cni_data_dir: str = "/var/lib/cni/networks"
     dns_service_ip: str = DEFAULT_DNS_SERVICE_IP
     cluster_domain: str = "cluster.local"
     # Where these files (and the node's kubeconfigs) live on the node.
@@ -107,15 +111,6 @@ class NodeConfig:
 
     def path(self, *parts: str) -> str:
         return posixpath.join(self.config_dir, *parts)
-
-
-# VXLAN adds 50 bytes of headers: the pod bridge must leave room for them on a
-# 1500-byte link, or large packets between nodes are dropped.
-VXLAN_OVERHEAD = 50
-
-
-def pod_network_mtu(backend: str, link_mtu: int = 1500) -> int:
-    return link_mtu - VXLAN_OVERHEAD if backend == "vxlan" else 0
 
 
 def etcd_config(m: MasterConfig) -> dict[str, Any]:
@@ -186,7 +181,7 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
             "root-dir": n.root_dir,
             "cluster-dns": n.dns_service_ip,
             "cluster-domain": n.cluster_domain,
-            "pod-network-mtu": pod_network_mtu(n.network_backend),
+            "cni-conf-dir": n.cni_conf_dir,
         },
         "network-agent": {
             "kubeconfig": n.path("network-agent.conf"),
@@ -195,6 +190,8 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
             "iface": n.iface,
             "backend": n.network_backend,
             "cluster-cidr": n.cluster_cidr,
+            "cni-conf-dir": n.cni_conf_dir,
+            "cni-data-dir": n.cni_data_dir,
         },
         "proxy": {"kubeconfig": n.path("proxy.conf"), "node-name": n.name, "node-ip": n.ip,
                   "cluster-cidr": n.cluster_cidr},

@@ -85,7 +85,8 @@ class Node:
             name=self.name, ip=self.node.ip, server=self.spec.server, kubelet_token=self.spec.kubelet_token,
             pod_cidr=self.node.pod_cidr, docker_host=f"unix://{self.paths.docker_sock}",
             root_dir=str(self.paths.kubelet_root), cluster_cidr=self.spec.cluster_cidr, iface="eth0",
-            config_dir=str(self.paths.etc), overrides=self.spec.overrides)
+            config_dir=str(self.paths.etc), cni_conf_dir=str(self.paths.etc / "cni" / "net.d"),
+            cni_data_dir=str(self.paths.dir / "cni" / "networks"), overrides=self.spec.overrides)
 
     def write_credentials(self) -> list[str]:
         """The node's kubeconfigs (kubelet, proxy, network agent), made or renewed at every boot.
@@ -154,8 +155,8 @@ class Node:
                 "--exec-root", str(self.paths.exec_root / "docker"),
                 "--pidfile", str(self.paths.exec_root / "docker.pid"),
                 "-H", f"unix://{sock}",
-                # No default docker0: pods use the kubelet's own network on the pod CIDR,
-                # so there is no second address range to pick or to collide with.
+                # No default docker0: pods are networked by CNI (the node's cni0 bridge on
+                # the pod CIDR), so there is no second address range to pick or collide with.
                 "--bridge", "none",
                 "--exec-opt", "native.cgroupdriver=cgroupfs",
                 "--cgroup-parent", self.cgroup_pods]

@@ -86,6 +86,12 @@ class Expectations:
         self._pending_deletes[key] = pending
         self._records[key] = Expectation(add=0, delete=len(pending), timestamp=self.clock())
 
+    def expect(self, key: str, creations: int, pod_keys: Iterable[str]) -> None:
+        """Both at once (SetExpectations): `creations` creates and the deletes of `pod_keys`."""
+        pending = set(pod_keys)
+        self._pending_deletes[key] = pending
+        self._records[key] = Expectation(add=creations, delete=len(pending), timestamp=self.clock())
+
     def creation_observed(self, key: str) -> None:
         """One create for `key` was seen in the cache, or will never happen (the request failed)."""
         self._lower(key, add=1, delete=0)

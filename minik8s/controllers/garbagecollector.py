@@ -52,6 +52,10 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("apps", "v1", "replicasets"),
     ("", "v1", "replicationcontrollers"),
     ("apps", "v1", "deployments"),
+    ("apps", "v1", "daemonsets"),
+    ("apps", "v1", "controllerrevisions"),
+    ("batch", "v1", "jobs"),
+    ("batch", "v1", "cronjobs"),
 )
 
 ABSENT_CACHE_SIZE = 1024

@@ -25,8 +25,12 @@ from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
 from minik8s.controllers import replicaset
+from minik8s.controllers.cronjob import controller as cronjob
+from minik8s.controllers.daemon import controller as daemon
 from minik8s.controllers.deployment import controller as deployment
+from minik8s.controllers.job import controller as job
 from minik8s.controllers.podautoscaler import horizontal
+from minik8s.controllers.ttlafterfinished import controller as ttlafterfinished
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,12 @@ REGISTRY: dict[str, ControllerFactory] = {
     # Its own event source, so `kubectl describe` says "deployment-controller" as Kubernetes does.
     "deployment": lambda c, f, r, cfg: deployment.DeploymentController(
         c, f, events.EventRecorder(c, "deployment-controller")),
+    # The workloads of batch/v1 and DaemonSets, with Kubernetes' event sources.
+    "job": lambda c, f, r, cfg: job.new_controller(c, f, events.EventRecorder(c, "job-controller"), cfg.options),
+    "cronjob": lambda c, f, r, cfg: cronjob.new_controller(c, f, events.EventRecorder(c, "cronjob-controller")),
+    "ttl-after-finished": lambda c, f, r, cfg: ttlafterfinished.new_controller(c, f),
+    "daemonset": lambda c, f, r, cfg: daemon.new_controller(
+        c, f, events.EventRecorder(c, "daemonset-controller"), cfg.options),
     "horizontalpodautoscaling": lambda c, f, r, cfg: horizontal.new_controller(
         c, f, events.EventRecorder(c, "horizontal-pod-autoscaler"), cfg.options),
     # Join: approve and sign the nodes' certificate requests, keep bootstrap tokens tidy.

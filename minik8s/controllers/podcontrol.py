@@ -43,8 +43,10 @@ FAILED_DELETE = "FailedDelete"
 class PodControl(Protocol):
     """What a controller may do to pods. Every method raises errors.StatusError on failure."""
 
-    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj) -> Obj:
-        """Create one pod from `template` (a PodTemplateSpec) owned by `owner`; return it as created."""
+    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj, *,
+                          generate_name: str = "") -> Obj:
+        """Create one pod from `template` (a PodTemplateSpec) owned by `owner`; return it as created.
+        `generate_name` replaces the default `<owner>-` (CreatePodsWithGenerateName)."""
         ...
 
     async def delete_pod(self, namespace: str, name: str, owner: Obj) -> None:
@@ -59,7 +61,7 @@ class PodControl(Protocol):
 # -- pure helpers -------------------------------------------------------------------
 
 
-def pod_from_template(template: Obj, owner: Obj, controller_ref: Obj | None) -> Obj:
+def pod_from_template(template: Obj, owner: Obj, controller_ref: Obj | None, generate_name: str = "") -> Obj:
     """The pod a controller creates from its template (upstream GetPodFromTemplate).
 
     Labels, annotations and finalizers come from the template; the name is
@@ -67,7 +69,7 @@ def pod_from_template(template: Obj, owner: Obj, controller_ref: Obj | None) -> 
     `web-x7k2p` for ReplicaSet `web`.
     """
     tmeta = template.get("metadata") or {}
-    meta: Obj = {"generateName": f"{owner['metadata']['name']}-"}
+    meta: Obj = {"generateName": generate_name or f"{owner['metadata']['name']}-"}
     for field in ("labels", "annotations", "finalizers"):
         if tmeta.get(field):
             meta[field] = copy.deepcopy(tmeta[field])
@@ -94,8 +96,9 @@ class RealPodControl:
         self.client = client
         self.recorder = recorder
 
-    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj) -> Obj:
-        pod = pod_from_template(template, owner, controller_ref)
+    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj, *,
+                          generate_name: str = "") -> Obj:
+        pod = pod_from_template(template, owner, controller_ref, generate_name)
         try:
             if not pod["metadata"].get("labels"):
                 # A pod without labels could never be matched back to its owner.
@@ -157,12 +160,13 @@ class RecordingPodControl:
         self.create_attempts = 0
         self._n = 0
 
-    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj) -> Obj:
+    async def create_pods(self, namespace: str, template: Obj, owner: Obj, controller_ref: Obj, *,
+                          generate_name: str = "") -> Obj:
         self.create_attempts += 1
         if self.create_error is not None and len(self.creates) >= self.create_successes:
             raise self.create_error
         self._n += 1
-        pod = pod_from_template(template, owner, controller_ref)
+        pod = pod_from_template(template, owner, controller_ref, generate_name)
         meta = pod["metadata"]
         meta["name"] = f"{meta['generateName']}{self._n}"
         meta["namespace"] = namespace

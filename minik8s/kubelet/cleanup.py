@@ -2,8 +2,10 @@
 
 A running kubelet never does this: its containers outlive it on purpose, so that a
 restarted kubelet adopts them (runtime.py). Only when the node stops for good
-(`minik8s down`, `minik8s cluster down`) do the pods' containers and the pod
-network go too. That is done here, through the Runtime seam, so the labels that
+(`minik8s down`, `minik8s cluster down`) do the pods' containers go too, and,
+given the node's CNI configuration, their addresses are released (CNI DEL of the
+sandboxes now gone, the kubelet's own garbage collection); otherwise the next
+kubelet's start-up garbage collection releases them. That is done here, through the Runtime seam, so the labels that
 say which containers are this node's pods, and the order they are removed in,
 stay the kubelet's knowledge instead of being copied into the CLI.
 """
@@ -14,6 +16,7 @@ import dataclasses
 
 import docker.errors
 
+from minik8s.kubelet import cni
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import runtime
 
@@ -21,37 +24,37 @@ from minik8s.kubelet import runtime
 @dataclasses.dataclass(frozen=True)
 class Removed:
     containers: int
-    network_error: str = ""  # why the pod network stayed, if it did
+    released: int = 0  # sandboxes whose pod network (address) was released
+    network_error: str = ""  # why addresses were not released, if they were not
 
 
-async def remove_pods(rt: runtime.Runtime, network: str = "") -> Removed:
+async def remove_pods(rt: runtime.Runtime) -> Removed:
     """Force-remove every sandbox and container the node owns (apps before their
-    sandboxes, as kill_pod does), then the pod network `network` if one is named."""
+    sandboxes, as kill_pod does), then release the networks of the sandboxes gone."""
     found = await rt.list_containers()
     await asyncio.gather(*(rt.remove_container(c.id) for c in found if not c.is_sandbox),
                          return_exceptions=True)
     await asyncio.gather(*(rt.remove_container(c.id) for c in found if c.is_sandbox),
                          return_exceptions=True)
-    error = ""
-    if network:
-        try:
-            await rt.remove_network(network)
-        except runtime.RuntimeFailure as e:
-            error = e.message
-    return Removed(len(found), error)
+    try:
+        released = await rt.gc_network()
+    except runtime.RuntimeFailure as e:
+        return Removed(len(found), 0, e.message)
+    return Removed(len(found), len(released))
 
 
-def remove_node_pods(node: str, docker_host: str = "", network: str = "") -> Removed:
+def remove_node_pods(node: str, docker_host: str = "", network: cni.PodNetwork | None = None) -> Removed:
     """remove_pods on the Docker engine at `docker_host` (default: the local one), for
-    callers outside an event loop. An engine that does not answer is a RuntimeFailure."""
+    callers outside an event loop; `network` is the kubelet's (kubelet.pod_network), to
+    release the addresses. An engine that does not answer is a RuntimeFailure."""
 
     async def run() -> Removed:
         try:
-            rt = dockerruntime.DockerRuntime(node, host=docker_host or dockerruntime.DEFAULT_HOST)
+            rt = dockerruntime.DockerRuntime(node, host=docker_host or dockerruntime.DEFAULT_HOST, network=network)
         except docker.errors.DockerException as e:
             raise runtime.RuntimeFailure("RuntimeUnavailable", f"{docker_host}: {e}") from e
         try:
-            return await remove_pods(rt, network)
+            return await remove_pods(rt)
         finally:
             await rt.close()
 

@@ -20,15 +20,15 @@ class Config:
     address: str = "0.0.0.0"
     port: int = 10250
     docker_host: str = "unix:///var/run/docker.sock"
-    # "" = wait for node.spec.podCIDR (allocated by the control plane).
+    # Registered as the Node's spec.podCIDR; "" = the control plane allocates one.
+    # Pods get their addresses from the CNI configuration, which the network agent
+    # writes from the node's podCIDR.
     pod_cidr: str = "10.244.0.0/24"
-    pod_network_name: str = "minik8s-pods"
-    # MTU of the pod bridge (0: Docker's default). Overlays need room for their header.
-    pod_network_mtu: int = 0
-    # Let Docker masquerade what leaves the pod bridge. Off by default: the network
-    # agent masquerades only what leaves the cluster CIDR, while Docker's rule (put
-    # at the top of POSTROUTING) would also hide pods' addresses from other nodes.
-    pod_network_masquerade: bool = False
+    # Pod networking through CNI: the first configuration (by file name) in the
+    # conf dir, plugins from the bin dirs, libcni's result cache under the cache dir.
+    cni_conf_dir: str = "/etc/cni/net.d"
+    cni_bin_dir: str = "/usr/lib/cni:/usr/libexec/cni:/opt/cni/bin"
+    cni_cache_dir: str = ""  # "" = <root_dir>/cni
     # Pods with dnsPolicy ClusterFirst resolve through this server (the kube-dns
     # Service). "" = no cluster DNS: pods get an unreachable resolver rather than
     # the node's, so nothing a pod looks up ever leaves the machine.

@@ -8,12 +8,15 @@ third_party/forked/golang/expansion.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
-import math
-from fractions import Fraction
+import os
 from typing import Any, Callable, Mapping
 
 from minik8s.api import quantity
+from minik8s.api import validation
+from minik8s.kubelet import downward
 from minik8s.kubelet import runtime
 
 Obj = dict[str, Any]
@@ -42,6 +45,14 @@ class PodContext:
     pod_ip: str
     volume_paths: Mapping[str, str]  # volume name -> host directory or file
     node_allocatable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # ConfigMaps and Secrets the pod's environment names, read before this pure step:
+    # ("configmap" | "secret", name) -> the object, or None when it does not exist.
+    objects: Mapping[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
+    # Where warnings go (reason, message), e.g. skipped envFrom keys; they become Events.
+    warn: Callable[[str, str], None] | None = None
+
+    def facts(self) -> downward.PodFacts:
+        return downward.PodFacts(self.node_name, self.host_ip, self.pod_ip, self.node_allocatable)
 
 
 # -- resources ------------------------------------------------------------------------------
@@ -111,57 +122,67 @@ def expand(text: str, lookup: Callable[[str], str | None]) -> str:
     return "".join(out)
 
 
-def _subscript(path: str, prefix: str) -> str | None:
-    """`metadata.labels['app']` -> `app`."""
-    if path.startswith(prefix + "['") and path.endswith("']"):
-        return path[len(prefix) + 2:-2]
-    return None
-
-
 def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-    simple = {
-        "metadata.name": meta.get("name", ""),
-        "metadata.namespace": meta.get("namespace", ""),
-        "metadata.uid": meta.get("uid", ""),
-        "spec.nodeName": spec.get("nodeName") or ctx.node_name,
-        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-        "status.hostIP": ctx.host_ip,
-        "status.hostIPs": ctx.host_ip,
-        "status.podIP": ctx.pod_ip,
-        "status.podIPs": ctx.pod_ip,
-    }
-    if path in simple:
-        return str(simple[path])
-    key = _subscript(path, "metadata.labels")
-    if key is not None:
-        return str((meta.get("labels") or {}).get(key, ""))
-    key = _subscript(path, "metadata.annotations")
-    if key is not None:
-        return str((meta.get("annotations") or {}).get(key, ""))
-    raise ConfigError(f"unsupported fieldRef {path!r}")
+    try:
+        return downward.field_value(pod, path, ctx.facts())
+    except downward.DownwardError as e:
+        raise ConfigError(str(e)) from None
 
 
 def resource_field_ref_value(container: Obj, ref: Obj, ctx: PodContext) -> str:
     """limits.cpu / requests.memory ... divided by the divisor, rounded up; an
     unset limit falls back to the node's allocatable, as Kubernetes does."""
-    resource = ref.get("resource", "")
-    kind, _, name = resource.partition(".")
-    res = container.get("resources") or {}
-    value = (res.get(kind) or {}).get(name)
-    if value is None and kind == "limits":
-        value = ctx.node_allocatable.get(name)
-    if value is None:
-        value = "0"
-    divisor = quantity.parse_quantity(ref.get("divisor") or "1") or Fraction(1)
-    if divisor == 0:
-        divisor = Fraction(1)
-    return str(math.ceil(quantity.parse_quantity(value) / divisor))
+    try:
+        return downward.resource_value(container, ref, ctx.facts())
+    except downward.DownwardError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _decoded(kind: str, value: Any) -> str:
+    if kind == "secret":
+        try:
+            return base64.b64decode(str(value)).decode(errors="replace")
+        except (binascii.Error, ValueError):
+            return ""
+    return str(value)
+
+
+def _object(ctx: PodContext, kind: str, name: str, optional: bool, namespace: str) -> Obj | None:
+    """The ConfigMap/Secret named by a reference: None when absent and optional."""
+    if (kind, name) not in ctx.objects:
+        raise ConfigError(f"couldn't get {kind} {namespace}/{name}")
+    obj: Obj | None = ctx.objects[(kind, name)]
+    if obj is None and not optional:
+        raise ConfigError(f'{kind} "{name}" not found')
+    return obj
 
 
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, str]]:
-    """The container's environment in order, each value expanded against the ones before it."""
+    """The container's environment (makeEnvironmentVariables): envFrom first, then env in
+    order, each env value expanded against what came before it."""
+    namespace = (pod.get("metadata") or {}).get("namespace") or "default"
     env: dict[str, str] = {}
+    for env_from in container.get("envFrom") or []:
+        for kind, ref_key, label in (("configmap", "configMapRef", "configMap"), ("secret", "secretRef", "secret")):
+            ref = env_from.get(ref_key)
+            if ref is None:
+                continue
+            name = str(ref.get("name") or "")
+            obj = _object(ctx, kind, name, bool(ref.get("optional")), namespace)
+            if obj is None:
+                continue
+            prefix = str(env_from.get("prefix") or "")
+            invalid = []
+            for key, value in (obj.get("data") or {}).items():
+                key = prefix + key
+                if validation.relaxed_env_var_name(key):
+                    invalid.append(key)
+                    continue
+                env[key] = _decoded(kind, value)
+            if invalid and ctx.warn is not None:
+                ctx.warn("InvalidEnvironmentVariableNames",
+                         f"Keys [{', '.join(sorted(invalid))}] from the EnvFrom {label} {namespace}/{name} were "
+                         "skipped since they are considered invalid environment variable names.")
     for item in container.get("env") or []:
         name = item.get("name", "")
         if "value" in item and item.get("value") is not None:
@@ -173,11 +194,20 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, 
         elif source.get("resourceFieldRef"):
             env[name] = resource_field_ref_value(container, source["resourceFieldRef"], ctx)
         elif source.get("configMapKeyRef") or source.get("secretKeyRef"):
-            ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
-            if ref.get("optional"):
-                continue
             kind = "configmap" if source.get("configMapKeyRef") else "secret"
-            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+            ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
+            optional = bool(ref.get("optional"))
+            obj = _object(ctx, kind, str(ref.get("name") or ""), optional, namespace)
+            if obj is None:
+                continue
+            key = str(ref.get("key") or "")
+            data = obj.get("data") or {}
+            if key not in data:
+                if optional:
+                    continue
+                what = "ConfigMap" if kind == "configmap" else "Secret"
+                raise ConfigError(f"couldn't find key {key} in {what} {namespace}/{ref.get('name', '')}")
+            env[name] = _decoded(kind, data[key])
         else:
             env[name] = ""
     return list(env.items())
@@ -186,16 +216,34 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, 
 # -- mounts and ports -----------------------------------------------------------------------
 
 
-def container_mounts(container: Obj, volume_paths: Mapping[str, str]) -> list[runtime.Mount]:
+def sub_path(vm: Obj, env: Mapping[str, str]) -> str:
+    """A volume mount's subPath, or its subPathExpr expanded against the container's
+    environment; refused if absolute or stepping out with `..` (makeMounts)."""
+    sub = str(vm.get("subPath") or "")
+    if vm.get("subPathExpr"):
+        sub = expand(str(vm["subPathExpr"]), env.get)
+    if not sub:
+        return ""
+    if os.path.isabs(sub):
+        raise ConfigError(f"error SubPath `{sub}` must not be an absolute path")
+    if ".." in sub.split("/"):
+        raise ConfigError(f"unable to provision SubPath `{sub}`: must not contain '..'")
+    return sub
+
+
+def container_mounts(container: Obj, volume_paths: Mapping[str, str],
+                     env: Mapping[str, str] | None = None) -> list[runtime.Mount]:
+    """Bind mounts of the container's volumeMounts. A subPath mount points into the
+    volume (the kubelet creates a missing subPath directory before the container)."""
     mounts = []
     for vm in container.get("volumeMounts") or []:
         name = vm.get("name", "")
         host = volume_paths.get(name)
         if host is None:
             raise ConfigError(f"volume {name!r} is not available")
-        sub = vm.get("subPath") or ""
+        sub = sub_path(vm, env or {})
         if sub:
-            host = host.rstrip("/") + "/" + sub.lstrip("/")
+            host = os.path.join(host, sub)
         mounts.append(runtime.Mount(host, vm.get("mountPath", ""), bool(vm.get("readOnly"))))
     return mounts
 
@@ -313,7 +361,7 @@ def container_config(pod: Obj, container: Obj, *, sandbox_id: str, restart_count
         args=tuple(expand(str(a), lookup) for a in args) if args else None,
         working_dir=container.get("workingDir") or "",
         env=tuple(env),
-        mounts=tuple(container_mounts(container, ctx.volume_paths)),
+        mounts=tuple(container_mounts(container, ctx.volume_paths, dict(env))),
         cpu_shares=shares, cpu_quota=quota, cpu_period=period, memory_limit=memory,
         stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")),
         tty=bool(container.get("tty")), privileged=bool(sc.get("privileged")), user=user_text,

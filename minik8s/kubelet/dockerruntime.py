@@ -27,7 +27,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import ipaddress
 import json
 import logging
 import struct
@@ -42,6 +41,7 @@ import docker.types
 import docker.utils
 
 from minik8s.api import rfc3339
+from minik8s.kubelet import cni
 from minik8s.kubelet import nsdial
 from minik8s.kubelet import runtime
 
@@ -51,8 +51,6 @@ T = TypeVar("T")
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 IMAGE_CACHE_SECONDS = 10.0
-# Docker's bridge option for its `-s <subnet> ! -o <bridge> -j MASQUERADE` rule.
-MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "5"}}
 
 
@@ -73,7 +71,8 @@ def _state_of(docker_state: str) -> str:
     return runtime.UNKNOWN
 
 
-def status_from_inspect(info: dict[str, Any]) -> runtime.ContainerStatus:
+def status_from_inspect(info: dict[str, Any], ip: str = "") -> runtime.ContainerStatus:
+    """The engine's inspect as a ContainerStatus; `ip` is a sandbox's pod IP (CNI's, not Docker's)."""
     labels = (info.get("Config") or {}).get("Labels") or {}
     st = info.get("State") or {}
     state = _state_of(st.get("Status", ""))
@@ -82,12 +81,6 @@ def status_from_inspect(info: dict[str, Any]) -> runtime.ContainerStatus:
     reason = ""
     if state == runtime.EXITED:
         reason = "OOMKilled" if st.get("OOMKilled") else "Completed" if exit_code == 0 else "Error"
-    ip = ""
-    if is_sandbox:
-        for net in ((info.get("NetworkSettings") or {}).get("Networks") or {}).values():
-            if net and net.get("IPAddress"):
-                ip = net["IPAddress"]
-                break
     attempt_label = runtime.ATTEMPT if is_sandbox else runtime.RESTART_COUNT
     try:
         attempt = int(labels.get(attempt_label, "0"))
@@ -118,6 +111,52 @@ def status_from_summary(item: dict[str, Any]) -> runtime.ContainerStatus:
         image_id=item.get("ImageID", ""), created_at=float(item.get("Created") or 0), labels=dict(labels))
 
 
+HOSTS_HEADER = """# Kubernetes-managed hosts file.
+127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::0\tip6-localnet
+fe00::0\tip6-mcastprefix
+fe00::1\tip6-allnodes
+fe00::2\tip6-allrouters
+"""
+
+
+def hosts_file(config: runtime.SandboxConfig, ip: str) -> str:
+    """The kubelet's managed /etc/hosts (managedHostsFileContent): localhost, the pod's
+    own address and name, then its hostAliases."""
+    text = HOSTS_HEADER + f"{ip}\t{config.hostname}\n"
+    if config.extra_hosts:
+        text += "\n# Entries added by HostAliases.\n"
+        for hostname, alias_ip in config.extra_hosts:
+            text += f"{alias_ip}\t{hostname}\n"
+    return text
+
+
+def resolv_conf(config: runtime.SandboxConfig) -> str:
+    lines = [f"nameserver {server}" for server in config.dns]
+    if config.dns_search:
+        lines.insert(0, "search " + " ".join(config.dns_search))
+    if config.dns_options:
+        lines.append("options " + " ".join(config.dns_options))
+    return "\n".join(lines) + "\n"
+
+
+def _write_etc_files(info: dict[str, Any], config: runtime.SandboxConfig, ip: str) -> None:
+    """The sandbox's /etc/hosts and resolv.conf, which the pod's containers share.
+
+    With network `none` Docker's hosts file knows no pod address; and pods are
+    promised a resolv.conf naming the cluster DNS exactly, as dockershim wrote it.
+    """
+    hosts = info.get("HostsPath")
+    if hosts:
+        with open(hosts, "w", encoding="utf-8") as f:
+            f.write(hosts_file(config, ip))
+    resolv = info.get("ResolvConfPath")
+    if resolv and config.dns:
+        with open(resolv, "w", encoding="ascii") as f:
+            f.write(resolv_conf(config))
+
+
 def _sort_newest_first(items: list[runtime.ContainerStatus]) -> list[runtime.ContainerStatus]:
     return sorted(items, key=lambda c: (c.attempt, c.created_at), reverse=True)
 
@@ -133,8 +172,10 @@ class DockerRuntime:
     """runtime.Runtime on a Docker engine (docker-py in a thread pool, streams on asyncio)."""
 
     def __init__(self, node: str, *, host: str = DEFAULT_HOST, pause_image: str = "minik8s/pause:3.9",
-                 pool_size: int = 32, timeout: float = 120.0) -> None:
+                 pool_size: int = 32, timeout: float = 120.0, network: cni.PodNetwork | None = None) -> None:
         self.node = node
+        # Pods' networks: CNI plugins run on each sandbox's namespace (None: host-network pods only).
+        self.network = network
         self.pause_image = pause_image
         self.host = host
         self.timeout = timeout
@@ -151,7 +192,6 @@ class DockerRuntime:
         self._image_cache: dict[str, tuple[float, runtime.ImageInfo]] = {}
         self._image_inflight: dict[str, asyncio.Task[runtime.ImageInfo | None]] = {}
         self._http: aiohttp.ClientSession | None = None
-        self._masq_warned = ""
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -202,57 +242,46 @@ class DockerRuntime:
         except Exception:  # noqa: BLE001 - any failure means "not answering"
             return False
 
-    async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
-        """A bridge network `name` on `cidr` (gateway .1), Docker's masquerading on or off.
+    # -- pod network (CNI) ----------------------------------------------------------------------
 
-        An unused one with another subnet or masquerade setting is replaced; one in use
-        with another subnet is an error, with another masquerade setting a warning (the
-        network agent keeps its own rules first in POSTROUTING either way).
-        """
-        if name in ("host", "bridge", "none"):
-            return
-        net = ipaddress.ip_network(cidr, strict=False)
-        gateway = str(next(net.hosts()))
-        found = [n for n in await self._call(self.api.networks, names=[name]) if n.get("Name") == name]
-        if found:
-            info = await self._call(self.api.inspect_network, found[0]["Id"])
-            subnets = [c.get("Subnet") for c in ((info.get("IPAM") or {}).get("Config") or [])]
-            # Docker's default for a bridge network is to masquerade.
-            masq = (info.get("Options") or {}).get(MASQUERADE_OPTION, "true") == "true"
-            if str(net) in subnets and masq == masquerade:
-                return
-            if info.get("Containers"):
-                if str(net) in subnets:
-                    if self._masq_warned != name:
-                        self._masq_warned = name
-                        log.warning("docker network %s is in use with masquerading %s, not %s; leaving it", name,
-                                    "on" if masq else "off", "on" if masquerade else "off")
-                    return
-                raise runtime.RuntimeFailure(
-                    "NetworkNotReady", f"docker network {name} has subnet {subnets}, not {net}, and is in use")
-            log.info("replacing docker network %s (subnet %s -> %s, masquerade %s -> %s)", name, subnets, net,
-                     masq, masquerade)
-            await self._call(self.api.remove_network, found[0]["Id"])
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(net), gateway=gateway)])
-        options = {MASQUERADE_OPTION: "true" if masquerade else "false"}
-        if mtu:
-            options["com.docker.network.driver.mtu"] = str(mtu)
-        try:
-            await self._call(self.api.create_network, name, driver="bridge", ipam=ipam, options=options,
-                             labels={runtime.NODE: self.node}, check_duplicate=True)
-        except docker.errors.APIError as e:
-            if e.status_code == 409:
-                return
-            raise runtime.RuntimeFailure("NetworkNotReady", f"creating docker network {name}: {_api_error(e)}") from e
-        log.info("created docker network %s on %s (masquerade %s)", name, net, "on" if masquerade else "off")
+    async def network_status(self) -> str:
+        """"" when pods can be networked, else why not (the node is NotReady meanwhile)."""
+        if self.network is None:
+            return "no pod network configured"
+        return await asyncio.to_thread(self.network.status)
 
-    async def remove_network(self, name: str) -> None:
-        try:
-            await self._call(self.api.remove_network, name)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as e:
-            raise runtime.RuntimeFailure("NetworkNotReady", f"removing docker network {name}: {_api_error(e)}") from e
+    async def _pid(self, cid: str) -> int:
+        code, info = await self._engine("GET", f"/containers/{urllib.parse.quote(cid)}/json")
+        if code != 200:
+            return 0
+        return int((info.get("State") or {}).get("Pid") or 0)
+
+    @staticmethod
+    def _netns(pid: int) -> str:
+        return f"/proc/{pid}/ns/net" if pid else ""
+
+    async def gc_network(self, check: bool = False) -> list[str]:
+        """Release the network of every sandbox that is no longer running (a crash, a
+        kubelet killed before its DEL, a power-off); with `check`, CHECK the running
+        ones first (a failed CHECK makes the sandbox's IP read "", so it is recreated).
+        The cache entries are read before the engine is listed, so a sandbox being
+        created meanwhile is never mistaken for a gone one. Returns the released ids."""
+        if self.network is None:
+            return []
+        candidates = await asyncio.to_thread(self.network.attached)
+        if not candidates:
+            return []
+        items = await self._list(f"{runtime.CONTAINER_TYPE}={runtime.TYPE_SANDBOX}")
+        running = {i["Id"] for i in items if i.get("State") == "running"}
+        if check:
+            for cid in sorted(candidates & running):
+                if not await self.network.check(cid, self._netns(await self._pid(cid))):
+                    self._inspect_cache.pop(cid, None)
+        released = await self.network.gc(candidates, running)
+        for cid in released:
+            self._inspect_cache.pop(cid, None)
+            log.info("released the pod network of sandbox %s (gone)", cid[:12])
+        return released
 
     # -- listing and status --------------------------------------------------------------------
 
@@ -314,7 +343,7 @@ class DockerRuntime:
             return None
         if code != 200:
             raise runtime.RuntimeFailure("RuntimeUnavailable", f"inspecting {cid[:12]}: {self._message(info)}")
-        status = status_from_inspect(info)
+        status = status_from_inspect(info, self._sandbox_ip(info))
         self._tty[cid] = bool((info.get("Config") or {}).get("Tty"))
         # Key on the inspected state: a listing taken before a transition must not
         # pin an inspect taken after it. An engine event during the inspect makes
@@ -322,6 +351,14 @@ class DockerRuntime:
         if self._events_seen.get(cid, 0) == generation:
             self._inspect_cache[cid] = ((info.get("State") or {}).get("Status", ""), status)
         return status
+
+    def _sandbox_ip(self, info: dict[str, Any]) -> str:
+        labels = (info.get("Config") or {}).get("Labels") or {}
+        if labels.get(runtime.CONTAINER_TYPE) != runtime.TYPE_SANDBOX or self.network is None:
+            return ""
+        if (info.get("HostConfig") or {}).get("NetworkMode") == "host":
+            return ""
+        return self.network.ip(info["Id"])
 
     async def pod_status(self, uid: str) -> runtime.PodRuntimeStatus:
         # Only this kubelet creates containers with its node label: once everything was
@@ -343,58 +380,86 @@ class DockerRuntime:
     # -- sandboxes and containers ----------------------------------------------------------------
 
     async def run_sandbox(self, config: runtime.SandboxConfig) -> runtime.ContainerStatus:
+        """The pause container, then its network: with Docker's network `none` it has
+        a namespace of its own with only loopback in it, which the CNI plugins then
+        connect (veth into the node's bridge, an address from host-local, hostPorts
+        through portmap). The sandbox's /etc/hosts and resolv.conf, which every
+        container of the pod shares, are written as the kubelet manages them."""
         name = runtime.container_name(runtime.SANDBOX_CONTAINER_NAME, config.pod_name, config.pod_namespace,
                                       config.pod_uid, config.attempt)
-        ports = [(p.container_port, p.protocol.lower()) for p in config.ports]
-        bindings: dict[str, Any] = {}
-        for p in config.ports:
-            bindings.setdefault(f"{p.container_port}/{p.protocol.lower()}", []).append(
-                (p.host_ip, p.host_port) if p.host_ip else p.host_port)
+        host_network = config.network == "host"
+        if not host_network:
+            if self.network is None:
+                raise runtime.RuntimeFailure("NetworkNotReady", "no pod network configured")
+            try:
+                self.network.network()
+            except cni.CNIError as e:
+                raise runtime.RuntimeFailure("NetworkNotReady", f"network is not ready: {e}") from e
         host_config = self.api.create_host_config(
-            network_mode=config.network, ipc_mode="shareable", port_bindings=bindings or None,
-            extra_hosts=dict(config.extra_hosts) or None,
+            network_mode="host" if host_network else "none", ipc_mode="shareable",
+            extra_hosts=(dict(config.extra_hosts) or None) if host_network else None,
             dns=list(config.dns) or None, dns_search=list(config.dns_search) or None,
             dns_opt=list(config.dns_options) or None, sysctls=config.sysctls or None,
             log_config=LOG_CONFIG, cpu_shares=2)
-        hostname = None if config.network == "host" else config.hostname
         cid = await self._create(name, dict(
-            image=self.pause_image, name=name, hostname=hostname, labels=config.labels,
-            host_config=host_config, ports=ports or None, detach=True, use_config_proxy=False))
+            image=self.pause_image, name=name, hostname=None if host_network else config.hostname,
+            labels=config.labels, host_config=host_config, detach=True, use_config_proxy=False))
+        generation = self._events_seen.get(cid, 0)
         await self.start_container(cid)
-        if config.network != "host" and config.dns:
-            # Docker writes the file at start; the app containers start after this.
-            await self._write_resolv_conf(cid, config)
-        status = await self._inspect(cid, "running")
-        if status is None:
+        code, info = await self._engine("GET", f"/containers/{urllib.parse.quote(cid)}/json")
+        if code != 200:
             raise runtime.RuntimeFailure("CreatePodSandboxError", f"sandbox {name} vanished after start")
+        ip = ""
+        if not host_network:
+            assert self.network is not None
+            netns = self._netns(int((info.get("State") or {}).get("Pid") or 0))
+            pod = cni.PodRef(config.pod_namespace, config.pod_name, config.pod_uid)
+            ports = [cni.PortMapping(p.host_port, p.container_port, p.protocol.lower(), p.host_ip)
+                     for p in config.ports]
+            try:
+                if not netns:
+                    raise cni.CNIError(f"sandbox {cid[:12]} is not running")
+                ip = await self.network.setup(cid, netns, pod, ports)
+                await asyncio.to_thread(_write_etc_files, info, config, ip)
+            except (cni.CNIError, OSError) as e:
+                await self._undo_sandbox(cid, netns)
+                raise runtime.RuntimeFailure("CreatePodSandboxError",
+                                             f"setting up the network of sandbox {name}: {e}") from e
+        status = status_from_inspect(info, ip)
+        self._tty[cid] = False
+        if self._events_seen.get(cid, 0) == generation:
+            self._inspect_cache[cid] = ((info.get("State") or {}).get("Status", ""), status)
         return status
 
-    async def _write_resolv_conf(self, cid: str, config: runtime.SandboxConfig) -> None:
-        """Point the pod straight at its DNS servers, as dockershim did.
-
-        On a user-defined network Docker writes `nameserver 127.0.0.11` (its
-        embedded resolver, which forwards to the configured servers). Pods are
-        promised a resolv.conf naming the cluster DNS, and every container of
-        the pod shares the sandbox's file, so the sandbox's is rewritten.
-        """
-        code, info = await self._engine("GET", f"/containers/{urllib.parse.quote(cid)}/json")
-        path = (info or {}).get("ResolvConfPath") if code == 200 else None
-        if not path:
-            raise runtime.RuntimeFailure("CreatePodSandboxError", f"sandbox {cid[:12]} has no resolv.conf path")
-        lines = [f"nameserver {server}" for server in config.dns]
-        if config.dns_search:
-            lines.insert(0, "search " + " ".join(config.dns_search))
-        if config.dns_options:
-            lines.append("options " + " ".join(config.dns_options))
-        text = "\n".join(lines) + "\n"
-
-        def write() -> None:
-            with open(path, "w", encoding="ascii") as f:
-                f.write(text)
+    async def _undo_sandbox(self, cid: str, netns: str) -> None:
+        """A sandbox whose network failed: release what the plugins did, remove it."""
+        assert self.network is not None
         try:
-            await asyncio.to_thread(write)
-        except OSError as e:
-            raise runtime.RuntimeFailure("CreatePodSandboxError", f"writing {path}: {e}") from e
+            await self.network.teardown(cid, netns)
+        except cni.CNIError as e:
+            log.warning("sandbox %s: releasing its network after a failed set-up: %s", cid[:12], e)
+        with contextlib.suppress(runtime.RuntimeFailure):
+            await self.remove_container(cid)
+
+    async def stop_sandbox(self, sandbox_id: str, grace: int) -> None:
+        """Tear the network down while the namespace still exists (as StopPodSandbox),
+        then stop the pause container. A failed DEL keeps its cache entry, so the
+        next garbage collection releases the address."""
+        if self.network is not None and await asyncio.to_thread(self.network.is_attached, sandbox_id):
+            try:
+                await self.network.teardown(sandbox_id, self._netns(await self._pid(sandbox_id)))
+            except cni.CNIError as e:
+                log.warning("sandbox %s: tearing down its network: %s (released later)", sandbox_id[:12], e)
+            self._inspect_cache.pop(sandbox_id, None)
+        await self.stop_container(sandbox_id, grace)
+
+    async def remove_sandbox(self, sandbox_id: str) -> None:
+        if self.network is not None and await asyncio.to_thread(self.network.is_attached, sandbox_id):
+            try:
+                await self.network.teardown(sandbox_id, self._netns(await self._pid(sandbox_id)))
+            except cni.CNIError as e:
+                log.warning("sandbox %s: tearing down its network: %s (released later)", sandbox_id[:12], e)
+        await self.remove_container(sandbox_id)
 
     async def _create(self, name: str, kwargs: dict[str, Any]) -> str:
         """Create a container; a leftover of the same name (an earlier attempt that

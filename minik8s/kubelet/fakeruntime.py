@@ -47,7 +47,7 @@ class FakeRuntime:
         self.pullable: set[str] = set()
         self.fail_next: dict[str, runtime.RuntimeFailure] = {}
         self.calls: list[tuple[Any, ...]] = []
-        self.networks: dict[str, str] = {}
+        self.network_error = ""  # what network_status() says ("" = ready)
         self.exec_results: dict[tuple[str, ...], runtime.ExecResult] = {}
         self.forwarded_ports: dict[tuple[str, int], int] = {}
         self.attach_output: dict[str, bytes] = {}
@@ -99,13 +99,12 @@ class FakeRuntime:
     async def ping(self) -> bool:
         return self.alive
 
-    async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None:
-        self.calls.append(("ensure_network", name, cidr, masquerade))
-        self.networks[name] = cidr
+    async def network_status(self) -> str:
+        return self.network_error
 
-    async def remove_network(self, name: str) -> None:
-        self.calls.append(("remove_network", name))
-        self.networks.pop(name, None)
+    async def gc_network(self, check: bool = False) -> list[str]:
+        self.calls.append(("gc_network", check))
+        return []
 
     async def list_containers(self) -> list[runtime.ContainerStatus]:
         return [self._status(c) for c in self.containers.values() if c.labels.get(runtime.NODE) == self.node]
@@ -128,6 +127,8 @@ class FakeRuntime:
         return self.clock() + next(self._ids) * 1e-6
 
     async def run_sandbox(self, config: runtime.SandboxConfig) -> runtime.ContainerStatus:
+        if self.network_error and config.network != "host":
+            raise runtime.RuntimeFailure("NetworkNotReady", f"network is not ready: {self.network_error}")
         self._maybe_fail("run_sandbox")
         self.calls.append(("run_sandbox", config.pod_name, config.attempt))
         cid = self._new_id()
@@ -162,6 +163,18 @@ class FakeRuntime:
         c = self.containers.get(container_id)
         if c is not None and c.state != runtime.EXITED:
             self.exit(container_id, 137 if c.labels.get(runtime.CONTAINER_TYPE) != runtime.TYPE_SANDBOX else 0)
+
+    async def stop_sandbox(self, sandbox_id: str, grace: int) -> None:
+        self.calls.append(("stop_sandbox", sandbox_id, grace))
+        c = self.containers.get(sandbox_id)
+        if c is not None:
+            c.ip = ""  # the network is torn down first
+            if c.state != runtime.EXITED:
+                self.exit(sandbox_id, 0)
+
+    async def remove_sandbox(self, sandbox_id: str) -> None:
+        self.calls.append(("remove_sandbox", sandbox_id))
+        self.containers.pop(sandbox_id, None)
 
     async def remove_container(self, container_id: str) -> None:
         self.calls.append(("remove_container", container_id))
@@ -237,6 +250,7 @@ class FakeExecSession:
         self._echo = stdin
         self._pending: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._sent = False
+        self.closed = False
 
     async def write_stdin(self, data: bytes) -> None:
         self.stdin += data
@@ -264,4 +278,4 @@ class FakeExecSession:
         return self.result.exit_code
 
     async def close(self) -> None:
-        return None
+        self.closed = True

@@ -20,21 +20,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import events as events_mod
 from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.kubelet import backoff as backoff_mod
 from minik8s.kubelet import cgroupstats
+from minik8s.kubelet import cni
 from minik8s.kubelet import config as config_mod
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import kuberuntime
+from minik8s.kubelet import mount as mount_mod
 from minik8s.kubelet import nodestatus
+from minik8s.kubelet import objects as objects_mod
 from minik8s.kubelet import pod_workers as pod_workers_mod
 from minik8s.kubelet import prober as prober_mod
 from minik8s.kubelet import runtime
@@ -71,13 +76,21 @@ class Kubelet:
         self.clock = clock
         self.node_ip = cfg.node_ip or nodestatus.default_node_ip()
         self.recorder = events_mod.EventRecorder(client, "kubelet", cfg.node_name)
-        self.volumes = volumes_mod.VolumeManager(cfg.root_dir)
         self.pod_workers = pod_workers_mod.PodWorkers(self.sync)
+        # ConfigMaps and Secrets through name-pinned watches (what the Node authorizer
+        # allows); a change wakes the pods using the object, which rewrites their volumes.
+        self.objects = objects_mod.WatchingObjectSource(client, self._objects_changed)
+        self.tokens = objects_mod.ApiTokenSource(client, clock=clock)
+        # tmpfs-backed volumes need mount(2): a root kubelet on a real engine mounts them.
+        mounter = mount_mod.LinuxMounter() if os.geteuid() == 0 and \
+            isinstance(rt, dockerruntime.DockerRuntime) else None
+        self.volumes = volumes_mod.VolumeManager(cfg.root_dir, objects=self.objects, tokens=self.tokens,
+                                                 mounter=mounter)
         self.prober = prober_mod.ProberManager(rt, self.pod_workers.wake, self.record)
         self.status_manager = status_mod.StatusManager(client)
         self.pod_cidr = cfg.pod_cidr
         self.manager = kuberuntime.RuntimeManager(
-            rt, node_name=cfg.node_name, network=cfg.pod_network_name, host_ip=self.node_ip, volumes=self.volumes,
+            rt, node_name=cfg.node_name, host_ip=self.node_ip, volumes=self.volumes,
             probes=self.prober, record=self.record,
             crash_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
             image_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
@@ -102,6 +115,8 @@ class Kubelet:
         self._last_known: dict[str, Obj] = {}  # uid -> the last object seen (its grace period once deleted)
         # Pods this kubelet finished deleting: late events about them must not start them again.
         self._finished: set[str] = set()
+        # Pods to evict (uid -> message), found by housekeeping, carried out by their worker.
+        self._evictions: dict[str, str] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._events: asyncio.Queue[tuple[float, tuple[Obj, str, str, str, str]]] = asyncio.Queue(maxsize=10000)
         self._syncing = 0  # pod syncs in flight
@@ -142,11 +157,17 @@ class Kubelet:
 
     # -- informer handlers: bookkeeping only ------------------------------------------------------
 
+    def _objects_changed(self, uids: Iterable[str]) -> None:
+        for uid in uids:
+            if uid in self.pod_workers:
+                self.pod_workers.wake(uid)
+
     def _on_add(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         if uid in self._finished:
             return
         self._last_known[uid] = pod
+        self.objects.register_pod(pod)
         self.pod_workers.update_pod(uid, pod)
 
     def _on_update(self, old: Obj, new: Obj) -> None:
@@ -158,6 +179,7 @@ class Kubelet:
         if uid in self._finished:
             return
         self._last_known[uid] = new
+        self.objects.register_pod(new)
         if uid in self.pod_workers and semantically_equal(old, new):
             self.pod_workers.update_pod(uid, new, wake=False)
         else:
@@ -165,6 +187,8 @@ class Kubelet:
 
     def _on_delete(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
+        self.objects.unregister_pod(uid)
+        self.tokens.forget_pod(uid)
         if uid in self._finished:
             self._finished.discard(uid)
             self._last_known.pop(uid, None)
@@ -199,6 +223,8 @@ class Kubelet:
         old = self.status_manager.get(uid) or api_status
         if api_status.get("phase") in status_mod.TERMINAL_PHASES:
             old = api_status
+        if uid in self._evictions:
+            return await self._evict(pod, self._evictions.pop(uid))
         if old.get("phase") in status_mod.TERMINAL_PHASES:
             # A finished pod stays finished: nothing restarts, its containers stay for logs.
             rs = await self.manager.kill_pod(pod, uid, remove=False)
@@ -219,6 +245,24 @@ class Kubelet:
             host_ip=self.node_ip, terminal=terminal, now=self.clock())
         self.status_manager.set_pod_status(pod, status)
         return status
+
+    async def _evict(self, pod: Obj, message: str) -> pod_workers_mod.SyncOutcome:
+        """Evict a pod that outgrew its local storage: stop it and report it Failed/Evicted."""
+        uid = pod["metadata"]["uid"]
+        meta = pod["metadata"]
+        log.info("pod %s/%s: evicting: %s", meta.get("namespace"), meta["name"], message)
+        self.record(pod, "Warning", "Evicted", message, "")
+        self.prober.remove_pod(uid)
+        rs = await self.manager.kill_pod(pod, uid, kuberuntime.MIN_GRACE, remove=False)
+        old = dict(self.status_manager.get(uid) or pod.get("status") or {})
+        old.update(phase="Failed", reason="Evicted", message=message)
+        # DisruptionTarget, as the kubelet marks the pods it evicts (pod failure policies match it).
+        old["conditions"] = [*(c for c in old.get("conditions") or [] if c.get("type") != "DisruptionTarget"),
+                             {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
+                              "message": message, "lastProbeTime": None,
+                              "lastTransitionTime": rfc3339.format(self.clock())}]
+        self._set_status(pod, rs, old)
+        return pod_workers_mod.SyncOutcome()
 
     async def _terminate_pod(self, pod: Obj) -> pod_workers_mod.SyncOutcome:
         meta = pod["metadata"]
@@ -261,9 +305,7 @@ class Kubelet:
         """Remove containers and volume dirs of pods this node no longer has."""
         if not self.informer.synced.is_set():
             return
-        # Someone may have removed the pod network; sandboxes cannot start without it.
-        with contextlib.suppress(runtime.RuntimeFailure):
-            await self._ensure_network()
+        await self._check_network()
         desired = {p["metadata"]["uid"] for p in self.informer.store.values()}
         busy = set(self.pod_workers.uids())
         for c in await self.runtime.list_containers():
@@ -275,6 +317,22 @@ class Kubelet:
                 await asyncio.to_thread(self.volumes.cleanup, uid)
         self.manager.crash_backoff.gc()
         self.manager.image_backoff.gc()
+        # Addresses of sandboxes that died without a DEL (a crash, a failed DEL).
+        with contextlib.suppress(runtime.RuntimeFailure):
+            await self.runtime.gc_network()
+        await self._check_local_storage()
+
+    async def _check_local_storage(self) -> None:
+        for pod in list(self.informer.store.values()):
+            uid = pod["metadata"]["uid"]
+            phase = (self.status_manager.get(uid) or pod.get("status") or {}).get("phase")
+            if pod["metadata"].get("deletionTimestamp") or phase in status_mod.TERMINAL_PHASES or \
+                    uid in self._evictions:
+                continue
+            message = await asyncio.to_thread(self.volumes.empty_dir_overuse, pod)
+            if message is not None:
+                self._evictions[uid] = message
+                self.pod_workers.wake(uid)
 
     def resync_all(self) -> None:
         for pod in list(self.informer.store.values()):
@@ -316,15 +374,28 @@ class Kubelet:
 
     # -- start-up -------------------------------------------------------------------------------------
 
-    async def _ensure_network(self) -> None:
-        """Make the pod network; a failure is remembered (sandboxes report it) and raised."""
-        try:
-            await self.runtime.ensure_network(self.cfg.pod_network_name, self.pod_cidr,
-                                              mtu=self.cfg.pod_network_mtu, masquerade=self.cfg.pod_network_masquerade)
-            self._network_error = ""
-        except runtime.RuntimeFailure as e:
-            self._network_error = e.message
-            raise
+    async def _check_network(self) -> None:
+        """Whether pods can be networked (a CNI configuration is there): the node is
+        NotReady until they can, and pods waiting for it are woken once they can."""
+        error = await self.runtime.network_status()
+        if error != self._network_error:
+            if error:
+                log.warning("pod network not ready: %s", error)
+            else:
+                log.info("pod network ready")
+                if self._network_error and self.informer.synced.is_set():
+                    self.resync_all()
+        self._network_error = error
+
+    async def _network_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0 if self._network_error else self.cfg.housekeeping_interval)
+            try:
+                await self._check_network()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                log.warning("checking the pod network: %r", e)
 
     async def _wait_for_runtime(self) -> None:
         delay = 0.2
@@ -333,24 +404,10 @@ class Kubelet:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _wait_for_pod_cidr(self) -> str:
-        if self.pod_cidr:
-            return self.pod_cidr
-        delay = 1.0
-        while True:
-            node = await self.client.get_or_none(NODES, self.cfg.node_name)
-            cidr = ((node or {}).get("spec") or {}).get("podCIDR")
-            if cidr:
-                return str(cidr)
-            log.info("waiting for node %s to be given a podCIDR", self.cfg.node_name)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
     async def start(self) -> None:
         await self._wait_for_runtime()
         await self.node_status.register()
-        self.pod_cidr = await self._wait_for_pod_cidr()
-        await self._ensure_network()
+        await self._check_network()
         await self.server.start()
         loop = asyncio.get_running_loop()
         self.informer.start()
@@ -360,12 +417,19 @@ class Kubelet:
             loop.create_task(self._housekeeping_loop(), name="housekeeping"),
             loop.create_task(self._engine_events_loop(), name="engine-events"),
             loop.create_task(self._send_events(), name="events"),
+            loop.create_task(self._network_loop(), name="network"),
             loop.create_task(self.stats.run(), name="stats"),
         ]
         await self.informer.wait_synced()
+        # CNI CHECK of the sandboxes that run, release of those that are gone (a crash,
+        # a power-off), before any pod is synced: no address is held by a dead sandbox.
+        try:
+            await self.runtime.gc_network(check=True)
+        except runtime.RuntimeFailure as e:
+            log.warning("pod network garbage collection: %s", e.message)
         await self.housekeeping()
-        log.info("kubelet %s ready: node IP %s, pod CIDR %s on network %s", self.cfg.node_name, self.node_ip,
-                 self.pod_cidr, self.cfg.pod_network_name)
+        log.info("kubelet %s ready: node IP %s, pod network %s", self.cfg.node_name, self.node_ip,
+                 self._network_error or "ready")
 
     async def stop(self) -> None:
         """Stop the agent; the pods' containers keep running for the next kubelet to adopt."""
@@ -373,12 +437,19 @@ class Kubelet:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.informer.stop()
+        await self.objects.stop()
         await self.pod_workers.stop()
         await self.prober.stop()
         await self.status_manager.stop()
         await self.server.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.recorder.flush(), 2)
+
+
+def pod_network(cfg: config_mod.Config) -> cni.PodNetwork:
+    bin_dirs = [d for d in cfg.cni_bin_dir.split(":") if d]
+    cache = cfg.cni_cache_dir or f"{cfg.root_dir}/cni"
+    return cni.PodNetwork(cni.CNI(cni.ExecPlugins(), bin_dirs, cache), cfg.cni_conf_dir)
 
 
 def make_client(cfg: config_mod.Config) -> rest.Client:
@@ -395,7 +466,7 @@ async def serve(cfg: config_mod.Config, *, stop: asyncio.Event | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     rt = runtime_factory(cfg) if runtime_factory else dockerruntime.DockerRuntime(
-        cfg.node_name, host=cfg.docker_host, pause_image=cfg.pod_infra_image)
+        cfg.node_name, host=cfg.docker_host, pause_image=cfg.pod_infra_image, network=pod_network(cfg))
     client = make_client(cfg)
     kubelet = Kubelet(cfg, client, rt)
     starting = loop.create_task(kubelet.start())

@@ -1,5 +1,8 @@
 """Liveness, readiness and startup probes (Kubernetes' prober manager and workers).
 
+Handlers: httpGet (2xx/3xx, headers, scheme), tcpSocket (a connect), exec (exit 0)
+and grpc (the gRPC health protocol answers SERVING).
+
 One worker task per (pod, container, probe kind) probes every periodSeconds
 once the container runs and initialDelaySeconds have passed since it started.
 A result only counts after successThreshold / failureThreshold equal results
@@ -107,7 +110,10 @@ class ProberManager:
         self._pods[uid] = pod
         sandbox = rs.running_sandbox()
         self._pod_ip[uid] = sandbox.ip if sandbox is not None else ""
-        for c in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        # Sidecars (restartable init containers) are probed like app containers.
+        sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+        for c in [*(spec.get("containers") or []), *sidecars]:
             name = c["name"]
             latest = rs.latest(name)
             ref = ContainerRef(latest.id, latest.state == runtime.RUNNING, latest.started_at) \
@@ -197,7 +203,7 @@ class ProberManager:
                 writer.close()
                 return True, ""
             if probe.get("grpc"):
-                return False, "grpc probes are not supported by minik8s"
+                return await grpc_probe(probe["grpc"], pod_ip, timeout)
             return False, "probe has no handler"
         except ValueError as e:
             return False, str(e)
@@ -226,6 +232,68 @@ class ProberManager:
             return False, f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
         except aiohttp.ClientError as e:
             return False, f'Get "{url}": {_reason(e)}'
+
+
+_SERVING_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def _health_request(service: str) -> bytes:
+    """grpc.health.v1.HealthCheckRequest{service}: field 1, length-delimited."""
+    data = service.encode()
+    length = len(data)
+    prefix = bytearray()
+    while True:
+        byte = length & 0x7F
+        length >>= 7
+        prefix.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return (b"\x0a" + bytes(prefix) + data) if data else b""
+
+
+def _health_status(body: bytes) -> int:
+    """HealthCheckResponse.status (field 1, a varint); absent is UNKNOWN (0)."""
+    i, status = 0, 0
+    while i < len(body):
+        key = body[i]
+        i += 1
+        if key == 0x08:
+            shift = status = 0
+            while i < len(body):
+                byte = body[i]
+                i += 1
+                status |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+        else:
+            break
+    return status
+
+
+async def grpc_probe(spec: Obj, pod_ip: str, timeout: float) -> tuple[bool, str]:
+    """The gRPC health checking protocol (grpc.health.v1.Health/Check), as the kubelet's
+    grpc prober: success only for SERVING."""
+    import grpc
+
+    port = int(spec.get("port") or 0)
+    service = str(spec.get("service") or "")
+    target = f"{pod_ip}:{port}"
+    async with grpc.aio.insecure_channel(target) as channel:
+        check = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                                    response_deserializer=lambda b: b)
+        try:
+            body = await check(_health_request(service), timeout=timeout)
+        except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                return False, f'timeout: health rpc did not complete within {timeout:g}s'
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                return False, f'timeout: failed to connect service "{target}" within {timeout:g}s'
+            return False, f"error: health rpc probe failed: {e.details()}"
+    status = _health_status(body)
+    if status != 1:
+        return False, f'service unhealthy (responded with "{_SERVING_STATUS.get(status, str(status))}")'
+    return True, ""
 
 
 def _reason(e: BaseException) -> str:

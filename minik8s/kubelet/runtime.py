@@ -129,7 +129,7 @@ class SandboxConfig:
     pod_namespace: str
     attempt: int
     hostname: str
-    network: str  # the docker network (or "host")
+    network: str  # "host" for hostNetwork pods; anything else means the CNI pod network
     labels: dict[str, str]
     ports: tuple[PortBinding, ...] = ()
     extra_hosts: tuple[tuple[str, str], ...] = ()
@@ -220,10 +220,12 @@ class Runtime(Protocol):
 
     async def ping(self) -> bool: ...
 
-    async def ensure_network(self, name: str, cidr: str, mtu: int = 0, masquerade: bool = False) -> None: ...
+    async def network_status(self) -> str:
+        """"" when sandboxes can be networked (a CNI configuration is there), else why not."""
+        ...
 
-    async def remove_network(self, name: str) -> None:
-        """Remove the network `name`; one that does not exist is not an error."""
+    async def gc_network(self, check: bool = False) -> list[str]:
+        """Release the networks of sandboxes that are gone (with `check`, CNI CHECK the live ones)."""
         ...
 
     async def list_containers(self) -> list[ContainerStatus]:
@@ -233,6 +235,12 @@ class Runtime(Protocol):
     async def pod_status(self, uid: str) -> PodRuntimeStatus: ...
 
     async def run_sandbox(self, config: SandboxConfig) -> ContainerStatus: ...
+
+    async def stop_sandbox(self, sandbox_id: str, grace: int) -> None:
+        """Tear down the sandbox's network, then stop it (StopPodSandbox)."""
+        ...
+
+    async def remove_sandbox(self, sandbox_id: str) -> None: ...
 
     async def create_container(self, config: ContainerConfig) -> str: ...
 

@@ -79,10 +79,25 @@ def _is_loopback(peer: str | None) -> bool:
         return peer.startswith("/")  # a unix socket peer is local
 
 
+# Init and ephemeral containers have logs and can be exec'd into and attached to
+# (`kubectl debug -i` attaches to its ephemeral container) like the pod's containers.
+_KINDS = (("containers", "containerStatuses"), ("initContainers", "initContainerStatuses"),
+          ("ephemeralContainers", "ephemeralContainerStatuses"))
+
+
+def _spec_of(pod: Obj, container: str) -> Obj | None:
+    spec = pod.get("spec") or {}
+    return next((c for key, _ in _KINDS for c in spec.get(key) or [] if c.get("name") == container), None)
+
+
+def _status_of(status: Obj, container: str) -> Obj | None:
+    return next((c for _, key in _KINDS for c in status.get(key) or [] if c.get("name") == container), None)
+
+
 def container_id_for_logs(pod: Obj, status: Obj, container: str, previous: bool) -> str:
     """Which engine container serves `kubectl logs` (validateContainerLogStatus)."""
     name = pod["metadata"]["name"]
-    cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
+    cs = _status_of(status, container)
     if cs is None:
         raise errors.BadRequest(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
     state, last = cs.get("state") or {}, cs.get("lastState") or {}
@@ -199,8 +214,7 @@ class KubeletServer:
         pod = self.find_pod(ns, name)
         if pod is None:
             raise errors.NotFound("pods", name)
-        names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-        if container not in names:
+        if _spec_of(pod, container) is None:
             raise errors.BadRequest(f"container {container} is not valid for pod {name}")
         return pod, container
 
@@ -253,7 +267,7 @@ class KubeletServer:
 
     def _running_container(self, pod: Obj, container: str) -> str:
         status = self.pod_status(pod)
-        cs = next((c for c in status.get("containerStatuses") or [] if c.get("name") == container), None)
+        cs = _status_of(status, container)
         if cs is None or "running" not in (cs.get("state") or {}):
             raise errors.BadRequest(f'unable to upgrade connection: container not found ("{container}")')
         return _strip_scheme(cs.get("containerID", ""))
@@ -282,7 +296,7 @@ class KubeletServer:
     async def attach(self, request: web.Request) -> web.StreamResponse:
         pod, container = self._pod_and_container(request)
         q = request.query
-        spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+        spec = _spec_of(pod, container) or {}
         # A container without `stdin: true` has no stdin to attach to; what the
         # client sends is dropped, as the engine would.
         stdin = _truthy(q.get("stdin")) and bool(spec.get("stdin"))
@@ -294,8 +308,11 @@ class KubeletServer:
         except runtime.RuntimeFailure as e:
             await _finish(ws, failure_status(f"error attaching to container: {e.message}"))
             return ws
-        await relay_stdio(ws, session, cid, stdin=stdin)
-        await session.close()
+        try:
+            await relay_stdio(ws, session, cid, stdin=stdin, forward_stdin_close=bool(spec.get("stdinOnce")))
+        finally:
+            # Also when the handler is cancelled because the client's connection went.
+            await asyncio.shield(session.close())
         await _finish(ws, {"metadata": {}, "status": "Success"})
         return ws
 
@@ -370,8 +387,17 @@ async def relay_port(ws: web.WebSocketResponse, reader: asyncio.StreamReader, wr
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def relay_stdio(ws: web.WebSocketResponse, session: runtime.StdioSession, cid: str, *, stdin: bool) -> None:
-    """Speak the channel protocol on `ws` for `session` until its output ends."""
+async def relay_stdio(ws: web.WebSocketResponse, session: runtime.StdioSession, cid: str, *, stdin: bool,
+                      forward_stdin_close: bool = True) -> None:
+    """Speak the channel protocol on `ws` for `session` until its output ends.
+
+    With `forward_stdin_close` (exec; attach to a `stdinOnce` container) the client's end
+    of stdin is passed on to the engine, and the output is relayed until it ends. Without
+    it (attach to any other container) the engine's stdin stays open, as containerd and
+    the CRI do: Docker would otherwise end the attach's output at once (kubectl 1.33's
+    `debug -i` sends the end of its stdin first), and the relay ends when the client goes
+    away instead.
+    """
 
     async def pump_in() -> None:
         async for msg in ws:
@@ -382,24 +408,37 @@ async def relay_stdio(ws: web.WebSocketResponse, session: runtime.StdioSession, 
             if channel == STDIN and stdin:
                 await session.write_stdin(data)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
-                await session.close_stdin()
+                if forward_stdin_close:
+                    await session.close_stdin()
             elif channel == RESIZE:
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     size = json.loads(data)
                     await session.resize(int(size["Width"]), int(size["Height"]))
         # The client went away: nothing more will come on stdin.
-        await session.close_stdin()
+        if forward_stdin_close:
+            await session.close_stdin()
 
-    reader = asyncio.get_running_loop().create_task(pump_in())
-    try:
+    async def pump_out() -> None:
         while (item := await session.read()) is not None:
             stream, data = item
             if data and not ws.closed:
                 await ws.send_bytes(bytes([STDOUT if stream == 1 else STDERR]) + data)
+
+    reader = asyncio.get_running_loop().create_task(pump_in())
+    writer = asyncio.get_running_loop().create_task(pump_out())
+    try:
+        if forward_stdin_close:
+            await writer
+        else:
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():
+                writer.result()
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
+        for task in (reader, writer):
+            task.cancel()
+        for task in (reader, writer):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 async def relay_exec(ws: web.WebSocketResponse, rt: runtime.Runtime, cid: str, command: list[str], *,

@@ -56,19 +56,26 @@ def _terminated(c: runtime.ContainerStatus) -> Obj:
 def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[str, tuple[str, str]],
                        ready: Callable[[str, str], bool], started: Callable[[str, str], bool],
                        key: str = "containers") -> list[Obj]:
-    """One status per container of spec[key] (convertToAPIContainerStatuses).
+    """One status per container of spec[key]: containers, initContainers or
+    ephemeralContainers (convertToAPIContainerStatuses).
 
     The newest instance gives the state, the one before it the lastState. A
     container the last sync could not start (back-off, pull failure) is shown
-    waiting with that reason, its last run moved to lastState.
+    waiting with that reason, its last run moved to lastState. Containers not
+    created yet wait in ContainerCreating, or PodInitializing when the pod has
+    init containers. An init container is ready once it exited 0 (a sidecar
+    while it runs), as the prober manager reports it.
     """
+    spec = pod.get("spec") or {}
+    waiting_reason = "PodInitializing" if spec.get("initContainers") else "ContainerCreating"
+    init = key == "initContainers"
     out = []
-    for spec_c in (pod.get("spec") or {}).get(key) or []:
+    for spec_c in spec.get(key) or []:
         name = spec_c["name"]
         instances = rs.instances(name)
         status: Obj = {"name": name, "image": spec_c.get("image", ""), "imageID": "", "ready": False,
                        "restartCount": 0, "started": False,
-                       "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
+                       "state": {"waiting": {"reason": waiting_reason}}, "lastState": {}}
         if instances:
             latest = instances[0]
             status["restartCount"] = latest.attempt
@@ -76,10 +83,17 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
             status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
             if latest.state == runtime.RUNNING:
                 status["state"] = {"running": {"startedAt": rfc3339.format(latest.started_at)}}
-                status["started"] = started(name, latest.id)
-                status["ready"] = status["started"] and ready(name, latest.id)
+                if init:
+                    sidecar = spec_c.get("restartPolicy") == "Always"
+                    status["started"] = sidecar and started(name, latest.id)
+                    status["ready"] = status["started"] and ready(name, latest.id)
+                else:
+                    status["started"] = started(name, latest.id)
+                    status["ready"] = status["started"] and ready(name, latest.id)
             elif latest.state == runtime.EXITED:
                 status["state"] = {"terminated": _terminated(latest)}
+                if init and latest.exit_code == 0:
+                    status["ready"] = True
             for prev in instances[1:]:
                 if prev.state == runtime.EXITED:
                     status["lastState"] = {"terminated": _terminated(prev)}
@@ -94,10 +108,45 @@ def container_statuses(pod: Obj, rs: runtime.PodRuntimeStatus, reasons: Mapping[
     return out
 
 
-def get_phase(pod: Obj, statuses: list[Obj]) -> str:
-    """Kubernetes' getPhase for pods without init containers."""
+def _init_progress(pod: Obj, init_statuses: list[Obj]) -> tuple[int, int]:
+    """(pending, failed) regular init containers, as getPhase counts them."""
+    by_name = {s["name"]: s for s in init_statuses}
+    pending = failed = 0
+    for c in (pod.get("spec") or {}).get("initContainers") or []:
+        if c.get("restartPolicy") == "Always":
+            s = by_name.get(c["name"])
+            if s is None or not s.get("started"):
+                pending += 1
+            continue
+        s = by_name.get(c["name"])
+        state, last = (s or {}).get("state") or {}, (s or {}).get("lastState") or {}
+        if s is None or "running" in state:
+            pending += 1
+        elif "terminated" in state:
+            if state["terminated"].get("exitCode") != 0:
+                failed += 1
+        elif "waiting" in state:
+            if "terminated" in last:
+                if last["terminated"].get("exitCode") != 0:
+                    failed += 1
+            else:
+                pending += 1
+        else:
+            pending += 1
+    return pending, failed
+
+
+def get_phase(pod: Obj, statuses: list[Obj], init_statuses: list[Obj] | None = None) -> str:
+    """Kubernetes' getPhase: init containers first, then the app containers."""
     spec = pod.get("spec") or {}
     policy = spec.get("restartPolicy") or "Always"
+    pending_init, failed_init = _init_progress(pod, init_statuses or [])
+    if failed_init and policy == "Never":
+        return "Failed"
+    started_any = any((s.get("state") or {}).get("running") or (s.get("state") or {}).get("terminated")
+                      or (s.get("lastState") or {}).get("terminated") for s in statuses)
+    if pending_init and not started_any:
+        return "Pending"
     running = waiting = stopped = succeeded = unknown = 0
     by_name = {s["name"]: s for s in statuses}
     for c in spec.get("containers") or []:
@@ -141,6 +190,28 @@ def _condition(ctype: str, ok: bool, reason: str = "", message: str = "") -> Obj
     return cond
 
 
+def _initialized_condition(pod: Obj, statuses: list[Obj], init_statuses: list[Obj], phase: str) -> Obj:
+    """GeneratePodInitializedCondition."""
+    if phase == "Succeeded" or any((s.get("state") or {}).get("running") or (s.get("state") or {}).get("terminated")
+                                   for s in statuses):
+        return _condition("Initialized", True)
+    by_name = {s["name"]: s for s in init_statuses}
+    incomplete = []
+    for c in (pod.get("spec") or {}).get("initContainers") or []:
+        s = by_name.get(c["name"]) or {}
+        if c.get("restartPolicy") == "Always":
+            if not s.get("started"):
+                incomplete.append(c["name"])
+            continue
+        terminated = (s.get("state") or {}).get("terminated")
+        if terminated is None or terminated.get("exitCode") != 0:
+            incomplete.append(c["name"])
+    if incomplete:
+        return _condition("Initialized", False, "ContainersNotInitialized",
+                          f"containers with incomplete status: [{' '.join(incomplete)}]")
+    return _condition("Initialized", True)
+
+
 def _readiness_gates(pod: Obj, current: list[Obj]) -> tuple[bool, str, str]:
     for gate in (pod.get("spec") or {}).get("readinessGates") or []:
         ctype = gate.get("conditionType", "")
@@ -161,7 +232,8 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     now = time.time() if now is None else now
     old = old or {}
     statuses = container_statuses(pod, rs, reasons, ready, started)
-    phase = get_phase(pod, statuses)
+    init_statuses = container_statuses(pod, rs, reasons, ready, started, key="initContainers")
+    phase = get_phase(pod, statuses, init_statuses)
     if old.get("phase") in TERMINAL_PHASES:
         phase = old["phase"]  # a terminal phase never goes back
     elif terminal and phase not in TERMINAL_PHASES:
@@ -172,7 +244,11 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
     if phase in TERMINAL_PHASES:
         containers_ready, reason, message = False, "PodCompleted", ""
     else:
-        unready = [s["name"] for s in statuses if not s["ready"]]
+        sidecars = {c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []
+                    if c.get("restartPolicy") == "Always"}
+        # Sidecars count for readiness too (restartable init containers, 1.29+).
+        unready = [s["name"] for s in init_statuses if s["name"] in sidecars and not s["ready"]] + \
+            [s["name"] for s in statuses if not s["ready"]]
         containers_ready = not unready
         reason = "ContainersNotReady" if unready else ""
         message = f"containers with unready status: [{' '.join(unready)}]" if unready else ""
@@ -181,7 +257,7 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         ready_cond = _condition("Ready", False, gate_reason, gate_message)
     else:
         ready_cond = _condition("Ready", containers_ready, reason, message)
-    new_conditions = [_condition("Initialized", True), ready_cond,
+    new_conditions = [_initialized_condition(pod, statuses, init_statuses, phase), ready_cond,
                       _condition("ContainersReady", containers_ready, reason, message),
                       _condition("PodScheduled", True)]
     for cond in new_conditions:
@@ -201,6 +277,8 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]
     status["startTime"] = old.get("startTime") or rfc3339.format(now)
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
     status["containerStatuses"] = statuses
     if (pod.get("spec") or {}).get("ephemeralContainers"):
         # Shown, but never part of readiness or the phase.
@@ -208,7 +286,9 @@ def generate_api_pod_status(pod: Obj, rs: runtime.PodRuntimeStatus, *, old: Obj 
                                                                   started, key="ephemeralContainers")
     status["qosClass"] = old.get("qosClass") or pods.qos_class(pod)
     for key in ("nominatedNodeName", "message", "reason"):
-        if old.get(key) and key not in status and phase not in TERMINAL_PHASES:
+        # A terminal status is final: why the pod ended (Evicted) stays with it.
+        if old.get(key) and key not in status and \
+                (phase not in TERMINAL_PHASES or old.get("phase") in TERMINAL_PHASES):
             status[key] = old[key]
     return status
 

@@ -9,9 +9,10 @@ Level-triggered: a Node informer only marks the one key "network" dirty; one
 `sync()` reads this node and every other node from the cache, makes sure this
 node's backend is set up and its annotations published, computes the routes,
 FDB and neighbour entries the other nodes' leases call for, reads what the
-kernel holds, and applies the difference; then the iptables rules. A failed
-sync is retried with backoff, and a periodic resync repairs drift (a route
-deleted by hand, Docker's masquerade rule inserted above ours).
+kernel holds, and applies the difference; then the iptables rules. Last, it writes
+the kubelet's CNI configuration from this node's pod CIDR (cniconfig.py), as
+flannel does. A failed sync is retried with backoff, and a periodic resync
+repairs drift (a route deleted by hand, a masquerade rule inserted above ours).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import ipaddress
+import json
 import logging
 import signal
 from typing import Any
@@ -28,6 +30,7 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import rest
 from minik8s.client import workqueue
 from minik8s.network import backend as backend_mod
+from minik8s.network import cniconfig
 from minik8s.network import hostgw
 from minik8s.network import iptables
 from minik8s.network import routes
@@ -56,6 +59,11 @@ class Config:
     mtu: int = 0  # VXLAN device MTU; 0 = the interface's MTU minus 50
     ip_masq: bool = True
     resync_period: float = 10.0
+    # Where to write the kubelet's CNI configuration ("" = do not write one), where
+    # host-local keeps its reservations, and the pods' bridge.
+    cni_conf_dir: str = ""
+    cni_data_dir: str = cniconfig.DEFAULT_DATA_DIR
+    cni_bridge: str = cniconfig.DEFAULT_BRIDGE
 
 
 class SyncFailed(Exception):
@@ -111,12 +119,27 @@ class NetworkAgent:
         observed = await self.backend.observe()
         failed = await routes.apply(self.run, routes.plan(observed, desired))
         await iptables.sync(self.run, self.cluster_cidr, own, self.cfg.ip_masq)
+        # Last: the kubelet starts networking pods once the file is there, and by then
+        # the routes and the masquerade rules they need are in place.
+        self.write_cni_config(own)
         if failed:
             raise SyncFailed(f"node {name}: {len(failed)} command(s) failed, first: {failed[0]}")
         if not self.ready.is_set():
             log.info("node %s: %s backend up, pod CIDR %s, routes to %d node(s)", name, self.backend.type, own,
                      len(leases))
             self.ready.set()
+
+    def pod_mtu(self) -> int:
+        """The pods' MTU: room for the VXLAN header; the link's own (bridge default) for host-gw."""
+        if self.backend.type == subnet_mod.VXLAN:
+            return self.cfg.mtu or self.iface.mtu - vxlan.OVERHEAD
+        return 0
+
+    def write_cni_config(self, own: ipaddress.IPv4Network) -> None:
+        if not self.cfg.cni_conf_dir:
+            return
+        doc = cniconfig.conflist(own, bridge=self.cfg.cni_bridge, mtu=self.pod_mtu(), data_dir=self.cfg.cni_data_dir)
+        cniconfig.write(self.cfg.cni_conf_dir, doc)
 
     async def publish(self, node: dict[str, Any], data: dict[str, Any] | None) -> None:
         """Put this node's backend data on its Node (a merge patch touches only these keys)."""
@@ -189,6 +212,13 @@ async def cleanup(cfg: Config, run: runner_mod.Runner) -> None:
         await run.run(route.delete_argv(), check=False)
         log.info("deleted route %s via %s dev %s", route.dst, route.gateway, route.dev)
     await iptables.cleanup(run)
+    if cfg.cni_conf_dir and cniconfig.remove(cfg.cni_conf_dir):
+        log.info("removed the CNI configuration from %s", cfg.cni_conf_dir)
+    # The pods' bridge, once no pod is on it (the bridge plugin made it; nothing else would remove it).
+    ports = await run.run(("ip", "-j", "link", "show", "master", cfg.cni_bridge), check=False)
+    if ports.ok and not json.loads(ports.stdout or "[]"):
+        if (await run.run(("ip", "link", "del", cfg.cni_bridge), check=False)).ok:
+            log.info("deleted %s", cfg.cni_bridge)
 
 
 def make_client(cfg: Config) -> rest.Client:

@@ -15,8 +15,11 @@ up the nodes' counts and turns them into rates (docs/autoscaling.md).
   `IptablesCounters.around_restore`: the counts of the chains about to be rewritten are
   read just before and banked, and a failed restore unbanks them. A drop nobody announced
   (someone flushed the chains) is treated as Prometheus treats a counter reset.
-- **nftables** (another mode, being added): named counters per endpoint, which outlive
-  rule changes; its implementation reads those.
+- **nftables**: a named counter per endpoint (`counter name` in the endpoint chain's DNAT
+  rule), which outlives rule changes: syncs keep the counters of endpoints that stay.
+  `NftablesCounters` reads them (`nft -j list counters`); the table being rebuilt from
+  scratch (a proxy restart, or the rebuild after a failed transaction) zeroes them, which
+  it treats as a counter reset, keeping what was counted.
 
 Counts are cumulative for the life of the proxy process and never go down while it
 runs; a restarted proxy starts from zero, which a rate computation sees as a counter
@@ -157,3 +160,35 @@ def rewritten_chains(current: Mapping[servicemap.ServicePortName, tuple[servicem
     """The KUBE-SEP chains a partial sync rewrites: those of the Service ports that changed."""
     return frozenset(rules.endpoint_chain(spn, ep) for spn, (_sp, eps) in current.items() if spn not in unchanged
                      for ep in eps)
+
+
+class NftablesCounters:
+    """EndpointCounters from the nftables mode's named counters.
+
+    `read` returns (Service port, endpoint, packets, ...) for every endpoint in the rules
+    (NftablesProxier.endpoint_counts). A counter that went down was recreated (the table
+    was rebuilt): what it had counted is banked, so the served count never goes down.
+    """
+
+    def __init__(self, read: Callable[[], Awaitable[Sequence[tuple[servicemap.ServicePortName,
+                                                                     servicemap.Endpoint, int, int]]]]) -> None:
+        self.read = read
+        self._last: dict[EndpointKey, int] = {}
+        self._banked: dict[EndpointKey, int] = {}
+        self._lock = asyncio.Lock()
+
+    async def snapshot(self) -> dict[EndpointKey, int]:
+        async with self._lock:
+            raw: dict[EndpointKey, int] = {}
+            for spn, ep, packets, *_ in await self.read():
+                raw[(spn, ep)] = packets
+            for key, packets in raw.items():
+                last = self._last.get(key, 0)
+                if packets < last:
+                    self._banked[key] = self._banked.get(key, 0) + last
+                self._last[key] = packets
+            for key in [k for k in self._last if k not in raw]:
+                # Endpoint gone: forget it (a returning one starts over, a reset).
+                self._last.pop(key, None)
+                self._banked.pop(key, None)
+            return {key: self._banked.get(key, 0) + packets for key, packets in raw.items()}

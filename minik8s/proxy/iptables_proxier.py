@@ -45,7 +45,7 @@ class IptablesProxier(proxier.Proxier):
         self._applied: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort,
                                                               tuple[servicemap.Endpoint, ...]]] | None = None
         self._need_full = True
-        self._udp: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
+        self._udp = proxier.StaleUdp(conntrack)
         self.partial_syncs = 0
         # Per-endpoint connection counts (counters.py); they live in the chains a restore rewrites.
         self.counters: counters_mod.IptablesCounters | None = None
@@ -101,35 +101,8 @@ class IptablesProxier(proxier.Proxier):
             self._need_full = False
         else:
             self.partial_syncs += 1
-        await self._clear_stale_udp(ports, endpoints)
+        await self._udp.clear(ports, endpoints)
         self.last_sync_seconds = self.clock() - start
         self.syncs += 1
         log.debug("iptables proxier: synced %d service ports (%s) in %.1f ms", len(ports),
                   "full" if full else f"{len(current) - len(unchanged)} rewritten", self.last_sync_seconds * 1000)
-
-    async def _clear_stale_udp(self, ports: list[servicemap.ServicePort],
-                               endpoints: servicemap.EndpointsMap) -> None:
-        now: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
-        for sp in ports:
-            if sp.protocol == "UDP":
-                now[sp.name] = (sp, frozenset(ep.ip for ep in endpoints.get(sp.name, ())))
-        for name, (sp, ips) in now.items():
-            old = self._udp.get(name)
-            old_ips = old[1] if old is not None else frozenset()
-            if ips and not old_ips:
-                # Flows created while the Service had no endpoints were never translated.
-                await self.conntrack.clear_udp(orig_dst=sp.cluster_ip)
-                if sp.node_port:
-                    await self.conntrack.clear_udp(orig_port_dst=sp.node_port)
-            for ip in sorted(old_ips - ips):
-                await self._clear_endpoint(sp, ip)
-        for name, (sp, old_ips) in self._udp.items():
-            if name not in now:
-                for ip in sorted(old_ips):
-                    await self._clear_endpoint(sp, ip)
-        self._udp = now
-
-    async def _clear_endpoint(self, sp: servicemap.ServicePort, ip: str) -> None:
-        await self.conntrack.clear_udp(orig_dst=sp.cluster_ip, dst_nat=ip)
-        if sp.node_port:
-            await self.conntrack.clear_udp(orig_port_dst=sp.node_port, dst_nat=ip)

@@ -6,8 +6,11 @@ every node; the counts are not secret; "" turns it off). The one family served i
 
     minik8s_proxy_endpoint_connections_total{namespace, service, port, protocol, endpoint="ip:port"}
 
-from whichever mode's counters.EndpointCounters. A port that cannot be bound is logged
-and the proxy runs on without it: Service traffic matters more than its counts.
+from whichever mode's counters.EndpointCounters (userspace: counted as relayed; iptables:
+the DNAT rules' counters; nftables: named counters per endpoint). Given the proxier, it
+also serves the rule syncs' last duration and count (`minik8s_proxy_sync_proxy_rules_*`,
+labelled by mode), as kube-proxy does. A port that cannot be bound is logged and the
+proxy runs on without it: Service traffic matters more than its counts.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from prometheus_client import exposition
 from prometheus_client import metrics_core
 
 from minik8s.proxy import counters as counters_mod
+from minik8s.proxy import proxier as proxier_mod
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +38,21 @@ class _Families:
         return self.families
 
 
-def render(snapshot: dict[counters_mod.EndpointKey, int]) -> bytes:
+def render(snapshot: dict[counters_mod.EndpointKey, int], proxier: proxier_mod.Proxier | None = None) -> bytes:
     family = metrics_core.Metric(FAMILY, "New connections this proxy sent to each Service endpoint.", "counter")
-    for (spn, ep), count in sorted(snapshot.items()):
+    for (spn, ep), count in sorted(snapshot.items(), key=lambda item: (item[0][0], item[0][1].sort_key())):
         family.add_sample(FAMILY + "_total", {"namespace": spn.namespace, "service": spn.name, "port": spn.port,
                                               "protocol": spn.protocol, "endpoint": str(ep)}, count)
-    return exposition.generate_latest(_Families([family]))
+    families = [family]
+    if proxier is not None:
+        last = metrics_core.GaugeMetricFamily("minik8s_proxy_sync_proxy_rules_last_duration_seconds",
+                                              "Duration of the last rule sync.", labels=["mode"])
+        last.add_metric([proxier.mode], proxier.last_sync_seconds)
+        syncs = metrics_core.CounterMetricFamily("minik8s_proxy_sync_proxy_rules",
+                                                 "Rule syncs applied since the proxy started.", labels=["mode"])
+        syncs.add_metric([proxier.mode], proxier.syncs)
+        families += [last, syncs]
+    return exposition.generate_latest(_Families(families))
 
 
 def split_bind(address: str) -> tuple[str, int]:
@@ -48,8 +61,10 @@ def split_bind(address: str) -> tuple[str, int]:
 
 
 class MetricsServer:
-    def __init__(self, counters: counters_mod.EndpointCounters, bind: str = DEFAULT_BIND) -> None:
+    def __init__(self, counters: counters_mod.EndpointCounters, bind: str = DEFAULT_BIND,
+                 proxier: proxier_mod.Proxier | None = None) -> None:
         self.counters = counters
+        self.proxier = proxier
         self.host, self.port = split_bind(bind)
         self.runner: web.AppRunner | None = None
 
@@ -64,7 +79,7 @@ class MetricsServer:
             snapshot = await self.counters.snapshot()
         except OSError as e:
             return web.Response(status=500, text=f"reading the endpoint counters failed: {e}\n")
-        return web.Response(body=render(snapshot), headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=render(snapshot, self.proxier), headers={"Content-Type": CONTENT_TYPE})
 
     async def healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")

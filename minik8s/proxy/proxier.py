@@ -9,12 +9,15 @@ wipe every rule of a restarted proxy); `run()` is called once they have.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any, Callable
 
 from minik8s.client import informer as informer_mod
 from minik8s.proxy import iptables
+from minik8s.proxy import nft as nft_mod
+from minik8s.proxy import nftables
 from minik8s.proxy import rules
 from minik8s.proxy import runner
 from minik8s.proxy import servicemap
@@ -27,6 +30,9 @@ TABLES = ("filter", "nat")
 class Proxier:
     mode = ""
     jumps: tuple[rules.Jump, ...] = ()
+    # Set by the server when nft(8) is there: the iptables-based modes remove the
+    # nftables mode's table when they start (and the nftables mode keeps its own here).
+    nft: nft_mod.Nft | None = None
 
     def __init__(self, ipt: iptables.Iptables, *, min_sync_period: float = 0.1, sync_period: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -77,6 +83,9 @@ class Proxier:
         removed = await remove_chains(self.ipt, lambda c: rules.owned_by_any_mode(c) and not self.owns(c))
         if removed:
             log.info("%s proxier: removed the other mode's leftover chains", self.mode)
+        if self.mode != "nftables" and self.nft is not None:
+            with contextlib.suppress(nft_mod.NftError, OSError):
+                await self.nft.apply(nftables.build_cleanup())
 
     async def run(self) -> None:
         """Sync now and whenever asked, until cancelled. Call once the informers have synced."""
@@ -108,6 +117,53 @@ class Proxier:
             log.info("%s proxier: added jump %s/%s -> %s", self.mode, jump.table, jump.chain, jump.target)
 
 
+class StaleUdp:
+    """UDP has no connection to end: a client that sent to a cluster IP before it had
+    endpoints (or to an endpoint since removed) keeps its conntrack entry, and so its
+    old translation, for as long as it keeps sending. After a sync the kernel-NAT modes
+    delete those entries with conntrack(8), as kube-proxy does, so that DNS queries
+    reach the new endpoints at once."""
+
+    def __init__(self, conntrack: iptables.Conntrack) -> None:
+        self.conntrack = conntrack
+        self._udp: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
+
+    async def clear(self, ports: list[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
+                    only: set[tuple[str, str]] | None = None) -> None:
+        """`ports`/`endpoints` are everything, or (with `only`) the Services of those
+        (namespace, name) keys alone: an incremental sync looks at what changed."""
+        now: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort, frozenset[str]]] = {}
+        for sp in ports:
+            if sp.protocol == "UDP":
+                now[sp.name] = (sp, frozenset(ep.ip for ep in endpoints.get(sp.name, ())))
+        before = self._udp if only is None else {
+            n: v for n, v in self._udp.items() if (n.namespace, n.name) in only}
+        for name, (sp, ips) in now.items():
+            old = before.get(name)
+            old_ips = old[1] if old is not None else frozenset()
+            if ips and not old_ips:
+                # Flows created while the Service had no endpoints were never translated.
+                await self.conntrack.clear_udp(orig_dst=sp.cluster_ip)
+                if sp.node_port:
+                    await self.conntrack.clear_udp(orig_port_dst=sp.node_port)
+            for ip in sorted(old_ips - ips):
+                await self._clear_endpoint(sp, ip)
+        for name, (sp, old_ips) in before.items():
+            if name not in now:
+                for ip in sorted(old_ips):
+                    await self._clear_endpoint(sp, ip)
+        if only is None:
+            self._udp = now
+        else:
+            kept = {n: v for n, v in self._udp.items() if (n.namespace, n.name) not in only}
+            self._udp = {**kept, **now}
+
+    async def _clear_endpoint(self, sp: servicemap.ServicePort, ip: str) -> None:
+        await self.conntrack.clear_udp(orig_dst=sp.cluster_ip, dst_nat=ip)
+        if sp.node_port:
+            await self.conntrack.clear_udp(orig_port_dst=sp.node_port, dst_nat=ip)
+
+
 async def remove_chains(ipt: iptables.Iptables, owned: Callable[[str], bool]) -> bool:
     """Delete the chains `owned` accepts and every rule leading into them, in one restore."""
     saved = {table: await ipt.save(table) for table in TABLES}
@@ -118,6 +174,10 @@ async def remove_chains(ipt: iptables.Iptables, owned: Callable[[str], bool]) ->
     return True
 
 
-async def cleanup(ipt: iptables.Iptables) -> bool:
-    """`minik8s proxy --cleanup`: remove every chain and jump either mode made; True if any."""
+async def cleanup(ipt: iptables.Iptables, nft: nft_mod.Nft | None = None) -> bool:
+    """`minik8s proxy --cleanup`: remove every chain and jump any mode made (and the nftables
+    mode's table); True if there were iptables chains."""
+    if nft is not None:
+        with contextlib.suppress(nft_mod.NftError, OSError):
+            await nft.apply(nftables.build_cleanup())
     return await remove_chains(ipt, rules.owned_by_any_mode)

@@ -22,6 +22,8 @@ from minik8s.proxy import counters as counters_mod
 from minik8s.proxy import iptables
 from minik8s.proxy import iptables_proxier
 from minik8s.proxy import metrics as metrics_mod
+from minik8s.proxy import nft as nft_mod
+from minik8s.proxy import nftables_proxier
 from minik8s.proxy import proxier as proxier_mod
 from minik8s.proxy import rules
 from minik8s.proxy import userspace
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 SERVICES = resources.must("", "v1", "services")
 ENDPOINTS = resources.must("", "v1", "endpoints")
 
-MODES = ("iptables", "userspace")
+MODES = ("iptables", "nftables", "userspace")
 ROUTE_LOCALNET = "/proc/sys/net/ipv4/conf/all/route_localnet"
 BRIDGE_NF_CALL_IPTABLES = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
@@ -56,17 +58,28 @@ class Config:
     metrics_bind_address: str = metrics_mod.DEFAULT_BIND
 
 
-def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Conntrack) -> proxier_mod.Proxier:
+def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Conntrack,
+                 nft: nft_mod.Nft | None = None) -> proxier_mod.Proxier:
+    p: proxier_mod.Proxier
+    rules_config = rules.Config(cluster_cidr=config.cluster_cidr, masquerade_all=config.masquerade_all)
     if config.mode == "iptables":
-        return iptables_proxier.IptablesProxier(
-            ipt, conntrack, rules.Config(cluster_cidr=config.cluster_cidr, masquerade_all=config.masquerade_all),
-            nodeport_addresses=config.nodeport_addresses, min_sync_period=config.min_sync_period,
-            sync_period=config.sync_period)
-    if config.mode == "userspace":
-        return userspace.UserspaceProxier(
-            ipt, conntrack=conntrack, node_ip=config.node_ip, bind_address=config.bind_address, udp_timeout=config.udp_timeout,
+        p = iptables_proxier.IptablesProxier(
+            ipt, conntrack, rules_config, nodeport_addresses=config.nodeport_addresses,
             min_sync_period=config.min_sync_period, sync_period=config.sync_period)
-    raise ValueError(f"unknown proxy mode {config.mode!r}; known: {', '.join(MODES)}")
+    elif config.mode == "nftables":
+        if nft is None:
+            raise ValueError("the nftables mode needs nft(8) (Debian/CentOS package nftables)")
+        p = nftables_proxier.NftablesProxier(
+            ipt, nft, conntrack, rules_config, nodeport_addresses=config.nodeport_addresses,
+            min_sync_period=config.min_sync_period, sync_period=config.sync_period)
+    elif config.mode == "userspace":
+        p = userspace.UserspaceProxier(
+            ipt, conntrack=conntrack, node_ip=config.node_ip, bind_address=config.bind_address,
+            udp_timeout=config.udp_timeout, min_sync_period=config.min_sync_period, sync_period=config.sync_period)
+    else:
+        raise ValueError(f"unknown proxy mode {config.mode!r}; known: {', '.join(MODES)}")
+    p.nft = nft
+    return p
 
 
 def endpoint_counters(proxier: proxier_mod.Proxier) -> counters_mod.EndpointCounters:
@@ -76,6 +89,8 @@ def endpoint_counters(proxier: proxier_mod.Proxier) -> counters_mod.EndpointCoun
         return proxier.counters
     if isinstance(proxier, userspace.UserspaceProxier):
         return proxier.tally
+    if isinstance(proxier, nftables_proxier.NftablesProxier):
+        return counters_mod.NftablesCounters(proxier.endpoint_counts)
     raise ValueError(f"no endpoint counters for the {proxier.mode} mode")
 
 
@@ -93,8 +108,8 @@ def _write_sysctl(path: str, value: str) -> bool:
 
 
 def prepare_kernel(mode: str) -> None:
-    """The sysctls the iptables mode relies on, set as kube-proxy sets them."""
-    if mode != "iptables":
+    """The sysctls the kernel-NAT modes rely on, set as kube-proxy sets them."""
+    if mode not in ("iptables", "nftables"):
         return
     # NodePorts on 127.0.0.1: DNAT to a pod keeps the loopback source, which may only
     # leave the host (then masqueraded) with route_localnet.
@@ -113,10 +128,11 @@ def prepare_kernel(mode: str) -> None:
 async def serve(config: Config) -> None:
     prepare_kernel(config.mode)
     ipt = iptables.Real(lock_wait=config.iptables_lock_wait)
-    proxier = make_proxier(config, ipt, iptables.RealConntrack())
+    nft = nft_mod.Real() if nft_mod.Real.available() else None
+    proxier = make_proxier(config, ipt, iptables.RealConntrack(), nft)
     metrics_server = None
     if config.metrics_bind_address:
-        metrics_server = metrics_mod.MetricsServer(endpoint_counters(proxier), config.metrics_bind_address)
+        metrics_server = metrics_mod.MetricsServer(endpoint_counters(proxier), config.metrics_bind_address, proxier)
         await metrics_server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -151,5 +167,6 @@ async def serve(config: Config) -> None:
 
 
 async def cleanup(config: Config) -> bool:
-    """Remove every chain and jump the proxy made, in either mode. True if there was any."""
-    return await proxier_mod.cleanup(iptables.Real(lock_wait=config.iptables_lock_wait))
+    """Remove every chain, jump and table the proxy made, in any mode. True if there were chains."""
+    nft = nft_mod.Real() if nft_mod.Real.available() else None
+    return await proxier_mod.cleanup(iptables.Real(lock_wait=config.iptables_lock_wait), nft)

@@ -112,6 +112,9 @@ class State:
     def __init__(self) -> None:
         self._services: dict[tuple[str, str], list[ServicePort]] = {}
         self._endpoints: dict[tuple[str, str], dict[ServicePortName, tuple[Endpoint, ...]]] = {}
+        # (namespace, name) of Services/Endpoints changed since `take_changed` was last
+        # called: an incremental sync looks at these only (kube-proxy's change trackers).
+        self._changed: set[tuple[str, str]] = set()
 
     @staticmethod
     def _key(obj: Obj) -> tuple[str, str]:
@@ -127,20 +130,37 @@ class State:
             self._services[key] = ports
         else:
             self._services.pop(key, None)
+        self._changed.add(key)
         return True
 
     def delete_service(self, service: Obj) -> bool:
-        return self._services.pop(self._key(service), None) is not None
+        key = self._key(service)
+        self._changed.add(key)
+        return self._services.pop(key, None) is not None
 
     def set_endpoints(self, endpoints: Obj) -> bool:
         key, eps = self._key(endpoints), endpoints_map(endpoints)
         if self._endpoints.get(key, {}) == eps:
             return False
         self._endpoints[key] = eps
+        self._changed.add(key)
         return True
 
     def delete_endpoints(self, endpoints: Obj) -> bool:
-        return self._endpoints.pop(self._key(endpoints), None) is not None
+        key = self._key(endpoints)
+        self._changed.add(key)
+        return self._endpoints.pop(key, None) is not None
+
+    def take_changed(self) -> set[tuple[str, str]]:
+        """The (namespace, name) keys changed since the last call; forgets them."""
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def ports_of(self, key: tuple[str, str]) -> list[ServicePort]:
+        return list(self._services.get(key, []))
+
+    def endpoints_of(self, key: tuple[str, str]) -> dict[ServicePortName, tuple[Endpoint, ...]]:
+        return dict(self._endpoints.get(key, {}))
 
     def ports(self) -> list[ServicePort]:
         return sorted((p for ports in self._services.values() for p in ports), key=lambda p: p.name)

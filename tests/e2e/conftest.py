@@ -107,6 +107,8 @@ class Ops(Protocol):
     def heal(self, node: str) -> None: ...
     def stop_master(self) -> None: ...
     def start_master(self) -> None: ...
+    def reboot_master(self) -> None: ...
+    def master_down(self) -> list[str]: ...
     def kill_kubelet(self, node: str) -> int: ...
     def restart_kubelet(self, node: str) -> None: ...
     def containers(self, node: str) -> list[Container]: ...
@@ -147,6 +149,14 @@ class LocalOps:
     def start_master(self) -> None:
         self.cluster("start-master")
 
+    def reboot_master(self) -> None:
+        # No machine to reboot: every master process stops, then starts again.
+        self.cluster("stop-master")
+        self.cluster("start-master")
+
+    def master_down(self) -> list[str]:
+        return sorted(name for name, pid in self.status()["master"].items() if not pid)
+
     def kill_kubelet(self, node: str) -> int:
         pid = next(n for n in self.status()["nodes"] if n["name"] == node)["pids"]["kubelet"]
         assert pid, f"{node} has no kubelet"
@@ -178,13 +188,32 @@ class LocalOps:
 
 
 class VagrantOps:
-    """The same failures on the Vagrant VMs (deploy/vagrant-test.sh)."""
+    """The same failures on the Vagrant VMs (deploy/vagrant-test.sh).
+
+    Commands go over plain ssh with the settings `vagrant ssh-config` printed
+    (MINIK8S_E2E_SSH_CONFIG): a `vagrant ssh` costs seconds of Ruby start-up, and the
+    tests poll the VMs' engines often. Without that file, `vagrant ssh`.
+    """
 
     local = False
     PRIVATE_NET = "192.168.56.0/24"
+    MASTER_UNITS = ("etcd", "minik8s-apiserver", "minik8s-controller-manager", "minik8s-scheduler", "minik8s-dns")
 
-    def ssh(self, machine: str, command: str, timeout: float = 300) -> str:
-        return run(["vagrant", "ssh", machine, "-c", command], timeout=timeout).stdout
+    def __init__(self) -> None:
+        self.ssh_config = os.environ.get("MINIK8S_E2E_SSH_CONFIG", "")
+
+    def ssh(self, machine: str, command: str, timeout: float = 300, check: bool = True) -> str:
+        if self.ssh_config:
+            argv = ["ssh", "-F", self.ssh_config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", machine, command]
+        else:
+            argv = ["vagrant", "ssh", machine, "-c", command]
+        return run(argv, timeout=timeout, check=check).stdout
+
+    def _refresh_ssh_config(self) -> None:
+        """A machine that booted again may have a new management address."""
+        if self.ssh_config:
+            out = run(["vagrant", "ssh-config"], timeout=120).stdout
+            pathlib.Path(self.ssh_config).write_text(out)
 
     def _link(self, node: str, state: str) -> None:
         self.ssh(node, f"sudo ip link set \"$(ip -o -4 addr show to {self.PRIVATE_NET} | awk '{{print $2}}')\" {state}")
@@ -193,7 +222,8 @@ class VagrantOps:
         run(["vagrant", "halt", "--force", node])
 
     def start_node(self, node: str) -> None:
-        run(["vagrant", "up", node, "--no-provision"], timeout=600)
+        run(["vagrant", "up", node, "--no-provision"], timeout=1200)
+        self._refresh_ssh_config()
 
     def isolate(self, node: str) -> None:
         self._link(node, "down")
@@ -206,6 +236,27 @@ class VagrantOps:
 
     def start_master(self) -> None:
         self.ssh("master", "sudo systemctl start etcd minik8s-apiserver minik8s-controller-manager minik8s-scheduler")
+
+    def _boot_id(self) -> str | None:
+        try:
+            out = self.ssh("master", "cat /proc/sys/kernel/random/boot_id", timeout=30, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return out.strip() or None
+
+    def reboot_master(self) -> None:
+        """`systemctl reboot` on the master; returns once it runs a new boot and answers ssh."""
+        before = self._boot_id()
+        assert before, "the master does not answer ssh"
+        # ssh may lose its connection as sshd stops: its status says nothing.
+        self.ssh("master", "sudo systemctl reboot", check=False, timeout=60)
+        wait_until(lambda: self._boot_id() not in (None, before), 900, "the master to boot again", interval=5)
+        self._refresh_ssh_config()
+
+    def master_down(self) -> list[str]:
+        """Master units not active (systemd started them at boot, or not)."""
+        out = self.ssh("master", "systemctl is-active " + " ".join(self.MASTER_UNITS), check=False)
+        return [unit for unit, state in zip(self.MASTER_UNITS, out.split()) if state != "active"]
 
     def kill_kubelet(self, node: str) -> int:
         pid = int(self.ssh(node, "systemctl show -p MainPID --value minik8s-kubelet").strip())
@@ -241,6 +292,8 @@ class Cluster:
     ops: Ops
     cache_dir: str
     state_dir: str = ""
+    # The controller manager's node-monitor-grace-period: how long a silent node stays Ready.
+    node_grace: float = 10
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -464,8 +517,10 @@ def _vagrant_cluster(kubeconfig: str) -> Cluster:
     items = json.loads(run([KUBECTL, "get", "nodes", "-o", "json"], env=env).stdout)["items"]
     nodes = {n["metadata"]["name"]: next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP")
              for n in items}
+    # The VMs run under emulation with a longer grace period (the Vagrantfile's VM_SETTINGS).
+    grace = float(os.environ.get("MINIK8S_E2E_NODE_GRACE", "10"))
     return Cluster(name="vagrant", kubeconfig=kubeconfig, server=access.server, nodes=nodes, ops=VagrantOps(),
-                   cache_dir=str(cache))
+                   cache_dir=str(cache), node_grace=grace)
 
 
 @pytest.fixture

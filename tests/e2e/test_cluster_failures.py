@@ -65,7 +65,8 @@ def _lost_node_scenario(cluster: Cluster, namespace: str, app: str, *, cut: Any,
 
     cut(victim)
     try:
-        wait_until(lambda: cluster.node_ready(victim) != "True", 60, f"{victim} to turn NotReady/Unknown")
+        wait_until(lambda: cluster.node_ready(victim) != "True", cluster.node_grace + 50,
+                   f"{victim} to turn NotReady/Unknown")
         replacements = wait_ready_replicas(cluster, namespace, app, replicas, timeout=120, exclude_node=victim)
         assert victim_uids.isdisjoint(p["metadata"]["uid"] for p in replacements)
         if keeps_running:
@@ -112,7 +113,7 @@ def test_control_plane_outage(healthy: Cluster, namespace: str) -> None:
     try:
         assert not cluster.api_up()
         # The outage lasts longer than the node grace period: heartbeats go unanswered all along.
-        deadline = time.monotonic() + 12
+        deadline = time.monotonic() + cluster.node_grace + 2
         while time.monotonic() < deadline:
             now = {c.id: c.started_at for cs in _app_containers(cluster, namespace).values() for c in cs if c.running}
             assert now == before, "containers changed while the master was down"

@@ -60,6 +60,8 @@ class Step:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     timeout: float = 60
     group: str = ""  # a heading in the table
+    # Drives kubectl itself instead (a follow, a forward): returns the Result to check.
+    action: Callable[[Runner], Result] | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -133,6 +135,8 @@ class Runner:
         return [self.binary, "-n", self.namespace, *parts]
 
     def run(self, step: Step) -> Result:
+        if step.action is not None:
+            return step.action(self)
         argv = self.argv(step.args)
         env = dict(self.env, **{k: self.fill(v) for k, v in step.env.items()})
         started = time.monotonic()

@@ -106,52 +106,91 @@ def test_systemd_analyze_verify(tmp_path: pathlib.Path) -> None:
 
 def test_shellcheck() -> None:
     shellcheck = tool("shellcheck")
-    scripts = sorted(str(p) for p in [*REPO.glob("deploy/*.sh"), *REPO.glob("scripts/*.sh")])
+    scripts = sorted(str(p) for p in [*REPO.glob("deploy/*.sh"), *REPO.glob("deploy/vagrant/*.sh"),
+                                      *REPO.glob("scripts/*.sh")])
     assert str(INSTALL) in scripts
     done = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_vagrant_validate(tmp_path: pathlib.Path) -> None:
-    """In a copy, so the token Vagrant generates does not land in the checkout's .vagrant/.
+def _vagrant_env(tmp_path: pathlib.Path, **extra: str) -> dict[str, str]:
+    return dict(os.environ, VAGRANT_HOME=str(tmp_path / "vagrant-home"), VAGRANT_CHECKPOINT_DISABLE="1",
+                VAGRANT_CWD=str(tmp_path), VAGRANT_DEFAULT_PROVIDER="libvirt", **extra)
 
-    --ignore-provider: the Vagrantfile is checked without a provider plugin installed
-    (a fresh machine has none); the provider block itself is still parsed."""
+
+@pytest.mark.parametrize("nodes", ["2", "1"])
+def test_vagrant_validate(tmp_path: pathlib.Path, nodes: str) -> None:
+    """With the libvirt provider (vagrant-libvirt) and a box cache laid out as
+    deploy/vagrant/build-box.sh leaves it; in a copy, so nothing lands in the checkout's .vagrant/."""
     vagrant = tool("vagrant")
+    plugins = subprocess.run([vagrant, "plugin", "list"], capture_output=True, text=True, timeout=120,
+                             env=_vagrant_env(tmp_path))
+    assert "vagrant-libvirt" in plugins.stdout, "no vagrant-libvirt: run `make test-deps`"
     shutil.copy(REPO / "Vagrantfile", tmp_path / "Vagrantfile")
     shutil.copytree(REPO / "deploy", tmp_path / "deploy")
-    env = dict(os.environ, VAGRANT_HOME=str(tmp_path / "vagrant-home"), VAGRANT_CHECKPOINT_DISABLE="1",
-               VAGRANT_CWD=str(tmp_path))
-    done = subprocess.run([vagrant, "validate", "--ignore-provider"], capture_output=True, text=True, env=env, timeout=180,
-                          cwd=tmp_path)
+    cache = tmp_path / "cache"
+    box = cache / "0123456789abcdef"
+    box.mkdir(parents=True)
+    for name in ("vmlinuz", "initrd.img", "minik8s-debian12.box"):
+        (box / name).write_bytes(b"")
+    (box / "driver").write_text("qemu\n")
+    (cache / "current").symlink_to(box.name)
+    env = _vagrant_env(tmp_path, MINIK8S_VAGRANT_CACHE=str(cache), MINIK8S_VAGRANT_NODES=nodes)
+    done = subprocess.run([vagrant, "validate"], capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "validated successfully" in done.stdout
-    token = (tmp_path / ".vagrant" / "minik8s-token").read_text()
-    from minik8s.cluster import bootstrap
-    bootstrap.parse_token(token)
-    # The CA the Vagrantfile makes in Ruby is one minik8s can use as its own.
-    from minik8s.cluster import pki as cluster_pki
-    from minik8s.util import pki
-    ca_dir = tmp_path / "ca-check"
-    (ca_dir / "pki").mkdir(parents=True)
-    for name in ("ca.crt", "ca.key"):
-        shutil.copy(tmp_path / ".vagrant" / "minik8s-pki" / name, ca_dir / "pki" / name)
-    assert os.stat(tmp_path / ".vagrant" / "minik8s-pki" / "ca.key").st_mode & 0o777 == 0o600
-    ca, _ = cluster_pki.ensure_master(ca_dir, server="https://192.168.56.10:6443", addresses=["192.168.56.10"],
-                                      service_cidr="10.96.0.0/12")
-    assert pki.signed_by(pki.load_cert((ca_dir / "pki" / "apiserver.crt").read_bytes()), ca.cert)
+    status = subprocess.run([vagrant, "status"], capture_output=True, text=True, env=env, timeout=180,
+                            cwd=tmp_path)
+    machines = [line.split()[0] for line in status.stdout.splitlines() if "(libvirt)" in line]
+    assert machines == ["master", *[f"node{i}" for i in range(1, int(nodes) + 1)]], status.stdout
+
+
+def test_box_key_follows_the_recipe_and_the_dependencies(tmp_path: pathlib.Path) -> None:
+    """`make vagrant-box` rebuilds exactly when its recipe or minik8s's dependency list changes."""
+    def key(repo: pathlib.Path) -> str:
+        done = subprocess.run([tool("bash"), str(repo / "deploy" / "vagrant" / "build-box.sh"), "--key"],
+                              capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHON=sys.executable))
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    copy = tmp_path / "repo"
+    (copy / "deploy").mkdir(parents=True)
+    shutil.copytree(REPO / "deploy" / "vagrant", copy / "deploy" / "vagrant")
+    pyproject = (REPO / "pyproject.toml").read_text()
+    (copy / "pyproject.toml").write_text(pyproject)
+    first = key(copy)
+    assert len(first) == 16 and first == key(REPO)
+    (copy / "pyproject.toml").write_text(pyproject.replace('description = "', 'description = "x'))
+    assert key(copy) == first, "a change outside the dependencies keeps the box"
+    (copy / "pyproject.toml").write_text(pyproject.replace('"pyyaml>=6",', '"pyyaml>=6.0.1",'))
+    assert key(copy) != first
+    (copy / "pyproject.toml").write_text(pyproject)
+    recipe = copy / "deploy" / "vagrant" / "build-box.sh"
+    recipe.write_text(recipe.read_text().replace("DISK_GB=8", "DISK_GB=9"))
+    assert key(copy) != first
 
 
 def test_vagrant_cluster_runs_with_the_e2e_suites_settings() -> None:
-    """`make vagrant-test` runs tests/e2e against the VMs: they need the same short timeouts."""
+    """`make vagrant-test` runs tests/e2e against the VMs: they shorten the same node-failure
+    timeouts as the suite (longer values for emulated VMs, leader election left alone), and
+    the script hands their grace period to the suite."""
     import re
 
     from tests.e2e import conftest
 
     text = (REPO / "Vagrantfile").read_text()
-    block = re.search(r"TEST_SETTINGS = %w\[(.*?)\]", text, re.S)
+    block = re.search(r"TEST_SETTINGS = %W\[(.*?)\]", text, re.S)
     assert block, "TEST_SETTINGS not found in the Vagrantfile"
-    assert block.group(1).split() == conftest.FAST_FAILOVER
+    grace = re.search(r"^NODE_GRACE = (\d+)$", text, re.M)
+    assert grace, "NODE_GRACE not found in the Vagrantfile"
+    vm = dict(s.replace("#{NODE_GRACE}", grace.group(1)).split("=", 1) for s in block.group(1).split())
+    suite = dict(s.split("=", 1) for s in conftest.FAST_FAILOVER)
+    election = {k for k in suite if k.split(".", 1)[1] in ("lease-duration", "renew-deadline", "retry-period")}
+    assert set(vm) == set(suite) - election
+    assert vm["apiserver.default-toleration-seconds"] == "0"
+    assert int(vm["controller-manager.node-monitor-grace-period"]) > int(vm["kubelet.node-status-update-interval"]) * 2
+    script = (REPO / "deploy" / "vagrant-test.sh").read_text()
+    assert "MINIK8S_E2E_NODE_GRACE" in script and "NODE_GRACE" in script
 
 
 def _dry_run(*args: str) -> str:

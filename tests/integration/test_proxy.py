@@ -1,4 +1,4 @@
-"""`minik8s proxy` in both modes, with real iptables, in network namespaces of its own.
+"""`minik8s proxy` in every mode, with real iptables and nftables, in network namespaces of its own.
 
 No cluster is needed: the test builds a small world of network namespaces
 (`Lab`), runs etcd and an API server inside one of them, the proxy inside the
@@ -31,6 +31,7 @@ import urllib.request
 from typing import Any, Iterator, Sequence
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from minik8s.api import identities
 from minik8s.util import procs
@@ -363,7 +364,8 @@ def exercise(lab: Lab, ns: str, mode: str) -> None:
 
     # Readiness: a not-ready address takes no traffic; clients are refused, not hung.
     set_endpoints(lab, ns, "web", [], HTTP_EP, not_ready=[p3])
-    refused = {"ERR:ConnectionRefusedError"} if mode == "iptables" else {"EMPTY", "ERR:ConnectionResetError"}
+    refused = ({"ERR:ConnectionRefusedError"} if mode in ("iptables", "nftables")
+               else {"EMPTY", "ERR:ConnectionResetError"})
     eventually(lambda: set(lab.ask(lab.pods[0], "tcp", cip, 80, 2)) <= refused,
                f"{mode}: a Service without ready endpoints refusing")
     set_endpoints(lab, ns, "web", [p2], HTTP_EP, not_ready=[p3])
@@ -418,6 +420,76 @@ def test_iptables_mode(lab: Lab, ns: str) -> None:
     assert "removed" in cleanup.stdout
     leftovers = [line for line in lab.iptables_save().splitlines() if "KUBE-" in line]
     assert leftovers == []
+
+
+def nft_list(lab: Lab) -> str:
+    return lab.run(lab.n, "nft", "list", "table", "ip", "minik8s-proxy", check=False).stdout
+
+
+def metrics(lab: Lab, port: int) -> str:
+    return lab.run(lab.n, sys.executable, "-c", "import urllib.request as u; print(u.build_opener("
+                   f"u.ProxyHandler({{}})).open('http://127.0.0.1:{port}/metrics', timeout=5).read().decode())").stdout
+
+
+def test_nftables_mode(lab: Lab, ns: str) -> None:
+    if shutil.which("nft") is None:
+        pytest.skip("nft is not installed")
+    # The nftables mode writes nothing into iptables' FORWARD, whose DROP policy (Docker's)
+    # its own table cannot override: on a node the network agent accepts the cluster CIDR
+    # there (DOCKER-USER), and so does the lab here.
+    accept = f"-A FORWARD -d {lab.cluster_cidr} -j ACCEPT"
+    lab.run(lab.n, "iptables-restore", "--noflush", input=f"*filter\n{accept}\nCOMMIT\n")
+    # Leftovers of the iptables mode, e.g. after switching modes: they would catch traffic first.
+    lab.run(lab.n, "iptables-restore", "--noflush", input=(
+        "*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 10.96.255.254/32 -j RETURN\n"
+        "-A PREROUTING -j KUBE-SERVICES\n-A OUTPUT -j KUBE-SERVICES\nCOMMIT\n"))
+    port = procs.free_port()
+    proxy = lab.start_proxy("nftables", "--metrics-bind-address", f"127.0.0.1:{port}")
+    try:
+        try:
+            exercise(lab, ns, "nftables")
+        except (AssertionError, TimeoutError):
+            print(nft_list(lab))
+            print(proxy_log(lab, "nftables"))
+            raise
+        assert "KUBE-" not in lab.iptables_save(), "the iptables mode's leftovers are removed"
+        table = nft_list(lab)
+        assert "map service-ips" in table and "numgen random mod" not in table  # one endpoint each now
+
+        # Connections are counted per endpoint, and /metrics shows them.
+        web_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/web")["spec"]["clusterIP"]
+        labels = {"namespace": ns, "service": "web", "port": "http", "protocol": "TCP",
+                  "endpoint": f"{lab.pod_ips[1]}:8080"}
+
+        def count() -> float:
+            for family in text_string_to_metric_families(metrics(lab, port)):
+                for sample in family.samples:
+                    if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == labels:
+                        return sample.value
+            return -1
+        before = count()
+        assert before >= 0, metrics(lab, port)
+        assert lab.ask(lab.pods[2], "tcp", web_ip, 80, 7) == ["p2"] * 7
+        assert count() == before + 7
+
+        # A deleted Service's chains and map elements go away in the next sync.
+        lab.api("DELETE", f"/api/v1/namespaces/{ns}/services/web")
+        lab.api("DELETE", f"/api/v1/namespaces/{ns}/endpoints/web")
+        eventually(lambda: f"{ns}/web/" not in nft_list(lab), "the deleted Service's chains to go")
+        assert web_ip not in nft_list(lab)
+
+        # Rules outlive the proxy: traffic is served while it restarts, and after.
+        dns_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/dns")["spec"]["clusterIP"]
+        lab.stop(proxy)
+        assert lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p2"]
+        proxy = lab.start_proxy("nftables", "--metrics-bind-address", f"127.0.0.1:{port}")
+        set_endpoints(lab, ns, "dns", [lab.pod_ips[0]], DNS_EP)
+        eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"], "the restarted proxy to sync")
+    finally:
+        lab.stop(proxy)
+        lab.run(lab.n, sys.executable, "-m", "minik8s", "proxy", "--cleanup")
+        lab.run(lab.n, "iptables", "-D", "FORWARD", "-d", lab.cluster_cidr, "-j", "ACCEPT", check=False)
+    assert nft_list(lab) == "", "--cleanup removes the table"
 
 
 def test_userspace_mode(lab: Lab, ns: str) -> None:

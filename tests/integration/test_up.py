@@ -32,6 +32,13 @@ def kube_chains() -> int:
     return sum(1 for line in out.splitlines() if line.startswith(":KUBE-"))
 
 
+BRIDGE = "mk8supt0"  # the pods' bridge (the default cni0 may be a user's)
+
+
+def link_exists(name: str) -> bool:
+    return subprocess.run(["ip", "link", "show", name], capture_output=True, check=False).returncode == 0
+
+
 def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
     state = tmp_path / "state"
     home = tmp_path / "home"
@@ -45,7 +52,9 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
           "--etcd-client-port", str(procs.free_port()), "--etcd-peer-port", str(procs.free_port()),
           "--node-ip", "127.0.0.1", "--node-name", node,
           "--set", f"kubelet.port={procs.free_port()}", "--set", f"dns.port={procs.free_port()}",
-          "--set", "controller-manager.cluster-cidr=10.243.0.0/16"]
+          "--set", "controller-manager.cluster-cidr=10.243.0.0/16",
+          "--set", "network-agent.cluster-cidr=10.243.0.0/16", "--set", "proxy.cluster-cidr=10.243.0.0/16",
+          "--set", f"network-agent.cni-bridge={BRIDGE}"]
     try:
         out = run(*up, env=env).stdout
         assert "minik8s is up" in out and f"node {node} is Ready" in out
@@ -73,7 +82,10 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
         pod = json.loads(run(KUBECTL, "get", "pods", "-l", "app=web", "-o", "json", env=env).stdout)["items"][0]
         assert pod["spec"]["nodeName"] == node and pod["status"]["podIP"].startswith("10.243.")
         pids = [procs.read_pidfile(str(state / "run" / f"{name}.pid"))
-                for name in ("etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")]
+                for name in ("etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "network-agent",
+                             "proxy", "dns")]
+        # Pods are networked by CNI from the configuration the network agent wrote.
+        assert (state / "cni" / "net.d" / "10-minik8s.conflist").exists() and link_exists(BRIDGE)
         assert all(pids), pids
         run(*minik8s, "down", "--state-dir", str(state), env=env)
         for pid in pids:
@@ -99,6 +111,7 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
     out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.minik8s.node={node}"],
                          capture_output=True, text=True, check=False).stdout
     assert out.strip() == "", "down removes the pods' containers"
-    out = subprocess.run(["docker", "network", "ls", "-q", "--filter", "name=^minik8s-pods$"],
-                         capture_output=True, text=True, check=False).stdout
-    assert out.strip() == "", "down removes the kubelet's pod network"
+    assert not link_exists(BRIDGE), "down removes the pods' bridge"
+    assert not (state / "cni" / "net.d" / "10-minik8s.conflist").exists(), "and the CNI configuration"
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+    assert "minik8s-network" not in rules, "and the network agent's rules"

@@ -71,6 +71,31 @@ def test_duplicates_are_searched_only_in_non_canonical_bodies() -> None:
     assert decoded.warnings == ['duplicate field "metadata.name"'] and decoded.obj["metadata"]["name"] == "q"
 
 
+def test_deeply_nested_bodies_are_400s_not_recursion_errors() -> None:
+    # Found by the fuzz suite (tests/fuzz/test_fuzz_writes.py, a "huge" mutation sent as YAML):
+    # PyYAML recursed past Python's limit and the create answered 500.
+    deep_yaml = b"metadata:\n  name: p\nspec: " + b"[" * 2000 + b"]" * 2000
+    with pytest.raises(errors.BadRequest, match="nested too deeply"):
+        bodies.decode_object(deep_yaml, "application/yaml", bodies.WARN, POD)
+    # JSON that orjson takes (up to 1024 levels) but Python's parser, which looks for
+    # duplicate members, does not: the body is judged without that search.
+    deep_json = b'{"metadata": {"name": "p"}, "fuzz": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    decoded = bodies.decode_object(deep_json, JSON, bodies.WARN, POD)
+    assert decoded.warnings == ['unknown field "fuzz"'] and "fuzz" not in decoded.obj
+
+
+def test_an_ill_typed_patch_result_too_deep_to_print_is_still_a_422() -> None:
+    # Found by the fuzz suite (tests/fuzz/test_fuzz_writes.py, a patch adding a member 300
+    # levels deep beside an ill-typed one): quoting the patched object in the 422 raised (500).
+    deep: Any = "x"
+    for i in range(300):
+        deep = [deep] if i % 2 else {"n": deep}
+    check = bodies.PatchCheck(DEPLOYMENT, bodies.WARN, [])
+    with pytest.raises(errors.StatusError) as info:
+        check.from_view({"spec": {"zz": deep, "replicas": "x"}})
+    assert info.value.code == 422 and "cannot unmarshal string" in info.value.message
+
+
 def test_type_errors_are_400s_naming_the_kind() -> None:
     with pytest.raises(errors.BadRequest) as info:
         bodies.decode_object(b'{"spec":{"replicas":"many"}}', JSON, bodies.IGNORE, DEPLOYMENT)

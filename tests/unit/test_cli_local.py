@@ -32,3 +32,17 @@ def test_an_empty_token_file_gets_a_new_secret(tmp_path: pathlib.Path) -> None:
     (state / local.KUBELET_TOKEN_FILE).write_text("\n")
     token = local.LocalCluster(str(state), node_ip="127.0.0.1", node_name="n1").kubelet_token()
     assert len(token) == 32 and (state / local.KUBELET_TOKEN_FILE).read_text().strip() == token
+
+
+def test_one_cluster_cidr_set_on_the_controller_manager_is_everyones(tmp_path: pathlib.Path) -> None:
+    """The network agent refuses a podCIDR outside its cluster CIDR: one --set must do for all."""
+    cluster = local.LocalCluster(str(tmp_path / "state"), node_ip="127.0.0.1", node_name="n1",
+                                 overrides=["controller-manager.cluster-cidr=10.242.0.0/16"])
+    node = config.node_options(cluster.node)
+    assert config.master_options(cluster.master)["controller-manager"]["cluster-cidr"] == "10.242.0.0/16"
+    assert node["network-agent"]["cluster-cidr"] == node["proxy"]["cluster-cidr"] == "10.242.0.0/16"
+    # Set explicitly, a component's own value still wins.
+    cluster = local.LocalCluster(str(tmp_path / "state"), node_ip="127.0.0.1", node_name="n1",
+                                 overrides=["controller-manager.cluster-cidr=10.242.0.0/16",
+                                            "proxy.cluster-cidr=10.0.0.0/8"])
+    assert config.node_options(cluster.node)["proxy"]["cluster-cidr"] == "10.0.0.0/8"

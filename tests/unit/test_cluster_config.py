@@ -61,9 +61,13 @@ def test_node_files() -> None:
     assert kubelet == {"kubeconfig": "/etc/minik8s/kubelet.conf", "token": "s3cret", "node-name": "node1",
                        "node-ip": "192.168.56.11", "port": 10250, "docker-host": "unix:///var/run/docker.sock",
                        "pod-cidr": "10.244.1.0/24", "root-dir": "/var/lib/minik8s/kubelet",
-                       "cluster-dns": "10.96.0.10", "cluster-domain": "cluster.local", "pod-network-mtu": 1450}
+                       "cluster-dns": "10.96.0.10", "cluster-domain": "cluster.local",
+                       "cni-conf-dir": "/etc/cni/net.d"}
     agent = files["network-agent.yaml"]["network-agent"]
     assert agent["node-ip"] == "192.168.56.11" and agent["backend"] == "vxlan" and agent["iface"] == ""
+    # The agent writes the CNI configuration the kubelet reads: one directory for both.
+    assert agent["cni-conf-dir"] == kubelet["cni-conf-dir"]
+    assert agent["cni-data-dir"] == "/var/lib/cni/networks"
     proxy = files["proxy.yaml"]["proxy"]
     assert proxy["kubeconfig"] == "/etc/minik8s/proxy.conf" and proxy["node-name"] == "node1"
     assert proxy["node-ip"] == NODE.ip

@@ -31,8 +31,7 @@ class FakeClient:
 def make(tmp_path: pathlib.Path, **cfg_args: Any) -> tuple[kubelet_mod.Kubelet, fakeruntime.FakeRuntime, FakeClient]:
     rt = fakeruntime.FakeRuntime(NODE)
     client = FakeClient()
-    cfg = config_mod.Config(node_name=NODE, node_ip="192.0.2.5", root_dir=str(tmp_path), pod_network_name="pods",
-                            **cfg_args)
+    cfg = config_mod.Config(node_name=NODE, node_ip="192.0.2.5", root_dir=str(tmp_path), **cfg_args)
     return kubelet_mod.Kubelet(cfg, client, rt), rt, client  # type: ignore[arg-type]
 
 
@@ -55,6 +54,8 @@ async def test_a_deleted_pod_is_stopped_reported_removed_then_deleted(tmp_path: 
 
     assert outcome.done
     assert ("stop_container", app.id, 3) in rt.calls
+    # The sandbox goes through stop_sandbox: its network (its address) is released first.
+    assert any(c[0] == "stop_sandbox" for c in rt.calls)
     assert rt.find("u1", "app") == [] and rt.find("u1", "POD") == []
     kinds = [c[0] for c in client.calls]
     assert kinds[-1] == "delete" and "status" in kinds
@@ -90,17 +91,25 @@ async def test_housekeeping_removes_what_belongs_to_no_pod(tmp_path: pathlib.Pat
                                what="the orphan's containers removed")
     assert rt.find("u1", "app", runtime.RUNNING)
     assert not (tmp_path / "pods" / "stale-uid").exists()
-    # Docker's masquerading is off unless asked for: the network agent masquerades.
-    assert ("ensure_network", "pods", "10.244.0.0/24", False) in rt.calls
+    # Addresses of sandboxes that died without a DEL are released on every sweep.
+    assert ("gc_network", False) in rt.calls
     await k.pod_workers.stop()
 
 
-async def test_pod_network_masquerade_flag_reaches_the_runtime(tmp_path: pathlib.Path) -> None:
-    k, rt, _ = make(tmp_path, pod_network_masquerade=True)
-    k.informer.store = {}
-    k.informer.synced.set()
-    await k.housekeeping()
-    assert ("ensure_network", "pods", "10.244.0.0/24", True) in rt.calls
+async def test_the_node_is_not_ready_until_pods_can_be_networked(tmp_path: pathlib.Path) -> None:
+    k, rt, _ = make(tmp_path)
+    rt.network_error = "cni config uninitialized: no network configuration in /etc/cni/net.d"
+    await k._check_network()
+    assert (await k.not_ready()).startswith("network not ready: cni config uninitialized")
+    # A pod arriving meanwhile waits (a quick retry), it does not fail for good.
+    outcome = await k.sync("u1", pod())
+    assert outcome.requeue_after is not None and outcome.requeue_after <= 1.0
+    assert rt.find("u1", "POD") == []
+    rt.network_error = ""
+    await k._check_network()
+    assert await k.not_ready() == ""
+    await k.sync("u1", pod())
+    assert rt.find("u1", "app", runtime.RUNNING)
     await k.pod_workers.stop()
 
 
@@ -127,3 +136,33 @@ def test_status_only_changes_are_not_semantic() -> None:
     c = copy.deepcopy(a)
     c["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert not kubelet_mod.semantically_equal(a, c)
+
+
+async def test_an_empty_dir_over_its_size_limit_evicts_the_pod(tmp_path: pathlib.Path) -> None:
+    k, rt, client = make(tmp_path)
+    p = pod()
+    p["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]
+    await k.sync("u1", p)
+    k.informer.store = {"ns/p": p}
+    k.informer.synced.set()
+    await k.housekeeping()
+    assert k._evictions == {}
+    scratch = tmp_path / "pods" / "u1" / "volumes" / "kubernetes.io~empty-dir" / "scratch"
+    (scratch / "big").write_bytes(b"x" * (2 * 1024 * 1024))
+    await k.housekeeping()
+    assert "u1" in k._evictions
+    await k.sync("u1", p)
+    assert rt.find("u1", "app", runtime.RUNNING) == []
+    await k.status_manager.flush("u1")
+    final = [c[2] for c in client.calls if c[0] == "status"][-1]
+    assert (final["phase"], final["reason"]) == ("Failed", "Evicted")
+    assert final["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    assert {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet"}.items() <= \
+        next(c for c in final["conditions"] if c["type"] == "DisruptionTarget").items()
+    # It stays evicted: the next sync restarts nothing and keeps the reason.
+    p["status"] = final
+    rt.calls.clear()
+    await k.sync("u1", p)
+    assert rt.calls_of("create_container") == []
+    assert k.status_manager.get("u1")["reason"] == "Evicted"  # type: ignore[index]
+    await k.pod_workers.stop()

@@ -150,3 +150,34 @@ async def test_initial_delay_and_startup_probe_gate_the_others(http_server: Any)
     m.clock = lambda: 141.0
     await procs.wait_for_async(lambda: m.ready("u1", "app", "c1"), 5, what="ready after the delay")
     await m.stop()
+
+
+async def test_grpc_probe_against_a_health_server() -> None:
+    import grpc
+
+    from minik8s.kubelet import prober as prober_mod
+
+    statuses = {"": 1, "db": 2}
+    seen: list[bytes] = []
+
+    async def check(request: bytes, context: object) -> bytes:
+        seen.append(request)
+        service = request[2:].decode() if request else ""
+        return bytes([0x08, statuses.get(service, 3)])
+
+    handler = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+        "Check": grpc.unary_unary_rpc_method_handler(check, request_deserializer=lambda b: b,
+                                                     response_serializer=lambda b: b)})
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        assert await prober_mod.grpc_probe({"port": port}, "127.0.0.1", 2) == (True, "")
+        ok, why = await prober_mod.grpc_probe({"port": port, "service": "db"}, "127.0.0.1", 2)
+        assert not ok and why == 'service unhealthy (responded with "NOT_SERVING")'
+        assert seen[1] == b"\x0a\x02db"
+    finally:
+        await server.stop(None)
+    ok, why = await prober_mod.grpc_probe({"port": port}, "127.0.0.1", 1)
+    assert not ok and "failed to connect" in why

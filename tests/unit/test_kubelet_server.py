@@ -202,3 +202,27 @@ def test_kubelet_address_and_container_choice() -> None:
         nodeproxy.pick_container(pod, "nope")
     pod["spec"]["containers"] = pod["spec"]["containers"][:1]
     assert nodeproxy.pick_container(pod, "") == "app"
+    pod["spec"]["initContainers"] = [{"name": "setup", "image": "x"}]
+    pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "x"}]
+    assert nodeproxy.pick_container(pod, "setup") == "setup"
+    assert nodeproxy.pick_container(pod, "dbg") == "dbg"
+
+
+async def test_logs_and_exec_of_init_and_ephemeral_containers(kubelet: Kubelet) -> None:
+    kubelet.pod["spec"]["initContainers"] = [{"name": "setup", "image": "x"}]
+    kubelet.pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "x"}]
+    kubelet.pod["status"]["initContainerStatuses"] = [
+        {"name": "setup", "containerID": "docker://init1", "state": {"terminated": {"containerID": "docker://init1"}}}]
+    kubelet.pod["status"]["ephemeralContainerStatuses"] = [
+        {"name": "dbg", "containerID": "docker://dbg1", "state": {"running": {}}}]
+    kubelet.rt.containers["init1"] = fakeruntime.FakeContainer("init1", "init1", {}, "x", runtime.EXITED,
+                                                               logs=b"set up\n")
+    kubelet.rt.containers["dbg1"] = fakeruntime.FakeContainer("dbg1", "dbg1", {}, "x", runtime.RUNNING)
+    assert await get(kubelet.url + "/containerLogs/ns/p/setup", AUTH) == (200, "set up\n")
+    kubelet.rt.exec_results[("ps",)] = runtime.ExecResult(0, b"PID\n")
+    out, status = await exec_ws(kubelet.url + "/exec/ns/p/dbg?command=ps&stdout=true", AUTH)
+    assert out == b"PID\n" and status == {"metadata": {}, "status": "Success"}
+    assert ("exec_stream", "dbg1", ("ps",)) in kubelet.rt.calls
+    with pytest.raises(aiohttp.WSServerHandshakeError) as e:  # an init container that has ended runs nothing
+        await exec_ws(kubelet.url + "/exec/ns/p/setup?command=ps", AUTH)
+    assert e.value.status == 400

@@ -213,7 +213,9 @@ async def test_dead_sandbox_recreates_the_pod(env: Env) -> None:
     assert ("run_sandbox", "p", 1) in env.rt.calls
     assert ("stop_container", old_app.id, 5) in env.rt.calls
     assert env.running("app").labels[runtime.SANDBOX_ID] == env.running("POD").id
-    assert ("remove_container", old_sandbox.id) in env.rt.calls
+    # The dead sandbox's network is torn down (its address released), then it is removed.
+    assert ("stop_sandbox", old_sandbox.id, kuberuntime.SANDBOX_STOP_GRACE) in env.rt.calls
+    assert ("remove_sandbox", old_sandbox.id) in env.rt.calls
     assert ("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.") in env.events
 
 
@@ -303,9 +305,11 @@ async def test_kill_pod_stops_with_the_grace_period_then_removes(env: Env) -> No
     app, sandbox = env.running("app"), env.running("POD")
     rs = await env.manager.kill_pod(pod, "uid-1", remove=True)
     assert ("stop_container", app.id, 7) in env.rt.calls
-    assert ("stop_container", sandbox.id, kuberuntime.SANDBOX_STOP_GRACE) in env.rt.calls
+    assert ("stop_sandbox", sandbox.id, kuberuntime.SANDBOX_STOP_GRACE) in env.rt.calls
     assert env.rt.calls.index(("stop_container", app.id, 7)) < \
-        env.rt.calls.index(("stop_container", sandbox.id, kuberuntime.SANDBOX_STOP_GRACE))
+        env.rt.calls.index(("stop_sandbox", sandbox.id, kuberuntime.SANDBOX_STOP_GRACE))
+    assert env.rt.calls.index(("stop_sandbox", sandbox.id, kuberuntime.SANDBOX_STOP_GRACE)) < \
+        env.rt.calls.index(("remove_sandbox", sandbox.id))
     assert rs.containers == () and rs.sandboxes == ()
 
 

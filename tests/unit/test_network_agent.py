@@ -19,6 +19,7 @@ from minik8s.api import resources
 from minik8s.client import informer as informer_mod
 from minik8s.network import agent as agent_mod
 from minik8s.network import backend as backend_mod
+from minik8s.network import cniconfig
 from minik8s.network import iptables
 from minik8s.network import runner as runner_mod
 from minik8s.network import subnet
@@ -54,6 +55,8 @@ class FakeKernel:
                                 "info": {"id": int(opts["id"]), "local": opts["local"], "link": opts["dev"],
                                          "port": int(opts["dstport"]), "learning": False}}
         elif a[:3] == ["ip", "link", "del"]:
+            if a[3] not in self.links:
+                return runner_mod.Result(1, "", f'Cannot find device "{a[3]}"')
             self.links.pop(a[3])
             self.routes = {k: r for k, r in self.routes.items() if r["dev"] != a[3]}
             self.fdb = {e for e in self.fdb if e[2] != a[3]}
@@ -68,6 +71,9 @@ class FakeKernel:
             self.links[a[5]]["addrs"].append(a[3])
         elif a[:3] == ["ip", "addr", "del"]:
             self.links[a[5]]["addrs"].remove(a[3])
+        elif a[:5] == ["ip", "-j", "link", "show", "master"]:
+            return runner_mod.Result(0, json.dumps([{"ifname": n} for n, link in self.links.items()
+                                                    if link.get("master") == a[5]]))
         elif a[:4] == ["ip", "-j", "route", "show"]:
             return runner_mod.Result(0, json.dumps(list(self.routes.values())))
         elif a[:3] == ["ip", "route", "replace"]:
@@ -156,13 +162,14 @@ def node(name: str, cidr: str | None = None, *, backend: str | None = None, ip: 
 
 
 class World:
-    def __init__(self, backend: str = "vxlan") -> None:
+    def __init__(self, backend: str = "vxlan", cni_conf_dir: str = "") -> None:
         self.kernel = FakeKernel()
         self.run = runner_mod.FakeRunner()
         self.run.responders.append(self.kernel)
         self.nodes = informer_mod.Informer(None, NODES)  # type: ignore[arg-type] - never started
         self.client = FakeClient(self.nodes)
-        cfg = agent_mod.Config(node_name="n1", backend=backend)
+        cfg = agent_mod.Config(node_name="n1", backend=backend, cni_conf_dir=cni_conf_dir,
+                               cni_data_dir="/state/n1/cni/networks")
         self.agent = agent_mod.NetworkAgent(cfg, self.client, self.run,  # type: ignore[arg-type]
                                             agent_mod.make_backend(cfg, self.run, IFACE), IFACE, self.nodes)
 
@@ -338,6 +345,50 @@ async def test_cleanup_removes_device_routes_and_rules_from_both_backends() -> N
     assert not any(iptables.COMMENT in line or iptables.NAT_CHAIN in line
                    for lines in w.kernel.tables.values() for line in lines)
     assert "-N DOCKER-USER" not in w.kernel.tables["filter"]  # we made it, we removed it
+
+
+async def test_cleanup_removes_the_cni_configuration_and_an_empty_pod_bridge(tmp_path: Any) -> None:
+    w = World(cni_conf_dir=str(tmp_path))
+    w.put(node("n1", "10.244.1.0/24"))
+    await w.sync()
+    assert (tmp_path / cniconfig.FILE_NAME).exists()
+    w.kernel.links["cni0"] = {"mac": "0e:00:00:00:00:99", "mtu": 1500, "up": True, "addrs": [], "info": {}}
+    w.kernel.links["veth1"] = {"mac": "0e:00:00:00:00:98", "mtu": 1500, "up": True, "addrs": [], "info": {},
+                               "master": "cni0"}
+    cfg = agent_mod.Config(node_name="n1", cni_conf_dir=str(tmp_path))
+    await agent_mod.cleanup(cfg, w.run)
+    assert not (tmp_path / cniconfig.FILE_NAME).exists()
+    assert "cni0" in w.kernel.links, "a bridge with a pod on it stays"
+    del w.kernel.links["veth1"]
+    await agent_mod.cleanup(cfg, w.run)
+    assert "cni0" not in w.kernel.links
+
+
+@pytest.mark.parametrize("backend,mtu", [("vxlan", 1450), ("host-gw", None)])
+async def test_the_kubelets_cni_configuration_is_written_from_the_pod_cidr(tmp_path: Any, backend: str,
+                                                                           mtu: int | None) -> None:
+    w = World(backend, cni_conf_dir=str(tmp_path))
+    w.put(node("n1", None))
+    await w.sync()
+    assert not (tmp_path / cniconfig.FILE_NAME).exists(), "no pod CIDR yet, no configuration"
+    w.put(node("n1", "10.244.1.0/24"))
+    await w.sync()
+    doc = json.loads((tmp_path / cniconfig.FILE_NAME).read_text())
+    assert doc["cniVersion"] == "1.0.0" and doc["name"] == "minik8s"
+    bridge, portmap = doc["plugins"]
+    assert bridge["type"] == "bridge" and bridge["bridge"] == "cni0" and bridge["isGateway"]
+    assert bridge["hairpinMode"] is True
+    assert bridge["ipMasq"] is False, "the agent masquerades what leaves the cluster; the bridge must not"
+    assert bridge.get("mtu") == mtu
+    assert bridge["ipam"] == {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]],
+                              "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "/state/n1/cni/networks"}
+    assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}
+    # The masquerade rules the pods need are in place before the kubelet may use the file.
+    assert any(iptables.NAT_CHAIN in line for line in w.kernel.tables["nat"])
+    # A resync of an unchanged world does not rewrite it.
+    before = (tmp_path / cniconfig.FILE_NAME).stat().st_mtime_ns
+    await w.sync()
+    assert (tmp_path / cniconfig.FILE_NAME).stat().st_mtime_ns == before
 
 
 def test_leases_skip_self_incomplete_and_foreign_nodes() -> None:

@@ -113,6 +113,18 @@ def test_undecodable_body_is_bad_request(content_type: str, raw: bytes) -> None:
     assert e.value.reason == "BadRequest"
 
 
+@pytest.mark.parametrize("content_type", [MERGE, JSONPATCH, SMP])
+def test_deeply_nested_patch_is_bad_request(content_type: str) -> None:
+    # Found by the fuzz suite (tests/fuzz/test_fuzz_writes.py, a "huge" mutation 600 levels deep
+    # sent as a patch): orjson decodes it, the patch code then recursed past Python's limit (500).
+    value: Any = "x"
+    for i in range(700):
+        value = [value] if i % 2 else {"n": value}
+    doc = [{"op": "add", "path": "/spec", "value": value}] if content_type == JSONPATCH else {"spec": value}
+    with pytest.raises(errors.BadRequest, match="nested too deeply"):
+        patch.apply_patch({"metadata": {"name": "a"}}, json.dumps(doc).encode(), content_type, "Pod")
+
+
 @pytest.mark.parametrize("content_type,raw", [
     (MERGE, b'["a"]'), (MERGE, b'"x"'), (MERGE, b"null"), (MERGE, b"3"),
     (SMP, b"[]"), (SMP, b"null"),

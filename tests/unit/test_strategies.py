@@ -131,7 +131,7 @@ def test_name_rule(r: resources.Resource) -> None:
 def test_generation_and_create_on_update_are_kubernetes_own() -> None:
     tracked = {r.plural for r in resources.RESOURCES if kinds.for_resource(r).track_generation}
     assert tracked == {"services", "replicationcontrollers", "deployments", "replicasets",
-                       "horizontalpodautoscalers"}
+                       "horizontalpodautoscalers", "daemonsets", "jobs", "cronjobs"}
     creatable = {r.plural for r in resources.RESOURCES if kinds.for_resource(r).allow_create_on_update}
     assert creatable == {"endpoints", "events", "leases"}
 
@@ -169,6 +169,20 @@ def test_namespace_finalize_changes_only_spec_finalizers() -> None:
            "status": {"phase": "Active"}}
     out = kinds.for_resource(NS).subresources["finalize"].prepare_for_update(NS, new, old)
     assert out == {"metadata": {"name": "ns"}, "spec": {"finalizers": []}, "status": {"phase": "Terminating"}}
+
+
+def test_namespace_spec_finalizers_change_only_through_finalize_and_are_validated() -> None:
+    # Found by the fuzz suite (tests/fuzz/test_fuzz_writes.py, Namespace `update` with
+    # spec.finalizers=[""]): a PUT stored a finalizer name that a create refuses.
+    old = {"metadata": {"name": "ns"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    new: Obj = {"metadata": {"name": "ns"}, "spec": {"finalizers": [""]}}
+    kinds.for_resource(NS).prepare_for_update(NS, new, old)
+    assert new["spec"] == {"finalizers": ["kubernetes"]} and new["status"] == {"phase": "Active"}
+    finalize = kinds.for_resource(NS).subresources["finalize"]
+    bad = finalize.prepare_for_update(NS, {"spec": {"finalizers": ["", "kubernetes"]}}, old)
+    assert [c["field"] for c in finalize.validate_update(NS, bad, old).causes] == ["spec.finalizers[0]"] * 2
+    good = finalize.prepare_for_update(NS, {"spec": {"finalizers": ["example.com/x"]}}, old)
+    assert not finalize.validate_update(NS, good, old)
 
 
 def test_main_resource_keeps_status_when_status_is_a_subresource() -> None:

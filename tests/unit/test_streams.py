@@ -22,6 +22,7 @@ from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver.streams import remotecommand
 from minik8s.apiserver.streams import upgrade
+from minik8s.kubelet import fakeruntime
 from minik8s.kubelet import runtime
 from minik8s.util import procs
 from minik8s.util import spdy
@@ -195,7 +196,7 @@ async def test_exec_without_an_upgrade_is_a_400_status(api: tuple[str, int]) -> 
 
 async def test_spdy_attach_relays_the_containers_stdio(api: tuple[str, int], kubelet: Kubelet) -> None:
     base, port = api
-    kubelet.pod["spec"]["containers"][0]["stdin"] = True
+    kubelet.pod["spec"]["containers"][0].update(stdin=True, stdinOnce=True)
     kubelet.rt.attach_output["cur"] = b"hello from pid 1\n"
     _, _, session = await spdy_upgrade(
         port, f"{base}/p/attach?" + query(container="app", stdin="true", stdout="true"), ["v4.channel.k8s.io"])
@@ -205,6 +206,28 @@ async def test_spdy_attach_relays_the_containers_stdio(api: tuple[str, int], kub
     attached = kubelet.rt.attached[-1]
     assert attached.stdin == b"typed\n" and attached.stdin_closed
     await session.close(linger=0.1)
+
+
+async def test_attach_keeps_the_stdin_of_a_container_that_is_not_stdin_once(
+        api: tuple[str, int], kubelet: Kubelet) -> None:
+    """The client's end of stdin is not the container's (kubectl debug -i on 1.33 sends it
+    first): the output goes on, and the session ends when the client goes away."""
+    base, port = api
+    kubelet.pod["spec"]["containers"][0]["stdin"] = True
+    kubelet.rt.attach_output["cur"] = b"first\n"
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(f"http://127.0.0.1:{port}{base}/p/attach?container=app&stdin=true&stdout=true",
+                                protocols=("v5.channel.k8s.io",)) as ws:
+            await ws.send_bytes(b"\xff\x00")  # the end of stdin
+            await ws.send_bytes(b"\x00after\n")
+            assert (await ws.receive_bytes(timeout=10)) == b"\x01first\n"
+    attached = kubelet.rt.attached[-1]
+    assert not attached.stdin_closed
+    for _ in range(400):  # the handler notices the client's close
+        if attached.closed:
+            break
+        await asyncio.sleep(0.025)
+    assert attached.closed and not attached.stdin_closed
 
 
 async def test_websocket_attach(api: tuple[str, int], kubelet: Kubelet) -> None:
@@ -353,3 +376,25 @@ async def test_python_client_exec_with_text_stdin(api: tuple[str, int], kubelet:
 
     assert await asyncio.wait_for(asyncio.to_thread(preloaded), 30) == "hi\n"
     assert await asyncio.wait_for(asyncio.to_thread(interactive), 30) == "to cat\n"
+
+
+async def test_attach_and_logs_of_an_ephemeral_container(api: tuple[str, int], kubelet: Kubelet) -> None:
+    """`kubectl debug -i` attaches to the ephemeral container it added (and falls back to its logs)."""
+    base, port = api
+    kubelet.pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "x", "stdin": True, "stdinOnce": True}]
+    kubelet.pod["status"]["ephemeralContainerStatuses"] = [
+        {"name": "dbg", "containerID": "docker://dbg1", "state": {"running": {}}}]
+    kubelet.rt.containers["dbg1"] = fakeruntime.FakeContainer("dbg1", "dbg1", {}, "x", runtime.RUNNING,
+                                                              logs=b"debugging\n")
+    kubelet.rt.attach_output["dbg1"] = b"ps output\n"
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(f"http://127.0.0.1:{port}{base}/p/attach?container=dbg&stdin=true&stdout=true",
+                                protocols=("v5.channel.k8s.io",)) as ws:
+            await ws.send_bytes(b"\x00ps\n")
+            await ws.send_bytes(b"\xff\x00")
+            got = [bytes(m.data) async for m in ws if m.type == aiohttp.WSMsgType.BINARY]
+    assert got[0] == b"\x01ps output\n" and json.loads(got[-1][1:])["status"] == "Success"
+    assert ("attach", "dbg1", True, True, False, False) in kubelet.rt.calls
+    assert kubelet.rt.attached[-1].stdin == b"ps\n"
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}{base}/p/log?container=dbg") as resp:
+        assert resp.status == 200 and await resp.text() == "debugging\n"

@@ -329,6 +329,20 @@ def test_metadata_immutable_on_update(path: str, value: str) -> None:
     assert C(path, "Invalid", f'Invalid value: "{value}": field is immutable') in causes(DEPLOY, new, old)
 
 
+def test_generate_name_changed_by_an_update_is_held_to_the_create_rule() -> None:
+    # Found by the fuzz suite (tests/fuzz/test_fuzz_writes.py, `update` with metadata.generateName=" "):
+    # an update stored a generateName that a create refuses.
+    old = base_deployment()
+    new = copy.deepcopy(old)
+    new["metadata"]["generateName"] = " "
+    assert C("metadata.generateName", "Invalid", f'Invalid value: " ": {SUBDOMAIN_MSG}') in causes(DEPLOY, new, old)
+    new["metadata"]["generateName"] = "web-"
+    kinds.validate(DEPLOY, new, old)
+    # One stored before the rule (unchanged by the update) does not lock the object.
+    old["metadata"]["generateName"] = new["metadata"]["generateName"] = "Bad Name"
+    kinds.validate(DEPLOY, new, old)
+
+
 def test_update_without_uid_keeps_stored_one() -> None:
     old = base_deployment()
     old["metadata"]["uid"] = "u1"

@@ -8,13 +8,18 @@ the strategy up and run the generic part (ObjectMeta) around the kind's part.
 """
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import Any
 
+import orjson
+
+from minik8s.api import errors
 from minik8s.api import printing
 from minik8s.api import resources
 from minik8s.api import strategy
 from minik8s.api import validation
+from minik8s.api.kinds import batch
 from minik8s.api.kinds import certificates
 from minik8s.api.kinds import config
 from minik8s.api.kinds import event
@@ -26,6 +31,7 @@ from minik8s.api.kinds import pod
 from minik8s.api.kinds import rbac
 from minik8s.api.kinds import service
 from minik8s.api.kinds import workloads
+from minik8s.api.schema import structural
 
 Obj = dict[str, Any]
 
@@ -36,6 +42,10 @@ _ALL: tuple[strategy.Strategy, ...] = (
     workloads.ReplicationControllerStrategy(),
     workloads.DeploymentStrategy(),
     workloads.ReplicaSetStrategy(),
+    workloads.DaemonSetStrategy(),
+    workloads.ControllerRevisionStrategy(),
+    batch.JobStrategy(),
+    batch.CronJobStrategy(),
     namespace.NamespaceStrategy(),
     node.NodeStrategy(),
     event.EventStrategy(),
@@ -70,9 +80,34 @@ def apply_defaults(res: resources.Resource, obj: Obj, old: Obj | None = None, *,
     for_resource(res).defaults(res, obj, old, settings)
 
 
+def check_types(res: resources.Resource, obj: Obj) -> None:
+    """Raise errors.Invalid (422) unless every member of `obj` has the type its kind's
+    schema declares: the last check of what is stored, run on the object as it will
+    be written (after defaulting, after any patch or apply), so no path can store
+    what Go's decoder would refuse. Unknown members are left to the handlers
+    (fieldValidation decides about them); a copy is checked, as the check prunes.
+    Kinds without a schema (test kinds) are not checked."""
+    try:
+        msg = for_resource(res).schema(res)
+    except KeyError:
+        return
+    try:
+        copied = orjson.loads(orjson.dumps(obj))
+    except TypeError:  # what orjson cannot write (an integer beyond 64 bits) is judged as it is
+        copied = copy.deepcopy(obj)
+    try:
+        structural.check(msg, copied)
+    except structural.StructuralError as e:
+        name = validation.as_str(validation.as_dict(obj.get("metadata")).get("name"))
+        raise errors.Invalid(res.kind, name, [errors.field_error(e.path, str(e), "FieldValueTypeInvalid")],
+                             group=res.group) from None
+
+
 def validate(res: resources.Resource, obj: Obj, old: Obj | None = None) -> None:
     """Raise errors.Invalid (422) unless `obj` (an update of `old`) is acceptable:
-    ObjectMeta first, then the kind's own rules, as rest.BeforeCreate/BeforeUpdate."""
+    ObjectMeta, then the kind's own rules, as rest.BeforeCreate/BeforeUpdate (every
+    problem they find, worded as Kubernetes' validation), then, when they pass, the
+    schema's types (check_types: what no rule reads is checked too)."""
     kind = for_resource(res)
     errs = validation.Errors()
     meta = validation.as_dict(obj.get("metadata"))
@@ -80,9 +115,19 @@ def validate(res: resources.Resource, obj: Obj, old: Obj | None = None) -> None:
         validation.validate_object_meta(errs, meta, res.namespaced, kind.name_errors)
         errs.extend(kind.validate(res, obj))
     else:
-        validation.validate_object_meta_update(errs, meta, validation.as_dict(old.get("metadata")))
+        validation.validate_object_meta_update(errs, meta, validation.as_dict(old.get("metadata")), kind.name_errors)
         errs.extend(kind.validate_update(res, obj, old))
+    errs.extend(kind.validate_status(res, obj))
     errs.raise_invalid(res.kind, validation.as_str(meta.get("name")), res.group)
+    check_types(res, obj)
+
+
+def validate_status(res: resources.Resource, obj: Obj) -> None:
+    """Raise errors.Invalid (422) unless `obj`, written through /status, has the status
+    its kind reads and its schema's types."""
+    errs = for_resource(res).validate_status(res, obj)
+    errs.raise_invalid(res.kind, validation.as_str(validation.as_dict(obj.get("metadata")).get("name")), res.group)
+    check_types(res, obj)
 
 
 def name_errors(res: resources.Resource, name: str, prefix: bool = False) -> list[str]:

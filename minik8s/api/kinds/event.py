@@ -98,6 +98,20 @@ class EventStrategy(strategy.Strategy):
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
         """legacyValidateEvent (core/v1 events), plus a required involvedObject."""
+        for key in ("reason", "message", "type", "reportingComponent", "reportingInstance", "action",
+                    "firstTimestamp", "lastTimestamp", "eventTime"):
+            vc.typed_str(errs, obj.get(key), key)
+        vc.typed_int(errs, obj.get("count"), "count")
+        for key in ("involvedObject", "related"):
+            ref = vc.typed_dict(errs, obj.get(key), key)
+            for field in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"):
+                vc.typed_str(errs, ref.get(field), f"{key}.{field}")
+        source = vc.typed_dict(errs, obj.get("source"), "source")
+        for field in ("component", "host"):
+            vc.typed_str(errs, source.get(field), f"source.{field}")
+        series = vc.typed_dict(errs, obj.get("series"), "series")
+        vc.typed_int(errs, series.get("count"), "series.count")
+        vc.typed_str(errs, series.get("lastObservedTime"), "series.lastObservedTime")
         involved = obj.get("involvedObject")
         if not isinstance(involved, dict) or not involved:
             errs.required("involvedObject")

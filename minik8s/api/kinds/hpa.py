@@ -80,9 +80,10 @@ def _v1_defaults(obj: Obj) -> None:
 
 
 def _cross_version_ref(errs: Errors, ref: Any, path: str) -> None:
-    ref = vc.as_dict(ref)
+    ref = vc.typed_dict(errs, ref, path)
+    vc.typed_str(errs, ref.get("apiVersion"), f"{path}.apiVersion")
     for key in ("kind", "name"):
-        value = vc.as_str(ref.get(key))
+        value = vc.typed_str(errs, ref.get(key), f"{path}.{key}") or ""
         if not value:
             errs.required(f"{path}.{key}")
         else:
@@ -90,8 +91,8 @@ def _cross_version_ref(errs: Errors, ref: Any, path: str) -> None:
 
 
 def _replica_bounds(errs: Errors, spec: Obj) -> None:
-    min_replicas = vc.as_int(spec.get("minReplicas"))
-    max_replicas = vc.as_int(spec.get("maxReplicas")) or 0
+    min_replicas = vc.typed_int(errs, spec.get("minReplicas"), "spec.minReplicas")
+    max_replicas = vc.typed_int(errs, spec.get("maxReplicas"), "spec.maxReplicas") or 0
     if min_replicas is not None and min_replicas < 1:
         errs.invalid("spec.minReplicas", min_replicas, "must be greater than or equal to 1")
     if max_replicas < 1:
@@ -114,20 +115,25 @@ def _positive_quantity(errs: Errors, target: Obj, key: str, path: str) -> None:
 
 
 def _metric_target(errs: Errors, target: Obj, path: str) -> None:
-    kind = vc.as_str(target.get("type"))
+    kind = vc.typed_str(errs, target.get("type"), f"{path}.type") or ""
     if not kind:
         errs.required(f"{path}.type", "must specify a metric target type")
     if kind not in ("Utilization", "Value", "AverageValue"):
         errs.invalid(f"{path}.type", kind, "must be either Utilization, Value, or AverageValue")
     _positive_quantity(errs, target, "value", path)
     _positive_quantity(errs, target, "averageValue", path)
-    utilization = vc.as_int(target.get("averageUtilization"))
+    utilization = vc.typed_int(errs, target.get("averageUtilization"), f"{path}.averageUtilization")
     if utilization is not None and utilization < 1:
         errs.invalid(f"{path}.averageUtilization", utilization, "must be greater than 0")
 
 
 def _metric_source(errs: Errors, kind: str, src: Obj, path: str) -> None:
-    target = vc.as_dict(src.get("target"))
+    target = vc.typed_dict(errs, src.get("target"), f"{path}.target")
+    for key in ("name", "container"):
+        vc.typed_str(errs, src.get(key), f"{path}.{key}")
+    metric = vc.typed_dict(errs, src.get("metric"), f"{path}.metric")
+    vc.typed_str(errs, metric.get("name"), f"{path}.metric.name")
+    vc.validate_label_selector(errs, metric.get("selector"), f"{path}.metric.selector")
     _metric_target(errs, target, f"{path}.target")
     if kind in ("resource", "containerResource"):
         if not src.get("name"):
@@ -149,6 +155,19 @@ def _metric_source(errs: Errors, kind: str, src: Obj, path: str) -> None:
         errs.required(f"{path}.target.averageValue", "must specify a positive target averageValue")
     if kind in ("object", "external") and target.get("value") is None and target.get("averageValue") is None:
         errs.required(f"{path}.target.averageValue", "must set either a target value or averageValue")
+
+
+def _behavior(errs: Errors, behavior: Any) -> None:
+    behavior = vc.typed_dict(errs, behavior, "spec.behavior")
+    for direction in ("scaleUp", "scaleDown"):
+        p = f"spec.behavior.{direction}"
+        rules = vc.typed_dict(errs, behavior.get(direction), p)
+        vc.typed_str(errs, rules.get("selectPolicy"), f"{p}.selectPolicy")
+        vc.typed_int(errs, rules.get("stabilizationWindowSeconds"), f"{p}.stabilizationWindowSeconds")
+        for i, policy in vc.typed_dicts(errs, rules.get("policies"), f"{p}.policies"):
+            vc.typed_str(errs, policy.get("type"), f"{p}.policies[{i}].type")
+            for key in ("value", "periodSeconds"):
+                vc.typed_int(errs, policy.get(key), f"{p}.policies[{i}].{key}")
 
 
 _METRIC_SOURCES = {"Object": "object", "Pods": "pods", "Resource": "resource", "External": "external",
@@ -194,14 +213,15 @@ def _scaling_rules(errs: Errors, rules: Any, path: str) -> None:
 
 
 def _metrics(errs: Errors, metrics: Any, path: str) -> None:
-    for i, metric in enumerate(vc.as_list(metrics)):
-        metric, p = vc.as_dict(metric), f"{path}[{i}]"
-        kind = vc.as_str(metric.get("type"))
+    for i, metric in vc.typed_dicts(errs, metrics, path):
+        p = f"{path}[{i}]"
+        kind = vc.typed_str(errs, metric.get("type"), f"{p}.type") or ""
         if not kind:
             errs.required(f"{p}.type", "must specify a metric source type")
         present = [key for key in _METRIC_SOURCES.values() if metric.get(key) is not None]
         if present:
-            _metric_source(errs, present[0], vc.as_dict(metric[present[0]]), f"{p}.{present[0]}")
+            _metric_source(errs, present[0], vc.typed_dict(errs, metric[present[0]], f"{p}.{present[0]}"),
+                           f"{p}.{present[0]}")
         expected = _METRIC_SOURCES.get(kind)
         if expected is None:
             errs.not_supported(f"{p}.type", kind, sorted(_METRIC_SOURCES))
@@ -339,8 +359,17 @@ class HorizontalPodAutoscalerStrategy(strategy.Strategy):
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {}
 
+    def validate_status(self, res: resources.Resource, obj: Obj) -> Errors:
+        errs = Errors()
+        if "status" in obj:
+            status = vc.validate_status_shape(errs, obj["status"], ints=(
+                "currentReplicas", "desiredReplicas", "currentCPUUtilizationPercentage"), strs=("lastScaleTime",))
+            vc.typed_dicts(errs, status.get("currentMetrics"), "status.currentMetrics")
+        return errs
+
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
+        _behavior(errs, spec.get("behavior"))
         _replica_bounds(errs, spec)
         behavior = spec.get("behavior")
         if behavior is not None:
@@ -348,8 +377,9 @@ class HorizontalPodAutoscalerStrategy(strategy.Strategy):
             _scaling_rules(errs, vc.as_dict(behavior).get("scaleDown"), "spec.behavior.scaleDown")
         if res.version == "v1":
             # v1 is converted to the internal (v2) shape before validation.
-            target = spec.get("targetCPUUtilizationPercentage")
-            if target is not None and (vc.as_int(target) or 0) < 1:
+            target = vc.typed_int(errs, spec.get("targetCPUUtilizationPercentage"),
+                                  "spec.targetCPUUtilizationPercentage")
+            if target is not None and target < 1:
                 errs.invalid("spec.metrics[0].resource.target.averageUtilization", vc.as_int(target) or 0,
                              "must be greater than 0")
             return

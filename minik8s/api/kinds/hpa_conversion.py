@@ -348,6 +348,7 @@ def hpa_v1_to_v2(obj: Obj) -> Obj:
     is not the JSON list it must be (upstream fails the conversion too); a malformed
     behavior annotation is ignored, as upstream does.
     """
+    _check_v1_shape(obj)
     obj = copy.deepcopy(obj)
     spec, status = obj.pop("spec", None) or {}, obj.pop("status", None) or {}
     out: Obj = {**obj, "apiVersion": "autoscaling/v2"}
@@ -393,6 +394,32 @@ def hpa_v1_to_v2(obj: Obj) -> Obj:
     out["spec"] = out_spec
     out["status"] = out_status
     return out
+
+
+_V1_SHAPE: dict[str, tuple[type, ...]] = {
+    "spec": (dict,), "status": (dict,), "metadata": (dict,), "spec.scaleTargetRef": (dict,),
+    "spec.minReplicas": (int,), "spec.maxReplicas": (int,), "spec.targetCPUUtilizationPercentage": (int,),
+    "status.currentReplicas": (int,), "status.desiredReplicas": (int,), "status.observedGeneration": (int,),
+    "status.currentCPUUtilizationPercentage": (int,), "status.lastScaleTime": (str,),
+    "metadata.annotations": (dict,),
+}
+
+
+def _check_v1_shape(obj: Obj) -> None:
+    """The members the conversion reads must have their types, or the body does not
+    decode (400, as Go's decoder says it) rather than converting into nonsense."""
+    for path, types in _V1_SHAPE.items():
+        parent: Any = obj
+        *head, last = path.split(".")
+        for step in head:
+            parent = parent.get(step) if isinstance(parent, dict) else None
+        value = parent.get(last) if isinstance(parent, dict) else None
+        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+            continue
+        got = "string" if isinstance(value, str) else "number" if isinstance(value, (int, float)) else \
+            "array" if isinstance(value, list) else "bool" if isinstance(value, bool) else "object"
+        raise errors.BadRequest(f"json: cannot unmarshal {got} into Go struct field "
+                                f"HorizontalPodAutoscaler.{path} of autoscaling/v1")
 
 
 def _cpu_metric(utilization: int) -> Obj:

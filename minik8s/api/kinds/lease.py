@@ -32,7 +32,7 @@ COLUMNS = (
 
 
 def _lease_cells(obj: View, now: datetime.datetime) -> Cells:
-    return [printing.name(obj), (obj.get("spec") or {}).get("holderIdentity") or "", printing.age(obj, now)]
+    return [printing.name(obj), vc.as_dict(obj.get("spec")).get("holderIdentity") or "", printing.age(obj, now)]
 
 
 class LeaseStrategy(strategy.Strategy):
@@ -41,11 +41,13 @@ class LeaseStrategy(strategy.Strategy):
     printer = printing.Printer(COLUMNS, _lease_cells)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
-        duration = vc.as_int(spec.get("leaseDurationSeconds"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
+        for key in ("holderIdentity", "acquireTime", "renewTime", "preferredHolder", "strategy"):
+            vc.typed_str(errs, spec.get(key), f"spec.{key}")
+        duration = vc.typed_int(errs, spec.get("leaseDurationSeconds"), "spec.leaseDurationSeconds")
         if duration is not None and duration <= 0:
             errs.invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")
-        transitions = vc.as_int(spec.get("leaseTransitions"))
+        transitions = vc.typed_int(errs, spec.get("leaseTransitions"), "spec.leaseTransitions")
         if transitions is not None and transitions < 0:
             errs.invalid("spec.leaseTransitions", transitions, vc.NON_NEGATIVE)
         if spec.get("preferredHolder") and not spec.get("strategy"):

@@ -46,8 +46,19 @@ class FinalizeStrategy(strategy.SubresourceStrategy):
 
     def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> Obj:
         result = strategy.json_copy(old)
-        result.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+        spec = new.get("spec")
+        if spec is not None and not isinstance(spec, dict):
+            result["spec"] = spec  # kept as sent, for validate_update to refuse
+        else:
+            result.setdefault("spec", {})["finalizers"] = (spec or {}).get("finalizers") or []
         return result
+
+    def validate_update(self, res: resources.Resource, new: Obj, old: Obj) -> Errors:
+        # ValidateNamespaceFinalizeUpdate: every finalizer name, by index.
+        errs = Errors()
+        spec = vc.typed_dict(errs, new.get("spec"), "spec")
+        vc.validate_finalizers(errs, spec.get("finalizers"), "spec.finalizers")
+        return errs
 
 
 class NamespaceStrategy(strategy.Strategy):
@@ -79,10 +90,25 @@ class NamespaceStrategy(strategy.Strategy):
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         obj["status"] = {"phase": "Active"}
 
+    def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
+        # As upstream: spec.finalizers belongs to /finalize (the namespace controller's);
+        # an update of the namespace itself keeps the stored ones, as it keeps status.
+        super().prepare_for_update(res, new, old)
+        old_spec = vc.as_dict(old.get("spec"))
+        new_spec = new.get("spec")
+        if new_spec is None:
+            new_spec = new["spec"] = {}
+        if not isinstance(new_spec, dict):
+            return  # an ill-typed spec is refused by validation
+        if "finalizers" in old_spec:
+            new_spec["finalizers"] = old_spec["finalizers"]
+        else:
+            new_spec.pop("finalizers", None)
+
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
         if old is None:
-            vc.validate_finalizers(errs, vc.as_dict(obj.get("spec")).get("finalizers"), "spec.finalizers",
-                                   indexed=False)
+            vc.validate_finalizers(errs, spec.get("finalizers"), "spec.finalizers", indexed=False)
 
     def check_delete(self, res: resources.Resource, name: str) -> None:
         if name in UNDELETABLE:
@@ -93,4 +119,4 @@ class NamespaceStrategy(strategy.Strategy):
 
     def blocks_removal(self, obj: Obj) -> bool:
         # The namespace controller empties spec.finalizers once the content is gone.
-        return bool((obj.get("spec") or {}).get("finalizers"))
+        return bool(vc.as_dict(obj.get("spec")).get("finalizers"))

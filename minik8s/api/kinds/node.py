@@ -30,9 +30,10 @@ Errors = vc.Errors
 def _taints(errs: Errors, taints: Any) -> None:
     # Upstream reports node taints under metadata (ValidateNode's fldPath).
     seen: set[tuple[str, str]] = set()
-    for i, taint in enumerate(vc.as_list(taints)):
-        taint, p = vc.as_dict(taint), f"metadata.taints[{i}]"
-        key, value, effect = (vc.as_str(taint.get(k)) for k in ("key", "value", "effect"))
+    for i, taint in vc.typed_dicts(errs, taints, "spec.taints"):
+        p = f"metadata.taints[{i}]"
+        key, value, effect = (vc.typed_str(errs, taint.get(k), f"spec.taints[{i}].{k}") or ""
+                              for k in ("key", "value", "effect"))
         errs.invalid_each(f"{p}.key", key, vc.qualified_name(key))
         msgs = vc.label_value(value)
         if msgs:
@@ -135,18 +136,34 @@ class NodeStrategy(strategy.Strategy):
         defaults.resource_list(status.get("capacity"))
         defaults.resource_list(status.get("allocatable"))
 
-    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec, status = vc.as_dict(obj.get("spec")), vc.as_dict(obj.get("status"))
-        _taints(errs, spec.get("taints"))
+    def validate_status(self, res: resources.Resource, obj: Obj) -> Errors:
+        errs = Errors()
+        if "status" not in obj:
+            return errs
+        status = vc.validate_status_shape(errs, obj["status"], strs=("phase",))
         for key in ("capacity", "allocatable"):
-            for name, raw in sorted(vc.as_dict(status.get(key)).items()):
+            for name, raw in sorted(vc.typed_dict(errs, status.get(key), f"status.{key}").items()):
                 try:
                     if quantity.parse_quantity(raw) < 0:
                         errs.invalid(f"status.{key}.{name}", quantity.canonicalize(raw), vc.NON_NEGATIVE)
                 except ValueError as e:
                     errs.invalid(f"status.{key}.{name}", vc.as_str(raw), str(e))
-        for i, cidr in enumerate(vc.as_list(spec.get("podCIDRs"))):
-            vc.is_valid_cidr(errs, f"spec.podCIDRs[{i}]", vc.as_str(cidr))
+        for i, address in vc.typed_dicts(errs, status.get("addresses"), "status.addresses"):
+            for member in ("type", "address"):
+                vc.typed_str(errs, address.get(member), f"status.addresses[{i}].{member}")
+        vc.typed_str_map(errs, status.get("nodeInfo"), "status.nodeInfo")
+        vc.typed_dict(errs, status.get("daemonEndpoints"), "status.daemonEndpoints")
+        vc.typed_dicts(errs, status.get("images"), "status.images")
+        return errs
+
+    def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
+        for key in ("podCIDR", "providerID"):
+            vc.typed_str(errs, spec.get(key), f"spec.{key}")
+        vc.typed_bool(errs, spec.get("unschedulable"), "spec.unschedulable")
+        _taints(errs, spec.get("taints"))
+        for i, cidr in enumerate(vc.typed_strs(errs, spec.get("podCIDRs"), "spec.podCIDRs")):
+            vc.is_valid_cidr(errs, f"spec.podCIDRs[{i}]", cidr)
         if old is None:
             return
         old_spec = vc.as_dict(old.get("spec"))

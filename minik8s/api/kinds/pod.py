@@ -20,6 +20,7 @@ from minik8s.api import printing
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.api import strategy
+from minik8s.api import validation as vc
 from minik8s.api.kinds import podspec
 from minik8s.api.kinds import podspec_validation
 
@@ -305,11 +306,37 @@ class PodStrategy(strategy.Strategy):
             _pod_admission(spec, settings.toleration_seconds)
 
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
-        status = obj.get("status") or {}
+        status = vc.as_dict(obj.get("status"))
         # A pod arrives Pending; only its nominated node may be carried over.
         obj["status"] = {"phase": "Pending", "qosClass": pods.qos_class(obj)}
-        if status.get("nominatedNodeName"):
+        if isinstance(status.get("nominatedNodeName"), str) and status["nominatedNodeName"]:
             obj["status"]["nominatedNodeName"] = status["nominatedNodeName"]
+
+    def validate_status(self, res: resources.Resource, obj: Obj) -> strategy.Errors:
+        errs = strategy.Errors()
+        if "status" not in obj:
+            return errs
+        status = vc.validate_status_shape(errs, obj["status"], strs=(
+            "phase", "reason", "message", "hostIP", "podIP", "nominatedNodeName", "qosClass", "startTime"))
+        for key in ("podIPs", "hostIPs"):
+            for i, ip in vc.typed_dicts(errs, status.get(key), f"status.{key}"):
+                vc.typed_str(errs, ip.get("ip"), f"status.{key}[{i}].ip")
+        for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+            for i, cs in vc.typed_dicts(errs, status.get(key), f"status.{key}"):
+                p = f"status.{key}[{i}]"
+                for field in ("name", "image", "imageID", "containerID"):
+                    vc.typed_str(errs, cs.get(field), f"{p}.{field}")
+                for field in ("ready", "started"):
+                    vc.typed_bool(errs, cs.get(field), f"{p}.{field}")
+                vc.typed_int(errs, cs.get("restartCount"), f"{p}.restartCount")
+                for field in ("state", "lastState"):
+                    for state_name, state in vc.typed_dict(errs, cs.get(field), f"{p}.{field}").items():
+                        state = vc.typed_dict(errs, state, f"{p}.{field}.{state_name}")
+                        for member in ("reason", "message", "startedAt", "finishedAt", "containerID"):
+                            vc.typed_str(errs, state.get(member), f"{p}.{field}.{state_name}.{member}")
+                        for member in ("exitCode", "signal"):
+                            vc.typed_int(errs, state.get(member), f"{p}.{field}.{state_name}.{member}")
+        return errs
 
     def check(self, errs: strategy.Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
         podspec_validation.validate_pod_spec(errs, obj.get("spec"), "spec", is_pod=True)
@@ -318,11 +345,11 @@ class PodStrategy(strategy.Strategy):
 
     def graceful_delete_seconds(self, obj: Obj, options: Mapping[str, Any]) -> int | None:
         """The pod's terminationGracePeriodSeconds, or the delete's gracePeriodSeconds."""
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        grace = options.get("gracePeriodSeconds")
+        spec, status = vc.as_dict(obj.get("spec")), vc.as_dict(obj.get("status"))
+        grace = vc.as_int(options.get("gracePeriodSeconds"))
         if grace is None:
-            grace = spec.get("terminationGracePeriodSeconds", 30)
-        grace = max(int(grace), 0)
+            grace = vc.as_int(spec.get("terminationGracePeriodSeconds", 30))
+        grace = max(grace or 0, 0)
         # Nothing runs an unscheduled or finished pod: delete it at once.
         if not spec.get("nodeName") or status.get("phase") in _TERMINAL_PHASES:
             return 0

@@ -94,8 +94,8 @@ def _file_mode(errs: Errors, path: str, value: Any) -> None:
 
 
 def _key_to_paths(errs: Errors, items: Any, path: str) -> None:
-    for i, item in enumerate(vc.as_list(items)):
-        item, p = vc.as_dict(item), f"{path}.items[{i}]"
+    for i, item in vc.typed_dicts(errs, items, f"{path}.items"):
+        p = f"{path}.items[{i}]"
         if not item.get("key"):
             errs.required(f"{p}.key")
         if not item.get("path"):
@@ -154,8 +154,8 @@ def validate_volumes(errs: Errors, volumes: Any, path: str) -> dict[str, Obj]:
     """ValidateVolumes; returns the volumes that passed, by name (mounts may use only those)."""
     good: dict[str, Obj] = {}
     names: set[str] = set()
-    for i, vol in enumerate(vc.as_list(volumes)):
-        vol, p = vc.as_dict(vol), f"{path}[{i}]"
+    for i, vol in vc.typed_dicts(errs, volumes, f"{path}"):
+        p = f"{path}[{i}]"
         el = Errors()
         count = 0
         for kind in _VOLUME_ORDER:
@@ -189,9 +189,9 @@ def validate_volumes(errs: Errors, volumes: Any, path: str) -> dict[str, Obj]:
 
 def _container_ports(errs: Errors, ports: Any, path: str) -> None:
     names: set[str] = set()
-    for i, port in enumerate(vc.as_list(ports)):
-        port, p = vc.as_dict(port), f"{path}[{i}]"
-        name = vc.as_str(port.get("name"))
+    for i, port in vc.typed_dicts(errs, ports, f"{path}"):
+        p = f"{path}[{i}]"
+        name = vc.typed_str(errs, port.get("name"), f"{p}.name")
         if name:
             msgs = vc.port_name(name)
             if msgs:
@@ -200,15 +200,16 @@ def _container_ports(errs: Errors, ports: Any, path: str) -> None:
                 errs.duplicate(f"{p}.name", name)
             else:
                 names.add(name)
-        container_port = vc.as_int(port.get("containerPort")) or 0
+        container_port = vc.typed_int(errs, port.get("containerPort"), f"{p}.containerPort") or 0
         if container_port == 0:
             errs.required(f"{p}.containerPort")
         else:
             errs.invalid_each(f"{p}.containerPort", container_port, vc.port_num(container_port))
-        host_port = vc.as_int(port.get("hostPort")) or 0
+        host_port = vc.typed_int(errs, port.get("hostPort"), f"{p}.hostPort") or 0
         if host_port:
             errs.invalid_each(f"{p}.hostPort", host_port, vc.port_num(host_port))
-        vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{p}.protocol")
+        vc.typed_str(errs, port.get("hostIP"), f"{p}.hostIP")
+        vc.validate_protocol(errs, vc.typed_str(errs, port.get("protocol"), f"{p}.protocol") or "", f"{p}.protocol")
 
 
 def _field_ref(errs: Errors, ref: Obj, allowed: tuple[str, ...], path: str) -> None:
@@ -256,12 +257,16 @@ def _env_value_from(errs: Errors, env: Obj, path: str) -> None:
         _field_ref(errs, source["fieldRef"], _ENV_FIELD_PATHS, f"{path}.fieldRef")
     if isinstance(source.get("resourceFieldRef"), dict):
         count += 1
-        resource = vc.as_str(source["resourceFieldRef"].get("resource"))
+        ref = source["resourceFieldRef"]
+        resource = vc.typed_str(errs, ref.get("resource"), f"{path}.resourceFieldRef.resource") or ""
+        vc.typed_str(errs, ref.get("containerName"), f"{path}.resourceFieldRef.containerName")
         if not resource:
             errs.required(f"{path}.resourceFieldRef.resource")
         elif resource not in _RESOURCE_FIELD_PATHS and not resource.startswith(
                 ("requests.hugepages-", "limits.hugepages-")):
             errs.not_supported(f"{path}.resourceFieldRef.resource", resource, _RESOURCE_FIELD_PATHS)
+        else:
+            _divisor(errs, resource, ref.get("divisor"), f"{path}.resourceFieldRef.divisor")
     for key in ("configMapKeyRef", "secretKeyRef"):
         if isinstance(source.get(key), dict):
             count += 1
@@ -275,9 +280,33 @@ def _env_value_from(errs: Errors, env: Obj, path: str) -> None:
         errs.invalid(path, "", "may not have more than one field specified at a time")
 
 
+_CPU_DIVISORS = (Fraction(1, 1000), Fraction(1))
+_MEMORY_DIVISORS = tuple(Fraction(b ** e) for b, e in ((1000, 0), (1000, 1), (1000, 2), (1000, 3), (1000, 4),
+                                                         (1000, 5), (1000, 6), (1024, 1), (1024, 2), (1024, 3),
+                                                         (1024, 4), (1024, 5), (1024, 6)))
+
+
+def _divisor(errs: Errors, resource: str, raw: Any, path: str) -> None:
+    """validateContainerResourceDivisor: a quantity, and one of the supported units."""
+    if raw is None:
+        return
+    try:
+        q = quantity.parse(raw)
+    except ValueError as e:
+        errs.invalid(path, raw if isinstance(raw, str) else vc.GoRepr(str(raw)), str(e))
+        return
+    if q.value == 0:
+        return  # unset: defaults to 1
+    if resource.endswith(".cpu") and q.value not in _CPU_DIVISORS:
+        errs.invalid(path, q.text, "only divisor's values 1m and 1 are supported with the cpu resource")
+    elif resource.endswith((".memory", ".ephemeral-storage")) and q.value not in _MEMORY_DIVISORS:
+        errs.invalid(path, q.text, "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, "
+                                   "1Ei are supported with the memory resource")
+
+
 def _env(errs: Errors, env_list: Any, path: str) -> None:
-    for i, env in enumerate(vc.as_list(env_list)):
-        env, p = vc.as_dict(env), f"{path}[{i}]"
+    for i, env in vc.typed_dicts(errs, env_list, f"{path}"):
+        p = f"{path}[{i}]"
         name = vc.as_str(env.get("name"))
         if not name:
             errs.required(f"{p}.name")
@@ -290,8 +319,8 @@ def _env(errs: Errors, env_list: Any, path: str) -> None:
 
 
 def _env_from(errs: Errors, sources: Any, path: str) -> None:
-    for i, src in enumerate(vc.as_list(sources)):
-        src, p = vc.as_dict(src), f"{path}[{i}]"
+    for i, src in vc.typed_dicts(errs, sources, f"{path}"):
+        p = f"{path}[{i}]"
         prefix = vc.as_str(src.get("prefix"))
         if prefix:
             errs.invalid_each(f"{p}.prefix", prefix, vc.relaxed_env_var_name(prefix))
@@ -312,8 +341,8 @@ def _env_from(errs: Errors, sources: Any, path: str) -> None:
 
 def _volume_mounts(errs: Errors, container: Obj, volumes: dict[str, Obj], path: str) -> None:
     mount_paths: set[str] = set()
-    for i, mount in enumerate(vc.as_list(container.get("volumeMounts"))):
-        mount, p = vc.as_dict(mount), f"{path}[{i}]"
+    for i, mount in vc.typed_dicts(errs, container.get("volumeMounts"), f"{path}"):
+        p = f"{path}[{i}]"
         name = vc.as_str(mount.get("name"))
         if not name:
             errs.required(f"{p}.name")
@@ -379,7 +408,7 @@ def _quantities(errs: Errors, resources: Obj, key: str, path: str) -> dict[str, 
     validation; here it is one more cause of the 422.
     """
     good: dict[str, tuple[Fraction, str]] = {}
-    for name, raw in sorted(vc.as_dict(resources.get(key)).items()):
+    for name, raw in sorted(vc.typed_dict(errs, resources.get(key), f"{path}.{key}").items()):
         p = f"{path}.{key}[{name}]"
         _resource_name(errs, name, p)
         try:
@@ -397,7 +426,7 @@ def _quantities(errs: Errors, resources: Obj, key: str, path: str) -> dict[str, 
 
 def validate_resources(errs: Errors, resources: Any, path: str) -> None:
     """validateResourceRequirements for a container."""
-    resources = vc.as_dict(resources)
+    resources = vc.typed_dict(errs, resources, path)
     limits = _quantities(errs, resources, "limits", path)
     requests = _quantities(errs, resources, "requests", path)
     for name, (value, text) in requests.items():
@@ -415,8 +444,9 @@ def _port_num_or_name(errs: Errors, port: Any, path: str) -> None:
     if isinstance(port, str):
         errs.invalid_each(path, port, vc.port_name(port))
     else:
-        n = vc.as_int(port)
-        errs.invalid_each(path, n if n is not None else port, vc.port_num(n if n is not None else 0))
+        n = vc.typed_int(errs, port, path)
+        if n is not None or port is None:
+            errs.invalid_each(path, n if n is not None else port, vc.port_num(n if n is not None else 0))
 
 
 def _handler(errs: Errors, handler: Obj, kinds: tuple[str, ...], grace: int | None, path: str) -> None:
@@ -429,9 +459,9 @@ def _handler(errs: Errors, handler: Obj, kinds: tuple[str, ...], grace: int | No
             errs.forbidden(p, "may not specify more than 1 handler type")
             continue
         count += 1
-        action = vc.as_dict(handler[kind])
+        action = vc.typed_dict(errs, handler[kind], p)
         if kind == "exec":
-            if not action.get("command"):
+            if not vc.typed_strs(errs, action.get("command"), f"{p}.command"):
                 errs.required(f"{p}.command")
         elif kind == "httpGet":
             if not action.get("path"):
@@ -443,7 +473,7 @@ def _handler(errs: Errors, handler: Obj, kinds: tuple[str, ...], grace: int | No
         elif kind in ("tcpSocket", "grpc"):
             _port_num_or_name(errs, action.get("port"), f"{p}.port")
         elif kind == "sleep":
-            seconds = vc.as_int(action.get("seconds")) or 0
+            seconds = vc.typed_int(errs, action.get("seconds"), f"{p}.seconds") or 0
             if grace is not None and not 0 < seconds <= grace:
                 errs.invalid(p, seconds, f"must be greater than 0 and less than terminationGracePeriodSeconds "
                                          f"({grace}). Enable AllowPodLifecycleSleepActionZeroValue feature gate "
@@ -455,11 +485,11 @@ def _handler(errs: Errors, handler: Obj, kinds: tuple[str, ...], grace: int | No
 def _probe(errs: Errors, probe: Any, kind: str, grace: int | None, path: str) -> None:
     if probe is None:
         return
-    probe = vc.as_dict(probe)
+    probe = vc.typed_dict(errs, probe, path)
     _handler(errs, probe, ("exec", "httpGet", "tcpSocket", "grpc"), grace, path)
     for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         vc.nonnegative(errs, probe.get(key), f"{path}.{key}")
-    probe_grace = vc.as_int(probe.get("terminationGracePeriodSeconds"))
+    probe_grace = vc.typed_int(errs, probe.get("terminationGracePeriodSeconds"), f"{path}.terminationGracePeriodSeconds")
     if probe_grace is not None and probe_grace <= 0:
         errs.invalid(f"{path}.terminationGracePeriodSeconds", probe_grace, "must be greater than 0")
     if kind in ("livenessProbe", "startupProbe"):
@@ -473,31 +503,42 @@ def _probe(errs: Errors, probe: Any, kind: str, grace: int | None, path: str) ->
 def _lifecycle_and_probes(errs: Errors, c: Obj, grace: int | None, path: str) -> None:
     lifecycle = c.get("lifecycle")
     if lifecycle is not None:
+        lifecycle = vc.typed_dict(errs, lifecycle, f"{path}.lifecycle")
         for hook in ("postStart", "preStop"):
-            handler = vc.as_dict(lifecycle).get(hook)
+            handler = lifecycle.get(hook)
             if handler is not None:
-                _handler(errs, vc.as_dict(handler), ("exec", "httpGet", "tcpSocket", "sleep"), grace,
-                         f"{path}.lifecycle.{hook}")
+                _handler(errs, vc.typed_dict(errs, handler, f"{path}.lifecycle.{hook}"),
+                         ("exec", "httpGet", "tcpSocket", "sleep"), grace, f"{path}.lifecycle.{hook}")
     for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
         _probe(errs, c.get(kind), kind, grace, f"{path}.{kind}")
 
 
 def _security_context(errs: Errors, sc: Any, path: str) -> None:
-    sc = vc.as_dict(sc)
+    sc = vc.typed_dict(errs, sc, path)
+    for key in ("privileged", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "runAsNonRoot"):
+        vc.typed_bool(errs, sc.get(key), f"{path}.{key}")
     for key in ("runAsUser", "runAsGroup"):
-        n = vc.as_int(sc.get(key))
+        n = vc.typed_int(errs, sc.get(key), f"{path}.{key}")
         if n is not None and not 0 <= n <= 0xFFFFFFFF:
             errs.invalid(f"{path}.{key}", n, vc.inclusive_range_error(0, 0xFFFFFFFF))
 
 
 def _container_common(errs: Errors, c: Obj, volumes: dict[str, Obj], path: str) -> None:
-    name = vc.as_str(c.get("name"))
+    name = vc.typed_str(errs, c.get("name"), f"{path}.name")
     if not name:
-        errs.required(f"{path}.name")
+        if name is not None or c.get("name") is None:
+            errs.required(f"{path}.name")
     else:
         errs.invalid_each(f"{path}.name", name, vc.dns1123_label(name))
-    if not c.get("image"):
+    image = vc.typed_str(errs, c.get("image"), f"{path}.image")
+    if not image and (image is not None or c.get("image") is None):
         errs.required(f"{path}.image")
+    for key in ("command", "args"):
+        vc.typed_strs(errs, c.get(key), f"{path}.{key}")
+    for key in ("workingDir", "terminationMessagePath"):
+        vc.typed_str(errs, c.get(key), f"{path}.{key}")
+    for key in ("stdin", "stdinOnce", "tty"):
+        vc.typed_bool(errs, c.get(key), f"{path}.{key}")
     policy = vc.as_str(c.get("terminationMessagePolicy"))
     if not policy:
         errs.required(f"{path}.terminationMessagePolicy")
@@ -520,7 +561,8 @@ def _host_port_conflicts(errs: Errors, containers: list[Any], path: str) -> None
     seen: set[str] = set()
     for ci, c in enumerate(containers):
         for pi, port in enumerate(vc.as_list(vc.as_dict(c).get("ports"))):
-            port = vc.as_dict(port)
+            if not isinstance(port, dict):
+                continue
             host_port = vc.as_int(port.get("hostPort")) or 0
             if not host_port:
                 continue
@@ -531,13 +573,15 @@ def _host_port_conflicts(errs: Errors, containers: list[Any], path: str) -> None
 
 
 def _containers(errs: Errors, spec: Obj, volumes: dict[str, Obj], grace: int | None, path: str) -> None:
-    containers = vc.as_list(spec.get("containers"))
+    raw = spec.get("containers")
+    containers = vc.typed_list(errs, raw, path)
     if not containers:
-        errs.required(path)
+        if raw is None or isinstance(raw, list):
+            errs.required(path)
         return
     names: set[str] = set()
-    for i, c in enumerate(containers):
-        c, p = vc.as_dict(c), f"{path}[{i}]"
+    for i, c in vc.typed_dicts(errs, containers, path):
+        p = f"{path}[{i}]"
         _container_common(errs, c, volumes, p)
         name = vc.as_str(c.get("name"))
         if name in names:
@@ -551,8 +595,8 @@ def _containers(errs: Errors, spec: Obj, volumes: dict[str, Obj], grace: int | N
 
 def _init_containers(errs: Errors, spec: Obj, volumes: dict[str, Obj], grace: int | None, path: str) -> None:
     names = {vc.as_str(vc.as_dict(c).get("name")) for c in vc.as_list(spec.get("containers"))}
-    for i, c in enumerate(vc.as_list(spec.get("initContainers"))):
-        c, p = vc.as_dict(c), f"{path}[{i}]"
+    for i, c in vc.typed_dicts(errs, spec.get("initContainers"), f"{path}"):
+        p = f"{path}[{i}]"
         _container_common(errs, c, volumes, p)
         restart = c.get("restartPolicy")
         if restart is not None and restart != "Always":
@@ -576,8 +620,8 @@ def _init_containers(errs: Errors, spec: Obj, volumes: dict[str, Obj], grace: in
 
 
 def validate_tolerations(errs: Errors, tolerations: Any, path: str) -> None:
-    for i, t in enumerate(vc.as_list(tolerations)):
-        t, p = vc.as_dict(t), f"{path}[{i}]"
+    for i, t in vc.typed_dicts(errs, tolerations, f"{path}"):
+        p = f"{path}[{i}]"
         key = vc.as_str(t.get("key"))
         operator = vc.as_str(t.get("operator"))
         value = vc.as_str(t.get("value"))
@@ -603,8 +647,8 @@ def validate_tolerations(errs: Errors, tolerations: Any, path: str) -> None:
 
 
 def _node_selector_term(errs: Errors, term: Obj, path: str) -> None:
-    for j, req in enumerate(vc.as_list(term.get("matchExpressions"))):
-        req, p = vc.as_dict(req), f"{path}.matchExpressions[{j}]"
+    for j, req in vc.typed_dicts(errs, term.get("matchExpressions"), f"{path}.matchExpressions"):
+        p = f"{path}.matchExpressions[{j}]"
         operator = vc.as_str(req.get("operator"))
         values = vc.as_list(req.get("values"))
         if operator in ("In", "NotIn"):
@@ -620,8 +664,8 @@ def _node_selector_term(errs: Errors, term: Obj, path: str) -> None:
             errs.invalid(f"{p}.operator", operator, "not a valid selector operator")
         key = vc.as_str(req.get("key"))
         errs.invalid_each(f"{p}.key", key, vc.qualified_name(key))
-    for j, req in enumerate(vc.as_list(term.get("matchFields"))):
-        req, p = vc.as_dict(req), f"{path}.matchFields[{j}]"
+    for j, req in vc.typed_dicts(errs, term.get("matchFields"), f"{path}.matchFields"):
+        p = f"{path}.matchFields[{j}]"
         operator = vc.as_str(req.get("operator"))
         values = vc.as_list(req.get("values"))
         if operator in ("In", "NotIn"):
@@ -738,16 +782,16 @@ def _host_network_ports(errs: Errors, spec: Obj, path: str, is_pod: bool) -> Non
 
 
 def _name_field(errs: Errors, spec: Obj, key: str, path: str, check: Any) -> None:
-    value = vc.as_str(spec.get(key))
+    value = vc.typed_str(errs, spec.get(key), f"{path}.{key}")
     if value:
         errs.invalid_each(f"{path}.{key}", value, check(value))
 
 
 def validate_pod_spec(errs: Errors, spec: Any, path: str, is_pod: bool) -> None:
     """ValidatePodSpec (plus the pod-only container checks when `is_pod`)."""
-    spec = vc.as_dict(spec)
+    spec = vc.typed_dict(errs, spec, path)
     grace_raw = spec.get("terminationGracePeriodSeconds")
-    grace = vc.as_int(grace_raw)
+    grace = vc.typed_int(errs, grace_raw, f"{path}.terminationGracePeriodSeconds")
     if grace_raw is None:
         errs.required(f"{path}.terminationGracePeriodSeconds")
     elif grace is not None and grace < 0:
@@ -756,12 +800,18 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str, is_pod: bool) -> None:
     _containers(errs, spec, volumes, grace, f"{path}.containers")
     _init_containers(errs, spec, volumes, grace, f"{path}.initContainers")
     _host_network_ports(errs, spec, path, is_pod)
-    restart = vc.as_str(spec.get("restartPolicy"))
+    for key in ("hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "automountServiceAccountToken",
+                "enableServiceLinks", "setHostnameAsFQDN", "hostUsers"):
+        vc.typed_bool(errs, spec.get(key), f"{path}.{key}")
+    for key in ("schedulerName", "runtimeClassName"):
+        vc.typed_str(errs, spec.get(key), f"{path}.{key}")
+    vc.typed_int(errs, spec.get("priority"), f"{path}.priority")
+    restart = vc.typed_str(errs, spec.get("restartPolicy"), f"{path}.restartPolicy")
     if not restart:
         errs.required(f"{path}.restartPolicy")
     elif restart not in _RESTART_POLICIES:
         errs.not_supported(f"{path}.restartPolicy", restart, _RESTART_POLICIES)
-    dns = vc.as_str(spec.get("dnsPolicy"))
+    dns = vc.typed_str(errs, spec.get("dnsPolicy"), f"{path}.dnsPolicy")
     if not dns:
         errs.required(f"{path}.dnsPolicy")
     elif dns not in _DNS_POLICIES:
@@ -770,22 +820,21 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str, is_pod: bool) -> None:
     _security_context(errs, spec.get("securityContext"), f"{path}.securityContext")
     _affinity(errs, spec.get("affinity"), f"{path}.affinity")
     _dns_config(errs, spec, f"{path}.dnsConfig")
-    for i, gate in enumerate(vc.as_list(spec.get("readinessGates"))):
-        condition = vc.as_str(vc.as_dict(gate).get("conditionType"))
+    for i, gate in vc.typed_dicts(errs, spec.get("readinessGates"), f"{path}.readinessGates"):
+        condition = vc.typed_str(errs, gate.get("conditionType"), f"{path}.readinessGates[{i}].conditionType") or ""
         errs.invalid_each(f"{path}.readinessGates[{i}].conditionType", condition, vc.qualified_name(condition))
     _name_field(errs, spec, "serviceAccountName", path, vc.dns1123_subdomain)
     _name_field(errs, spec, "nodeName", path, vc.dns1123_subdomain)
-    deadline = vc.as_int(spec.get("activeDeadlineSeconds"))
+    deadline = vc.typed_int(errs, spec.get("activeDeadlineSeconds"), f"{path}.activeDeadlineSeconds")
     if deadline is not None and not 1 <= deadline <= _MAX_INT32:
         errs.invalid(f"{path}.activeDeadlineSeconds", deadline, vc.inclusive_range_error(1, _MAX_INT32))
     _name_field(errs, spec, "hostname", path, vc.dns1123_label)
     _name_field(errs, spec, "subdomain", path, vc.dns1123_label)
     validate_tolerations(errs, spec.get("tolerations"), f"{path}.tolerations")
-    for i, alias in enumerate(vc.as_list(spec.get("hostAliases"))):
-        alias = vc.as_dict(alias)
+    for i, alias in vc.typed_dicts(errs, spec.get("hostAliases"), f"{path}.hostAliases"):
         vc.is_valid_ip(errs, f"{path}.hostAliases[{i}].ip", vc.as_str(alias.get("ip")))
-        for j, host in enumerate(vc.as_list(alias.get("hostnames"))):
-            errs.invalid_each(f"{path}.hostAliases[{i}].hostnames[{j}]", host, vc.dns1123_subdomain(vc.as_str(host)))
+        for j, host in enumerate(vc.typed_strs(errs, alias.get("hostnames"), f"{path}.hostAliases[{i}].hostnames")):
+            errs.invalid_each(f"{path}.hostAliases[{i}].hostnames[{j}]", host, vc.dns1123_subdomain(host))
     _name_field(errs, spec, "priorityClassName", path, vc.dns1123_subdomain)
     preemption = spec.get("preemptionPolicy")
     if preemption is not None:
@@ -805,8 +854,8 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str, is_pod: bool) -> None:
 
 def validate_pod_template(errs: Errors, template: Any, path: str) -> None:
     """ValidatePodTemplateSpec (labels are reported at `<path>.labels`, as upstream does)."""
-    template = vc.as_dict(template)
-    meta = vc.as_dict(template.get("metadata"))
+    template = vc.typed_dict(errs, template, path)
+    meta = vc.typed_dict(errs, template.get("metadata"), f"{path}.metadata")
     vc.validate_labels(errs, meta.get("labels"), f"{path}.labels")
     vc.validate_annotations(errs, meta.get("annotations"), f"{path}.annotations")
     validate_pod_spec(errs, template.get("spec"), f"{path}.spec", is_pod=False)

@@ -23,7 +23,7 @@ def validate_scale(obj: Obj) -> None:
         errs.required("metadata.name", "name or generateName is required")
     else:
         errs.invalid_each("metadata.name", name, vc.dns1123_subdomain(name))
-    replicas = vc.as_int(vc.as_dict(obj.get("spec")).get("replicas"))
+    replicas = vc.typed_int(errs, vc.typed_dict(errs, obj.get("spec"), "spec").get("replicas"), "spec.replicas")
     if replicas is not None and replicas < 0:
         errs.invalid("spec.replicas", replicas, vc.NON_NEGATIVE)
     errs.raise_invalid("Scale", name, "autoscaling")

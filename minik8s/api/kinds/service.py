@@ -49,7 +49,7 @@ def _cluster_ips(spec: Obj) -> list[str]:
 
 
 def _service_port(errs: Errors, port: Obj, require_name: bool, names: set[str], path: str) -> None:
-    name = vc.as_str(port.get("name"))
+    name = vc.typed_str(errs, port.get("name"), f"{path}.name") or ""
     if require_name and not name:
         errs.required(f"{path}.name")
     elif name:
@@ -57,18 +57,22 @@ def _service_port(errs: Errors, port: Obj, require_name: bool, names: set[str], 
         if name in names:
             errs.duplicate(f"{path}.name", name)
         names.add(name)
-    number = vc.as_int(port.get("port"))
-    errs.invalid_each(f"{path}.port", number if number is not None else 0, vc.port_num(number or 0))
-    vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{path}.protocol")
+    number = vc.typed_int(errs, port.get("port"), f"{path}.port")
+    if number is not None or port.get("port") is None:
+        errs.invalid_each(f"{path}.port", number if number is not None else 0, vc.port_num(number or 0))
+    vc.validate_protocol(errs, vc.typed_str(errs, port.get("protocol"), f"{path}.protocol") or "", f"{path}.protocol")
+    vc.typed_int(errs, port.get("nodePort"), f"{path}.nodePort")
     target = port.get("targetPort")
     if isinstance(target, str):
         errs.invalid_each(f"{path}.targetPort", target, vc.port_name(target))
+    elif target is not None and vc.as_int(target) is None:
+        vc.wrong_type(errs, f"{path}.targetPort", target, "integer or string")
     else:
         n = vc.as_int(target) or 0
         errs.invalid_each(f"{path}.targetPort", n, vc.port_num(n))
-    app_protocol = port.get("appProtocol")
+    app_protocol = vc.typed_str(errs, port.get("appProtocol"), f"{path}.appProtocol")
     if app_protocol is not None:
-        errs.invalid_each(f"{path}.appProtocol", app_protocol, vc.qualified_name(vc.as_str(app_protocol)))
+        errs.invalid_each(f"{path}.appProtocol", app_protocol, vc.qualified_name(app_protocol))
 
 
 def _service_port_repr(port: Obj) -> vc.GoRepr:
@@ -79,7 +83,7 @@ def _service_port_repr(port: Obj) -> vc.GoRepr:
 
 
 def _service_ports(errs: Errors, spec: Obj, kind: str) -> None:
-    ports = [vc.as_dict(p) for p in vc.as_list(spec.get("ports"))]
+    ports = [p for _, p in vc.typed_dicts(errs, spec.get("ports"), "spec.ports")]
     names: set[str] = set()
     for i, port in enumerate(ports):
         _service_port(errs, port, len(ports) > 1, names, f"spec.ports[{i}]")
@@ -156,7 +160,7 @@ def _service_ips(errs: Errors, spec: Obj, kind: str) -> None:
         if i == 0 and ip == "None":
             continue
         vc.is_valid_ip(errs, f"spec.clusterIPs[{i}]", ip)
-    families = [vc.as_str(f) for f in vc.as_list(spec.get("ipFamilies"))]
+    families = vc.typed_strs(errs, spec.get("ipFamilies"), "spec.ipFamilies")
     for i, family in enumerate(families):
         if family not in ("IPv4", "IPv6"):
             errs.not_supported(f"spec.ipFamilies[{i}]", family, ("IPv4", "IPv6"))
@@ -166,8 +170,8 @@ def _service_ips(errs: Errors, spec: Obj, kind: str) -> None:
     policies = ("PreferDualStack", "RequireDualStack", "SingleStack")
     if policy is not None and policy not in policies:
         errs.not_supported("spec.ipFamilyPolicy", policy, policies)
-    for i, ip in enumerate(vc.as_list(spec.get("externalIPs"))):
-        vc.is_valid_ip(errs, f"spec.externalIPs[{i}]", vc.as_str(ip))
+    for i, ip in enumerate(vc.typed_strs(errs, spec.get("externalIPs"), "spec.externalIPs")):
+        vc.is_valid_ip(errs, f"spec.externalIPs[{i}]", ip)
 
 
 def _traffic_policies(errs: Errors, spec: Obj, kind: str) -> None:
@@ -180,7 +184,7 @@ def _traffic_policies(errs: Errors, spec: Obj, kind: str) -> None:
         errs.required("spec.externalTrafficPolicy")
     elif policy not in ("Cluster", "Local"):
         errs.not_supported("spec.externalTrafficPolicy", policy, ("Cluster", "Local"))
-    health = vc.as_int(spec.get("healthCheckNodePort")) or 0
+    health = vc.typed_int(errs, spec.get("healthCheckNodePort"), "spec.healthCheckNodePort") or 0
     if health and not (kind == "LoadBalancer" and policy == "Local"):
         errs.invalid("spec.healthCheckNodePort", health,
                      "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'")
@@ -201,9 +205,11 @@ def _service_update(errs: Errors, spec: Obj, old_spec: Obj) -> None:
 
 
 def _endpoint_address(errs: Errors, address: Obj, path: str) -> None:
-    ip = vc.as_str(address.get("ip"))
+    ip = vc.typed_str(errs, address.get("ip"), f"{path}.ip") or ""
     valid = vc.is_valid_ip(errs, f"{path}.ip", ip)
-    hostname = vc.as_str(address.get("hostname"))
+    vc.typed_dict(errs, address.get("targetRef"), f"{path}.targetRef")
+    vc.typed_str(errs, address.get("nodeName"), f"{path}.nodeName")
+    hostname = vc.typed_str(errs, address.get("hostname"), f"{path}.hostname")
     if hostname:
         errs.invalid_each(f"{path}.hostname", hostname, vc.dns1123_label(hostname))
     if address.get("nodeName") is not None:
@@ -224,14 +230,14 @@ def _endpoint_address(errs: Errors, address: Obj, path: str) -> None:
 
 
 def _endpoint_port(errs: Errors, port: Obj, require_name: bool, path: str) -> None:
-    name = vc.as_str(port.get("name"))
+    name = vc.typed_str(errs, port.get("name"), f"{path}.name") or ""
     if require_name and not name:
         errs.required(f"{path}.name")
     elif name:
         errs.invalid_each(f"{path}.name", name, vc.dns1123_label(name))
-    number = vc.as_int(port.get("port")) or 0
+    number = vc.typed_int(errs, port.get("port"), f"{path}.port") or 0
     errs.invalid_each(f"{path}.port", number, vc.port_num(number))
-    vc.validate_protocol(errs, vc.as_str(port.get("protocol")), f"{path}.protocol")
+    vc.validate_protocol(errs, vc.typed_str(errs, port.get("protocol"), f"{path}.protocol") or "", f"{path}.protocol")
 
 
 # ---------------------------------------------------------------------------
@@ -241,11 +247,12 @@ def _endpoint_port(errs: Errors, port: Obj, require_name: bool, path: str) -> No
 def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
     """A Service leaving NodePort/LoadBalancer loses the fields only those types allow,
     unless the user changed them on purpose (Kubernetes' dropTypeDependentFields)."""
-    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    spec, old_spec = vc.as_dict(new.get("spec")), vc.as_dict(old.get("spec"))
     if spec.get("type") == old_spec.get("type") or spec.get("type") in ("NodePort", "LoadBalancer"):
         return
-    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
-    for port in spec.get("ports") or []:
+    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                 for p in defaults.dicts(old_spec.get("ports"))}
+    for port in defaults.dicts(spec.get("ports")):
         if port.get("nodePort") and port["nodePort"] == old_ports.get((port.get("port"), port.get("protocol", "TCP"))):
             port.pop("nodePort")
     if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
@@ -376,14 +383,15 @@ def _patch_allocated_values(new: Obj, old: Obj) -> None:
             new_spec["clusterIPs"] = list(old_spec["clusterIPs"])
     if _needs_node_port(old_spec) and _needs_node_port(new_spec):
         def used(spec: View) -> set[int]:
-            return {int(vc.as_dict(p).get("nodePort") or 0) for p in vc.as_list(spec.get("ports"))} - {0}
+            # Read leniently: the update is type-checked after this, not before.
+            return {vc.as_int(vc.as_dict(p).get("nodePort")) or 0 for p in vc.as_list(spec.get("ports"))} - {0}
         taken = used(old_spec) & used(new_spec)
         by_name = {vc.as_str(vc.as_dict(p).get("name")): vc.as_dict(p).get("nodePort")
                    for p in vc.as_list(old_spec.get("ports"))}
         for port in vc.as_list(new_spec.get("ports")):
             if isinstance(port, dict) and not port.get("nodePort"):
                 known = by_name.get(vc.as_str(port.get("name")))
-                if known and int(known) not in taken:
+                if vc.as_int(known) and vc.as_int(known) not in taken:
                     port["nodePort"] = known
     if (old_spec.get("type") == new_spec.get("type") == "LoadBalancer"
             and old_spec.get("externalTrafficPolicy") == new_spec.get("externalTrafficPolicy") == "Local"
@@ -442,8 +450,15 @@ class ServiceStrategy(strategy.Strategy):
         super().prepare_for_update(res, new, old)
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        spec = vc.as_dict(obj.get("spec"))
-        kind = vc.as_str(spec.get("type"))
+        spec = vc.typed_dict(errs, obj.get("spec"), "spec")
+        kind = vc.typed_str(errs, spec.get("type"), "spec.type") or ""
+        vc.typed_str(errs, spec.get("clusterIP"), "spec.clusterIP")
+        vc.typed_strs(errs, spec.get("clusterIPs"), "spec.clusterIPs")
+        for key in ("externalName", "sessionAffinity", "externalTrafficPolicy", "internalTrafficPolicy",
+                    "ipFamilyPolicy", "loadBalancerIP", "loadBalancerClass"):
+            vc.typed_str(errs, spec.get(key), f"spec.{key}")
+        for key in ("publishNotReadyAddresses", "allocateLoadBalancerNodePorts"):
+            vc.typed_bool(errs, spec.get(key), f"spec.{key}")
         ips = _cluster_ips(spec)
         headless = bool(ips) and ips[0] == "None"
         if old is not None:
@@ -460,7 +475,7 @@ class ServiceStrategy(strategy.Strategy):
             errs.required("spec.type")
         elif kind not in _SERVICE_TYPES:
             errs.not_supported("spec.type", kind, _SERVICE_TYPES)
-        ranges = vc.as_list(spec.get("loadBalancerSourceRanges"))
+        ranges = vc.typed_strs(errs, spec.get("loadBalancerSourceRanges"), "spec.loadBalancerSourceRanges")
         if ranges:
             if kind != "LoadBalancer":
                 errs.forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'")
@@ -482,13 +497,15 @@ class EndpointsStrategy(strategy.Strategy):
                 defaults.set_if_zero(port, "protocol", "TCP")
 
     def check(self, errs: Errors, res: resources.Resource, obj: Obj, old: Obj | None) -> None:
-        for i, subset in enumerate(vc.as_list(obj.get("subsets"))):
-            subset, p = vc.as_dict(subset), f"subsets[{i}]"
+        for i, subset in vc.typed_dicts(errs, obj.get("subsets"), "subsets"):
+            p = f"subsets[{i}]"
+            addresses = {key: vc.typed_dicts(errs, subset.get(key), f"{p}.{key}")
+                         for key in ("addresses", "notReadyAddresses")}
             if not vc.as_list(subset.get("addresses")) and not vc.as_list(subset.get("notReadyAddresses")):
                 errs.required(p, "must specify `addresses` or `notReadyAddresses`")
-            for key in ("addresses", "notReadyAddresses"):
-                for j, address in enumerate(vc.as_list(subset.get(key))):
-                    _endpoint_address(errs, vc.as_dict(address), f"{p}.{key}[{j}]")
-            ports = [vc.as_dict(port) for port in vc.as_list(subset.get("ports"))]
+            for key, found in addresses.items():
+                for j, address in found:
+                    _endpoint_address(errs, address, f"{p}.{key}[{j}]")
+            ports = [port for _, port in vc.typed_dicts(errs, subset.get("ports"), f"{p}.ports")]
             for j, port in enumerate(ports):
                 _endpoint_port(errs, port, len(ports) > 1, f"{p}.ports[{j}]")

@@ -1,7 +1,7 @@
-"""apps/v1: Deployment and ReplicaSet.
+"""apps/v1: Deployment, ReplicaSet, DaemonSet and ControllerRevision.
 
 Field numbers are those of k8s.io/api/apps/v1/generated.proto; descriptions are
-minik8s's own. Add DaemonSet, StatefulSet, ... here (docs/apiserver.md, "Adding a kind").
+minik8s's own. Add StatefulSet, ... here (docs/apiserver.md, "Adding a kind").
 """
 from __future__ import annotations
 
@@ -172,3 +172,115 @@ DEPLOYMENT = dsl.kind(
 
 
 DEPLOYMENT_LIST = meta_v1.list_of(DEPLOYMENT)
+
+
+ROLLING_UPDATE_DAEMON_SET = dsl.Message(
+    "io.k8s.api.apps.v1.RollingUpdateDaemonSet",
+    "Limits of a DaemonSet's rolling update.",
+    (
+        dsl.Field("maxUnavailable", 1, dsl.INT_OR_STRING, "How many nodes (a number, or a percentage of the nodes "
+                  "that should run the pod, rounded up) may be without an available pod during the update. Cannot "
+                  "be 0 if maxSurge is 0. Defaults to 1.", pointer=True),
+        dsl.Field("maxSurge", 2, dsl.INT_OR_STRING, "How many nodes (a number or a percentage, rounded up) may run "
+                  "an old and a new pod at once during the update: the new one starts before the old one is "
+                  "deleted. Cannot be non-zero if maxUnavailable is. Defaults to 0.", pointer=True),
+    ),
+)
+
+
+DAEMON_SET_UPDATE_STRATEGY = dsl.Message(
+    "io.k8s.api.apps.v1.DaemonSetUpdateStrategy",
+    "How a DaemonSet replaces its pods when the template changes.",
+    (
+        dsl.Field("type", 1, dsl.STRING, "RollingUpdate (the default) replaces pods node by node; OnDelete only "
+                  "creates a new pod where the old one was deleted by someone.", enum=("OnDelete", "RollingUpdate")),
+        dsl.Field("rollingUpdate", 2, ROLLING_UPDATE_DAEMON_SET, "Limits of a rolling update; only with type "
+                  "RollingUpdate.", pointer=True),
+    ),
+)
+
+
+DAEMON_SET_SPEC = dsl.Message(
+    "io.k8s.api.apps.v1.DaemonSetSpec",
+    "The desired state of a DaemonSet.",
+    (
+        dsl.Field("selector", 1, meta_v1.LABEL_SELECTOR, "Which pods the DaemonSet manages; must match the "
+                  "template's labels. Cannot be changed.", pointer=True, required=True),
+        dsl.Field("template", 2, pod.POD_TEMPLATE_SPEC, "The pod run on every eligible node (those its node "
+                  "selector and affinity allow, whose taints it tolerates). Its restartPolicy must be Always.",
+                  required=True),
+        dsl.Field("updateStrategy", 3, DAEMON_SET_UPDATE_STRATEGY, "How pods are replaced when the template "
+                  "changes."),
+        dsl.Field("minReadySeconds", 4, dsl.INT32, "Seconds a new pod must be ready, with no container crashing, "
+                  "before it counts as available. Defaults to 0."),
+        dsl.Field("revisionHistoryLimit", 6, dsl.INT32, "How many old ControllerRevisions to keep for rollbacks. "
+                  "Defaults to 10.", pointer=True),
+    ),
+)
+
+
+DAEMON_SET_CONDITION = dsl.Message(
+    "io.k8s.api.apps.v1.DaemonSetCondition",
+    "The state of one aspect of a DaemonSet.",
+    (
+        dsl.Field("type", 1, dsl.STRING, "The condition's type.", required=True),
+        dsl.Field("status", 2, dsl.STRING, "True, False or Unknown.", required=True),
+        dsl.Field("lastTransitionTime", 3, dsl.TIME, "When status last changed."),
+        dsl.Field("reason", 4, dsl.STRING, "A machine-readable reason for the last transition."),
+        dsl.Field("message", 5, dsl.STRING, "A human-readable explanation of the last transition."),
+    ),
+)
+
+
+DAEMON_SET_STATUS = dsl.Message(
+    "io.k8s.api.apps.v1.DaemonSetStatus",
+    "The observed state of a DaemonSet.",
+    (
+        dsl.Field("currentNumberScheduled", 1, dsl.INT32, "Nodes that should run the pod and run at least one.",
+                  required=True),
+        dsl.Field("numberMisscheduled", 2, dsl.INT32, "Nodes that run the pod but should not.", required=True),
+        dsl.Field("desiredNumberScheduled", 3, dsl.INT32, "Nodes that should run the pod.", required=True),
+        dsl.Field("numberReady", 4, dsl.INT32, "Nodes that should run the pod and have a ready one.", required=True),
+        dsl.Field("observedGeneration", 5, dsl.INT64, "The metadata.generation the controller last acted on."),
+        dsl.Field("updatedNumberScheduled", 6, dsl.INT32, "Nodes running a pod of the current template."),
+        dsl.Field("numberAvailable", 7, dsl.INT32, "Nodes that should run the pod and have one available (ready for "
+                  "minReadySeconds)."),
+        dsl.Field("numberUnavailable", 8, dsl.INT32, "Nodes that should run the pod and have none available."),
+        dsl.Field("collisionCount", 9, dsl.INT32, "Counts hash collisions of ControllerRevision names; the "
+                  "controller uses it to name new revisions uniquely.", pointer=True),
+        dsl.Field("conditions", 10, DAEMON_SET_CONDITION, "The latest observations of the DaemonSet's state.",
+                  repeated=True, patch_strategy="merge", merge_key="type", list_type="map", list_map_keys=("type",)),
+    ),
+)
+
+
+DAEMON_SET = dsl.kind(
+    "io.k8s.api.apps.v1.DaemonSet",
+    "Runs one copy of a pod on every eligible node, adding it to nodes that join and rolling out template changes.",
+    dsl.GVK("apps", "v1", "DaemonSet"),
+    (
+        dsl.Field("metadata", 1, meta_v1.OBJECT_META, "Standard object metadata."),
+        dsl.Field("spec", 2, DAEMON_SET_SPEC, "The desired state: selector, pod template and update strategy."),
+        dsl.Field("status", 3, DAEMON_SET_STATUS, "The observed state, written by the controller. Read-only."),
+    ),
+)
+
+
+DAEMON_SET_LIST = meta_v1.list_of(DAEMON_SET)
+
+
+CONTROLLER_REVISION = dsl.kind(
+    "io.k8s.api.apps.v1.ControllerRevision",
+    "An immutable snapshot of a controller's pod template (DaemonSets, StatefulSets), kept for rollbacks. Only its "
+    "metadata can change after creation.",
+    dsl.GVK("apps", "v1", "ControllerRevision"),
+    (
+        dsl.Field("metadata", 1, meta_v1.OBJECT_META, "Standard object metadata."),
+        dsl.Field("data", 2, dsl.RAW_EXTENSION, "The snapshot: for a DaemonSet, a strategic merge patch holding its "
+                  "spec.template."),
+        dsl.Field("revision", 3, dsl.INT64, "The revision number of this snapshot; higher is newer.", required=True),
+    ),
+)
+
+
+CONTROLLER_REVISION_LIST = meta_v1.list_of(CONTROLLER_REVISION)

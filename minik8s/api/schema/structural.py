@@ -58,7 +58,13 @@ _INDEX_RE = re.compile(r"\[[^\]]*\]")
 
 
 class StructuralError(Exception):
-    """A value Go's decoder would refuse; the message is Go's (without the kind prefix)."""
+    """A value Go's decoder would refuse; the message is Go's (without the kind prefix).
+    `path` locates the value (`spec.containers[0].resources.limits[memory]`) for
+    callers that report it as a field error rather than as a decoding error."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class _Node:
@@ -158,6 +164,7 @@ def _value(node: _Node, value: Any, path: str, key: str, here: str, unknown: lis
     """
     code = node.code
     t = type(value)
+    at = here or (f"{path}.{key}" if path else key)
     if code == _STRING:
         ok = t is str
     elif code == _MESSAGE:
@@ -181,23 +188,23 @@ def _value(node: _Node, value: Any, path: str, key: str, here: str, unknown: lis
     elif code == _QUANTITY:
         if (t is str or t is int or t is float) and _valid_quantity(str(value) if t is not str else value):
             return
-        raise StructuralError(quantity.FORMAT_ERROR)
+        raise StructuralError(quantity.FORMAT_ERROR, at)
     elif code == _TIME:
         if t is not str:
             raise _type_error(node, value, path, key, element=True)
         if not _valid_time(value):
-            raise StructuralError(f'parsing time "{value}" as "{_RFC3339}": cannot parse "{value}" as "2006"')
+            raise StructuralError(f'parsing time "{value}" as "{_RFC3339}": cannot parse "{value}" as "2006"', at)
         return
     elif code == _DURATION:
         if t is not str:
             raise _type_error(node, value, path, key, element=True)
         if not _DURATION_RE.match(value):
-            raise StructuralError(f'time: invalid duration "{value}"')
+            raise StructuralError(f'time: invalid duration "{value}"', at)
         return
     elif code == _BYTES:
         if t is not str:
             raise _type_error(node, value, path, key, element=True)
-        _check_base64(value)
+        _check_base64(value, at)
         return
     else:  # pragma: no cover - every code is handled above
         raise AssertionError(code)
@@ -227,7 +234,7 @@ def _valid_time(text: str) -> bool:
     return True
 
 
-def _check_base64(text: str) -> None:
+def _check_base64(text: str, at: str = "") -> None:
     # Go's base64.StdEncoding: padding required, line breaks ignored.
     data = text.replace("\r", "").replace("\n", "")
     try:
@@ -235,7 +242,7 @@ def _check_base64(text: str) -> None:
     except (binascii.Error, ValueError):
         position = next((i for i, ch in enumerate(data) if not (ch.isalnum() and ch.isascii()) and ch not in "+/="),
                         len(data) - len(data) % 4 if len(data) % 4 else max(len(data) - 1, 0))
-        raise StructuralError(f"illegal base64 data at input byte {position}") from None
+        raise StructuralError(f"illegal base64 data at input byte {position}", at) from None
 
 
 def _type_error(node: _Node, value: Any, path: str, key: str, *, element: bool = False) -> StructuralError:
@@ -244,7 +251,8 @@ def _type_error(node: _Node, value: Any, path: str, key: str, *, element: bool =
     field_path = _INDEX_RE.sub("", f"{path}.{key}" if path else key)
     go_type = _go_type(node, element)
     return StructuralError(f"json: cannot unmarshal {_json_kind(value, node, element)} into Go struct field "
-                           f"{node.owner.short_name}.{field_path} of type {go_type}")
+                           f"{node.owner.short_name}.{field_path} of type {go_type}",
+                           f"{path}.{key}" if path else key)
 
 
 def _json_kind(value: Any, node: _Node, element: bool) -> str:
@@ -315,6 +323,8 @@ def duplicate_json_paths(raw: bytes) -> list[str]:
         doc = json.loads(raw, object_pairs_hook=_pairs_hook)
     except ValueError:
         return []  # the caller's own parse reports malformed JSON
+    except RecursionError:
+        return []  # deeper than Python's parser goes (orjson's limit is higher): nothing to report
     if isinstance(doc, _Dups):
         return list(doc.dups)
     return _nested("", doc) if isinstance(doc, list) else []
@@ -324,7 +334,7 @@ def duplicate_yaml_paths(raw: bytes) -> list[str]:
     """`duplicate_json_paths` for a YAML body (PyYAML keeps the last value silently)."""
     try:
         root = yaml.compose(raw, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return []
     found: list[str] = []
 

@@ -139,6 +139,14 @@ CONTROLLER_MANAGER_RULES = (
     _r(["create", "patch", "update"], [APPS], ["replicasets"]),
     _r(["update"], [APPS], ["replicasets/status", "deployments/status"]),
     _r(["patch", "update"], [APPS], ["deployments"]),
+    # job, cronjob, ttl-after-finished, daemonset (and its ControllerRevisions).
+    _r(["create", "patch", "update"], [BATCH], ["jobs"]),
+    _r(["update"], [BATCH], ["jobs/status", "cronjobs/status", "jobs/finalizers", "cronjobs/finalizers"]),
+    _r(["update"], [APPS], ["daemonsets/status", "daemonsets/finalizers"]),
+    _r(["create", "patch", "update"], [APPS], ["controllerrevisions"]),
+    # The garbage collector removes finalizers (foreground, orphan) and owner references.
+    _r(["patch", "update"], [BATCH], ["cronjobs"]),
+    _r(["patch", "update"], [APPS], ["daemonsets"]),
     # A `default` ServiceAccount in every namespace (the ServiceAccount controller).
     _r(["create"], [CORE], ["serviceaccounts"]),
     # The HPA controller: the target's scale and the autoscaler's status (metrics are read).

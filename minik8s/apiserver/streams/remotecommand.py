@@ -168,9 +168,10 @@ async def relay_spdy(session: spdy.Session, upstream: aiohttp.ClientWebSocketRes
                 for size in splitter.feed(data):
                     await upstream.send_bytes(bytes([RESIZE]) + json.dumps(size).encode())
 
-    pumps = [asyncio.create_task(stdin_to_kubelet()), asyncio.create_task(resize_to_kubelet())]
     status: dict[str, Any] | None = None
-    try:
+
+    async def from_kubelet() -> None:
+        nonlocal status
         async for msg in upstream:
             if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
                 continue
@@ -184,12 +185,29 @@ async def relay_spdy(session: spdy.Session, upstream: aiohttp.ClientWebSocketRes
                     status = json.loads(data)
                 except ValueError:
                     status = internal_error(data.decode(errors="replace"))
+
+    pumps = [asyncio.create_task(stdin_to_kubelet()), asyncio.create_task(resize_to_kubelet())]
+    output = asyncio.create_task(from_kubelet())
+    client_gone = asyncio.create_task(session.wait_closed())
+    try:
+        await asyncio.wait({output, client_gone}, return_when=asyncio.FIRST_COMPLETED)
+        if output.done():
+            output.result()
+        else:
+            # Gone is gone: the kubelet keeps an attached container's stdin open after the
+            # client's end of stdin (not stdinOnce), so it learns of the end from this close.
+            output.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await output
+            with contextlib.suppress(Exception):
+                await upstream.close()
+            return
     except (ConnectionError, spdy.StreamReset, aiohttp.ClientError) as e:
         log.info("remotecommand: session ended early: %r", e)
     finally:
-        for task in pumps:
+        for task in [*pumps, output, client_gone]:
             task.cancel()
-        await asyncio.gather(*pumps, return_exceptions=True)
+        await asyncio.gather(*pumps, output, client_gone, return_exceptions=True)
     if status is None:
         status = internal_error("the kubelet ended the stream without a status")
     with contextlib.suppress(ConnectionError, spdy.StreamReset):
@@ -205,7 +223,9 @@ async def relay_spdy(session: spdy.Session, upstream: aiohttp.ClientWebSocketRes
 
 
 async def relay_websocket(client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
-    """Copy frames both ways until the kubelet ends the session (it sends the Status first)."""
+    """Copy frames both ways until the kubelet ends the session (it sends the Status first)
+    or the client goes away (then the kubelet's connection is closed: an attached container
+    that is not stdinOnce keeps its stdin open, so the kubelet learns of the end from it)."""
 
     async def to_kubelet() -> None:
         async for msg in client:
@@ -215,12 +235,11 @@ async def relay_websocket(client: web.WebSocketResponse, upstream: aiohttp.Clien
                 # The python client sends str stdin as text messages ("\x00" + data),
                 # which Kubernetes' wsstream reads like binary ones.
                 await upstream.send_bytes(msg.data.encode())
-        # The client closed its side: stdin is over for the kubelet.
+        # The client went away: stdin is over for the kubelet.
         with contextlib.suppress(Exception):
             await upstream.send_bytes(bytes([CLOSE, STDIN]))
 
-    forward = asyncio.get_running_loop().create_task(to_kubelet())
-    try:
+    async def to_client() -> None:
         async for msg in upstream:
             if msg.type == aiohttp.WSMsgType.BINARY:
                 await client.send_bytes(msg.data)
@@ -228,11 +247,22 @@ async def relay_websocket(client: web.WebSocketResponse, upstream: aiohttp.Clien
                 await client.send_str(msg.data)
             elif msg.type == aiohttp.WSMsgType.ERROR:
                 break
-    except (ConnectionResetError, RuntimeError):
-        pass
+
+    forward = asyncio.get_running_loop().create_task(to_kubelet())
+    backward = asyncio.get_running_loop().create_task(to_client())
+    try:
+        await asyncio.wait({forward, backward}, return_when=asyncio.FIRST_COMPLETED)
+        if not backward.done():
+            backward.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await backward
+            with contextlib.suppress(Exception):
+                await upstream.close()
     finally:
-        forward.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await forward
+        for task in (forward, backward):
+            task.cancel()
+        for task in (forward, backward):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         with contextlib.suppress(Exception):
             await client.close()

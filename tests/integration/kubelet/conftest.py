@@ -4,12 +4,14 @@
   so `kubectl logs/exec` reach the kubelet (the shared fixtures `namespace`
   and `client` then use this one for the tests below this directory).
 - `kubelet`: one kubelet process shared by the session, with its own node
-  name, pod network (an unused /24) and root dir. `start_kubelet` starts more
+  name, root dir and pod network: a CNI configuration (what the network agent
+  would write) for a bridge of its own on an unused /24, host-local's store
+  under its root dir. `start_kubelet` starts more
   (a test that kills one with SIGKILL uses its own).
 - `pods`: creates pods for a test and, afterwards, deletes them and waits until
   the kubelet removed their containers.
 At the end, everything labelled with a test node's name is removed from the
-engine, with the networks and root dirs; at the start, whatever a run killed
+engine, with the bridges and root dirs; at the start, whatever a run killed
 before its clean-up left there is.
 """
 from __future__ import annotations
@@ -36,6 +38,7 @@ from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.images import build
 from minik8s.kubelet import runtime
+from minik8s.network import cniconfig
 from minik8s.util import procs
 from tests import conftest as root
 
@@ -71,19 +74,21 @@ def remove_containers(client: docker.DockerClient, containers: list[dict[str, An
             client.api.remove_container(c["Id"], force=True)
 
 
+BRIDGE_PREFIX = "mk8st"  # the test kubelets' pod bridges
+
+
 def sweep_test_nodes(client: docker.DockerClient) -> None:
-    """Containers, then networks, of test kubelets (`test-node-*`) an interrupted run left behind."""
+    """Containers, then pod bridges, of test kubelets (`test-node-*`) an interrupted run left behind."""
     def stale(labels: dict[str, str] | None) -> bool:
         return (labels or {}).get(runtime.NODE, "").startswith("test-node-")
 
     remove_containers(client, [c for c in client.api.containers(all=True, filters={"label": runtime.NODE})
                                if stale(c["Labels"])])
-    for net in client.api.networks(filters={"label": runtime.NODE}):
-        if stale(net.get("Labels")):
-            try:
-                client.api.remove_network(net["Id"])
-            except docker.errors.APIError as e:
-                warnings.warn(f"docker network {net['Name']} left by an earlier run not removed: {e}", stacklevel=2)
+    links = json.loads(subprocess.run(["ip", "-j", "link", "show", "type", "bridge"], capture_output=True,
+                                      text=True, check=True).stdout or "[]")
+    for link in links:
+        if link["ifname"].startswith(BRIDGE_PREFIX):
+            subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True, check=False)
 
 
 def unused_pod_cidr(client: docker.DockerClient) -> str:
@@ -92,6 +97,11 @@ def unused_pod_cidr(client: docker.DockerClient) -> str:
         for cfg in (net.get("IPAM") or {}).get("Config") or []:
             if cfg.get("Subnet"):
                 used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+    routes = json.loads(subprocess.run(["ip", "-j", "route", "show"], capture_output=True, text=True,
+                                       check=True).stdout or "[]")
+    for route in routes:
+        if route.get("dst") not in (None, "default"):
+            used.append(ipaddress.ip_network(route["dst"], strict=False))
     for _ in range(500):
         candidate = ipaddress.ip_network(f"10.250.{random.randint(0, 255)}.0/24")
         if not any(candidate.overlaps(u) for u in used):
@@ -106,8 +116,13 @@ class KubeletProcess:
         self.docker = docker_client
         self.node = "test-node-" + uuid.uuid4().hex[:6]
         self.cidr = unused_pod_cidr(docker_client)
-        self.network = "minik8s-" + self.node
+        self.bridge = BRIDGE_PREFIX + self.node[-6:]
         self.root = tmp / self.node
+        self.cni_conf_dir = self.root / "net.d"
+        self.ipam_dir = self.root / "ipam"
+        # What the network agent writes on a node (kubelet tests run no agent).
+        cniconfig.write(str(self.cni_conf_dir), cniconfig.conflist(self.cidr, bridge=self.bridge,
+                                                                   data_dir=str(self.ipam_dir)))
         self.port = procs.free_port()
         self.log_file = tmp / f"{self.node}.log"
         self.extra = extra or []
@@ -117,7 +132,7 @@ class KubeletProcess:
         kubeconfig = self.apiserver.kubeconfig_for(identities.node_user(self.node), (identities.NODES,))
         return [sys.executable, "-m", "minik8s", "kubelet", "--kubeconfig", kubeconfig,
                 "--node-name", self.node, "--node-ip", "127.0.0.1", "--pod-cidr", self.cidr,
-                "--pod-network-name", self.network, "--port", str(self.port), "--token", TOKEN,
+                "--cni-conf-dir", str(self.cni_conf_dir), "--port", str(self.port), "--token", TOKEN,
                 "--root-dir", str(self.root), "--docker-host", f"unix://{procs.DOCKER_SOCKET}",
                 "--backoff-base", "1", "--backoff-max", "4", "--lease-interval", "1",
                 "--node-status-update-interval", "1", "--housekeeping-interval", "1", *self.extra]
@@ -161,13 +176,18 @@ class KubeletProcess:
     def cleanup(self) -> None:
         self.stop()
         remove_containers(self.docker, self.containers())
-        try:
-            self.docker.api.remove_network(self.network)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as e:
-            warnings.warn(f"docker network {self.network} not removed: {e}", stacklevel=2)
+        out = subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, text=True, check=False)
+        if out.returncode != 0 and "Cannot find device" not in out.stderr:
+            warnings.warn(f"pod bridge {self.bridge} not removed: {out.stderr.strip()}", stacklevel=2)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def reserved(self) -> dict[str, str]:
+        """host-local's reservations: pod IP -> sandbox container id."""
+        store = self.ipam_dir / cniconfig.NETWORK_NAME
+        if not store.exists():
+            return {}
+        return {p.name: p.read_text().split()[0] for p in store.iterdir()
+                if p.name[0].isdigit() and p.read_text().strip()}
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import subprocess
-import uuid
 from typing import Any, Callable
 
 import docker
@@ -13,10 +11,10 @@ import pytest
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.images import build
-from minik8s.kubelet import dockerruntime, runtime
+from minik8s.kubelet import runtime
 from minik8s.util import procs
 from tests import conftest as root
-from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_state, is_ready, unused_pod_cidr
+from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_state, is_ready, remove_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
@@ -146,40 +144,59 @@ async def test_kill9_restart_adopts_running_containers(
         await pods.cleanup()
 
 
-def nat_postrouting() -> str:
-    return subprocess.run(["iptables", "-w", "5", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True,
-                          check=True).stdout
+async def test_pod_addresses_come_from_cni_and_are_released_with_the_pod(
+        pods: Pods, kubelet: KubeletProcess, docker_client: docker.DockerClient) -> None:
+    pod = await pods.create("addr", [{"name": "app", "image": build.BUSYBOX_IMAGE, "command": ["sleep", "3600"]}])
+    uid = pod["metadata"]["uid"]
+    pod = await pods.wait("addr", is_ready, what="addr ready")
+    ip = pod["status"]["podIP"]
+    sandbox = next(c for c in kubelet.containers(uid) if c["Labels"][runtime.CONTAINER_NAME] == "POD")
+    # Docker gives the sandbox no network of its own; the address is host-local's, held for it.
+    assert docker_client.api.inspect_container(sandbox["Id"])["HostConfig"]["NetworkMode"] == "none"
+    assert kubelet.reserved().get(ip) == sandbox["Id"]
+    # Inside the pod: the address on eth0, and the kubelet's hosts file naming it.
+    app = next(c for c in kubelet.containers(uid) if c["Labels"][runtime.CONTAINER_NAME] == "app")
+    out = docker_client.api.exec_start(docker_client.api.exec_create(
+        app["Id"], ["sh", "-c", "ip -4 -o addr show eth0; cat /etc/hosts"])).decode()
+    assert f"inet {ip}/24" in out and f"{ip}\taddr" in out
+
+    await client_delete(pods, "addr")
+    await procs.wait_for_async(lambda: not kubelet.containers(uid), 30, what="containers removed")
+    assert ip not in kubelet.reserved(), "the address is released with the pod"
 
 
-def masquerades(cidr: str) -> bool:
-    """Whether Docker's `-s <subnet> ! -o <bridge> -j MASQUERADE` rule is there for this subnet."""
-    return any(line.startswith(f"-A POSTROUTING -s {cidr} ") and line.endswith("-j MASQUERADE")
-               for line in nat_postrouting().splitlines())
+async def client_delete(pods: Pods, name: str) -> None:
+    await pods.client.delete(PODS, name, pods.namespace)
 
 
-async def test_the_pod_network_leaves_masquerading_to_the_network_agent(kubelet: KubeletProcess,
-                                                                        docker_client: docker.DockerClient) -> None:
-    # Docker's rule sits at the top of POSTROUTING and would hide pods' addresses from
-    # pods on other nodes; the network agent masquerades only what leaves the cluster.
-    info = docker_client.api.inspect_network(kubelet.network)
-    assert info["Options"].get(dockerruntime.MASQUERADE_OPTION) == "false"
-    assert not masquerades(kubelet.cidr), nat_postrouting()
-
-
-async def test_an_unused_pod_network_with_other_masquerading_is_replaced(docker_client: docker.DockerClient) -> None:
-    rt = dockerruntime.DockerRuntime("test-masq", host=f"unix://{procs.DOCKER_SOCKET}")
-    name = "minik8s-masq-" + uuid.uuid4().hex[:6]
-    cidr = unused_pod_cidr(docker_client)
+async def test_addresses_of_sandboxes_gone_while_the_kubelet_was_down_are_released(
+        start_kubelet: Callable[..., KubeletProcess], client: rest.Client, namespace: str,
+        docker_client: docker.DockerClient) -> None:
+    """A crash (the kubelet SIGKILLed, a pod's containers removed behind its back, as a
+    power-off would) leaks no address: the restarted kubelet's garbage collection releases
+    it, and no address still held by a live sandbox is handed out again."""
+    node = start_kubelet()
+    pods = Pods(client, namespace, node)
     try:
-        await rt.ensure_network(name, cidr, masquerade=True)
-        assert masquerades(cidr), nat_postrouting()
-        first = docker_client.api.inspect_network(name)["Id"]
-        await rt.ensure_network(name, cidr, masquerade=False)
-        info = docker_client.api.inspect_network(name)
-        assert info["Id"] != first and info["Options"][dockerruntime.MASQUERADE_OPTION] == "false"
-        assert not masquerades(cidr), nat_postrouting()
-        await rt.ensure_network(name, cidr, masquerade=False)
-        assert docker_client.api.inspect_network(name)["Id"] == info["Id"]
+        await pods.create("lost", [{"name": "a", "image": build.BUSYBOX_IMAGE, "command": ["sleep", "3600"]}],
+                          terminationGracePeriodSeconds=0)
+        await pods.create("kept", [{"name": "a", "image": build.BUSYBOX_IMAGE, "command": ["sleep", "3600"]}],
+                          terminationGracePeriodSeconds=0)
+        lost = await pods.wait("lost", is_ready, what="lost ready")
+        kept = await pods.wait("kept", is_ready, what="kept ready")
+        lost_ip, kept_ip = lost["status"]["podIP"], kept["status"]["podIP"]
+        node.kill9()
+        old = node.containers(lost["metadata"]["uid"])
+        remove_containers(docker_client, old)
+        assert node.reserved().get(lost_ip) in {c["Id"] for c in old}, "still held by the gone sandbox"
+
+        node.start()
+        relaunched = await pods.wait("lost", lambda p: is_ready(p) and p["status"].get("podIP")
+                                     and p["status"]["podIP"] != lost_ip, what="lost recreated")
+        new_ip = relaunched["status"]["podIP"]
+        await procs.wait_for_async(lambda: lost_ip not in node.reserved(), 30, what="the gone sandbox's address freed")
+        reserved = node.reserved()
+        assert new_ip != kept_ip and reserved[kept_ip] != reserved[new_ip]
+        assert (await pods.get("kept"))["status"]["podIP"] == kept_ip, "the live pod kept its address"
     finally:
-        await rt.remove_network(name)
-        await rt.close()
+        await pods.cleanup()

@@ -40,7 +40,8 @@ async def test_two_containers_share_localhost_and_the_pod_ip(pods: Pods, kubelet
     running = by_name(kubelet, uid)
     assert set(running) == {"POD", "web", "client"}
     pause = docker_client.api.inspect_container(running["POD"]["Id"])
-    assert pod["status"]["podIP"] == pause["NetworkSettings"]["Networks"][kubelet.network]["IPAddress"]
+    # The pod IP is the one the CNI plugins gave the sandbox (host-local holds it for it).
+    assert kubelet.reserved()[pod["status"]["podIP"]] == running["POD"]["Id"]
     assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(kubelet.cidr)
     assert pause["Config"]["Hostname"] == "duo"
     for name in ("web", "client"):
@@ -109,7 +110,7 @@ async def test_env_limits_and_volumes_show_in_docker_inspect(pods: Pods, kubelet
     out = docker_client.api.exec_start(exec_id).decode()
     assert "from the host" in out and "ro" in out
     assert (empty_dir / "f").read_text() == "data\n"
-    # The hostPort is published on the sandbox.
+    # The hostPort is published on the sandbox (CNI's portmap).
     with procs.LOOPBACK_OPENER.open(f"http://127.0.0.1:{host_port}/", timeout=5) as resp:
         assert resp.read().decode().strip() == "inspect"
 

@@ -1,0 +1,1 @@
+"""The CronJob controller (pkg/controller/cronjob, v2): controller.py holds the sync, util.py the schedule math."""

@@ -1,0 +1,1 @@
+"""The Job controller (pkg/controller/job): controller.py holds the sync, util.py its pure rules."""

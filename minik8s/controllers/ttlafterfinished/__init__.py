@@ -1,0 +1,1 @@
+"""The TTL-after-finished controller (pkg/controller/ttlafterfinished)."""

@@ -1,0 +1,349 @@
+"""The nftables mode: the ruleset text (pure builders) and the proxier's sync decisions."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from minik8s.proxy import iptables
+from minik8s.proxy import metrics
+from minik8s.proxy import nft as nft_mod
+from minik8s.proxy import nftables
+from minik8s.proxy import nftables_proxier
+from minik8s.proxy import rules
+from minik8s.proxy import servicemap
+
+CONFIG = rules.Config(cluster_cidr="10.244.0.0/16")
+T = "ip minik8s-proxy"
+SEED = servicemap.ServicePortName("default", "vdata-imp-service", "", "TCP")
+EP1, EP2 = servicemap.Endpoint("10.244.1.5", 80), servicemap.Endpoint("10.244.2.5", 80)
+
+
+def svc(name: str = "vdata-imp-service", ip: str = "10.96.0.20", node_port: int = 30001,
+        protocol: str = "TCP") -> servicemap.ServicePort:
+    return servicemap.ServicePort(servicemap.ServicePortName("default", name, "", protocol), ip, 80, node_port)
+
+
+def test_chain_names_hash_and_name_the_service_port() -> None:
+    assert nftables.service_chain(SEED).startswith("service-")
+    assert nftables.service_chain(SEED).endswith("-default/vdata-imp-service/tcp/")
+    ep = nftables.endpoint_chain(SEED, EP1)
+    assert ep.startswith("endpoint-") and ep.endswith("-default/vdata-imp-service/tcp/__10.244.1.5/80")
+    # Stable (a restarted proxy finds its own chains) and distinct per endpoint.
+    assert ep == nftables.endpoint_chain(SEED, EP1) != nftables.endpoint_chain(SEED, EP2)
+    assert nftables.external_chain(SEED)[len("external-"):] == nftables.service_chain(SEED)[len("service-"):]
+
+
+def test_the_seeds_nodeport_service_with_two_endpoints() -> None:
+    rs = nftables.desired([svc()], {SEED: (EP1, EP2)}, CONFIG)
+    s, x = nftables.service_chain(SEED), nftables.external_chain(SEED)
+    e1, e2 = nftables.endpoint_chain(SEED, EP1), nftables.endpoint_chain(SEED, EP2)
+    assert rs.chains == {
+        s: ("ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
+            f"numgen random mod 2 vmap {{ 0 : goto {e1}, 1 : goto {e2} }}"),
+        x: ("jump mark-for-masquerade", f"goto {s}"),
+        e1: ("ip saddr 10.244.1.5 jump mark-for-masquerade",
+             f"meta l4proto tcp counter name {e1} dnat to 10.244.1.5:80"),
+        e2: ("ip saddr 10.244.2.5 jump mark-for-masquerade",
+             f"meta l4proto tcp counter name {e2} dnat to 10.244.2.5:80"),
+    }
+    assert rs.elements[nftables.SERVICE_IPS] == {"10.96.0.20 . tcp . 80": f"goto {s}"}
+    assert rs.elements[nftables.SERVICE_NODEPORTS] == {"tcp . 30001": f"goto {x}"}
+    assert rs.elements[nftables.NO_ENDPOINT_SERVICES] == {} and rs.elements[nftables.NO_ENDPOINT_NODEPORTS] == {}
+    assert rs.counters == {e1, e2}
+    assert rs.counter_owner[e1] == (SEED, servicemap.Endpoint("10.244.1.5", 80))
+
+
+def test_a_service_without_endpoints_is_rejected_and_one_endpoint_needs_no_numgen() -> None:
+    other = servicemap.ServicePortName("default", "one", "", "UDP")
+    rs = nftables.desired([svc(), servicemap.ServicePort(other, "10.96.0.53", 53)],
+                          {other: (servicemap.Endpoint("10.244.3.3", 5353),)}, CONFIG)
+    assert rs.elements[nftables.NO_ENDPOINT_SERVICES] == {"10.96.0.20 . tcp . 80": "goto reject-chain"}
+    assert rs.elements[nftables.NO_ENDPOINT_NODEPORTS] == {"tcp . 30001": "goto reject-chain"}
+    assert nftables.service_chain(SEED) not in rs.chains
+    ep = nftables.endpoint_chain(other, servicemap.Endpoint("10.244.3.3", 5353))
+    assert rs.chains[nftables.service_chain(other)][-1] == f"goto {ep}"
+    assert rs.chains[ep][-1] == f"meta l4proto udp counter name {ep} dnat to 10.244.3.3:5353"
+
+
+def test_masquerade_all_and_client_ip_affinity() -> None:
+    sp = servicemap.ServicePort(SEED, "10.96.0.20", 80, 0, affinity_timeout=600)
+    rs = nftables.desired([sp], {SEED: (EP1,)}, rules.Config(cluster_cidr="10.244.0.0/16", masquerade_all=True))
+    e1 = nftables.endpoint_chain(SEED, EP1)
+    aff = nftables.affinity_set(SEED, EP1)
+    assert rs.chains[nftables.service_chain(SEED)] == (
+        "ip daddr 10.96.0.20 tcp dport 80 jump mark-for-masquerade", f"ip saddr @{aff} goto {e1}", f"goto {e1}")
+    assert f"update @{aff} {{ ip saddr }}" in rs.chains[e1]
+    assert rs.affinity_sets == {aff: 600}
+    text = nftables.build_full(rs, CONFIG, recreate=True)
+    assert f"add set {T} {aff} {{ type ipv4_addr ; flags dynamic,timeout ; timeout 600s ; }}" in text
+
+
+def test_the_first_full_sync_replaces_the_table_in_one_transaction() -> None:
+    rs = nftables.desired([svc()], {SEED: (EP1, EP2)}, CONFIG)
+    text = nftables.build_full(rs, CONFIG, recreate=True).splitlines()
+    assert text[:3] == [f"add table {T}", f"delete table {T}",
+                        f'add table {T} {{ comment "minik8s proxy: Service rules" ; }}']
+    assert f"add chain {T} nat-prerouting {{ type nat hook prerouting priority -100 ; policy accept ; }}" in text
+    assert f"add chain {T} filter-forward {{ type filter hook forward priority -110 ; policy accept ; }}" in text
+    assert f"add map {T} service-ips {{ type ipv4_addr . inet_proto . inet_service : verdict ; }}" in text
+    assert f"add rule {T} services ip daddr . meta l4proto . th dport vmap @service-ips" in text
+    assert f"add rule {T} services fib daddr type local meta l4proto . th dport vmap @service-nodeports" in text
+    assert f"add rule {T} masquerading meta mark & 0x4000 == 0 return" in text
+    assert f"add rule {T} masquerading masquerade fully-random" in text
+    e1 = nftables.endpoint_chain(SEED, EP1)
+    # A chain and its counter exist before any rule or map element names them.
+    counted = next(i for i, line in enumerate(text) if line.startswith(f"add rule {T} {e1} meta l4proto tcp counter"))
+    assert text.index(f"add counter {T} {e1}") < counted
+    assert text.index(f"add chain {T} {nftables.service_chain(SEED)}") < \
+        text.index(f"add element {T} service-ips {{ 10.96.0.20 . tcp . 80 : goto {nftables.service_chain(SEED)} }}")
+    assert f"flush map {T} service-ips" in text
+
+
+def test_nodeport_addresses_restrict_the_local_match() -> None:
+    text = nftables.build_full(nftables.desired([], {}, CONFIG), CONFIG, ["172.31.0.0/24", "127.0.0.0/8"],
+                               recreate=True)
+    assert (f"add rule {T} services ip daddr {{ 172.31.0.0/24, 127.0.0.0/8 }} fib daddr type local "
+            "meta l4proto . th dport vmap @service-nodeports") in text
+
+
+def many(n: int, moved: int | None = None) -> tuple[list[servicemap.ServicePort], dict]:
+    ports, eps = [], {}
+    for i in range(n):
+        sp = servicemap.ServicePort(servicemap.ServicePortName("bench", f"s{i}", "", "TCP"),
+                                    f"10.96.{i // 250}.{i % 250 + 1}", 80, 30000 + i if i % 10 == 0 else 0)
+        ports.append(sp)
+        first = servicemap.Endpoint(f"10.244.{i // 250}.{i % 250 + 1}", 80)
+        second = servicemap.Endpoint("10.244.200.1" if i == moved else "10.244.100.1", 80)
+        eps[sp.name] = tuple(sorted((first, second), key=servicemap.Endpoint.sort_key))
+    return ports, eps
+
+
+def test_an_endpoint_change_updates_only_that_service() -> None:
+    old = nftables.desired(*many(1000), CONFIG)
+    new = nftables.desired(*many(1000, moved=500), CONFIG)
+    text = nftables.build_update(old, new)
+    lines = text.splitlines()
+    spn = servicemap.ServicePortName("bench", "s500", "", "TCP")
+    gone = nftables.endpoint_chain(spn, servicemap.Endpoint("10.244.100.1", 80))
+    came = nftables.endpoint_chain(spn, servicemap.Endpoint("10.244.200.1", 80))
+    assert lines == [
+        f"add chain {T} {came}",
+        f"add counter {T} {came}",
+        *[f"add rule {T} {came} {r}" for r in new.chains[came]],
+        f"flush chain {T} {nftables.service_chain(spn)}",
+        *[f"add rule {T} {nftables.service_chain(spn)} {r}" for r in new.chains[nftables.service_chain(spn)]],
+        f"flush chain {T} {gone}",
+        f"delete chain {T} {gone}",
+        f"delete counter {T} {gone}",
+    ]
+    assert nftables.build_update(new, new) == ""
+
+
+def test_a_deleted_service_leaves_nothing_behind() -> None:
+    ports, eps = many(3)
+    old = nftables.desired(ports, eps, CONFIG)
+    new = nftables.desired(ports[1:], eps, CONFIG)
+    text = nftables.build_update(old, new)
+    gone = ports[0]
+    svc_chain = nftables.service_chain(gone.name)
+    assert f"delete element {T} service-ips {{ {gone.cluster_ip} . tcp . 80 }}" in text
+    assert f"delete element {T} service-nodeports {{ tcp . {gone.node_port} }}" in text
+    lines = text.splitlines()
+    # Flushed before deleted: the service chain jumps to its endpoint chains.
+    assert lines.index(f"flush chain {T} {svc_chain}") < lines.index(f"delete chain {T} {svc_chain}")
+    deletes = [line for line in lines if line.startswith(f"delete chain {T} ")]
+    flushes = [line for line in lines if line.startswith(f"flush chain {T} ")]
+    assert max(lines.index(f) for f in flushes) < min(lines.index(d) for d in deletes)
+    assert lines.index(f"delete element {T} service-ips {{ {gone.cluster_ip} . tcp . 80 }}") < \
+        lines.index(f"delete chain {T} {svc_chain}"), "map elements pointing at a chain go first"
+    assert all(nftables.service_chain(p.name) not in text for p in ports[1:])
+
+
+def test_a_service_losing_its_endpoints_moves_to_the_reject_map() -> None:
+    ports, eps = many(1)
+    old = nftables.desired(ports, eps, CONFIG)
+    new = nftables.desired(ports, {}, CONFIG)
+    text = nftables.build_update(old, new)
+    assert f"delete element {T} service-ips {{ 10.96.0.1 . tcp . 80 }}" in text
+    assert f"add element {T} no-endpoint-services {{ 10.96.0.1 . tcp . 80 : goto reject-chain }}" in text
+    assert f"add element {T} no-endpoint-nodeports {{ tcp . 30000 : goto reject-chain }}" in text
+
+
+class FakeConntrack:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    async def clear_udp(self, **kw: object) -> None:
+        self.calls.append(kw)
+
+
+class FakeIptables:
+    def __init__(self) -> None:
+        self.restored: list[str] = []
+
+    async def restore(self, text: str) -> None:
+        self.restored.append(text)
+
+    async def save(self, table: str) -> str:
+        if table == "nat":
+            return "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-ABC - [0:0]\n:PREROUTING ACCEPT [0:0]\n" \
+                   "-A PREROUTING -m comment --comment x -j KUBE-SERVICES\nCOMMIT\n"
+        return "*filter\nCOMMIT\n"
+
+
+def make_proxier() -> tuple[nftables_proxier.NftablesProxier, nft_mod.Fake, FakeConntrack, FakeIptables]:
+    nft, ct, ipt = nft_mod.Fake(), FakeConntrack(), FakeIptables()
+    p = nftables_proxier.NftablesProxier(ipt, nft, ct, CONFIG)  # type: ignore[arg-type]
+    return p, nft, ct, ipt
+
+
+def service(name: str, ip: str, proto: str = "TCP", node_port: int = 0) -> dict:
+    spec = {"clusterIP": ip, "type": "NodePort" if node_port else "ClusterIP",
+            "ports": [{"port": 80, "protocol": proto, **({"nodePort": node_port} if node_port else {})}]}
+    return {"metadata": {"namespace": "default", "name": name}, "spec": spec}
+
+
+def endpoints(name: str, *ips: str, proto: str = "TCP") -> dict:
+    return {"metadata": {"namespace": "default", "name": name},
+            "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 80, "protocol": proto}]}]}
+
+
+async def test_proxier_first_sync_recreates_then_updates_then_periodic_full() -> None:
+    p, nft, _ct, _ipt = make_proxier()
+    p.on_service(service("a", "10.96.0.1", node_port=30001))
+    p.on_endpoints(endpoints("a", "10.244.1.1"))
+    p.on_service(service("b", "10.96.0.2"))
+    p.on_endpoints(endpoints("b", "10.244.1.2"))
+    await p.sync_proxy_rules()
+    assert nft.applied[0].startswith(f"add table {T}\ndelete table {T}\n")
+    await p.sync_proxy_rules()
+    assert len(nft.applied) == 1, "nothing changed, nothing written"
+
+    p.on_endpoints(endpoints("a", "10.244.1.1", "10.244.2.1"))
+    await p.sync_proxy_rules()
+    update = nft.applied[-1]
+    assert p.partial_syncs == 1 and "delete table" not in update
+    b = nftables.service_chain(servicemap.ServicePortName("default", "b", "", "TCP"))
+    assert b not in update, "the other Service is not touched"
+
+    await p.sync_proxy_rules(periodic=True)
+    full = nft.applied[-1]
+    assert "delete table" not in full and f"flush map {T} service-ips" in full and b in full
+    # Named counters of kept endpoints are not re-created on a full sync (they keep counting).
+    e = nftables.endpoint_chain(servicemap.ServicePortName("default", "a", "", "TCP"),
+                                servicemap.Endpoint("10.244.1.1", 80))
+    assert f"add counter {T} {e}" not in full
+
+
+async def test_a_failed_transaction_makes_the_next_sync_rebuild_the_table() -> None:
+    p, nft, _ct, _ipt = make_proxier()
+    p.on_service(service("a", "10.96.0.1"))
+    p.on_endpoints(endpoints("a", "10.244.1.1"))
+    await p.sync_proxy_rules()
+    p.on_endpoints(endpoints("a", "10.244.1.9"))
+    nft.fail_next = nft_mod.NftError("boom")
+    with pytest.raises(nft_mod.NftError):
+        await p.sync_proxy_rules()
+    await p.sync_proxy_rules()
+    assert nft.applied[-1].startswith(f"add table {T}\ndelete table {T}\n")
+
+
+async def test_udp_flows_of_a_removed_endpoint_are_forgotten() -> None:
+    p, _nft, ct, _ipt = make_proxier()
+    p.on_service(service("dns", "10.96.0.10", proto="UDP"))
+    p.on_endpoints(endpoints("dns", "10.244.1.1", "10.244.2.2", proto="UDP"))
+    await p.sync_proxy_rules()
+    ct.calls.clear()
+    p.on_endpoints(endpoints("dns", "10.244.2.2", proto="UDP"))
+    await p.sync_proxy_rules()
+    assert ct.calls == [{"orig_dst": "10.96.0.10", "dst_nat": "10.244.1.1"}]
+
+
+async def test_start_removes_the_iptables_modes_leftovers() -> None:
+    p, _nft, _ct, ipt = make_proxier()
+    await p.start()
+    assert ipt.restored and "-X KUBE-SVC-ABC" in ipt.restored[0] and "-X KUBE-SERVICES" in ipt.restored[0]
+
+
+async def test_other_modes_remove_the_nftables_table_when_they_start() -> None:
+    from minik8s.proxy import iptables_proxier
+    nft, ipt = nft_mod.Fake(), FakeIptables()
+    p = iptables_proxier.IptablesProxier(ipt, FakeConntrack(), CONFIG)  # type: ignore[arg-type]
+    p.nft = nft
+    await p.start()
+    assert nft.applied == [nftables.build_cleanup()]
+
+
+async def test_metrics_show_connections_per_endpoint() -> None:
+    from minik8s.proxy import counters
+    from minik8s.proxy import server
+    p, nft, _ct, _ipt = make_proxier()
+    p.on_service(service("a", "10.96.0.1"))
+    p.on_endpoints(endpoints("a", "10.244.1.1", "10.244.2.1"))
+    await p.sync_proxy_rules()
+    spn = servicemap.ServicePortName("default", "a", "", "TCP")
+    e1, e2 = servicemap.Endpoint("10.244.1.1", 80), servicemap.Endpoint("10.244.2.1", 80)
+    nft.counter_values = {nftables.endpoint_chain(spn, e1): (17, 1020)}
+    tally = server.endpoint_counters(p)
+    assert isinstance(tally, counters.NftablesCounters)
+    assert await tally.snapshot() == {(spn, e1): 17, (spn, e2): 0}
+    text = metrics.render(await tally.snapshot(), p).decode()
+    assert ('minik8s_proxy_endpoint_connections_total{endpoint="10.244.1.1:80",namespace="default",port="",'
+            'protocol="TCP",service="a"} 17.0') in text
+    assert 'minik8s_proxy_sync_proxy_rules_total{mode="nftables"} 1.0' in text
+    # The table rebuilt (counters recreated at zero): what was counted is kept, never goes down.
+    nft.counter_values = {nftables.endpoint_chain(spn, e1): (2, 120)}
+    assert (await tally.snapshot())[(spn, e1)] == 19
+    # An endpoint gone is forgotten.
+    p.on_endpoints(endpoints("a", "10.244.2.1"))
+    await p.sync_proxy_rules()
+    assert await tally.snapshot() == {(spn, e2): 0}
+
+
+def test_the_server_selects_the_nftables_mode() -> None:
+    from minik8s.proxy import server
+    p = server.make_proxier(server.Config(mode="nftables"), FakeIptables(), FakeConntrack(),  # type: ignore[arg-type]
+                            nft_mod.Fake())
+    assert isinstance(p, nftables_proxier.NftablesProxier)
+    with pytest.raises(ValueError, match="nft"):
+        server.make_proxier(server.Config(mode="nftables"), FakeIptables(), FakeConntrack())  # type: ignore[arg-type]
+    assert asyncio.iscoroutinefunction(iptables.Real.restore)
+
+
+async def test_an_incremental_sync_looks_only_at_changed_objects() -> None:
+    p, nft, ct, _ipt = make_proxier()
+    for i in range(50):
+        p.on_service(service(f"s{i}", f"10.96.1.{i + 1}", proto="UDP" if i == 7 else "TCP"))
+        p.on_endpoints(endpoints(f"s{i}", f"10.244.1.{i + 1}", proto="UDP" if i == 7 else "TCP"))
+    await p.sync_proxy_rules()
+    ct.calls.clear()
+    p.on_service_delete(service("s3", "10.96.1.4"))
+    p.on_endpoints(endpoints("s7", "10.244.2.8", proto="UDP"))
+    await p.sync_proxy_rules()
+    update = nft.applied[-1]
+    assert f"delete element {T} service-ips {{ 10.96.1.4 . tcp . 80 }}" in update
+    assert "10.244.2.8:80" in update and "10.244.1.8" in update  # s7's endpoint chain replaced
+    names = {line.split()[4] for line in update.splitlines() if line.split()[:2] in (["add", "chain"],
+                                                                                     ["delete", "chain"])}
+    assert names and all("/s3/" in n or "/s7/" in n for n in names), names
+    # UDP flows of s7's old endpoint only; the other Services' state is kept.
+    assert ct.calls == [{"orig_dst": "10.96.1.8", "dst_nat": "10.244.1.8"}]
+    # A periodic sync afterwards agrees with what the increments built: nothing stale to delete.
+    await p.sync_proxy_rules(periodic=True)
+    assert "delete chain" not in nft.applied[-1] and "/s3/" not in nft.applied[-1]
+
+
+def test_the_full_sync_from_fragments_is_the_full_sync() -> None:
+    """The proxier's fast path (pre-rendered fragments) writes what build_full writes."""
+    old_ports, old_eps = many(30)
+    new_ports, new_eps = many(30, moved=4)
+    new_ports = new_ports[2:]
+    frag = lambda ports, eps: {sp.name: nftables.fragment(sp, tuple(eps.get(sp.name, ())), CONFIG)  # noqa: E731
+                               for sp in ports}
+    old_f, new_f = frag(old_ports, old_eps), frag(new_ports, new_eps)
+    for old_r, old_frags, recreate in ((None, None, True), (nftables.ruleset(old_f.values()), old_f, False)):
+        slow = nftables.build_full(nftables.ruleset(new_f[n] for n in sorted(new_f)), CONFIG, (), old_r,
+                                   recreate=recreate)
+        fast = nftables.build_full_fragments(new_f, CONFIG, (), old_frags, recreate=recreate)
+        assert sorted(slow.splitlines()) == sorted(fast.splitlines())
