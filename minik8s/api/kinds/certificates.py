@@ -115,7 +115,7 @@ def _check(errs: Errors, obj: Obj, old: Obj | None) -> None:
         errs.invalid("spec.usages", usages, "must be a list without duplicates")
     else:
         for i, u in enumerate(usages):
-            if u not in USAGES:
+            if not isinstance(u, str) or u not in USAGES:  # (a list or object is unhashable)
                 errs.not_supported(f"spec.usages[{i}]", u, sorted(USAGES))
     expiration = spec.get("expirationSeconds")
     if expiration is not None and (not isinstance(expiration, int) or expiration < MIN_EXPIRATION_SECONDS):
