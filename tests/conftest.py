@@ -51,6 +51,7 @@ class TestPKI:
         self._lock = threading.Lock()
         self._credentials: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
         self._serving: dict[tuple[str, ...], tuple[str, str]] = {}
+        self._contexts: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
 
     @property
     def ca_file(self) -> str:
@@ -91,10 +92,17 @@ class TestPKI:
 
     def ssl_context(self, user: str | None = identities.ADMIN,
                     groups: tuple[str, ...] = (identities.MASTERS,)) -> ssl.SSLContext:
-        """For urllib: trusts the cluster CA; presents `user`'s certificate (None: anonymous)."""
-        if user is None:
-            return tls_mod.client_context(tls_mod.TLSConfig(ca=self.ca.cert_pem))
-        return tls_mod.client_context(self.tls(user, groups))
+        """For urllib: trusts the cluster CA; presents `user`'s certificate (None: anonymous).
+        One context per identity, shared: tests send thousands of requests through http()."""
+        key_ = (user, groups if user is not None else ())
+        with self._lock:
+            found = self._contexts.get(key_)
+        if found is not None:
+            return found
+        ctx = tls_mod.client_context(tls_mod.TLSConfig(ca=self.ca.cert_pem) if user is None
+                                     else self.tls(user, groups))
+        with self._lock:
+            return self._contexts.setdefault(key_, ctx)
 
 
 _PKI: TestPKI | None = None

@@ -30,9 +30,10 @@ class TLSConfig:
 
 def client_context(cfg: TLSConfig | None) -> ssl.SSLContext:
     cfg = cfg or TLSConfig()
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=None)
-    if cfg.ca is not None:
-        # Only the cluster's CA: not the system store beside it.
+    if cfg.ca is None:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    else:
+        # Only the cluster's CA: not the system store beside it (nor the cost of loading it).
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
             ctx.load_verify_locations(cadata=cfg.ca.decode("ascii"))
