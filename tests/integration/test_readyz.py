@@ -6,13 +6,15 @@ import pathlib
 import urllib.error
 
 from minik8s.util import procs
+from tests import conftest
 from tests.conftest import ApiServerProcess, start_apiserver
 
 
 def get(server: ApiServerProcess, path: str) -> tuple[int, str]:
     # The client's own timeout is only a backstop: a hung check would fail the test here.
     try:
-        with procs.LOOPBACK_OPENER.open(server.url + path, timeout=15) as resp:
+        # Anonymous: the health endpoints are readable without credentials (HTTPS, the test CA).
+        with conftest.opener(None).open(server.url + path, timeout=15) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
