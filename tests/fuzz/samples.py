@@ -92,6 +92,19 @@ _SAMPLES: dict[tuple[str, str, str], Obj] = {
     ("apps", "v1", "ReplicaSet"): {"spec": {"replicas": 2, "minReadySeconds": 2, "selector": SELECTOR,
                                             "template": TEMPLATE}},
     ("", "v1", "Namespace"): {"metadata": {"labels": {"team": "a"}}, "spec": {"finalizers": ["kubernetes"]}},
+    ("apps", "v1", "DaemonSet"): {"spec": {
+        "selector": SELECTOR, "minReadySeconds": 1, "revisionHistoryLimit": 5, "template": TEMPLATE,
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}}},
+    ("apps", "v1", "ControllerRevision"): {"revision": 3, "data": {"spec": {"template": {"$patch": "replace"}}}},
+    ("batch", "v1", "Job"): {"spec": {
+        "completions": 3, "parallelism": 2, "backoffLimit": 4, "activeDeadlineSeconds": 600,
+        "ttlSecondsAfterFinished": 60, "completionMode": "NonIndexed", "suspend": True,
+        "template": {"metadata": {"labels": {"app": "job"}}, "spec": {**TEMPLATE_SPEC, "restartPolicy": "Never"}}}},
+    ("batch", "v1", "CronJob"): {"spec": {
+        "schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 2,
+        "failedJobsHistoryLimit": 1, "suspend": True, "startingDeadlineSeconds": 30,
+        "jobTemplate": {"spec": {"backoffLimit": 1, "template": {
+            "metadata": {"labels": {"app": "cron"}}, "spec": {**TEMPLATE_SPEC, "restartPolicy": "OnFailure"}}}}}},
     ("", "v1", "Node"): {
         "metadata": {"labels": {"kubernetes.io/hostname": "n"}},
         "spec": {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"], "unschedulable": False,

@@ -29,9 +29,24 @@ def collection(res: resources.Resource, namespace: str) -> str:
     return res.path(namespace if res.namespaced else None)
 
 
+# The Service sample's nodePort, moved to one that no other test's Service holds on the shared
+# API server (set by the test before it posts anything).
+NODE_PORT: list[int] = []
+
+
+def free_node_port(apiserver: ApiServerProcess) -> int:
+    _, services = http(apiserver, "GET", "/api/v1/services")
+    used = {p.get("nodePort") for svc in services.get("items") or [] for p in svc["spec"].get("ports") or []}
+    return next(port for port in range(32700, 30000, -1) if port not in used)
+
+
 def body_for(res: resources.Resource, name: str, namespace: str) -> dict[str, Any]:
     body = shapes.sample(res)
     body["metadata"]["name"] = name
+    if res.kind == "Service" and NODE_PORT:
+        for port in body["spec"]["ports"]:
+            if "nodePort" in port:
+                port["nodePort"] = NODE_PORT[0]
     if res.namespaced:
         body["metadata"]["namespace"] = namespace
     if res.kind == "Event":
@@ -66,6 +81,7 @@ def test_wrong_types_in_every_field_of_every_kind_never_5xx(apiserver: ApiServer
     log_start = log.stat().st_size
     sent = 0
     cluster_scoped: list[tuple[resources.Resource, str]] = []
+    NODE_PORT[:] = [free_node_port(apiserver)]
     for res in shapes.STORED:
         if res.kind == "Namespace":
             continue  # creating namespaces here would outlive the test's namespace

@@ -16,7 +16,7 @@ from tests.conftest import KUBECTL
 
 pytestmark = pytest.mark.docker
 
-COMPONENTS = ("etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns")
+COMPONENTS = ("etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy", "dns", "network-agent")
 MINIK8S = [sys.executable, "-m", "minik8s"]
 
 

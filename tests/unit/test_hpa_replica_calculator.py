@@ -144,8 +144,11 @@ async def run(case: Case) -> None:
     def lister(namespace: str, selector: selectors.LabelSelector) -> list[dict[str, Any]]:
         return [p for p in pods if p["metadata"]["namespace"] == namespace and selector.matches(p["metadata"]["labels"])]
 
+    # The fixtures' times are relative to NOW (taken at import): the calculator's clock is
+    # pinned to it, or a run that reaches this test minutes after collection (the whole
+    # suite) sees "hot" pods as cool.
     calc = rc.ReplicaCalculator(MetricsWithExternal(case), lister, cpu_initialization_period=120,
-                                delay_of_initial_readiness_status=10)
+                                delay_of_initial_readiness_status=10, clock=lambda: NOW)
     selector = selectors.parse_label_selector(f"name={PREFIX}")
     tol = rc.Tolerances(0.1, 0.1)
     if case.resource is not None:

@@ -35,6 +35,7 @@ class GetOptions:
     show_labels: bool = False
     no_headers: bool = False
     ignore_not_found: bool = False
+    show_managed_fields: bool = False
 
     @property
     def human(self) -> bool:
@@ -57,11 +58,20 @@ def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-def render_objects(output: str, items: list[tuple[resources.Resource, dict[str, Any]]], *, single: bool) -> str:
+def without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """What kubectl prints by default (since 1.21): the object without metadata.managedFields."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
+def render_objects(output: str, items: list[tuple[resources.Resource, dict[str, Any]]], *, single: bool,
+                   show_managed_fields: bool = False) -> str:
     """-o yaml|json|name of what `get` fetched: the object itself only for one named object."""
     if output == "name":
         return "".join(printers.format_name(res, obj) + "\n" for res, obj in items)
-    objects = [with_type(res, obj) for res, obj in items]
+    objects = [with_type(res, obj if show_managed_fields else without_managed_fields(obj)) for res, obj in items]
     doc = objects[0] if single and len(objects) == 1 else as_list(objects)
     return printers.format_yaml(doc) if output == "yaml" else printers.format_json(doc)
 
@@ -106,7 +116,7 @@ async def run_get(client: rest.Client, targets: list[kubectl_args.Target], names
                  for obj in ((body.get("items") or []) if "items" in body else [body])]
         # kubectl prints an empty List, except when told to ignore what is not found.
         if items or (opts.output != "name" and not opts.ignore_not_found):
-            out(render_objects(opts.output, items, single=single))
+            out(render_objects(opts.output, items, single=single, show_managed_fields=opts.show_managed_fields))
         _report(failures, err)
         return 1 if failures else 0
 

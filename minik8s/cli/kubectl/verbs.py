@@ -55,10 +55,11 @@ WAIT_POLL = 0.2
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column.")
 @click.option("--no-headers", is_flag=True, help="Leave out the header line.")
 @click.option("--ignore-not-found", is_flag=True, help="Treat a missing named object as no output.")
+@click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in -o yaml/json.")
 @cmdutil.connection_options
 def get(args: tuple[str, ...], output: str, selector: str | None, field_selector: str | None,
         all_namespaces: bool, watch: bool, watch_only: bool, show_labels: bool, no_headers: bool,
-        ignore_not_found: bool, conn: cmdutil.Connection) -> None:
+        ignore_not_found: bool, show_managed_fields: bool, conn: cmdutil.Connection) -> None:
     """Display resources: `get TYPE[,TYPE...] [NAME...]`, `get TYPE/NAME`, `get all`."""
     if output not in kubectl_get.OUTPUT_FORMATS:
         raise cmdutil.KubectlError(f'unable to match a printer suitable for the output format "{output}", '
@@ -68,7 +69,7 @@ def get(args: tuple[str, ...], output: str, selector: str | None, field_selector
         raise cmdutil.KubectlError("you must specify the type of resource to get, e.g. 'get pods' or 'get all'")
     cmdutil.selector_conflict(targets, selector or field_selector)
     opts = kubectl_get.GetOptions(output, selector, field_selector, all_namespaces, show_labels, no_headers,
-                                  ignore_not_found)
+                                  ignore_not_found, show_managed_fields)
 
     async def body(client: rest.Client, namespace: str) -> int:
         if watch or watch_only:
