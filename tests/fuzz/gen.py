@@ -352,7 +352,10 @@ def mutation(draw: st.DrawFn, msg: dsl.Message, obj: Obj, focus: str | None = No
     size = draw(st.sampled_from([1000, 20000]))
     if sp.field.repeated and not sp.element:
         one = draw(item(sp.field, 1))
-        value = [one] * size
+        # Copies, not `[one] * size`: a later mutation of one element (a huge string in
+        # managedFields[3], say) would otherwise land in all of them at once, and the body
+        # became gigabytes (the whole suite died of memory once objects carried managedFields).
+        value = [copy.deepcopy(one) for _ in range(size)]
     elif sp.field.scalar == dsl.STRING:
         value = "y" * size * 10
     else:
