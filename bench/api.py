@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""API server benchmark: pod create/get/list/update/delete against raw aetcd, same run.
+"""API server benchmark: pod create/get/list/update/delete against raw aetcd, same run,
+and the price of TLS + authentication + authorization against the same server without them.
 
-Starts its own etcd and API server (nothing else may be using them), then:
-1. raw aetcd put/get throughput from one process (the baseline),
-2. a steady 50 ops/s mix with 20 open watchers (latency p50/p99 per verb),
-3. full speed with C concurrent clients (throughput per verb).
-Prints one table with the ratio of API writes to raw etcd puts.
+Starts its own etcd and, one after the other, two API servers on it:
+- secured: the real `minik8s apiserver` (HTTPS only, a client certificate per request
+  authenticated, the authorizer asked), with a PKI made for the run;
+- plain: the same ApiServer routes served without TLS and without the authentication and
+  authorization middlewares. That path exists only here, inside this benchmark's own
+  server process (`--serve-plain`, not an option of minik8s): it is the yardstick.
+For each: a steady 50 ops/s mix with 20 open watchers (latency p50/p99 per verb), then
+full speed with C concurrent clients (throughput per verb). Before them, raw aetcd
+put/get throughput from one process (the baseline of both). Prints one table with the
+ratio of API writes to raw etcd puts and the cost of security per verb.
 
 Usage: .venv/bin/python bench/api.py [--ops 2000] [--concurrency 16]
 """
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import pathlib
 import platform
 import statistics
@@ -23,13 +30,16 @@ import time
 from typing import Any, Awaitable, Callable
 
 import aetcd
+import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import benchutil
 
 from minik8s.api import resources
+from minik8s.client import kubeconfig
 from minik8s.client import rest
+from minik8s.cluster import pki as cluster_pki
 from minik8s.util import procs
 
 PODS = resources.must("", "v1", "pods")
@@ -130,65 +140,169 @@ async def steady(client: rest.Client, ns: str, rate: float, seconds: float, watc
     return lat
 
 
-async def full_speed(client: rest.Client, ns: str, n: int, concurrency: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    out["create"], _ = await run_concurrent(n, concurrency, lambda i: client.create(PODS, pod(f"fs-{i}"), ns))
-    out["get"], _ = await run_concurrent(n, concurrency, lambda i: client.get(PODS, f"fs-{i}", ns))
-    out["update"], _ = await run_concurrent(
-        n, concurrency, lambda i: client.patch(PODS, f"fs-{i}", {"metadata": {"labels": {"u": "1"}}}, ns))
-    out["list"], _ = await run_concurrent(max(20, n // 100), min(concurrency, 4),
-                                          lambda i: client.list(PODS, ns, label_selector="app=bench"))
-    out["delete"], _ = await run_concurrent(n, concurrency, lambda i: client.delete(PODS, f"fs-{i}", ns))
-    return out
+class CPU:
+    """CPU seconds (user + system) of the API server process and of this one (the clients):
+    unlike throughput, barely moved by whatever else the machine runs meanwhile."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.procs = [psutil.Process(server_pid), psutil.Process()]
+
+    def now(self) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in self.procs)
+
+
+async def full_speed(client: rest.Client, ns: str, n: int, concurrency: int,
+                     cpu: CPU | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(ops/s per verb, CPU ms per op of server + client per verb)."""
+    rate: dict[str, float] = {}
+    cost: dict[str, float] = {}
+    verbs: dict[str, tuple[int, int, Callable[[int], Awaitable[Any]]]] = {
+        "create": (n, concurrency, lambda i: client.create(PODS, pod(f"fs-{i}"), ns)),
+        "get": (n, concurrency, lambda i: client.get(PODS, f"fs-{i}", ns)),
+        "update": (n, concurrency,
+                   lambda i: client.patch(PODS, f"fs-{i}", {"metadata": {"labels": {"u": "1"}}}, ns)),
+        "list": (max(20, n // 100), min(concurrency, 4), lambda i: client.list(PODS, ns, label_selector="app=bench")),
+        "delete": (n, concurrency, lambda i: client.delete(PODS, f"fs-{i}", ns)),
+    }
+    for verb, (count, conc, op) in verbs.items():
+        before = cpu.now() if cpu else 0.0
+        rate[verb], _ = await run_concurrent(count, conc, op)
+        cost[verb] = (cpu.now() - before) / count * 1000 if cpu else float("nan")
+    return rate, cost
+
+
+async def serve_plain(etcd_endpoint: str, port: int, prefix: str) -> None:
+    """The yardstick: the API server's routes on plain HTTP, no authentication, no authorization."""
+    import signal
+
+    from aiohttp import web
+
+    from minik8s.apiserver import server
+
+    srv = server.ApiServer(server.Config(etcd_endpoints=[etcd_endpoint], etcd_prefix=prefix,
+                                         bind_address="127.0.0.1", port=port))
+    await srv.prepare()
+    runner = web.AppRunner(srv.build_app([server.error_middleware]), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, reuse_address=True).start()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    await srv.stop()
+
+
+def start_server(mode: str, tmp: pathlib.Path, etcd: procs.EtcdProcess, port: int, log: Any,
+                 pki_dir: pathlib.Path) -> subprocess.Popen[bytes]:
+    prefix = f"/bench-{mode}"
+    if mode == "plain":
+        argv = [sys.executable, __file__, "--serve-plain", etcd.endpoint, str(port), prefix]
+    else:
+        p = cluster_pki.paths(pki_dir)
+        argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint, "--etcd-prefix",
+                prefix, "--port", str(port), "--bind-address", "127.0.0.1", "--tls-cert-file", str(p.apiserver_crt),
+                "--tls-private-key-file", str(p.apiserver_key), "--client-ca-file", str(p.ca_crt),
+                "--service-account-key-file", str(p.sa_pub)]
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(pathlib.Path(__file__).parent.parent))
+
+
+async def ready(client: rest.Client, what: str) -> None:
+    async def answers() -> bool:
+        try:
+            await client.request("GET", "/readyz")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+    await procs.wait_for_async(answers, 60, what=what)
+
+
+def median_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {verb: statistics.median(r[verb] for r in rounds) for verb in rounds[0]}
 
 
 async def main_async(args: argparse.Namespace) -> None:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-bench-"))
     etcd = procs.EtcdProcess(str(tmp / "etcd"))
     etcd.start()
-    port = procs.free_port()
-    log = open(tmp / "apiserver.log", "wb")
-    api = subprocess.Popen([sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
-                            "--port", str(port), "--bind-address", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    pki_dir = tmp / "pki"
+    cluster_pki.ensure_master(pki_dir, server="https://127.0.0.1", addresses=["127.0.0.1"],
+                              service_cidr="10.96.0.0/12")
+    admin = kubeconfig.load(cluster_pki.paths(pki_dir).admin_conf).tls()
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    clients: dict[str, rest.Client] = {}
+    lat: dict[str, dict[str, list[float]]] = {}
+    fast: dict[str, list[dict[str, float]]] = {"plain": [], "secured": []}
+    cpu: dict[str, list[dict[str, float]]] = {"plain": [], "secured": []}
     try:
-        async with rest.Client(url, limit=args.concurrency * 2 + args.watchers + 4) as client:
-            async def ready() -> bool:
-                try:
-                    await client.request("GET", "/readyz")
-                    return True
-                except Exception:  # noqa: BLE001
-                    return False
-            await procs.wait_for_async(ready, 60, what="apiserver")
-            raw = await raw_etcd(etcd.endpoint, args.ops, args.concurrency)
-            await client.create(NAMESPACES, {"metadata": {"name": "bench"}})
-            lat = await steady(client, "bench", 50.0, args.seconds, args.watchers)
-            fast = await full_speed(client, "bench", args.ops, args.concurrency)
+        raw = await raw_etcd(etcd.endpoint, args.ops, args.concurrency)
+        for mode in ("plain", "secured"):
+            port = procs.free_port()
+            with open(tmp / f"apiserver-{mode}.log", "wb") as log:
+                servers[mode] = start_server(mode, tmp, etcd, port, log, pki_dir)
+            url = f"{'http' if mode == 'plain' else 'https'}://127.0.0.1:{port}"
+            clients[mode] = rest.Client(url, tls=None if mode == "plain" else admin,
+                                        limit=args.concurrency * 2 + args.watchers + 4)
+            await ready(clients[mode], f"the {mode} API server")
+            await clients[mode].create(NAMESPACES, {"metadata": {"name": "bench"}})
+        for mode in ("plain", "secured"):
+            lat[mode] = await steady(clients[mode], "bench", 50.0, args.seconds, args.watchers)
+        # Both servers stay up; the full-speed rounds alternate between them, so a burst of
+        # load from elsewhere on the machine hits both alike, and the medians are compared.
+        for i in range(args.rounds):
+            for mode in (("plain", "secured") if i % 2 == 0 else ("secured", "plain")):
+                rate, cost = await full_speed(clients[mode], "bench", args.ops, args.concurrency,
+                                              CPU(servers[mode].pid))
+                fast[mode].append(rate)
+                cpu[mode].append(cost)
     finally:
-        procs.stop_pid(api.pid)
-        api.wait()
-        log.close()
+        for client in clients.values():
+            await client.close()
+        for api in servers.values():
+            procs.stop_pid(api.pid)
+            api.wait()
         etcd.stop()
         subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    results = {mode: (lat[mode], median_of(fast[mode])) for mode in ("plain", "secured")}
+    cpu_ms = {mode: median_of(cpu[mode]) for mode in ("plain", "secured")}
 
     print(f"minik8s API benchmark — {time.strftime('%Y-%m-%d')}, {platform.node()}, "
           f"{platform.machine()}, python {platform.python_version()}")
     print(f"steady: 50 ops/s for {args.seconds:g}s with {args.watchers} watchers; "
-          f"full speed: {args.ops} ops per verb, {args.concurrency} concurrent clients")
+          f"full speed: {args.ops} ops per verb, {args.concurrency} concurrent clients, median of "
+          f"{args.rounds} alternating rounds per server")
+    print("secured = HTTPS + client-certificate authentication + authorization (the only way minik8s serves);")
+    print("plain   = the same routes without them, served only by this benchmark, as the yardstick")
     print()
-    header = f"{'verb':<8} {'p50 ms @50/s':>13} {'p99 ms @50/s':>13} {'full ops/s':>11} {'raw etcd ops/s':>15} {'ratio':>7}"
+    lat, fast = results["secured"]
+    plain_lat, plain = results["plain"]
+    header = (f"{'verb':<8} {'p50 ms @50/s':>13} {'p99 ms @50/s':>13} {'full ops/s':>11} {'plain ops/s':>12} "
+              f"{'cost':>7} {'raw etcd ops/s':>15} {'ratio':>7}")
     print(header)
     print("-" * len(header))
     for verb in ("create", "get", "list", "update", "delete"):
         baseline = raw["get"] if verb == "get" else raw["put"] if verb in ("create", "update", "delete") else None
         ratio = f"{fast[verb] / baseline:.2f}" if baseline else "-"
         base_txt = f"{baseline:.0f}" if baseline else "-"
+        cost = 1 - fast[verb] / plain[verb]
         print(f"{verb:<8} {pct(lat[verb], 50):>13.1f} {pct(lat[verb], 99):>13.1f} {fast[verb]:>11.0f} "
-              f"{base_txt:>15} {ratio:>7}")
+              f"{plain[verb]:>12.0f} {cost:>7.1%} {base_txt:>15} {ratio:>7}")
     writes = statistics.mean([fast["create"], fast["update"], fast["delete"]])
+    plain_writes = statistics.mean([plain["create"], plain["update"], plain["delete"]])
     print()
+    print("p50 ms plain @50/s: " + ", ".join(f"{v} {pct(plain_lat[v], 50):.1f}" for v in plain_lat))
     print(f"writes: {writes:.0f}/s = {writes / raw['put']:.0%} of raw aetcd puts ({raw['put']:.0f}/s); "
           f"targets: p99 <= 50 ms writes, <= 20 ms gets at 50 ops/s; writes >= 50% of raw puts")
+    print(f"security: writes {writes:.0f}/s secured vs {plain_writes:.0f}/s plain = "
+          f"{1 - writes / plain_writes:.1%} slower (goal: <= 15%)")
+    print("CPU ms per op (API server + clients, median of the rounds): " + ", ".join(
+        f"{v} {cpu_ms['plain'][v]:.2f} -> {cpu_ms['secured'][v]:.2f} (+{cpu_ms['secured'][v] / cpu_ms['plain'][v] - 1:.0%})"
+        for v in ("create", "get", "update", "delete")))
+    write_cpu = {m: statistics.mean([cpu_ms[m][v] for v in ("create", "update", "delete")]) for m in cpu_ms}
+    print(f"security in CPU: a write costs {write_cpu['secured']:.2f} ms secured vs {write_cpu['plain']:.2f} ms "
+          f"plain = +{write_cpu['secured'] / write_cpu['plain'] - 1:.1%} (etcd's share, the same for both, "
+          "not counted); load average during the run: "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 def main() -> None:
@@ -197,7 +311,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady phase")
     parser.add_argument("--watchers", type=int, default=20)
-    args = benchutil.parse_args(parser, {"ops": 40, "concurrency": 4, "seconds": 1.0, "watchers": 2})
+    parser.add_argument("--rounds", type=int, default=3, help="full-speed rounds per server (alternating)")
+    # Internal: this script's own unsecured server process (see the module docstring).
+    parser.add_argument("--serve-plain", nargs=3, metavar=("ETCD", "PORT", "PREFIX"), help=argparse.SUPPRESS)
+    args = benchutil.parse_args(parser, {"ops": 40, "concurrency": 4, "seconds": 1.0, "watchers": 2, "rounds": 1})
+    if args.serve_plain:
+        etcd_endpoint, port, prefix = args.serve_plain
+        asyncio.run(serve_plain(etcd_endpoint, int(port), prefix))
+        return
     asyncio.run(main_async(args))
 
 

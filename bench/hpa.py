@@ -51,6 +51,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from minik8s.apiserver.metrics import custom_store
 from minik8s.apiserver.metrics import resource_store
+from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.kubelet import cgroupstats
 from minik8s.kubelet import dockerruntime
 from minik8s.kubelet import stats
@@ -75,10 +76,15 @@ def free_subnet() -> str:
     raise SystemExit("no free /24 in 172.31.150-199")
 
 
+# The admin's credentials from the kubeconfig `cluster up` wrote (HTTPS, client certificate):
+# set once the cluster is up.
+OPENER: list[urllib.request.OpenerDirector] = []
+
+
 def api(server: str, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(server + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    with procs.LOOPBACK_OPENER.open(req, timeout=10) as resp:
+    with OPENER[0].open(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 
@@ -327,6 +333,7 @@ def main() -> int:
         status = json.loads(subprocess.run([*MINIK8S, "cluster", "status", "--name", name, "--state-dir", state,
                                             "-o", "json"], check=True, capture_output=True, text=True).stdout)
         server = status["server"]
+        OPENER[:] = [kubeconfig_mod.urllib_opener(kubeconfig)]
         nodes = {n["name"]: n["ip"] for n in status["nodes"]}
         pids = {"apiserver": status["master"]["apiserver"],
                 **{f"kubelet {n['name']}": n["pids"]["kubelet"] for n in status["nodes"]}}

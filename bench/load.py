@@ -49,6 +49,9 @@ import psutil
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import benchpki  # noqa: E402
 
 from minik8s.api import resources  # noqa: E402
 from minik8s.client import informer as informer_mod  # noqa: E402
@@ -68,9 +71,9 @@ MIB = 1024 * 1024
 # -- the watchers' process ------------------------------------------------------------------
 
 
-async def watchers_main(server: str, count: int, out: str, interval: float) -> None:
-    """W informers on all pods; every `interval` s a JSON line of what each has seen."""
-    clients = [rest.Client(server, timeout=30, user_agent=f"load-watcher-{i}") for i in range(count)]
+async def watchers_main(kubeconfig: str, count: int, out: str, interval: float) -> None:
+    """W informers on all pods (as the admin of `kubeconfig`); every `interval` s a JSON line of what each has seen."""
+    clients = [rest.from_kubeconfig(kubeconfig, timeout=30, user_agent=f"load-watcher-{i}") for i in range(count)]
     infs = [informer_mod.Informer(c, PODS, watch_timeout=300) for c in clients]
     lags: list[list[float]] = [[] for _ in infs]
     last_probe: list[float] = [0.0] * count
@@ -121,6 +124,7 @@ class Cluster:
         self.etcd = Etcd(str(tmp / "etcd"))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.url = ""
+        self.pki: benchpki.BenchPKI | None = None
 
     def spawn(self, name: str, argv: list[str]) -> None:
         with open(self.tmp / f"{name}.log", "wb") as out:
@@ -132,23 +136,27 @@ class Cluster:
     def start(self, nodes: int, apiserver_args: list[str]) -> None:
         self.etcd.start()
         port = procs.free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
+        self.pki = pki = benchpki.BenchPKI(self.tmp / "pki", self.url)
         self.component("apiserver", "apiserver", "--etcd-endpoints", self.etcd.endpoint, "--port", str(port),
-                       "--bind-address", "127.0.0.1", *apiserver_args)
+                       "--bind-address", "127.0.0.1", *pki.apiserver_args(), *apiserver_args)
+        opener = pki.opener()
 
         def ready() -> bool:
             if self.procs["apiserver"].poll() is not None:
                 raise RuntimeError(f"apiserver exited:\n{self.log('apiserver')}")
             try:
-                with procs.LOOPBACK_OPENER.open(self.url + "/readyz", timeout=1) as resp:
+                with opener.open(self.url + "/readyz", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
 
         procs.wait_for(ready, 60, what="apiserver /readyz")
-        self.component("controller-manager", "controller-manager", "--server", self.url, "--no-leader-elect")
-        self.component("scheduler", "scheduler", "--server", self.url, "--no-leader-elect")
-        self.component("hollow", "hollow-node", "--server", self.url, "--count", str(nodes))
+        self.component("controller-manager", "controller-manager", "--kubeconfig", pki.kubeconfig("controller-manager"),
+                       "--no-leader-elect")
+        self.component("scheduler", "scheduler", "--kubeconfig", pki.kubeconfig("scheduler"), "--no-leader-elect")
+        # As bench/scheduler.py: the hollow nodes share one process, so one (admin) identity.
+        self.component("hollow", "hollow-node", "--kubeconfig", pki.kubeconfig("admin"), "--count", str(nodes))
 
     def log(self, name: str) -> str:
         return procs.log_tail(str(self.tmp / f"{name}.log"), 30)
@@ -206,7 +214,8 @@ async def running_pods(client: rest.Client) -> int:
 
 
 async def drive(args: argparse.Namespace, cluster: Cluster, watchers_out: pathlib.Path) -> dict[str, Any]:
-    client = rest.Client(cluster.url, timeout=60)
+    assert cluster.pki is not None
+    client = cluster.pki.client(timeout=60)
     try:
         async def nodes_ready() -> bool:
             items = (await client.list(NODES))["items"]
@@ -323,11 +332,11 @@ def main() -> int:
     parser.add_argument("--etcd-snapshot-count", type=int, default=10000, help="etcd's --snapshot-count.")
     parser.add_argument("--smoke", action="store_true", help="A tiny run of seconds (make bench-smoke).")
     parser.add_argument("--keep", action="store_true", help="Keep the logs' temporary directory.")
-    parser.add_argument("--watchers-process", nargs=3, metavar=("SERVER", "COUNT", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--watchers-process", nargs=3, metavar=("KUBECONFIG", "COUNT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.watchers_process:
-        server, count, out = args.watchers_process
-        asyncio.run(watchers_main(server, int(count), out, 5.0 if not args.smoke else 1.0))
+        kubeconfig, count, out = args.watchers_process
+        asyncio.run(watchers_main(kubeconfig, int(count), out, 5.0 if not args.smoke else 1.0))
         return 0
     if args.smoke:
         args.nodes, args.pods, args.deployments, args.watchers = 5, 40, 4, 4
@@ -339,9 +348,10 @@ def main() -> int:
     try:
         cluster.start(args.nodes, ["--event-ttl", str(args.event_ttl),
                                    "--etcd-compaction-interval", str(args.etcd_compaction_interval)])
+        assert cluster.pki is not None
         cluster.spawn("watchers", [sys.executable, str(pathlib.Path(__file__).resolve()), *(
-            ["--smoke"] if args.smoke else []), "--watchers-process", cluster.url, str(args.watchers),
-            str(watchers_out)])
+            ["--smoke"] if args.smoke else []), "--watchers-process", cluster.pki.kubeconfig("admin"),
+            str(args.watchers), str(watchers_out)])
         result = asyncio.run(drive(args, cluster, watchers_out))
         report(args, result, watchers_out)
     finally:

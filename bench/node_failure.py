@@ -24,6 +24,7 @@ Usage: .venv/bin/python bench/node_failure.py [--rounds 5] [--up-rounds 3]
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import os
@@ -42,6 +43,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import benchutil
 
+from minik8s.client import kubeconfig
 from minik8s.cluster import lifecycle
 from minik8s.util import procs
 
@@ -70,10 +72,19 @@ def free_subnet() -> str:
     raise SystemExit("no free /24 in 172.31.200-249")
 
 
+# The kubeconfig `cluster up` wrote (the admin's certificate): set once the cluster is up.
+KUBECONFIG: list[str] = []
+
+
+@functools.lru_cache(maxsize=None)
+def _opener(path: str) -> urllib.request.OpenerDirector:
+    return kubeconfig.urllib_opener(path)
+
+
 def api(server: str, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(server + path, data=data, method=method, headers={"Content-Type": content_type})
-    with procs.LOOPBACK_OPENER.open(req, timeout=10) as resp:
+    with _opener(KUBECONFIG[0]).open(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 
@@ -175,6 +186,8 @@ def main() -> int:
             if i:
                 down(name, state)
             up_times.append(up(name, state, kubeconfig))
+            KUBECONFIG[:] = [kubeconfig]
+            _opener.cache_clear()  # every `cluster up` makes a new CA
             print(f"cluster up (3 nodes): {up_times[-1]:.1f}s", flush=True)
         server = json.loads(subprocess.run([*MINIK8S, "cluster", "status", "--name", name, "--state-dir", state,
                                             "-o", "json"], check=True, capture_output=True, text=True).stdout)["server"]

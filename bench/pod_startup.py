@@ -49,7 +49,9 @@ import docker.types
 import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import benchpki
 import benchutil
 
 from minik8s.api import resources
@@ -147,6 +149,7 @@ class Cluster:
         self.pids: dict[str, int] = {}
         self.old_pids: dict[str, int] = {}
         self.url = ""
+        self.pki: benchpki.BenchPKI | None = None
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
                cwd: pathlib.Path | None = None) -> subprocess.Popen[bytes]:
@@ -160,7 +163,7 @@ class Cluster:
                  cwd: pathlib.Path | None = None) -> int:
         kport = procs.free_port()
         kubelet = self._spawn(name, [
-            sys.executable, "-m", "minik8s", "kubelet", "--server", self.url, "--node-name", node,
+            sys.executable, "-m", "minik8s", "kubelet", "--node-name", node,
             "--node-ip", "127.0.0.1", "--port", str(kport), "--root-dir", str(self.tmp / name), *args], env, cwd)
         log_file = self.tmp / f"{name}.log"
         try:
@@ -174,21 +177,28 @@ class Cluster:
     def start(self) -> None:
         self.etcd.start()
         port = procs.free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
+        self.pki = pki = benchpki.BenchPKI(self.tmp / "pki", self.url)
         api = self._spawn("apiserver", [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints",
-                                        self.etcd.endpoint, "--port", str(port), "--bind-address", "127.0.0.1"])
-        procs.wait_for(lambda: api.poll() is None and _ok(self.url + "/readyz"), 60, what="apiserver")
+                                        self.etcd.endpoint, "--port", str(port), "--bind-address", "127.0.0.1",
+                                        *pki.apiserver_args()])
+        procs.wait_for(lambda: api.poll() is None and _ok(self.url + "/readyz", pki.opener()), 60,
+                       what="apiserver")
         conf = self.tmp / "net.d"
         cniconfig.write(str(conf), cniconfig.conflist(self.cidr, bridge=self.bridge,
                                                       data_dir=str(self.tmp / "ipam")))
-        kubelet = self._kubelet("kubelet", self.node, ["--pod-cidr", self.cidr, "--cni-conf-dir", str(conf)])
+        kubelet = self._kubelet("kubelet", self.node, ["--kubeconfig", pki.node_kubeconfig(self.node),
+                                                       "--pod-cidr", self.cidr, "--cni-conf-dir", str(conf)])
         assert self.etcd.pid is not None
         self.pids = {"kubelet": kubelet, "apiserver": api.pid, "etcd": self.etcd.pid, "dockerd": dockerd_pid()}
         if self.old is not None:
-            # Run from the old tree: `python -m` puts the working directory first on the path.
-            env = dict(os.environ, PYTHONPATH=str(self.old))
-            old = self._kubelet("kubelet-old", self.old_node, ["--pod-cidr", self.old_cidr, "--pod-network-name",
-                                                               self.network], env, cwd=self.old)
+            # Run from the old tree: `python -m` puts the working directory first on the path. That
+            # code predates authentication: its kubeconfig holds a server and a bearer token only,
+            # and its client trusts the system's CAs (SSL_CERT_FILE: the cluster CA).
+            conf_path, ca = pki.legacy_kubeconfig(self.tmp / "kubelet-old.conf", "bench-old-kubelet")
+            env = dict(os.environ, PYTHONPATH=str(self.old), SSL_CERT_FILE=ca)
+            old = self._kubelet("kubelet-old", self.old_node, ["--kubeconfig", conf_path, "--pod-cidr", self.old_cidr,
+                                                               "--pod-network-name", self.network], env, cwd=self.old)
             self.old_pids = dict(self.pids, kubelet=old)
 
     def stop(self) -> None:
@@ -199,9 +209,9 @@ class Cluster:
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
 
 
-def _ok(url: str) -> bool:
+def _ok(url: str, opener: Any = procs.LOOPBACK_OPENER) -> bool:
     try:
-        with procs.LOOPBACK_OPENER.open(url, timeout=1) as resp:
+        with opener.open(url, timeout=1) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -344,7 +354,8 @@ async def run(args: argparse.Namespace) -> None:
     loads: list[float] = []
     try:
         cluster.start()
-        async with rest.Client(cluster.url) as client:
+        assert cluster.pki is not None
+        async with cluster.pki.client() as client:
             async def one(which: str, n: int, record: bool) -> None:
                 if which == "raw":
                     elapsed = await asyncio.to_thread(raw_round, dc, network, n)

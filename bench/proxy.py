@@ -55,6 +55,7 @@ from minik8s.proxy import proxier as proxier_mod
 from minik8s.proxy import rules
 from minik8s.proxy import server as proxy_server
 from minik8s.util import procs
+from tests import conftest
 from tests.integration import test_proxy as netlab
 
 SERVICES = proxy_server.SERVICES
@@ -384,7 +385,7 @@ async def main_async(args: argparse.Namespace) -> None:
         lab.run(lab.n, "iptables", "-I", "FORWARD", "-i", "vn-client", "-o", "br0", "-d", lab.cluster_cidr,
                 "-j", "ACCEPT")
         lab.start_apiserver()
-        async with rest.Client(lab.apiserver_url) as client:
+        async with rest.Client(lab.apiserver_url, tls=conftest.test_pki().tls()) as client:
             for mode in [m for m in modes if m in ("iptables", "nftables")]:
                 for n in sync_scales:
                     for loaded in ((False, True) if n == sync_scales[0] else (False,)):

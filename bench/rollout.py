@@ -51,6 +51,7 @@ import benchutil  # noqa: E402
 import pod_startup  # noqa: E402  (the shared harness: cluster processes, raw floor)
 
 from minik8s.api import resources  # noqa: E402
+from minik8s.client import kubeconfig  # noqa: E402
 from minik8s.client import rest  # noqa: E402
 from minik8s.images import build as images  # noqa: E402
 from minik8s.util import procs  # noqa: E402
@@ -66,10 +67,16 @@ class Cluster(pod_startup.Cluster):
     def start(self) -> None:
         super().start()
         self.pids["controller-manager"] = self._spawn("controller-manager", [
-            sys.executable, "-m", "minik8s", "controller-manager", "--server", self.url, "--no-leader-elect",
+            sys.executable, "-m", "minik8s", "controller-manager", "--kubeconfig",
+            self.kubeconfig("controller-manager"), "--no-leader-elect",
             "--controllers", "deployment,replicaset,garbagecollector,namespace"]).pid
         self.pids["scheduler"] = self._spawn("scheduler", [
-            sys.executable, "-m", "minik8s", "scheduler", "--server", self.url, "--no-leader-elect"]).pid
+            sys.executable, "-m", "minik8s", "scheduler", "--kubeconfig", self.kubeconfig("scheduler"),
+            "--no-leader-elect"]).pid
+
+    def kubeconfig(self, component: str) -> str:
+        assert self.pki is not None
+        return self.pki.kubeconfig(component)
 
 
 class UpCluster:
@@ -80,7 +87,7 @@ class UpCluster:
         self.state = tmp / "up"
         self.node = "bench-up-" + uuid.uuid4().hex[:6]
         self.port = procs.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://127.0.0.1:{self.port}"
         self.cluster_cidr = cluster_cidr
         self.minik8s = [sys.executable, "-m", "minik8s"]
 
@@ -98,6 +105,10 @@ class UpCluster:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"minik8s up failed: {proc.stdout}\n{proc.stderr}")
+
+    def client(self) -> rest.Client:
+        """As the admin `minik8s up` wrote the kubeconfig for (its CA, certificate and key)."""
+        return rest.Client(self.url, tls=kubeconfig.load(self.state / "kubeconfig").tls())
 
     def pids(self) -> dict[str, int]:
         out = {}
@@ -186,11 +197,12 @@ async def run(args: argparse.Namespace) -> None:
         if not swarm_was_active:
             dc.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
         cluster.start()
-        clients["minik8s"] = rest.Client(cluster.url)
+        assert cluster.pki is not None
+        clients["minik8s"] = cluster.pki.client()
         if up is not None:
             try:
                 up.start()
-                clients["make up"] = rest.Client(up.url)
+                clients["make up"] = up.client()
             except RuntimeError as e:  # the bench cluster's figures are still worth having
                 print(f"warning: the `make up` cluster did not start, measuring without it: {e}", file=sys.stderr)
         for n in args.sizes:

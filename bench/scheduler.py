@@ -45,7 +45,9 @@ import psutil
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+import benchpki  # noqa: E402
 import benchutil  # noqa: E402
 
 from minik8s.api import resources  # noqa: E402
@@ -65,6 +67,7 @@ class Cluster:
         self.etcd = procs.EtcdProcess(str(tmp / "etcd"))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.url = ""
+        self.pki: benchpki.BenchPKI | None = None
 
     def start(self, name: str, *args: str, level: str = "warning") -> subprocess.Popen[bytes]:
         prefix = [sys.executable]
@@ -79,15 +82,17 @@ class Cluster:
     def start_apiserver(self) -> None:
         self.etcd.start()
         port = procs.free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
+        self.pki = pki = benchpki.BenchPKI(self.tmp / "pki", self.url)
         proc = self.start("apiserver", "apiserver", "--etcd-endpoints", self.etcd.endpoint, "--port", str(port),
-                          "--bind-address", "127.0.0.1")
+                          "--bind-address", "127.0.0.1", *pki.apiserver_args())
+        opener = pki.opener()
 
         def ready() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"apiserver exited:\n{self.log('apiserver')}")
             try:
-                with procs.LOOPBACK_OPENER.open(self.url + "/readyz", timeout=1) as resp:
+                with opener.open(self.url + "/readyz", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
@@ -183,14 +188,18 @@ async def wait_bound(client: rest.Client, namespace: str, name: str, timeout: fl
 
 
 async def run(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
-    client = rest.Client(cluster.url, limit=args.concurrency + 8)
-    watch_client = rest.Client(cluster.url)
+    assert cluster.pki is not None
+    client = cluster.pki.client(limit=args.concurrency + 8)
+    watch_client = cluster.pki.client()
     try:
-        cluster.start("hollow", "hollow-node", "--server", cluster.url, "--count", str(args.nodes),
+        # Hollow nodes stand in for many kubelets in one process: no single node identity fits.
+        cluster.start("hollow", "hollow-node", "--kubeconfig", cluster.pki.kubeconfig("admin"), "--count",
+                      str(args.nodes),
                       "--workers", str(args.hollow_workers))
         await wait_nodes(client, args.nodes)
         await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
-        sched_args = ("scheduler", "--server", cluster.url, "--stats-interval", "1", *args.scheduler_args)
+        sched_args = ("scheduler", "--kubeconfig", cluster.pki.kubeconfig("scheduler"), "--stats-interval", "1",
+                      *args.scheduler_args)
 
         sent: dict[str, float] = {}
         bound_at: dict[str, float] = {}

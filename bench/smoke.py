@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench-smoke`: every benchmark at a tiny size, then a check that it left nothing.
 
-Runs each bench/*.py (the benchmarks; this file and benchutil.py aside) with --smoke,
+Runs each bench/*.py (the benchmarks; this file, benchutil.py and benchpki.py aside) with --smoke,
 one after another, and fails if one exits non-zero or if anything it made is still
 there afterwards: processes it started (found by an environment marker every child
 inherits), Docker containers and networks, a Docker Swarm it joined, network
@@ -25,7 +25,7 @@ from typing import Any
 import psutil
 
 HERE = pathlib.Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"smoke", "benchutil"}
+NOT_BENCHMARKS = {"smoke", "benchutil", "benchpki"}
 MARKER = "MINIK8S_BENCH_SMOKE"
 FRESH_ENGINE = {"docker networks": {"bridge", "host", "none"}, "docker swarm": {"inactive"}}
 

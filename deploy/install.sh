@@ -3,12 +3,14 @@
 # CentOS 8 / Stream (dnf) and Debian / Ubuntu (apt). Run as root from a minik8s checkout.
 #
 #   deploy/install.sh --role master --master-ip 192.168.56.10 [--token ID.SECRET] [--join-file F]
-#       packages (Docker, etcd, iptables, Python), minik8s in /opt/minik8s/venv,
-#       /etc/minik8s/*.yaml via `minik8s init`, the master's units enabled and started,
-#       then `minik8s token create`, which prints the exact join command for the nodes.
-#   deploy/install.sh --role node --master-ip 192.168.56.10 --token ID.SECRET [--node-ip IP]
+#       packages (etcd, iptables, Python), minik8s in /opt/minik8s/venv, /etc/minik8s/*.yaml
+#       and the cluster PKI (/etc/minik8s/pki, a kubeconfig per component) via `minik8s init`,
+#       the master's units enabled and started, root's kubeconfig (admin.conf), then
+#       `minik8s token create`, which prints the exact join command for the nodes.
+#   deploy/install.sh --role node --master-ip 192.168.56.10 --token ID.SECRET --ca-cert-hash sha256:HEX
 #       packages (Docker, iptables, Python, what the image build needs), minik8s, the
-#       project's images, /etc/minik8s/*.yaml via `minik8s join`, the node's units.
+#       project's images, then `minik8s join`: it checks the master's CA against the hash,
+#       gets the node's own certificates and writes /etc/minik8s/*; then the node's units.
 #
 # Options:
 #   --role master|node     what this machine is (required)
@@ -16,8 +18,12 @@
 #   --port PORT            API server port (default 6443)
 #   --token ID.SECRET      master: create this bootstrap token (never expires);
 #                          node: join with it
+#   --ca-cert-hash HASH    node: sha256:<hex> of the master's CA (printed with the join command)
+#   --ca-cert FILE, --ca-key FILE
+#                          master: use this CA (PEM) instead of making one, so the CA hash
+#                          can be known before the master exists (the Vagrantfile does this)
 #   --join-file FILE       master: also write the join command there;
-#                          node: read the token from it when --token is not given
+#                          node: read the token and CA hash from it when not given
 #   --node-ip IP           node: address to advertise (default: the route to the master's)
 #   --node-name NAME       node: name (default: the hostname)
 #   --images TAR           node: `docker load` the project's images from TAR instead of building them
@@ -40,6 +46,9 @@ role=""
 master_ip=""
 port="6443"
 token=""
+ca_cert_hash=""
+ca_cert=""
+ca_key=""
 join_file=""
 node_ip=""
 node_name=""
@@ -58,6 +67,9 @@ while [ $# -gt 0 ]; do
     --master-ip) master_ip="${2:-}"; shift 2 ;;
     --port) port="${2:-}"; shift 2 ;;
     --token) token="${2:-}"; shift 2 ;;
+    --ca-cert-hash) ca_cert_hash="${2:-}"; shift 2 ;;
+    --ca-cert) ca_cert="${2:-}"; shift 2 ;;
+    --ca-key) ca_key="${2:-}"; shift 2 ;;
     --join-file) join_file="${2:-}"; shift 2 ;;
     --node-ip) node_ip="${2:-}"; shift 2 ;;
     --node-name) node_name="${2:-}"; shift 2 ;;
@@ -260,20 +272,31 @@ install_units() {
   run systemctl daemon-reload
 }
 
+# The master's own check, with the CA `minik8s init` made (a node has no CA before it joins;
+# `minik8s join` waits for the master itself).
 wait_for_api() {
-  local url="http://${master_ip}:${port}/readyz" i
+  local url="https://${master_ip}:${port}/readyz" i
   step "waiting for the API server at $url"
   if [ "$dry_run" = 1 ]; then
-    echo "+ curl -fsS $url (until it answers, up to 120 s)"
+    echo "+ curl -fsS --cacert $CONFIG_DIR/pki/ca.crt $url (until it answers, up to 120 s)"
     return
   fi
   for i in $(seq 120); do
-    if curl -fsS -o /dev/null --max-time 2 "$url"; then
+    if curl -fsS -o /dev/null --max-time 2 --cacert "$CONFIG_DIR/pki/ca.crt" "$url"; then
       return
     fi
     [ "$i" = 120 ] || sleep 1
   done
   die "the API server at $url did not answer within 120 s"
+}
+
+# root's kubectl talks to the cluster as kubernetes-admin (kubeadm asks the user to copy it).
+install_admin_kubeconfig() {
+  if [ "$dry_run" = 0 ] && [ -e /root/.kube/config ]; then
+    echo "/root/.kube/config exists; the admin kubeconfig is $CONFIG_DIR/admin.conf"
+    return
+  fi
+  run install -D -m 0600 "$CONFIG_DIR/admin.conf" /root/.kube/config
 }
 
 # The units of those optional components this minik8s has a command for.
@@ -290,7 +313,13 @@ optional_units() {
 
 install_master() {
   local units args join_cmd
-  step "writing $CONFIG_DIR/*.yaml"
+  if [ -n "$ca_cert" ] || [ -n "$ca_key" ]; then
+    if [ -z "$ca_cert" ] || [ -z "$ca_key" ]; then die "--ca-cert and --ca-key go together"; fi
+    step "installing the given cluster CA"
+    run install -D -m 0644 "$ca_cert" "$CONFIG_DIR/pki/ca.crt"
+    run install -D -m 0600 "$ca_key" "$CONFIG_DIR/pki/ca.key"
+  fi
+  step "writing $CONFIG_DIR/*.yaml and the cluster PKI ($CONFIG_DIR/pki)"
   run "$MINIK8S" init --advertise-address "$master_ip" --port "$port" --config-dir "$CONFIG_DIR" "${sets[@]}"
   write_env_file
   mapfile -t units < <(printf '%s\n' etcd.service minik8s-apiserver.service minik8s-controller-manager.service \
@@ -302,6 +331,7 @@ install_master() {
   run systemctl restart "${units[@]}"
   open_firewall
   wait_for_api
+  install_admin_kubeconfig
   step "creating a bootstrap token"
   args=(token create --config-dir "$CONFIG_DIR")
   if [ -n "$token" ]; then
@@ -309,7 +339,7 @@ install_master() {
   fi
   if [ "$dry_run" = 1 ]; then
     run "$MINIK8S" "${args[@]}"
-    join_cmd="minik8s join http://${master_ip}:${port} --token ${token:-<token>}"
+    join_cmd="minik8s join https://${master_ip}:${port} --token ${token:-<token>} --discovery-token-ca-cert-hash <hash>"
   else
     join_cmd="$("$MINIK8S" "${args[@]}")"
   fi
@@ -318,22 +348,33 @@ install_master() {
   fi
   echo
   echo "master ready. On each node run (from a minik8s checkout):"
-  echo "  deploy/install.sh --role node --master-ip $master_ip --token ${join_cmd##*--token }"
+  echo "  deploy/install.sh --role node --master-ip $master_ip $(join_args_of "$join_cmd")"
   echo "or, where minik8s is installed already:"
   echo "  $join_cmd"
 }
 
+# "--token T --ca-cert-hash H" from a join command.
+join_args_of() {
+  local cmd="$1"
+  printf -- '--token %s --ca-cert-hash %s' \
+    "$(sed -n 's/.*--token \([^ ]*\).*/\1/p' <<<"$cmd")" \
+    "$(sed -n 's/.*--discovery-token-ca-cert-hash \([^ ]*\).*/\1/p' <<<"$cmd")"
+}
+
 install_node() {
   local units join_args
-  if [ -z "$token" ] && [ -n "$join_file" ]; then
+  if { [ -z "$token" ] || [ -z "$ca_cert_hash" ]; } && [ -n "$join_file" ]; then
     if [ "$dry_run" = 1 ] && [ ! -r "$join_file" ]; then
-      token="<token from $join_file>"
+      token="${token:-<token from $join_file>}"
+      ca_cert_hash="${ca_cert_hash:-<hash from $join_file>}"
     else
-      [ -r "$join_file" ] || die "no --token and $join_file is not readable"
-      token="$(sed -n 's/.*--token \([^ ]*\).*/\1/p' "$join_file")"
+      [ -r "$join_file" ] || die "$join_file is not readable"
+      [ -n "$token" ] || token="$(sed -n 's/.*--token \([^ ]*\).*/\1/p' "$join_file")"
+      [ -n "$ca_cert_hash" ] || ca_cert_hash="$(sed -n 's/.*--discovery-token-ca-cert-hash \([^ ]*\).*/\1/p' "$join_file")"
     fi
   fi
   [ -n "$token" ] || die "--token (or --join-file) is required for a node"
+  [ -n "$ca_cert_hash" ] || die "--ca-cert-hash (or --join-file) is required for a node: without it the node would trust any server"
   step "starting Docker"
   run systemctl enable --now docker.service
   if [ -n "$images" ]; then
@@ -343,9 +384,9 @@ install_node() {
     step "building the project's images (offline, from the checkout)"
     run "$PREFIX/venv/bin/python" -m minik8s.images.build
   fi
-  wait_for_api
-  step "joining the cluster"
-  join_args=(join "http://${master_ip}:${port}" --token "$token" --config-dir "$CONFIG_DIR" --no-start)
+  step "joining the cluster (the CA checked against $ca_cert_hash, the node's own certificates)"
+  join_args=(join "https://${master_ip}:${port}" --token "$token" --discovery-token-ca-cert-hash "$ca_cert_hash"
+             --config-dir "$CONFIG_DIR" --no-start --timeout 300)
   if [ -n "$node_ip" ]; then join_args+=(--node-ip "$node_ip"); fi
   if [ -n "$node_name" ]; then join_args+=(--node-name "$node_name"); fi
   run "$MINIK8S" "${join_args[@]}" "${sets[@]}"

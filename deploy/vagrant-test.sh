@@ -156,11 +156,17 @@ phase ready
 master_ip="$(sed -n 's/^MASTER_IP = "\(.*\)"/\1/p' Vagrantfile)"
 port="$(sed -n 's/^API_PORT = \([0-9]*\)/\1/p' Vagrantfile)"
 kubeconfig="$REPO/.vagrant/kubeconfig"
-"$python" - "$kubeconfig" "http://${master_ip}:${port}" <<'PY'
+# The master's admin.conf (kubernetes-admin: CA, certificate and key embedded), as context
+# minik8s-vagrant at the master's private address.
+(umask 077 && vagrant_ ssh master -c "sudo cat /etc/minik8s/admin.conf" >"$kubeconfig.admin")
+"$python" - "$kubeconfig" "https://${master_ip}:${port}" "$kubeconfig.admin" <<'PY'
 import sys
 from minik8s.client import kubeconfig
-kubeconfig.write_context(sys.argv[1], "minik8s-vagrant", sys.argv[2])
+admin = kubeconfig.load(sys.argv[3])
+kubeconfig.write_context(sys.argv[1], "minik8s-vagrant", sys.argv[2], ca=admin.ca, cert=admin.cert, key=admin.key)
 PY
+rm -f "$kubeconfig.admin"
+echo "kubeconfig: $kubeconfig (context minik8s-vagrant)"
 # Plain ssh with Vagrant's own settings: the tests run many commands on the VMs, and a
 # `vagrant ssh` costs seconds of Ruby start-up each.
 vagrant_ ssh-config master "${nodes[@]}" >.vagrant/ssh-config

@@ -1,30 +1,134 @@
 """Shared fixtures: a real etcd and a real API server process per test session.
 
-Integration tests talk to the API server over HTTP exactly as components and
-kubectl do. Each test gets its own namespace, removed afterwards.
+Integration tests talk to the API server over HTTPS exactly as components and
+kubectl do, with certificates from a test PKI made once per test process
+(`test_pki()`, minik8s.cluster.pki underneath): the API server gets a serving
+certificate for its address, clients get kubeconfigs with their own identity
+(`ApiServerProcess.kubeconfig_for`). There is no insecure way in. Each test gets
+its own namespace, removed afterwards.
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
 import dataclasses
 import os
 import pathlib
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.request
 import uuid
 from typing import Any, Iterator
 
 import pytest
 
+from minik8s.api import identities
 from minik8s.client import kubeconfig
 from minik8s.client import rest
+from minik8s.client import tls as tls_mod
+from minik8s.cluster import pki as cluster_pki
 from minik8s.util import procs
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+class TestPKI:
+    """A cluster CA and the ServiceAccount key pair for this test process, with
+    serving certificates and client credentials made on demand."""
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        self.dir = directory
+        actions: list[str] = []
+        self.ca = cluster_pki.ensure_ca(directory, actions)
+        cluster_pki.ensure_sa_keys(directory, actions)
+        self.paths = cluster_pki.paths(directory)
+        self._lock = threading.Lock()
+        self._credentials: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
+        self._serving: dict[tuple[str, ...], tuple[str, str]] = {}
+        self._contexts: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.paths.ca_crt)
+
+    def serving(self, *addresses: str) -> tuple[str, str]:
+        """(certificate file, key file) of an API server reachable at `addresses`."""
+        key_ = tuple(sorted(set(addresses)))
+        with self._lock:
+            if key_ not in self._serving:
+                stem = self.dir / f"apiserver-{'-'.join(key_) or 'loopback'}"
+                cert, key = pathlib.Path(f"{stem}.crt"), pathlib.Path(f"{stem}.key")
+                cluster_pki.ensure_cert(cert, key, self.ca, cluster_pki.serving_spec(key_, "10.96.0.1"), [])
+                self._serving[key_] = (str(cert), str(key))
+            return self._serving[key_]
+
+    def apiserver_args(self, *addresses: str) -> list[str]:
+        cert, key = self.serving(*addresses)
+        return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file,
+                "--service-account-key-file", str(self.paths.sa_pub)]
+
+    def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+        """(certificate, key) of `user` in `groups`, issued once per session."""
+        with self._lock:
+            if (user, groups) not in self._credentials:
+                self._credentials[(user, groups)] = self.ca.issue(cluster_pki.Identity(user, groups))
+            return self._credentials[(user, groups)]
+
+    def tls(self, user: str = identities.ADMIN, groups: tuple[str, ...] = (identities.MASTERS,)) -> tls_mod.TLSConfig:
+        cert, key = self.credentials(user, groups)
+        return tls_mod.TLSConfig(ca=self.ca.cert_pem, cert=cert, key=key)
+
+    def write_kubeconfig(self, path: str | os.PathLike[str], server: str, user: str = identities.ADMIN,
+                         groups: tuple[str, ...] = (identities.MASTERS,), context: str = "test") -> str:
+        cert, key = self.credentials(user, groups)
+        kubeconfig.write_context(path, context, server, ca=self.ca.cert_pem, cert=cert, key=key)
+        return str(path)
+
+    def ssl_context(self, user: str | None = identities.ADMIN,
+                    groups: tuple[str, ...] = (identities.MASTERS,)) -> ssl.SSLContext:
+        """For urllib: trusts the cluster CA; presents `user`'s certificate (None: anonymous).
+        One context per identity, shared: tests send thousands of requests through http()."""
+        key_ = (user, groups if user is not None else ())
+        with self._lock:
+            found = self._contexts.get(key_)
+        if found is not None:
+            return found
+        ctx = tls_mod.client_context(tls_mod.TLSConfig(ca=self.ca.cert_pem) if user is None
+                                     else self.tls(user, groups))
+        with self._lock:
+            return self._contexts.setdefault(key_, ctx)
+
+
+_PKI: TestPKI | None = None
+_PKI_LOCK = threading.Lock()
+
+
+def test_pki() -> TestPKI:
+    """The test process's PKI (made on first use, removed when the process exits)."""
+    global _PKI
+    with _PKI_LOCK:
+        if _PKI is None:
+            directory = pathlib.Path(tempfile.mkdtemp(prefix="minik8s-test-pki-"))
+            atexit.register(shutil.rmtree, directory, True)
+            _PKI = TestPKI(directory)
+        return _PKI
+
+
+test_pki.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
+TestPKI.__test__ = False  # type: ignore[attr-defined]
+
+
+def opener(user: str | None = identities.ADMIN,
+           groups: tuple[str, ...] = (identities.MASTERS,)) -> urllib.request.OpenerDirector:
+    """A urllib opener for the test API servers (no proxies; the test CA; `user`'s certificate)."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=test_pki().ssl_context(user, groups)))
 
 
 @dataclasses.dataclass
@@ -42,6 +146,22 @@ class ApiServerProcess:
         procs.stop_pid(self.proc.pid, timeout=10)
         self.proc.wait(timeout=5)
 
+    @property
+    def tls(self) -> tls_mod.TLSConfig:
+        """The admin's credentials (kubernetes-admin, system:masters)."""
+        return test_pki().tls()
+
+    def client(self, **kw: Any) -> rest.Client:
+        return rest.Client(self.url, tls=self.tls, **kw)
+
+    def kubeconfig_for(self, user: str, groups: tuple[str, ...] = ()) -> str:
+        """A kubeconfig for this server with a certificate for `user` in `groups`."""
+        directory = pathlib.Path(self.cache_dir).parent / f"kubeconfigs-{self.port}"
+        path = directory / f"{user.replace(':', '_')}-{'_'.join(groups).replace(':', '_')}.conf"
+        if not path.exists():
+            test_pki().write_kubeconfig(path, self.url, user, groups)
+        return str(path)
+
 
 def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str = "/registry",
                     extra: list[str] | None = None, port: int | None = None,
@@ -52,23 +172,24 @@ def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str =
     log_file = str(tmp / f"apiserver-{port}.log")
     argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
             "--etcd-prefix", prefix, "--port", str(port), "--bind-address", bind,
-            "--advertise-address", bind, "--etcd-timeout", "2", *(extra or [])]
+            "--advertise-address", bind, "--etcd-timeout", "2", *test_pki().apiserver_args(bind),
+            *(extra or [])]
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
-    url = f"http://{bind}:{port}"
+    url = f"https://{bind}:{port}"
+    anonymous = opener(None)
 
     def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"apiserver exited ({proc.returncode}):\n{pathlib.Path(log_file).read_text()[-3000:]}")
         try:
-            with procs.LOOPBACK_OPENER.open(url + "/readyz", timeout=1) as resp:
+            with anonymous.open(url + "/readyz", timeout=1) as resp:
                 return resp.status == 200
         except OSError:
             return False
 
     procs.wait_for(ready, 60, what="apiserver /readyz")
-    kc = str(tmp / f"kubeconfig-{port}")
-    kubeconfig.write_context(kc, "test", url)
+    kc = test_pki().write_kubeconfig(tmp / f"kubeconfig-{port}", url)
     cache = str(tmp / f"kubecache-{port}")
     return ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
 
@@ -100,8 +221,10 @@ class ComponentProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
-def controller_manager(server: str, log_path: pathlib.Path, controllers: str, *extra: str) -> ComponentProcess:
-    return ComponentProcess(["controller-manager", "--server", server, "--no-leader-elect",
+def controller_manager(apiserver: ApiServerProcess, log_path: pathlib.Path, controllers: str,
+                       *extra: str) -> ComponentProcess:
+    return ComponentProcess(["controller-manager", "--kubeconfig",
+                             apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER), "--no-leader-elect",
                              "--controllers", controllers, *extra], log_path)
 
 
@@ -129,7 +252,7 @@ def apiserver(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[Ap
 
 @pytest.fixture
 async def client(apiserver: ApiServerProcess) -> Any:
-    c = rest.Client(apiserver.url)
+    c = apiserver.client()
     yield c
     await c.close()
 
@@ -161,8 +284,10 @@ def namespace(apiserver: ApiServerProcess) -> Iterator[str]:
 
 
 def http(server: ApiServerProcess, method: str, path: str, body: Any = None, *, check: bool = True,
-         content_type: str = "application/json", headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    """A plain synchronous HTTP call (fixtures and simple checks)."""
+         content_type: str = "application/json", headers: dict[str, str] | None = None,
+         user: str | None = identities.ADMIN, groups: tuple[str, ...] = (identities.MASTERS,)) -> tuple[int, Any]:
+    """A plain synchronous HTTPS call (fixtures and simple checks), as the admin unless
+    `user` says otherwise (None: anonymous)."""
     import json
     import urllib.error
     import urllib.request
@@ -173,7 +298,7 @@ def http(server: ApiServerProcess, method: str, path: str, body: Any = None, *, 
     req = urllib.request.Request(server.url + path, data=data, method=method,
                                  headers={"Content-Type": content_type, **(headers or {})})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
+        with opener(user, groups).open(req, timeout=30) as resp:
             raw = resp.read()
             status = resp.status
     except urllib.error.HTTPError as e:

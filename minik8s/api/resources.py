@@ -128,6 +128,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), (_status("CronJob"),)),
     Resource("batch", "v1", "Job", "jobs", True, (), ("all",), (_status("Job"),)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True),
+    # Join: a node asks for its client certificate; the controller manager approves and signs.
+    Resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
+             ("csr",), (), (_status("CertificateSigningRequest"),
+                            Subresource("approval", "CertificateSigningRequest", ("get", "patch", "update")))),
     Resource("events.k8s.io", "v1", "Event", "events", True, storage_version="v1", storage_group=""),
     # Authorization reviews: create-only questions answered by the authorizer, never stored.
     Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
@@ -152,6 +156,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("batch", ("v1",)),
     ("rbac.authorization.k8s.io", ("v1",)),
     ("coordination.k8s.io", ("v1",)),
+    ("certificates.k8s.io", ("v1",)),
     ("events.k8s.io", ("v1",)),
 )
 

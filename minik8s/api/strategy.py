@@ -123,6 +123,11 @@ class Strategy:
     def prepare_for_create(self, res: resources.Resource, obj: Obj) -> None:
         """Reset what a client may not set on create (usually status)."""
 
+    def record_requester(self, res: resources.Resource, obj: Obj, user: Obj | None) -> None:
+        """On create, after prepare_for_create: record who asked, for kinds that keep it
+        (a CSR's spec.username/groups). `user` is the request's authenticated user in the
+        authentication.k8s.io UserInfo shape, None for the API server's own writes."""
+
     def prepare_for_update(self, res: resources.Resource, new: Obj, old: Obj) -> None:
         """Keep what the main resource may not change: status, when /status owns it."""
         if "status" in self.subresources:

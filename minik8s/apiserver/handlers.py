@@ -415,7 +415,7 @@ class ResourceHandlers:
 
     async def update(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "finalize", "ephemeralcontainers"):
+        if t.sub not in (None, "status", "finalize", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PUT is not supported on {t.res.plural}/{t.sub}")
         write = _write_options(request, "UpdateOptions")
         decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
@@ -426,7 +426,7 @@ class ResourceHandlers:
 
     async def patch(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
-        if t.sub not in (None, "status", "ephemeralcontainers"):
+        if t.sub not in (None, "status", "ephemeralcontainers", "approval"):
             raise errors.MethodNotAllowed(f"PATCH is not supported on {t.res.plural}/{t.sub}")
         dry_run = _write_options(request, "PatchOptions").dry_run
         directive = bodies.field_validation(request)

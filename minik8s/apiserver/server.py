@@ -3,6 +3,9 @@
 Start-up order matters: etcd must answer, the watch caches start (so any list
 revision a client sees is inside their windows), the bootstrap objects exist
 (system namespaces, the `kubernetes` Service), and only then the port opens.
+
+The port speaks HTTPS only, and every request is authenticated and authorized
+(minik8s.apiserver.authn); there is no plain listener and no option for one.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import dataclasses
 import ipaddress
 import logging
 import signal
+import ssl
 import time
 from typing import Any
 
@@ -29,7 +33,12 @@ from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
-from minik8s.apiserver.authz import filters as authz_filters
+from minik8s.apiserver.authn import bootstrap as bootstrap_authn
+from minik8s.apiserver.authn import middleware as authn_middleware
+from minik8s.apiserver.authn import selfsubjectreview
+from minik8s.apiserver.authn import serviceaccount
+from minik8s.apiserver.authn import tls as tls_mod
+from minik8s.apiserver.authn import x509 as x509_authn
 from minik8s.apiserver.authz import service as authz_service
 from minik8s.apiserver.metrics import service as metrics_service
 
@@ -48,7 +57,18 @@ class Config:
     advertise_address: str = "127.0.0.1"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    # TODO(kubelet TLS): the API server still presents this shared token to kubelets
+    # (logs/exec/port-forward); it moves to the apiserver-kubelet-client certificate
+    # (pki/apiserver-kubelet-client.crt, already made by minik8s init/up) once the
+    # streaming code has been rewritten.
     kubelet_token: str = ""
+    # TLS and authentication (required: the server refuses to start without them).
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
+    service_account_key_files: list[str] = dataclasses.field(default_factory=list)
+    service_account_issuer: str = serviceaccount.DEFAULT_ISSUER
+    api_audiences: list[str] = dataclasses.field(default_factory=list)
     watch_window: int = 5000
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
@@ -90,6 +110,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return handlers.status_response(errors.InternalError(f"{type(e).__name__}: {e}"))
 
 
+SECRETS = resources.must("", "v1", "secrets")
+PODS = resources.must("", "v1", "pods")
 class ProtocolErrorFilter(logging.Filter):
     """One warning line, not a traceback, for a request aiohttp's HTTP parser refuses.
 
@@ -125,9 +147,10 @@ class ApiServer:
                                               caches=self.caches)
         self.authz = authz_service.AuthorizationService(self.caches)
         self.registry.write_admission = self.authz.admission
-        # The authentication seam: the middleware that attaches the user to each
-        # request (authn replaces this placeholder, which makes everyone system:masters).
-        self.authentication: Any = authz_filters.no_authentication
+        # Authentication (x509, bootstrap tokens, ServiceAccount JWTs) attaches the user to
+        # each request at authz.filters.USER_KEY; authorization (self.authz) judges it.
+        self.authenticators = self._authentication()
+        self.authentication: Any = authn_middleware.authentication_middleware(self.authenticators)
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
@@ -145,11 +168,34 @@ class ApiServer:
         self._compactor: asyncio.Task[None] | None = None
         self.started = time.time()
 
+    def _authentication(self) -> authn_middleware.Authentication:
+        c = self.config
+        certificates = x509_authn.CertificateAuthenticator.from_file(c.client_ca_file) if c.client_ca_file else None
+        tokens: list[authn_middleware.TokenAuthenticator] = [
+            bootstrap_authn.BootstrapTokenAuthenticator(
+                lambda name: self._get_cached(SECRETS, "kube-system", name))]
+        if c.service_account_key_files:
+            tokens.append(serviceaccount.ServiceAccountAuthenticator.from_files(
+                c.service_account_key_files, issuer=c.service_account_issuer,
+                audiences=c.api_audiences or [c.service_account_issuer],
+                get_pod=lambda ns, name: self._get_cached(PODS, ns, name)))
+        return authn_middleware.Authentication(certificates, tokens)
+
+    async def _get_cached(self, res: resources.Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        """The watch cache's copy (a dict lookup), else etcd's (an object too new for the cache)."""
+        cache = self.caches.caches.get(res.plural)
+        found = cache.peek(self.store.key(res, namespace, name)) if cache is not None else None
+        return found or await self.store.get_or_none(res, namespace, name)
+
     def app(self) -> web.Application:
         # fencing after authorization: a deposed leader's write is refused only if it was allowed at all.
-        app = web.Application(middlewares=[error_middleware, self.authentication, self.authz.middleware,
-                                           fencing.middleware(self.store)],
-                              client_max_size=handlers.MAX_BODY)
+        return self.build_app([error_middleware, self.authentication, self.authz.middleware,
+                               fencing.middleware(self.store)])
+
+    def build_app(self, middlewares: list[Any]) -> web.Application:
+        """The routes behind `middlewares` (app() is the only production caller; bench/api.py
+        also serves them without TLS and authentication, in its own process, to price both)."""
+        app = web.Application(middlewares=middlewares, client_max_size=handlers.MAX_BODY)
         r = app.router
         r.add_get("/version", self.version)
         r.add_get("/version/", self.version)
@@ -161,6 +207,8 @@ class ApiServer:
         r.add_get("/openapi/v2", self.openapi.serve_v2)
         r.add_get("/openapi/v3", self.openapi.serve_v3_root)
         r.add_get("/openapi/v3/{tail:.*}", self.openapi.serve_v3)
+        # Before the catch-all: SelfSubjectReview is answered, never stored.
+        r.add_route("*", selfsubjectreview.PATH, selfsubjectreview.create)
         self.authz.add_routes(r)  # before /apis/{tail}: the review resources are answered, not stored
         self.metrics.add_routes(r)  # before the catch-all /apis route below
         r.add_route("*", "/api/{tail:.+}", self.resources.handle_core)
@@ -248,7 +296,18 @@ class ApiServer:
                 "metadata": {"name": "kubernetes", "namespace": "default",
                              "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
 
-    async def start(self) -> None:
+    def ssl_context(self) -> ssl.SSLContext:
+        c = self.config
+        missing = [flag for flag, value in (("--tls-cert-file", c.tls_cert_file),
+                                            ("--tls-private-key-file", c.tls_private_key_file),
+                                            ("--client-ca-file", c.client_ca_file)) if not value]
+        if missing:
+            raise RuntimeError(f"the API server serves HTTPS only: {', '.join(missing)} required "
+                               "(`minik8s init` or `minik8s up` make them)")
+        return tls_mod.server_context(c.tls_cert_file, c.tls_private_key_file, c.client_ca_file)
+
+    async def prepare(self) -> None:
+        """Everything before the port opens: etcd answering, watch caches, bootstrap objects."""
         await self.wait_for_etcd()
         await self.caches.start_all()
         self._mirror_task = asyncio.get_running_loop().create_task(self.registry.namespaces.run(self.caches))
@@ -257,14 +316,19 @@ class ApiServer:
                 self.store.compact_forever(self.config.etcd_compaction_interval))
         await self.bootstrap()
         await self.authz.start(self.registry)
+
+    async def start(self) -> None:
+        ssl_context = self.ssl_context()
+        await self.prepare()
         logging.getLogger("aiohttp.server").addFilter(_PROTOCOL_ERRORS)  # a set: adding twice is a no-op
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True)
+        site = web.TCPSite(self.runner, self.config.bind_address, self.config.port, reuse_address=True,
+                           ssl_context=ssl_context)
         await site.start()
         self.metrics.start()
-        log.info("minik8s apiserver listening on %s:%d (etcd %s)", self.config.bind_address, self.config.port,
-                 ",".join(self.config.etcd_endpoints))
+        log.info("minik8s apiserver listening on https://%s:%d (etcd %s)", self.config.bind_address,
+                 self.config.port, ",".join(self.config.etcd_endpoints))
 
     async def stop(self) -> None:
         self.shutting_down = True

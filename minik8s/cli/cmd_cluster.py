@@ -9,6 +9,7 @@ Both render their files with minik8s.cluster.config.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ from minik8s.cluster import bootstrap
 from minik8s.cluster import config
 from minik8s.cluster import host
 from minik8s.cluster import spec as spec_mod
+from minik8s.util import pki as pki_util
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -230,7 +232,7 @@ def cluster_start_master(name: str, state_dir: str | None) -> None:
         raise _fail(e) from None
 
 
-# --- real machines: init, token, join -------------------------------------------------------
+# --- real machines: init, token, join, certs -------------------------------------------------
 
 
 def _read_options(config_dir: str, command: str) -> dict[str, Any]:
@@ -253,6 +255,14 @@ def _write_or_print(config_dir: str, files: dict[str, dict[str, Any]], show: boo
         click.echo(f"wrote {path}")
 
 
+def _renewal(days: float) -> datetime.timedelta:
+    return datetime.timedelta(days=days)
+
+
+_RENEWAL_OPTION = click.option("--cert-renewal-days", default=30.0, show_default=True, type=click.FloatRange(min=0),
+                               help="Renew a certificate when it expires within this many days.")
+
+
 @cli.command("init")
 @click.option("--advertise-address", required=True, help="The master's address the nodes reach it on.")
 @click.option("--port", default=config.DEFAULT_API_PORT, show_default=True, type=int, help="API server port.")
@@ -261,21 +271,39 @@ def _write_or_print(config_dir: str, files: dict[str, dict[str, Any]], show: boo
 @click.option("--cluster-cidr", default=config.DEFAULT_CLUSTER_CIDR, show_default=True,
               help="Pod addresses; each node gets a /24 of it.")
 @click.option("--service-cidr", default=config.DEFAULT_SERVICE_CIDR, show_default=True)
+@click.option("--cert-extra-sans", default="",
+              help="More names or addresses for the API server's certificate, comma-separated.")
+@_RENEWAL_OPTION
 @click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
 @click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE", help="Override an option (repeatable).")
-@click.option("--print", "show", is_flag=True, help="Print the files instead of writing them.")
+@click.option("--print", "show", is_flag=True, help="Print the files instead of writing them (no PKI is made).")
 def init(advertise_address: str, port: int, bind_address: str, etcd_data_dir: str, cluster_cidr: str,
-         service_cidr: str, config_dir: str, sets: tuple[str, ...], show: bool) -> None:
-    """Write the master's config files (etcd, apiserver, controller-manager, scheduler)."""
+         service_cidr: str, cert_extra_sans: str, cert_renewal_days: float, config_dir: str, sets: tuple[str, ...],
+         show: bool) -> None:
+    """Write the master's config files and its PKI (CA, API server certificate, a kubeconfig per component)."""
+    from minik8s.cluster import pki
+
     # Re-running keeps the kubelet token, so nodes that already joined keep working.
     token = _read_options(config_dir, "apiserver").get("kubelet-token") or secrets.token_hex(16)
+    config_dir = os.path.abspath(config_dir)
     master = config.MasterConfig(advertise_address=advertise_address, api_port=port, bind_address=bind_address,
                                  etcd_data_dir=etcd_data_dir, kubelet_token=str(token),
                                  service_cluster_ip_range=service_cidr, cluster_cidr=cluster_cidr,
-                                 overrides=_overrides(sets))
+                                 config_dir=config_dir, overrides=_overrides(sets))
     _write_or_print(config_dir, config.master_files(master), show)
-    if not show:
-        click.echo(f"next: start the master units, then `minik8s token create --config-dir {config_dir}`")
+    if show:
+        return
+    try:
+        ca, actions = pki.ensure_master(config_dir, server=master.server, addresses=[advertise_address],
+                                        service_cidr=service_cidr, cluster_domain=master.cluster_domain,
+                                        extra_sans=[s.strip() for s in cert_extra_sans.split(",") if s.strip()],
+                                        renew_before=_renewal(cert_renewal_days))
+    except pki_util.PKIError as e:
+        raise click.ClickException(f"PKI in {config_dir}/pki: {e}") from None
+    for action in actions:
+        click.echo(action)
+    click.echo(f"cluster CA {ca.hash}; admin kubeconfig {pki.paths(config_dir).admin_conf}")
+    click.echo(f"next: start the master units, then `minik8s token create --config-dir {config_dir}`")
 
 
 @cli.group()
@@ -289,9 +317,23 @@ def _master_info(config_dir: str, server: str | None) -> bootstrap.ClusterInfo:
     if not api and not server:
         raise click.ClickException(f"no {config_dir}/apiserver.yaml: run this on the master "
                                    "(after `minik8s init`) or pass --config-dir")
-    url = server or f"http://{api.get('advertise-address', '127.0.0.1')}:{api.get('port', config.DEFAULT_API_PORT)}"
+    url = server or f"https://{api.get('advertise-address', '127.0.0.1')}:{api.get('port', config.DEFAULT_API_PORT)}"
     return bootstrap.ClusterInfo(server=url, kubelet_token=str(api.get("kubelet-token") or ""),
                                  cluster_cidr=str(cm.get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR))
+
+
+def _admin_client(config_dir: str, server: str) -> Any:
+    """A client as the cluster's admin (the master's admin.conf), at `server`."""
+    from minik8s.client import kubeconfig
+    from minik8s.client import rest
+    from minik8s.cluster import pki
+
+    path = pki.paths(config_dir).admin_conf
+    try:
+        access = kubeconfig.load(path)
+    except kubeconfig.KubeconfigError as e:
+        raise click.ClickException(f"{path}: {e} (run this on the master, after `minik8s init`)") from None
+    return rest.Client(server, tls=access.tls(), timeout=10)
 
 
 def _token_option(f: F) -> F:
@@ -307,34 +349,37 @@ def _token_option(f: F) -> F:
 @click.option("--ttl", default="24h", show_default=True, help="Lifetime (24h, 30m, ...; 0 = never expires).")
 @click.option("--description", default="minik8s join", show_default=True)
 def token_create(config_dir: str, server: str | None, value: str | None, ttl: str, description: str) -> None:
-    """Create a bootstrap token and print the exact join command for a node."""
-    from minik8s.client import rest
+    """Create a bootstrap token and print the exact join command for a node (token and CA hash)."""
+    from minik8s.cluster import pki
 
     info = _master_info(config_dir, server)
     try:
         seconds = bootstrap.parse_ttl(ttl)
         if value:
             bootstrap.parse_token(value)
+        ca = pki.load_ca_cert(config_dir)
     except (ValueError, bootstrap.BootstrapError) as e:
         raise click.BadParameter(str(e)) from None
+    except pki_util.PKIError as e:
+        raise click.ClickException(str(e)) from None
+    ca_pem = pki_util.cert_pem(ca)
 
     async def create() -> str:
-        async with rest.Client(info.server, timeout=10) as client:
-            return await bootstrap.create_token(client, info, token=value, ttl=seconds, description=description)
+        async with _admin_client(config_dir, info.server) as client:
+            return await bootstrap.create_token(client, info, ca_pem, token=value, ttl=seconds,
+                                                description=description)
 
-    click.echo(bootstrap.join_command(info.server, asyncio.run(create())))
+    click.echo(bootstrap.join_command(info.server, asyncio.run(create()), pki_util.spki_sha256(ca)))
 
 
 @token.command("list")
 @_token_option
 def token_list(config_dir: str, server: str | None) -> None:
     """List bootstrap tokens (ids only; secrets are not shown)."""
-    from minik8s.client import rest
-
     info = _master_info(config_dir, server)
 
     async def fetch() -> list[dict[str, str]]:
-        async with rest.Client(info.server, timeout=10) as client:
+        async with _admin_client(config_dir, info.server) as client:
             return await bootstrap.list_tokens(client)
 
     rows = asyncio.run(fetch())
@@ -348,12 +393,10 @@ def token_list(config_dir: str, server: str | None) -> None:
 @click.argument("token_id")
 def token_delete(config_dir: str, server: str | None, token_id: str) -> None:
     """Delete bootstrap token TOKEN_ID (or ID.SECRET)."""
-    from minik8s.client import rest
-
     info = _master_info(config_dir, server)
 
     async def delete() -> None:
-        async with rest.Client(info.server, timeout=10) as client:
+        async with _admin_client(config_dir, info.server) as client:
             await bootstrap.delete_token(client, token_id)
 
     asyncio.run(delete())
@@ -367,31 +410,42 @@ def _systemd_units() -> list[str]:
 @cli.command("join")
 @click.argument("server")
 @click.option("--token", "value", required=True, help="Bootstrap token from `minik8s token create`.")
+@click.option("--discovery-token-ca-cert-hash", "ca_hashes", multiple=True, required=True,
+              help="sha256:<hex> of the cluster CA's public key, from `minik8s token create` (repeatable).")
 @click.option("--node-name", default=None, help="[default: the hostname, lower-cased]")
 @click.option("--node-ip", default=None, help="[default: this machine's address on the route to the master]")
 @click.option("--pod-cidr", default="", help="This node's pod CIDR [default: allocated by the controller manager].")
 @click.option("--docker-host", default="unix:///var/run/docker.sock", show_default=True)
 @click.option("--root-dir", default="/var/lib/minik8s/kubelet", show_default=True)
 @click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+@click.option("--timeout", default=120.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds to wait for discovery and for each certificate.")
 @click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE", help="Override an option (repeatable).")
 @click.option("--start/--no-start", default=None,
               help="Enable and start the node's units [default: when systemd runs this machine].")
-def join(server: str, value: str, node_name: str | None, node_ip: str | None, pod_cidr: str, docker_host: str,
-         root_dir: str, config_dir: str, sets: tuple[str, ...], start: bool | None) -> None:
-    """Join this machine to the cluster at SERVER as a node: check the token, write the node's config."""
+def join(server: str, value: str, ca_hashes: tuple[str, ...], node_name: str | None, node_ip: str | None,
+         pod_cidr: str, docker_host: str, root_dir: str, config_dir: str, timeout: float, sets: tuple[str, ...],
+         start: bool | None) -> None:
+    """Join this machine to the cluster at SERVER: verify the cluster's CA, get this node's certificates."""
     import socket
 
+    from minik8s.cluster import join as join_mod
     from minik8s.util import procs
 
+    name = (node_name or socket.gethostname()).lower()
+    config_dir = os.path.abspath(config_dir)
     try:
-        info = asyncio.run(bootstrap.discover(server, value))
-        ip = node_ip or bootstrap.address_towards(info.server)
+        joined = asyncio.run(join_mod.join(server, value, ca_hashes, name, timeout=timeout))
+        ip = node_ip or bootstrap.address_towards(joined.server)
     except (bootstrap.BootstrapError, OSError) as e:
         raise click.ClickException(f"join failed: {e}") from None
-    node_cfg = config.NodeConfig(name=(node_name or socket.gethostname()).lower(), ip=ip, server=info.server,
-                                 kubelet_token=info.kubelet_token, pod_cidr=pod_cidr, docker_host=docker_host,
-                                 root_dir=root_dir, cluster_cidr=info.cluster_cidr or config.DEFAULT_CLUSTER_CIDR,
-                                 overrides=_overrides(sets))
+    info = joined.settings
+    node_cfg = config.NodeConfig(name=name, ip=ip, server=joined.server, kubelet_token=info.kubelet_token,
+                                 pod_cidr=pod_cidr, docker_host=docker_host, root_dir=root_dir,
+                                 cluster_cidr=info.cluster_cidr or config.DEFAULT_CLUSTER_CIDR,
+                                 config_dir=config_dir, overrides=_overrides(sets))
+    for path in join_mod.write_credentials(config_dir, joined.server, joined.ca_pem, joined.credentials):
+        click.echo(f"wrote {path}")
     for path in config.write_files(config_dir, config.node_files(node_cfg)):
         click.echo(f"wrote {path}")
     units = _systemd_units()
@@ -404,5 +458,92 @@ def join(server: str, value: str, node_name: str | None, node_ip: str | None, po
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise click.ClickException(f"{' '.join(argv)} failed: {done.stderr.strip()}")
-    click.echo(f"node {node_cfg.name} ({ip}) joined {info.server}; `kubectl get nodes` shows it once Ready")
+    click.echo(f"node {node_cfg.name} ({ip}) joined {joined.server}; `kubectl get nodes` shows it once Ready")
 
+
+@cli.group()
+def certs() -> None:
+    """The cluster's certificates: when they expire, and renewing them."""
+
+
+@certs.command("check-expiration")
+@click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+def certs_check_expiration(config_dir: str) -> None:
+    """List every certificate of this machine (pki/*.crt, *.conf) with its expiry."""
+    from minik8s.cluster import pki
+
+    rows = pki.expirations(config_dir)
+    if not rows:
+        raise click.ClickException(f"no certificates under {config_dir}")
+    now = pki_util.utcnow()
+    click.echo(f"{'CERTIFICATE':<48} {'SUBJECT':<52} {'EXPIRES':<22} RESIDUAL")
+    for path, subject, not_after in rows:
+        left = f"{(not_after - now).days}d" if not_after else "-"
+        when = f"{not_after:%Y-%m-%d %H:%M UTC}" if not_after else "-"
+        click.echo(f"{path:<48} {subject:<52} {when:<22} {left}")
+
+
+@certs.command("ca-hash")
+@click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+def certs_ca_hash(config_dir: str) -> None:
+    """Print the CA hash a join command needs (sha256 of the CA's SubjectPublicKeyInfo)."""
+    from minik8s.cluster import pki
+
+    try:
+        click.echo(pki_util.spki_sha256(pki.load_ca_cert(config_dir)))
+    except pki_util.PKIError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@certs.command("renew")
+@click.option("--config-dir", default=config.DEFAULT_CONFIG_DIR, show_default=True)
+@_RENEWAL_OPTION
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=1),
+              help="On a node: seconds to wait for each certificate to be signed.")
+def certs_renew(config_dir: str, cert_renewal_days: float, timeout: float) -> None:
+    """Renew what expires within the window: on the master with the CA's key (the API server's
+    certificate, every kubeconfig); on a node through a CertificateSigningRequest as the node."""
+    from minik8s.cluster import join as join_mod
+    from minik8s.cluster import pki
+
+    p = pki.paths(config_dir)
+    window = _renewal(cert_renewal_days)
+    try:
+        if p.ca_key.exists():
+            actions = _renew_master(config_dir, window)
+        else:
+            node = _read_options(config_dir, "kubelet").get("node-name")
+            if not node:
+                raise click.ClickException(f"neither a master ({p.ca_key}) nor a node ({config_dir}/kubelet.yaml)")
+            actions = asyncio.run(join_mod.renew_node(config_dir, str(node), renew_before=window,
+                                                      timeout=timeout))
+    except (pki_util.PKIError, bootstrap.BootstrapError) as e:
+        raise click.ClickException(str(e)) from None
+    for action in actions:
+        click.echo(action)
+    if not actions:
+        click.echo(f"nothing expires within {cert_renewal_days:g} days")
+
+
+def _renew_master(config_dir: str, window: datetime.timedelta) -> list[str]:
+    """The master's PKI renewed in place: the serving certificate keeps every name it had."""
+    from minik8s.cluster import pki
+
+    api = _read_options(config_dir, "apiserver")
+    if not api:
+        raise click.ClickException(f"no {config_dir}/apiserver.yaml (run `minik8s init` first)")
+    address = str(api.get("advertise-address") or "127.0.0.1")
+    server = f"https://{address}:{api.get('port', config.DEFAULT_API_PORT)}"
+    extra: list[str] = []
+    current = pki.paths(config_dir).apiserver_crt
+    if current.exists():
+        dns, ips = pki_util.sans(pki_util.load_cert(current.read_bytes()))
+        extra = sorted(dns | ips)
+    _, actions = pki.ensure_master(config_dir, server=server, addresses=[address],
+                                   service_cidr=str(api.get("service-cluster-ip-range") or config.DEFAULT_SERVICE_CIDR),
+                                   extra_sans=extra, renew_before=window)
+    node = _read_options(config_dir, "kubelet").get("node-name")
+    if node:  # a master that is also a node (`minik8s up`)
+        actions += pki.ensure_node(config_dir, pki.load_ca(config_dir), node_name=str(node), server=server,
+                                   renew_before=window)
+    return actions

@@ -33,7 +33,7 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @cli.command()
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server and credentials (overrides --server).")
 @click.option("--token", default="", help="Shared secret the API server must present (its --kubelet-token); "
                                           "without one only loopback clients are served.")

@@ -42,7 +42,7 @@ def _ip(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--iface", default="",
               help="Interface for node-to-node traffic (default: the one holding --node-ip, else the default "
                    "route's).")
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server and credentials (overrides --server).")
 @click.option("--cluster-cidr", default="10.244.0.0/16", callback=_cidr,
@@ -85,7 +85,7 @@ def network_agent(backend: str, node_name: str | None, node_ip: str, iface: str,
 
 
 @cli.command("dns")
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server and credentials (overrides --server).")
 @click.option("--bind-address", default="0.0.0.0", callback=_ip, help="Address to serve DNS on (UDP and TCP).")

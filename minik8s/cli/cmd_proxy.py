@@ -42,8 +42,9 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
 
 
 @cli.command()
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @click.option("--mode", "--proxy-mode", "mode", default="iptables",
               type=click.Choice(["iptables", "nftables", "userspace"]),
               help="iptables: the kernel DNATs to endpoints (iptables rules); nftables: the same with one "
@@ -71,7 +72,7 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
                    "times ('' = none).")
 @click.option("--cleanup", is_flag=True, default=False,
               help="Remove every chain, rule and table the proxy made (any mode), then exit.")
-def proxy(server: str, token: str | None, mode: str, node_name: str, node_ip: str | None, cluster_cidr: str,
+def proxy(server: str, token: str | None, kubeconfig: str, mode: str, node_name: str, node_ip: str | None, cluster_cidr: str,
           nodeport_addresses: tuple[str, ...], masquerade_all: bool, sync_period: float, min_sync_period: float,
           iptables_lock_wait: float, udp_timeout: float, bind_address: str | None, metrics_bind_address: str,
           cleanup: bool) -> None:
@@ -82,7 +83,7 @@ def proxy(server: str, token: str | None, mode: str, node_name: str, node_ip: st
     if min_sync_period > sync_period:
         raise click.BadParameter("must not exceed --sync-period", param_hint="--min-sync-period")
     config = proxy_server.Config(
-        server=server, token=token, mode=mode, node_name=node_name, node_ip=node_ip, cluster_cidr=cluster_cidr,
+        server=server, token=token, kubeconfig=kubeconfig, mode=mode, node_name=node_name, node_ip=node_ip, cluster_cidr=cluster_cidr,
         nodeport_addresses=nodeport_addresses, masquerade_all=masquerade_all, sync_period=sync_period,
         min_sync_period=min_sync_period, iptables_lock_wait=iptables_lock_wait, udp_timeout=udp_timeout,
         bind_address=bind_address or "0.0.0.0", metrics_bind_address=metrics_bind_address)

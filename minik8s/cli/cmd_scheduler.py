@@ -40,8 +40,9 @@ def _labels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[t
 
 
 @cli.command()
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @click.option("--scheduler-name", default="default-scheduler",
               help="Schedule the pods whose spec.schedulerName is this.")
 @leaderelect.options("kube-scheduler", "--lease-name")
@@ -61,7 +62,7 @@ def _labels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[t
               help="Bindings sent to the API server at once (the next decisions do not wait for them).")
 @click.option("--stats-interval", default=10.0, type=click.FloatRange(min=0.1),
               help="Seconds between the summary log lines (attempts, bindings, latencies).")
-def scheduler(server: str, token: str | None, scheduler_name: str, election: leaderelect.Flags,
+def scheduler(server: str, token: str | None, kubeconfig: str, scheduler_name: str, election: leaderelect.Flags,
               score_weights: dict[str, int],
               pod_initial_backoff: float, pod_max_backoff: float, unschedulable_timeout: float,
               percentage_of_nodes_to_score: int, seed: int | None, max_concurrent_bindings: int,
@@ -70,7 +71,8 @@ def scheduler(server: str, token: str | None, scheduler_name: str, election: lea
     from minik8s.scheduler import server as sched_server
 
     config = sched_server.Config(
-        server=server, token=token, scheduler_name=scheduler_name, leader_elect=election.leader_elect,
+        server=server, token=token, kubeconfig=kubeconfig, scheduler_name=scheduler_name,
+        leader_elect=election.leader_elect,
         lease_name=election.resource_name, lease_namespace=election.resource_namespace,
         lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
         retry_period=election.retry_period, score_weights=score_weights, pod_initial_backoff=pod_initial_backoff,
@@ -81,8 +83,9 @@ def scheduler(server: str, token: str | None, scheduler_name: str, election: lea
 
 
 @cli.command("hollow-node")
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @click.option("--count", default=1, type=click.IntRange(1), help="How many hollow nodes to run.")
 @click.option("--name-prefix", default="hollow-node-", help="Node names are PREFIX0, PREFIX1, ...")
 @click.option("--first-index", default=0, type=click.IntRange(0),
@@ -95,7 +98,7 @@ def scheduler(server: str, token: str | None, scheduler_name: str, election: lea
 @click.option("--lease-interval", default=10.0, type=float, help="Seconds between Lease renewals of a node.")
 @click.option("--status-interval", default=60.0, type=float, help="Seconds between Ready heartbeats of a node.")
 @click.option("--workers", default=8, type=click.IntRange(1), help="Pods updated concurrently.")
-def hollow_node(server: str, token: str | None, count: int, name_prefix: str, first_index: int, cpu: str,
+def hollow_node(server: str, token: str | None, kubeconfig: str, count: int, name_prefix: str, first_index: int, cpu: str,
                 memory: str, pods: int, labels: tuple[tuple[str, str], ...], pod_cidr: str,
                 lease_interval: float, status_interval: float, workers: int) -> None:
     """Run COUNT fake nodes (kubemark): they register, heartbeat and run pods without containers."""
@@ -113,7 +116,7 @@ def hollow_node(server: str, token: str | None, count: int, name_prefix: str, fi
         objects.pod_subnet(spec, first_index + count - 1)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--pod-cidr") from None
-    config = hollow_server.Config(server=server, token=token, count=count, name_prefix=name_prefix,
+    config = hollow_server.Config(server=server, token=token, kubeconfig=kubeconfig, count=count, name_prefix=name_prefix,
                                   first_index=first_index, node=spec, lease_interval=lease_interval,
                                   status_interval=status_interval, workers=workers)
     asyncio.run(hollow_server.serve(config))

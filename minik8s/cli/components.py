@@ -32,12 +32,21 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--etcd-readycheck-timeout", default=2.0, type=click.FloatRange(min=0.1),
               help="Seconds the /readyz etcd check waits for a quorum read.")
 @click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
-@click.option("--port", default=6443, type=int, help="Port to listen on (plain HTTP).")
+@click.option("--port", default=6443, type=int, help="Port to listen on (HTTPS).")
 @click.option("--advertise-address", default="127.0.0.1",
               help="Address other components and the `kubernetes` Endpoints use to reach this server.")
 @click.option("--service-cluster-ip-range", default="10.96.0.0/12", help="CIDR for Service ClusterIPs.")
 @click.option("--service-node-port-range", default="30000-32767", help="Range of NodePorts.")
 @click.option("--kubelet-token", default="", help="Shared secret presented to kubelets for logs/exec.")
+@click.option("--tls-cert-file", default="", help="The serving certificate (PEM); required.")
+@click.option("--tls-private-key-file", default="", help="The serving certificate's key (PEM); required.")
+@click.option("--client-ca-file", default="",
+              help="CA bundle client certificates must chain to (CN = user, O = groups); required.")
+@click.option("--service-account-key-file", multiple=True,
+              help="Public (or private) key that ServiceAccount tokens are checked with (repeatable).")
+@click.option("--service-account-issuer", default="https://kubernetes.default.svc.cluster.local",
+              help="The `iss` of ServiceAccount tokens.")
+@click.option("--api-audiences", default="", help="Comma-separated token audiences [default: the issuer].")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--event-ttl", default=3600, type=click.IntRange(0),
               help="Seconds an Event lives after its last write (0: forever).")
@@ -53,7 +62,9 @@ def _port_range(text: str) -> tuple[int, int]:
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
               bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
+              kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
+              service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
+              watch_window: int, event_ttl: int, etcd_compaction_interval: float,
               default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
@@ -64,15 +75,19 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
-        watch_window=watch_window, default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
+        tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
+        service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
+        api_audiences=_split(api_audiences), watch_window=watch_window,
+        default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
         etcd_compaction_interval=etcd_compaction_interval,
         metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
     asyncio.run(server.serve(config))
 
 
 @cli.command("controller-manager")
-@click.option("--server", default="http://127.0.0.1:6443", help="API server URL.")
+@click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--token", default=None, help="Bearer token for the API server.")
+@click.option("--kubeconfig", default="", help="Kubeconfig with the API server, its CA and this component's credentials (overrides --server).")
 @leaderelect.options("kube-controller-manager")
 @click.option("--controllers", default="*", help="Comma-separated controllers ('*' all, '-name' to disable).")
 @click.option("--node-monitor-grace-period", default=40.0, type=float,
@@ -86,6 +101,11 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               help="Seconds between two passes of the pod garbage collector.")
 @click.option("--pod-gc-quarantine", default=40.0, type=click.FloatRange(min=0),
               help="Seconds a node must be missing before its pods are force-deleted.")
+@click.option("--cluster-signing-cert-file", default="",
+              help="CA certificate the CSR signer signs client certificates with ('' = no signer).")
+@click.option("--cluster-signing-key-file", default="", help="Its private key.")
+@click.option("--cluster-signing-duration", default=365.0, type=click.FloatRange(min=0.01),
+              help="Lifetime of the certificates the signer issues (days).")
 @click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
               help="Seconds between two looks at each HorizontalPodAutoscaler.")
 @click.option("--horizontal-pod-autoscaler-downscale-stabilization", default=300.0, type=click.FloatRange(min=0),
@@ -96,9 +116,10 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               help="Seconds after a pod starts during which its CPU samples count only from its readiness on.")
 @click.option("--horizontal-pod-autoscaler-initial-readiness-delay", default=30.0, type=click.FloatRange(min=0),
               help="Seconds after a pod starts within which its readiness changes count as initial.")
-def controller_manager(server: str, token: str | None, election: leaderelect.Flags, controllers: str,
+def controller_manager(server: str, token: str | None, kubeconfig: str, election: leaderelect.Flags, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
-                       node_cidr_mask_size: int, horizontal_pod_autoscaler_sync_period: float,
+                       node_cidr_mask_size: int, cluster_signing_cert_file: str, cluster_signing_key_file: str,
+                       cluster_signing_duration: float, horizontal_pod_autoscaler_sync_period: float,
                        horizontal_pod_autoscaler_downscale_stabilization: float,
                        horizontal_pod_autoscaler_tolerance: float,
                        horizontal_pod_autoscaler_cpu_initialization_period: float,
@@ -107,7 +128,7 @@ def controller_manager(server: str, token: str | None, election: leaderelect.Fla
     """Run the controllers (namespace, replication, deployment, garbage collection, nodes...)."""
     from minik8s.controllers import manager
 
-    config = manager.Config(server=server, token=token, leader_elect=election.leader_elect,
+    config = manager.Config(server=server, token=token, kubeconfig=kubeconfig, leader_elect=election.leader_elect,
                             lease_name=election.resource_name, lease_namespace=election.resource_namespace,
                             lease_duration=election.lease_duration, renew_deadline=election.renew_deadline,
                             retry_period=election.retry_period,
@@ -115,6 +136,9 @@ def controller_manager(server: str, token: str | None, election: leaderelect.Fla
                             options={"node_monitor_grace_period": node_monitor_grace_period,
                                      "node_monitor_period": node_monitor_period, "cluster_cidr": cluster_cidr,
                                      "node_cidr_mask_size": node_cidr_mask_size,
+                                     "cluster_signing_cert_file": cluster_signing_cert_file,
+                                     "cluster_signing_key_file": cluster_signing_key_file,
+                                     "cluster_signing_duration": cluster_signing_duration,
                                      "horizontal_pod_autoscaler_sync_period": horizontal_pod_autoscaler_sync_period,
                                      "horizontal_pod_autoscaler_downscale_stabilization":
                                          horizontal_pod_autoscaler_downscale_stabilization,

@@ -6,8 +6,10 @@ a VM gets from `minik8s init` and `minik8s join` (minik8s.cluster.config) into
 (`minik8s --config <state>/etc/<c>.yaml <c>`), with a pidfile under
 `<state>/run` and a log under `<state>/logs`: etcd, API server, controller
 manager, scheduler, then the kubelet on the local Docker engine (started if
-none answers), the proxy and the cluster DNS. It writes a kubeconfig and
-returns once the node is Ready.
+none answers), the proxy and the cluster DNS. Before that it makes (or renews)
+the cluster's PKI in `<state>/etc` (minik8s.cluster.pki): the CA, the API
+server's certificate, a kubeconfig per component. It writes the admin's
+kubeconfig and returns once the node is Ready.
 
 The processes belong to `minik8s supervise` (minik8s/util/supervisor.py), which
 `up` starts first and which outlives it: `up` adds each component to its plan
@@ -26,6 +28,7 @@ as `minik8s cluster up` and `minik8s init`/`join` do.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import pathlib
 import secrets
@@ -55,11 +58,11 @@ def default_state_dir() -> str:
     return "/var/lib/minik8s" if os.geteuid() == 0 else str(pathlib.Path.home() / ".minik8s")
 
 
-def _get(url: str, timeout: float = 1.0) -> bytes | None:
+def _get(admin_kubeconfig: pathlib.Path, url: str, timeout: float = 1.0) -> bytes | None:
     try:
-        with procs.LOOPBACK_OPENER.open(url, timeout=timeout) as resp:
+        with kubeconfig.urllib_opener(admin_kubeconfig).open(url, timeout=timeout) as resp:
             return resp.read() if resp.status == 200 else None
-    except (OSError, urllib.error.URLError):
+    except (OSError, urllib.error.URLError, kubeconfig.KubeconfigError):
         return None
 
 
@@ -68,7 +71,7 @@ class LocalCluster:
 
     def __init__(self, state_dir: str, *, port: int = 6443, etcd_client_port: int = 2379,
                  etcd_peer_port: int = 2380, node_ip: str = "", node_name: str = "",
-                 overrides: list[str] | None = None) -> None:
+                 overrides: list[str] | None = None, renew_before_days: float = 30) -> None:
         from minik8s.cluster import config
 
         self.state = pathlib.Path(state_dir)
@@ -76,6 +79,7 @@ class LocalCluster:
         self.log_dir = self.state / "logs"
         self.etc = self.state / "etc"
         self.port = port
+        self.renew_before = datetime.timedelta(days=renew_before_days)
         sets = config.parse_set(overrides or [])
         from minik8s.kubelet import nodestatus
 
@@ -89,15 +93,19 @@ class LocalCluster:
         self.master = config.MasterConfig(
             advertise_address=self.node_ip, api_port=port, bind_address="0.0.0.0",
             etcd_data_dir=str(self.state / "etcd"), etcd_client_port=etcd_client_port,
-            etcd_peer_port=etcd_peer_port, cluster_cidr=cidr, overrides=sets)
+            etcd_peer_port=etcd_peer_port, cluster_cidr=cidr, config_dir=str(self.etc), overrides=sets)
         self.node = config.NodeConfig(cluster_cidr=cidr,
             name=self.node_name, ip=self.node_ip, server=self.server, root_dir=str(self.state / "kubelet"),
             network_backend="host-gw", cni_conf_dir=str(self.state / "cni" / "net.d"),
-            cni_data_dir=str(self.state / "cni" / "networks"), overrides=sets)
+            cni_data_dir=str(self.state / "cni" / "networks"), config_dir=str(self.etc), overrides=sets)
 
     @property
     def server(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def admin_kubeconfig(self) -> pathlib.Path:
+        return self.etc / "admin.conf"
 
     def pidfile(self, name: str) -> str:
         return str(self.run_dir / f"{name}.pid")
@@ -107,6 +115,19 @@ class LocalCluster:
 
     def running(self, name: str) -> int | None:
         return procs.read_pidfile(self.pidfile(name), expect_name="etcd" if name == "etcd" else None)
+
+    def ensure_pki(self, echo: EchoFn) -> None:
+        """The CA, the API server's certificate and every component's kubeconfig: made if
+        missing, renewed when within the renewal window of expiry."""
+        from minik8s.cluster import pki
+
+        ca, actions = pki.ensure_master(self.etc, server=self.server, addresses=[self.node_ip],
+                                        service_cidr=self.master.service_cluster_ip_range,
+                                        cluster_domain=self.master.cluster_domain, renew_before=self.renew_before)
+        actions += pki.ensure_node(self.etc, ca, node_name=self.node_name, server=self.server,
+                                   renew_before=self.renew_before)
+        for action in actions:
+            echo(action)
 
     # -- the supervisor -------------------------------------------------------------------
 
@@ -217,7 +238,7 @@ class LocalCluster:
     def node_ready(self) -> bool:
         import json
 
-        raw = _get(f"{self.server}/api/v1/nodes/{self.node_name}")
+        raw = _get(self.admin_kubeconfig, f"{self.server}/api/v1/nodes/{self.node_name}")
         if raw is None:
             return False
         return conditions.is_true(json.loads(raw), "Ready")
@@ -227,11 +248,12 @@ class LocalCluster:
             d.mkdir(parents=True, exist_ok=True)
         if not self.running("apiserver") and not procs.port_free(self.port):
             raise click.ClickException(f"port {self.port} is taken by another process; pass --port")
+        self.ensure_pki(echo)
         self.write_config()
         self.ensure_supervisor(echo)
         self.start_etcd(echo)
         self.start("apiserver", echo)
-        self.wait("apiserver", lambda: _get(self.server + "/readyz") is not None, 60)
+        self.wait("apiserver", lambda: _get(self.admin_kubeconfig, self.server + "/readyz") is not None, 60)
         self.start("controller-manager", echo)
         self.start("scheduler", echo)
         self.prepare_docker(echo)
@@ -321,17 +343,23 @@ class LocalCluster:
 
 
 def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path) -> str:
-    """Write the kubeconfig the issue asks for and say where it went."""
+    """Write the admin's kubeconfig (CA, certificate and key embedded; mode 0600) and say where it went."""
+    admin = kubeconfig.load(state_dir / "etc" / "admin.conf")
+
+    def write(path: str | pathlib.Path, make_current: bool = True) -> None:
+        kubeconfig.write_context(path, CONTEXT, server, ca=admin.ca, cert=admin.cert, key=admin.key,
+                                 make_current=make_current)
+
     if explicit:
-        kubeconfig.write_context(explicit, CONTEXT, server)
+        write(explicit)
         return f"kubeconfig written to {explicit} (context {CONTEXT})"
     default = kubeconfig.DEFAULT_PATH
     if not default.exists():
-        kubeconfig.write_context(default, CONTEXT, server)
+        write(default)
         return f"kubeconfig written to {default} (context {CONTEXT})"
     own = state_dir / "kubeconfig"
-    kubeconfig.write_context(own, CONTEXT, server)
-    kubeconfig.write_context(default, CONTEXT, server, make_current=True)
+    write(own)
+    write(default)
     return (f"kubeconfig written to {own}; context {CONTEXT} merged into {default} and made current "
             f"(switch back with `kubectl config use-context <name>`)")
 
@@ -346,11 +374,14 @@ def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path)
 @click.option("--set", "overrides", multiple=True, metavar="COMPONENT.OPTION=VALUE",
               help="Override any component option in the rendered configs (repeatable).")
 @click.option("--kubeconfig", "kubeconfig_path", default=None, help="Write the kubeconfig here.")
+@click.option("--cert-renewal-days", default=30.0, type=click.FloatRange(min=0),
+              help="Renew a certificate at start when it expires within this many days.")
 def up(state_dir: str, port: int, etcd_client_port: int, etcd_peer_port: int, node_ip: str, node_name: str,
-       overrides: tuple[str, ...], kubeconfig_path: str | None) -> None:
+       overrides: tuple[str, ...], kubeconfig_path: str | None, cert_renewal_days: float) -> None:
     """Bring up a single-node cluster on this host and write a kubeconfig."""
     cluster = LocalCluster(state_dir, port=port, etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
-                           node_ip=node_ip, node_name=node_name, overrides=list(overrides))
+                           node_ip=node_ip, node_name=node_name, overrides=list(overrides),
+                           renew_before_days=cert_renewal_days)
     cluster.up(click.echo)
     click.echo(write_kubeconfig(cluster.server, kubeconfig_path, cluster.state))
     click.echo(f"logs: {cluster.log_dir}")

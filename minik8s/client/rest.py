@@ -16,6 +16,7 @@ import orjson
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.client import tls as tls_mod
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,16 @@ class Client:
     """One connection pool to one API server. Use as an async context manager or call close()."""
 
     def __init__(self, server: str, *, token: str | None = None, timeout: float = 30.0,
-                 user_agent: str = "minik8s", limit: int = 100) -> None:
+                 user_agent: str = "minik8s", limit: int = 100, tls: tls_mod.TLSConfig | None = None) -> None:
         self.server = server.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.user_agent = user_agent
         self.limit = limit
+        self.tls = tls
+        # Built now, not at the first request: a CA or key that cannot be loaded is
+        # an error of the caller's configuration, reported where it is made.
+        self._ssl = tls_mod.client_context(tls) if self.server.startswith("https://") else None
         self._session: aiohttp.ClientSession | None = None
         # Called with (method, path) before every request and again once it has its
         # connection; may raise to refuse it, returns headers to add (leader election's
@@ -47,9 +52,17 @@ class Client:
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
             self._session = aiohttp.ClientSession(
-                headers=headers, connector=aiohttp.TCPConnector(limit=self.limit),
+                headers=headers,
+                connector=aiohttp.TCPConnector(limit=self.limit, ssl=self._ssl if self._ssl is not None else True),
                 json_serialize=lambda o: orjson.dumps(o).decode(), trace_configs=[self._guard_trace()])
         return self._session
+
+    @property
+    def _tls_kw(self) -> dict[str, Any]:
+        # kubeconfig's tls-server-name: check the certificate against this name, not the URL's host.
+        if self.tls is not None and self.tls.server_name:
+            return {"server_hostname": self.tls.server_name}
+        return {}
 
     def _guard_trace(self) -> aiohttp.TraceConfig:
         """Run `write_guard` again once the request has its connection, just before its bytes
@@ -93,7 +106,7 @@ class Client:
             async with self.session.request(
                     method, self.server + path, data=data, params=_params(params), headers=hdrs,
                     timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
-                    trace_request_ctx=(method, path)) as resp:
+                    trace_request_ctx=(method, path), **self._tls_kw) as resp:
                 payload = await resp.read()
                 ctype = resp.headers.get("Content-Type", "")
                 if resp.status >= 400:
@@ -101,6 +114,9 @@ class Client:
                 if "json" in ctype:
                     return orjson.loads(payload) if payload else None
                 return payload.decode(errors="replace")
+        except aiohttp.ClientSSLError as e:
+            raise errors.ServiceUnavailable(f"TLS with the API server at {self.server} failed "
+                                            f"(is the kubeconfig's CA the cluster's?): {e}") from e
         except aiohttp.ClientError as e:
             raise errors.ServiceUnavailable(f"cannot reach the API server at {self.server}: {e}") from e
         except asyncio.TimeoutError as e:
@@ -212,8 +228,8 @@ class Client:
         query = _params({**(params or {}), "watch": "true"})
         try:
             async with self.session.get(self.server + path, params=query, headers=headers or {},
-                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout)
-                                        ) as resp:
+                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
+                                        **self._tls_kw) as resp:
                 if resp.status >= 400:
                     raise _error(resp.status, await resp.read(), "WATCH", path)
                 buf = b""
@@ -248,4 +264,12 @@ def from_kubeconfig(path: str | None = None, context: str | None = None, **kw: A
     from minik8s.client import kubeconfig
 
     access = kubeconfig.load(path, context)
-    return Client(access.server, token=access.token, **kw)
+    return Client(access.server, token=access.token, tls=access.tls(), **kw)
+
+
+def connect(server: str, kubeconfig: str | None = None, token: str | None = None, **kw: Any) -> Client:
+    """The client a component builds from its flags: the kubeconfig when one is given
+    (its credentials and CA; `server` is then ignored), else `server` with `token`."""
+    if kubeconfig:
+        return from_kubeconfig(kubeconfig, **kw)
+    return Client(server, token=token, **kw)

@@ -1,26 +1,21 @@
-"""Bootstrap tokens: how a new machine learns enough about the cluster to join it.
+"""Bootstrap tokens on the master: what `minik8s token create/list/delete` write and read.
 
-As kubeadm: `minik8s token create` (on the master) stores a token as a Secret
-`kube-system/bootstrap-token-<id>` of type `bootstrap.kubernetes.io/token`, with its
-expiry, and prints the exact `minik8s join` command. Beside it a Secret
-`kube-system/minik8s-cluster-info` carries what a node must be configured with:
-the API server's advertised URL, the shared kubelet token (the API server presents
-it to kubelets for logs/exec) and the cluster CIDR.
+As kubeadm: `minik8s token create` stores a token as a Secret
+`kube-system/bootstrap-token-<id>` of type `bootstrap.kubernetes.io/token` (its
+expiry, usable to authenticate and to sign), publishes `kube-public/cluster-info`
+(a kubeconfig with only the API server's URL and the cluster CA; the controller
+manager signs it with each token) and prints the exact `minik8s join` command: the
+token and the CA's hash (sha256 of its SubjectPublicKeyInfo). Beside it the Secret
+`kube-system/minik8s-cluster-info` carries what a node's config needs and is not
+public: the shared kubelet token and the cluster CIDR.
 
-`minik8s join SERVER --token ID.SECRET` reads the token's Secret, checks the secret
-and expiry, reads the cluster info and renders the node's config files with
-minik8s.cluster.config, the same code `minik8s cluster up` renders its nodes' files
-with.
-
-The API server does not authenticate clients yet; the token is then proof of an
-invitation rather than a credential, and becomes one the day it does.
+How a node uses all this is minik8s.cluster.join.
 """
 from __future__ import annotations
 
 import base64
 import dataclasses
 import datetime
-import hmac
 import re
 import secrets
 import socket
@@ -28,18 +23,21 @@ import string
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
+from minik8s.api import bootstraptoken
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.api import rfc3339
 from minik8s.client import rest
 
 SECRETS = resources.must("", "v1", "secrets")
+CONFIGMAPS = resources.must("", "v1", "configmaps")
 
-NAMESPACE = "kube-system"
-TOKEN_TYPE = "bootstrap.kubernetes.io/token"
-TOKEN_PREFIX = "bootstrap-token-"
+NAMESPACE = bootstraptoken.NAMESPACE
+TOKEN_TYPE = bootstraptoken.SECRET_TYPE
+TOKEN_PREFIX = bootstraptoken.SECRET_PREFIX
 CLUSTER_INFO = "minik8s-cluster-info"
-TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -55,15 +53,16 @@ class ClusterInfo:
 
 
 def generate_token() -> str:
-    pick = lambda n: "".join(secrets.choice(_ALPHABET) for _ in range(n))  # noqa: E731
+    def pick(n: int) -> str:
+        return "".join(secrets.choice(_ALPHABET) for _ in range(n))
     return f"{pick(6)}.{pick(16)}"
 
 
 def parse_token(token: str) -> tuple[str, str]:
-    m = TOKEN_RE.match(token)
-    if not m:
+    parsed = bootstraptoken.parse(token)
+    if parsed is None:
         raise BootstrapError(f"token {token!r} is not of the form [a-z0-9]{{6}}.[a-z0-9]{{16}}")
-    return m.group(1), m.group(2)
+    return parsed
 
 
 def parse_ttl(text: str) -> int:
@@ -81,24 +80,17 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
-def _unb64(data: dict[str, str], key: str) -> str:
-    try:
-        return base64.b64decode(data.get(key, "")).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-
-
 def token_secret(token: str, ttl: int, description: str, now: datetime.datetime) -> dict[str, Any]:
     token_id, token_secret_ = parse_token(token)
     data = {
         "token-id": token_id,
         "token-secret": token_secret_,
-        "usage-bootstrap-authentication": "true",
-        "usage-bootstrap-signing": "true",
+        bootstraptoken.USAGE_AUTHENTICATION: "true",
+        bootstraptoken.USAGE_SIGNING: "true",
         "description": description,
     }
     if ttl > 0:
-        data["expiration"] = rfc3339.format(now + datetime.timedelta(seconds=ttl))
+        data[bootstraptoken.EXPIRATION] = rfc3339.format(now + datetime.timedelta(seconds=ttl))
     return {
         "apiVersion": "v1", "kind": "Secret", "type": TOKEN_TYPE,
         "metadata": {"name": TOKEN_PREFIX + token_id, "namespace": NAMESPACE},
@@ -115,30 +107,42 @@ def cluster_info_secret(info: ClusterInfo) -> dict[str, Any]:
     }
 
 
-def check_token(secret: dict[str, Any], token: str, now: datetime.datetime) -> None:
-    """Raise BootstrapError unless `secret` is a valid, unexpired bootstrap token for `token`."""
-    _, want = parse_token(token)
-    data = secret.get("data") or {}
-    if secret.get("type") != TOKEN_TYPE or _unb64(data, "usage-bootstrap-authentication") != "true":
-        raise BootstrapError("the token's Secret is not a bootstrap token for authentication")
-    if not hmac.compare_digest(_unb64(data, "token-secret"), want):
-        raise BootstrapError("wrong token secret")
-    expiration = _unb64(data, "expiration")
-    if expiration:
-        expires = rfc3339.parse(expiration)
-        if expires is None:
-            raise BootstrapError(f"the token's expiration {expiration!r} is unreadable")
-        if now >= expires:
-            raise BootstrapError(f"the token expired at {expiration}; create a new one with "
-                                 "`minik8s token create` on the master")
+def public_kubeconfig(server: str, ca_pem: bytes) -> str:
+    """cluster-info's `kubeconfig`: where the API server is and its CA, nothing secret (as kubeadm)."""
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "", "cluster": {"server": server,
+                                              "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "contexts": [], "current-context": "", "users": []}, sort_keys=False)
 
 
-async def create_token(client: rest.Client, info: ClusterInfo, *, token: str | None = None, ttl: int = 86400,
-                       description: str = "minik8s join") -> str:
-    """Store the cluster info and a new token (or `token`, replacing one with its id); the token."""
+async def publish_cluster_info(client: rest.Client, server: str, ca_pem: bytes) -> None:
+    """kube-public/cluster-info with this kubeconfig; the signatures of a changed kubeconfig are
+    dropped (the controller manager signs it again)."""
+    content = public_kubeconfig(server, ca_pem)
+    current = await client.get_or_none(CONFIGMAPS, bootstraptoken.CLUSTER_INFO, bootstraptoken.CLUSTER_INFO_NAMESPACE)
+    if current is None:
+        try:
+            await client.create(CONFIGMAPS, {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": bootstraptoken.CLUSTER_INFO,
+                             "namespace": bootstraptoken.CLUSTER_INFO_NAMESPACE},
+                "data": {"kubeconfig": content}}, bootstraptoken.CLUSTER_INFO_NAMESPACE)
+            return
+        except errors.AlreadyExists:
+            current = await client.get(CONFIGMAPS, bootstraptoken.CLUSTER_INFO, bootstraptoken.CLUSTER_INFO_NAMESPACE)
+    if (current.get("data") or {}).get("kubeconfig") == content:
+        return
+    await client.update(CONFIGMAPS, {**current, "data": {"kubeconfig": content}})
+
+
+async def create_token(client: rest.Client, info: ClusterInfo, ca_pem: bytes, *, token: str | None = None,
+                       ttl: int = 86400, description: str = "minik8s join") -> str:
+    """Store the cluster info, cluster-info and a new token (or `token`, replacing one with its id); the token."""
     token = token or generate_token()
     now = datetime.datetime.now(datetime.timezone.utc)
     await _put(client, cluster_info_secret(info))
+    await publish_cluster_info(client, info.server, ca_pem)
     await _put(client, token_secret(token, ttl, description, now))
     return token
 
@@ -159,9 +163,9 @@ async def list_tokens(client: rest.Client) -> list[dict[str, str]]:
     for s in items:
         if s.get("type") != TOKEN_TYPE:
             continue
-        data = s.get("data") or {}
-        out.append({"id": _unb64(data, "token-id"), "expires": _unb64(data, "expiration") or "never",
-                    "description": _unb64(data, "description")})
+        out.append({"id": bootstraptoken.field(s, "token-id"),
+                    "expires": bootstraptoken.field(s, bootstraptoken.EXPIRATION) or "never",
+                    "description": bootstraptoken.field(s, "description")})
     return out
 
 
@@ -169,29 +173,8 @@ async def delete_token(client: rest.Client, token_id: str) -> None:
     await client.delete(SECRETS, TOKEN_PREFIX + token_id.split(".")[0], NAMESPACE)
 
 
-async def discover(server: str, token: str) -> ClusterInfo:
-    """Check `token` against the API server at `server` and return the cluster info."""
-    token_id, _ = parse_token(token)
-    async with rest.Client(server, timeout=10, user_agent="minik8s-join") as client:
-        try:
-            secret = await client.get(SECRETS, TOKEN_PREFIX + token_id, NAMESPACE)
-        except errors.NotFound:
-            raise BootstrapError(f"no bootstrap token {token_id} on {server} (expired and deleted, or never "
-                                 "created: `minik8s token create` on the master)") from None
-        except (errors.ServiceUnavailable, errors.Timeout) as e:
-            raise BootstrapError(str(e)) from None
-        check_token(secret, token, datetime.datetime.now(datetime.timezone.utc))
-        try:
-            info = await client.get(SECRETS, CLUSTER_INFO, NAMESPACE)
-        except errors.NotFound:
-            raise BootstrapError(f"{NAMESPACE}/{CLUSTER_INFO} is missing; `minik8s token create` writes it") from None
-    data = info.get("data") or {}
-    return ClusterInfo(server=_unb64(data, "server") or server, kubelet_token=_unb64(data, "kubelet-token"),
-                       cluster_cidr=_unb64(data, "cluster-cidr"))
-
-
-def join_command(server: str, token: str) -> str:
-    return f"minik8s join {server} --token {token}"
+def join_command(server: str, token: str, ca_hash: str) -> str:
+    return f"minik8s join {server} --token {token} --discovery-token-ca-cert-hash {ca_hash}"
 
 
 def address_towards(server: str) -> str:

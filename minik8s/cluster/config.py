@@ -8,7 +8,11 @@ under its state directory and starts the very same commands. So a setting that w
 in the local cluster works on the VMs, because both come out of the functions below.
 
 etcd is the exception in format only: it reads its own YAML config file
-(`etcd --config-file`), whose keys are its flag names.
+(`etcd --config-file`), whose keys are its flag names. It listens on loopback only,
+on every path: the API server beside it is its one client.
+
+Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
+PKI under pki/, a kubeconfig per component); the configs only point at them.
 
 Overrides (`--set controller-manager.node-monitor-grace-period=10`) are merged last,
 so tests and operators can change any option without a new code path.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,17 +57,24 @@ class MasterConfig:
     etcd_client_port: int = 2379
     etcd_peer_port: int = 2380
     # Shared secret the API server presents to kubelets (logs, exec); nodes get it on join.
+    # TODO(kubelet TLS): replaced by the API server's client certificate
+    # (pki/apiserver-kubelet-client.crt) once the kubelet serves HTTPS; see docs/security.md.
     kubelet_token: str = ""
     service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     node_cidr_mask_size: int = 24
     dns_service_ip: str = DEFAULT_DNS_SERVICE_IP
     cluster_domain: str = "cluster.local"
+    # Where these files (and pki/, the kubeconfigs) live on the master.
+    config_dir: str = DEFAULT_CONFIG_DIR
     overrides: Overrides = dataclasses.field(default_factory=dict)
 
     @property
     def server(self) -> str:
-        return f"http://{self.advertise_address}:{self.api_port}"
+        return f"https://{self.advertise_address}:{self.api_port}"
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.config_dir, *parts)
 
     @property
     def etcd_endpoint(self) -> str:
@@ -93,7 +105,12 @@ class NodeConfig:
     cni_data_dir: str = "/var/lib/cni/networks"
     dns_service_ip: str = DEFAULT_DNS_SERVICE_IP
     cluster_domain: str = "cluster.local"
+    # Where these files (and the node's kubeconfigs) live on the node.
+    config_dir: str = DEFAULT_CONFIG_DIR
     overrides: Overrides = dataclasses.field(default_factory=dict)
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.config_dir, *parts)
 
 
 def etcd_config(m: MasterConfig) -> dict[str, Any]:
@@ -121,19 +138,27 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "advertise-address": m.advertise_address,
             "service-cluster-ip-range": m.service_cluster_ip_range,
             "kubelet-token": m.kubelet_token,
+            "tls-cert-file": m.path("pki", "apiserver.crt"),
+            "tls-private-key-file": m.path("pki", "apiserver.key"),
+            "client-ca-file": m.path("pki", "ca.crt"),
+            "service-account-key-file": [m.path("pki", "sa.pub")],
+            "service-account-issuer": f"https://kubernetes.default.svc.{m.cluster_domain}",
             # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
             "metric-resolution": 15,
         },
         "controller-manager": {
-            "server": m.server,
+            "kubeconfig": m.path("controller-manager.conf"),
             "cluster-cidr": m.cluster_cidr,
             "node-cidr-mask-size": m.node_cidr_mask_size,
+            # The CSR signer signs node certificates with the cluster CA (it never leaves the master).
+            "cluster-signing-cert-file": m.path("pki", "ca.crt"),
+            "cluster-signing-key-file": m.path("pki", "ca.key"),
         },
-        "scheduler": {"server": m.server},
+        "scheduler": {"kubeconfig": m.path("scheduler.conf")},
         # One cluster DNS server, on the master's address; pods reach it through the
         # kube-dns Service it keeps pointing at itself.
         "dns": {
-            "server": m.server,
+            "kubeconfig": m.path("dns.conf"),
             "bind-address": m.advertise_address,
             "port": 53,
             "service-ip": m.dns_service_ip,
@@ -146,7 +171,7 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
 def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
     options: dict[str, dict[str, Any]] = {
         "kubelet": {
-            "server": n.server,
+            "kubeconfig": n.path("kubelet.conf"),
             "token": n.kubelet_token,
             "node-name": n.name,
             "node-ip": n.ip,
@@ -159,7 +184,7 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
             "cni-conf-dir": n.cni_conf_dir,
         },
         "network-agent": {
-            "server": n.server,
+            "kubeconfig": n.path("network-agent.conf"),
             "node-name": n.name,
             "node-ip": n.ip,
             "iface": n.iface,
@@ -168,7 +193,8 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
             "cni-conf-dir": n.cni_conf_dir,
             "cni-data-dir": n.cni_data_dir,
         },
-        "proxy": {"server": n.server, "node-name": n.name, "node-ip": n.ip, "cluster-cidr": n.cluster_cidr},
+        "proxy": {"kubeconfig": n.path("proxy.conf"), "node-name": n.name, "node-ip": n.ip,
+                  "cluster-cidr": n.cluster_cidr},
     }
     return _apply(options, n.overrides)
 

@@ -88,8 +88,9 @@ def load_spec(state_dir: str) -> spec_mod.ClusterSpec:
 # --- the API, as far as `up` and `status` need it -----------------------------------------
 
 
-def _get_json(url: str, timeout: float = 2.0) -> Any:
-    with procs.LOOPBACK_OPENER.open(url, timeout=timeout) as resp:
+def _get_json(spec: spec_mod.ClusterSpec, path: str, timeout: float = 2.0) -> Any:
+    """GET `path` as the cluster's admin (admin.conf)."""
+    with kubeconfig_mod.urllib_opener(spec.admin_kubeconfig).open(spec.server + path, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
@@ -97,11 +98,11 @@ def node_ready(obj: dict[str, Any]) -> str:
     return str(conditions.status(obj, "Ready") or "Unknown")
 
 
-def api_nodes(server: str) -> dict[str, dict[str, Any]] | None:
+def api_nodes(spec: spec_mod.ClusterSpec) -> dict[str, dict[str, Any]] | None:
     """The Node objects by name, or None if the API server does not answer."""
     try:
-        doc = _get_json(server + "/api/v1/nodes")
-    except (OSError, ValueError, urllib.error.URLError):
+        doc = _get_json(spec, "/api/v1/nodes")
+    except (OSError, ValueError, urllib.error.URLError, kubeconfig_mod.KubeconfigError):
         return None
     return {n["metadata"]["name"]: n for n in doc.get("items") or []}
 
@@ -111,7 +112,7 @@ def wait_nodes_ready(spec: spec_mod.ClusterSpec, names: Sequence[str], timeout: 
     deadline = time.monotonic() + timeout
     pending = list(names)
     while True:
-        found = api_nodes(spec.server) or {}
+        found = api_nodes(spec) or {}
         pending = [n for n in names if node_ready(found.get(n, {})) != "True"]
         if not pending:
             return
@@ -158,6 +159,9 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
                          kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH))
     spec.save()
     progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
+    # Before anything starts: the nodes' credentials are issued with this CA while the master boots.
+    ca, _ = master_mod.ensure_pki(spec)
+    progress(f"PKI in {spec.etc_dir / 'pki'}: CA {ca.hash}")
 
     netns.ensure_bridge(spec.bridge, f"{spec.master_ip}/{spec.prefixlen}")
     netns.ensure_rule("filter", netns.forward_rule(spec.bridge, spec.tag))
@@ -225,9 +229,12 @@ def _host_images(spec: spec_mod.ClusterSpec, extra: list[str],
 
 
 def write_kubeconfig(spec: spec_mod.ClusterSpec) -> str:
+    """The admin's credentials (admin.conf) as context `minik8s-<c>`, in the user's kubeconfig."""
+    admin = kubeconfig_mod.load(spec.admin_kubeconfig)
     own = spec.state / "kubeconfig"
-    kubeconfig_mod.write_context(own, spec.context, spec.server)
-    kubeconfig_mod.write_context(spec.kubeconfig_path, spec.context, spec.server, make_current=True)
+    for path in (own, spec.kubeconfig_path):
+        kubeconfig_mod.write_context(path, spec.context, spec.server, ca=admin.ca, cert=admin.cert, key=admin.key,
+                                     make_current=True)
     return f"kubeconfig: context {spec.context} in {spec.kubeconfig_path} (also {own})"
 
 
@@ -436,7 +443,7 @@ def load_images(state_dir: str, tags: Sequence[str], echo: EchoFn = print) -> No
 
 def status(state_dir: str) -> dict[str, Any]:
     spec = load_spec(state_dir)
-    api = api_nodes(spec.server)
+    api = api_nodes(spec)
     nodes = []
     for n in nodes_of(spec):
         st = n.status()
@@ -457,5 +464,5 @@ def status(state_dir: str) -> dict[str, Any]:
 
 
 def api_reachable(spec: spec_mod.ClusterSpec) -> bool:
-    return master_mod.api_ready(spec.server)
+    return master_mod.api_ready(spec.server, spec.admin_kubeconfig)
 

@@ -5,19 +5,25 @@ would write on a VM (rendered by minik8s.cluster.config into `<state>/etc`):
 `etcd --config-file etc/etcd.yaml`, `minik8s --config etc/apiserver.yaml apiserver`, ...
 They run in the host's network namespace; the API server listens on the bridge
 address, which is what the nodes' kubelets and the kubeconfig use, and etcd on
-loopback. All of them live in cgroup `/minik8s-cluster/<c>/master`.
+loopback. All of them live in cgroup `/minik8s-cluster/<c>/master`. Their PKI
+(minik8s.cluster.pki) is made, or renewed, before anything starts.
 """
 from __future__ import annotations
 
+import datetime
+import pathlib
 import sys
 import time
 import urllib.error
 from collections.abc import Callable
 
+from minik8s.client import kubeconfig
 from minik8s.cluster import cgroups
 from minik8s.cluster import config
 from minik8s.cluster import host
+from minik8s.cluster import pki
 from minik8s.cluster import spec as spec_mod
+from minik8s.util import pki as pki_util
 from minik8s.util import procs
 
 COMPONENTS = ("etcd", *config.MASTER_COMPONENTS)
@@ -39,12 +45,24 @@ class EtcdFromConfigFile(procs.EtcdProcess):
         return cgroups.wrap(self.cgroup, argv) if self.cgroup else argv
 
 
-def api_ready(server: str, timeout: float = 1.0) -> bool:
+def api_ready(server: str, admin_kubeconfig: str | pathlib.Path, timeout: float = 1.0) -> bool:
     try:
-        with procs.LOOPBACK_OPENER.open(server + "/readyz", timeout=timeout) as resp:
-            return resp.status == 200
-    except (OSError, urllib.error.URLError):
+        with kubeconfig.urllib_opener(admin_kubeconfig).open(server + "/readyz", timeout=timeout) as resp:
+            return bool(resp.status == 200)
+    except (OSError, urllib.error.URLError, kubeconfig.KubeconfigError):
         return False
+
+
+def ensure_pki(spec: spec_mod.ClusterSpec,
+               renew_before: datetime.timedelta = pki.DEFAULT_RENEW_BEFORE) -> tuple[pki.CA, list[str]]:
+    """The master's PKI in `<state>/etc`, made or renewed; the CA and what was done."""
+    m = spec.master_config()
+    try:
+        return pki.ensure_master(spec.etc_dir, server=spec.server, addresses=[spec.master_ip],
+                                 service_cidr=m.service_cluster_ip_range, cluster_domain=m.cluster_domain,
+                                 renew_before=renew_before)
+    except pki_util.PKIError as e:
+        raise host.ClusterError(f"the cluster PKI in {spec.etc_dir / pki.PKI_DIR}: {e}") from None
 
 
 class Master:
@@ -93,7 +111,7 @@ class Master:
 
     def wait_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while not api_ready(self.spec.server):
+        while not api_ready(self.spec.server, self.spec.admin_kubeconfig):
             if self.pid("apiserver") is None:
                 raise host.ClusterError(f"the API server exited; see {self.log('apiserver')}:\n"
                                         f"{procs.log_tail(self.log('apiserver'))}")
@@ -106,6 +124,9 @@ class Master:
         cgroups.create(self.cgroup)
         self.spec.run_dir.mkdir(parents=True, exist_ok=True)
         self.spec.log_dir.mkdir(parents=True, exist_ok=True)
+        _, actions = ensure_pki(self.spec)
+        for action in actions:
+            step(action)
         self.write_config()
         pid = self.start_etcd()
         step(f"etcd running (pid {pid}, 127.0.0.1:{self.spec.etcd_client_port})")

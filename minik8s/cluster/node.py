@@ -31,7 +31,9 @@ from minik8s.cluster import config
 from minik8s.cluster import host
 from minik8s.cluster import mounts
 from minik8s.cluster import netns
+from minik8s.cluster import pki
 from minik8s.cluster import spec as spec_mod
+from minik8s.util import pki as pki_util
 from minik8s.util import procs
 
 # Agents in start order; stopped in reverse.
@@ -83,10 +85,22 @@ class Node:
             name=self.name, ip=self.node.ip, server=self.spec.server, kubelet_token=self.spec.kubelet_token,
             pod_cidr=self.node.pod_cidr, docker_host=f"unix://{self.paths.docker_sock}",
             root_dir=str(self.paths.kubelet_root), cluster_cidr=self.spec.cluster_cidr, iface="eth0",
-            cni_conf_dir=str(self.paths.etc / "cni" / "net.d"),
+            config_dir=str(self.paths.etc), cni_conf_dir=str(self.paths.etc / "cni" / "net.d"),
             cni_data_dir=str(self.paths.dir / "cni" / "networks"), overrides=self.spec.overrides)
 
+    def write_credentials(self) -> list[str]:
+        """The node's kubeconfigs (kubelet, proxy, network agent), made or renewed at every boot.
+
+        Issued directly with the master's CA, which is on this host: what `minik8s join`
+        gets through CertificateSigningRequests on a real machine."""
+        try:
+            return pki.ensure_node(self.paths.etc, pki.load_ca(self.spec.etc_dir), node_name=self.name,
+                                   server=self.spec.server)
+        except pki_util.PKIError as e:
+            raise host.ClusterError(f"{self.name}: credentials: {e}") from None
+
     def write_config(self) -> None:
+        self.write_credentials()
         config.write_files(self.paths.etc, config.node_files(self.node_config()))
         self.paths.containerd_config.write_text(CONTAINERD_TOML.format(
             root=self.paths.containerd_root, state=self.paths.exec_root / "containerd",

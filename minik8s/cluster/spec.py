@@ -106,7 +106,7 @@ class ClusterSpec:
 
     @property
     def server(self) -> str:
-        return f"http://{self.master_ip}:{self.api_port}"
+        return f"https://{self.master_ip}:{self.api_port}"
 
     @property
     def bridge(self) -> str:
@@ -145,6 +145,11 @@ class ClusterSpec:
     def kubeconfig_path(self) -> str:
         return self.kubeconfig or str(self.state / "kubeconfig")
 
+    @property
+    def admin_kubeconfig(self) -> pathlib.Path:
+        """The master's admin.conf (kubernetes-admin): what the cluster tools talk to the API with."""
+        return self.etc_dir / "admin.conf"
+
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
             if n.name == name:
@@ -157,7 +162,8 @@ class ClusterSpec:
             advertise_address=self.master_ip, api_port=self.api_port, bind_address=self.master_ip,
             etcd_name=f"minik8s-{self.name}", etcd_data_dir=str(self.etcd_dir),
             etcd_client_port=self.etcd_client_port, etcd_peer_port=self.etcd_peer_port,
-            kubelet_token=self.kubelet_token, cluster_cidr=self.cluster_cidr, overrides=self.overrides)
+            kubelet_token=self.kubelet_token, cluster_cidr=self.cluster_cidr, config_dir=str(self.etc_dir),
+            overrides=self.overrides)
 
     # --- persistence ---
     def save(self) -> None:

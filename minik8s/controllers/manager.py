@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import logging
 from typing import Any, Callable
 
@@ -16,6 +17,8 @@ from minik8s.client import informer as informer_mod
 from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.controllers import base
+from minik8s.controllers import bootstrap
+from minik8s.controllers import certificates
 from minik8s.controllers import endpoints
 from minik8s.controllers import garbagecollector
 from minik8s.controllers import namespace
@@ -35,8 +38,9 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
+    kubeconfig: str = ""
     leader_elect: bool = True
     lease_name: str = "kube-controller-manager"
     lease_namespace: str = "kube-system"
@@ -81,7 +85,17 @@ REGISTRY: dict[str, ControllerFactory] = {
         c, f, events.EventRecorder(c, "daemonset-controller"), cfg.options),
     "horizontalpodautoscaling": lambda c, f, r, cfg: horizontal.new_controller(
         c, f, events.EventRecorder(c, "horizontal-pod-autoscaler"), cfg.options),
+    # Join: approve and sign the nodes' certificate requests, keep bootstrap tokens tidy.
+    "csrapproving": lambda c, f, r, cfg: certificates.CSRApprovingController(c, f),
+    "csrsigning": lambda c, f, r, cfg: certificates.CSRSigningController.from_files(
+        c, f, str(cfg.options["cluster_signing_cert_file"]), str(cfg.options["cluster_signing_key_file"]),
+        datetime.timedelta(days=float(cfg.options.get("cluster_signing_duration", 365)))),
+    "tokencleaner": lambda c, f, r, cfg: bootstrap.TokenCleaner(c, f),
+    "bootstrapsigner": lambda c, f, r, cfg: bootstrap.BootstrapSigner(c, f),
 }
+
+# Controllers that run only when configured (the signer needs the CA's files).
+NEEDS = {"csrsigning": ("cluster_signing_cert_file", "cluster_signing_key_file")}
 
 
 def enabled(config: Config) -> list[str]:
@@ -90,6 +104,11 @@ def enabled(config: Config) -> list[str]:
     out = []
     for name in names:
         if f"-{name}" in wanted:
+            continue
+        if any(not config.options.get(option) for option in NEEDS.get(name, ())):
+            if name in wanted:
+                log.warning("controller %s needs --%s; not started", name,
+                            " and --".join(o.replace("_", "-") for o in NEEDS[name]))
             continue
         if "*" in wanted or name in wanted:
             out.append(name)
@@ -110,7 +129,7 @@ async def run_controllers(client: rest.Client, config: Config) -> None:
 
 
 async def serve(config: Config) -> None:
-    client = rest.Client(config.server, token=config.token, user_agent="minik8s-controller-manager")
+    client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-controller-manager")
     elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(

@@ -41,7 +41,7 @@ TCP_IDLE_TIMEOUT = 10.0
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
     kubeconfig: str = ""
     bind_address: str = "0.0.0.0"

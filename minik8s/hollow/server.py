@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
+    kubeconfig: str = ""
     count: int = 1
     name_prefix: str = "hollow-node-"
     first_index: int = 0
@@ -35,7 +36,7 @@ class Config:
 
 
 async def serve(config: Config) -> None:
-    client = rest.Client(config.server, token=config.token, user_agent="minik8s-hollow-node")
+    client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-hollow-node")
     hollow = kubelet.HollowKubelet(client, config.node, config.names(), first_index=config.first_index,
                                    lease_interval=config.lease_interval, status_interval=config.status_interval,
                                    workers=config.workers)

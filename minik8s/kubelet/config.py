@@ -11,7 +11,7 @@ def default_node_name() -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     kubeconfig: str = ""
     # Shared secret the API server presents to this kubelet (its --kubelet-token).
     token: str = ""

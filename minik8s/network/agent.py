@@ -47,7 +47,7 @@ KEY = "network"
 @dataclasses.dataclass(frozen=True)
 class Config:
     node_name: str
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
     kubeconfig: str = ""
     backend: str = subnet_mod.VXLAN

@@ -40,8 +40,9 @@ BRIDGE_NF_CALL_IPTABLES = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
 @dataclasses.dataclass
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
+    kubeconfig: str = ""
     mode: str = "iptables"
     node_name: str = dataclasses.field(default_factory=socket.gethostname)
     node_ip: str | None = None
@@ -137,7 +138,7 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with rest.Client(config.server, token=config.token,
+    async with rest.connect(config.server, config.kubeconfig, config.token,
                            user_agent=f"minik8s-proxy/{config.node_name}") as client:
         factory = informer_mod.InformerFactory(client)
         proxier.register(factory.informer(SERVICES), factory.informer(ENDPOINTS))

@@ -30,8 +30,9 @@ NODES = scheduler_mod.NODES
 
 @dataclasses.dataclass
 class Config:
-    server: str = "http://127.0.0.1:6443"
+    server: str = "https://127.0.0.1:6443"
     token: str | None = None
+    kubeconfig: str = ""
     scheduler_name: str = scheduler_mod.DEFAULT_SCHEDULER_NAME
     leader_elect: bool = True
     lease_name: str = "kube-scheduler"
@@ -97,7 +98,7 @@ async def run_scheduler(client: rest.Client, config: Config) -> None:
 
 
 async def serve(config: Config) -> None:
-    client = rest.Client(config.server, token=config.token, user_agent="minik8s-scheduler")
+    client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-scheduler")
     elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(

@@ -330,8 +330,10 @@ class Cluster:
         return list(self.get_json(*args)["items"])
 
     def api_up(self) -> bool:
+        from minik8s.client import kubeconfig as kc
+
         try:
-            with procs.LOOPBACK_OPENER.open(self.server + "/readyz", timeout=2) as resp:
+            with kc.urllib_opener(self.kubeconfig).open(self.server + "/readyz", timeout=2) as resp:
                 return resp.status == 200
         except OSError:
             return False

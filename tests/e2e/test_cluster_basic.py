@@ -6,9 +6,8 @@ import pathlib
 import uuid
 
 import pytest
-import yaml
 
-from tests.e2e.conftest import MINIK8S, WEB_IMAGE, Cluster, LocalOps, deployment, run, wait_ready_replicas
+from tests.e2e.conftest import WEB_IMAGE, Cluster, LocalOps, deployment, wait_ready_replicas
 
 
 def test_nodes_ready_with_their_own_addresses(healthy: Cluster) -> None:
@@ -71,44 +70,7 @@ def test_load_image_copies_into_every_node(local_cluster: Cluster) -> None:
         host.close()
 
 
-def test_token_join_renders_the_files_the_local_nodes_run_with(local_cluster: Cluster, tmp_path: pathlib.Path) -> None:
-    """The VM path (`token create` + `join`) and the local cluster share their config code:
-    a join with the local node's identity writes the very kubelet.yaml that node runs with."""
-    ops = local_cluster.ops
-    assert isinstance(ops, LocalOps)
-    state = pathlib.Path(ops.state_dir)
-    etc = state / "etc"
-    join = run([*MINIK8S, "token", "create", "--config-dir", str(etc), "--ttl", "10m"]).stdout.strip()
-    words = join.split()
-    assert words[:3] == ["minik8s", "join", local_cluster.server] and words[3] == "--token", join
-    token = words[4]
-    try:
-        node = "node1"
-        node_dir = state / "nodes" / node
-        local = yaml.safe_load((node_dir / "etc" / "kubelet.yaml").read_text())["kubelet"]
-        sets = [a for k, v in local.items() if k not in _JOIN_FLAGS for a in ("--set", f"kubelet.{k}={v}")]
-        out = tmp_path / "etc"
-        run([*MINIK8S, "join", local_cluster.server, "--token", token, "--node-name", node,
-             "--node-ip", local_cluster.nodes[node], "--pod-cidr", local["pod-cidr"],
-             "--docker-host", local["docker-host"], "--root-dir", local["root-dir"],
-             "--config-dir", str(out), "--no-start", *sets])
-        joined = yaml.safe_load((out / "kubelet.yaml").read_text())["kubelet"]
-        assert joined == local
-        assert (out / "proxy.yaml").exists()
-
-        bad = run([*MINIK8S, "join", local_cluster.server, "--token", token[:7] + "x" * 16,
-                   "--config-dir", str(tmp_path / "bad"), "--no-start"], check=False)
-        assert bad.returncode != 0 and "wrong token secret" in bad.stderr
-        assert not (tmp_path / "bad").exists()
-    finally:
-        run([*MINIK8S, "token", "delete", "--config-dir", str(etc), token])
-    gone = run([*MINIK8S, "join", local_cluster.server, "--token", token, "--config-dir", str(tmp_path / "x"),
-                "--no-start"], check=False)
-    assert gone.returncode != 0 and "no bootstrap token" in gone.stderr
-
-
-# kubelet.yaml keys `minik8s join` sets from its own flags and the cluster info.
-_JOIN_FLAGS = {"server", "token", "node-name", "node-ip", "pod-cidr", "docker-host", "root-dir", "port"}
+# The VM path (`token create` + `join`) from a node: tests/e2e/test_security.py.
 
 
 @pytest.mark.parametrize("component", ["apiserver", "controller-manager", "scheduler"])

@@ -8,10 +8,12 @@ that reads that field, instead of stopping at the first missing required field.
 """
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
 from minik8s.api import resources
+from minik8s.util import pki
 
 Obj = dict[str, Any]
 
@@ -146,6 +148,10 @@ _SAMPLES: dict[tuple[str, str, str], Obj] = {
     ("autoscaling", "v1", "HorizontalPodAutoscaler"): {"spec": {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
         "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70}},
+    ("certificates.k8s.io", "v1", "CertificateSigningRequest"): {"spec": {
+        "request": base64.b64encode(pki.make_csr(pki.new_key(), "alice", ["devs"])).decode(),
+        "signerName": "example.com/signer", "usages": ["digital signature", "key encipherment", "client auth"],
+        "expirationSeconds": 3600}},
     ("coordination.k8s.io", "v1", "Lease"): {"spec": {
         "holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": "2024-05-01T12:00:00.000000Z",
         "acquireTime": "2024-05-01T11:00:00.000000Z", "leaseTransitions": 1}},

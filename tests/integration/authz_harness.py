@@ -1,45 +1,34 @@
-"""An API server run in the test process, so tests can say who each request is from.
+"""An API server run in the test process, with a client certificate per test user.
 
-Until authentication (the other half of issue 13) is merged, the API server's
-authentication seam is a placeholder that makes everyone system:masters. Here
-the test process puts, in that seam, a table of bearer tokens → users: the
-fake authenticator a unit test would use, but in front of the real API server,
-real etcd, real kubectl and real component processes. Nothing of it is in the
-server itself: no option or header a real client could use selects a user.
-Requests without a token are anonymous, as the real authenticator makes them.
+The users of the authorization tests (TOKENS: a short name → the user it stands
+for) each get a client certificate from the test PKI (tests/conftest.py
+test_pki(): CN = user, O = groups), so every request goes through the real
+chain: TLS, the x509 authenticator, impersonation, the authorizer. The "token"
+arguments below are those short names; a name that is not in TOKENS is sent as
+a bearer token, which the real authenticator refuses (401). Requests with no
+name are anonymous.
 
-kubectl sends credentials only over https, so the harness also serves the same
-application over TLS on a second port, with a throwaway CA made here (the real
-API server's TLS is the authentication half's); Python clients use plain http.
+The server runs in this process (not as a `minik8s apiserver` process) so tests
+can look at its policy and graph directly.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import os
 import pathlib
 import shutil
 import subprocess
-import ssl
 import threading
+import urllib.request
 import uuid
-from typing import Any
 
-import yaml
-from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from minik8s.api import errors
 from minik8s.apiserver import server as server_mod
-from minik8s.apiserver.authz import filters
 from minik8s.apiserver.authz import user as u
+from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
+from minik8s.client import tls as tls_mod
 from minik8s.util import procs
+from tests import conftest
 
 KUBECTL_DIR = "/usr/lib/google-cloud-sdk/bin"
 
@@ -68,38 +57,25 @@ TOKENS: dict[str, u.UserInfo] = {
 }
 
 
-def token_authentication(tokens: dict[str, u.UserInfo]) -> Any:
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        if not header:
-            request[filters.USER_KEY] = u.anonymous()
-        elif header.startswith("Bearer ") and header[len("Bearer "):] in tokens:
-            request[filters.USER_KEY] = tokens[header[len("Bearer "):]]
-        else:
-            raise errors.Unauthorized()
-        return await handler(request)
-    return authenticate
+def credentials(token: str) -> tuple[str, tuple[str, ...]]:
+    """(CN, O) of the certificate standing for TOKENS[token]."""
+    user = TOKENS[token]
+    return user.name, tuple(g for g in user.groups if g != u.ALL_AUTHENTICATED)
 
 
-def self_signed(tmp: pathlib.Path) -> tuple[str, str]:
-    """(certificate, key) files for 127.0.0.1, the certificate its own CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "authz-test-apiserver")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp / "apiserver.crt", tmp / "apiserver.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return str(cert_file), str(key_file)
+def tls_for(token: str | None) -> tls_mod.TLSConfig:
+    """The test CA, and the certificate of TOKENS[token] (none for anonymous or unknown names)."""
+    pki = conftest.test_pki()
+    if token is None or token not in TOKENS:
+        return tls_mod.TLSConfig(ca=pki.ca.cert_pem)
+    return pki.tls(*credentials(token))
+
+
+def opener(token: str | None) -> urllib.request.OpenerDirector:
+    """A urllib opener presenting TOKENS[token]'s certificate (none for anonymous or unknown names)."""
+    if token is None or token not in TOKENS:
+        return conftest.opener(None)
+    return conftest.opener(*credentials(token))
 
 
 class InProcessApiServer:
@@ -108,12 +84,13 @@ class InProcessApiServer:
     def __init__(self, etcd: procs.EtcdProcess, tmp: pathlib.Path) -> None:
         self.tmp = tmp
         self.port = procs.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.tls_port = procs.free_port()
-        self.cert, self.key = self_signed(tmp)
+        self.url = f"https://127.0.0.1:{self.port}"
+        pki = conftest.test_pki()
+        cert, key = pki.serving("127.0.0.1")
         self.config = server_mod.Config(etcd_endpoints=[etcd.endpoint], etcd_prefix=f"/authz-{uuid.uuid4().hex[:8]}",
                                         port=self.port, bind_address="127.0.0.1", advertise_address="127.0.0.1",
-                                        etcd_timeout=2.0)
+                                        etcd_timeout=2.0, tls_cert_file=cert, tls_private_key_file=key,
+                                        client_ca_file=pki.ca_file, service_account_key_files=[str(pki.paths.sa_pub)])
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="apiserver", daemon=True)
         self.thread.start()
@@ -121,12 +98,7 @@ class InProcessApiServer:
 
     async def _start(self) -> server_mod.ApiServer:
         api = server_mod.ApiServer(self.config)
-        api.authentication = token_authentication(TOKENS)
         await api.start()
-        assert api.runner is not None
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self.cert, self.key)
-        await web.TCPSite(api.runner, "127.0.0.1", self.tls_port, ssl_context=ctx).start()
         return api
 
     def stop(self) -> None:
@@ -138,19 +110,17 @@ class InProcessApiServer:
             self.loop.close()
 
     def client(self, token: str | None) -> rest.Client:
-        return rest.Client(self.url, token=token)
+        bearer = token if token is not None and token not in TOKENS else None
+        return rest.Client(self.url, token=bearer, tls=tls_for(token))
 
     def kubeconfig(self, token: str | None) -> str:
-        """A kubeconfig for kubectl: https, the test CA, the user's token."""
+        """A kubeconfig for kubectl and the components: the test CA, TOKENS[token]'s certificate."""
         path = self.tmp / f"kubeconfig-{token or 'anonymous'}"
-        user = {"token": token} if token else {}
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "authz",
-            "clusters": [{"name": "authz", "cluster": {"server": f"https://127.0.0.1:{self.tls_port}",
-                                                       "certificate-authority": self.cert}}],
-            "users": [{"name": "authz", "user": user}],
-            "contexts": [{"name": "authz", "context": {"cluster": "authz", "user": "authz"}}]}))
-        path.chmod(0o600)
+        if not path.exists():
+            tls = tls_for(token)
+            bearer = token if token is not None and token not in TOKENS else None
+            kubeconfig_mod.write_context(path, "authz", self.url, ca=tls.ca, cert=tls.cert, key=tls.key,
+                                         token=bearer)
         return str(path)
 
     def kubectl(self, token: str | None, *args: str, version: str = "1.32", check: bool = True,

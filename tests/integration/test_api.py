@@ -11,6 +11,7 @@ import pytest
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import rest
+from tests import conftest
 from tests.conftest import ApiServerProcess, http
 
 PODS = resources.must("", "v1", "pods")
@@ -336,10 +337,9 @@ def test_discovery(apiserver: ApiServerProcess) -> None:
     pods = next(r for r in legacy["resources"] if r["name"] == "pods")
     assert pods["shortNames"] == ["po"] and "all" in pods["categories"]
     import urllib.request
-    from minik8s.util import procs
     req = urllib.request.Request(apiserver.url + "/apis", headers={
         "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"})
-    with procs.LOOPBACK_OPENER.open(req) as resp:
+    with conftest.opener().open(req) as resp:
         assert resp.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
         doc = json.loads(resp.read())
     assert {g["metadata"]["name"] for g in doc["items"]} >= {"apps", "autoscaling", "coordination.k8s.io"}

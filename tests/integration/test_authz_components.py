@@ -1,7 +1,7 @@
 """Every component does its whole job under its own least-privilege identity.
 
 The real controller manager, scheduler and DNS server run as processes, each
-with its own token (and so its own user and only its default role); a real
+with its own client certificate (and so its own user and only its default role); a real
 kubelet (with the recording fake runtime instead of Docker) runs in the test
 process as `system:node:authz-n3`, under the Node authorizer and NodeRestriction.
 A Deployment then goes all the way — ReplicaSet, pods, scheduling, running,
@@ -76,7 +76,7 @@ async def kubelet(server: InProcessApiServer, tmp: pathlib.Path) -> AsyncIterato
 
 
 def component(server: InProcessApiServer, tmp: pathlib.Path, token: str, *args: str) -> ComponentProcess:
-    return ComponentProcess([*args, "--server", server.url, "--token", token], tmp / f"{args[0]}.log").start()
+    return ComponentProcess([*args, "--kubeconfig", server.kubeconfig(token)], tmp / f"{args[0]}.log").start()
 
 
 def deployment(name: str, replicas: int) -> Obj:

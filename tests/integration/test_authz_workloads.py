@@ -1,7 +1,7 @@
 """The new workloads and the kubelet's ConfigMap/Secret reads under least-privilege identities.
 
-The controller manager and scheduler run as processes with their own tokens
-(their default roles only); a kubelet with the fake runtime runs in the test
+The controller manager and scheduler run as processes with their own client
+certificates (their default roles only); a kubelet with the fake runtime runs in the test
 process as `system:node:authz-n3`, under the Node authorizer. A Job runs to
 Complete, a DaemonSet puts its pod on the node through the scheduler, and a
 pod's ConfigMap volume and Secret env are read by the kubelet through
@@ -70,7 +70,7 @@ async def kubelet(server: InProcessApiServer, tmp: pathlib.Path
 
 
 def component(server: InProcessApiServer, tmp: pathlib.Path, token: str, *args: str) -> ComponentProcess:
-    return ComponentProcess([*args, "--server", server.url, "--token", token], tmp / f"{args[0]}.log").start()
+    return ComponentProcess([*args, "--kubeconfig", server.kubeconfig(token)], tmp / f"{args[0]}.log").start()
 
 
 def forbidden_lines(proc: ComponentProcess) -> list[str]:

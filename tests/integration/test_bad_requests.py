@@ -14,6 +14,8 @@ import pathlib
 import urllib.parse
 from typing import Any
 
+import pytest
+
 from minik8s.api import kinds
 from minik8s.api import resources
 from tests.conftest import ApiServerProcess, http
@@ -71,6 +73,9 @@ def check_stored(server: ApiServerProcess, res: resources.Resource, namespace: s
         raise AssertionError(f"{what}: stored object invalid on re-read: {e!r}\n{json.dumps(obj)[:1500]}") from e
 
 
+# Over 2,000 requests, each on a new TLS connection with a client certificate (urllib keeps
+# none alive): 196 s here on a loaded 2-core machine, so more than the suite's 300 s guard.
+@pytest.mark.timeout(900)
 def test_wrong_types_in_every_field_of_every_kind_never_5xx(apiserver: ApiServerProcess, namespace: str) -> None:
     log = pathlib.Path(apiserver.log_file)
     log_start = log.stat().st_size

@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 import minik8s.cli.kubectl.verbs  # noqa: F401  (registers the verbs on `cli`)
 from minik8s.cli.main import cli
-from tests.conftest import REPO, ApiServerProcess, http, kubectl
+from tests.conftest import REPO, ApiServerProcess, http, kubectl, test_pki
 
 POD = """
 apiVersion: v1
@@ -434,6 +434,12 @@ def test_options_come_from_environment_and_config_file(apiserver: ApiServerProce
     config = write(tmp_path, "minik8s.yaml", yaml.safe_dump({"get": {"namespace": namespace, "output": "name"}}))
     by_file = cli_subprocess(apiserver, "--config", config, "get", "pods")
     assert (by_file.returncode, by_file.stdout) == (0, "pod/x\n")
+    # --server replaces the kubeconfig's server; the CA and credentials still come from the kubeconfig.
+    elsewhere = test_pki().write_kubeconfig(tmp_path / "elsewhere.conf", "https://127.0.0.1:1")
     by_server_flag = cli_subprocess(apiserver, "get", "pods", "-o", "name", "-n", namespace, "--server", apiserver.url,
-                                    env={"KUBECONFIG": str(tmp_path / "absent")})
+                                    env={"KUBECONFIG": elsewhere})
     assert (by_server_flag.returncode, by_server_flag.stdout) == (0, "pod/x\n")
+    # Without a kubeconfig there is no CA to trust the server with: refused, not trusted blindly.
+    no_ca = cli_subprocess(apiserver, "get", "pods", "-n", namespace, "--server", apiserver.url,
+                           env={"KUBECONFIG": str(tmp_path / "absent")})
+    assert no_ca.returncode == 1 and "certificate verify failed" in no_ca.stderr, no_ca.stderr

@@ -28,6 +28,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"
 INSTALL = REPO / "deploy" / "install.sh"
 MINIK8S = [sys.executable, "-m", "minik8s"]
+HASH = "sha256:" + "ab" * 32
 
 EXPECTED_UNITS = {"etcd", "minik8s-apiserver", "minik8s-controller-manager", "minik8s-scheduler", "minik8s-dns",
                   "minik8s-kubelet", "minik8s-network-agent", "minik8s-proxy"}
@@ -210,7 +211,10 @@ def test_install_master_dry_run(pkg: str, tmp_path: pathlib.Path) -> None:
     assert "minik8s token create --config-dir /etc/minik8s --token abcdef.0123456789abcdef --ttl 0" in out
     assert "systemctl enable etcd.service minik8s-apiserver.service minik8s-controller-manager.service " \
            "minik8s-scheduler.service minik8s-dns.service" in out
-    assert "minik8s join http://192.168.56.10:6443 --token abcdef.0123456789abcdef" in out
+    assert ("minik8s join https://192.168.56.10:6443 --token abcdef.0123456789abcdef "
+            "--discovery-token-ca-cert-hash") in out
+    assert "curl -fsS --cacert /etc/minik8s/pki/ca.crt https://192.168.56.10:6443/readyz" in out
+    assert "install -D -m 0600 /etc/minik8s/admin.conf /root/.kube/config" in out
     if pkg == "apt":
         assert "etcd-server" in out and "ln -sf /usr/bin/etcd /usr/local/bin/etcd" in out
     else:
@@ -221,19 +225,29 @@ def test_install_master_dry_run(pkg: str, tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize("pkg", ["apt", "dnf"])
 def test_install_node_dry_run(pkg: str) -> None:
     out = _dry_run("--role", "node", "--master-ip", "192.168.56.10", "--token", "abcdef.0123456789abcdef",
-                   "--node-ip", "192.168.56.11", "--node-name", "node1", "--os", pkg)
-    assert ("minik8s join http://192.168.56.10:6443 --token abcdef.0123456789abcdef --config-dir /etc/minik8s "
-            "--no-start --node-ip 192.168.56.11 --node-name node1") in out
+                   "--ca-cert-hash", HASH, "--node-ip", "192.168.56.11", "--node-name", "node1", "--os", pkg)
+    assert (f"minik8s join https://192.168.56.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash "
+            f"{HASH} --config-dir /etc/minik8s --no-start --timeout 300 --node-ip 192.168.56.11 --node-name node1") in out
     assert "systemctl enable --now docker.service" in out
     assert "minik8s.images.build" in out
     assert "systemctl enable minik8s-kubelet.service minik8s-network-agent.service minik8s-proxy.service" in out
     assert ("docker.io" if pkg == "apt" else "docker-ce") in out
 
 
+def test_node_reads_token_and_hash_from_the_join_file(tmp_path: pathlib.Path) -> None:
+    join_file = tmp_path / "join"
+    join_file.write_text(f"minik8s join https://192.168.56.10:6443 --token abcdef.0123456789abcdef "
+                         f"--discovery-token-ca-cert-hash {HASH}\n")
+    out = _dry_run("--role", "node", "--master-ip", "192.168.56.10", "--join-file", str(join_file), "--os", "apt")
+    assert f"--token abcdef.0123456789abcdef --discovery-token-ca-cert-hash {HASH}" in out
+
+
 def test_install_requires_role_and_master() -> None:
     bash = tool("bash")
     for args in ([], ["--role", "master"], ["--role", "nope", "--master-ip", "1.2.3.4"],
-                 ["--role", "node", "--master-ip", "1.2.3.4"]):
+                 ["--role", "node", "--master-ip", "1.2.3.4"],
+                 # a node without the CA hash would trust whichever server answers
+                 ["--role", "node", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef"]):
         done = subprocess.run([bash, str(INSTALL), *args, "--dry-run", "--os", "apt"], capture_output=True,
                               text=True, timeout=60)
         assert done.returncode != 0, args
@@ -249,10 +263,18 @@ def test_init_writes_the_master_files(tmp_path: pathlib.Path) -> None:
     token = api["kubelet-token"]
     assert len(token) == 32
     expected = config.master_files(config.MasterConfig(
-        advertise_address="192.168.56.10", kubelet_token=token,
+        advertise_address="192.168.56.10", kubelet_token=token, config_dir=str(etc),
         overrides={"controller-manager": {"node-monitor-grace-period": 20}}))
     for name, doc in expected.items():
         assert yaml.safe_load((etc / name).read_text()) == doc, name
+    # ...and the PKI those files name, keys and kubeconfigs for their owner only.
+    for option in ("tls-cert-file", "tls-private-key-file", "client-ca-file"):
+        assert pathlib.Path(api[option]).exists(), option
+    for private in ("pki/ca.key", "pki/apiserver.key", "pki/sa.key", "admin.conf", "controller-manager.conf",
+                    "scheduler.conf", "dns.conf"):
+        assert os.stat(etc / private).st_mode & 0o777 == 0o600, private
+    ca = (etc / "pki" / "ca.crt").read_bytes()
     subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc)],
                    check=True, capture_output=True)
     assert config.read_options(etc / "apiserver.yaml", "apiserver")["kubelet-token"] == token
+    assert (etc / "pki" / "ca.crt").read_bytes() == ca, "a second init must keep the CA nodes trust"

@@ -22,6 +22,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from minik8s.api import identities
 from minik8s.util import procs
 from tests.conftest import REPO, ApiServerProcess, http
 
@@ -52,7 +53,8 @@ class DnsProcess:
 def _start(apiserver: ApiServerProcess, tmp: pathlib.Path, address: str, port: int,
            service_ip: str) -> DnsProcess | None:
     log = tmp / f"dns-{port}.log"
-    argv = [sys.executable, "-m", "minik8s", "dns", "--server", apiserver.url, "--bind-address", address,
+    argv = [sys.executable, "-m", "minik8s", "dns", "--kubeconfig", apiserver.kubeconfig_for(identities.DNS),
+            "--bind-address", address,
             "--port", str(port), "--advertise-address", ADVERTISE, "--service-ip", service_ip]
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))

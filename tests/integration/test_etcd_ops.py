@@ -12,6 +12,7 @@ import sys
 import urllib.error
 
 from minik8s.util import procs
+from tests import conftest
 from tests.conftest import REPO, ApiServerProcess, start_apiserver
 
 
@@ -53,7 +54,7 @@ def minik8s(*args: str, endpoints: list[str] | None = None, check: bool = True) 
 
 def status(server: ApiServerProcess, path: str) -> tuple[int, str]:
     try:
-        with procs.LOOPBACK_OPENER.open(server.url + path, timeout=15) as resp:
+        with conftest.opener().open(server.url + path, timeout=15) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()

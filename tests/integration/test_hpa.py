@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Iterator
 
 import pytest
 
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.kubelet import cgroupstats
@@ -41,8 +42,8 @@ def cluster(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[ApiS
     server = start_apiserver(session_tmp, etcd, prefix="/hpa-" + uuid.uuid4().hex[:6],
                              extra=["--kubelet-token", TOKEN, "--metric-resolution", "1",
                                     "--proxy-metrics-port", "0"])
-    cm = ComponentProcess(["controller-manager", "--server", server.url, "--no-leader-elect",
-                           "--controllers", "deployment,replicaset,horizontalpodautoscaling",
+    cm = ComponentProcess(["controller-manager", "--kubeconfig", server.kubeconfig_for(identities.CONTROLLER_MANAGER),
+                           "--no-leader-elect", "--controllers", "deployment,replicaset,horizontalpodautoscaling",
                            "--horizontal-pod-autoscaler-sync-period", "1",
                            "--horizontal-pod-autoscaler-downscale-stabilization", "4"],
                           session_tmp / f"hpa-cm-{server.port}.log").start()
@@ -121,7 +122,7 @@ async def node(cluster: ApiServerProcess, tmp_path: pathlib.Path) -> AsyncIterat
     namespace = "h-" + uuid.uuid4().hex[:6]
     http(cluster, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                  "metadata": {"name": namespace}})
-    client = rest.Client(cluster.url)
+    client = cluster.client()
     burning = BurningNode(tmp_path, client, namespace)
     await burning.server.start()
     status, _ = http(cluster, "POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",

@@ -7,6 +7,7 @@ import pathlib
 import signal
 import socket
 
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
@@ -29,9 +30,24 @@ def replica_set(name: str, replicas: int) -> dict:
                                   "spec": {"containers": [{"name": "c", "image": "minik8s/web:1"}]}}}}
 
 
+def allow_lease(apiserver: ApiServerProcess, name: str, user: str) -> None:
+    """A Lease of another name than the default policy's (`kube-controller-manager`) needs a
+    Role for it, as an administrator renaming the lock would have to give."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system"
+    http(apiserver, "POST", f"{rbac}/roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name},
+        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+                   "verbs": ["get", "update"]}]})
+    http(apiserver, "POST", f"{rbac}/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
+
+
 async def test_standby_controller_manager_takes_over(apiserver: ApiServerProcess, client: rest.Client,
                                                      namespace: str, tmp_path: pathlib.Path) -> None:
-    managers = [ComponentProcess(["controller-manager", "--server", apiserver.url, "--controllers",
+    kc = apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER)
+    managers = [ComponentProcess(["controller-manager", "--kubeconfig", kc, "--controllers",
                                   "replicaset", *LEASE_ARGS], tmp_path / f"cm{i}.log").start() for i in range(2)]
     try:
         async def holder() -> str:
@@ -69,7 +85,9 @@ async def test_frozen_leader_is_deposed_and_stops_writing(apiserver: ApiServerPr
     than replicas) and exits."""
     name = "cm-" + namespace
     replicas = 40
-    managers = [ComponentProcess(["controller-manager", "--server", apiserver.url, "--controllers", "replicaset",
+    allow_lease(apiserver, name, identities.CONTROLLER_MANAGER)
+    kc = apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER)
+    managers = [ComponentProcess(["controller-manager", "--kubeconfig", kc, "--controllers", "replicaset",
                                   "--leader-elect-resource-name", name, *K8S_LEASE_ARGS],
                                  tmp_path / f"cm{i}.log").start() for i in range(2)]
     watcher: asyncio.Task[None] | None = None
@@ -135,6 +153,9 @@ async def test_frozen_leader_is_deposed_and_stops_writing(apiserver: ApiServerPr
             await asyncio.gather(watcher, return_exceptions=True)
         for m in managers:
             m.stop()
+        for kind in ("rolebindings", "roles"):
+            http(apiserver, "DELETE", f"/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/{kind}/{name}",
+                 check=False)
 
 
 async def test_api_server_refuses_writes_of_a_deposed_leader(apiserver: ApiServerProcess, client: rest.Client,

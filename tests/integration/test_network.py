@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import identities
 from minik8s.util import procs
 from tests.conftest import REPO, ApiServerProcess, http, start_apiserver
 
@@ -158,7 +159,8 @@ def start_agent(lab: Lab, i: int, backend: str) -> subprocess.Popen[bytes]:
     assert lab.api is not None
     argv = [sys.executable, "-m", "minik8s", "--log-level", "debug", "network-agent", "--backend", backend,
             "--node-name", f"n{i}", "--node-ip", lab.node_ip(i), "--iface", "eth0",
-            "--server", lab.api.url, "--cluster-cidr", CLUSTER_CIDR, "--resync-period", "2"]
+            "--kubeconfig", lab.api.kubeconfig_for(identities.NETWORK_AGENT), "--cluster-cidr", CLUSTER_CIDR,
+            "--resync-period", "2"]
     return lab.spawn(f"n{i}", argv, lab.tmp / f"agent-n{i}.log")
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def manager(apiserver: ApiServerProcess, tmp_path: pathlib.Path) -> Iterator[ComponentProcess]:
-    cm = controller_manager(apiserver.url, tmp_path / "controller-manager.log", "podgc,namespace",
+    cm = controller_manager(apiserver, tmp_path / "controller-manager.log", "podgc,namespace",
                             "--pod-gc-period", "0.5", "--pod-gc-quarantine", "2").start()
     try:
         yield cm

@@ -33,7 +33,9 @@ from typing import Any, Iterator, Sequence
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from minik8s.api import identities
 from minik8s.util import procs
+from tests import conftest
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +74,7 @@ BACKEND = textwrap.dedent('''
 
 CLIENT = textwrap.dedent('''
     """Ask ip:port n times; print the answers (or the error names) as JSON."""
-    import json, socket, sys
+    import json, os, socket, ssl, sys
     proto, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     sport = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     out = []
@@ -87,10 +89,13 @@ CLIENT = textwrap.dedent('''
                             break
                         data += chunk
                     out.append(data.decode().strip() or "EMPTY")
-            elif proto == "http":
-                with socket.create_connection((ip, port), timeout=2) as s:
-                    s.sendall(b"GET /readyz HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
-                    out.append(s.recv(4096).decode().split("\\r\\n")[0])
+            elif proto == "https":
+                # The cluster CA beside this script; the name a pod would use for the API server.
+                ctx = ssl.create_default_context(cafile=os.path.join(os.path.dirname(__file__), "ca.crt"))
+                with socket.create_connection((ip, port), timeout=2) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="kubernetes.default.svc") as s:
+                        s.sendall(b"GET /readyz HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+                        out.append(s.recv(4096).decode().split("\\r\\n")[0])
             else:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -165,6 +170,7 @@ class Lab:
     def up(self) -> None:
         self.backend.write_text(BACKEND)
         self.client.write_text(CLIENT)
+        shutil.copy(conftest.test_pki().ca_file, self.client.parent / "ca.crt")
         for name in (self.c, self.n, *self.pods):
             sh("ip", "netns", "add", name)
             self.run(name, "ip", "link", "set", "lo", "up")
@@ -225,12 +231,14 @@ class Lab:
                             "--listen-peer-urls", "http://127.0.0.1:2380"], "etcd.log")
         self.spawn(self.c, [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints",
                             "http://127.0.0.1:2379", "--bind-address", "0.0.0.0", "--port", "6443",
-                            "--advertise-address", self.client_ip, "--etcd-timeout", "2"], "apiserver.log")
-        self.apiserver_url = f"http://{self.master_ip}:6443"
+                            "--advertise-address", self.client_ip, "--etcd-timeout", "2",
+                            *conftest.test_pki().apiserver_args(self.master_ip, self.client_ip)], "apiserver.log")
+        self.apiserver_url = f"https://{self.master_ip}:6443"
+        admin = conftest.opener()
 
         def ready() -> bool:
             try:
-                with NO_PROXY_OPENER.open(self.apiserver_url + "/readyz", timeout=1) as resp:
+                with admin.open(self.apiserver_url + "/readyz", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
@@ -240,14 +248,19 @@ class Lab:
     def start_proxy(self, mode: str, *extra: str) -> subprocess.Popen[bytes]:
         return self.spawn(self.n, [
             sys.executable, "-m", "minik8s", "--log-level", "debug", "proxy", "--mode", mode,
-            "--server", f"http://{self.client_ip}:6443", "--node-name", "lab-node", "--node-ip", self.node_ip,
+            "--kubeconfig", self.proxy_kubeconfig(), "--node-name", "lab-node", "--node-ip", self.node_ip,
             "--cluster-cidr", self.cluster_cidr, "--min-sync-period", "0.05", *extra], f"proxy-{mode}.log")
+
+    def proxy_kubeconfig(self) -> str:
+        """The node's view of the API server (its own address for it), as kube-proxy."""
+        return conftest.test_pki().write_kubeconfig(self.tmp / "proxy.conf", f"https://{self.client_ip}:6443",
+                                                    identities.PROXY, ())
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         req = urllib.request.Request(self.apiserver_url + path, method=method,
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json"})
-        with NO_PROXY_OPENER.open(req, timeout=30) as resp:
+        with conftest.opener().open(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
 
     def ask(self, ns: str, proto: str, ip: str, port: int, n: int = 1, sport: int = 0) -> list[str]:
@@ -369,8 +382,9 @@ def exercise(lab: Lab, ns: str, mode: str) -> None:
     eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1, sport=40053) == ["p2"],
                f"{mode}: UDP client with a fixed source port following the change")
 
-    # The API server's own Service, 10.96.0.1:443 -> its advertised address.
-    assert lab.ask(lab.n, "http", "10.96.0.1", 443)[0].split()[1] == "200"
+    # The API server's own Service, 10.96.0.1:443 -> its advertised address, over TLS that
+    # checks the serving certificate against the name pods use.
+    assert lab.ask(lab.n, "https", "10.96.0.1", 443)[0].split()[1] == "200"
 
 
 def test_iptables_mode(lab: Lab, ns: str) -> None:

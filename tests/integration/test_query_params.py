@@ -121,10 +121,10 @@ def test_delete_options_and_dry_run_in_the_body(apiserver: ApiServerProcess, nam
 def test_pretty_output(apiserver: ApiServerProcess, namespace: str) -> None:
     import urllib.request
 
-    from minik8s.util import procs
+    from tests import conftest
 
     url = f"{apiserver.url}/api/v1/namespaces/{namespace}?pretty=true"
-    with procs.LOOPBACK_OPENER.open(urllib.request.Request(url), timeout=10) as r:
+    with conftest.opener().open(urllib.request.Request(url), timeout=10) as r:
         text = r.read().decode()
     assert text.startswith("{\n  ") and json.loads(text)["metadata"]["name"] == namespace
 
@@ -272,12 +272,12 @@ def test_watch_with_send_initial_events_ends_them_with_a_bookmark(apiserver: Api
                                                                   namespace: str) -> None:
     import urllib.request
 
-    from minik8s.util import procs
+    from tests import conftest
 
     fill(apiserver, namespace, 3)
     url = (f"{apiserver.url}/api/v1/namespaces/{namespace}/configmaps?watch=true&sendInitialEvents=true"
            f"&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
-    with procs.LOOPBACK_OPENER.open(urllib.request.Request(url), timeout=30) as resp:
+    with conftest.opener().open(urllib.request.Request(url), timeout=30) as resp:
         events = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
     assert [e["type"] for e in events[:4]] == ["ADDED", "ADDED", "ADDED", "BOOKMARK"]
     assert events[3]["object"]["metadata"]["annotations"] == {params.INITIAL_EVENTS_END: "true"}

@@ -37,7 +37,7 @@ ControllerManager = ComponentProcess
 
 @pytest.fixture
 def manager(apiserver: ApiServerProcess, tmp_path: pathlib.Path) -> Iterator[ControllerManager]:
-    cm = controller_manager(apiserver.url, tmp_path / "controller-manager.log", CONTROLLERS).start()
+    cm = controller_manager(apiserver, tmp_path / "controller-manager.log", CONTROLLERS).start()
     try:
         yield cm
     finally:

@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
@@ -69,7 +70,7 @@ def test_slow_etcd_answers_504_not_a_hang(private_server: ApiServerProcess) -> N
 
 
 async def test_old_resource_version_is_410_expired(private_server: ApiServerProcess) -> None:
-    async with rest.Client(private_server.url) as client:
+    async with private_server.client() as client:
         first = await client.create(PODS, pod("old"), "default")
         # The server keeps 20 events per resource here; push the first out of the window.
         for i in range(30):
@@ -120,7 +121,8 @@ async def test_namespace_deletion_deletes_its_content(apiserver: ApiServerProces
         "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
             "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}}, ns)
     log = open(tmp_path / "cm.log", "wb")
-    cm = subprocess.Popen([sys.executable, "-m", "minik8s", "controller-manager", "--server", apiserver.url,
+    cm = subprocess.Popen([sys.executable, "-m", "minik8s", "controller-manager", "--kubeconfig",
+                           apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER),
                            "--controllers", "namespace", "--no-leader-elect"], stdout=log, stderr=subprocess.STDOUT)
     try:
         await client.delete(resources.must("", "v1", "namespaces"), ns)

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.util import procs
@@ -50,7 +51,11 @@ class Harness:
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         log = self.tmp / f"{args[0]}-{self.namespace}-{uuid.uuid4().hex[:6]}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "minik8s", *args, "--server", self.apiserver.url],
+            # Hollow nodes stand in for many kubelets in one process: no one node's identity fits.
+            identity = (identities.SCHEDULER, ()) if args[0] == "scheduler" else \
+                (identities.ADMIN, (identities.MASTERS,))
+            proc = subprocess.Popen([sys.executable, "-m", "minik8s", *args, "--kubeconfig",
+                                     self.apiserver.kubeconfig_for(*identity)],
                                     stdout=out, stderr=subprocess.STDOUT, cwd=str(conftest.REPO))
         self.procs.append((proc, log))
         return proc
@@ -66,9 +71,27 @@ class Harness:
         return [f"{name_prefix}{first + i}" for i in range(count)]
 
     def scheduler(self, *extra: str) -> subprocess.Popen[bytes]:
+        if "--leader-elect" in extra:
+            self.allow_lease()
         return self.start("scheduler", "--scheduler-name", self.scheduler_name,
                           "--lease-name", self.scheduler_name, "--pod-initial-backoff", "0.2",
                           "--pod-max-backoff", "1", *extra)
+
+    def allow_lease(self) -> None:
+        """This test's scheduler elects its leader in a Lease of its own name, which the default
+        policy does not give system:kube-scheduler (only `kube-scheduler`): a Role does, as an
+        administrator renaming the lease would have to."""
+        rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system"
+        name = self.scheduler_name
+        conftest.http(self.apiserver, "POST", f"{rbac}/roles", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name},
+            "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+                       "verbs": ["get", "update"]}]}, check=False)
+        conftest.http(self.apiserver, "POST", f"{rbac}/rolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": identities.SCHEDULER}]},
+            check=False)
 
     def logs(self) -> str:
         return "\n".join(f"--- {log.name}\n{procs.log_tail(str(log), 30)}" for _, log in self.procs)
@@ -77,6 +100,9 @@ class Harness:
         for proc, _ in self.procs:
             procs.stop_pid(proc.pid, timeout=10)
             proc.wait(timeout=5)
+        for kind in ("roles", "rolebindings"):
+            conftest.http(self.apiserver, "DELETE", f"/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/{kind}/"
+                          f"{self.scheduler_name}", check=False)
         _, body = conftest.http(self.apiserver, "GET", f"/api/v1/nodes?labelSelector={TEST_LABEL}%3D{self.tag}")
         for node in body.get("items") or []:
             name = node["metadata"]["name"]
@@ -286,7 +312,7 @@ async def test_scheduler_killed_mid_burst_resumes_without_double_binding(client:
 
     # Every nodeName each pod was ever seen with, from a watch that runs through the whole test.
     seen: dict[str, list[str]] = {}
-    watch_client = rest.Client(h.apiserver.url)
+    watch_client = h.apiserver.client()
 
     async def watch() -> None:
         async for ev in watch_client.watch(PODS, h.namespace, resource_version="0"):

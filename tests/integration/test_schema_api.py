@@ -3,6 +3,7 @@ checks and fieldValidation on every write path, OpenAPI endpoints, and the offic
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -13,7 +14,10 @@ import orjson
 import pytest
 
 from minik8s.api import protobuf, resources
-from minik8s.util import procs
+from minik8s.api import identities
+from minik8s.client import tls as tls_mod
+from minik8s.util import pki
+from tests import conftest
 from tests.conftest import ApiServerProcess, http
 
 pytestmark = pytest.mark.integration
@@ -26,7 +30,7 @@ def raw_http(server: ApiServerProcess, method: str, path: str, body: bytes | Non
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(server.url + path, data=body, method=method, headers=headers or {})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
+        with conftest.opener().open(req, timeout=30) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
@@ -37,7 +41,7 @@ def warnings_of(server: ApiServerProcess, method: str, path: str, body: Any,
     req = urllib.request.Request(server.url + path, data=orjson.dumps(body) if not isinstance(body, bytes) else body,
                                  method=method, headers={"Content-Type": content_type})
     try:
-        with procs.LOOPBACK_OPENER.open(req, timeout=30) as resp:
+        with conftest.opener().open(req, timeout=30) as resp:
             return resp.status, resp.headers.get_all("Warning") or [], json.loads(resp.read())
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get_all("Warning") or [], json.loads(e.read())
@@ -67,6 +71,9 @@ def sample(res: resources.Resource, name: str, namespace: str) -> dict[str, Any]
             **({"targetCPUUtilizationPercentage": 60} if res.version == "v1" else {"metrics": [
                 {"type": "Resource", "resource": {"name": "cpu", "target": {
                     "type": "Utilization", "averageUtilization": 60}}}]})}},
+        "CertificateSigningRequest": {"spec": {
+            "request": base64.b64encode(pki.make_csr(pki.new_key(), name)).decode(), "signerName": "example.com/x",
+            "usages": ["client auth"]}},
         "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15,
                            "renewTime": "2024-01-01T00:00:00.123456Z"}},
         "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]},
@@ -160,7 +167,9 @@ def test_errors_are_protobuf_statuses_when_asked(apiserver: ApiServerProcess, na
 async def test_protobuf_watch_frames(apiserver: ApiServerProcess, namespace: str) -> None:
     cms = resources.must("", "v1", "configmaps")
     url = apiserver.url + cms.path(namespace) + "?watch=true&timeoutSeconds=5"
-    async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": KUBECTL_ACCEPT}) as resp:
+    ssl_ctx = tls_mod.client_context(conftest.test_pki().tls())
+    async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": KUBECTL_ACCEPT},
+                                                               ssl=ssl_ctx) as resp:
         assert resp.headers["Content-Type"] == "application/vnd.kubernetes.protobuf;stream=watch"
         http(apiserver, "POST", cms.path(namespace), {"metadata": {"name": "w1"}, "data": {"k": "v"}})
         http(apiserver, "DELETE", cms.path(namespace, "w1"))
@@ -309,7 +318,8 @@ def test_openapi_v3_root_and_hashed_documents(apiserver: ApiServerProcess) -> No
 def python_client(server: ApiServerProcess) -> Any:
     kubernetes = pytest.importorskip("kubernetes")
     config = kubernetes.client.Configuration()
-    config.host = server.url
+    kubernetes.config.load_kube_config(config_file=server.kubeconfig_for(identities.ADMIN, (identities.MASTERS,)),
+                                       client_configuration=config)
     return kubernetes.client.ApiClient(config)
 
 

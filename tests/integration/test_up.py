@@ -1,6 +1,7 @@
 """`minik8s up` / `down`: a single-host cluster from the CLI, as `make up` runs it."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
@@ -10,6 +11,9 @@ import sys
 import psutil
 import pytest
 
+from minik8s.client import kubeconfig
+from minik8s.cluster import pki as cluster_pki
+from minik8s.util import pki
 from minik8s.util import procs
 from tests.conftest import KUBECTL
 
@@ -54,7 +58,18 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
     try:
         out = run(*up, env=env).stdout
         assert "minik8s is up" in out and f"node {node} is Ready" in out
+        assert "made the cluster CA" in out
         assert (home / ".kube" / "config").exists(), "with no kubeconfig, up writes ~/.kube/config"
+        assert os.stat(home / ".kube" / "config").st_mode & 0o777 == 0o600
+        assert "client-certificate-data" in (home / ".kube" / "config").read_text()
+        for conf in ("admin.conf", "controller-manager.conf", "scheduler.conf", "dns.conf", "kubelet.conf",
+                     "proxy.conf", "network-agent.conf", "pki/ca.key", "pki/apiserver.key", "pki/sa.key"):
+            assert os.stat(state / "etc" / conf).st_mode & 0o777 == 0o600, conf
+        etcd_pid = procs.read_pidfile(str(state / "run" / "etcd.pid"))
+        assert etcd_pid is not None
+        listening = [c.laddr.ip for c in psutil.Process(etcd_pid).net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN]
+        assert listening and set(listening) == {"127.0.0.1"}, "etcd listens on loopback only"
         ns = run(KUBECTL, "get", "ns", env=env).stdout
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             assert name in ns
@@ -77,8 +92,19 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
             assert pid is not None
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         assert kube_chains() == chains_before, "down removes the proxy's iptables chains"
+        # Renewal at start: a certificate 15 days from expiry is re-issued by the next `up`.
+        aged = state / "etc" / "scheduler.conf"
+        ca = cluster_pki.load_ca(state / "etc")
+        aged.unlink()
+        cluster_pki.ensure_kubeconfig(aged, ca, kubeconfig.load(state / "etc" / "admin.conf").server,
+                                      cluster_pki.MASTER_KUBECONFIGS["scheduler.conf"], [],
+                                      now=pki.utcnow() - datetime.timedelta(days=350))
+        old_serial = pki.load_cert(kubeconfig.load(aged).cert or b"").serial_number
         # State survives: the Deployment is still there and its pod runs again.
-        run(*up, env=env)
+        again = run(*up, env=env).stdout
+        assert f"renewed {aged}" in again and "expires in 14 days" in again, again
+        assert pki.load_cert(kubeconfig.load(aged).cert or b"").serial_number != old_serial
+        assert "made the cluster CA" not in again, "the CA is kept across up/down"
         run(KUBECTL, "rollout", "status", "deployment/web", "--timeout=120s", env=env, timeout=150)
     finally:
         run(*minik8s, "down", "--state-dir", str(state), env=env, check=False)

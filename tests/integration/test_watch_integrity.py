@@ -155,8 +155,8 @@ async def test_a_watcher_sees_every_change_once_across_restarts_and_compaction(
         session_tmp: pathlib.Path, etcd: procs.EtcdProcess, apiserver: ApiServerProcess, namespace: str) -> None:
     port = procs.free_port()
     a = start_apiserver(session_tmp, etcd, port=port)
-    writes = rest.Client(apiserver.url)
-    watches = rest.Client(a.url, timeout=10)
+    writes = apiserver.client()
+    watches = a.client(timeout=10)
     inf = informer_mod.Informer(watches, CONFIGMAPS, namespace=namespace, watch_timeout=60, page_size=7)
     rec = Recorder(inf)
     writer = Writer(writes, namespace)

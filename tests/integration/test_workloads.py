@@ -62,7 +62,7 @@ async def akubectl(server: ApiServerProcess, version: str, *args: str, **kw: Any
 
 @pytest.fixture
 def manager(apiserver: ApiServerProcess, tmp_path: pathlib.Path) -> Iterator[ComponentProcess]:
-    cm = controller_manager(apiserver.url, tmp_path / "controller-manager.log", CONTROLLERS).start()
+    cm = controller_manager(apiserver, tmp_path / "controller-manager.log", CONTROLLERS).start()
     try:
         yield cm
     finally:

@@ -12,6 +12,7 @@ Plus the cases that reached etcd or answered 500 before (issue 17), by name.
 """
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any, Iterator
 
@@ -23,6 +24,7 @@ from minik8s.api import kinds
 from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import registry as registry_mod
+from minik8s.util import pki
 
 Obj = dict[str, Any]
 
@@ -108,6 +110,10 @@ SAMPLES: dict[tuple[str, str], Obj] = {
                                                                                   "averageValue": "100Mi"}}}],
         "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60, "selectPolicy": "Min",
                                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 30}]}}}},
+    ("certificates.k8s.io", "CertificateSigningRequest"): {"spec": {
+        "request": base64.b64encode(pki.make_csr(pki.new_key(), "alice", ["devs"])).decode(),
+        "signerName": "example.com/signer", "usages": ["digital signature", "client auth"],
+        "expirationSeconds": 3600}},
     ("coordination.k8s.io", "Lease"): {"spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40,
                                                 "renewTime": "2024-05-01T12:00:00.000000Z", "leaseTransitions": 1}},
     ("rbac.authorization.k8s.io", "Role"): {"rules": [{"apiGroups": [""], "resources": ["pods"],

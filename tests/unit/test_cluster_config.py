@@ -14,7 +14,7 @@ from minik8s.cluster import config
 
 MASTER = config.MasterConfig(advertise_address="192.168.56.10", kubelet_token="s3cret",
                              etcd_data_dir="/var/lib/minik8s/etcd")
-NODE = config.NodeConfig(name="node1", ip="192.168.56.11", server="http://192.168.56.10:6443",
+NODE = config.NodeConfig(name="node1", ip="192.168.56.11", server="https://192.168.56.10:6443",
                          kubelet_token="s3cret", pod_cidr="10.244.1.0/24")
 
 
@@ -33,8 +33,16 @@ def test_master_files_are_one_per_unit() -> None:
     assert api["etcd-endpoints"] == "http://127.0.0.1:2379"
     assert api["advertise-address"] == "192.168.56.10"
     assert api["kubelet-token"] == "s3cret"
-    assert files["controller-manager.yaml"]["controller-manager"]["server"] == "http://192.168.56.10:6443"
-    assert files["scheduler.yaml"]["scheduler"]["server"] == "http://192.168.56.10:6443"
+    # HTTPS with the PKI of the config directory (minik8s.cluster.pki writes those files).
+    assert api["tls-cert-file"] == "/etc/minik8s/pki/apiserver.crt"
+    assert api["tls-private-key-file"] == "/etc/minik8s/pki/apiserver.key"
+    assert api["client-ca-file"] == "/etc/minik8s/pki/ca.crt"
+    assert api["service-account-key-file"] == ["/etc/minik8s/pki/sa.pub"]
+    cm = files["controller-manager.yaml"]["controller-manager"]
+    assert cm["kubeconfig"] == "/etc/minik8s/controller-manager.conf"
+    assert cm["cluster-signing-key-file"] == "/etc/minik8s/pki/ca.key"
+    assert files["scheduler.yaml"]["scheduler"] == {"kubeconfig": "/etc/minik8s/scheduler.conf"}
+    assert MASTER.server == "https://192.168.56.10:6443"
     dns = files["dns.yaml"]["dns"]
     assert dns["bind-address"] == "192.168.56.10" and dns["port"] == 53 and dns["service-ip"] == "10.96.0.10"
 
@@ -50,7 +58,7 @@ def test_etcd_listens_on_loopback_only() -> None:
 def test_node_files() -> None:
     files = config.node_files(NODE)
     kubelet = files["kubelet.yaml"]["kubelet"]
-    assert kubelet == {"server": "http://192.168.56.10:6443", "token": "s3cret", "node-name": "node1",
+    assert kubelet == {"kubeconfig": "/etc/minik8s/kubelet.conf", "token": "s3cret", "node-name": "node1",
                        "node-ip": "192.168.56.11", "port": 10250, "docker-host": "unix:///var/run/docker.sock",
                        "pod-cidr": "10.244.1.0/24", "root-dir": "/var/lib/minik8s/kubelet",
                        "cluster-dns": "10.96.0.10", "cluster-domain": "cluster.local",
@@ -61,7 +69,9 @@ def test_node_files() -> None:
     assert agent["cni-conf-dir"] == kubelet["cni-conf-dir"]
     assert agent["cni-data-dir"] == "/var/lib/cni/networks"
     proxy = files["proxy.yaml"]["proxy"]
-    assert proxy["server"] == NODE.server and proxy["node-name"] == "node1" and proxy["node-ip"] == NODE.ip
+    assert proxy["kubeconfig"] == "/etc/minik8s/proxy.conf" and proxy["node-name"] == "node1"
+    assert proxy["node-ip"] == NODE.ip
+    assert agent["kubeconfig"] == "/etc/minik8s/network-agent.conf"
 
 
 @pytest.mark.parametrize("files", [config.master_files(MASTER), config.node_files(NODE)], ids=["master", "node"])
@@ -82,7 +92,7 @@ def test_overrides_win_and_may_add_options() -> None:
     master = config.master_files(config.MasterConfig(advertise_address="10.0.0.1", overrides=overrides))
     assert master["controller-manager.yaml"]["controller-manager"]["node-monitor-grace-period"] == 10
     assert master["etcd.yaml"]["heartbeat-interval"] == 50
-    node = config.node_files(config.NodeConfig(name="n", ip="10.0.0.2", server="http://10.0.0.1:6443",
+    node = config.node_files(config.NodeConfig(name="n", ip="10.0.0.2", server="https://10.0.0.1:6443",
                                                pod_cidr="10.244.9.0/24", overrides=overrides))
     assert node["kubelet.yaml"]["kubelet"]["lease-interval"] == 2
     assert node["kubelet.yaml"]["kubelet"]["pod-cidr"] == ""

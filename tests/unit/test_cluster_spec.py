@@ -19,7 +19,7 @@ def _plan(**kw: object) -> spec.ClusterSpec:
 def test_addresses_and_pod_cidrs() -> None:
     s = _plan()
     assert s.master_ip == "172.31.0.1"
-    assert s.server == "http://172.31.0.1:6443"
+    assert s.server == "https://172.31.0.1:6443"
     assert [(n.name, n.ip, n.pod_cidr) for n in s.nodes] == [
         ("node1", "172.31.0.11", "10.244.1.0/24"),
         ("node2", "172.31.0.12", "10.244.2.0/24"),

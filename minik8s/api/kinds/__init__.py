@@ -20,6 +20,7 @@ from minik8s.api import resources
 from minik8s.api import strategy
 from minik8s.api import validation
 from minik8s.api.kinds import batch
+from minik8s.api.kinds import certificates
 from minik8s.api.kinds import config
 from minik8s.api.kinds import event
 from minik8s.api.kinds import hpa
@@ -53,6 +54,7 @@ _ALL: tuple[strategy.Strategy, ...] = (
     config.SecretStrategy(),
     hpa.HorizontalPodAutoscalerStrategy(),
     lease.LeaseStrategy(),
+    certificates.CertificateSigningRequestStrategy(),
     *rbac.STRATEGIES,
 )
 

@@ -21,6 +21,7 @@ from minik8s.api.schema import authorization_v1
 from minik8s.api.schema import autoscaling_v1
 from minik8s.api.schema import autoscaling_v2
 from minik8s.api.schema import batch_v1
+from minik8s.api.schema import certificates_v1
 from minik8s.api.schema import coordination_v1
 from minik8s.api.schema import dsl
 from minik8s.api.schema import events_v1
@@ -37,7 +38,8 @@ from minik8s.api.schema.core_v1 import volumes
 
 _MODULES: tuple[types.ModuleType, ...] = (
     meta_v1, common, volumes, containers, pod, node, service, objects,
-    apps_v1, batch_v1, autoscaling_v1, autoscaling_v2, coordination_v1, policy_v1, rbac_v1, authorization_v1, events_v1,
+    apps_v1, batch_v1, autoscaling_v1, autoscaling_v2, certificates_v1, coordination_v1, policy_v1,
+    rbac_v1, authorization_v1, events_v1,
 )
 
 # Kinds every group/version serves with meta/v1's types (Kubernetes registers them in each).

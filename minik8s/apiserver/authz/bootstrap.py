@@ -149,6 +149,13 @@ CONTROLLER_MANAGER_RULES = (
     _r(["patch", "update"], [APPS], ["daemonsets"]),
     # A `default` ServiceAccount in every namespace (the ServiceAccount controller).
     _r(["create"], [CORE], ["serviceaccounts"]),
+    # The HPA controller: the target's scale and the autoscaler's status (metrics are read).
+    _r(["update", "patch"], ["*"], ["*/scale"]),
+    _r(["update"], [AUTOSCALING], ["horizontalpodautoscalers/status"]),
+    # csrapproving / csrsigning (controllers/certificates.py): the verdict, then the certificate.
+    _r(["update"], [CERTIFICATES], ["certificatesigningrequests/approval", "certificatesigningrequests/status"]),
+    _r(["approve", "sign"], [CERTIFICATES], ["signers"],
+       names=["kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kube-apiserver-client"]),
 )
 
 SCHEDULER_RULES = (
@@ -253,8 +260,23 @@ def cluster_role_bindings() -> list[Binding]:
     ]
 
 
+# kube-public/cluster-info: what a joining node reads before it trusts the server (the
+# server URL and CA, signed with the bootstrap tokens); kubeadm's bootstrap-signer roles.
+CLUSTER_INFO_READER_RULES = (_r(["get"], [CORE], ["configmaps"], names=["cluster-info"]),)
+# What a joining node reads with its bootstrap token (minik8s.cluster.join): the server's
+# URL, the pod CIDR and the kubelet API's token, kept in one kube-system Secret.
+JOIN_INFO_RULES = (_r(["get"], [CORE], ["secrets"], names=["minik8s-cluster-info"]),)
+BOOTSTRAP_SIGNER_RULES = (
+    _r(READ, [CORE], ["configmaps"]),
+    _r(["update"], [CORE], ["configmaps"], names=["cluster-info"]),
+)
+
+
 def roles() -> list[Role]:
     return [
+        Role("kubeadm:bootstrap-signer-clusterinfo", CLUSTER_INFO_READER_RULES, "kube-public"),
+        Role("system:controller:bootstrap-signer", BOOTSTRAP_SIGNER_RULES, "kube-public"),
+        Role("minik8s:join-info", JOIN_INFO_RULES, "kube-system"),
         Role("system::leader-locking-kube-controller-manager", _leader_lock("kube-controller-manager"), "kube-system"),
         Role("system::leader-locking-kube-scheduler", _leader_lock("kube-scheduler"), "kube-system"),
         Role("system:kube-dns", DNS_SYSTEM_RULES, "kube-system"),
@@ -263,6 +285,11 @@ def roles() -> list[Role]:
 
 def role_bindings() -> list[Binding]:
     return [
+        Binding("kubeadm:bootstrap-signer-clusterinfo", "kubeadm:bootstrap-signer-clusterinfo",
+                _users(u.ANONYMOUS), "kube-public", "Role"),
+        Binding("system:controller:bootstrap-signer", "system:controller:bootstrap-signer",
+                _users(u.KUBE_CONTROLLER_MANAGER), "kube-public", "Role"),
+        Binding("minik8s:join-info", "minik8s:join-info", _groups(u.BOOTSTRAPPERS_GROUP), "kube-system", "Role"),
         Binding("system::leader-locking-kube-controller-manager", "system::leader-locking-kube-controller-manager",
                 _users(u.KUBE_CONTROLLER_MANAGER), "kube-system", "Role"),
         Binding("system::leader-locking-kube-scheduler", "system::leader-locking-kube-scheduler",

@@ -1,7 +1,7 @@
 """The HTTP side of authorization: every request is judged before any handler runs.
 
-Order, as kube-apiserver's handler chain: authentication (another module)
-attaches the user to the request under USER_KEY → impersonation headers, if
+Order, as kube-apiserver's handler chain: authentication
+(minik8s.apiserver.authn.middleware) attaches the user to the request under USER_KEY → impersonation headers, if
 any, switch to the impersonated user (only if allowed) → the request's
 attributes (requestinfo) go to the authorizer → a denial is a 403 Status that
 names the user, verb and resource, exactly as kubectl expects it; nothing runs
@@ -76,21 +76,3 @@ def middleware(az: authorizer.Authorizer) -> Any:
         finally:
             context.current_user.reset(token)
     return authorization
-
-
-# -- the authentication seam, until authentication is merged -----------------------------------
-
-UNAUTHENTICATED_ADMIN = user_mod.UserInfo(
-    "system:unsecured", groups=(user_mod.SYSTEM_PRIVILEGED_GROUP, user_mod.ALL_AUTHENTICATED))
-
-
-@web.middleware
-async def no_authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every request as a member of system:masters: what the API server did before issue 13.
-
-    Authentication (the other half of issue 13) replaces this middleware with one
-    that attaches the real user (or system:anonymous); until then the authorizer
-    is wired and enforced, but has only this one all-powerful user to judge.
-    """
-    request[USER_KEY] = UNAUTHENTICATED_ADMIN
-    return await handler(request)

@@ -18,6 +18,7 @@ from minik8s.api import resources
 from minik8s.cli.kubectl import args as kubectl_args
 from minik8s.client import kubeconfig
 from minik8s.client import rest
+from minik8s.client import tls as tls_mod
 
 
 class KubectlError(click.ClickException):
@@ -87,6 +88,15 @@ class Connection:
         namespace = self.namespace or (access.namespace if access else "") or "default"
         return server, token, namespace
 
+    def tls(self) -> tls_mod.TLSConfig | None:
+        """The kubeconfig's CA and client certificate; only its CA when --token says who we are."""
+        try:
+            access = kubeconfig.load(self.kubeconfig, self.context)
+        except (kubeconfig.KubeconfigError, OSError):
+            return None
+        found = access.tls()
+        return dataclasses.replace(found, cert=None, key=None) if self.token is not None else found
+
 
 _CONNECTION_OPTIONS = (
     click.option("--kubeconfig", default=None,
@@ -120,9 +130,11 @@ Body = Callable[[rest.Client, str], Awaitable[int]]
 def run(conn: Connection, body: Body) -> None:
     """Run one verb's async body against the server; its result is the exit code."""
     server, token, namespace = conn.resolve()
+    tls = conn.tls()
 
     async def main() -> int:
-        client = rest.Client(server, token=token, timeout=conn.request_timeout, user_agent="minik8s-kubectl")
+        client = rest.Client(server, token=token, timeout=conn.request_timeout, user_agent="minik8s-kubectl",
+                             tls=tls)
         try:
             return await body(client, namespace)
         finally:
@@ -130,7 +142,7 @@ def run(conn: Connection, body: Body) -> None:
 
     try:
         code = asyncio.run(main())
-    except kubectl_args.ArgumentError as e:
+    except (kubectl_args.ArgumentError, tls_mod.TLSError) as e:
         raise KubectlError(str(e)) from None
     if code:
         raise click.exceptions.Exit(code)

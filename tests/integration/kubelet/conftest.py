@@ -33,6 +33,7 @@ import docker.errors
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.client import rest
 from minik8s.images import build
@@ -128,7 +129,8 @@ class KubeletProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", "minik8s", "kubelet", "--server", self.apiserver.url,
+        kubeconfig = self.apiserver.kubeconfig_for(identities.node_user(self.node), (identities.NODES,))
+        return [sys.executable, "-m", "minik8s", "kubelet", "--kubeconfig", kubeconfig,
                 "--node-name", self.node, "--node-ip", "127.0.0.1", "--pod-cidr", self.cidr,
                 "--cni-conf-dir", str(self.cni_conf_dir), "--port", str(self.port), "--token", TOKEN,
                 "--root-dir", str(self.root), "--docker-host", f"unix://{procs.DOCKER_SOCKET}",

@@ -1,0 +1,378 @@
+"""The cluster's PKI on disk: what `minik8s init`, `up` and `cluster up` make, and renew at start.
+
+Laid out as kubeadm lays out /etc/kubernetes, under the config directory
+(/etc/minik8s on a VM, `<state>/etc` for the local clusters):
+
+    pki/ca.crt, pki/ca.key                  the cluster CA (10 years); its key never leaves the master
+    pki/apiserver.crt, .key                 the API server's serving certificate: 127.0.0.1, localhost,
+                                            every advertise address, the `kubernetes` Service's
+                                            ClusterIP and kubernetes.default.svc.<domain>
+    pki/apiserver-kubelet-client.crt, .key  the API server's client certificate towards kubelets
+    pki/sa.key, pki/sa.pub                  the ServiceAccount token signing key pair (RSA, RS256)
+    admin.conf                              kubernetes-admin in system:masters (the user's kubeconfig)
+    controller-manager.conf, scheduler.conf, dns.conf
+                                            one identity per master component
+and on each node:
+    pki/ca.crt
+    kubelet.conf, proxy.conf, network-agent.conf
+
+Every kubeconfig embeds its CA, certificate and key. Keys and kubeconfigs are
+mode 0600. `ensure_*` make what is missing and re-issue what no longer fits: a
+certificate within `renew_before` of expiry, signed by another CA, for another
+subject, or (the serving certificate) missing one of the names it must carry. So
+running them at every start is the renewal. Joined nodes get their certificates
+through CertificateSigningRequests instead (minik8s.cluster.join), because the CA
+key stays on the master.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ipaddress
+import pathlib
+from collections.abc import Iterable, Sequence
+
+from cryptography import x509
+
+from minik8s.api import identities
+from minik8s.client import kubeconfig as kubeconfig_mod
+from minik8s.util import pki
+
+PKI_DIR = "pki"
+DEFAULT_RENEW_BEFORE = datetime.timedelta(days=30)
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Who a client certificate says its holder is."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+
+
+ADMIN = Identity(identities.ADMIN, (identities.MASTERS,))
+# Master components: kubeconfig file name → identity.
+MASTER_KUBECONFIGS: dict[str, Identity] = {
+    "admin.conf": ADMIN,
+    "controller-manager.conf": Identity(identities.CONTROLLER_MANAGER),
+    "scheduler.conf": Identity(identities.SCHEDULER),
+    "dns.conf": Identity(identities.DNS),
+}
+KUBELET_KUBECONFIG = "kubelet.conf"
+PROXY_KUBECONFIG = "proxy.conf"
+NETWORK_AGENT_KUBECONFIG = "network-agent.conf"
+
+
+def node_identities(node_name: str) -> dict[str, Identity]:
+    """A node's agents: kubeconfig file name → identity."""
+    return {
+        KUBELET_KUBECONFIG: Identity(identities.node_user(node_name), (identities.NODES,)),
+        PROXY_KUBECONFIG: Identity(identities.PROXY),
+        NETWORK_AGENT_KUBECONFIG: Identity(identities.NETWORK_AGENT),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+    """Where the files of one config directory live."""
+
+    config_dir: pathlib.Path
+
+    @property
+    def pki(self) -> pathlib.Path:
+        return self.config_dir / PKI_DIR
+
+    @property
+    def ca_crt(self) -> pathlib.Path:
+        return self.pki / "ca.crt"
+
+    @property
+    def ca_key(self) -> pathlib.Path:
+        return self.pki / "ca.key"
+
+    @property
+    def apiserver_crt(self) -> pathlib.Path:
+        return self.pki / "apiserver.crt"
+
+    @property
+    def apiserver_key(self) -> pathlib.Path:
+        return self.pki / "apiserver.key"
+
+    @property
+    def kubelet_client_crt(self) -> pathlib.Path:
+        return self.pki / "apiserver-kubelet-client.crt"
+
+    @property
+    def kubelet_client_key(self) -> pathlib.Path:
+        return self.pki / "apiserver-kubelet-client.key"
+
+    @property
+    def sa_key(self) -> pathlib.Path:
+        return self.pki / "sa.key"
+
+    @property
+    def sa_pub(self) -> pathlib.Path:
+        return self.pki / "sa.pub"
+
+    def kubeconfig(self, name: str) -> pathlib.Path:
+        return self.config_dir / name
+
+    @property
+    def admin_conf(self) -> pathlib.Path:
+        return self.config_dir / "admin.conf"
+
+
+def paths(config_dir: str | pathlib.Path) -> Paths:
+    return Paths(pathlib.Path(config_dir))
+
+
+@dataclasses.dataclass(frozen=True)
+class CA:
+    key: pki.PrivateKey
+    cert: x509.Certificate
+
+    @property
+    def cert_pem(self) -> bytes:
+        return pki.cert_pem(self.cert)
+
+    @property
+    def hash(self) -> str:
+        return pki.spki_sha256(self.cert)
+
+    def issue(self, identity: Identity, *, now: datetime.datetime | None = None,
+              days: int = pki.LEAF_DAYS) -> tuple[bytes, bytes]:
+        """(certificate PEM, key PEM) for a client `identity`."""
+        key = pki.new_key()
+        cert = pki.issue(self.key, self.cert, key.public_key(),
+                         pki.CertSpec(identity.user, identity.groups, days=days), now)
+        return pki.cert_pem(cert), pki.key_pem(key)
+
+
+Actions = list[str]
+
+
+def load_ca(config_dir: str | pathlib.Path) -> CA:
+    p = paths(config_dir)
+    try:
+        return CA(pki.load_key(p.ca_key.read_bytes()), pki.load_cert(p.ca_crt.read_bytes()))
+    except OSError as e:
+        raise pki.PKIError(f"cannot read the cluster CA in {p.pki}: {e.strerror}") from None
+
+
+def load_ca_cert(config_dir: str | pathlib.Path) -> x509.Certificate:
+    p = paths(config_dir)
+    try:
+        return pki.load_cert(p.ca_crt.read_bytes())
+    except OSError as e:
+        raise pki.PKIError(f"cannot read {p.ca_crt}: {e.strerror}") from None
+
+
+def ensure_ca(config_dir: str | pathlib.Path, actions: Actions, *,
+              renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> CA:
+    """The cluster CA, made if there is none. It is never replaced here: a new CA
+    would lock out every node that joined with the old one."""
+    p = paths(config_dir)
+    if p.ca_crt.exists() or p.ca_key.exists():
+        ca = load_ca(config_dir)
+        if not pki.same_public_key(ca.cert, ca.key):
+            raise pki.PKIError(f"{p.ca_key} is not the key of {p.ca_crt}")
+        left = pki.remaining(ca.cert)
+        if left < renew_before:
+            actions.append(f"warning: the cluster CA expires in {max(left.days, 0)} days "
+                           f"({ca.cert.not_valid_after_utc:%Y-%m-%d}); a new CA means re-joining every node")
+        return ca
+    key, cert = pki.make_ca()
+    pki.write_private(p.ca_key, pki.key_pem(key))
+    pki.write_public(p.ca_crt, pki.cert_pem(cert))
+    actions.append(f"made the cluster CA {p.ca_crt} ({pki.spki_sha256(cert)})")
+    return CA(key, cert)
+
+
+def _why_reissue(cert_path: pathlib.Path, key_path: pathlib.Path, ca: CA, spec: pki.CertSpec,
+                 renew_before: datetime.timedelta, now: datetime.datetime) -> str | None:
+    """Why the certificate at `cert_path` must be made again, or None if it fits."""
+    if not cert_path.exists() or not key_path.exists():
+        return "missing"
+    try:
+        cert = pki.load_cert(cert_path.read_bytes())
+        key = pki.load_key(key_path.read_bytes())
+    except (OSError, pki.PKIError) as e:
+        return f"unreadable ({e})"
+    return _why_cert(cert, key, ca, spec, renew_before, now)
+
+
+def _why_cert(cert: x509.Certificate, key: pki.PrivateKey, ca: CA, spec: pki.CertSpec,
+              renew_before: datetime.timedelta, now: datetime.datetime) -> str | None:
+    if not pki.same_public_key(cert, key):
+        return "its key does not match"
+    if not pki.signed_by(cert, ca.cert):
+        return "signed by another CA"
+    if pki.subject(cert.subject) != (spec.common_name, spec.organizations):
+        return "for another subject"
+    dns, ips = pki.sans(cert)
+    missing = (set(spec.dns_names) - dns) | (set(spec.ip_addresses) - ips)
+    if missing:
+        return f"missing the names {', '.join(sorted(missing))}"
+    left = pki.remaining(cert, now)
+    if left < renew_before:
+        return f"expires in {max(left.days, 0)} days" if left.total_seconds() > 0 else "expired"
+    return None
+
+
+def ensure_cert(cert_path: pathlib.Path, key_path: pathlib.Path, ca: CA, spec: pki.CertSpec, actions: Actions, *,
+                renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
+                now: datetime.datetime | None = None) -> None:
+    now = now or pki.utcnow()
+    why = _why_reissue(cert_path, key_path, ca, spec, renew_before, now)
+    if why is None:
+        return
+    key = pki.new_key()
+    cert = pki.issue(ca.key, ca.cert, key.public_key(), spec, now)
+    pki.write_private(key_path, pki.key_pem(key))
+    pki.write_public(cert_path, pki.cert_pem(cert))
+    actions.append(f"{'made' if why == 'missing' else 'renewed'} {cert_path}"
+                   + ("" if why == "missing" else f" ({why})"))
+
+
+def serving_spec(addresses: Iterable[str], service_ip: str, cluster_domain: str = "cluster.local",
+                 extra_sans: Iterable[str] = ()) -> pki.CertSpec:
+    """The API server's certificate: every name a client may reach it by."""
+    ips = ["127.0.0.1"]
+    dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+           f"kubernetes.default.svc.{cluster_domain}"]
+    for name in [*addresses, service_ip, *extra_sans]:
+        if not name:
+            continue
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            target = dns
+        else:
+            target = ips
+        if name not in target:
+            target.append(name)
+    return pki.CertSpec("kube-apiserver", dns_names=tuple(dns), ip_addresses=tuple(ips), client=False, server=True)
+
+
+def first_service_ip(service_cidr: str) -> str:
+    """The `kubernetes` Service's ClusterIP: the range's first address (as the API server allocates it)."""
+    return str(ipaddress.ip_network(service_cidr, strict=False).network_address + 1)
+
+
+def ensure_sa_keys(config_dir: str | pathlib.Path, actions: Actions) -> None:
+    p = paths(config_dir)
+    if p.sa_key.exists() and p.sa_pub.exists():
+        try:
+            key = pki.load_key(p.sa_key.read_bytes())
+            pub = pki.load_public_key(p.sa_pub.read_bytes())
+        except (OSError, pki.PKIError):
+            pass
+        else:
+            if pki.public_key_pem(key.public_key()) == pki.public_key_pem(pub):
+                return
+    key = pki.new_rsa_key()
+    pki.write_private(p.sa_key, pki.key_pem(key))
+    pki.write_public(p.sa_pub, pki.public_key_pem(key.public_key()))
+    actions.append(f"made the ServiceAccount signing key pair {p.sa_key}")
+
+
+def ensure_kubeconfig(path: pathlib.Path, ca: CA, server: str, identity: Identity, actions: Actions, *,
+                      context: str = "minik8s", renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
+                      now: datetime.datetime | None = None) -> None:
+    """A kubeconfig for `identity` at `server`, with the CA, certificate and key embedded."""
+    now = now or pki.utcnow()
+    spec = pki.CertSpec(identity.user, identity.groups)
+    why = kubeconfig_needs(path, ca, server, spec, renew_before, now)
+    if why is None:
+        return
+    cert, key = ca.issue(identity, now=now)
+    write_kubeconfig(path, server, ca.cert_pem, cert, key, context=context)
+    actions.append(f"{'wrote' if why == 'missing' else 'renewed'} {path} ({identity.user})"
+                   + ("" if why == "missing" else f": {why}"))
+
+
+def kubeconfig_needs(path: pathlib.Path, ca: CA, server: str, spec: pki.CertSpec, renew_before: datetime.timedelta,
+                     now: datetime.datetime) -> str | None:
+    if not path.exists():
+        return "missing"
+    try:
+        access = kubeconfig_mod.load(path)
+        if access.cert is None or access.key is None:
+            return "no client certificate"
+        cert = pki.load_cert(access.cert)
+        key = pki.load_key(access.key)
+    except (kubeconfig_mod.KubeconfigError, pki.PKIError, OSError, KeyError) as e:
+        return f"unreadable ({e})"
+    if access.server != server.rstrip("/"):
+        return f"server was {access.server}"
+    if access.ca != ca.cert_pem:
+        return "another CA"
+    return _why_cert(cert, key, ca, spec, renew_before, now)
+
+
+def write_kubeconfig(path: pathlib.Path, server: str, ca: bytes, cert: bytes, key: bytes, *,
+                     context: str = "minik8s") -> None:
+    """One self-contained kubeconfig (replacing the file: these are the components' own)."""
+    if path.exists():
+        path.unlink()
+    kubeconfig_mod.write_context(path, context, server, ca=ca, cert=cert, key=key)
+
+
+def ensure_master(config_dir: str | pathlib.Path, *, server: str, addresses: Sequence[str], service_cidr: str,
+                  cluster_domain: str = "cluster.local", extra_sans: Sequence[str] = (),
+                  renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> tuple[CA, Actions]:
+    """Everything the master's components need; what was made or renewed."""
+    actions: Actions = []
+    p = paths(config_dir)
+    ca = ensure_ca(config_dir, actions, renew_before=renew_before)
+    ensure_cert(p.apiserver_crt, p.apiserver_key, ca,
+                serving_spec(addresses, first_service_ip(service_cidr), cluster_domain, extra_sans), actions,
+                renew_before=renew_before)
+    ensure_cert(p.kubelet_client_crt, p.kubelet_client_key, ca,
+                pki.CertSpec(identities.APISERVER_KUBELET_CLIENT), actions,
+                renew_before=renew_before)
+    ensure_sa_keys(config_dir, actions)
+    for name, identity in MASTER_KUBECONFIGS.items():
+        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before)
+    return ca, actions
+
+
+def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, server: str,
+                renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+    """A node's credentials, issued directly with the CA at hand (`up`, `cluster up`)."""
+    actions: Actions = []
+    p = paths(config_dir)
+    if not p.ca_crt.exists() or p.ca_crt.read_bytes() != ca.cert_pem:
+        pki.write_public(p.ca_crt, ca.cert_pem)
+    for name, identity in node_identities(node_name).items():
+        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before)
+    return actions
+
+
+def expirations(config_dir: str | pathlib.Path) -> list[tuple[str, str, datetime.datetime | None]]:
+    """(file, subject, not-after) of every certificate in a config directory, for `minik8s certs`."""
+    p = paths(config_dir)
+    out: list[tuple[str, str, datetime.datetime | None]] = []
+    for crt in sorted(p.pki.glob("*.crt")) if p.pki.is_dir() else []:
+        try:
+            cert = pki.load_cert(crt.read_bytes())
+        except (OSError, pki.PKIError):
+            out.append((str(crt), "unreadable", None))
+            continue
+        out.append((str(crt), _describe(cert), cert.not_valid_after_utc))
+    for conf in sorted(p.config_dir.glob("*.conf")) if p.config_dir.is_dir() else []:
+        try:
+            access = kubeconfig_mod.load(conf)
+            client_cert = pki.load_cert(access.cert) if access.cert else None
+        except (OSError, kubeconfig_mod.KubeconfigError, pki.PKIError):
+            out.append((str(conf), "unreadable", None))
+            continue
+        if client_cert is not None:
+            out.append((str(conf), _describe(client_cert), client_cert.not_valid_after_utc))
+    return out
+
+
+def _describe(cert: x509.Certificate) -> str:
+    cn, orgs = pki.subject(cert.subject)
+    return f"CN={cn}" + "".join(f",O={o}" for o in orgs)
