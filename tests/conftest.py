@@ -71,7 +71,8 @@ class TestPKI:
     def apiserver_args(self, *addresses: str) -> list[str]:
         cert, key = self.serving(*addresses)
         return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file,
-                "--service-account-key-file", str(self.paths.sa_pub)]
+                "--service-account-key-file", str(self.paths.sa_pub),
+                "--service-account-signing-key-file", str(self.paths.sa_key)]
 
     def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
         """(certificate, key) of `user` in `groups`, issued once per session."""
@@ -221,10 +222,26 @@ class ComponentProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
+# What every cluster's controller manager runs, whichever controllers a test wants: pods are
+# admitted only once their namespace's `default` ServiceAccount exists, and the kubelet mounts
+# the `kube-root-ca.crt` ConfigMap into them (minik8s/controllers/serviceaccounts.py).
+SERVICE_ACCOUNT_CONTROLLERS = ("serviceaccount", "root-ca-cert-publisher")
+
+
 def controller_manager(apiserver: ApiServerProcess, log_path: pathlib.Path, controllers: str) -> ComponentProcess:
+    wanted = controllers.split(",")
+    if "*" not in wanted:
+        wanted += [c for c in SERVICE_ACCOUNT_CONTROLLERS if c not in wanted and f"-{c}" not in wanted]
     return ComponentProcess(["controller-manager", "--kubeconfig",
                              apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER), "--no-leader-elect",
-                             "--controllers", controllers], log_path)
+                             "--controllers", ",".join(wanted)], log_path)
+
+
+def wait_for_service_account(server: ApiServerProcess, namespace: str, name: str = "default",
+                             timeout: float = 60) -> None:
+    """Until the ServiceAccount controller has made `namespace`'s ServiceAccount."""
+    procs.wait_for(lambda: http(server, "GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}",
+                                check=False)[0] == 200, timeout, what=f"ServiceAccount {namespace}/{name}")
 
 
 @pytest.fixture(scope="session")
@@ -244,9 +261,17 @@ def etcd(session_tmp: pathlib.Path) -> Iterator[procs.EtcdProcess]:
 
 @pytest.fixture(scope="session")
 def apiserver(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[ApiServerProcess]:
+    """The session's API server, with the ServiceAccount controllers of a controller manager
+    (as in any cluster: pods need their namespace's `default` ServiceAccount)."""
     server = start_apiserver(session_tmp, etcd)
-    yield server
-    server.stop()
+    accounts = controller_manager(server, session_tmp / f"controller-manager-{server.port}.log",
+                                  ",".join(SERVICE_ACCOUNT_CONTROLLERS)).start()
+    try:
+        wait_for_service_account(server, "default")
+        yield server
+    finally:
+        accounts.stop()
+        server.stop()
 
 
 @pytest.fixture
@@ -278,6 +303,7 @@ def namespace(apiserver: ApiServerProcess) -> Iterator[str]:
     name = "t-" + uuid.uuid4().hex[:8]
     http(apiserver, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                     "metadata": {"name": name}})
+    wait_for_service_account(apiserver, name)
     yield name
     http(apiserver, "DELETE", f"/api/v1/namespaces/{name}", check=False)
 
