@@ -142,8 +142,12 @@ class ApiServerProcess:
     kubeconfig: str
     cache_dir: str
     prefix: str
+    # The controller manager's ServiceAccount controllers (start_apiserver's service_accounts).
+    accounts: "ComponentProcess | None" = None
 
     def stop(self) -> None:
+        if self.accounts is not None:
+            self.accounts.stop()
         procs.stop_pid(self.proc.pid, timeout=10)
         self.proc.wait(timeout=5)
 
@@ -166,9 +170,12 @@ class ApiServerProcess:
 
 def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str = "/registry",
                     extra: list[str] | None = None, port: int | None = None,
-                    bind: str = "127.0.0.1") -> ApiServerProcess:
+                    bind: str = "127.0.0.1", service_accounts: bool = True) -> ApiServerProcess:
     """An API server process; `bind` may be an address of a test's own bridge so that
-    processes in other network namespaces can reach it."""
+    processes in other network namespaces can reach it. With `service_accounts`, the
+    controller manager's ServiceAccount controllers run beside it, as in every cluster
+    (pods are admitted once their namespace's `default` ServiceAccount exists, and their
+    token volume needs `kube-root-ca.crt`); stop() stops them."""
     port = port or procs.free_port()
     log_file = str(tmp / f"apiserver-{port}.log")
     argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
@@ -192,7 +199,16 @@ def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str =
     procs.wait_for(ready, 60, what="apiserver /readyz")
     kc = test_pki().write_kubeconfig(tmp / f"kubeconfig-{port}", url)
     cache = str(tmp / f"kubecache-{port}")
-    return ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
+    server = ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
+    if service_accounts:
+        server.accounts = controller_manager(server, tmp / f"serviceaccount-controllers-{port}.log",
+                                             ",".join(SERVICE_ACCOUNT_CONTROLLERS)).start()
+        try:
+            wait_for_service_account(server, "default")
+        except BaseException:
+            server.stop()
+            raise
+    return server
 
 
 @dataclasses.dataclass
@@ -261,17 +277,9 @@ def etcd(session_tmp: pathlib.Path) -> Iterator[procs.EtcdProcess]:
 
 @pytest.fixture(scope="session")
 def apiserver(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[ApiServerProcess]:
-    """The session's API server, with the ServiceAccount controllers of a controller manager
-    (as in any cluster: pods need their namespace's `default` ServiceAccount)."""
     server = start_apiserver(session_tmp, etcd)
-    accounts = controller_manager(server, session_tmp / f"controller-manager-{server.port}.log",
-                                  ",".join(SERVICE_ACCOUNT_CONTROLLERS)).start()
-    try:
-        wait_for_service_account(server, "default")
-        yield server
-    finally:
-        accounts.stop()
-        server.stop()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
