@@ -311,7 +311,10 @@ def namespace(apiserver: ApiServerProcess) -> Iterator[str]:
     name = "t-" + uuid.uuid4().hex[:8]
     http(apiserver, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                     "metadata": {"name": name}})
+    # As Kubernetes' controllers leave a new namespace: its default ServiceAccount and kube-root-ca.crt.
     wait_for_service_account(apiserver, name)
+    procs.wait_for(lambda: http(apiserver, "GET", f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt",
+                                check=False)[0] == 200, 60, what=f"{name}/kube-root-ca.crt")
     yield name
     http(apiserver, "DELETE", f"/api/v1/namespaces/{name}", check=False)
 
