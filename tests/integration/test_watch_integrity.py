@@ -59,6 +59,8 @@ class Recorder:
 
     def _note(self, kind: str, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
+        if name == "kube-root-ca.crt":  # in every namespace (root-ca-cert-publisher), not written here
+            return
         self.per_object.setdefault(name, []).append((kind, int((obj.get("data") or {}).get("n", "-1"))))
         if self.inf.synced.is_set():  # not the first list's events, which come in key order
             self.stream.append((self.inf.relists, int(obj["metadata"]["resourceVersion"])))
