@@ -245,6 +245,7 @@ async def main_async(args: argparse.Namespace) -> None:
                                         limit=args.concurrency * 2 + args.watchers + 4)
             await ready(clients[mode], f"the {mode} API server")
             await clients[mode].create(NAMESPACES, {"metadata": {"name": "bench"}})
+            await benchutil.default_service_account(clients[mode], "bench")
         for mode in ("plain", "secured"):
             lat[mode] = await steady(clients[mode], "bench", 50.0, args.seconds, args.watchers)
         # Both servers stay up; the full-speed rounds alternate between them, so a burst of

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import pathlib
 import urllib.request
-import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from minik8s.apiserver.authn import serviceaccount
 from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.client import tls
 from minik8s.cluster import pki
-from minik8s.util import pki as pki_util
 
 
 class BenchPKI:
@@ -31,7 +29,8 @@ class BenchPKI:
     def apiserver_args(self) -> list[str]:
         p = self.paths
         return ["--tls-cert-file", str(p.apiserver_crt), "--tls-private-key-file", str(p.apiserver_key),
-                "--client-ca-file", str(p.ca_crt), "--service-account-key-file", str(p.sa_pub)]
+                "--client-ca-file", str(p.ca_crt), "--service-account-key-file", str(p.sa_pub),
+                "--service-account-signing-key-file", str(p.sa_key)]
 
     def kubeconfig(self, component: str) -> str:
         """`admin`, `controller-manager`, `scheduler` or `dns`."""
@@ -56,9 +55,17 @@ class BenchPKI:
         authentication (pod_startup's old kubelet): a ServiceAccount token of kube-system/`name`,
         bound to cluster-admin (an old kubelet is no node identity the Node authorizer knows).
         Returns the file and the CA it must trust (as SSL_CERT_FILE)."""
-        key = pki_util.load_key(self.paths.sa_key.read_bytes())
-        token = serviceaccount.issue(key, namespace="kube-system", name=name, uid=str(uuid.uuid4()),
-                                     audiences=[serviceaccount.DEFAULT_ISSUER], expiration_seconds=hours * 3600)
+        def post(path: str, body: dict[str, Any]) -> Any:
+            req = urllib.request.Request(self.server + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with self.opener().open(req, timeout=30) as resp:
+                return json.loads(resp.read())
+        # The ServiceAccount, then its token through TokenRequest (a token of no ServiceAccount is refused).
+        post("/api/v1/namespaces/kube-system/serviceaccounts",
+             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+        token = post(f"/api/v1/namespaces/kube-system/serviceaccounts/{name}/token",
+                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                      "spec": {"audiences": [], "expirationSeconds": hours * 3600}})["status"]["token"]
         binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                    "metadata": {"name": f"bench:{name}"},
                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},

@@ -24,6 +24,20 @@ def parse_args(parser: argparse.ArgumentParser, smoke: dict[str, Any],
     return args
 
 
+async def default_service_account(client: Any, namespace: str) -> None:
+    """What the controller manager's ServiceAccount controller would make, for benchmarks that
+    run none: pods are admitted only once their namespace's `default` ServiceAccount exists."""
+    from minik8s.api import errors
+    from minik8s.api import resources
+
+    try:
+        await client.create(resources.must("", "v1", "serviceaccounts"),
+                            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+                            namespace)
+    except errors.AlreadyExists:
+        pass
+
+
 def docker_engine() -> Any:
     """A docker-py client of the local engine, started first if none answers (as
     `minik8s cluster up` does; like the host engine there, it is left running)."""

@@ -72,6 +72,8 @@ NODE_LABEL = "io.minik8s.node"
 def pod(name: str, node: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
             "spec": {"nodeName": node, "terminationGracePeriodSeconds": 2,
+                     # No token volume: the older kubelet compared against cannot write one.
+                     "automountServiceAccountToken": False,
                      "containers": [{"name": "web", "image": images.WEB_IMAGE}]}}
 
 
@@ -223,6 +225,7 @@ async def kubelet_round(client: rest.Client, node: str, n: int, pids: dict[str, 
     each pod's own create -> Ready is appended to `per_pod`."""
     ns = "bench-" + uuid.uuid4().hex[:8]
     await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    await benchutil.default_service_account(client, ns)  # no controller manager runs here
     listed = await client.list(PODS, ns)
     rv = listed["metadata"]["resourceVersion"]
     names = {f"p{i}" for i in range(n)}

@@ -69,7 +69,7 @@ class Cluster(pod_startup.Cluster):
         self.pids["controller-manager"] = self._spawn("controller-manager", [
             sys.executable, "-m", "minik8s", "controller-manager", "--kubeconfig",
             self.kubeconfig("controller-manager"), "--no-leader-elect",
-            "--controllers", "deployment,replicaset,garbagecollector,namespace"]).pid
+            "--controllers", "deployment,replicaset,garbagecollector,namespace,serviceaccount,root-ca-cert-publisher"]).pid
         self.pids["scheduler"] = self._spawn("scheduler", [
             sys.executable, "-m", "minik8s", "scheduler", "--kubeconfig", self.kubeconfig("scheduler"),
             "--no-leader-elect"]).pid

@@ -198,6 +198,8 @@ async def run(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
                       "--workers", str(args.hollow_workers))
         await wait_nodes(client, args.nodes)
         await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        for namespace in (NAMESPACE, "default"):  # no controller manager runs here
+            await benchutil.default_service_account(client, namespace)
         sched_args = ("scheduler", "--kubeconfig", cluster.pki.kubeconfig("scheduler"), "--stats-interval", "1",
                       *args.scheduler_args)
 

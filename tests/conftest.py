@@ -71,7 +71,8 @@ class TestPKI:
     def apiserver_args(self, *addresses: str) -> list[str]:
         cert, key = self.serving(*addresses)
         return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file,
-                "--service-account-key-file", str(self.paths.sa_pub)]
+                "--service-account-key-file", str(self.paths.sa_pub),
+                "--service-account-signing-key-file", str(self.paths.sa_key)]
 
     def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
         """(certificate, key) of `user` in `groups`, issued once per session."""
@@ -141,8 +142,12 @@ class ApiServerProcess:
     kubeconfig: str
     cache_dir: str
     prefix: str
+    # The controller manager's ServiceAccount controllers (start_apiserver's service_accounts).
+    accounts: "ComponentProcess | None" = None
 
     def stop(self) -> None:
+        if self.accounts is not None:
+            self.accounts.stop()
         procs.stop_pid(self.proc.pid, timeout=10)
         self.proc.wait(timeout=5)
 
@@ -165,9 +170,12 @@ class ApiServerProcess:
 
 def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str = "/registry",
                     extra: list[str] | None = None, port: int | None = None,
-                    bind: str = "127.0.0.1") -> ApiServerProcess:
+                    bind: str = "127.0.0.1", service_accounts: bool = True) -> ApiServerProcess:
     """An API server process; `bind` may be an address of a test's own bridge so that
-    processes in other network namespaces can reach it."""
+    processes in other network namespaces can reach it. With `service_accounts`, the
+    controller manager's ServiceAccount controllers run beside it, as in every cluster
+    (pods are admitted once their namespace's `default` ServiceAccount exists, and their
+    token volume needs `kube-root-ca.crt`); stop() stops them."""
     port = port or procs.free_port()
     log_file = str(tmp / f"apiserver-{port}.log")
     argv = [sys.executable, "-m", "minik8s", "apiserver", "--etcd-endpoints", etcd.endpoint,
@@ -191,7 +199,16 @@ def start_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess, *, prefix: str =
     procs.wait_for(ready, 60, what="apiserver /readyz")
     kc = test_pki().write_kubeconfig(tmp / f"kubeconfig-{port}", url)
     cache = str(tmp / f"kubecache-{port}")
-    return ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
+    server = ApiServerProcess(url, port, etcd, proc, log_file, kc, cache, prefix)
+    if service_accounts:
+        server.accounts = controller_manager(server, tmp / f"serviceaccount-controllers-{port}.log",
+                                             ",".join(SERVICE_ACCOUNT_CONTROLLERS)).start()
+        try:
+            wait_for_service_account(server, "default")
+        except BaseException:
+            server.stop()
+            raise
+    return server
 
 
 @dataclasses.dataclass
@@ -221,11 +238,27 @@ class ComponentProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
 
+# What every cluster's controller manager runs, whichever controllers a test wants: pods are
+# admitted only once their namespace's `default` ServiceAccount exists, and the kubelet mounts
+# the `kube-root-ca.crt` ConfigMap into them (minik8s/controllers/serviceaccounts.py).
+SERVICE_ACCOUNT_CONTROLLERS = ("serviceaccount", "root-ca-cert-publisher")
+
+
 def controller_manager(apiserver: ApiServerProcess, log_path: pathlib.Path, controllers: str,
                        *extra: str) -> ComponentProcess:
+    wanted = controllers.split(",")
+    if "*" not in wanted:
+        wanted += [c for c in SERVICE_ACCOUNT_CONTROLLERS if c not in wanted and f"-{c}" not in wanted]
     return ComponentProcess(["controller-manager", "--kubeconfig",
                              apiserver.kubeconfig_for(identities.CONTROLLER_MANAGER), "--no-leader-elect",
-                             "--controllers", controllers, *extra], log_path)
+                             "--controllers", ",".join(wanted), *extra], log_path)
+
+
+def wait_for_service_account(server: ApiServerProcess, namespace: str, name: str = "default",
+                             timeout: float = 60) -> None:
+    """Until the ServiceAccount controller has made `namespace`'s ServiceAccount."""
+    procs.wait_for(lambda: http(server, "GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}",
+                                check=False)[0] == 200, timeout, what=f"ServiceAccount {namespace}/{name}")
 
 
 @pytest.fixture(scope="session")
@@ -279,6 +312,10 @@ def namespace(apiserver: ApiServerProcess) -> Iterator[str]:
     name = "t-" + uuid.uuid4().hex[:8]
     http(apiserver, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                     "metadata": {"name": name}})
+    # As Kubernetes' controllers leave a new namespace: its default ServiceAccount and kube-root-ca.crt.
+    wait_for_service_account(apiserver, name)
+    procs.wait_for(lambda: http(apiserver, "GET", f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt",
+                                check=False)[0] == 200, 60, what=f"{name}/kube-root-ca.crt")
     yield name
     http(apiserver, "DELETE", f"/api/v1/namespaces/{name}", check=False)
 

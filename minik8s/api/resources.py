@@ -114,6 +114,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Event", "events", True, ("ev",)),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     Resource("", "v1", "Secret", "secrets", True),
+    # Pods run as a ServiceAccount; kubelets get its tokens through `token` (TokenRequest).
+    Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",), (), (
+        Subresource("token", "TokenRequest", ("create",), group="authentication.k8s.io", version="v1"),)),
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("all",), (_status("DaemonSet"),)),
     Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
              (_status("Deployment"), _SCALE)),

@@ -166,13 +166,20 @@ def _write_options(request: web.Request, kind: str) -> params.WriteOptions:
     return params.parse_write_options(request.query, kind)
 
 
+# serviceaccounts/token: (namespace, ServiceAccount name, TokenRequest body, dry run) → the
+# answered TokenRequest (minik8s/apiserver/serviceaccounts.py).
+TokenRequestHandler = Callable[[str, str, Any, bool], Awaitable[dict[str, Any]]]
+
+
 class ResourceHandlers:
     """Request handlers for every resource path."""
 
     def __init__(self, store: storage_mod.Storage, registry: registry_mod.Registry,
                  caches: watchcache.WatchCaches, *,
                  node_proxy: Callable[[web.Request, Target], Awaitable[web.StreamResponse]] | None = None,
-                 watch_timeout: tuple[int, int] = (1800, 3600), bookmark_interval: float = 10.0) -> None:
+                 watch_timeout: tuple[int, int] = (1800, 3600), bookmark_interval: float = 10.0,
+                 token_requests: TokenRequestHandler | None = None) -> None:
+        self.token_requests = token_requests
         self.store = store
         self.registry = registry
         self.caches = caches
@@ -238,6 +245,17 @@ class ResourceHandlers:
             await self.registry.bind(t.namespace or "", t.name, decoded.obj, dry_run=dry_run)
             return reply(request, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                    "code": 201}, 201, decoded.warnings)
+        if t.sub == "token":
+            if method != "POST":
+                raise errors.MethodNotAllowed("token only supports POST")
+            if self.token_requests is None:
+                raise errors.ServiceUnavailable("serviceaccounts/token is not available: the API server has no "
+                                                "--service-account-signing-key-file")
+            dry_run = _write_options(request, "CreateOptions").dry_run
+            fieldmanager.manager_of(request)
+            decoded = await read_object(request, bodies.expected_schema(t.res, t.sub))
+            answer = await self.token_requests(t.namespace or "", t.name, decoded.obj, dry_run)
+            return reply(request, answer, 201, decoded.warnings)
         if t.sub == "eviction":
             if method != "POST":
                 raise errors.MethodNotAllowed("eviction only supports POST")

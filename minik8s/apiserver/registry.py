@@ -19,7 +19,7 @@ import logging
 import random
 import re
 import uuid
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import orjson
 
@@ -56,6 +56,10 @@ _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # API server (minik8s/apiserver/authz); None in a bare registry.
 WriteAdmission = Callable[[str, resources.Resource, str | None, dict[str, Any] | None, dict[str, Any] | None],
                           None]
+# Mutating admission of new pods that must read other objects (ServiceAccount admission,
+# minik8s/apiserver/serviceaccounts.py): changes the pod in place, True if it did, or
+# raises the StatusError that refuses it. None in a bare registry.
+PodAdmission = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 def _requested_managed_fields(obj: Any) -> Any:
@@ -138,6 +142,7 @@ class Registry:
         self.settings = strategy_mod.Settings(toleration_seconds=toleration_seconds)
         self.namespaces = namespaces or NamespaceMirror()
         self.write_admission: WriteAdmission | None = None
+        self.pod_admission: PodAdmission | None = None
 
     # -- helpers ------------------------------------------------------------
 
@@ -235,6 +240,9 @@ class Registry:
         elif manager is not None:
             obj = ssa.track_update(served, None, None, obj, manager, requested)
         await self._check_namespace(res, namespace, obj["metadata"]["name"])
+        if self.pod_admission is not None and res is PODS and await self.pod_admission(obj):
+            kinds.validate(res, obj, None)  # what admission added is validated as the rest
+            kinds.for_resource(res).canonicalize(res, obj)
         if self.write_admission is not None:  # authz hook: create
             self.write_admission("create", res, None, None, obj)
         if dry_run:

@@ -31,6 +31,7 @@ from minik8s.apiserver import healthz
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
+from minik8s.apiserver import serviceaccounts
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver import watchcache
 from minik8s.apiserver.authn import bootstrap as bootstrap_authn
@@ -41,6 +42,7 @@ from minik8s.apiserver.authn import tls as tls_mod
 from minik8s.apiserver.authn import x509 as x509_authn
 from minik8s.apiserver.authz import service as authz_service
 from minik8s.apiserver.metrics import service as metrics_service
+from minik8s.util import pki
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ class Config:
     client_ca_file: str = ""
     service_account_key_files: list[str] = dataclasses.field(default_factory=list)
     service_account_issuer: str = serviceaccount.DEFAULT_ISSUER
+    # The private key TokenRequest signs ServiceAccount tokens with (kube-apiserver's
+    # --service-account-signing-key-file); without it serviceaccounts/token is a 503.
+    service_account_signing_key_file: str = ""
     api_audiences: list[str] = dataclasses.field(default_factory=list)
     watch_window: int = 5000
     # DefaultTolerationSeconds admission: how long new pods tolerate a
@@ -112,6 +117,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 SECRETS = resources.must("", "v1", "secrets")
 PODS = resources.must("", "v1", "pods")
+SERVICE_ACCOUNTS = resources.must("", "v1", "serviceaccounts")
+
+
 class ProtocolErrorFilter(logging.Filter):
     """One warning line, not a traceback, for a request aiohttp's HTTP parser refuses.
 
@@ -151,9 +159,13 @@ class ApiServer:
         # each request at authz.filters.USER_KEY; authorization (self.authz) judges it.
         self.authenticators = self._authentication()
         self.authentication: Any = authn_middleware.authentication_middleware(self.authenticators)
+        # ServiceAccount admission of new pods and the serviceaccounts/token subresource.
+        self.registry.pod_admission = serviceaccounts.PodAdmission(self._get_cached).admit
+        self.token_requests = self._token_requests()
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
-            node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token))
+            node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token),
+            token_requests=self.token_requests.answer if self.token_requests is not None else None)
         self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
                                                       resolution=config.metric_resolution,
                                                       proxy_port=config.proxy_metrics_port)
@@ -178,8 +190,18 @@ class ApiServer:
             tokens.append(serviceaccount.ServiceAccountAuthenticator.from_files(
                 c.service_account_key_files, issuer=c.service_account_issuer,
                 audiences=c.api_audiences or [c.service_account_issuer],
-                get_pod=lambda ns, name: self._get_cached(PODS, ns, name)))
+                get_pod=lambda ns, name: self._get_cached(PODS, ns, name),
+                get_service_account=lambda ns, name: self._get_cached(SERVICE_ACCOUNTS, ns, name)))
         return authn_middleware.Authentication(certificates, tokens)
+
+    def _token_requests(self) -> serviceaccounts.TokenRequests | None:
+        c = self.config
+        if not c.service_account_signing_key_file:
+            return None
+        with open(c.service_account_signing_key_file, "rb") as f:
+            key = pki.load_key(f.read())
+        return serviceaccounts.TokenRequests(key, self._get_cached, issuer=c.service_account_issuer,
+                                             audiences=c.api_audiences or [c.service_account_issuer])
 
     async def _get_cached(self, res: resources.Resource, namespace: str, name: str) -> dict[str, Any] | None:
         """The watch cache's copy (a dict lookup), else etcd's (an object too new for the cache)."""

@@ -46,6 +46,8 @@ def _port_range(text: str) -> tuple[int, int]:
               help="Public (or private) key that ServiceAccount tokens are checked with (repeatable).")
 @click.option("--service-account-issuer", default="https://kubernetes.default.svc.cluster.local",
               help="The `iss` of ServiceAccount tokens.")
+@click.option("--service-account-signing-key-file", default="",
+              help="Private key TokenRequest (serviceaccounts/token) signs ServiceAccount tokens with.")
 @click.option("--api-audiences", default="", help="Comma-separated token audiences [default: the issuer].")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
 @click.option("--event-ttl", default=3600, type=click.IntRange(0),
@@ -63,8 +65,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
-              service_account_key_file: tuple[str, ...], service_account_issuer: str, api_audiences: str,
-              watch_window: int, event_ttl: int, etcd_compaction_interval: float,
+              service_account_key_file: tuple[str, ...], service_account_issuer: str,
+              service_account_signing_key_file: str, api_audiences: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
               default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
@@ -77,7 +79,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
         tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
         service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
-        api_audiences=_split(api_audiences), watch_window=watch_window,
+        service_account_signing_key_file=service_account_signing_key_file, api_audiences=_split(api_audiences), watch_window=watch_window,
         default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
         etcd_compaction_interval=etcd_compaction_interval,
         metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
@@ -104,6 +106,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
 @click.option("--cluster-signing-cert-file", default="",
               help="CA certificate the CSR signer signs client certificates with ('' = no signer).")
 @click.option("--cluster-signing-key-file", default="", help="Its private key.")
+@click.option("--root-ca-file", default="",
+              help="CA certificate published as kube-root-ca.crt in every namespace [default: the kubeconfig's CA].")
 @click.option("--cluster-signing-duration", default=365.0, type=click.FloatRange(min=0.01),
               help="Lifetime of the certificates the signer issues (days).")
 @click.option("--horizontal-pod-autoscaler-sync-period", default=15.0, type=click.FloatRange(min=0.1),
@@ -119,7 +123,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
 def controller_manager(server: str, token: str | None, kubeconfig: str, election: leaderelect.Flags, controllers: str,
                        node_monitor_grace_period: float, node_monitor_period: float, cluster_cidr: str,
                        node_cidr_mask_size: int, cluster_signing_cert_file: str, cluster_signing_key_file: str,
-                       cluster_signing_duration: float, horizontal_pod_autoscaler_sync_period: float,
+                       root_ca_file: str, cluster_signing_duration: float,
+                       horizontal_pod_autoscaler_sync_period: float,
                        horizontal_pod_autoscaler_downscale_stabilization: float,
                        horizontal_pod_autoscaler_tolerance: float,
                        horizontal_pod_autoscaler_cpu_initialization_period: float,
@@ -139,6 +144,7 @@ def controller_manager(server: str, token: str | None, kubeconfig: str, election
                                      "cluster_signing_cert_file": cluster_signing_cert_file,
                                      "cluster_signing_key_file": cluster_signing_key_file,
                                      "cluster_signing_duration": cluster_signing_duration,
+                                     "root_ca_file": root_ca_file,
                                      "horizontal_pod_autoscaler_sync_period": horizontal_pod_autoscaler_sync_period,
                                      "horizontal_pod_autoscaler_downscale_stabilization":
                                          horizontal_pod_autoscaler_downscale_stabilization,

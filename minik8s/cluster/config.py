@@ -142,6 +142,7 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "tls-private-key-file": m.path("pki", "apiserver.key"),
             "client-ca-file": m.path("pki", "ca.crt"),
             "service-account-key-file": [m.path("pki", "sa.pub")],
+            "service-account-signing-key-file": m.path("pki", "sa.key"),
             "service-account-issuer": f"https://kubernetes.default.svc.{m.cluster_domain}",
             # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
             "metric-resolution": 15,
@@ -153,6 +154,8 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             # The CSR signer signs node certificates with the cluster CA (it never leaves the master).
             "cluster-signing-cert-file": m.path("pki", "ca.crt"),
             "cluster-signing-key-file": m.path("pki", "ca.key"),
+            # Published to every namespace as kube-root-ca.crt (pods' ca.crt).
+            "root-ca-file": m.path("pki", "ca.crt"),
         },
         "scheduler": {"kubeconfig": m.path("scheduler.conf")},
         # One cluster DNS server, on the master's address; pods reach it through the

@@ -25,6 +25,7 @@ from minik8s.controllers import namespace
 from minik8s.controllers import nodeipam
 from minik8s.controllers import nodelifecycle
 from minik8s.controllers import replicaset
+from minik8s.controllers import serviceaccounts
 from minik8s.controllers.cronjob import controller as cronjob
 from minik8s.controllers.daemon import controller as daemon
 from minik8s.controllers.deployment import controller as deployment
@@ -90,6 +91,10 @@ REGISTRY: dict[str, ControllerFactory] = {
     "csrsigning": lambda c, f, r, cfg: certificates.CSRSigningController.from_files(
         c, f, str(cfg.options["cluster_signing_cert_file"]), str(cfg.options["cluster_signing_key_file"]),
         datetime.timedelta(days=float(cfg.options.get("cluster_signing_duration", 365)))),
+    # A `default` ServiceAccount and the cluster CA (`kube-root-ca.crt`) in every namespace.
+    "serviceaccount": lambda c, f, r, cfg: serviceaccounts.ServiceAccountsController(c, f),
+    "root-ca-cert-publisher": lambda c, f, r, cfg: serviceaccounts.RootCACertPublisher.from_options(
+        c, f, str(cfg.options.get("root_ca_file") or "")),
     "tokencleaner": lambda c, f, r, cfg: bootstrap.TokenCleaner(c, f),
     "bootstrapsigner": lambda c, f, r, cfg: bootstrap.BootstrapSigner(c, f),
 }

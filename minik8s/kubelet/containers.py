@@ -12,7 +12,7 @@ import base64
 import binascii
 import dataclasses
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from minik8s.api import quantity
 from minik8s.api import validation
@@ -50,6 +50,8 @@ class PodContext:
     objects: Mapping[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
     # Where warnings go (reason, message), e.g. skipped envFrom keys; they become Events.
     warn: Callable[[str, str], None] | None = None
+    # Every Service the kubelet knows of (its informer), for the service environment variables.
+    services: Sequence[Obj] = ()
 
     def facts(self) -> downward.PodFacts:
         return downward.PodFacts(self.node_name, self.host_ip, self.pod_ip, self.node_allocatable)
@@ -157,11 +159,67 @@ def _object(ctx: PodContext, kind: str, name: str, optional: bool, namespace: st
     return obj
 
 
+# Services whose variables every pod gets, from this namespace, whatever enableServiceLinks
+# says: the API server's, so in-cluster clients find it (KUBERNETES_SERVICE_HOST/PORT).
+MASTER_SERVICE_NAMESPACE = "default"
+MASTER_SERVICES = frozenset({"kubernetes"})
+
+
+def _env_name(name: str) -> str:
+    return name.replace("-", "_").upper()
+
+
+def service_env(services: Iterable[Obj], namespace: str, enable_links: bool) -> dict[str, str]:
+    """The kubelet's getServiceEnvVarMap and envvars.FromServices: for the master Services and,
+    with enableServiceLinks, each Service of the pod's namespace that has a cluster IP,
+    `<NAME>_SERVICE_HOST`, `<NAME>_SERVICE_PORT[_<PORT NAME>]` and Docker's link variables
+    (`<NAME>_PORT`, `<NAME>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]`)."""
+    chosen: dict[str, Obj] = {}
+    for svc in services:
+        meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+        if spec.get("clusterIP") in (None, "", "None"):
+            continue
+        name = str(meta.get("name") or "")
+        if meta.get("namespace") == MASTER_SERVICE_NAMESPACE and name in MASTER_SERVICES:
+            chosen.setdefault(name, svc)
+        elif meta.get("namespace") == namespace and enable_links:
+            chosen[name] = svc  # the pod's own namespace wins over the master's
+    env: dict[str, str] = {}
+    for name in sorted(chosen):
+        spec = chosen[name].get("spec") or {}
+        ip, ports = str(spec["clusterIP"]), [p for p in spec.get("ports") or [] if isinstance(p, dict)]
+        prefix = _env_name(name)
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        if ports:
+            env[f"{prefix}_SERVICE_PORT"] = str(ports[0].get("port"))
+        for port in ports:
+            if port.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{_env_name(str(port['name']))}"] = str(port.get("port"))
+        host = f"[{ip}]" if ":" in ip else ip
+        for i, port in enumerate(ports):
+            proto = str(port.get("protocol") or "TCP")
+            url = f"{proto.lower()}://{host}:{port.get('port')}"
+            if i == 0:
+                env[f"{prefix}_PORT"] = url
+            port_prefix = f"{prefix}_PORT_{port.get('port')}_{proto.upper()}"
+            env[port_prefix] = url
+            env[f"{port_prefix}_PROTO"] = proto.lower()
+            env[f"{port_prefix}_PORT"] = str(port.get("port"))
+            env[f"{port_prefix}_ADDR"] = ip
+    return env
+
+
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, str]]:
     """The container's environment (makeEnvironmentVariables): envFrom first, then env in
-    order, each env value expanded against what came before it."""
+    order, each env value expanded against what came before it and the service variables,
+    then the service variables the container does not set itself."""
     namespace = (pod.get("metadata") or {}).get("namespace") or "default"
+    links = (pod.get("spec") or {}).get("enableServiceLinks")
+    services = service_env(ctx.services, namespace, links is not False)
     env: dict[str, str] = {}
+
+    def lookup(key: str) -> str | None:
+        return env[key] if key in env else services.get(key)
     for env_from in container.get("envFrom") or []:
         for kind, ref_key, label in (("configmap", "configMapRef", "configMap"), ("secret", "secretRef", "secret")):
             ref = env_from.get(ref_key)
@@ -186,7 +244,7 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, 
     for item in container.get("env") or []:
         name = item.get("name", "")
         if "value" in item and item.get("value") is not None:
-            env[name] = expand(str(item["value"]), env.get)
+            env[name] = expand(str(item["value"]), lookup)
             continue
         source = item.get("valueFrom") or {}
         if source.get("fieldRef"):
@@ -210,7 +268,7 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> list[tuple[str, 
             env[name] = _decoded(kind, data[key])
         else:
             env[name] = ""
-    return list(env.items())
+    return list(env.items()) + [(k, v) for k, v in services.items() if k not in env]
 
 
 # -- mounts and ports -----------------------------------------------------------------------

@@ -55,6 +55,7 @@ EVENT_DELAY = 2.0
 
 PODS = resources.must("", "v1", "pods")
 NODES = resources.must("", "v1", "nodes")
+SERVICES = resources.must("", "v1", "services")
 
 Obj = dict[str, Any]
 
@@ -94,7 +95,8 @@ class Kubelet:
             probes=self.prober, record=self.record,
             crash_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
             image_backoff=backoff_mod.Backoff(cfg.backoff_base, cfg.backoff_max, clock),
-            cluster_dns=cfg.cluster_dns, cluster_domain=cfg.cluster_domain, clock=clock)
+            cluster_dns=cfg.cluster_dns, cluster_domain=cfg.cluster_domain, clock=clock,
+            services=lambda: list(self.services.store.values()))
         self.node_status = nodestatus.NodeStatusManager(client, rt, nodestatus.NodeSettings(
             name=cfg.node_name, node_ip=self.node_ip, port=cfg.port, root_dir=cfg.root_dir, pod_cidr=cfg.pod_cidr,
             labels=nodestatus.parse_labels(cfg.node_labels), taints=nodestatus.parse_taints(cfg.register_with_taints),
@@ -102,6 +104,8 @@ class Kubelet:
             status_update_interval=cfg.node_status_update_interval,
             status_report_interval=cfg.node_status_report_interval), self.not_ready, clock=clock)
         self.informer = informer_mod.Informer(client, PODS, field_selector=f"spec.nodeName={cfg.node_name}")
+        # Every Service, for the containers' service environment variables (KUBERNETES_SERVICE_HOST...).
+        self.services = informer_mod.Informer(client, SERVICES)
         self.informer.add_handlers(self._on_add, self._on_update, self._on_delete)
         self.stats = stats_mod.StatsProvider(
             cfg.node_name, rt.list_containers, cgroupstats.CgroupFs(cfg.cgroup_root), node_cgroup=cfg.node_cgroup,
@@ -410,6 +414,9 @@ class Kubelet:
         await self._check_network()
         await self.server.start()
         loop = asyncio.get_running_loop()
+        # As the kubelet: no container starts before the Services were read once (its variables).
+        self.services.start()
+        await self.services.wait_synced()
         self.informer.start()
         self._tasks = [
             loop.create_task(self.node_status.run_lease_loop(), name="node-lease"),
@@ -437,6 +444,7 @@ class Kubelet:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.informer.stop()
+        await self.services.stop()
         await self.objects.stop()
         await self.pod_workers.stop()
         await self.prober.stop()

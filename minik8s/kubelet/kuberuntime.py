@@ -380,8 +380,11 @@ class RuntimeManager:
                  crash_backoff: backoff_mod.Backoff, image_backoff: backoff_mod.Backoff,
                  node_allocatable: Mapping[str, str] | None = None,
                  cluster_dns: str = "", cluster_domain: str = "cluster.local",
-                 clock: Callable[[], float] = time.time, hooks: lifecycle.HandlerRunner | None = None) -> None:
+                 clock: Callable[[], float] = time.time, hooks: lifecycle.HandlerRunner | None = None,
+                 services: Callable[[], list[Obj]] = list) -> None:
         self.runtime = rt
+        # The Services the kubelet knows of (its informer): the containers' service variables.
+        self.services = services
         self.cluster_dns = cluster_dns
         self.cluster_domain = cluster_domain
         self.node_name = node_name
@@ -482,7 +485,8 @@ class RuntimeManager:
             objects, unavailable = await self._env_objects(pod, list(specs.values()))
             ctx = containers_mod.PodContext(self.node_name, self.host_ip, pod_ip, volume_paths,
                                             self.node_allocatable, objects,
-                                            warn=lambda reason, msg: self.record(pod, "Warning", reason, msg, ""))
+                                            warn=lambda reason, msg: self.record(pod, "Warning", reason, msg, ""),
+                                            services=self.services())
             names = list(specs)
             results = await asyncio.gather(*(self._start_container(pod, specs[n], sandbox, rs, ctx, unavailable)
                                              for n in names))

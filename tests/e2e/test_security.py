@@ -161,14 +161,18 @@ def test_bad_tokens_from_a_node(local_cluster: Cluster, ns_local: str) -> None:
     cluster = local_cluster
     sa_key = pki.load_key(cluster_pki.paths(master_etc(cluster)).sa_key.read_bytes())
     aud = [serviceaccount.DEFAULT_ISSUER]
-    good = serviceaccount.issue(sa_key, namespace=ns_local, name="robot", uid="u", audiences=aud)
+    # A token names a ServiceAccount that exists (by uid): one of a missing one is refused too.
+    cluster.kubectl("create", "serviceaccount", "robot", "-n", ns_local)
+    uid = cluster.get_json("serviceaccount", "robot", "-n", ns_local)["metadata"]["uid"]
+    good = serviceaccount.issue(sa_key, namespace=ns_local, name="robot", uid=uid, audiences=aud)
     r = curl(cluster, "/apis/authentication.k8s.io/v1/selfsubjectreviews", method="POST", token=good,
              body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
     assert r.code == 201 and r.json["status"]["userInfo"]["username"] == f"system:serviceaccount:{ns_local}:robot"
-    expired = serviceaccount.issue(sa_key, namespace=ns_local, name="robot", uid="u", audiences=aud,
+    expired = serviceaccount.issue(sa_key, namespace=ns_local, name="robot", uid=uid, audiences=aud,
                                    expiration_seconds=600, now=pki.utcnow() - datetime.timedelta(hours=1))
-    forged = serviceaccount.issue(pki.new_rsa_key(), namespace=ns_local, name="robot", uid="u", audiences=aud)
-    for token in (expired, forged, "abcdef.0123456789abcdef", "not-a-token"):
+    forged = serviceaccount.issue(pki.new_rsa_key(), namespace=ns_local, name="robot", uid=uid, audiences=aud)
+    ghost = serviceaccount.issue(sa_key, namespace=ns_local, name="ghost", uid="u", audiences=aud)
+    for token in (expired, forged, ghost, "abcdef.0123456789abcdef", "not-a-token"):
         assert_401_and_not_created(cluster, curl(cluster, f"/api/v1/namespaces/{ns_local}/pods", method="POST",
                                                  body=ROOT_POD, token=token), ns_local)
 

@@ -152,6 +152,8 @@ _SAMPLES: dict[tuple[str, str, str], Obj] = {
         "request": base64.b64encode(pki.make_csr(pki.new_key(), "alice", ["devs"])).decode(),
         "signerName": "example.com/signer", "usages": ["digital signature", "key encipherment", "client auth"],
         "expirationSeconds": 3600}},
+    ("", "v1", "ServiceAccount"): {
+        "secrets": [{"name": "s"}], "imagePullSecrets": [{"name": "regcred"}], "automountServiceAccountToken": False},
     ("coordination.k8s.io", "v1", "Lease"): {"spec": {
         "holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": "2024-05-01T12:00:00.000000Z",
         "acquireTime": "2024-05-01T11:00:00.000000Z", "leaseTransitions": 1}},

@@ -58,7 +58,10 @@ async def population(api: harness.Api, namespace: str) -> dict[str, list[dict[st
     """Objects of a few kinds with known labels, by plural."""
     out: dict[str, list[dict[str, Any]]] = {}
     for res in POPULATED:
-        out[res.plural] = []
+        # What the namespace holds already (kube-root-ca.crt, from the root-ca-cert-publisher).
+        existing = await api.json("GET", harness.path_of(res, namespace))
+        assert existing.status == 200, str(existing)
+        out[res.plural] = list(existing.body["items"])
         for i in range(POPULATION if res.plural == "configmaps" else 4):
             body = samples.sample(res, f"p-{res.plural[:6]}-{i}", namespace)
             body["metadata"]["labels"] = labels_of(i)

@@ -22,15 +22,19 @@ import threading
 import urllib.request
 import uuid
 
+from minik8s.api import resources
 from minik8s.apiserver import server as server_mod
 from minik8s.apiserver.authz import user as u
+from minik8s.client import informer as informer_mod
 from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
 from minik8s.client import tls as tls_mod
+from minik8s.controllers import serviceaccounts as sa_controllers
 from minik8s.util import procs
 from tests import conftest
 
 KUBECTL_DIR = "/usr/lib/google-cloud-sdk/bin"
+SERVICE_ACCOUNTS = resources.must("", "v1", "serviceaccounts")
 
 
 def node(name: str) -> u.UserInfo:
@@ -90,7 +94,11 @@ class InProcessApiServer:
         self.config = server_mod.Config(etcd_endpoints=[etcd.endpoint], etcd_prefix=f"/authz-{uuid.uuid4().hex[:8]}",
                                         port=self.port, bind_address="127.0.0.1", advertise_address="127.0.0.1",
                                         etcd_timeout=2.0, tls_cert_file=cert, tls_private_key_file=key,
-                                        client_ca_file=pki.ca_file, service_account_key_files=[str(pki.paths.sa_pub)])
+                                        client_ca_file=pki.ca_file, service_account_key_files=[str(pki.paths.sa_pub)],
+                                        service_account_signing_key_file=str(pki.paths.sa_key))
+        self._controllers: list[asyncio.Task[None]] = []
+        self._factory: informer_mod.InformerFactory | None = None
+        self._cm: rest.Client | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="apiserver", daemon=True)
         self.thread.start()
@@ -99,10 +107,37 @@ class InProcessApiServer:
     async def _start(self) -> server_mod.ApiServer:
         api = server_mod.ApiServer(self.config)
         await api.start()
+        # The controller manager's ServiceAccount controllers, as its own user, as in every
+        # cluster: pods are admitted once their namespace's `default` ServiceAccount exists.
+        self._cm = self.client("cm")
+        self._factory = informer_mod.InformerFactory(self._cm)
+        controllers = [sa_controllers.ServiceAccountsController(self._cm, self._factory),
+                       sa_controllers.RootCACertPublisher(self._cm, self._factory, conftest.test_pki().ca.cert_pem.decode())]
+        self._factory.start()
+        await self._factory.wait_synced()
+        self._controllers = [asyncio.get_running_loop().create_task(c.run()) for c in controllers]
         return api
+
+    async def _stop_controllers(self) -> None:
+        for task in self._controllers:
+            task.cancel()
+        await asyncio.gather(*self._controllers, return_exceptions=True)
+        if self._factory is not None:
+            await self._factory.stop()
+        if self._cm is not None:
+            await self._cm.close()
+
+    def wait_for_service_account(self, namespace: str, timeout: float = 30) -> None:
+        procs.wait_for(lambda: asyncio.run_coroutine_threadsafe(self._peek_account(namespace), self.loop).result(10),
+                       timeout, what=f"ServiceAccount {namespace}/default")
+
+    async def _peek_account(self, namespace: str) -> bool:
+        assert self._cm is not None
+        return await self._cm.get_or_none(SERVICE_ACCOUNTS, "default", namespace) is not None
 
     def stop(self) -> None:
         try:
+            asyncio.run_coroutine_threadsafe(self._stop_controllers(), self.loop).result(30)
             asyncio.run_coroutine_threadsafe(self.api.stop(), self.loop).result(30)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)

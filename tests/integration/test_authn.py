@@ -209,9 +209,26 @@ async def test_client_fails_closed_on_a_bad_ca(apiserver: ApiServerProcess, tmp_
 # --- bearer tokens -------------------------------------------------------------------------------------
 
 
+_SERVER: list[ApiServerProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _server_for_tokens(apiserver: ApiServerProcess) -> None:
+    _SERVER[:] = [apiserver]
+
+
+def robot(namespace: str = "default") -> dict[str, Any]:
+    """The ServiceAccount the tokens name (a token of a ServiceAccount that does not exist is refused)."""
+    path = f"/api/v1/namespaces/{namespace}/serviceaccounts"
+    http(_SERVER[0], "POST", path, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}},
+         check=False)
+    return http(_SERVER[0], "GET", f"{path}/robot")[1]
+
+
 def sa_token(**kw: Any) -> str:
     key = pki.load_key(test_pki().paths.sa_key.read_bytes())
-    args: dict[str, Any] = {"namespace": "default", "name": "robot", "uid": "u-1",
+    namespace = kw.get("namespace", "default")
+    args: dict[str, Any] = {"namespace": namespace, "name": "robot", "uid": robot(namespace)["metadata"]["uid"],
                             "audiences": [serviceaccount.DEFAULT_ISSUER]}
     args.update(kw)
     return serviceaccount.issue(key, **args)
@@ -221,7 +238,7 @@ def test_service_account_token_authenticates(apiserver: ApiServerProcess) -> Non
     status, body = whoami(apiserver, anonymous_ctx(), sa_token())
     assert status == 201
     info = body["status"]["userInfo"]
-    assert info["username"] == "system:serviceaccount:default:robot" and info["uid"] == "u-1"
+    assert info["username"] == "system:serviceaccount:default:robot" and info["uid"] == robot()["metadata"]["uid"]
     assert info["groups"] == ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]
     assert info["extra"]["authentication.kubernetes.io/credential-id"][0].startswith("JTI=")
 

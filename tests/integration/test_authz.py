@@ -58,6 +58,7 @@ async def admin(server: InProcessApiServer) -> Any:
 async def ns(server: InProcessApiServer, admin: rest.Client) -> Any:
     name = "authz-" + uuid.uuid4().hex[:6]
     await admin.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    await asyncio.to_thread(server.wait_for_service_account, name)
     yield name
     await admin.delete(NAMESPACES, name)
 

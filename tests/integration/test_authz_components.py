@@ -105,6 +105,7 @@ async def test_components_work_with_their_own_identities(server: InProcessApiSer
     try:
         async with kubelet(server, tmp_path):
             await admin.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            await asyncio.to_thread(server.wait_for_service_account, ns)
             await admin.create(DEPLOYMENTS, deployment("web", 3), ns)
 
             async def running(n: int) -> list[Obj] | None:

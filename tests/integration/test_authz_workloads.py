@@ -9,6 +9,7 @@ name-pinned watches — and nobody is refused anything.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -90,6 +91,7 @@ async def test_workloads_and_pod_config_under_their_identities(server: InProcess
     try:
         async with kubelet(server, tmp_path) as (k, rt):
             await admin.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            await asyncio.to_thread(server.wait_for_service_account, ns)
             # A pod using a ConfigMap volume and a Secret env var: the kubelet reads just those two.
             await admin.create(CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"mode": "fast"}}, ns)
             await admin.create(SECRETS, {"metadata": {"name": "creds"},

@@ -16,6 +16,9 @@ from tests.conftest import ApiServerProcess, http, kubectl
 
 CONFIGMAPS = resources.lookup("", "v1", "configmaps")
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+# Every namespace holds this ConfigMap (root-ca-cert-publisher; the `namespace` fixture waits
+# for it); it sorts after the tests' cm-NNN.
+ROOT_CA = "kube-root-ca.crt"
 
 
 def cm(name: str, **labels: str) -> dict[str, Any]:
@@ -152,8 +155,8 @@ def test_pages_cover_the_list_once_in_order_with_remaining_counts(apiserver: Api
             break
         assert len(body["items"]) == 5
         remaining.append(body["metadata"]["remainingItemCount"])
-    assert seen == names
-    assert remaining == [18, 13, 8, 3]
+    assert seen == [*names, ROOT_CA]
+    assert remaining == [19, 14, 9, 4]
     assert len(revisions) == 1, "every page is read at the first page's revision"
 
 
@@ -167,7 +170,7 @@ def test_later_pages_are_the_first_pages_snapshot(apiserver: ApiServerProcess, n
     http(apiserver, "PATCH", path + "/cm-005", {"data": {"k": "changed"}},
          content_type="application/merge-patch+json")
     _, second = get(apiserver, path, limit="10", **{"continue": first["metadata"]["continue"]})
-    assert [o["metadata"]["name"] for o in second["items"]] == ["cm-003", "cm-004", "cm-005"]
+    assert [o["metadata"]["name"] for o in second["items"]] == ["cm-003", "cm-004", "cm-005", ROOT_CA]
     assert second["items"][2]["data"]["k"] == "cm-005"
     assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
 
@@ -193,7 +196,7 @@ def test_table_pages(apiserver: ApiServerProcess, namespace: str) -> None:
     status, table = http(apiserver, "GET", f"/api/v1/namespaces/{namespace}/configmaps?limit=3",
                          headers={"Accept": TABLE}, check=False)
     assert status == 200 and table["kind"] == "Table" and len(table["rows"]) == 3
-    assert table["metadata"]["continue"] and table["metadata"]["remainingItemCount"] == 1
+    assert table["metadata"]["continue"] and table["metadata"]["remainingItemCount"] == 2
 
 
 def test_continue_with_a_resource_version_is_400(apiserver: ApiServerProcess, namespace: str) -> None:
@@ -212,11 +215,11 @@ def test_resource_version_semantics(apiserver: ApiServerProcess, namespace: str)
     http(apiserver, "DELETE", path + "/cm-000")
     # Exact: the state at that revision, deleted object included.
     _, exact = get(apiserver, path, resourceVersion=str(rv), resourceVersionMatch="Exact")
-    assert [o["metadata"]["name"] for o in exact["items"]] == ["cm-000", "cm-001"]
+    assert [o["metadata"]["name"] for o in exact["items"]] == ["cm-000", "cm-001", ROOT_CA]
     assert exact["metadata"]["resourceVersion"] == str(rv)
     # NotOlderThan: the newest state.
     _, newer = get(apiserver, path, resourceVersion=str(rv), resourceVersionMatch="NotOlderThan")
-    assert [o["metadata"]["name"] for o in newer["items"]] == ["cm-001"]
+    assert [o["metadata"]["name"] for o in newer["items"]] == ["cm-001", ROOT_CA]
     # A revision from the future is 504 Too large resource version.
     status, body = get(apiserver, path, resourceVersion=str(rv + 10 ** 6))
     assert status == 504 and body["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
@@ -252,7 +255,7 @@ def test_compacted_pages_answer_410_with_a_token_to_go_on(apiserver: ApiServerPr
         assert status == 200, page
         seen += [o["metadata"]["name"] for o in page["items"]]
         token = page["metadata"].get("continue", "")
-    assert seen == [*names, "cm-100"]
+    assert seen == [*names, "cm-100", ROOT_CA]
     # An exact read of a compacted revision is 410 too.
     status, body = get(apiserver, path, resourceVersion=first["metadata"]["resourceVersion"],
                        resourceVersionMatch="Exact")
@@ -279,5 +282,5 @@ def test_watch_with_send_initial_events_ends_them_with_a_bookmark(apiserver: Api
            f"&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
     with conftest.opener().open(urllib.request.Request(url), timeout=30) as resp:
         events = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
-    assert [e["type"] for e in events[:4]] == ["ADDED", "ADDED", "ADDED", "BOOKMARK"]
-    assert events[3]["object"]["metadata"]["annotations"] == {params.INITIAL_EVENTS_END: "true"}
+    assert [e["type"] for e in events[:5]] == ["ADDED", "ADDED", "ADDED", "ADDED", "BOOKMARK"]
+    assert events[4]["object"]["metadata"]["annotations"] == {params.INITIAL_EVENTS_END: "true"}

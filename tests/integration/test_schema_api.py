@@ -64,6 +64,8 @@ def sample(res: resources.Resource, name: str, namespace: str) -> dict[str, Any]
                   "message": "hello", "type": "Normal", "count": 1, "firstTimestamp": "2024-01-01T00:00:00Z"},
         "ConfigMap": {"data": {"a": "1"}, "binaryData": {"b": "AAEC"}},
         "Secret": {"data": {"pw": "c2VjcmV0"}, "type": "Opaque"},
+        "ServiceAccount": {"secrets": [{"name": "s"}], "imagePullSecrets": [{"name": "regcred"}],
+                           "automountServiceAccountToken": False},
         "Deployment": {"spec": {"replicas": 0, "selector": selector, "template": template}},
         "ReplicaSet": {"spec": {"replicas": 0, "selector": selector, "template": template}},
         "HorizontalPodAutoscaler": {"spec": {
@@ -166,12 +168,14 @@ def test_errors_are_protobuf_statuses_when_asked(apiserver: ApiServerProcess, na
 
 async def test_protobuf_watch_frames(apiserver: ApiServerProcess, namespace: str) -> None:
     cms = resources.must("", "v1", "configmaps")
-    url = apiserver.url + cms.path(namespace) + "?watch=true&timeoutSeconds=5"
+    # Only this test's ConfigMap: the namespace also holds kube-root-ca.crt.
+    url = apiserver.url + cms.path(namespace) + "?watch=true&timeoutSeconds=5&labelSelector=test%3Dw"
     ssl_ctx = tls_mod.client_context(conftest.test_pki().tls())
     async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": KUBECTL_ACCEPT},
                                                                ssl=ssl_ctx) as resp:
         assert resp.headers["Content-Type"] == "application/vnd.kubernetes.protobuf;stream=watch"
-        http(apiserver, "POST", cms.path(namespace), {"metadata": {"name": "w1"}, "data": {"k": "v"}})
+        http(apiserver, "POST", cms.path(namespace), {"metadata": {"name": "w1", "labels": {"test": "w"}},
+                                                      "data": {"k": "v"}})
         http(apiserver, "DELETE", cms.path(namespace, "w1"))
         data = b""
         events: list[tuple[str, dict[str, Any]]] = []

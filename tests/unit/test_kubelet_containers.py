@@ -66,6 +66,56 @@ def test_env_values_field_refs_and_expansion() -> None:
                    "APP": "web", "TEAM": "a", "URL": "http://10.244.0.7:80/web-1", "MEM": "1024"}
 
 
+def _svc(namespace: str, name: str, ip: str, *ports: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": namespace}, "spec": {"clusterIP": ip, "ports": list(ports)}}
+
+
+SERVICES = (
+    _svc("default", "kubernetes", "10.96.0.1", {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}),
+    _svc("shop", "redis-primary", "10.96.0.11", {"port": 6379}, {"name": "metrics", "port": 9121, "protocol": "UDP"}),
+    _svc("shop", "headless", "None", {"port": 80}),
+    _svc("other", "db", "10.96.0.12", {"port": 5432}),
+)
+
+
+def test_service_environment_variables() -> None:
+    """As the kubelet's FromServices: the master Service always, the namespace's with enableServiceLinks."""
+    env = containers.service_env(SERVICES, "shop", True)
+    assert env == {
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+        "KUBERNETES_SERVICE_PORT_HTTPS": "443", "KUBERNETES_PORT": "tcp://10.96.0.1:443",
+        "KUBERNETES_PORT_443_TCP": "tcp://10.96.0.1:443", "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+        "KUBERNETES_PORT_443_TCP_PORT": "443", "KUBERNETES_PORT_443_TCP_ADDR": "10.96.0.1",
+        "REDIS_PRIMARY_SERVICE_HOST": "10.96.0.11", "REDIS_PRIMARY_SERVICE_PORT": "6379",
+        "REDIS_PRIMARY_SERVICE_PORT_METRICS": "9121", "REDIS_PRIMARY_PORT": "tcp://10.96.0.11:6379",
+        "REDIS_PRIMARY_PORT_6379_TCP": "tcp://10.96.0.11:6379", "REDIS_PRIMARY_PORT_6379_TCP_PROTO": "tcp",
+        "REDIS_PRIMARY_PORT_6379_TCP_PORT": "6379", "REDIS_PRIMARY_PORT_6379_TCP_ADDR": "10.96.0.11",
+        "REDIS_PRIMARY_PORT_9121_UDP": "udp://10.96.0.11:9121", "REDIS_PRIMARY_PORT_9121_UDP_PROTO": "udp",
+        "REDIS_PRIMARY_PORT_9121_UDP_PORT": "9121", "REDIS_PRIMARY_PORT_9121_UDP_ADDR": "10.96.0.11",
+    }
+    without = containers.service_env(SERVICES, "shop", False)
+    assert set(without) == {k for k in env if k.startswith("KUBERNETES_")}
+    # The pod's own namespace's `kubernetes` Service wins over the master's.
+    own = containers.service_env((*SERVICES, _svc("shop", "kubernetes", "10.96.0.99", {"port": 80})), "shop", False)
+    assert own["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+    own = containers.service_env((*SERVICES, _svc("shop", "kubernetes", "10.96.0.99", {"port": 80})), "shop", True)
+    assert own["KUBERNETES_SERVICE_HOST"] == "10.96.0.99"
+
+
+def test_container_env_has_the_service_variables_under_its_own() -> None:
+    import dataclasses
+
+    ctx = dataclasses.replace(CTX, services=SERVICES)
+    c = {"name": "app", "env": [{"name": "API", "value": "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"},
+                                {"name": "REDIS_PRIMARY_SERVICE_PORT", "value": "1"}]}
+    env = dict(containers.container_env(pod(c), c, ctx))
+    assert env["API"] == "https://10.96.0.1:443"
+    assert env["REDIS_PRIMARY_SERVICE_PORT"] == "1"  # the container's own value wins
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443"
+    off = dict(containers.container_env(pod(c, enableServiceLinks=False), c, ctx))
+    assert "REDIS_PRIMARY_SERVICE_HOST" not in off and off["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+
+
 def test_missing_config_map_is_a_config_error() -> None:
     c = {"name": "app", "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}]}
     with pytest.raises(containers.ConfigError) as e:

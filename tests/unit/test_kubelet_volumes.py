@@ -188,7 +188,7 @@ async def test_service_account_token_source_seam(tmp_path: pathlib.Path) -> None
     with pytest.raises(volumes.MountError) as exc:
         await volumes.VolumeManager(str(tmp_path / "none")).prepare(pod(vol), FACTS)
     assert "TokenRequest" in exc.value.message
-    assert not objects.ApiTokenSource.served()  # this API server has no serviceaccounts/token yet
+    assert objects.ApiTokenSource.served()  # the API server serves serviceaccounts/token (TokenRequest)
 
 
 async def test_memory_media_and_cleanup(tmp_path: pathlib.Path) -> None:

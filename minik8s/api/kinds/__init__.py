@@ -30,6 +30,7 @@ from minik8s.api.kinds import node
 from minik8s.api.kinds import pod
 from minik8s.api.kinds import rbac
 from minik8s.api.kinds import service
+from minik8s.api.kinds import serviceaccount
 from minik8s.api.kinds import workloads
 from minik8s.api.schema import structural
 
@@ -52,6 +53,7 @@ _ALL: tuple[strategy.Strategy, ...] = (
     event.EventsV1Strategy(),
     config.ConfigMapStrategy(),
     config.SecretStrategy(),
+    serviceaccount.ServiceAccountStrategy(),
     hpa.HorizontalPodAutoscalerStrategy(),
     lease.LeaseStrategy(),
     certificates.CertificateSigningRequestStrategy(),

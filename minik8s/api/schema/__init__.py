@@ -17,6 +17,7 @@ import types
 from collections.abc import Iterator
 
 from minik8s.api.schema import apps_v1
+from minik8s.api.schema import authentication_v1
 from minik8s.api.schema import authorization_v1
 from minik8s.api.schema import autoscaling_v1
 from minik8s.api.schema import autoscaling_v2
@@ -39,7 +40,7 @@ from minik8s.api.schema.core_v1 import volumes
 _MODULES: tuple[types.ModuleType, ...] = (
     meta_v1, common, volumes, containers, pod, node, service, objects,
     apps_v1, batch_v1, autoscaling_v1, autoscaling_v2, certificates_v1, coordination_v1, policy_v1,
-    rbac_v1, authorization_v1, events_v1,
+    rbac_v1, authorization_v1, authentication_v1, events_v1,
 )
 
 # Kinds every group/version serves with meta/v1's types (Kubernetes registers them in each).

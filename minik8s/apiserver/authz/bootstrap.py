@@ -149,6 +149,8 @@ CONTROLLER_MANAGER_RULES = (
     _r(["patch", "update"], [APPS], ["daemonsets"]),
     # A `default` ServiceAccount in every namespace (the ServiceAccount controller).
     _r(["create"], [CORE], ["serviceaccounts"]),
+    # The cluster CA as `kube-root-ca.crt` in every namespace (root-ca-cert-publisher).
+    _r(["create", "update"], [CORE], ["configmaps"]),
     # The HPA controller: the target's scale and the autoscaler's status (metrics are read).
     _r(["update", "patch"], ["*"], ["*/scale"]),
     _r(["update"], [AUTOSCALING], ["horizontalpodautoscalers/status"]),

@@ -327,6 +327,27 @@ _VOLUME_TYPES = {
 }
 
 
+def _optional(value: object) -> str:
+    """A *bool as Go's %v prints it."""
+    return "<nil>" if value is None else str(value).lower()
+
+
+def _describe_projected(w: PrefixWriter, source: Obj) -> None:
+    """printProjectedVolumeSource (e.g. the kube-api-access-* token volume)."""
+    w.write(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
+    for part in source.get("sources") or []:
+        if part.get("secret") is not None:
+            ref = part["secret"]
+            w.write(2, f"SecretName:\t{ref.get('name') or ''}\n    SecretOptionalName:\t{_optional(ref.get('optional'))}\n")
+        elif part.get("downwardAPI") is not None:
+            w.write(2, "DownwardAPI:\ttrue\n")
+        elif part.get("configMap") is not None:
+            ref = part["configMap"]
+            w.write(2, f"ConfigMapName:\t{ref.get('name') or ''}\n    ConfigMapOptional:\t{_optional(ref.get('optional'))}\n")
+        elif part.get("serviceAccountToken") is not None:
+            w.write(2, f"TokenExpirationSeconds:\t{part['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
+
+
 def describe_volumes(w: PrefixWriter, volumes: list[Obj] | None, space: str = "") -> None:
     if not volumes:
         w.write(0, f"{space}Volumes:\t<none>\n")
@@ -334,6 +355,9 @@ def describe_volumes(w: PrefixWriter, volumes: list[Obj] | None, space: str = ""
     w.write(0, f"{space}Volumes:\n")
     for v in volumes:
         w.write(1, f"{' ' if space else ''}{v.get('name')}:\n")
+        if isinstance(v.get("projected"), dict):
+            _describe_projected(w, v["projected"])
+            continue
         for key, (title, fields) in _VOLUME_TYPES.items():
             if key in v:
                 w.write(2, f"Type:\t{title}\n")

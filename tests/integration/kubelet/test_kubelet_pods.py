@@ -15,6 +15,7 @@ from minik8s.images import build
 from minik8s.kubelet import runtime
 from minik8s.util import procs
 from tests.integration.kubelet.conftest import KubeletProcess, Pods, container_state, is_ready
+from tests import conftest as root
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
@@ -97,7 +98,17 @@ async def test_env_limits_and_volumes_show_in_docker_inspect(pods: Pods, kubelet
     assert env["MY_IP"] == pod["status"]["podIP"] and env["MY_NODE"] == kubelet.node
     assert info["Config"]["WorkingDir"] == "/tmp"
     empty_dir = kubelet.root / "pods" / uid / "volumes" / "kubernetes.io~empty-dir" / "scratch"
-    assert sorted(hc["Binds"]) == sorted([f"{empty_dir}:/scratch:rw", f"{host_dir}:/host:ro"])
+    # ServiceAccount admission's token volume, written by the kubelet, read-only where clients look.
+    token_volume = next(v["name"] for v in pod["spec"]["volumes"] if v["name"].startswith("kube-api-access-"))
+    projected = kubelet.root / "pods" / uid / "volumes" / "kubernetes.io~projected" / token_volume
+    assert sorted(hc["Binds"]) == sorted([f"{empty_dir}:/scratch:rw", f"{host_dir}:/host:ro",
+                                          f"{projected}:/var/run/secrets/kubernetes.io/serviceaccount:ro"])
+    assert sorted(p.name for p in projected.iterdir() if not p.name.startswith("..")) == ["ca.crt", "namespace", "token"]
+    assert (projected / "namespace").read_text() == pods.namespace
+    assert (projected / "ca.crt").read_text() == root.test_pki().ca.cert_pem.decode()
+    # The API server's Service, in every container's environment.
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1" and env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_PORT_443_TCP"] == "tcp://10.96.0.1:443"
     labels = info["Config"]["Labels"]
     assert labels[runtime.POD_NAME] == "inspect" and labels[runtime.POD_NAMESPACE] == pods.namespace
     assert labels[runtime.POD_UID] == uid and labels[runtime.CONTAINER_NAME] == "app"
@@ -117,7 +128,8 @@ async def test_env_limits_and_volumes_show_in_docker_inspect(pods: Pods, kubelet
     # Deleting the pod removes its containers and its emptyDir.
     await pods.client.delete(PODS, "inspect", pods.namespace)
     await procs.wait_for_async(lambda: not kubelet.containers(uid), 30, what="containers removed")
-    assert not (kubelet.root / "pods" / uid).exists()
+    # Then the volumes (the token's tmpfs unmounted first).
+    await procs.wait_for_async(lambda: not (kubelet.root / "pods" / uid).exists(), 30, what="volumes removed")
 
 
 async def test_crash_loop_backs_off_and_counts_restarts(pods: Pods) -> None:

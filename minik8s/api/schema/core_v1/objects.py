@@ -1,4 +1,4 @@
-"""core/v1: Namespace, Event, ConfigMap, Secret and ReplicationController.
+"""core/v1: Namespace, Event, ConfigMap, Secret, ServiceAccount and ReplicationController.
 
 Field numbers are those of k8s.io/api/core/v1/generated.proto; descriptions are
 minik8s's own.
@@ -29,6 +29,27 @@ SECRET = dsl.kind(
 
 
 SECRET_LIST = meta_v1.list_of(SECRET)
+
+
+SERVICE_ACCOUNT = dsl.kind(
+    "io.k8s.api.core.v1.ServiceAccount",
+    "An identity for the processes in pods: pods run as a ServiceAccount of their namespace and are given a "
+    "short-lived token for it.",
+    dsl.GVK("", "v1", "ServiceAccount"),
+    (
+        dsl.Field("metadata", 1, meta_v1.OBJECT_META, "Standard object metadata."),
+        dsl.Field("secrets", 2, common.OBJECT_REFERENCE, "Secrets in the same namespace that pods running as this "
+                  "account may use (legacy; tokens now come from the TokenRequest API).", repeated=True,
+                  patch_strategy="merge", merge_key="name"),
+        dsl.Field("imagePullSecrets", 3, common.LOCAL_OBJECT_REFERENCE, "Secrets in the same namespace added to "
+                  "the image pull secrets of every pod running as this account.", repeated=True),
+        dsl.Field("automountServiceAccountToken", 4, dsl.BOOL, "Whether pods running as this account get its API "
+                  "token mounted, unless the pod says otherwise.", pointer=True),
+    ),
+)
+
+
+SERVICE_ACCOUNT_LIST = meta_v1.list_of(SERVICE_ACCOUNT)
 
 
 CONFIG_MAP = dsl.kind(
