@@ -14,7 +14,7 @@ import dataclasses
 import os
 import pathlib
 import urllib.request
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -33,6 +33,9 @@ class ClusterAccess:
     cert: bytes | None = None
     key: bytes | None = None
     server_name: str | None = None
+    # Every master's URL, when the cluster entry lists them (SERVERS_EXTENSION): our
+    # components fail over between them; kubectl, which ignores the extension, uses `server`.
+    servers: tuple[str, ...] = ()
 
     def tls(self) -> tls.TLSConfig:
         return tls.TLSConfig(ca=self.ca, cert=self.cert, key=self.key, server_name=self.server_name)
@@ -95,7 +98,25 @@ def load(path: str | os.PathLike[str] | None = None, context: str | None = None)
         ca=_data(cluster, "certificate-authority", cluster_entry["_base"]),
         cert=_data(user, "client-certificate", user_base),
         key=_data(user, "client-key", user_base),
-        server_name=cluster.get("tls-server-name") or None)
+        server_name=cluster.get("tls-server-name") or None, servers=_servers(cluster))
+
+
+SERVERS_EXTENSION = "minik8s.io/servers"
+
+
+def _servers(cluster: dict[str, Any]) -> tuple[str, ...]:
+    """The masters listed in the cluster's `minik8s.io/servers` extension ({servers: [url...]}),
+    the `server` first if it is among them."""
+    for ext in cluster.get("extensions") or []:
+        if not isinstance(ext, dict) or ext.get("name") != SERVERS_EXTENSION:
+            continue
+        listed = (ext.get("extension") or {}).get("servers")
+        if not isinstance(listed, list) or not all(isinstance(u, str) and u for u in listed):
+            raise KubeconfigError(f"extension {SERVERS_EXTENSION}: servers must be a list of URLs")
+        urls = [u.rstrip("/") for u in listed]
+        first = str(cluster.get("server") or "").rstrip("/")
+        return tuple(([first] if first in urls else []) + [u for u in urls if u != first])
+    return ()
 
 
 def _data(entry: dict[str, Any], field: str, base: pathlib.Path) -> bytes | None:
@@ -133,7 +154,7 @@ def _b64(data: bytes) -> str:
 def write_context(path: str | os.PathLike[str], name: str, server: str, *, token: str | None = None,
                   namespace: str | None = None, make_current: bool = True, ca: bytes | None = None,
                   cert: bytes | None = None, key: bytes | None = None,
-                  user: str | None = None) -> pathlib.Path:
+                  user: str | None = None, servers: Sequence[str] = ()) -> pathlib.Path:
     """Add or replace context/cluster `name` and its user in the file at `path` (created if missing).
 
     The user entry is named `user` (default: `name`), so one file can hold several
@@ -154,6 +175,8 @@ def write_context(path: str | os.PathLike[str], name: str, server: str, *, token
         doc[key] = entries
 
     cluster: dict[str, Any] = {"server": server}
+    if len(servers) > 1:
+        cluster["extensions"] = [{"name": SERVERS_EXTENSION, "extension": {"servers": list(servers)}}]
     if ca is not None:
         cluster["certificate-authority-data"] = _b64(ca)
     credentials: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import aiohttp
 import orjson
@@ -23,14 +23,39 @@ log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def split_servers(server: str | Sequence[str]) -> list[str]:
+    """API server URLs from a list or a comma-separated string (`--server a,b,c`)."""
+    parts = server.split(",") if isinstance(server, str) else list(server)
+    servers = [s.strip().rstrip("/") for s in parts if s and s.strip()]
+    if not servers:
+        raise ValueError("no API server URL given")
+    return servers
 
 
 class Client:
-    """One connection pool to one API server. Use as an async context manager or call close()."""
+    """One connection pool to the API servers of a cluster. Use as an async context manager or
+    call close().
 
-    def __init__(self, server: str, *, token: str | None = None, timeout: float = 30.0,
-                 user_agent: str = "minik8s", limit: int = 100, tls: tls_mod.TLSConfig | None = None) -> None:
-        self.server = server.rstrip("/")
+    Several servers (the masters of an HA cluster) are tried in turn, as k3s agents do:
+    requests go to the current one; when a connection to it cannot be made (refused,
+    unreachable, no answer to the connect within `connect_timeout`, a TLS handshake that
+    fails) the next becomes current and the request is sent there. A write is retried
+    only when it was never sent: once it may have reached a server it is not sent twice,
+    and its error is the caller's (the next request goes to the next server); a read is
+    asked again of the next server whatever broke. A watch whose
+    server is gone raises ServiceUnavailable at once and its informer's retry goes to the
+    next server, so a dead master costs a client one retry."""
+
+    def __init__(self, server: str | Sequence[str], *, token: str | None = None, timeout: float = 30.0,
+                 user_agent: str = "minik8s", limit: int = 100, tls: tls_mod.TLSConfig | None = None,
+                 connect_timeout: float = 5.0) -> None:
+        self.servers = split_servers(server)
+        self._current = 0
+        self.failovers = 0
+        self.connect_timeout = min(connect_timeout, timeout)
         self.token = token
         self.timeout = timeout
         self.user_agent = user_agent
@@ -38,12 +63,25 @@ class Client:
         self.tls = tls
         # Built now, not at the first request: a CA or key that cannot be loaded is
         # an error of the caller's configuration, reported where it is made.
-        self._ssl = tls_mod.client_context(tls) if self.server.startswith("https://") else None
+        self._ssl = tls_mod.client_context(tls) if any(u.startswith("https://") for u in self.servers) else None
         self._session: aiohttp.ClientSession | None = None
         # Called with (method, path) before every request and again once it has its
         # connection; may raise to refuse it, returns headers to add (leader election's
         # fencing: minik8s.client.leaderelection.fence).
         self.write_guard: Callable[[str, str], dict[str, str]] | None = None
+
+    @property
+    def server(self) -> str:
+        """The API server requests go to now."""
+        return self.servers[self._current]
+
+    def _fail_over(self, server: str, error: BaseException) -> None:
+        """`server` could not be reached: make the next one current (unless another request
+        already moved on)."""
+        if len(self.servers) > 1 and self.server == server:
+            self._current = (self._current + 1) % len(self.servers)
+            self.failovers += 1
+            log.warning("API server %s unreachable (%s); using %s", server, error, self.server)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -102,26 +140,44 @@ class Client:
             data = orjson.dumps(body)
         if data is not None:
             hdrs["Content-Type"] = content_type
-        try:
-            async with self.session.request(
-                    method, self.server + path, data=data, params=_params(params), headers=hdrs,
-                    timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
-                    trace_request_ctx=(method, path), **self._tls_kw) as resp:
-                payload = await resp.read()
-                ctype = resp.headers.get("Content-Type", "")
-                if resp.status >= 400:
-                    raise _error(resp.status, payload, method, path)
-                if "json" in ctype:
-                    return orjson.loads(payload) if payload else None
-                return payload.decode(errors="replace")
-        except aiohttp.ClientSSLError as e:
-            raise errors.ServiceUnavailable(f"TLS with the API server at {self.server} failed "
-                                            f"(is the kubeconfig's CA the cluster's?): {e}") from e
-        except aiohttp.ClientError as e:
-            raise errors.ServiceUnavailable(f"cannot reach the API server at {self.server}: {e}") from e
-        except asyncio.TimeoutError as e:
-            raise errors.Timeout(f"the API server at {self.server} did not answer {method} {path} "
-                                 f"within {timeout or self.timeout:g}s") from e
+        for attempt in range(len(self.servers)):
+            server = self.server
+            try:
+                return await self._send(server, method, path, data, params, hdrs, timeout)
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
+                # Not connected, so not sent: the next server may have it.
+                self._fail_over(server, e)
+                if attempt + 1 < len(self.servers):
+                    continue
+                if isinstance(e, aiohttp.ClientSSLError):
+                    raise errors.ServiceUnavailable(f"TLS with the API server at {server} failed "
+                                                    f"(is the kubeconfig's CA the cluster's?): {e}") from e
+                raise errors.ServiceUnavailable(f"cannot reach the API server at {server}: {e}") from e
+            except aiohttp.ClientError as e:
+                self._fail_over(server, e)
+                # A read may be asked again anywhere (a pooled connection to a master that
+                # died shows up only now); a write may have been done: the caller decides.
+                if method in SAFE_METHODS and attempt + 1 < len(self.servers):
+                    continue
+                raise errors.ServiceUnavailable(f"cannot reach the API server at {server}: {e}") from e
+            except asyncio.TimeoutError as e:
+                raise errors.Timeout(f"the API server at {server} did not answer {method} {path} "
+                                     f"within {timeout or self.timeout:g}s") from e
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def _send(self, server: str, method: str, path: str, data: bytes | None, params: dict[str, Any] | None,
+                    hdrs: dict[str, str], timeout: float | None) -> Any:
+        async with self.session.request(
+                method, server + path, data=data, params=_params(params), headers=hdrs,
+                timeout=aiohttp.ClientTimeout(total=timeout or self.timeout, sock_connect=self.connect_timeout),
+                trace_request_ctx=(method, path), **self._tls_kw) as resp:
+            payload = await resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+            if resp.status >= 400:
+                raise _error(resp.status, payload, method, path)
+            if "json" in ctype:
+                return orjson.loads(payload) if payload else None
+            return payload.decode(errors="replace")
 
     async def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """`request` for the verbs whose answer is one JSON object."""
@@ -226,9 +282,10 @@ class Client:
         """The JSON lines of a watch on `path` (params as given, `watch=true` added) until the
         server ends the stream; `headers` may ask for another shape (kubectl's Tables)."""
         query = _params({**(params or {}), "watch": "true"})
+        server = self.server
         try:
-            async with self.session.get(self.server + path, params=query, headers=headers or {},
-                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
+            async with self.session.get(server + path, params=query, headers=headers or {},
+                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
                                         **self._tls_kw) as resp:
                 if resp.status >= 400:
                     raise _error(resp.status, await resp.read(), "WATCH", path)
@@ -240,7 +297,8 @@ class Client:
                         if line.strip():
                             yield orjson.loads(line)
         except aiohttp.ClientError as e:
-            raise errors.ServiceUnavailable(f"the watch on {path} broke: {e}") from e
+            self._fail_over(server, e)
+            raise errors.ServiceUnavailable(f"the watch on {path} at {server} broke: {e}") from e
 
 
 def _params(params: dict[str, Any] | None) -> dict[str, str] | None:
@@ -264,7 +322,7 @@ def from_kubeconfig(path: str | None = None, context: str | None = None, **kw: A
     from minik8s.client import kubeconfig
 
     access = kubeconfig.load(path, context)
-    return Client(access.server, token=access.token, tls=access.tls(), **kw)
+    return Client(access.servers or access.server, token=access.token, tls=access.tls(), **kw)
 
 
 def connect(server: str, kubeconfig: str | None = None, token: str | None = None, **kw: Any) -> Client:

@@ -1,0 +1,85 @@
+"""Clients fail over between masters (issue 14): two API servers on one etcd, a controller
+manager whose kubeconfig lists both (the `minik8s.io/servers` extension; kubectl still
+reads one `server`). Killing the API server it uses costs it a retry, not a restart: a
+ReplicaSet created afterwards through the other master still gets its pods."""
+from __future__ import annotations
+
+import pathlib
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+from minik8s.api import identities
+from minik8s.client import kubeconfig
+from minik8s.util import procs
+from tests import conftest
+from tests.conftest import ApiServerProcess, ComponentProcess
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def masters(tmp_path: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[list[ApiServerProcess]]:
+    started: list[ApiServerProcess] = []
+    try:
+        for _ in range(2):
+            started.append(conftest.start_apiserver(tmp_path, etcd))
+        yield started
+    finally:
+        for s in started:
+            if s.proc.poll() is None:
+                s.stop()
+
+
+def get(server: ApiServerProcess, path: str) -> Any:
+    status, body = conftest.http(server, "GET", path, check=False)
+    return body if status == 200 else None
+
+
+def test_a_dead_master_costs_the_controller_manager_a_retry(
+        masters: list[ApiServerProcess], tmp_path: pathlib.Path) -> None:
+    first, second = masters
+    cert, key = conftest.test_pki().credentials(identities.CONTROLLER_MANAGER)
+    kc = tmp_path / "controller-manager.conf"
+    kubeconfig.write_context(kc, "ha", first.url, ca=conftest.test_pki().ca.cert_pem, cert=cert, key=key,
+                             servers=[first.url, second.url])
+    cm = ComponentProcess(["controller-manager", "--kubeconfig", str(kc), "--no-leader-elect",
+                           "--controllers", "replicaset"], tmp_path / "cm.log").start()
+    ns = "fo-" + uuid.uuid4().hex[:6]
+    conftest.http(second, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                         "metadata": {"name": ns}})
+
+    def replica_set(name: str) -> dict[str, Any]:
+        labels = {"app": name}
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+                "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "c", "image": "minik8s/busybox:1"}]}}}}
+
+    def pods_of(name: str) -> int:
+        body = get(second, f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3D{name}")
+        return len((body or {}).get("items") or [])
+
+    def wait_pods(name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pods_of(name) == 2:
+                return
+            assert cm.proc is not None and cm.proc.poll() is None, f"the controller manager exited:\n{cm.log()}"
+            time.sleep(0.2)
+        raise AssertionError(f"ReplicaSet {name}: {pods_of(name)} pods, not 2, within {timeout}s:\n{cm.log()}")
+
+    try:
+        conftest.http(second, "POST", f"/apis/apps/v1/namespaces/{ns}/replicasets", replica_set("before"))
+        wait_pods("before")
+        first.proc.kill()
+        first.proc.wait(timeout=10)
+        conftest.http(second, "POST", f"/apis/apps/v1/namespaces/{ns}/replicasets", replica_set("after"))
+        wait_pods("after")
+        assert cm.proc is not None and cm.proc.poll() is None
+        assert "unreachable" in cm.log() and second.url in cm.log()
+    finally:
+        cm.stop()
+        conftest.http(second, "DELETE", f"/api/v1/namespaces/{ns}", check=False)

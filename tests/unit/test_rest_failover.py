@@ -1,0 +1,163 @@
+"""Client-side failover between API servers (issue 14): real HTTP servers on loopback,
+one of them gone. A request that could not connect goes to the next server; one that may
+have reached a server is never sent twice; a watch on a dead server fails at once and the
+retry lands on the next; the kubeconfig extension lists the masters."""
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+import socket
+from typing import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import kubeconfig
+from minik8s.client import rest
+from minik8s.util import procs
+
+CONFIGMAPS = resources.must("", "v1", "configmaps")
+
+
+class Master:
+    """A loopback HTTP server answering like an API server, counting what reached it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.hits: list[str] = []
+        self.port = procs.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runner: web.AppRunner | None = None
+        self.hang_up = False  # close the connection without an answer, after reading the request
+
+    async def start(self) -> None:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.hits.append(f"{request.method} {request.path}")
+            if self.hang_up:
+                assert request.transport is not None
+                request.transport.close()
+                await asyncio.sleep(1)
+            if request.query.get("watch") == "true":
+                resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+                await resp.prepare(request)
+                obj = {"metadata": {"name": self.name, "namespace": "ns", "resourceVersion": "5"}}
+                await resp.write(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+                return resp
+            return web.json_response({"kind": "ConfigMap", "metadata": {"name": self.name}})
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+@pytest.fixture
+async def masters() -> AsyncIterator[list[Master]]:
+    ms = [Master("m1"), Master("m2"), Master("m3")]
+    for m in ms:
+        await m.start()
+    yield ms
+    for m in ms:
+        await m.stop()
+
+
+def dead_url() -> str:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_one_dead_master_costs_nothing_but_a_connect(masters: list[Master]) -> None:
+    await masters[0].stop()
+    async with rest.Client(",".join(m.url for m in masters)) as client:
+        got = await client.get(CONFIGMAPS, "x", "ns")
+        assert got["metadata"]["name"] == "m2"
+        assert client.server == masters[1].url and client.failovers == 1
+        # Later requests go straight to the live one.
+        await client.get(CONFIGMAPS, "y", "ns")
+        assert len(masters[1].hits) == 2 and client.failovers == 1
+
+
+async def test_when_the_current_master_dies_reads_move_on_and_writes_at_most_once(masters: list[Master]) -> None:
+    async with rest.Client([m.url for m in masters]) as client:
+        await client.get(CONFIGMAPS, "x", "ns")
+        assert client.server == masters[0].url
+        await masters[0].stop()
+        got = await client.get(CONFIGMAPS, "x", "ns")
+        assert got["metadata"]["name"] == "m2"
+        await client.get(CONFIGMAPS, "x", "ns")  # a pooled connection to m2 now
+        await masters[1].stop()
+        # The pooled connection's master died: the write may fail once (it cannot tell
+        # whether m2 had it), then goes to m3.
+        try:
+            got = await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        except errors.ServiceUnavailable:
+            got = await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        assert got["metadata"]["name"] == "m3"
+        assert masters[2].hits == ["POST /api/v1/namespaces/ns/configmaps"]
+
+
+async def test_a_request_that_may_have_arrived_is_not_sent_again(masters: list[Master]) -> None:
+    masters[0].hang_up = True
+    async with rest.Client([m.url for m in masters]) as client:
+        with pytest.raises(errors.ServiceUnavailable):
+            await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        assert masters[0].hits == ["POST /api/v1/namespaces/ns/configmaps"]
+        assert masters[1].hits == [] and masters[2].hits == []
+        # ... but the next request goes elsewhere.
+        assert client.server == masters[1].url
+
+
+async def test_every_master_dead_is_one_clear_error() -> None:
+    urls = [dead_url(), dead_url()]
+    async with rest.Client(urls) as client:
+        with pytest.raises(errors.ServiceUnavailable, match="cannot reach the API server"):
+            await client.get(CONFIGMAPS, "x", "ns")
+
+
+async def test_a_watch_on_a_dead_master_fails_fast_and_the_retry_moves_on(masters: list[Master]) -> None:
+    await masters[0].stop()
+    async with rest.Client([m.url for m in masters]) as client:
+        with pytest.raises(errors.ServiceUnavailable):
+            async for _ in client.watch(CONFIGMAPS, "ns"):
+                pass
+        async for ev in client.watch(CONFIGMAPS, "ns", timeout_seconds=1):
+            assert ev["object"]["metadata"]["name"] == "m2"
+            break
+
+
+async def test_one_server_behaves_as_before() -> None:
+    async with rest.Client(dead_url()) as client:
+        with pytest.raises(errors.ServiceUnavailable):
+            await client.get(CONFIGMAPS, "x", "ns")
+        assert client.failovers == 0
+
+
+def test_server_lists() -> None:
+    assert rest.split_servers("https://a:6443/, https://b:6443") == ["https://a:6443", "https://b:6443"]
+    with pytest.raises(ValueError):
+        rest.split_servers(" , ")
+
+
+def test_kubeconfig_lists_the_masters_for_us_and_one_server_for_kubectl(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "kc"
+    urls = ["https://10.0.0.2:6443", "https://10.0.0.1:6443", "https://10.0.0.3:6443"]
+    kubeconfig.write_context(path, "c", "https://10.0.0.1:6443", token="t", servers=urls)
+    access = kubeconfig.load(path)
+    assert access.server == "https://10.0.0.1:6443"
+    assert access.servers == ("https://10.0.0.1:6443", "https://10.0.0.2:6443", "https://10.0.0.3:6443")
+    client = rest.from_kubeconfig(str(path))
+    assert client.servers == list(access.servers)
+    kubeconfig.write_context(tmp_path / "one", "c", "https://10.0.0.1:6443", token="t")
+    assert kubeconfig.load(tmp_path / "one").servers == ()
