@@ -24,8 +24,10 @@ pytestmark = pytest.mark.integration
 def masters(tmp_path: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[list[ApiServerProcess]]:
     started: list[ApiServerProcess] = []
     try:
-        for _ in range(2):
-            started.append(conftest.start_apiserver(tmp_path, etcd))
+        # The second runs the ServiceAccount controllers (pods need their namespace's
+        # `default`); the first is the one the test kills.
+        started.append(conftest.start_apiserver(tmp_path, etcd, service_accounts=False))
+        started.append(conftest.start_apiserver(tmp_path, etcd))
         yield started
     finally:
         for s in started:
@@ -50,6 +52,7 @@ def test_a_dead_master_costs_the_controller_manager_a_retry(
     ns = "fo-" + uuid.uuid4().hex[:6]
     conftest.http(second, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                          "metadata": {"name": ns}})
+    conftest.wait_for_service_account(second, ns)
 
     def replica_set(name: str) -> dict[str, Any]:
         labels = {"app": name}

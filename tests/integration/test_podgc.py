@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import ApiServerProcess, ComponentProcess, controller_manager, http
+from tests.conftest import ApiServerProcess, ComponentProcess, controller_manager, http, wait_for_service_account
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +48,7 @@ def test_orphans_go_and_their_namespace_with_them(apiserver: ApiServerProcess, m
     ns = "gc-" + uuid.uuid4().hex[:8]
     real, ghost = f"real-{ns}", f"ghost-{ns}"
     http(apiserver, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    wait_for_service_account(apiserver, ns)
     http(apiserver, "POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": real}})
     try:
         http(apiserver, "POST", f"/api/v1/namespaces/{ns}/pods", pod("orphan", ghost))
