@@ -306,6 +306,7 @@ class LocalCluster:
             # The proxy's iptables rules outlive it; take them away with it.
             subprocess.run(self.argv("proxy", "--cleanup"), capture_output=True, timeout=60, check=False)
         self.remove_pod_containers(echo)
+        self.unmount_pod_volumes(echo)
         if (self.etc / "network-agent.yaml").exists():
             # Its masquerade rules, the CNI configuration and the pods' bridge go too.
             subprocess.run(self.argv("network-agent", "--cleanup"), capture_output=True, timeout=60, check=False)
@@ -340,6 +341,23 @@ class LocalCluster:
             echo(f"warning: pod addresses not released: {removed.network_error}")
         if removed.containers:
             echo(f"removed {removed.containers} pod containers")
+
+
+    def unmount_pod_volumes(self, echo: EchoFn) -> None:
+        """The pods' tmpfs volumes (Secrets, ServiceAccount tokens) go with their containers,
+        as on a node that powers off; the kubelet mounts them again on `up`."""
+        from minik8s.cluster import config
+        from minik8s.cluster import mounts
+        from minik8s.kubelet import config as kubelet_config
+
+        kubelet_file = self.etc / "kubelet.yaml"
+        if os.geteuid() != 0 or not kubelet_file.exists():
+            return
+        options = config.read_options(kubelet_file, "kubelet")
+        root = options.get("root-dir") or kubelet_config.Config(node_name=self.node_name).root_dir
+        gone = mounts.unmount_under(os.path.join(root, "pods"))
+        if gone:
+            echo(f"unmounted {len(gone)} pod volumes")
 
 
 def write_kubeconfig(server: str, explicit: str | None, state_dir: pathlib.Path) -> str:

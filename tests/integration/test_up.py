@@ -112,6 +112,8 @@ def test_up_runs_pods_and_down_up_keeps_state(tmp_path: pathlib.Path) -> None:
                          capture_output=True, text=True, check=False).stdout
     assert out.strip() == "", "down removes the pods' containers"
     assert not link_exists(BRIDGE), "down removes the pods' bridge"
+    left = [m.mountpoint for m in psutil.disk_partitions(all=True) if m.mountpoint.startswith(str(state))]
+    assert left == [], f"down unmounts the pods' volumes (tokens, Secrets): {left}"
     assert not (state / "cni" / "net.d" / "10-minik8s.conflist").exists(), "and the CNI configuration"
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
     assert "minik8s-network" not in rules, "and the network agent's rules"
