@@ -37,6 +37,7 @@ from minik8s.api.schema import structural
 from minik8s.api.ssa import kube as ssa
 from minik8s.apiserver import allocators
 from minik8s.apiserver import storage as storage_mod
+from minik8s.apiserver.authn import user as authn_user
 from minik8s.apiserver.authz import context as authz_context
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,7 @@ def _requester() -> dict[str, Any] | None:
     """The request's user in the authentication.k8s.io UserInfo shape, for strategies that
     record who asked (a CSR's spec.username); None for the API server's own writes."""
     user = authz_context.current_user.get()
-    if user is None:
-        return None
-    out: dict[str, Any] = {"username": user.name}
-    if user.uid:
-        out["uid"] = user.uid
-    if user.groups:
-        out["groups"] = list(user.groups)
-    if user.extra:
-        out["extra"] = {k: list(v) for k, v in user.extra.items()}
-    return out
+    return None if user is None else authn_user.to_api(user)
 
 
 def _spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:

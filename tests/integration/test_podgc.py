@@ -59,7 +59,6 @@ def test_orphans_go_and_their_namespace_with_them(apiserver: ApiServerProcess, m
 
         # A namespace whose last pod is on a vanished node: deleting it completes once the pod's node goes.
         http(apiserver, "DELETE", f"/api/v1/namespaces/{ns}")
-        _, kept = http(apiserver, "GET", f"/api/v1/namespaces/{ns}/pods/kept")
         eventually(lambda: bool(http(apiserver, "GET", f"/api/v1/namespaces/{ns}/pods/kept")[1]
                                 .get("metadata", {}).get("deletionTimestamp")),
                    "the namespace controller did not delete the pod", manager)
@@ -67,7 +66,6 @@ def test_orphans_go_and_their_namespace_with_them(apiserver: ApiServerProcess, m
         http(apiserver, "DELETE", f"/api/v1/nodes/{real}")
         eventually(lambda: not exists(apiserver, f"/api/v1/namespaces/{ns}"),
                    "the namespace was not finalized after its pod's node was deleted", manager)
-        assert kept["metadata"]["uid"]
     finally:
         http(apiserver, "DELETE", f"/api/v1/nodes/{real}", check=False)
         http(apiserver, "DELETE", f"/api/v1/namespaces/{ns}", check=False)
