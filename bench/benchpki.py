@@ -38,7 +38,7 @@ class BenchPKI:
 
     def node_kubeconfig(self, node: str, agent: str = "kubelet") -> str:
         directory = self.dir / "nodes" / node
-        pki.ensure_node(directory, self.ca, node_name=node, server=self.server)
+        pki.ensure_node(directory, self.ca, node_name=node, node_ip="127.0.0.1", server=self.server)
         return str(pki.paths(directory).kubeconfig(f"{agent}.conf"))
 
     def admin_tls(self) -> tls.TLSConfig:

@@ -32,6 +32,8 @@ from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.client import tls as tls_mod
 from minik8s.cluster import pki as cluster_pki
+from minik8s.kubelet import servertls
+from minik8s.util import pki as pki_util
 from minik8s.util import procs
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
@@ -70,9 +72,37 @@ class TestPKI:
 
     def apiserver_args(self, *addresses: str) -> list[str]:
         cert, key = self.serving(*addresses)
+        kubelet_cert, kubelet_key = self.file_credentials("apiserver-kubelet-client",
+                                                         identities.APISERVER_KUBELET_CLIENT)
         return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file,
                 "--service-account-key-file", str(self.paths.sa_pub),
-                "--service-account-signing-key-file", str(self.paths.sa_key)]
+                "--service-account-signing-key-file", str(self.paths.sa_key),
+                "--kubelet-client-certificate", kubelet_cert, "--kubelet-client-key", kubelet_key]
+
+    def file_credentials(self, stem: str, user: str, groups: tuple[str, ...] = ()) -> tuple[str, str]:
+        """(certificate file, key file) of a client identity, for a process's flags."""
+        cert, key = pathlib.Path(self.dir / f"{stem}.crt"), pathlib.Path(self.dir / f"{stem}.key")
+        with self._lock:
+            cluster_pki.ensure_cert(cert, key, self.ca, pki_util.CertSpec(user, groups), [])
+        return str(cert), str(key)
+
+    def kubelet_serving(self, node_name: str, node_ip: str) -> tuple[str, str]:
+        """(certificate file, key file) of a kubelet's serving certificate, as `minik8s up` issues it."""
+        stem = self.dir / f"kubelet-{node_name}-{node_ip}"
+        cert, key = pathlib.Path(f"{stem}.crt"), pathlib.Path(f"{stem}.key")
+        with self._lock:
+            cluster_pki.ensure_cert(cert, key, self.ca, servertls.serving_spec(node_name, [node_ip]), [])
+        return str(cert), str(key)
+
+    def kubelet_args(self, node_name: str, node_ip: str) -> list[str]:
+        cert, key = self.kubelet_serving(node_name, node_ip)
+        return ["--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", self.ca_file]
+
+    def kubelet_server_tls(self, node_name: str, node_ip: str) -> ssl.SSLContext:
+        """The server context of an in-process kubelet API (fake-runtime tests)."""
+        cert, key = self.kubelet_serving(node_name, node_ip)
+        return servertls.load(cert_file=cert, key_file=key, client_ca_file=self.ca_file, kubeconfig_ca=None,
+                              node_name=node_name, node_ip=node_ip)
 
     def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
         """(certificate, key) of `user` in `groups`, issued once per session."""

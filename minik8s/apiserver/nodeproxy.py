@@ -11,8 +11,8 @@ node's address (status.addresses InternalIP) and kubelet port
  - portforward: SPDY/3.1 (direct, or tunnelled in a websocket by kubectl 1.30+),
    one kubelet /portForward websocket per forwarded connection
    (minik8s.apiserver.streams.portforward).
-Requests to the kubelet carry `Authorization: Bearer <token>` when a token is
-configured (--kubelet-token); a kubelet without one serves only loopback.
+The kubelet is called over HTTPS with the API server's kubelet client certificate,
+its own certificate checked against the cluster CA (minik8s.apiserver.kubeletclient).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import urllib.parse
 from typing import Any, Awaitable, Callable
 
@@ -29,6 +30,7 @@ from aiohttp import web
 from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import handlers
+from minik8s.apiserver import kubeletclient
 from minik8s.apiserver import storage as storage_mod
 from minik8s.apiserver.streams import portforward
 from minik8s.apiserver.streams import remotecommand
@@ -86,21 +88,16 @@ def _pod_path(url: str) -> str:
     return "/".join(urllib.parse.unquote(p) for p in parts[2:4])
 
 
-def _host_for_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
 class _Proxy:
-    def __init__(self, store: storage_mod.Storage, token: str) -> None:
+    def __init__(self, store: storage_mod.Storage, tls: ssl.SSLContext) -> None:
         self.store = store
-        self.token = token
+        self.tls = tls
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-            self._session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=10))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.tls),
+                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
 
     async def __call__(self, request: web.Request, t: handlers.Target) -> web.StreamResponse:
@@ -114,7 +111,7 @@ class _Proxy:
         if node is None:
             raise errors.ServiceUnavailable(f'node "{node_name}" of pod {t.name} is not registered')
         host, port = kubelet_address(node)
-        base = f"http://{_host_for_url(host)}:{port}"
+        base = kubeletclient.base_url(host, port)
         ns = pod["metadata"]["namespace"]
         if t.sub == "portforward":
             path = "/".join(urllib.parse.quote(p, safe="") for p in (ns, t.name))
@@ -169,7 +166,7 @@ class _Proxy:
     async def _kubelet_ws(self, url: str, query: list[tuple[str, str]], protocol: str,
                           what: str) -> aiohttp.ClientWebSocketResponse:
         try:
-            return await self.session().ws_connect(url.replace("http://", "ws://", 1), params=query,
+            return await self.session().ws_connect(url.replace("https://", "wss://", 1), params=query,
                                                    protocols=(protocol,), max_msg_size=0, autoping=True)
         except aiohttp.WSServerHandshakeError as e:
             raise errors.StatusError(e.status if e.status >= 400 else 502, "BadRequest" if e.status == 400 else
@@ -276,6 +273,6 @@ def _upstream_error(status: int, body: bytes) -> errors.StatusError:
     return errors.StatusError(status, "InternalError", body.decode(errors="replace").strip() or f"kubelet: HTTP {status}")
 
 
-def make_node_proxy(store: storage_mod.Storage, token: str) -> NodeProxy:
+def make_node_proxy(store: storage_mod.Storage, tls: ssl.SSLContext) -> NodeProxy:
     """The `node_proxy` for ResourceHandlers: forwards pods/log, exec, attach and portforward to kubelets."""
-    return _Proxy(store, token)
+    return _Proxy(store, tls)

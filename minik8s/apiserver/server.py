@@ -28,6 +28,7 @@ from minik8s.apiserver import discovery
 from minik8s.apiserver import fencing
 from minik8s.apiserver import handlers
 from minik8s.apiserver import healthz
+from minik8s.apiserver import kubeletclient
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
@@ -59,11 +60,12 @@ class Config:
     advertise_address: str = "127.0.0.1"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
-    # TODO(kubelet TLS): the API server still presents this shared token to kubelets
-    # (logs/exec/port-forward); it moves to the apiserver-kubelet-client certificate
-    # (pki/apiserver-kubelet-client.crt, already made by minik8s init/up) once the
-    # streaming code has been rewritten.
-    kubelet_token: str = ""
+    # How this server calls kubelets (logs, exec, attach, port-forward, metrics): HTTPS with
+    # this client certificate; their serving certificates checked against this CA ("": the
+    # client CA). See minik8s/apiserver/kubeletclient.py.
+    kubelet_client_certificate: str = ""
+    kubelet_client_key: str = ""
+    kubelet_certificate_authority: str = ""
     # TLS and authentication (required: the server refuses to start without them).
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
@@ -162,11 +164,17 @@ class ApiServer:
         # ServiceAccount admission of new pods and the serviceaccounts/token subresource.
         self.registry.pod_admission = serviceaccounts.PodAdmission(self._get_cached).admit
         self.token_requests = self._token_requests()
+        try:
+            kubelet_tls = kubeletclient.KubeletClientConfig(
+                config.kubelet_client_certificate, config.kubelet_client_key,
+                config.kubelet_certificate_authority or config.client_ca_file).ssl_context()
+        except (OSError, ValueError) as e:  # client.tls.TLSError is a ValueError
+            raise RuntimeError(f"the kubelet client credentials are unusable: {e}") from None
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
-            node_proxy=nodeproxy.make_node_proxy(self.store, config.kubelet_token),
+            node_proxy=nodeproxy.make_node_proxy(self.store, kubelet_tls),
             token_requests=self.token_requests.answer if self.token_requests is not None else None)
-        self.metrics = metrics_service.MetricsService(self.store, kubelet_token=config.kubelet_token,
+        self.metrics = metrics_service.MetricsService(self.store, kubelet_tls=kubelet_tls,
                                                       resolution=config.metric_resolution,
                                                       proxy_port=config.proxy_metrics_port)
         self.openapi = openapi.OpenAPI(discovery.version_info()["gitVersion"])

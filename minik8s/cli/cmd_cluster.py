@@ -12,7 +12,6 @@ import asyncio
 import datetime
 import json
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -283,11 +282,9 @@ def init(advertise_address: str, port: int, bind_address: str, etcd_data_dir: st
     """Write the master's config files and its PKI (CA, API server certificate, a kubeconfig per component)."""
     from minik8s.cluster import pki
 
-    # Re-running keeps the kubelet token, so nodes that already joined keep working.
-    token = _read_options(config_dir, "apiserver").get("kubelet-token") or secrets.token_hex(16)
     config_dir = os.path.abspath(config_dir)
     master = config.MasterConfig(advertise_address=advertise_address, api_port=port, bind_address=bind_address,
-                                 etcd_data_dir=etcd_data_dir, kubelet_token=str(token),
+                                 etcd_data_dir=etcd_data_dir,
                                  service_cluster_ip_range=service_cidr, cluster_cidr=cluster_cidr,
                                  config_dir=config_dir, overrides=_overrides(sets))
     _write_or_print(config_dir, config.master_files(master), show)
@@ -318,8 +315,7 @@ def _master_info(config_dir: str, server: str | None) -> bootstrap.ClusterInfo:
         raise click.ClickException(f"no {config_dir}/apiserver.yaml: run this on the master "
                                    "(after `minik8s init`) or pass --config-dir")
     url = server or f"https://{api.get('advertise-address', '127.0.0.1')}:{api.get('port', config.DEFAULT_API_PORT)}"
-    return bootstrap.ClusterInfo(server=url, kubelet_token=str(api.get("kubelet-token") or ""),
-                                 cluster_cidr=str(cm.get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR))
+    return bootstrap.ClusterInfo(server=url, cluster_cidr=str(cm.get("cluster-cidr") or config.DEFAULT_CLUSTER_CIDR))
 
 
 def _admin_client(config_dir: str, server: str) -> Any:
@@ -435,16 +431,17 @@ def join(server: str, value: str, ca_hashes: tuple[str, ...], node_name: str | N
     name = (node_name or socket.gethostname()).lower()
     config_dir = os.path.abspath(config_dir)
     try:
-        joined = asyncio.run(join_mod.join(server, value, ca_hashes, name, timeout=timeout))
-        ip = node_ip or bootstrap.address_towards(joined.server)
+        joined = asyncio.run(join_mod.join(server, value, ca_hashes, name, node_ip=node_ip, timeout=timeout))
     except (bootstrap.BootstrapError, OSError) as e:
         raise click.ClickException(f"join failed: {e}") from None
+    ip = joined.node_ip
     info = joined.settings
-    node_cfg = config.NodeConfig(name=name, ip=ip, server=joined.server, kubelet_token=info.kubelet_token,
+    node_cfg = config.NodeConfig(name=name, ip=ip, server=joined.server,
                                  pod_cidr=pod_cidr, docker_host=docker_host, root_dir=root_dir,
                                  cluster_cidr=info.cluster_cidr or config.DEFAULT_CLUSTER_CIDR,
                                  config_dir=config_dir, overrides=_overrides(sets))
-    for path in join_mod.write_credentials(config_dir, joined.server, joined.ca_pem, joined.credentials):
+    for path in join_mod.write_credentials(config_dir, joined.server, joined.ca_pem, joined.credentials,
+                                           joined.serving):
         click.echo(f"wrote {path}")
     for path in config.write_files(config_dir, config.node_files(node_cfg)):
         click.echo(f"wrote {path}")
@@ -542,8 +539,9 @@ def _renew_master(config_dir: str, window: datetime.timedelta) -> list[str]:
     _, actions = pki.ensure_master(config_dir, server=server, addresses=[address],
                                    service_cidr=str(api.get("service-cluster-ip-range") or config.DEFAULT_SERVICE_CIDR),
                                    extra_sans=extra, renew_before=window)
-    node = _read_options(config_dir, "kubelet").get("node-name")
-    if node:  # a master that is also a node (`minik8s up`)
-        actions += pki.ensure_node(config_dir, pki.load_ca(config_dir), node_name=str(node), server=server,
+    kubelet = _read_options(config_dir, "kubelet")
+    if kubelet.get("node-name"):  # a master that is also a node (`minik8s up`)
+        actions += pki.ensure_node(config_dir, pki.load_ca(config_dir), node_name=str(kubelet["node-name"]),
+                                   node_ip=str(kubelet.get("node-ip") or address), server=server,
                                    renew_before=window)
     return actions

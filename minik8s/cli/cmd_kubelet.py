@@ -35,8 +35,11 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @cli.command()
 @click.option("--server", default="https://127.0.0.1:6443", help="API server URL.")
 @click.option("--kubeconfig", default="", help="Kubeconfig with the API server and credentials (overrides --server).")
-@click.option("--token", default="", help="Shared secret the API server must present (its --kubelet-token); "
-                                          "without one only loopback clients are served.")
+@click.option("--tls-cert-file", default="",
+              help="The kubelet API's serving certificate (PEM) [default: a self-signed one].")
+@click.option("--tls-private-key-file", default="", help="The key of --tls-cert-file.")
+@click.option("--client-ca-file", default="",
+              help="CA bundle the API server's client certificate must chain to [default: the kubeconfig's CA].")
 @click.option("--node-name", default=None, help="Node name (default: the hostname, lower-cased).")
 @click.option("--node-ip", default="", help="Node address (default: the default route interface's, else 127.0.0.1).")
 @click.option("--address", default="0.0.0.0", help="Address the kubelet server listens on.")
@@ -71,7 +74,8 @@ def _taints(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--stats-interval", default=10.0, type=click.FloatRange(min=0.5),
               help="Seconds between readings of the containers' cgroups (/metrics/resource, /stats/summary).")
 @click.option("--node-cgroup", default="/", help="The cgroup whose usage is the node's ('/' = the whole machine).")
-def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, node_ip: str, address: str,
+def kubelet(server: str, kubeconfig: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
+            node_name: str | None, node_ip: str, address: str,
             port: int, docker_host: str, pod_cidr: str, cni_conf_dir: str, cni_bin_dir: str, cni_cache_dir: str,
             cluster_dns: str, cluster_domain: str, pod_infra_image: str,
             root_dir: str, node_labels: str, register_with_taints: str, master: bool, max_pods: int,
@@ -83,7 +87,8 @@ def kubelet(server: str, kubeconfig: str, token: str, node_name: str | None, nod
     from minik8s.kubelet import kubelet as kubelet_mod
 
     cfg = config_mod.Config(
-        server=server, kubeconfig=kubeconfig, token=token, node_name=(node_name or config_mod.default_node_name()),
+        server=server, kubeconfig=kubeconfig, tls_cert_file=tls_cert_file,
+        tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file, node_name=(node_name or config_mod.default_node_name()),
         node_ip=node_ip, address=address, port=port, docker_host=docker_host, pod_cidr=pod_cidr,
         cni_conf_dir=cni_conf_dir, cni_bin_dir=cni_bin_dir, cni_cache_dir=cni_cache_dir, cluster_dns=cluster_dns,
         cluster_domain=cluster_domain, pod_infra_image=pod_infra_image, root_dir=root_dir,

@@ -37,7 +37,11 @@ def _port_range(text: str) -> tuple[int, int]:
               help="Address other components and the `kubernetes` Endpoints use to reach this server.")
 @click.option("--service-cluster-ip-range", default="10.96.0.0/12", help="CIDR for Service ClusterIPs.")
 @click.option("--service-node-port-range", default="30000-32767", help="Range of NodePorts.")
-@click.option("--kubelet-token", default="", help="Shared secret presented to kubelets for logs/exec.")
+@click.option("--kubelet-client-certificate", default="",
+              help="Client certificate presented to kubelets (logs, exec, attach, port-forward, metrics).")
+@click.option("--kubelet-client-key", default="", help="The key of --kubelet-client-certificate.")
+@click.option("--kubelet-certificate-authority", default="",
+              help="CA bundle the kubelets' serving certificates must chain to [default: --client-ca-file].")
 @click.option("--tls-cert-file", default="", help="The serving certificate (PEM); required.")
 @click.option("--tls-private-key-file", default="", help="The serving certificate's key (PEM); required.")
 @click.option("--client-ca-file", default="",
@@ -64,7 +68,8 @@ def _port_range(text: str) -> tuple[int, int]:
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
               bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
-              kubelet_token: str, tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
+              kubelet_client_certificate: str, kubelet_client_key: str, kubelet_certificate_authority: str,
+              tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str,
               service_account_signing_key_file: str, api_audiences: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
               default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
@@ -76,7 +81,9 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         etcd_readycheck_timeout=etcd_readycheck_timeout,
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
-        service_node_port_range=_port_range(service_node_port_range), kubelet_token=kubelet_token,
+        service_node_port_range=_port_range(service_node_port_range),
+        kubelet_client_certificate=kubelet_client_certificate, kubelet_client_key=kubelet_client_key,
+        kubelet_certificate_authority=kubelet_certificate_authority,
         tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
         service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
         service_account_signing_key_file=service_account_signing_key_file, api_audiences=_split(api_audiences), watch_window=watch_window,

@@ -20,18 +20,16 @@ supervisor, which stops them all; it then removes the pods' containers and the
 proxy's rules. etcd's data survives, so `up` after `down` finds every object again.
 
 The API server reaches the kubelet (logs, exec, attach, port-forward) at the node's
-address, which is not loopback, so the kubelet only serves callers presenting the
-shared token that the first `up` writes to `<state>/kubelet-token` (mode 0600)
-and every later `up` reuses; both components get it through their config files,
-as `minik8s cluster up` and `minik8s init`/`join` do.
+address, which is not loopback: over HTTPS, with the kubelet's serving certificate
+(pki/kubelet.crt, for the node's address) checked against the cluster CA, and with its
+own client certificate (pki/apiserver-kubelet-client.crt), the only one the kubelet
+serves; `ensure_pki` issues both, as `minik8s cluster up` and `minik8s init`/`join` do.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import pathlib
-import secrets
 import socket
 import subprocess
 import sys
@@ -51,7 +49,6 @@ CONTEXT = "minik8s"
 EchoFn = Callable[[str], None]
 # Start order after etcd; stopped in reverse.
 COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "network-agent", "proxy", "dns")
-KUBELET_TOKEN_FILE = "kubelet-token"
 
 
 def default_state_dir() -> str:
@@ -124,8 +121,8 @@ class LocalCluster:
         ca, actions = pki.ensure_master(self.etc, server=self.server, addresses=[self.node_ip],
                                         service_cidr=self.master.service_cluster_ip_range,
                                         cluster_domain=self.master.cluster_domain, renew_before=self.renew_before)
-        actions += pki.ensure_node(self.etc, ca, node_name=self.node_name, server=self.server,
-                                   renew_before=self.renew_before)
+        actions += pki.ensure_node(self.etc, ca, node_name=self.node_name, node_ip=self.node_ip,
+                                   server=self.server, renew_before=self.renew_before)
         for action in actions:
             echo(action)
 
@@ -167,29 +164,14 @@ class LocalCluster:
                 return found
         return None
 
-    def kubelet_token(self) -> str:
-        """The API server's secret for the kubelet: made by the first `up`, kept for the next."""
-        path = self.state / KUBELET_TOKEN_FILE
-        if path.exists():
-            os.chmod(path, 0o600)
-            token = path.read_text().strip()
-            if token:
-                return token
-        token = secrets.token_hex(16)
-        tmp = path.with_name(f".{KUBELET_TOKEN_FILE}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(token + "\n")
-        os.replace(tmp, path)
-        return token
-
     def write_config(self) -> None:
         from minik8s.cluster import config
 
-        token = self.kubelet_token()
-        files = config.master_files(dataclasses.replace(self.master, kubelet_token=token))
-        files.update(config.node_files(dataclasses.replace(self.node, kubelet_token=token)))
+        files = config.master_files(self.master)
+        files.update(config.node_files(self.node))
         config.write_files(self.etc, files)
+        # The shared kubelet token of earlier versions: the kubelet now takes client certificates.
+        (self.state / "kubelet-token").unlink(missing_ok=True)
 
     def argv(self, name: str, *extra: str) -> list[str]:
         return [sys.executable, "-m", "minik8s", "--config", str(self.etc / f"{name}.yaml"), name, *extra]

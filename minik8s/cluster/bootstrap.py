@@ -48,7 +48,6 @@ class BootstrapError(Exception):
 @dataclasses.dataclass(frozen=True)
 class ClusterInfo:
     server: str
-    kubelet_token: str
     cluster_cidr: str
 
 
@@ -102,8 +101,7 @@ def cluster_info_secret(info: ClusterInfo) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": CLUSTER_INFO, "namespace": NAMESPACE},
-        "data": {"server": _b64(info.server), "kubelet-token": _b64(info.kubelet_token),
-                 "cluster-cidr": _b64(info.cluster_cidr)},
+        "data": {"server": _b64(info.server), "cluster-cidr": _b64(info.cluster_cidr)},
     }
 
 

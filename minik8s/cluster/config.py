@@ -56,10 +56,6 @@ class MasterConfig:
     etcd_data_dir: str = "/var/lib/minik8s/etcd"
     etcd_client_port: int = 2379
     etcd_peer_port: int = 2380
-    # Shared secret the API server presents to kubelets (logs, exec); nodes get it on join.
-    # TODO(kubelet TLS): replaced by the API server's client certificate
-    # (pki/apiserver-kubelet-client.crt) once the kubelet serves HTTPS; see docs/security.md.
-    kubelet_token: str = ""
     service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     node_cidr_mask_size: int = 24
@@ -89,7 +85,6 @@ class NodeConfig:
     name: str
     ip: str
     server: str
-    kubelet_token: str = ""
     # "" = the kubelet waits for node.spec.podCIDR from the controller manager (nodeipam).
     pod_cidr: str = ""
     docker_host: str = "unix:///var/run/docker.sock"
@@ -137,7 +132,11 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "port": m.api_port,
             "advertise-address": m.advertise_address,
             "service-cluster-ip-range": m.service_cluster_ip_range,
-            "kubelet-token": m.kubelet_token,
+            # The kubelets: HTTPS with this client certificate, their serving certificates
+            # checked against the cluster CA (docs/security.md).
+            "kubelet-client-certificate": m.path("pki", "apiserver-kubelet-client.crt"),
+            "kubelet-client-key": m.path("pki", "apiserver-kubelet-client.key"),
+            "kubelet-certificate-authority": m.path("pki", "ca.crt"),
             "tls-cert-file": m.path("pki", "apiserver.crt"),
             "tls-private-key-file": m.path("pki", "apiserver.key"),
             "client-ca-file": m.path("pki", "ca.crt"),
@@ -175,7 +174,9 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
     options: dict[str, dict[str, Any]] = {
         "kubelet": {
             "kubeconfig": n.path("kubelet.conf"),
-            "token": n.kubelet_token,
+            "tls-cert-file": n.path("pki", "kubelet.crt"),
+            "tls-private-key-file": n.path("pki", "kubelet.key"),
+            "client-ca-file": n.path("pki", "ca.crt"),
             "node-name": n.name,
             "node-ip": n.ip,
             "port": n.kubelet_port,

@@ -44,6 +44,7 @@ from minik8s.client import tls as tls_mod
 from minik8s.cluster import bootstrap
 from minik8s.cluster import pki as cluster_pki
 from minik8s.controllers import certificates
+from minik8s.kubelet import servertls
 from minik8s.util import pki
 
 log = logging.getLogger(__name__)
@@ -141,15 +142,18 @@ async def discover(url: str, token: str, ca_hashes: Sequence[str], *, timeout: f
 
 
 async def request_certificate(client: rest.Client, identity: cluster_pki.Identity, signer: str,
-                              ca_pem: bytes, *, timeout: float = 60) -> tuple[bytes, bytes]:
-    """(certificate PEM, key PEM) for `identity`, through a CSR the controller manager approves and signs."""
+                              ca_pem: bytes, *, timeout: float = 60, dns_names: Sequence[str] = (),
+                              ip_addresses: Sequence[str] = ()) -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for `identity`, through a CSR the controller manager approves
+    and signs: a client certificate, or with names a serving one."""
     key = pki.new_key()
-    request = pki.make_csr(key, identity.user, identity.groups)
+    request = pki.make_csr(key, identity.user, identity.groups, dns_names=dns_names, ip_addresses=ip_addresses)
+    serving = bool(dns_names or ip_addresses)
     created = await client.create(CSRS, {
         "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"generateName": "node-csr-"},
+        "metadata": {"generateName": "node-serving-csr-" if serving else "node-csr-"},
         "spec": {"request": base64.b64encode(request).decode(), "signerName": signer,
-                 "usages": ["digital signature", "client auth"]}})
+                 "usages": ["digital signature", "server auth" if serving else "client auth"]}})
     name = created["metadata"]["name"]
     deadline = time.monotonic() + timeout
     while True:
@@ -198,6 +202,16 @@ async def node_credentials(client: rest.Client, node_name: str, ca_pem: bytes, *
     return out
 
 
+async def serving_certificate(client: rest.Client, node_name: str, node_ip: str, ca_pem: bytes, *,
+                              timeout: float = 60) -> tuple[bytes, bytes]:
+    """The kubelet's serving certificate (pki/kubelet.crt), asked for by the node itself
+    (`client` authenticated as system:node:<name>): the kubelet-serving signer."""
+    spec = servertls.serving_spec(node_name, [node_ip])
+    return await request_certificate(client, cluster_pki.Identity(spec.common_name, spec.organizations),
+                                     certificates.KUBELET_SERVING_SIGNER, ca_pem, timeout=timeout,
+                                     dns_names=spec.dns_names, ip_addresses=spec.ip_addresses)
+
+
 async def read_node_settings(client: rest.Client) -> bootstrap.ClusterInfo:
     try:
         secret = await client.get(bootstrap.SECRETS, bootstrap.CLUSTER_INFO, bootstrap.NAMESPACE)
@@ -205,7 +219,6 @@ async def read_node_settings(client: rest.Client) -> bootstrap.ClusterInfo:
         raise JoinError(f"{bootstrap.NAMESPACE}/{bootstrap.CLUSTER_INFO} is missing; `minik8s token create` "
                         "writes it") from None
     return bootstrap.ClusterInfo(server=bootstraptoken.field(secret, "server"),
-                                 kubelet_token=bootstraptoken.field(secret, "kubelet-token"),
                                  cluster_cidr=bootstraptoken.field(secret, "cluster-cidr"))
 
 
@@ -215,12 +228,17 @@ class Joined:
     ca_pem: bytes
     settings: bootstrap.ClusterInfo
     credentials: dict[str, tuple[bytes, bytes]]
+    node_ip: str
+    serving: tuple[bytes, bytes]  # the kubelet's serving certificate and key
 
 
-async def join(url: str, token: str, ca_hashes: Sequence[str], node_name: str, *,
+async def join(url: str, token: str, ca_hashes: Sequence[str], node_name: str, *, node_ip: str | None = None,
                timeout: float = 60) -> Joined:
-    """Steps 1 and 2: everything the node's files need, nothing written yet."""
+    """Steps 1 and 2: everything the node's files need, nothing written yet. The client
+    certificates are asked for with the bootstrap token; the kubelet's serving certificate
+    then by the node itself, with the client certificate it just got."""
     found = await discover(url, token, ca_hashes, timeout=timeout)
+    ip = node_ip or bootstrap.address_towards(found.server)
     async with rest.Client(found.server, token=token, tls=tls_mod.TLSConfig(ca=found.ca_pem), timeout=10,
                            user_agent="minik8s-join") as client:
         try:
@@ -230,16 +248,27 @@ async def join(url: str, token: str, ca_hashes: Sequence[str], node_name: str, *
             raise JoinError("the API server refused the bootstrap token (expired or deleted?)") from None
         except (errors.ServiceUnavailable, errors.Timeout) as e:
             raise JoinError(str(e)) from None
-    return Joined(found.server, found.ca_pem, settings, creds)
+    cert, key = creds[cluster_pki.KUBELET_KUBECONFIG]
+    async with rest.Client(found.server, tls=tls_mod.TLSConfig(ca=found.ca_pem, cert=cert, key=key), timeout=10,
+                           user_agent="minik8s-join") as node:
+        try:
+            serving = await serving_certificate(node, node_name, ip, found.ca_pem, timeout=timeout)
+        except (errors.ServiceUnavailable, errors.Timeout, errors.Unauthorized, errors.Forbidden) as e:
+            raise JoinError(str(e)) from None
+    return Joined(found.server, found.ca_pem, settings, creds, ip, serving)
 
 
 def write_credentials(config_dir: str | pathlib.Path, server: str, ca_pem: bytes,
-                      credentials: dict[str, tuple[bytes, bytes]]) -> list[pathlib.Path]:
+                      credentials: dict[str, tuple[bytes, bytes]],
+                      serving: tuple[bytes, bytes] | None = None) -> list[pathlib.Path]:
     p = cluster_pki.paths(config_dir)
     written = [pki.write_public(p.ca_crt, ca_pem)]
     for file_name, (cert, key) in credentials.items():
         cluster_pki.write_kubeconfig(p.kubeconfig(file_name), server, ca_pem, cert, key)
         written.append(p.kubeconfig(file_name))
+    if serving is not None:
+        pki.write_private(p.kubelet_key, serving[1])
+        written.append(pki.write_public(p.kubelet_crt, serving[0]))
     return written
 
 
@@ -259,12 +288,30 @@ async def renew_node(config_dir: str | pathlib.Path, node_name: str, *,
             continue
         if pki.remaining(pki.load_cert(access.cert)) < renew_before:
             due.append(file_name)
-    if not due:
+    serving_ip = _serving_ip_due(p, renew_before)
+    if not due and serving_ip is None:
         return []
     kubelet = kubeconfig_mod.load(p.kubeconfig(cluster_pki.KUBELET_KUBECONFIG))
     if kubelet.ca is None:
         raise JoinError(f"{p.kubeconfig(cluster_pki.KUBELET_KUBECONFIG)} has no CA")
+    serving = None
     async with rest.Client(kubelet.server, tls=kubelet.tls(), timeout=10, user_agent="minik8s-certs") as client:
-        creds = await node_credentials(client, node_name, kubelet.ca, timeout=timeout, only=due)
-    write_credentials(config_dir, kubelet.server, kubelet.ca, creds)
-    return [f"renewed {p.kubeconfig(name)}" for name in creds]
+        creds = await node_credentials(client, node_name, kubelet.ca, timeout=timeout, only=due) if due else {}
+        if serving_ip is not None:
+            serving = await serving_certificate(client, node_name, serving_ip, kubelet.ca, timeout=timeout)
+    write_credentials(config_dir, kubelet.server, kubelet.ca, creds, serving)
+    return [f"renewed {p.kubeconfig(name)}" for name in creds] + ([f"renewed {p.kubelet_crt}"] if serving else [])
+
+
+def _serving_ip_due(p: cluster_pki.Paths, renew_before: datetime.timedelta) -> str | None:
+    """The address to renew the kubelet's serving certificate for, if it expires within
+    `renew_before` (its first IP address: the node's)."""
+    if not p.kubelet_crt.exists():
+        return None
+    cert = pki.load_cert(p.kubelet_crt.read_bytes())
+    if pki.remaining(cert) >= renew_before:
+        return None
+    _, ips = pki.sans(cert)
+    if not ips:
+        raise JoinError(f"{p.kubelet_crt} names no address to renew it for")
+    return sorted(ips)[0]

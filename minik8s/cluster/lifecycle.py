@@ -18,7 +18,6 @@ import concurrent.futures
 import json
 import os
 import pathlib
-import secrets
 import shutil
 import threading
 import time
@@ -137,8 +136,7 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     check_host()
     state_dir = os.path.abspath(state_dir)
     # Arguments first, before anything on the host is touched.
-    spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=0, etcd_client_port=0, etcd_peer_port=0,
-                  kubelet_token="")
+    spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=0, etcd_client_port=0, etcd_peer_port=0)
     if running(name, state_dir):
         raise host.Refused(f"cluster {name!r} is running; `minik8s cluster down --name {name}` first")
     found = leftovers(name, state_dir)
@@ -155,7 +153,7 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
         raise host.Refused(f"port {api_port} is taken; pass another --port")
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
                          etcd_client_port=procs.free_port(), etcd_peer_port=procs.free_port(),
-                         kubelet_token=secrets.token_hex(16), overrides=overrides,
+                         overrides=overrides,
                          kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH))
     spec.save()
     progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")

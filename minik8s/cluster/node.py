@@ -82,20 +82,21 @@ class Node:
     # --- configuration ---
     def node_config(self) -> config.NodeConfig:
         return config.NodeConfig(
-            name=self.name, ip=self.node.ip, server=self.spec.server, kubelet_token=self.spec.kubelet_token,
+            name=self.name, ip=self.node.ip, server=self.spec.server,
             pod_cidr=self.node.pod_cidr, docker_host=f"unix://{self.paths.docker_sock}",
             root_dir=str(self.paths.kubelet_root), cluster_cidr=self.spec.cluster_cidr, iface="eth0",
             config_dir=str(self.paths.etc), cni_conf_dir=str(self.paths.etc / "cni" / "net.d"),
             cni_data_dir=str(self.paths.dir / "cni" / "networks"), overrides=self.spec.overrides)
 
     def write_credentials(self) -> list[str]:
-        """The node's kubeconfigs (kubelet, proxy, network agent), made or renewed at every boot.
+        """The node's kubeconfigs (kubelet, proxy, network agent) and the kubelet's serving
+        certificate, made or renewed at every boot.
 
         Issued directly with the master's CA, which is on this host: what `minik8s join`
         gets through CertificateSigningRequests on a real machine."""
         try:
             return pki.ensure_node(self.paths.etc, pki.load_ca(self.spec.etc_dir), node_name=self.name,
-                                   server=self.spec.server)
+                                   node_ip=self.node.ip, server=self.spec.server)
         except pki_util.PKIError as e:
             raise host.ClusterError(f"{self.name}: credentials: {e}") from None
 

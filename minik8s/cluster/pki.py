@@ -14,6 +14,9 @@ Laid out as kubeadm lays out /etc/kubernetes, under the config directory
                                             one identity per master component
 and on each node:
     pki/ca.crt
+    pki/kubelet.crt, .key                   the kubelet's serving certificate (CN=system:node:<name>,
+                                            O=system:nodes; the node's address and name), which the
+                                            API server checks when it calls the kubelet
     kubelet.conf, proxy.conf, network-agent.conf
 
 Every kubeconfig embeds its CA, certificate and key. Keys and kubeconfigs are
@@ -36,6 +39,7 @@ from cryptography import x509
 
 from minik8s.api import identities
 from minik8s.client import kubeconfig as kubeconfig_mod
+from minik8s.kubelet import servertls
 from minik8s.util import pki
 
 PKI_DIR = "pki"
@@ -106,6 +110,14 @@ class Paths:
     @property
     def kubelet_client_key(self) -> pathlib.Path:
         return self.pki / "apiserver-kubelet-client.key"
+
+    @property
+    def kubelet_crt(self) -> pathlib.Path:
+        return self.pki / "kubelet.crt"
+
+    @property
+    def kubelet_key(self) -> pathlib.Path:
+        return self.pki / "kubelet.key"
 
     @property
     def sa_key(self) -> pathlib.Path:
@@ -338,13 +350,15 @@ def ensure_master(config_dir: str | pathlib.Path, *, server: str, addresses: Seq
     return ca, actions
 
 
-def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, server: str,
+def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, node_ip: str, server: str,
                 renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
     """A node's credentials, issued directly with the CA at hand (`up`, `cluster up`)."""
     actions: Actions = []
     p = paths(config_dir)
     if not p.ca_crt.exists() or p.ca_crt.read_bytes() != ca.cert_pem:
         pki.write_public(p.ca_crt, ca.cert_pem)
+    ensure_cert(p.kubelet_crt, p.kubelet_key, ca, servertls.serving_spec(node_name, [node_ip]), actions,
+                renew_before=renew_before)
     for name, identity in node_identities(node_name).items():
         ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before)
     return actions

@@ -88,7 +88,6 @@ class ClusterSpec:
     api_port: int
     etcd_client_port: int
     etcd_peer_port: int
-    kubelet_token: str
     nodes: tuple[NodeSpec, ...]
     cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR
     # {component: {option: value}} merged over the rendered configs.
@@ -162,7 +161,7 @@ class ClusterSpec:
             advertise_address=self.master_ip, api_port=self.api_port, bind_address=self.master_ip,
             etcd_name=f"minik8s-{self.name}", etcd_data_dir=str(self.etcd_dir),
             etcd_client_port=self.etcd_client_port, etcd_peer_port=self.etcd_peer_port,
-            kubelet_token=self.kubelet_token, cluster_cidr=self.cluster_cidr, config_dir=str(self.etc_dir),
+            cluster_cidr=self.cluster_cidr, config_dir=str(self.etc_dir),
             overrides=self.overrides)
 
     # --- persistence ---
@@ -186,6 +185,7 @@ class ClusterSpec:
             raise host.ClusterError(f"{path} is unreadable ({e}); `minik8s cluster down` removes "
                                     "what it can find by name") from None
         doc["nodes"] = tuple(NodeSpec(**n) for n in doc.get("nodes", []))
+        doc.pop("kubelet_token", None)  # written by versions before the kubelet took client certificates
         return cls(**doc)
 
 
@@ -240,7 +240,7 @@ def node_paths(spec: ClusterSpec, node: str) -> NodePaths:
 
 
 def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, etcd_client_port: int,
-         etcd_peer_port: int, kubelet_token: str, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
+         etcd_peer_port: int, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
          overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "") -> ClusterSpec:
     """The spec of a new cluster: node addresses and pod CIDRs follow from the subnet."""
     validate_name(name)
@@ -266,5 +266,5 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
             raise host.Refused(f"too many nodes for cluster name {name!r} (link names exceed 15 characters)")
     return ClusterSpec(name=name, state_dir=os.path.abspath(state_dir), subnet=str(net), api_port=api_port,
                        etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
-                       kubelet_token=kubelet_token, nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
+                       nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
                        overrides=overrides or {}, kubeconfig=kubeconfig)

@@ -14,9 +14,18 @@ SubjectAccessReview, which comes with RBAC):
   signer kubernetes.io/kube-apiserver-client, subject exactly CN=system:kube-proxy
   or CN=system:network-agent with no O, for the same requesters. (k3s hands
   the same certificates to every agent that has the join token.)
+- signer kubernetes.io/kubelet-serving, subject CN=system:node:<name>, O=system:nodes,
+  server usages, DNS and IP names only: for that node itself (what `minik8s join`
+  asks for once the node has its client certificate). Kubernetes leaves these to a
+  person or an external approver because it cannot prove the node owns the addresses;
+  neither can this approver, but the Node authorizer already lets a node write its own
+  status.addresses, which is where the API server dials it, so approving gives the node
+  nothing it could not claim anyway. The API server checks the kubelet's certificate
+  against the cluster CA and the address it dials.
 Anything else waits for a person (`kubectl certificate approve`).
 
-The signer signs the two signers above. It never signs a certificate in
+The signer signs the three signers above (a serving certificate with the request's
+names, client certificates with none). It never signs a certificate in
 system:masters, approved or not.
 """
 from __future__ import annotations
@@ -43,9 +52,11 @@ CSRS = resources.must("certificates.k8s.io", "v1", "certificatesigningrequests")
 
 KUBELET_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client"
-SIGNERS = (KUBELET_CLIENT_SIGNER, CLIENT_SIGNER)
+KUBELET_SERVING_SIGNER = "kubernetes.io/kubelet-serving"
+SIGNERS = (KUBELET_CLIENT_SIGNER, CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
 NODE_AGENTS = (identities.PROXY, identities.NETWORK_AGENT)
 CLIENT_USAGES = frozenset({"digital signature", "key encipherment", "client auth"})
+SERVING_USAGES = frozenset({"digital signature", "key encipherment", "server auth"})
 
 
 def now_rfc3339() -> str:
@@ -89,6 +100,24 @@ def kubelet_client_problem(csr: dict[str, Any], req: x509.CertificateSigningRequ
     return None
 
 
+def kubelet_serving_problem(csr: dict[str, Any], req: x509.CertificateSigningRequest) -> str | None:
+    """Why this is not a kubelet serving request (Kubernetes' kubelet-serving signer rules), or None."""
+    cn, orgs = pki.subject(req.subject)
+    if orgs != (identities.NODES,):
+        return f"the subject's organization must be exactly {identities.NODES}, not {list(orgs)}"
+    if identities.node_name_of(cn) is None:
+        return f"the subject's common name must begin with {identities.NODE_PREFIX}"
+    dns, ips, others = pki.request_sans(req)
+    if others:
+        return "a kubelet serving certificate carries only DNS names and IP addresses"
+    if not dns and not ips:
+        return "a kubelet serving certificate names at least one DNS name or IP address"
+    usages = set((csr.get("spec") or {}).get("usages") or [])
+    if "server auth" not in usages or not usages <= SERVING_USAGES:
+        return f"usages must be server auth (with digital signature, key encipherment), not {sorted(usages)}"
+    return None
+
+
 def node_agent_problem(csr: dict[str, Any], req: x509.CertificateSigningRequest) -> str | None:
     cn, orgs = pki.subject(req.subject)
     if cn not in NODE_AGENTS or orgs:
@@ -129,6 +158,13 @@ def judge(csr: dict[str, Any]) -> Verdict:
         if node and requester == cn:
             return Verdict(True, "Auto approving self kubelet client certificate renewal.")
         return Verdict(False, f"{requester} may not ask for {cn}'s certificate")
+    if signer == KUBELET_SERVING_SIGNER:
+        problem = kubelet_serving_problem(csr, req)
+        if problem:
+            return Verdict(False, problem)
+        if node and requester == cn:
+            return Verdict(True, "Auto approving the kubelet serving certificate of the node itself.")
+        return Verdict(False, f"only {cn} may ask for its serving certificate, not {requester}")
     if signer == CLIENT_SIGNER:
         problem = node_agent_problem(csr, req)
         if problem:
@@ -213,8 +249,9 @@ class CSRSigningController(base.Controller):
         """The PEM certificate for an approved request, or pki.PKIError saying why not."""
         spec = csr.get("spec") or {}
         req = parse_request(csr)
-        problem = (kubelet_client_problem(csr, req) if spec.get("signerName") == KUBELET_CLIENT_SIGNER
-                   else None)
+        signer = spec.get("signerName")
+        problem = (kubelet_client_problem(csr, req) if signer == KUBELET_CLIENT_SIGNER
+                   else kubelet_serving_problem(csr, req) if signer == KUBELET_SERVING_SIGNER else None)
         if problem:
             raise pki.PKIError(problem)
         cn, orgs = pki.subject(req.subject)
@@ -223,15 +260,19 @@ class CSRSigningController(base.Controller):
         if not cn:
             raise pki.PKIError("the request names no subject (empty CN)")
         usages = set(spec.get("usages") or [])
-        if "client auth" not in usages:
-            raise pki.PKIError("this signer issues client certificates: usages must include client auth")
         duration = self.duration
         if spec.get("expirationSeconds"):
             duration = min(duration, datetime.timedelta(seconds=int(spec["expirationSeconds"])))
         days = duration.total_seconds() / 86400
-        cert = pki.issue(self.ca_key, self.ca_cert, pki.csr_public_key(req),
-                         pki.CertSpec(cn, orgs, client=True, server="server auth" in usages, days=days))
-        return pki.cert_pem(cert)
+        if signer == KUBELET_SERVING_SIGNER:
+            dns, ips, _ = pki.request_sans(req)
+            cert_spec = pki.CertSpec(cn, orgs, dns_names=tuple(dns), ip_addresses=tuple(ips), client=False,
+                                     server=True, days=days)
+        else:
+            if "client auth" not in usages:
+                raise pki.PKIError("this signer issues client certificates: usages must include client auth")
+            cert_spec = pki.CertSpec(cn, orgs, client=True, server="server auth" in usages, days=days)
+        return pki.cert_pem(pki.issue(self.ca_key, self.ca_cert, pki.csr_public_key(req), cert_spec))
 
     async def sync(self, key: str) -> None:
         csr = self.csrs.get(key)

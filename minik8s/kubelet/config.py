@@ -13,8 +13,12 @@ def default_node_name() -> str:
 class Config:
     server: str = "https://127.0.0.1:6443"
     kubeconfig: str = ""
-    # Shared secret the API server presents to this kubelet (its --kubelet-token).
-    token: str = ""
+    # The kubelet API's HTTPS (minik8s/kubelet/servertls.py): its serving certificate
+    # ("" = a self-signed one, which API servers that check kubelets refuse) and the CA
+    # client certificates must chain to ("" = the CA of the kubeconfig).
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
     node_name: str = dataclasses.field(default_factory=default_node_name)
     node_ip: str = ""  # "" = the address of the default route's interface
     address: str = "0.0.0.0"

@@ -14,18 +14,18 @@ byte is the channel):
    `255 1` the pod stopped sending. The websocket closes when both directions
    ended or on an error.
 
-Access: with a token configured, every request but /healthz must carry
-`Authorization: Bearer <token>`; without one, only loopback peers are served
-(a kubelet without a shared secret must not hand a shell to its whole network).
+Access: HTTPS only; every request but /healthz must come with a client
+certificate from the client CA naming the API server's kubelet client identity or
+a member of system:masters (minik8s/kubelet/servertls.py): 401 without one, 403 for
+another identity. A shell on every pod of the node is not for anyone who can reach it.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import ipaddress
 import json
 import logging
+import ssl
 import time
 from typing import Any, Callable
 
@@ -34,6 +34,7 @@ from aiohttp import web
 from minik8s.api import errors
 from minik8s.api import rfc3339
 from minik8s.kubelet import runtime
+from minik8s.kubelet import servertls
 from minik8s.kubelet import stats as stats_mod
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,6 @@ def failure_status(message: str) -> Obj:
 
 def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("true", "1", "")
-
-
-def _is_loopback(peer: str | None) -> bool:
-    if not peer:
-        return False
-    try:
-        return ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        return peer.startswith("/")  # a unix socket peer is local
 
 
 # Init and ephemeral containers have logs and can be exec'd into and attached to
@@ -146,13 +138,13 @@ def _since(query: Any) -> float | None:
 
 class KubeletServer:
     def __init__(self, rt: runtime.Runtime, *, find_pod: Callable[[str, str], Obj | None],
-                 pod_status: Callable[[Obj], Obj], list_pods: Callable[[], list[Obj]], token: str = "",
+                 pod_status: Callable[[Obj], Obj], list_pods: Callable[[], list[Obj]], tls: ssl.SSLContext,
                  bind: str = "0.0.0.0", port: int = 10250, stats: stats_mod.StatsProvider | None = None) -> None:
         self.runtime = rt
         self.find_pod = find_pod
         self.pod_status = pod_status
         self.list_pods = list_pods
-        self.token = token
+        self.tls = tls
         self.bind = bind
         self.port = port
         self.stats = stats
@@ -174,13 +166,14 @@ class KubeletServer:
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path == "/healthz":
             return await handler(request)
-        if self.token:
-            header = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
-                return status_response(errors.Unauthorized())
-        elif not _is_loopback(request.remote):
+        transport = request.transport
+        who = servertls.caller(transport.get_extra_info("peercert") if transport is not None else None)
+        if who is None:
+            return status_response(errors.Unauthorized())
+        if not who.allowed:
             return status_response(errors.Forbidden(
-                "this kubelet has no token configured and serves loopback clients only"))
+                f'user "{who.user}" may not use the kubelet API (only the API server\'s kubelet client '
+                f"certificate and system:masters may)"))
         try:
             return await handler(request)
         except errors.StatusError as e:
@@ -192,10 +185,9 @@ class KubeletServer:
         self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
                                     handler_cancellation=True)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.bind, self.port, reuse_address=True)
+        site = web.TCPSite(self.runner, self.bind, self.port, reuse_address=True, ssl_context=self.tls)
         await site.start()
-        log.info("kubelet server listening on %s:%d (%s)", self.bind, self.port,
-                 "token required" if self.token else "loopback only, no token")
+        log.info("kubelet server listening on https://%s:%d", self.bind, self.port)
 
     async def stop(self) -> None:
         if self.runner is not None:

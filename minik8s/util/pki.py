@@ -196,12 +196,16 @@ def issue(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: PublicKey, 
 # --- certificate signing requests ----------------------------------------------------------
 
 
-def make_csr(key: PrivateKey, common_name: str, organizations: Sequence[str] = ()) -> bytes:
-    """A PEM PKCS#10 request, as a kubelet sends in a CertificateSigningRequest."""
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(_name(common_name, organizations))
-           .sign(key, hashes.SHA256()))
-    return csr.public_bytes(serialization.Encoding.PEM)
+def make_csr(key: PrivateKey, common_name: str, organizations: Sequence[str] = (), *,
+             dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = ()) -> bytes:
+    """A PEM PKCS#10 request, as a kubelet sends in a CertificateSigningRequest (with
+    names: a serving certificate's)."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(_name(common_name, organizations))
+    names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
 def load_csr(pem: bytes) -> x509.CertificateSigningRequest:
@@ -239,6 +243,17 @@ def sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
     except x509.ExtensionNotFound:
         return set(), set()
     return set(ext.get_values_for_type(x509.DNSName)), {str(ip) for ip in ext.get_values_for_type(x509.IPAddress)}
+
+
+def request_sans(req: x509.CertificateSigningRequest) -> tuple[list[str], list[str], int]:
+    """(DNS names, IP addresses, count of any other kind of name) a request asks for."""
+    try:
+        ext = req.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], [], 0
+    dns = list(ext.get_values_for_type(x509.DNSName))
+    ips = [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)]
+    return dns, ips, len(list(ext)) - len(dns) - len(ips)
 
 
 def extended_key_usages(cert: x509.Certificate) -> set[str]:

@@ -201,7 +201,14 @@ def test_join_from_a_node_and_the_token_afterwards(local_cluster: Cluster, ns_lo
         assert joined.returncode == 0, joined.stderr
         rendered = yaml.safe_load((out / "kubelet.yaml").read_text())["kubelet"]
         assert rendered.pop("kubeconfig") == str(out / "kubelet.conf")
-        assert {k: v for k, v in local.items() if k != "kubeconfig"} == rendered
+        # The kubelet's serving certificate, from the kubelet-serving signer, for node1's address.
+        assert rendered.pop("tls-cert-file") == str(out / "pki" / "kubelet.crt")
+        assert rendered.pop("tls-private-key-file") == str(out / "pki" / "kubelet.key")
+        assert rendered.pop("client-ca-file") == str(out / "pki" / "ca.crt")
+        serving = pki.load_cert((out / "pki" / "kubelet.crt").read_bytes())
+        assert pki.sans(serving) == ({NODE}, {cluster.nodes[NODE]})
+        assert pki.signed_by(serving, cluster_pki.load_ca_cert(etc))
+        assert {k: v for k, v in local.items() if k not in _PER_DIRECTORY} == rendered
         for name in ("kubelet.conf", "proxy.conf", "network-agent.conf"):
             assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
         secret = token.split(".")[1]
@@ -264,8 +271,48 @@ def test_a_node_credential_reaches_only_its_own(local_cluster: Cluster, ns_local
     assert cluster.kubectl("get", "pod", "owned", "-n", ns_local, "--ignore-not-found", "-o", "name").stdout == ""
 
 
-# kubelet.yaml keys `minik8s join` sets from its own flags and the cluster info.
-_JOIN_FLAGS = {"kubeconfig", "token", "node-name", "node-ip", "pod-cidr", "docker-host", "root-dir", "port"}
+# kubelet.yaml keys `minik8s join` sets from its own flags and the cluster info, and those
+# naming files in its --config-dir.
+_PER_DIRECTORY = {"kubeconfig", "tls-cert-file", "tls-private-key-file", "client-ca-file"}
+_JOIN_FLAGS = {*_PER_DIRECTORY, "node-name", "node-ip", "pod-cidr", "docker-host", "root-dir", "port"}
+
+
+def test_the_kubelet_api_serves_only_the_api_server(local_cluster: Cluster, ns_local: str,
+                                                    tmp_path: pathlib.Path) -> None:
+    """From node1's address, another node's kubelet (pods, exec, logs): no certificate is
+    401, node1's own kubelet certificate 403, plain HTTP nothing; the API server's kubelet
+    client certificate gets in, and `kubectl logs` through the API server works."""
+    cluster = local_cluster
+    other = next(n for n in sorted(cluster.nodes) if n != NODE)
+    cluster.kubectl("run", "talker", "-n", ns_local, "--image=minik8s/busybox:1", "--image-pull-policy=Never",
+                    f"--overrides={json.dumps({'spec': {'nodeName': other}})}", "--",
+                    "sh", "-c", "echo hello-from-the-pod; sleep 3600")
+    wait_until(lambda: cluster.kubectl("get", "pod", "talker", "-n", ns_local, "-o",
+                                       "jsonpath={.status.phase}").stdout == "Running", 120, "talker to run")
+    kubelet = f"https://{cluster.nodes[other]}:10250"
+    paths = ["/pods", f"/containerLogs/{ns_local}/talker/talker",
+             f"/exec/{ns_local}/talker/talker?command=id&stdout=true"]
+    node_conf = kubeconfig.load(pathlib.Path(ops_of(cluster).state_dir) / "nodes" / NODE / "etc" / "kubelet.conf")
+    assert node_conf.cert is not None and node_conf.key is not None
+    node_cert = write_credentials(tmp_path, "node1-kubelet", node_conf.cert, node_conf.key)
+    etc = master_etc(cluster)
+    apiserver_cert = (etc / "pki" / "apiserver-kubelet-client.crt", etc / "pki" / "apiserver-kubelet-client.key")
+    for path in paths:
+        r = curl(cluster, path, server=kubelet, method="POST" if path.startswith("/exec") else "GET")
+        assert r.code == 401 and r.json["reason"] == "Unauthorized", (path, r)
+        r = curl(cluster, path, server=kubelet, cert=node_cert, method="POST" if path.startswith("/exec") else "GET")
+        assert r.code == 403 and r.json["reason"] == "Forbidden", (path, r)
+    plain = in_node(cluster, ["curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                              kubelet.replace("https://", "http://") + "/pods"])
+    assert plain.stdout != "200", plain
+    # The kubelet's certificate is from the cluster CA, for its own address and name only.
+    assert curl(cluster, "/healthz", server=kubelet).code == 200
+    r = curl(cluster, "/healthz", server="https://elsewhere:10250",
+             extra=("--resolve", f"elsewhere:10250:{cluster.nodes[other]}"))
+    assert r.curl_rc == 60 and r.code == 0, r  # curl: the certificate does not name "elsewhere"
+    r = curl(cluster, f"/containerLogs/{ns_local}/talker/talker", server=kubelet, cert=apiserver_cert)
+    assert r.code == 200 and "hello-from-the-pod" in r.text, r
+    assert "hello-from-the-pod" in cluster.kubectl("logs", "talker", "-n", ns_local).stdout
 
 
 @pytest.mark.parametrize("version", KUBECTLS)

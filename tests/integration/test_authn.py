@@ -310,7 +310,7 @@ def test_other_authorization_headers_are_401(apiserver: ApiServerProcess, namesp
 
 async def test_bootstrap_token_until_deleted_or_expired(apiserver: ApiServerProcess, client: rest.Client,
                                                         namespace: str) -> None:
-    info = bootstrap.ClusterInfo(apiserver.url, "kt", "10.244.0.0/16")
+    info = bootstrap.ClusterInfo(apiserver.url, "10.244.0.0/16")
     token = await bootstrap.create_token(client, info, test_pki().ca.cert_pem, ttl=3600)
     token_id = token.split(".")[0]
     status, body = whoami(apiserver, anonymous_ctx(), token)

@@ -255,26 +255,24 @@ def test_install_requires_role_and_master() -> None:
 
 def test_init_writes_the_master_files(tmp_path: pathlib.Path) -> None:
     """`minik8s init` (what install.sh runs) writes what the shared renderer renders, and a
-    second run keeps the kubelet token so joined nodes keep working."""
+    second run keeps the CA so joined nodes keep working."""
     etc = tmp_path / "etc"
     subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc),
                     "--set", "controller-manager.node-monitor-grace-period=20"], check=True, capture_output=True)
     api = config.read_options(etc / "apiserver.yaml", "apiserver")
-    token = api["kubelet-token"]
-    assert len(token) == 32
     expected = config.master_files(config.MasterConfig(
-        advertise_address="192.168.56.10", kubelet_token=token, config_dir=str(etc),
+        advertise_address="192.168.56.10", config_dir=str(etc),
         overrides={"controller-manager": {"node-monitor-grace-period": 20}}))
     for name, doc in expected.items():
         assert yaml.safe_load((etc / name).read_text()) == doc, name
     # ...and the PKI those files name, keys and kubeconfigs for their owner only.
-    for option in ("tls-cert-file", "tls-private-key-file", "client-ca-file"):
+    for option in ("tls-cert-file", "tls-private-key-file", "client-ca-file", "kubelet-client-certificate",
+                   "kubelet-client-key", "kubelet-certificate-authority"):
         assert pathlib.Path(api[option]).exists(), option
-    for private in ("pki/ca.key", "pki/apiserver.key", "pki/sa.key", "admin.conf", "controller-manager.conf",
+    for private in ("pki/ca.key", "pki/apiserver.key", "pki/apiserver-kubelet-client.key", "pki/sa.key", "admin.conf", "controller-manager.conf",
                     "scheduler.conf", "dns.conf"):
         assert os.stat(etc / private).st_mode & 0o777 == 0o600, private
     ca = (etc / "pki" / "ca.crt").read_bytes()
     subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc)],
                    check=True, capture_output=True)
-    assert config.read_options(etc / "apiserver.yaml", "apiserver")["kubelet-token"] == token
     assert (etc / "pki" / "ca.crt").read_bytes() == ca, "a second init must keep the CA nodes trust"

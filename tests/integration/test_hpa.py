@@ -27,12 +27,11 @@ from minik8s.kubelet import runtime
 from minik8s.kubelet import server as kubelet_server
 from minik8s.kubelet import stats
 from minik8s.util import procs
-from tests.conftest import ApiServerProcess, ComponentProcess, http, start_apiserver
+from tests.conftest import ApiServerProcess, ComponentProcess, http, start_apiserver, test_pki
 from tests.integration.test_deployment import FakeKubelet, running
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "hpa-test-token"
 PODS = resources.must("", "v1", "pods")
 KUBECTL_OLD, KUBECTL_NEW = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 
@@ -40,7 +39,7 @@ KUBECTL_OLD, KUBECTL_NEW = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/l
 @pytest.fixture(scope="module")
 def cluster(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[ApiServerProcess]:
     server = start_apiserver(session_tmp, etcd, prefix="/hpa-" + uuid.uuid4().hex[:6],
-                             extra=["--kubelet-token", TOKEN, "--metric-resolution", "1",
+                             extra=["--metric-resolution", "1",
                                     "--proxy-metrics-port", "0"])
     cm = ComponentProcess(["controller-manager", "--kubeconfig", server.kubeconfig_for(identities.CONTROLLER_MANAGER),
                            "--no-leader-elect", "--controllers", "deployment,replicaset,horizontalpodautoscaling",
@@ -85,7 +84,8 @@ class BurningNode:
         self.provider = stats.StatsProvider("fake-node", lister, cgroupstats.CgroupFs(str(self.root)))
         self.server = kubelet_server.KubeletServer(
             fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=list,
-            token=TOKEN, bind="127.0.0.1", port=procs.free_port(), stats=self.provider)
+            tls=test_pki().kubelet_server_tls("fake-node", "127.0.0.1"), bind="127.0.0.1", port=procs.free_port(),
+            stats=self.provider)
 
     async def tick(self) -> None:
         bound = [p for p in (await self.client.list(PODS, self.namespace))["items"]

@@ -99,6 +99,14 @@ def test_join_gets_the_nodes_own_certificates_and_keeps_no_token(
         "username": f"system:node:{node}", "groups": [identities.NODES, identities.AUTHENTICATED]}
     assert whoami(apiserver, out / "proxy.conf")["username"] == identities.PROXY
     assert whoami(apiserver, out / "network-agent.conf")["username"] == identities.NETWORK_AGENT
+    # The kubelet's serving certificate, asked for by the node itself, for its address.
+    serving = pki.load_cert((out / "pki" / "kubelet.crt").read_bytes())
+    assert pki.subject(serving.subject) == (f"system:node:{node}", (identities.NODES,))
+    assert pki.sans(serving) == ({node}, {"127.0.0.1"}) and pki.extended_key_usages(serving) == {"server"}
+    assert pki.signed_by(serving, test_pki().ca.cert)
+    assert stat.S_IMODE(os.stat(out / "pki" / "kubelet.key").st_mode) == 0o600
+    kubelet_yaml = (out / "kubelet.yaml").read_text()
+    assert f"tls-cert-file: {out / 'pki' / 'kubelet.crt'}" in kubelet_yaml
     # The components' configs point at those kubeconfigs, and nothing on disk holds the token.
     assert "kubeconfig: " + str(out / "kubelet.conf") in (out / "kubelet.yaml").read_text()
     secret = token.split(".")[1]
@@ -109,9 +117,13 @@ def test_join_gets_the_nodes_own_certificates_and_keeps_no_token(
     _, csrs = http(apiserver, "GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests")
     mine = [c for c in csrs["items"] if base64.b64decode(c["status"].get("certificate", "")) and
             pki.subject(pki.load_cert(base64.b64decode(c["status"]["certificate"])).subject)[0].endswith(node)]
-    assert len(mine) == 1
-    assert mine[0]["spec"]["username"] == f"system:bootstrap:{token.split('.')[0]}"
-    assert any(c["type"] == "Approved" for c in mine[0]["status"]["conditions"])
+    by_signer = {c["spec"]["signerName"]: c for c in mine}
+    assert len(mine) == 2 and set(by_signer) == {"kubernetes.io/kube-apiserver-client-kubelet",
+                                                 "kubernetes.io/kubelet-serving"}
+    assert by_signer["kubernetes.io/kube-apiserver-client-kubelet"]["spec"]["username"] == \
+        f"system:bootstrap:{token.split('.')[0]}"
+    assert by_signer["kubernetes.io/kubelet-serving"]["spec"]["username"] == f"system:node:{node}"
+    assert all(any(c["type"] == "Approved" for c in m["status"]["conditions"]) for m in mine)
     run("token", "delete", "--config-dir", str(master_dir), "--server", apiserver.url, token)
 
 
@@ -146,8 +158,11 @@ def test_node_renews_its_certificates_as_itself(
 
     before = serials()
     assert "nothing expires" in run("certs", "renew", "--config-dir", str(out)).stdout
+    serving_before = pki.load_cert((out / "pki" / "kubelet.crt").read_bytes()).serial_number
     renewed = run("certs", "renew", "--config-dir", str(out), "--cert-renewal-days", "400").stdout
-    assert renewed.count("renewed") == 3, renewed
+    assert renewed.count("renewed") == 4, renewed
+    serving = pki.load_cert((out / "pki" / "kubelet.crt").read_bytes())
+    assert serving.serial_number != serving_before and pki.sans(serving) == ({node}, {"127.0.0.1"})
     after = serials()
     assert all(after[n] != before[n] for n in NODE_FILES)
     assert whoami(apiserver, out / "kubelet.conf")["username"] == f"system:node:{node}"

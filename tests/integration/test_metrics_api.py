@@ -26,11 +26,10 @@ from minik8s.proxy import counters
 from minik8s.proxy import metrics as proxy_metrics
 from minik8s.proxy import servicemap as sm
 from minik8s.util import procs
-from tests.conftest import ApiServerProcess, http, start_apiserver
+from tests.conftest import ApiServerProcess, http, start_apiserver, test_pki
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "metrics-test-token"
 KUBECTLS = [f"/usr/lib/google-cloud-sdk/bin/kubectl.1.{v}" for v in (27, 29, 33)]
 CPU_PER_SECOND = {"web-1": 0.25, "web-2": 0.05}  # cores each pod's app container burns
 MEMORY = {"web-1": 100 << 20, "web-2": 20 << 20}
@@ -40,7 +39,7 @@ MEMORY = {"web-1": 100 << 20, "web-2": 20 << 20}
 def metrics_apiserver(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[tuple[ApiServerProcess, int]]:
     proxy_port = procs.free_port()
     server = start_apiserver(session_tmp, etcd, prefix="/metrics-" + uuid.uuid4().hex[:6],
-                             extra=["--kubelet-token", TOKEN, "--metric-resolution", "1",
+                             extra=["--metric-resolution", "1",
                                     "--proxy-metrics-port", str(proxy_port)])
     yield server, proxy_port
     server.stop()
@@ -73,7 +72,7 @@ class FakeNode:
                                             clock=lambda: self.t)
         self.kubelet = kubelet_server.KubeletServer(
             fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None, pod_status=lambda p: {}, list_pods=list,
-            token=TOKEN, bind="127.0.0.1", port=procs.free_port(), stats=self.provider)
+            tls=test_pki().kubelet_server_tls("mnode", "127.0.0.1"), bind="127.0.0.1", port=procs.free_port(), stats=self.provider)
         self.tally = counters.Tally()
         self.proxy = proxy_metrics.MetricsServer(self.tally, f"127.0.0.1:{proxy_port}")
         self.spn = sm.ServicePortName(namespace, "web", "http", "TCP")

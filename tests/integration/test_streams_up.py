@@ -19,10 +19,14 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
+from minik8s.client import kubeconfig as kubeconfig_mod
+from minik8s.client import tls as tls_mod
 from minik8s.cluster import config
 from minik8s.util import procs
 
@@ -203,20 +207,34 @@ def ticker_pod(cluster: Cluster) -> str:
 # -- the kubelet's door ---------------------------------------------------------------------
 
 
-def test_up_gives_the_api_server_and_kubelet_one_secret_and_the_kubelet_wants_it(cluster: Cluster) -> None:
-    token_file = cluster.state / "kubelet-token"
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    token = token_file.read_text().strip()
-    assert config.read_options(cluster.state / "etc" / "apiserver.yaml", "apiserver")["kubelet-token"] == token
-    assert config.read_options(cluster.state / "etc" / "kubelet.yaml", "kubelet")["token"] == token
-    url = f"http://127.0.0.1:{cluster.kubelet_port}/pods"
-    anonymous = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url], cluster.env)
-    assert anonymous.stdout == b"401", "even a loopback caller needs the token"
-    wrong = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope", url],
-                cluster.env)
-    assert wrong.stdout == b"401"
-    good = run(["curl", "-s", "-H", f"Authorization: Bearer {token}", url], cluster.env)
-    assert json.loads(good.stdout)["kind"] == "PodList"
+def test_up_kubelet_serves_https_to_the_api_servers_certificate_only(cluster: Cluster) -> None:
+    etc = cluster.state / "etc"
+    kubelet = config.read_options(etc / "kubelet.yaml", "kubelet")
+    assert "token" not in kubelet and "kubelet-token" not in config.read_options(etc / "apiserver.yaml", "apiserver")
+    assert stat.S_IMODE((etc / "pki" / "kubelet.key").stat().st_mode) == 0o600
+    # At the node's address, as the API server dials it: the certificate names that address.
+    url = f"https://{kubelet['node-ip']}:{cluster.kubelet_port}/pods"
+    ca = (etc / "pki" / "ca.crt").read_bytes()
+
+    def get(cert: bytes | None = None, key: bytes | None = None) -> tuple[int, bytes]:
+        ctx = tls_mod.client_context(tls_mod.TLSConfig(ca=ca, cert=cert, key=key))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+        try:
+            with opener.open(url, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    assert get()[0] == 401
+    node = kubeconfig_mod.load(etc / "kubelet.conf")  # the node's own identity is not the API server's
+    status, body = get(node.cert, node.key)
+    assert status == 403 and json.loads(body)["reason"] == "Forbidden"
+    status, body = get((etc / "pki" / "apiserver-kubelet-client.crt").read_bytes(),
+                       (etc / "pki" / "apiserver-kubelet-client.key").read_bytes())
+    assert status == 200 and json.loads(body)["kind"] == "PodList"
+    plain = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url.replace("https://", "http://")],
+                cluster.env, check=False)
+    assert plain.stdout != b"200", "no plain HTTP"
 
 
 # -- logs -----------------------------------------------------------------------------------

@@ -52,8 +52,9 @@ class strategy:  # the CSR strategy as the registry drives it, verb by verb
 def csr(cn: str, orgs: tuple[str, ...] = (), *, signer: str = certificates.KUBELET_CLIENT_SIGNER,
         usages: tuple[str, ...] = ("digital signature", "client auth"), requester: str = "system:bootstrap:abcdef",
         groups: tuple[str, ...] = (identities.BOOTSTRAPPERS, identities.AUTHENTICATED),
-        conditions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    request = pki.make_csr(pki.new_key(), cn, orgs)
+        conditions: list[dict[str, Any]] | None = None, dns: tuple[str, ...] = (),
+        ips: tuple[str, ...] = ()) -> dict[str, Any]:
+    request = pki.make_csr(pki.new_key(), cn, orgs, dns_names=dns, ip_addresses=ips)
     obj: dict[str, Any] = {
         "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
         "metadata": {"name": "node-csr-x", "resourceVersion": "1"},
@@ -66,6 +67,14 @@ def csr(cn: str, orgs: tuple[str, ...] = (), *, signer: str = certificates.KUBEL
 
 
 APPROVED = {"type": "Approved", "status": "True", "reason": "R"}
+SERVING = ("digital signature", "server auth")
+
+
+def serving(node: str, *, usages: tuple[str, ...] = SERVING, requester: str = "system:node:n1",
+            groups: tuple[str, ...] = (identities.NODES,), ips: tuple[str, ...] = ("10.0.0.1",),
+            conditions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return csr(f"system:node:{node}", (identities.NODES,), signer=certificates.KUBELET_SERVING_SIGNER, usages=usages,
+               requester=requester, groups=groups, dns=(node,), ips=ips, conditions=conditions)
 
 
 # --- the API: strategy and validation -------------------------------------------------------------
@@ -164,6 +173,15 @@ def test_main_resource_update_keeps_spec_and_status() -> None:
     (csr(identities.PROXY, (identities.MASTERS,), signer=certificates.CLIENT_SIGNER), False),
     (csr(identities.PROXY, signer=certificates.CLIENT_SIGNER, requester="jane", groups=("dev",)), False),
     (csr("system:node:n1", (identities.NODES,), signer="example.com/other"), False),
+    # a kubelet's serving certificate: asked for by that node itself, for names only
+    (serving("n1"), True),
+    (serving("n2"), False),
+    (serving("n1", requester="system:bootstrap:abcdef", groups=(identities.BOOTSTRAPPERS,)), False),
+    (serving("n1", usages=("digital signature", "server auth", "client auth")), False),
+    (csr("system:node:n1", (identities.NODES,), signer=certificates.KUBELET_SERVING_SIGNER, usages=SERVING,
+         requester="system:node:n1", groups=(identities.NODES,)), False),  # no names
+    (csr("system:node:n1", (identities.NODES, identities.MASTERS), signer=certificates.KUBELET_SERVING_SIGNER,
+         usages=SERVING, requester="system:node:n1", groups=(identities.NODES,), ips=("10.0.0.1",)), False),
 ])
 def test_what_is_auto_approved(obj: dict[str, Any], approve: bool) -> None:
     assert certificates.judge(obj).approve is approve, certificates.judge(obj).message
@@ -221,6 +239,13 @@ async def test_signer_issues_for_the_requested_key_and_refuses_masters() -> None
     c.csrs.store["pending"] = unapproved
     await c.sync("pending")
     assert len(client.updates) == 2
+    # A kubelet serving certificate carries the request's names, for servers only.
+    c.csrs.store["serving"] = serving("n1", conditions=[APPROVED])
+    await c.sync("serving")
+    obj, _ = client.updates[-1]
+    cert = pki.load_cert(base64.b64decode(obj["status"]["certificate"]))
+    assert pki.sans(cert) == ({"n1"}, {"10.0.0.1"}) and pki.extended_key_usages(cert) == {"server"}
+    assert pki.subject(cert.subject) == ("system:node:n1", (identities.NODES,))
 
 
 # --- bootstrap token controllers ------------------------------------------------------------------------

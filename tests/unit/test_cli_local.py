@@ -1,37 +1,26 @@
-"""`minik8s up`'s kubelet token: one secret for the API server and the kubelet, kept across `up`s."""
+"""`minik8s up`'s configuration: what the API server and the kubelet are told about each other."""
 from __future__ import annotations
 
 import pathlib
-import stat
 
 from minik8s.cli import local
 from minik8s.cluster import config
 
 
-def test_up_writes_one_token_for_both_and_reuses_it(tmp_path: pathlib.Path) -> None:
-    cluster = local.LocalCluster(str(tmp_path / "state"), node_ip="127.0.0.1", node_name="n1")
-    cluster.etc.mkdir(parents=True)
-    cluster.write_config()
-    token_file = tmp_path / "state" / local.KUBELET_TOKEN_FILE
-    token = token_file.read_text().strip()
-    assert len(token) == 32 and stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert config.read_options(cluster.etc / "apiserver.yaml", "apiserver")["kubelet-token"] == token
-    assert config.read_options(cluster.etc / "kubelet.yaml", "kubelet")["token"] == token
-    # A later `up` (a new LocalCluster on the same state) keeps the secret, and its mode.
-    token_file.chmod(0o644)
-    again = local.LocalCluster(str(tmp_path / "state"), node_ip="127.0.0.1", node_name="n1")
-    again.write_config()
-    assert token_file.read_text().strip() == token
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert config.read_options(again.etc / "kubelet.yaml", "kubelet")["token"] == token
-
-
-def test_an_empty_token_file_gets_a_new_secret(tmp_path: pathlib.Path) -> None:
+def test_up_points_the_api_server_and_the_kubelet_at_their_certificates(tmp_path: pathlib.Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    (state / local.KUBELET_TOKEN_FILE).write_text("\n")
-    token = local.LocalCluster(str(state), node_ip="127.0.0.1", node_name="n1").kubelet_token()
-    assert len(token) == 32 and (state / local.KUBELET_TOKEN_FILE).read_text().strip() == token
+    (state / "kubelet-token").write_text("left by an older version\n")
+    cluster = local.LocalCluster(str(state), node_ip="127.0.0.1", node_name="n1")
+    cluster.etc.mkdir(parents=True)
+    cluster.write_config()
+    api = config.read_options(cluster.etc / "apiserver.yaml", "apiserver")
+    kubelet = config.read_options(cluster.etc / "kubelet.yaml", "kubelet")
+    assert "kubelet-token" not in api and "token" not in kubelet
+    assert api["kubelet-client-certificate"] == str(cluster.etc / "pki" / "apiserver-kubelet-client.crt")
+    assert kubelet["tls-cert-file"] == str(cluster.etc / "pki" / "kubelet.crt")
+    assert kubelet["client-ca-file"] == api["kubelet-certificate-authority"] == str(cluster.etc / "pki" / "ca.crt")
+    assert not (state / "kubelet-token").exists()
 
 
 def test_one_cluster_cidr_set_on_the_controller_manager_is_everyones(tmp_path: pathlib.Path) -> None:

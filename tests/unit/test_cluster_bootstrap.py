@@ -72,7 +72,7 @@ def test_extra_groups_must_be_bootstrappers_subgroups() -> None:
 
 
 def test_cluster_info_round_trip_and_join_command() -> None:
-    info = bootstrap.ClusterInfo("https://10.0.0.1:6443", "kt", "10.244.0.0/16")
+    info = bootstrap.ClusterInfo("https://10.0.0.1:6443", "10.244.0.0/16")
     secret = bootstrap.cluster_info_secret(info)
     assert bootstraptoken.field(secret, "server") == "https://10.0.0.1:6443"
     assert bootstrap.join_command(info.server, TOKEN, "sha256:ab") == \

@@ -12,10 +12,10 @@ import yaml
 from minik8s.cli import main
 from minik8s.cluster import config
 
-MASTER = config.MasterConfig(advertise_address="192.168.56.10", kubelet_token="s3cret",
+MASTER = config.MasterConfig(advertise_address="192.168.56.10",
                              etcd_data_dir="/var/lib/minik8s/etcd")
 NODE = config.NodeConfig(name="node1", ip="192.168.56.11", server="https://192.168.56.10:6443",
-                         kubelet_token="s3cret", pod_cidr="10.244.1.0/24")
+                         pod_cidr="10.244.1.0/24")
 
 
 def _command(name: str) -> click.Command:
@@ -32,7 +32,10 @@ def test_master_files_are_one_per_unit() -> None:
     api = files["apiserver.yaml"]["apiserver"]
     assert api["etcd-endpoints"] == "http://127.0.0.1:2379"
     assert api["advertise-address"] == "192.168.56.10"
-    assert api["kubelet-token"] == "s3cret"
+    # Kubelets: HTTPS, the API server's own client certificate, their certificates checked.
+    assert api["kubelet-client-certificate"] == "/etc/minik8s/pki/apiserver-kubelet-client.crt"
+    assert api["kubelet-client-key"] == "/etc/minik8s/pki/apiserver-kubelet-client.key"
+    assert api["kubelet-certificate-authority"] == "/etc/minik8s/pki/ca.crt"
     # HTTPS with the PKI of the config directory (minik8s.cluster.pki writes those files).
     assert api["tls-cert-file"] == "/etc/minik8s/pki/apiserver.crt"
     assert api["tls-private-key-file"] == "/etc/minik8s/pki/apiserver.key"
@@ -58,7 +61,9 @@ def test_etcd_listens_on_loopback_only() -> None:
 def test_node_files() -> None:
     files = config.node_files(NODE)
     kubelet = files["kubelet.yaml"]["kubelet"]
-    assert kubelet == {"kubeconfig": "/etc/minik8s/kubelet.conf", "token": "s3cret", "node-name": "node1",
+    assert kubelet == {"kubeconfig": "/etc/minik8s/kubelet.conf", "tls-cert-file": "/etc/minik8s/pki/kubelet.crt",
+                       "tls-private-key-file": "/etc/minik8s/pki/kubelet.key",
+                       "client-ca-file": "/etc/minik8s/pki/ca.crt", "node-name": "node1",
                        "node-ip": "192.168.56.11", "port": 10250, "docker-host": "unix:///var/run/docker.sock",
                        "pod-cidr": "10.244.1.0/24", "root-dir": "/var/lib/minik8s/kubelet",
                        "cluster-dns": "10.96.0.10", "cluster-domain": "cluster.local",
@@ -110,7 +115,7 @@ def test_written_files_are_read_by_minik8s_config(tmp_path: pathlib.Path) -> Non
     paths = config.write_files(tmp_path, config.node_files(NODE))
     kubelet = tmp_path / "kubelet.yaml"
     assert kubelet in paths
-    assert oct(os.stat(kubelet).st_mode & 0o777) == "0o600", "config files carry tokens"
+    assert oct(os.stat(kubelet).st_mode & 0o777) == "0o600", "config files are the components' own"
     text = kubelet.read_text()
     assert text.startswith("# Written by minik8s") and f"minik8s --config {kubelet} kubelet" in text
     assert config.read_options(kubelet, "kubelet")["node-ip"] == "192.168.56.11"
@@ -119,7 +124,7 @@ def test_written_files_are_read_by_minik8s_config(tmp_path: pathlib.Path) -> Non
     sub = _command("kubelet").make_context("kubelet", [], parent=ctx, resilient_parsing=True)
     assert sub.params["node_ip"] == "192.168.56.11"
     assert sub.params["pod_cidr"] == "10.244.1.0/24"
-    assert sub.params["token"] == "s3cret"
+    assert sub.params["tls_cert_file"] == "/etc/minik8s/pki/kubelet.crt"
 
 
 def test_render_is_yaml_with_the_command_as_the_only_key() -> None:

@@ -11,7 +11,7 @@ from minik8s.cluster import spec
 
 def _plan(**kw: object) -> spec.ClusterSpec:
     args: dict = dict(name="local", state_dir="/tmp/x", nodes=3, subnet="172.31.0.0/24", api_port=6443,
-                      etcd_client_port=2379, etcd_peer_port=2380, kubelet_token="t")
+                      etcd_client_port=2379, etcd_peer_port=2380)
     args.update(kw)
     return spec.plan(**args)
 

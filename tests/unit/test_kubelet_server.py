@@ -1,7 +1,11 @@
-"""The kubelet's logs/exec server and the API server's node proxy, on loopback with a fake engine."""
+"""The kubelet's logs/exec server and the API server's node proxy, on loopback with a fake engine.
+
+Over HTTPS as in a cluster: a throwaway CA issues the kubelet's serving certificate and the
+client certificates, and the proxy calls the kubelet with the API server's."""
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -9,16 +13,40 @@ import pytest
 from aiohttp import web
 
 from minik8s.api import errors
+from minik8s.api import identities
 from minik8s.api import resources
 from minik8s.apiserver import handlers
 from minik8s.apiserver import nodeproxy
+from minik8s.client import tls as tls_mod
 from minik8s.kubelet import fakeruntime
 from minik8s.kubelet import runtime
 from minik8s.kubelet import server as server_mod
+from minik8s.kubelet import servertls
+from minik8s.util import pki
 from minik8s.util import procs
 
 PODS = resources.must("", "v1", "pods")
-TOKEN = "s3cret"
+CA_KEY, CA_CERT = pki.make_ca()
+CA_PEM = pki.cert_pem(CA_CERT)
+
+
+def issue(spec: pki.CertSpec, ca: tuple[Any, Any] = (CA_KEY, CA_CERT)) -> tuple[bytes, bytes]:
+    key = pki.new_key()
+    return pki.cert_pem(pki.issue(ca[0], ca[1], key.public_key(), spec)), pki.key_pem(key)
+
+
+def client(user: str, groups: tuple[str, ...] = (), ca: tuple[Any, Any] = (CA_KEY, CA_CERT)) -> ssl.SSLContext:
+    cert, key = issue(pki.CertSpec(user, groups), ca)
+    return tls_mod.client_context(tls_mod.TLSConfig(ca=CA_PEM, cert=cert, key=key))
+
+
+APISERVER = client(identities.APISERVER_KUBELET_CLIENT)
+ANONYMOUS = tls_mod.client_context(tls_mod.TLSConfig(ca=CA_PEM))
+
+
+def server_tls() -> ssl.SSLContext:
+    cert, key = issue(servertls.serving_spec("n1", ["127.0.0.1"]))
+    return servertls.server_context(cert=cert, key=key, client_ca=CA_PEM)
 
 
 def make_pod() -> dict[str, Any]:
@@ -31,75 +59,88 @@ def make_pod() -> dict[str, Any]:
 
 
 class Kubelet:
-    def __init__(self, token: str) -> None:
+    def __init__(self) -> None:
         self.rt = fakeruntime.FakeRuntime()
         self.pod = make_pod()
         for cid, text in (("cur", b"one\ntwo\nthree\n"), ("old", b"before the crash\n")):
             self.rt.containers[cid] = fakeruntime.FakeContainer(cid, cid, {}, "x", runtime.RUNNING, logs=text)
         self.server = server_mod.KubeletServer(
             self.rt, find_pod=lambda ns, name: self.pod if (ns, name) == ("ns", "p") else None,
-            pod_status=lambda pod: pod["status"], list_pods=lambda: [self.pod], token=token, bind="127.0.0.1",
+            pod_status=lambda pod: pod["status"], list_pods=lambda: [self.pod], tls=server_tls(), bind="127.0.0.1",
             port=procs.free_port())
-        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.url = f"https://127.0.0.1:{self.server.port}"
 
 
 @pytest.fixture
 async def kubelet() -> AsyncIterator[Kubelet]:
-    k = Kubelet(TOKEN)
+    k = Kubelet()
     await k.server.start()
     yield k
     await k.server.stop()
 
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-async def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as s, s.get(url, headers=headers) as resp:
+async def get(url: str, ctx: ssl.SSLContext = APISERVER) -> tuple[int, str]:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s, s.get(url) as resp:
         return resp.status, await resp.text()
 
 
-async def test_token_is_required(kubelet: Kubelet) -> None:
-    assert (await get(kubelet.url + "/healthz"))[0] == 200
-    status, body = await get(kubelet.url + "/pods")
+async def test_only_the_api_servers_certificate_and_masters_are_served(kubelet: Kubelet) -> None:
+    assert (await get(kubelet.url + "/healthz", ANONYMOUS))[0] == 200
+    status, body = await get(kubelet.url + "/pods", ANONYMOUS)
     assert status == 401 and json.loads(body)["reason"] == "Unauthorized"
-    status, _ = await get(kubelet.url + "/pods", {"Authorization": "Bearer wrong"})
-    assert status == 401
-    status, body = await get(kubelet.url + "/pods", AUTH)
+    # A node's own certificate, a user's: authenticated, not authorized.
+    for who in (client("system:node:n1", (identities.NODES,)), client("jane", ("developers",))):
+        status, body = await get(kubelet.url + "/pods", who)
+        assert status == 403 and json.loads(body)["reason"] == "Forbidden"
+    status, body = await get(kubelet.url + "/pods", client(identities.ADMIN, (identities.MASTERS,)))
+    assert status == 200
+    status, body = await get(kubelet.url + "/pods")
     assert status == 200 and json.loads(body)["items"][0]["metadata"]["name"] == "p"
+    # The same name from another CA does not get past the handshake.
+    other = pki.make_ca("other-ca")
+    with pytest.raises(aiohttp.ClientError):
+        await get(kubelet.url + "/pods", client(identities.APISERVER_KUBELET_CLIENT, ca=other))
+    # Nor does plain HTTP.
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.ClientError):
+            async with s.get(kubelet.url.replace("https://", "http://") + "/pods") as resp:
+                await resp.read()
 
 
-async def test_without_a_token_only_loopback_is_served() -> None:
-    k = Kubelet("")
-    await k.server.start()
+async def test_a_kubelet_without_a_certificate_serves_a_self_signed_one_nobody_trusts() -> None:
+    ctx = servertls.load(cert_file="", key_file="", client_ca_file="", kubeconfig_ca=CA_PEM, node_name="n1",
+                         node_ip="127.0.0.1")
+    rt = fakeruntime.FakeRuntime()
+    server = server_mod.KubeletServer(rt, find_pod=lambda ns, name: None, pod_status=lambda pod: {},
+                                      list_pods=list, tls=ctx, bind="127.0.0.1", port=procs.free_port())
+    await server.start()
     try:
-        assert (await get(k.url + "/pods"))[0] == 200  # we are on loopback
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await get(f"https://127.0.0.1:{server.port}/pods")
     finally:
-        await k.server.stop()
-    assert server_mod._is_loopback("127.0.0.1") and server_mod._is_loopback("::1")
-    assert not server_mod._is_loopback("10.0.0.5") and not server_mod._is_loopback(None)
+        await server.stop()
 
 
 async def test_logs(kubelet: Kubelet) -> None:
     base = kubelet.url + "/containerLogs/ns/p/app"
-    assert await get(base, AUTH) == (200, "one\ntwo\nthree\n")
-    assert await get(base + "?tailLines=1", AUTH) == (200, "three\n")
-    assert await get(base + "?previous=true", AUTH) == (200, "before the crash\n")
-    assert await get(base + "?limitBytes=5", AUTH) == (200, "one\nt")
-    status, body = await get(kubelet.url + "/containerLogs/ns/p/side", AUTH)
+    assert await get(base) == (200, "one\ntwo\nthree\n")
+    assert await get(base + "?tailLines=1") == (200, "three\n")
+    assert await get(base + "?previous=true") == (200, "before the crash\n")
+    assert await get(base + "?limitBytes=5") == (200, "one\nt")
+    status, body = await get(kubelet.url + "/containerLogs/ns/p/side")
     assert status == 400
     assert json.loads(body)["message"] == 'container "side" in pod "p" is waiting to start: trying and failing to pull image'
-    status, body = await get(kubelet.url + "/containerLogs/ns/p/nope", AUTH)
+    status, body = await get(kubelet.url + "/containerLogs/ns/p/nope")
     assert status == 400 and json.loads(body)["message"] == "container nope is not valid for pod p"
-    status, _ = await get(kubelet.url + "/containerLogs/ns/other/app", AUTH)
+    status, _ = await get(kubelet.url + "/containerLogs/ns/other/app")
     assert status == 404
 
 
-async def exec_ws(url: str, headers: dict[str, str], stdin: bytes = b"") -> tuple[bytes, dict[str, Any]]:
+async def exec_ws(url: str, ctx: ssl.SSLContext = APISERVER, stdin: bytes = b"") -> tuple[bytes, dict[str, Any]]:
     out = b""
     status: dict[str, Any] = {}
-    async with aiohttp.ClientSession() as s:
-        async with s.ws_connect(url, protocols=("v5.channel.k8s.io",), headers=headers) as ws:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
+        async with s.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
             assert ws.protocol == "v5.channel.k8s.io"
             if stdin:
                 await ws.send_bytes(b"\x00" + stdin)
@@ -116,19 +157,18 @@ async def exec_ws(url: str, headers: dict[str, str], stdin: bytes = b"") -> tupl
 
 async def test_exec_speaks_the_channel_protocol(kubelet: Kubelet) -> None:
     kubelet.rt.exec_results[("sh", "-c", "exit 3")] = runtime.ExecResult(3, b"bye\n")
-    out, status = await exec_ws(kubelet.url + "/exec/ns/p/app?command=sh&command=-c&command=exit+3&stdout=true",
-                                AUTH)
+    out, status = await exec_ws(kubelet.url + "/exec/ns/p/app?command=sh&command=-c&command=exit+3&stdout=true")
     assert out == b"bye\n"
     assert status["status"] == "Failure" and status["reason"] == "NonZeroExitCode"
     assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
     assert ("exec_stream", "cur", ("sh", "-c", "exit 3")) in kubelet.rt.calls
-    out, status = await exec_ws(kubelet.url + "/exec/ns/p/app?command=cat&stdin=true&stdout=true", AUTH, b"hi")
+    out, status = await exec_ws(kubelet.url + "/exec/ns/p/app?command=cat&stdin=true&stdout=true", stdin=b"hi")
     assert status == {"metadata": {}, "status": "Success"}
 
 
 async def test_exec_into_a_container_that_does_not_run(kubelet: Kubelet) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as e:
-        await exec_ws(kubelet.url + "/exec/ns/p/side?command=ls", AUTH)
+        await exec_ws(kubelet.url + "/exec/ns/p/side?command=ls")
     assert e.value.status == 400
 
 
@@ -155,7 +195,7 @@ def node(port: int) -> dict[str, Any]:
 
 @pytest.fixture
 async def api(kubelet: Kubelet) -> AsyncIterator[str]:
-    proxy = nodeproxy.make_node_proxy(Store(kubelet.pod, node(kubelet.server.port)), TOKEN)  # type: ignore[arg-type]
+    proxy = nodeproxy.make_node_proxy(Store(kubelet.pod, node(kubelet.server.port)), APISERVER)  # type: ignore[arg-type]
 
     async def route(request: web.Request) -> web.StreamResponse:
         try:
@@ -186,7 +226,7 @@ async def test_proxy_forwards_logs_and_errors(api: str) -> None:
 
 async def test_proxy_relays_exec(api: str, kubelet: Kubelet) -> None:
     kubelet.rt.exec_results[("echo", "hi")] = runtime.ExecResult(0, b"hi\n")
-    out, status = await exec_ws(api + "/p/exec?container=app&command=echo&command=hi&stdout=true", {})
+    out, status = await exec_ws(api + "/p/exec?container=app&command=echo&command=hi&stdout=true")
     assert out == b"hi\n" and status == {"metadata": {}, "status": "Success"}
 
 
@@ -218,11 +258,11 @@ async def test_logs_and_exec_of_init_and_ephemeral_containers(kubelet: Kubelet) 
     kubelet.rt.containers["init1"] = fakeruntime.FakeContainer("init1", "init1", {}, "x", runtime.EXITED,
                                                                logs=b"set up\n")
     kubelet.rt.containers["dbg1"] = fakeruntime.FakeContainer("dbg1", "dbg1", {}, "x", runtime.RUNNING)
-    assert await get(kubelet.url + "/containerLogs/ns/p/setup", AUTH) == (200, "set up\n")
+    assert await get(kubelet.url + "/containerLogs/ns/p/setup") == (200, "set up\n")
     kubelet.rt.exec_results[("ps",)] = runtime.ExecResult(0, b"PID\n")
-    out, status = await exec_ws(kubelet.url + "/exec/ns/p/dbg?command=ps&stdout=true", AUTH)
+    out, status = await exec_ws(kubelet.url + "/exec/ns/p/dbg?command=ps&stdout=true")
     assert out == b"PID\n" and status == {"metadata": {}, "status": "Success"}
     assert ("exec_stream", "dbg1", ("ps",)) in kubelet.rt.calls
     with pytest.raises(aiohttp.WSServerHandshakeError) as e:  # an init container that has ended runs nothing
-        await exec_ws(kubelet.url + "/exec/ns/p/setup?command=ps", AUTH)
+        await exec_ws(kubelet.url + "/exec/ns/p/setup?command=ps")
     assert e.value.status == 400

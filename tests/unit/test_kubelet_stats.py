@@ -15,6 +15,7 @@ from minik8s.kubelet import server as server_mod
 from minik8s.kubelet import fakeruntime
 from minik8s.kubelet import stats
 from minik8s.util import procs
+from tests.unit import test_kubelet_server
 
 
 class V1Tree:
@@ -289,27 +290,27 @@ def test_pod_series_are_capped() -> None:
     assert len(family.samples) == stats.MAX_POD_SERIES
 
 
-async def test_kubelet_server_serves_the_stats_with_its_token(tmp_path: pathlib.Path) -> None:
+async def test_kubelet_server_serves_the_stats_to_the_api_server_only(tmp_path: pathlib.Path) -> None:
     clock = Clock()
     p, tree = provider(tmp_path, [container("c1", "web", "app")], clock)
     tree.set("docker/c1", cpu_ns=1_000_000_000, usage=80 << 20, inactive_file=20 << 20)
     await p.sample()
     server = server_mod.KubeletServer(fakeruntime.FakeRuntime(), find_pod=lambda ns, n: None,
-                                      pod_status=lambda pod: {}, list_pods=list, token="t0k",
+                                      pod_status=lambda pod: {}, list_pods=list, tls=test_kubelet_server.server_tls(),
                                       bind="127.0.0.1", port=procs.free_port(), stats=p)
     await server.start()
     try:
-        url = f"http://127.0.0.1:{server.port}"
-        async with aiohttp.ClientSession() as s:
+        url = f"https://127.0.0.1:{server.port}"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=test_kubelet_server.ANONYMOUS)) as s:
             async with s.get(url + "/metrics/resource") as resp:
                 assert resp.status == 401
-            headers = {"Authorization": "Bearer t0k"}
-            async with s.get(url + "/metrics/resource", headers=headers) as resp:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=test_kubelet_server.APISERVER)) as s:
+            async with s.get(url + "/metrics/resource") as resp:
                 assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
                 assert "container_memory_working_set_bytes" in await resp.text()
-            async with s.get(url + "/stats/summary", headers=headers) as resp:
+            async with s.get(url + "/stats/summary") as resp:
                 assert (await resp.json())["pods"][0]["podRef"]["name"] == "web"
-            async with s.get(url + "/metrics/pods", headers=headers) as resp:
+            async with s.get(url + "/metrics/pods") as resp:
                 assert resp.status == 200
     finally:
         await server.stop()

@@ -150,7 +150,7 @@ def node(name: str, ip: str, port: int = 10250) -> dict[str, Any]:
                                                     "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}}
 
 
-async def test_scraper_asks_each_node_with_the_kubelet_token_and_survives_failures() -> None:
+async def test_scraper_asks_each_kubelet_over_https_and_survives_failures() -> None:
     clock = Clock(100.0)
     nodes = [node("n1", "172.31.0.11"), node("n2", "172.31.0.12", 10255), {"metadata": {"name": "bare"}}]
 
@@ -158,17 +158,17 @@ async def test_scraper_asks_each_node_with_the_kubelet_token_and_survives_failur
         return nodes
 
     fetch = FakeFetch({
-        "http://172.31.0.11:10250/metrics/resource": kubelet_text(100.0, {("ns", "web", "app"): (1.0, 1 << 20)},
-                                                                  (5.0, 1 << 30)),
-        "http://172.31.0.11:10250/metrics/pods": "",
+        "https://172.31.0.11:10250/metrics/resource": kubelet_text(100.0, {("ns", "web", "app"): (1.0, 1 << 20)},
+                                                                   (5.0, 1 << 30)),
+        "https://172.31.0.11:10250/metrics/pods": "",
         "http://172.31.0.11:10249/metrics": proxy_text(1, 2),
     })
     resources, custom = resource_store.ResourceStore(), custom_store.CustomStore(clock=clock)
-    s = scraper_mod.Scraper(list_nodes, resources, custom, kubelet_token="tok", fetch=fetch, clock=clock)
+    s = scraper_mod.Scraper(list_nodes, resources, custom, fetch=fetch, clock=clock)
     await s.scrape_once()
-    assert ("http://172.31.0.11:10250/metrics/resource", {"Authorization": "Bearer tok"}) in fetch.asked
-    assert ("http://172.31.0.11:10249/metrics", {}) in fetch.asked  # the proxy's counts need no token
-    assert ("http://172.31.0.12:10255/metrics/resource", {"Authorization": "Bearer tok"}) in fetch.asked
+    assert ("https://172.31.0.11:10250/metrics/resource", {}) in fetch.asked
+    assert ("http://172.31.0.11:10249/metrics", {}) in fetch.asked  # the proxy's counts are open
+    assert ("https://172.31.0.12:10255/metrics/resource", {}) in fetch.asked
     assert set(s.failures) == {"n2", "bare"} and "connection refused" in s.failures["n2"]
     assert resources.series() == 2 and custom.series() == 2
     nodes[:] = []

@@ -130,7 +130,7 @@ def test_a_new_advertise_address_reissues_the_serving_certificate(tmp_path: path
 def test_node_credentials_per_agent(tmp_path: pathlib.Path) -> None:
     ca, _ = _master(tmp_path / "master")
     node_dir = tmp_path / "node"
-    cluster_pki.ensure_node(node_dir, ca, node_name="node7", server="https://10.0.0.1:6443")
+    cluster_pki.ensure_node(node_dir, ca, node_name="node7", node_ip="10.0.0.7", server="https://10.0.0.1:6443")
     users = {}
     for name in (cluster_pki.KUBELET_KUBECONFIG, cluster_pki.PROXY_KUBECONFIG, cluster_pki.NETWORK_AGENT_KUBECONFIG):
         access = kubeconfig.load(node_dir / name)
@@ -141,6 +141,18 @@ def test_node_credentials_per_agent(tmp_path: pathlib.Path) -> None:
                      "network-agent.conf": ("system:network-agent", ())}
     assert (node_dir / "pki" / "ca.crt").read_bytes() == ca.cert_pem
     assert not (node_dir / "pki" / "ca.key").exists()
+    # The kubelet's serving certificate: the node's name and address, for servers only.
+    serving = pki.load_cert((node_dir / "pki" / "kubelet.crt").read_bytes())
+    assert pki.subject(serving.subject) == ("system:node:node7", ("system:nodes",))
+    assert pki.sans(serving) == ({"node7"}, {"10.0.0.7"})
+    assert pki.extended_key_usages(serving) == {"server"} and pki.signed_by(serving, ca.cert)
+    assert stat.S_IMODE((node_dir / "pki" / "kubelet.key").stat().st_mode) == 0o600
+    # A new address is a new certificate; the same one keeps it.
+    cluster_pki.ensure_node(node_dir, ca, node_name="node7", node_ip="10.0.0.7", server="https://10.0.0.1:6443")
+    assert pki.load_cert((node_dir / "pki" / "kubelet.crt").read_bytes()).serial_number == serving.serial_number
+    actions = cluster_pki.ensure_node(node_dir, ca, node_name="node7", node_ip="10.0.0.8",
+                                      server="https://10.0.0.1:6443")
+    assert any("kubelet.crt" in a and "10.0.0.8" in a for a in actions), actions
 
 
 def test_a_kubeconfig_from_another_ca_is_replaced(tmp_path: pathlib.Path) -> None:

@@ -26,9 +26,9 @@ from minik8s.kubelet import fakeruntime
 from minik8s.kubelet import runtime
 from minik8s.util import procs
 from minik8s.util import spdy
-from tests.unit.test_kubelet_server import AUTH
+from tests.unit.test_kubelet_server import ANONYMOUS
+from tests.unit.test_kubelet_server import APISERVER
 from tests.unit.test_kubelet_server import PODS
-from tests.unit.test_kubelet_server import TOKEN
 from tests.unit.test_kubelet_server import Kubelet
 from tests.unit.test_kubelet_server import Store
 from tests.unit.test_kubelet_server import node
@@ -36,7 +36,7 @@ from tests.unit.test_kubelet_server import node
 
 @pytest.fixture
 async def kubelet() -> AsyncIterator[Kubelet]:
-    k = Kubelet(TOKEN)
+    k = Kubelet()
     await k.server.start()
     yield k
     await k.server.stop()
@@ -44,7 +44,7 @@ async def kubelet() -> AsyncIterator[Kubelet]:
 
 @pytest.fixture
 async def api(kubelet: Kubelet) -> AsyncIterator[tuple[str, int]]:
-    proxy = nodeproxy.make_node_proxy(Store(kubelet.pod, node(kubelet.server.port)), TOKEN)  # type: ignore[arg-type]
+    proxy = nodeproxy.make_node_proxy(Store(kubelet.pod, node(kubelet.server.port)), APISERVER)  # type: ignore[arg-type]
 
     async def route(request: web.Request) -> web.StreamResponse:
         try:
@@ -291,13 +291,13 @@ async def test_port_forward_without_a_known_protocol_is_refused(api: tuple[str, 
     assert status == 403 and headers["x-accepted-stream-protocol-versions"] == "portforward.k8s.io"
 
 
-async def test_kubelet_port_forward_needs_the_token_and_a_valid_port(kubelet: Kubelet) -> None:
-    async with aiohttp.ClientSession() as s:
-        for url, headers, code in ((f"{kubelet.url}/portForward/ns/p?port=80", {}, 401),
-                                   (f"{kubelet.url}/portForward/ns/p?port=0", AUTH, 400),
-                                   (f"{kubelet.url}/portForward/ns/other?port=80", AUTH, 404)):
+async def test_kubelet_port_forward_needs_the_api_servers_certificate_and_a_valid_port(kubelet: Kubelet) -> None:
+    for url, ctx, code in ((f"{kubelet.url}/portForward/ns/p?port=80", ANONYMOUS, 401),
+                           (f"{kubelet.url}/portForward/ns/p?port=0", APISERVER, 400),
+                           (f"{kubelet.url}/portForward/ns/other?port=80", APISERVER, 404)):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
             with pytest.raises(aiohttp.WSServerHandshakeError) as e:
-                await s.ws_connect(url, protocols=("v5.channel.k8s.io",), headers=headers)
+                await s.ws_connect(url, protocols=("v5.channel.k8s.io",))
             assert e.value.status == code
 
 

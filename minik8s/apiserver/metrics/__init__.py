@@ -9,7 +9,7 @@ the API server itself, with a scraper running in it:
   below: two readings per container, node and counter series, a few hundred bytes per
   container (measured in bench/hpa.py), nothing kept for what no longer runs.
 - **No aggregation layer, no second set of credentials.** The API server already talks
-  to every kubelet (logs, exec) with `--kubelet-token`, and knows the nodes, pods and
+  to every kubelet (logs, exec) with its kubelet client certificate, and knows the nodes, pods and
   Endpoints the metrics must be matched with. An APIService proxy would need front-proxy
   authentication and its own TLS set-up for the same result.
 - The cost of the choice: with several API servers each would scrape every node (minik8s

@@ -7,20 +7,21 @@ Per node, concurrently (at most `concurrency` nodes at once, each request bounde
 answer keeps no fresh data: its series age out (custom_store's stale_after) or are
 replaced at its next good scrape. Nodes that are gone are dropped from the stores.
 
-Credentials: the kubelet is asked with `Authorization: Bearer <--kubelet-token>`, as
-the API server's logs/exec proxy asks (nodeproxy.py); the proxy's counts are open.
-When the kubelet moves to HTTPS, `KubeletFetch` (the one place that builds these
-requests) is where its TLS settings go.
+Credentials: the kubelet is asked over HTTPS with the API server's kubelet client
+certificate, its serving certificate checked, as the logs/exec proxy asks
+(minik8s.apiserver.kubeletclient); the proxy's counts are open.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from typing import Any, Awaitable, Callable
 
 import aiohttp
 
+from minik8s.apiserver import kubeletclient
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver.metrics import custom_store
 from minik8s.apiserver.metrics import resource_store
@@ -37,12 +38,13 @@ Fetch = Callable[[str, dict[str, str], float], Awaitable[str]]
 class HttpFetch:
     """The real Fetch: one aiohttp session, bodies capped at MAX_BODY."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # for https URLs: the kubelets'
         self._session: aiohttp.ClientSession | None = None
 
     async def __call__(self, url: str, headers: dict[str, str], timeout: float) -> str:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, ssl=self.tls or True))
         async with self._session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             if resp.status != 200:
                 raise OSError(f"{url}: HTTP {resp.status}")
@@ -59,24 +61,21 @@ class HttpFetch:
 
 class Scraper:
     def __init__(self, list_nodes: Callable[[], Awaitable[list[Obj]]], resources: resource_store.ResourceStore,
-                 custom: custom_store.CustomStore, *, kubelet_token: str = "", resolution: float = 15.0,
+                 custom: custom_store.CustomStore, *, kubelet_tls: ssl.SSLContext | None = None,
+                 resolution: float = 15.0,
                  proxy_port: int = 10249, timeout: float = 5.0, concurrency: int = 16, fetch: Fetch | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.list_nodes = list_nodes
         self.resources = resources
         self.custom = custom
-        self.kubelet_token = kubelet_token
         self.resolution = resolution
         self.proxy_port = proxy_port
         self.timeout = timeout
-        self.fetch: Fetch = fetch or HttpFetch()
+        self.fetch: Fetch = fetch or HttpFetch(kubelet_tls)
         self.clock = clock
         self._limit = asyncio.Semaphore(concurrency)
         self.rounds = 0
         self.failures: dict[str, str] = {}  # node -> what failed in the last round
-
-    def _kubelet_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.kubelet_token}"} if self.kubelet_token else {}
 
     async def _get(self, url: str, headers: dict[str, str]) -> str:
         async with self._limit:
@@ -89,15 +88,16 @@ class Scraper:
         except Exception as e:  # noqa: BLE001 - a node without an address is just skipped
             self.failures[name] = str(e)
             return
+        kubelet = kubeletclient.base_url(host, port)
         host = f"[{host}]" if ":" in host else host
         problems: list[str] = []
 
         async def kubelet_resource() -> None:
-            text = await self._get(f"http://{host}:{port}/metrics/resource", self._kubelet_headers())
+            text = await self._get(f"{kubelet}/metrics/resource", {})
             self.resources.update(name, resource_store.parse_resource_metrics(text))
 
         async def kubelet_pods() -> None:
-            text = await self._get(f"http://{host}:{port}/metrics/pods", self._kubelet_headers())
+            text = await self._get(f"{kubelet}/metrics/pods", {})
             self.custom.update_pods(name, custom_store.parse_pod_metrics(text, self.clock()))
 
         async def proxy() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +26,8 @@ NODES = resources.must("", "v1", "nodes")
 
 
 class MetricsService:
-    def __init__(self, store: storage_mod.Storage, *, kubelet_token: str = "", resolution: float = 15.0,
+    def __init__(self, store: storage_mod.Storage, *, kubelet_tls: ssl.SSLContext | None = None,
+                 resolution: float = 15.0,
                  proxy_port: int = 10249) -> None:
         self.store = store
         self.resolution = resolution
@@ -34,7 +36,7 @@ class MetricsService:
         self.custom = custom_store.CustomStore(stale_after=max(3 * resolution, 30.0))
         self.api = api.MetricsApi(self.resources, self.custom, self._list)
         self.scraper = scraper_mod.Scraper(self._list_nodes, self.resources, self.custom,
-                                           kubelet_token=kubelet_token, resolution=resolution or 15.0,
+                                           kubelet_tls=kubelet_tls, resolution=resolution or 15.0,
                                            proxy_port=proxy_port)
         self._task: asyncio.Task[None] | None = None
         for item in api.aggregated_groups():

@@ -1,7 +1,8 @@
 """Fixtures for the kubelet on the real Docker engine, with the real API server and etcd.
 
-- `apiserver` is overridden here: an API server started with --kubelet-token,
-  so `kubectl logs/exec` reach the kubelet (the shared fixtures `namespace`
+- `apiserver` is overridden here: an API server of its own (prefix /kubelet-tests),
+  with the kubelet client certificate every test API server has, so `kubectl
+  logs/exec` reach the kubelet (which serves HTTPS with a certificate from the test CA) (the shared fixtures `namespace`
   and `client` then use this one for the tests below this directory).
 - `kubelet`: one kubelet process shared by the session, with its own node
   name, root dir and pod network: a CNI configuration (what the network agent
@@ -42,17 +43,16 @@ from minik8s.network import cniconfig
 from minik8s.util import procs
 from tests import conftest as root
 
-TOKEN = "kubelet-test-token"
 DOCKERD_LOG = "/tmp/minik8s-dockerd.log"
 REPO = root.REPO
 
-def start_apiserver_with_token(tmp: pathlib.Path, etcd: procs.EtcdProcess) -> root.ApiServerProcess:
-    return root.start_apiserver(tmp, etcd, prefix="/kubelet-tests", extra=["--kubelet-token", TOKEN])
+def start_kubelet_apiserver(tmp: pathlib.Path, etcd: procs.EtcdProcess) -> root.ApiServerProcess:
+    return root.start_apiserver(tmp, etcd, prefix="/kubelet-tests")
 
 
 @pytest.fixture(scope="session")
 def apiserver(session_tmp: pathlib.Path, etcd: procs.EtcdProcess) -> Iterator[root.ApiServerProcess]:
-    server = start_apiserver_with_token(session_tmp, etcd)
+    server = start_kubelet_apiserver(session_tmp, etcd)
     yield server
     server.stop()
 
@@ -132,7 +132,8 @@ class KubeletProcess:
         kubeconfig = self.apiserver.kubeconfig_for(identities.node_user(self.node), (identities.NODES,))
         return [sys.executable, "-m", "minik8s", "kubelet", "--kubeconfig", kubeconfig,
                 "--node-name", self.node, "--node-ip", "127.0.0.1", "--pod-cidr", self.cidr,
-                "--cni-conf-dir", str(self.cni_conf_dir), "--port", str(self.port), "--token", TOKEN,
+                "--cni-conf-dir", str(self.cni_conf_dir), "--port", str(self.port),
+                *root.test_pki().kubelet_args(self.node, "127.0.0.1"),
                 "--root-dir", str(self.root), "--docker-host", f"unix://{procs.DOCKER_SOCKET}",
                 "--backoff-base", "1", "--backoff-max", "4", "--lease-interval", "1",
                 "--node-status-update-interval", "1", "--housekeeping-interval", "1", *self.extra]
@@ -146,7 +147,7 @@ class KubeletProcess:
             if proc.poll() is not None:
                 raise RuntimeError(f"kubelet exited ({proc.returncode}):\n{self.log()[-3000:]}")
             try:
-                with procs.LOOPBACK_OPENER.open(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as resp:
+                with root.opener(None).open(f"https://127.0.0.1:{self.port}/healthz", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
