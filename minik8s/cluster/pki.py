@@ -250,21 +250,10 @@ def ensure_cert(cert_path: pathlib.Path, key_path: pathlib.Path, ca: CA, spec: p
 def serving_spec(addresses: Iterable[str], service_ip: str, cluster_domain: str = "cluster.local",
                  extra_sans: Iterable[str] = ()) -> pki.CertSpec:
     """The API server's certificate: every name a client may reach it by."""
-    ips = ["127.0.0.1"]
-    dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-           f"kubernetes.default.svc.{cluster_domain}"]
-    for name in [*addresses, service_ip, *extra_sans]:
-        if not name:
-            continue
-        try:
-            ipaddress.ip_address(name)
-        except ValueError:
-            target = dns
-        else:
-            target = ips
-        if name not in target:
-            target.append(name)
-    return pki.CertSpec("kube-apiserver", dns_names=tuple(dns), ip_addresses=tuple(ips), client=False, server=True)
+    dns, ips = pki.split_names(["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
+                                "kubernetes.default.svc", f"kubernetes.default.svc.{cluster_domain}",
+                                *addresses, service_ip, *extra_sans])
+    return pki.CertSpec("kube-apiserver", dns_names=dns, ip_addresses=ips, client=False, server=True)
 
 
 def first_service_ip(service_cidr: str) -> str:

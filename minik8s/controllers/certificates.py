@@ -85,13 +85,20 @@ def _no_names(req: x509.CertificateSigningRequest) -> bool:
     return False
 
 
-def kubelet_client_problem(csr: dict[str, Any], req: x509.CertificateSigningRequest) -> str | None:
-    """Why this is not a kubelet client request (Kubernetes' ValidateKubeletClientCSR), or None."""
+def _node_subject_problem(req: x509.CertificateSigningRequest) -> str | None:
     cn, orgs = pki.subject(req.subject)
     if orgs != (identities.NODES,):
         return f"the subject's organization must be exactly {identities.NODES}, not {list(orgs)}"
     if identities.node_name_of(cn) is None:
         return f"the subject's common name must begin with {identities.NODE_PREFIX}"
+    return None
+
+
+def kubelet_client_problem(csr: dict[str, Any], req: x509.CertificateSigningRequest) -> str | None:
+    """Why this is not a kubelet client request (Kubernetes' ValidateKubeletClientCSR), or None."""
+    problem = _node_subject_problem(req)
+    if problem:
+        return problem
     if not _no_names(req):
         return "a kubelet client certificate carries no subject alternative names"
     usages = set((csr.get("spec") or {}).get("usages") or [])
@@ -102,11 +109,9 @@ def kubelet_client_problem(csr: dict[str, Any], req: x509.CertificateSigningRequ
 
 def kubelet_serving_problem(csr: dict[str, Any], req: x509.CertificateSigningRequest) -> str | None:
     """Why this is not a kubelet serving request (Kubernetes' kubelet-serving signer rules), or None."""
-    cn, orgs = pki.subject(req.subject)
-    if orgs != (identities.NODES,):
-        return f"the subject's organization must be exactly {identities.NODES}, not {list(orgs)}"
-    if identities.node_name_of(cn) is None:
-        return f"the subject's common name must begin with {identities.NODE_PREFIX}"
+    problem = _node_subject_problem(req)
+    if problem:
+        return problem
     dns, ips, others = pki.request_sans(req)
     if others:
         return "a kubelet serving certificate carries only DNS names and IP addresses"

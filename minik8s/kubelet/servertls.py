@@ -17,7 +17,6 @@ As the kubelet's `--tls-cert-file`, `--tls-private-key-file` and `--client-ca-fi
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import logging
 import ssl
 from typing import Any
@@ -69,21 +68,8 @@ def self_signed(node_name: str, addresses: list[str]) -> tuple[bytes, bytes]:
 def serving_spec(node_name: str, addresses: list[str], days: float = pki.LEAF_DAYS) -> pki.CertSpec:
     """The kubelet serving certificate's subject and names (the kubelet-serving signer's
     shape: CN system:node:<name>, O system:nodes, the node's names and addresses)."""
-    ips: list[str] = []
-    dns: list[str] = []
-    for name in [*addresses, node_name]:
-        if not name:
-            continue
-        try:
-            ipaddress.ip_address(name)
-        except ValueError:
-            target = dns
-        else:
-            target = ips
-        if name not in target:
-            target.append(name)
-    return pki.CertSpec(identities.node_user(node_name), (identities.NODES,), dns_names=tuple(dns),
-                        ip_addresses=tuple(ips), client=False, server=True, days=days)
+    dns, ips = pki.split_names([*addresses, node_name])
+    return pki.CertSpec(identities.node_user(node_name), (identities.NODES,), dns_names=dns, ip_addresses=ips, client=False, server=True, days=days)
 
 
 def server_context(*, cert: bytes, key: bytes, client_ca: bytes | None) -> ssl.SSLContext:

@@ -19,7 +19,7 @@ import ipaddress
 import os
 import pathlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -194,6 +194,24 @@ def issue(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: PublicKey, 
 
 
 # --- certificate signing requests ----------------------------------------------------------
+
+
+def split_names(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(DNS names, IP addresses) out of names that may be either, in order, without repeats or blanks."""
+    dns: list[str] = []
+    ips: list[str] = []
+    for name in names:
+        if not name:
+            continue
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            target = dns
+        else:
+            target = ips
+        if name not in target:
+            target.append(name)
+    return tuple(dns), tuple(ips)
 
 
 def make_csr(key: PrivateKey, common_name: str, organizations: Sequence[str] = (), *,
