@@ -7,7 +7,7 @@ expiry, usable to authenticate and to sign), publishes `kube-public/cluster-info
 manager signs it with each token) and prints the exact `minik8s join` command: the
 token and the CA's hash (sha256 of its SubjectPublicKeyInfo). Beside it the Secret
 `kube-system/minik8s-cluster-info` carries what a node's config needs and is not
-public: the shared kubelet token and the cluster CIDR.
+public: the server URL and the cluster CIDR.
 
 How a node uses all this is minik8s.cluster.join.
 """

@@ -1,6 +1,7 @@
 """Streams on the multi-node cluster: the API server on the master reaches each node's
-kubelet at the node's own address (with the cluster's shared token), and port-forward
-dials inside the pod's network namespace on that node.
+kubelet at the node's own address (HTTPS, with its kubelet client certificate, the
+kubelet's certificate checked), and port-forward dials inside the pod's network namespace
+on that node.
 
 One pod per node serves only on its own 127.0.0.1; kubectl 1.27 (SPDY/3.1) and 1.32
 (SPDY tunnelled in a websocket) forward a local port to each, and exec and logs reach
