@@ -11,7 +11,7 @@ etcd is the exception in format only: it reads its own YAML config file
 (`etcd --config-file`), whose keys are its flag names. It listens on loopback only,
 on every path: the API server beside it is its one client. With several masters
 (stacked etcd) each member also listens for its peers on the master's address, over
-TLS with client certificates from the cluster CA (and only the peer CN accepted).
+TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt).
 
 Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
 PKI under pki/, a kubeconfig per component); the configs only point at them.
@@ -138,7 +138,8 @@ def etcd_config(m: MasterConfig) -> dict[str, Any]:
 
 def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
     """A stacked member: clients on loopback (its API server), peers on the master's address
-    over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt)."""
+    over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt) signed
+    by the etcd CA, the only one a member trusts."""
     addresses = dict(m.etcd_members)
     peer = f"https://{addresses[m.etcd_name]}:{m.etcd_peer_port}"
     return {
@@ -154,12 +155,9 @@ def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
         "peer-transport-security": {
             "cert-file": m.path("pki", "etcd-peer.crt"),
             "key-file": m.path("pki", "etcd-peer.key"),
-            "trusted-ca-file": m.path("pki", "ca.crt"),
+            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
             "client-cert-auth": True,
         },
-        # The cluster CA also signs every component's and node's client certificate:
-        # only the members' own CN may join the raft conversation.
-        "peer-cert-allowed-cn": "minik8s-etcd-peer",
     }
 
 

@@ -9,6 +9,8 @@ Laid out as kubeadm lays out /etc/kubernetes, under the config directory
                                             ClusterIP and kubernetes.default.svc.<domain>
     pki/apiserver-kubelet-client.crt, .key  the API server's client certificate towards kubelets
     pki/sa.key, pki/sa.pub                  the ServiceAccount token signing key pair (RSA, RS256)
+    pki/etcd-ca.crt, .key                   (several masters) the etcd peers' own CA, as kubeadm's
+                                            etcd/ca: only what it signs may join the etcd cluster
     pki/etcd-peer.crt, .key                 (several masters) the etcd member's certificate towards its
                                             peers, client and server, for the master's address
     admin.conf                              kubernetes-admin in system:masters (the user's kubeconfig)
@@ -364,6 +366,34 @@ def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, serve
 ETCD_PEER_CN = "minik8s-etcd-peer"
 ETCD_PEER_CRT = "etcd-peer.crt"
 ETCD_PEER_KEY = "etcd-peer.key"
+ETCD_CA_CN = "minik8s-etcd-ca"
+ETCD_CA_CRT = "etcd-ca.crt"
+ETCD_CA_KEY = "etcd-ca.key"
+
+
+def ensure_etcd_ca(config_dir: str | pathlib.Path, actions: Actions) -> CA:
+    """The etcd peers' CA, made if there is none.
+
+    Not the cluster CA: that one signs every component's and node's client certificate
+    (nodes get theirs through CSRs), and etcd 3.4 accepts any client certificate its
+    trusted CA signed whose SANs do not contradict the peer's address (certificates
+    without SANs pass), and cannot restrict the CN from its config file. A CA that signs
+    nothing but peer certificates makes "signed by it" mean "a member"."""
+    p = paths(config_dir)
+    crt, key_path = p.pki / ETCD_CA_CRT, p.pki / ETCD_CA_KEY
+    if crt.exists() or key_path.exists():
+        try:
+            ca = CA(pki.load_key(key_path.read_bytes()), pki.load_cert(crt.read_bytes()))
+        except OSError as e:
+            raise pki.PKIError(f"cannot read the etcd CA in {p.pki}: {e.strerror}") from None
+        if not pki.same_public_key(ca.cert, ca.key):
+            raise pki.PKIError(f"{key_path} is not the key of {crt}")
+        return ca
+    key, cert = pki.make_ca(ETCD_CA_CN)
+    pki.write_private(key_path, pki.key_pem(key))
+    pki.write_public(crt, pki.cert_pem(cert))
+    actions.append(f"made the etcd peers' CA {crt}")
+    return CA(key, cert)
 
 
 def etcd_peer_spec(address: str) -> pki.CertSpec:
@@ -377,20 +407,26 @@ def ensure_master_member(config_dir: str | pathlib.Path, cluster_dir: str | path
                          address: str, servers: Sequence[str], service_cidr: str,
                          cluster_domain: str = "cluster.local",
                          renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
-    """One master of several: the cluster's CA and ServiceAccount keys (made in `cluster_dir`)
-    copied in, as kubeadm copies them to each control-plane machine, then its own serving
-    certificate (its address), kubeconfigs (its own API server first) and etcd peer certificate."""
+    """One master of several: the cluster's CA, the etcd CA and the ServiceAccount keys (made in
+    `cluster_dir`) copied in, as kubeadm copies them to each control-plane machine, then its
+    own serving certificate (its address), kubeconfigs (its own API server first) and etcd
+    peer certificate."""
     src, dst = paths(cluster_dir), paths(config_dir)
+    actions: Actions = []
+    ensure_etcd_ca(cluster_dir, actions)
     dst.pki.mkdir(parents=True, exist_ok=True)
     for a, b, private in ((src.ca_crt, dst.ca_crt, False), (src.ca_key, dst.ca_key, True),
-                          (src.sa_key, dst.sa_key, True), (src.sa_pub, dst.sa_pub, False)):
+                          (src.sa_key, dst.sa_key, True), (src.sa_pub, dst.sa_pub, False),
+                          (src.pki / ETCD_CA_CRT, dst.pki / ETCD_CA_CRT, False),
+                          (src.pki / ETCD_CA_KEY, dst.pki / ETCD_CA_KEY, True)):
         data = a.read_bytes()
         if not b.exists() or b.read_bytes() != data:
             (pki.write_private if private else pki.write_public)(b, data)
-    _, actions = ensure_master(config_dir, server=server, addresses=[address], service_cidr=service_cidr,
-                               cluster_domain=cluster_domain, renew_before=renew_before, servers=servers)
-    ca = load_ca(config_dir)
-    ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, ca, etcd_peer_spec(address), actions,
+    _, made = ensure_master(config_dir, server=server, addresses=[address], service_cidr=service_cidr,
+                            cluster_domain=cluster_domain, renew_before=renew_before, servers=servers)
+    actions += made
+    etcd_ca = ensure_etcd_ca(config_dir, actions)
+    ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
                 renew_before=renew_before)
     return actions
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
@@ -60,7 +61,11 @@ def _lease_holder(kubeconfig: str) -> str:
         async with rest.from_kubeconfig(kubeconfig, timeout=5) as client:
             return await client.get(resources.must("coordination.k8s.io", "v1", "leases"), LEASE, "kube-system")
 
-    return str((asyncio.run(get()).get("spec") or {}).get("holderIdentity") or "")
+    try:
+        lease = asyncio.run(get())
+    except (errors.StatusError, OSError):
+        return ""  # mid-failover: asked again by the caller's poll
+    return str((lease.get("spec") or {}).get("holderIdentity") or "")
 
 
 def _master_of(state_dir: str, identity: str) -> str | None:

@@ -82,8 +82,7 @@ def test_stacked_member_config() -> None:
     tls = etcd["peer-transport-security"]
     assert tls["client-cert-auth"] is True
     assert tls["cert-file"] == f"{m.paths.etc}/pki/etcd-peer.crt"
-    assert tls["trusted-ca-file"] == f"{m.paths.etc}/pki/ca.crt"
-    assert etcd["peer-cert-allowed-cn"] == pki.ETCD_PEER_CN
+    assert tls["trusted-ca-file"] == f"{m.paths.etc}/pki/etcd-ca.crt", "not the cluster CA: it signs nodes' certs"
     api = master.config.master_files(cfg)["apiserver.yaml"]["apiserver"]
     assert api["etcd-endpoints"] == "http://127.0.0.1:2379"
     assert api["bind-address"] == api["advertise-address"] == "172.31.5.3"
@@ -112,7 +111,10 @@ def test_member_pki(tmp_path: pathlib.Path) -> None:
     assert pki_util.subject(peer.subject) == (pki.ETCD_PEER_CN, ())
     assert pki_util.extended_key_usages(peer) == {"client", "server"}
     assert pki_util.sans(peer)[1] == {"172.31.5.4"}
-    assert pki_util.signed_by(peer, ca.cert)
+    etcd_ca = pki_util.load_cert((p.pki / pki.ETCD_CA_CRT).read_bytes())
+    assert pki_util.signed_by(peer, etcd_ca) and not pki_util.signed_by(peer, ca.cert)
+    assert (p.pki / pki.ETCD_CA_CRT).read_bytes() == (pki.paths(s.etc_dir).pki / pki.ETCD_CA_CRT).read_bytes(), \
+        "one etcd CA for every member"
     assert m.ensure_pki() == [], "a second run finds everything in place"
 
 
