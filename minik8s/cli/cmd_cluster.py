@@ -130,7 +130,8 @@ def cluster_status(name: str, state_dir: str | None, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(st, indent=2))
         return
-    click.echo(f"cluster {st['name']}: API server {st['server']} "
+    what = f"{len(st['masters'])} masters, API" if "masters" in st else f"API server {st['server']}"
+    click.echo(f"cluster {st['name']}: {what} "
                f"({'reachable' if st['apiReachable'] else 'NOT reachable'}), context {st['context']}, "
                f"state {st['stateDir']}")
     if "masters" in st:

@@ -103,8 +103,9 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster) -> None:
     assert {m["server"] for m in masters.values()} == set(access.servers)
     assert "node1" in c.kubectl("get", "nodes").stdout
     # Every master's API server lists itself in the `kubernetes` Endpoints.
-    ep = c.get_json("endpoints", "kubernetes", "-n", "default")
-    assert sorted(a["ip"] for a in ep["subsets"][0]["addresses"]) == sorted(m["ip"] for m in masters.values())
+    want = sorted(m["ip"] for m in masters.values())
+    wait_until(lambda: sorted(a["ip"] for a in c.get_json("endpoints", "kubernetes", "-n", "default")["subsets"][0]
+                              ["addresses"]) == want, 30, "every master in the kubernetes Endpoints")
 
     leader = wait_until(lambda: _master_of(c.state_dir, _lease_holder(c.kubeconfig)), 60,
                         "a controller manager holding the Lease")
