@@ -285,8 +285,11 @@ def ensure_kubeconfig(path: pathlib.Path, ca: CA, server: str, identity: Identit
                       context: str = "minik8s", renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
                       now: datetime.datetime | None = None, servers: Sequence[str] = ()) -> None:
     """A kubeconfig for `identity` at `server`, with the CA, certificate and key embedded;
-    with several `servers` (`server` among them) it lists them all for client failover."""
+    with several `servers` (`server` among them) it lists them all for client failover.
+    Without `servers` (`certs renew`, which does not know the masters) the file's list is kept."""
     now = now or pki.utcnow()
+    if not servers:
+        servers = _listed_servers(path)
     spec = pki.CertSpec(identity.user, identity.groups)
     why = kubeconfig_needs(path, ca, server, spec, renew_before, now, servers)
     if why is None:
@@ -295,6 +298,13 @@ def ensure_kubeconfig(path: pathlib.Path, ca: CA, server: str, identity: Identit
     write_kubeconfig(path, server, ca.cert_pem, cert, key, context=context, servers=servers)
     actions.append(f"{'wrote' if why == 'missing' else 'renewed'} {path} ({identity.user})"
                    + ("" if why == "missing" else f": {why}"))
+
+
+def _listed_servers(path: pathlib.Path) -> tuple[str, ...]:
+    try:
+        return kubeconfig_mod.load(path).servers
+    except (kubeconfig_mod.KubeconfigError, OSError, KeyError):
+        return ()
 
 
 def kubeconfig_needs(path: pathlib.Path, ca: CA, server: str, spec: pki.CertSpec, renew_before: datetime.timedelta,

@@ -124,8 +124,11 @@ def test_node_kubeconfigs_list_every_master(tmp_path: pathlib.Path) -> None:
     pki.ensure_node(tmp_path / "node", ca, node_name="node1", server=s.server, servers=s.servers)
     kubelet = kubeconfig.load(tmp_path / "node" / pki.KUBELET_KUBECONFIG)
     assert list(kubelet.servers) == s.servers
-    # One server again: the list goes (the file is re-issued).
-    actions = pki.ensure_node(tmp_path / "node", ca, node_name="node1", server=s.server)
+    # Renewal that does not know the masters (`certs renew`) keeps the list.
+    assert pki.ensure_node(tmp_path / "node", ca, node_name="node1", server=s.server) == []
+    assert list(kubeconfig.load(tmp_path / "node" / pki.KUBELET_KUBECONFIG).servers) == s.servers
+    # One server named: the list goes (the file is re-issued).
+    actions = pki.ensure_node(tmp_path / "node", ca, node_name="node1", server=s.server, servers=[s.server])
     assert actions and kubeconfig.load(tmp_path / "node" / pki.KUBELET_KUBECONFIG).servers == ()
 
 
