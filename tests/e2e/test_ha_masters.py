@@ -15,6 +15,8 @@ import json
 import os
 import pathlib
 import shutil
+import socket
+import ssl
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -86,6 +88,31 @@ def _masters(c: Cluster) -> dict[str, dict[str, Any]]:
     return {m["name"]: m for m in _ops(c).status()["masters"]}
 
 
+def _etcd_from_outside(c: Cluster, ip: str, tmp: pathlib.Path) -> None:
+    """etcd's client port is not reachable from outside the master, and its peer port refuses
+    a client certificate of the cluster CA (the admin's): peers trust only the etcd CA."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((ip, 2379), timeout=5).close()
+    admin = kubeconfig_mod.load(pathlib.Path(c.state_dir) / "etc" / "admin.conf")
+    assert admin.cert and admin.key
+    (tmp / "admin.crt").write_bytes(admin.cert)
+    (tmp / "admin.key").write_bytes(admin.key)
+    # The server's identity is not what is tested: only its verdict on our certificate.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(str(tmp / "admin.crt"), str(tmp / "admin.key"))
+    with socket.create_connection((ip, 2380), timeout=5) as sock:  # the peer port is open...
+        try:
+            with ctx.wrap_socket(sock) as tls:
+                # TLS 1.3: the server's verdict on our certificate arrives after the handshake.
+                tls.sendall(b"GET /members HTTP/1.1\r\nHost: etcd\r\n\r\n")
+                answer = tls.recv(1024)
+        except (ssl.SSLError, OSError) as e:
+            answer = repr(e).encode()
+    assert not answer.startswith(b"HTTP/"), f"...but it must not answer a non-member: {answer!r}"
+
+
 def _available(c: Cluster, server: str, namespace: str, name: str) -> int:
     out = c.kubectl("--server", server, "get", "deployment", name, "-n", namespace, "-o", "json", check=False)
     if out.returncode != 0:
@@ -93,7 +120,7 @@ def _available(c: Cluster, server: str, namespace: str, name: str) -> int:
     return int((json.loads(out.stdout).get("status") or {}).get("availableReplicas") or 0)
 
 
-def test_three_masters_survive_losing_the_leader(ha: Cluster) -> None:
+def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.Path) -> None:
     c = ha
     access = kubeconfig_mod.load(c.kubeconfig)
     assert len(access.servers) == MASTERS, access.servers
@@ -106,6 +133,7 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster) -> None:
     want = sorted(m["ip"] for m in masters.values())
     wait_until(lambda: sorted(a["ip"] for a in c.get_json("endpoints", "kubernetes", "-n", "default")["subsets"][0]
                               ["addresses"]) == want, 30, "every master in the kubernetes Endpoints")
+    _etcd_from_outside(c, masters["master2"]["ip"], tmp_path)
 
     leader = wait_until(lambda: _master_of(c.state_dir, _lease_holder(c.kubeconfig)), 60,
                         "a controller manager holding the Lease")
