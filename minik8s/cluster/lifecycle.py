@@ -160,12 +160,12 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
         # Every master listens in its own namespace: the host's ports do not matter.
         api_port = api_port or spec_mod.config.DEFAULT_API_PORT
         etcd_ports = (spec_mod.MASTER_ETCD_CLIENT_PORT, spec_mod.MASTER_ETCD_PEER_PORT)
-    elif api_port is None:
-        api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
-            else procs.free_port()
-    elif not procs.port_free(api_port):
-        raise host.Refused(f"port {api_port} is taken; pass another --port")
-    if masters == 1:
+    else:
+        if api_port is None:
+            api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
+                else procs.free_port()
+        elif not procs.port_free(api_port):
+            raise host.Refused(f"port {api_port} is taken; pass another --port")
         etcd_ports = (procs.free_port(), procs.free_port())
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
                          etcd_client_port=etcd_ports[0], etcd_peer_port=etcd_ports[1],
