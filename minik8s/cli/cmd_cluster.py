@@ -76,15 +76,23 @@ def cluster() -> None:
                    "e.g. controller-manager.node-monitor-grace-period=10.")
 @click.option("--image", "images", multiple=True, help="Also load this host image into every node (repeatable).")
 @click.option("--wait", "wait", default=90.0, show_default=True, type=float, help="Seconds to wait for Ready nodes.")
+@click.option("--masters", default=1, show_default=True, type=click.IntRange(1, spec_mod.MAX_MASTERS),
+              help="Number of masters; more than one puts each in its own namespace with an etcd member.")
+@click.option("--etcd", "etcd", default="stacked", show_default=True, type=click.Choice(spec_mod.ETCD_TOPOLOGIES),
+              help="Where etcd runs with several masters: stacked = a member on each master "
+                   "(external is not supported yet).")
 def cluster_up(name: str, state_dir: str | None, nodes: int, subnet: str, port: int | None, kubeconfig: str | None,
-               sets: tuple[str, ...], images: tuple[str, ...], wait: float) -> None:
-    """Create the cluster: master on the host, NODES namespaces each with dockerd and a kubelet."""
+               sets: tuple[str, ...], images: tuple[str, ...], wait: float, masters: int, etcd: str) -> None:
+    """Create the cluster: master(s), NODES namespaces each with dockerd and a kubelet."""
     from minik8s.cluster import lifecycle
 
+    if etcd == "external":
+        raise click.UsageError("--etcd external is not supported yet; use --etcd stacked (an etcd member on "
+                               "each master)")
     try:
         spec = lifecycle.up(name, _state(name, state_dir), nodes=nodes, subnet=subnet, api_port=port,
                             overrides=_overrides(sets), kubeconfig=kubeconfig, extra_images=images,
-                            echo=click.echo, ready_timeout=wait)
+                            echo=click.echo, ready_timeout=wait, masters=masters, etcd=etcd)
     except host.Refused as e:
         raise _fail(e) from None
     except host.ClusterError as e:
@@ -121,16 +129,35 @@ def cluster_status(name: str, state_dir: str | None, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(st, indent=2))
         return
-    click.echo(f"cluster {st['name']}: API server {st['server']} "
+    what = f"{len(st['masters'])} masters, API" if "masters" in st else f"API server {st['server']}"
+    click.echo(f"cluster {st['name']}: {what} "
                f"({'reachable' if st['apiReachable'] else 'NOT reachable'}), context {st['context']}, "
                f"state {st['stateDir']}")
-    click.echo("master: " + "  ".join(f"{k}={v or '-'}" for k, v in st["master"].items()))
+    if "masters" in st:
+        _master_table(st["masters"], st["etcd"])
+    else:
+        click.echo("master: " + "  ".join(f"{k}={v or '-'}" for k, v in st["master"].items()))
     agents = ("containerd", "dockerd", "kubelet", "network-agent", "proxy")
     rows = [("NODE", "IP", "POD CIDR", "READY", "LINK", *(a.upper() for a in agents))]
     for n in st["nodes"]:
         p = n["pids"]
         rows.append((n["name"], n["ip"], n["podCIDR"], n["ready"], n["link"] or "-",
                      *(str(p.get(a) or "-") for a in agents)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _master_table(masters: list[dict[str, Any]], etcd: str) -> None:
+    from minik8s.cluster import master as master_mod
+
+    components = master_mod.MEMBER_COMPONENTS
+    rows = [("MASTER", "IP", "API", f"ETCD ({etcd})", *(c.upper() for c in components))]
+    for m in masters:
+        p = m["pids"]
+        rows.append((m["name"], m["ip"], "ready" if m["apiReady"] else "-",
+                     "healthy" if m["etcdHealthy"] else ("unhealthy" if p.get("etcd") else "-"),
+                     *(str(p.get(c) or "-") for c in components)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -208,25 +235,31 @@ def cluster_heal(name: str, state_dir: str | None, node: str) -> None:
 
 @cluster.command("stop-master")
 @_cluster_options
-def cluster_stop_master(name: str, state_dir: str | None) -> None:
-    """Stop etcd and every master process (a control-plane outage); nodes keep running."""
+@click.argument("master", required=False)
+def cluster_stop_master(name: str, state_dir: str | None, master: str | None) -> None:
+    """Stop etcd and every master process (a control-plane outage); nodes keep running.
+
+    With several masters, MASTER (e.g. master2) is powered off as stop-node does to a node:
+    all its processes SIGKILLed, its namespace gone; without MASTER all of them stop."""
     from minik8s.cluster import lifecycle
 
     try:
-        stopped = lifecycle.stop_master(_state(name, state_dir))
+        stopped = lifecycle.stop_master(_state(name, state_dir), master)
     except host.ClusterError as e:
         raise _fail(e) from None
-    click.echo(f"master stopped: {', '.join(stopped) or 'nothing was running'}")
+    click.echo(f"{master or 'master'} stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 @cluster.command("start-master")
 @_cluster_options
-def cluster_start_master(name: str, state_dir: str | None) -> None:
-    """Start etcd and the master processes again (those not running)."""
+@click.argument("master", required=False)
+def cluster_start_master(name: str, state_dir: str | None, master: str | None) -> None:
+    """Start etcd and the master processes again (those not running); with several masters,
+    MASTER only (it rejoins the etcd cluster), or all of them."""
     from minik8s.cluster import lifecycle
 
     try:
-        lifecycle.start_master(_state(name, state_dir), echo=click.echo)
+        lifecycle.start_master(_state(name, state_dir), echo=click.echo, name=master)
     except host.ClusterError as e:
         raise _fail(e) from None
 

@@ -9,7 +9,9 @@ in the local cluster works on the VMs, because both come out of the functions be
 
 etcd is the exception in format only: it reads its own YAML config file
 (`etcd --config-file`), whose keys are its flag names. It listens on loopback only,
-on every path: the API server beside it is its one client.
+on every path: the API server beside it is its one client. With several masters
+(stacked etcd) each member also listens for its peers on the master's address, over
+TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt).
 
 Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
 PKI under pki/, a kubeconfig per component); the configs only point at them.
@@ -64,6 +66,10 @@ class MasterConfig:
     # Where these files (and pki/, the kubeconfigs) live on the master.
     config_dir: str = DEFAULT_CONFIG_DIR
     overrides: Overrides = dataclasses.field(default_factory=dict)
+    # Several masters (stacked etcd): every member as (etcd name, master address); this
+    # member is the one named `etcd_name`. Empty: a single member on loopback.
+    etcd_members: tuple[tuple[str, str], ...] = ()
+    etcd_cluster_token: str = "minik8s"
 
     @property
     def server(self) -> str:
@@ -110,6 +116,8 @@ class NodeConfig:
 
 def etcd_config(m: MasterConfig) -> dict[str, Any]:
     client = m.etcd_endpoint
+    if m.etcd_members:
+        return etcd_member_config(m)
     peer = f"http://127.0.0.1:{m.etcd_peer_port}"
     return {
         "name": m.etcd_name,
@@ -120,6 +128,31 @@ def etcd_config(m: MasterConfig) -> dict[str, Any]:
         "initial-advertise-peer-urls": peer,
         "initial-cluster": f"{m.etcd_name}={peer}",
         "initial-cluster-state": "new",
+    }
+
+
+def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
+    """A stacked member: clients on loopback (its API server), peers on the master's address
+    over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt) signed
+    by the etcd CA, the only one a member trusts."""
+    addresses = dict(m.etcd_members)
+    peer = f"https://{addresses[m.etcd_name]}:{m.etcd_peer_port}"
+    return {
+        "name": m.etcd_name,
+        "data-dir": m.etcd_data_dir,
+        "listen-client-urls": m.etcd_endpoint,
+        "advertise-client-urls": m.etcd_endpoint,
+        "listen-peer-urls": peer,
+        "initial-advertise-peer-urls": peer,
+        "initial-cluster": ",".join(f"{name}=https://{ip}:{m.etcd_peer_port}" for name, ip in m.etcd_members),
+        "initial-cluster-state": "new",
+        "initial-cluster-token": m.etcd_cluster_token,
+        "peer-transport-security": {
+            "cert-file": m.path("pki", "etcd-peer.crt"),
+            "key-file": m.path("pki", "etcd-peer.key"),
+            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
+            "client-cert-auth": True,
+        },
     }
 
 

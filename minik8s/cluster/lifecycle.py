@@ -88,9 +88,16 @@ def load_spec(state_dir: str) -> spec_mod.ClusterSpec:
 
 
 def _get_json(spec: spec_mod.ClusterSpec, path: str, timeout: float = 2.0) -> Any:
-    """GET `path` as the cluster's admin (admin.conf)."""
-    with kubeconfig_mod.urllib_opener(spec.admin_kubeconfig).open(spec.server + path, timeout=timeout) as resp:
-        return json.loads(resp.read())
+    """GET `path` as the cluster's admin (admin.conf), from the first master that answers."""
+    servers = spec.servers
+    for i, server in enumerate(servers):
+        try:
+            with kubeconfig_mod.urllib_opener(spec.admin_kubeconfig).open(server + path, timeout=timeout) as resp:
+                return json.loads(resp.read())
+        except (OSError, urllib.error.URLError):
+            if i == len(servers) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def node_ready(obj: dict[str, Any]) -> str:
@@ -131,12 +138,14 @@ def wait_nodes_ready(spec: spec_mod.ClusterSpec, names: Sequence[str], timeout: 
 
 def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | None,
        overrides: dict[str, dict[str, Any]], kubeconfig: str | None, extra_images: Sequence[str] = (),
-       echo: EchoFn = print, ready_timeout: float = 90) -> spec_mod.ClusterSpec:
+       echo: EchoFn = print, ready_timeout: float = 90, masters: int = 1,
+       etcd: str = "stacked") -> spec_mod.ClusterSpec:
     progress = Progress(echo)
     check_host()
     state_dir = os.path.abspath(state_dir)
     # Arguments first, before anything on the host is touched.
-    spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=0, etcd_client_port=0, etcd_peer_port=0)
+    spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=0, etcd_client_port=0, etcd_peer_port=0,
+                  masters=masters, etcd=etcd)
     if running(name, state_dir):
         raise host.Refused(f"cluster {name!r} is running; `minik8s cluster down --name {name}` first")
     found = leftovers(name, state_dir)
@@ -146,17 +155,27 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     overlap = netns.routes_overlapping(subnet)
     if overlap:
         raise host.Refused(f"subnet {subnet} overlaps host routes ({'; '.join(overlap)}); pass --subnet")
-    if api_port is None:
-        api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
-            else procs.free_port()
-    elif not procs.port_free(api_port):
-        raise host.Refused(f"port {api_port} is taken; pass another --port")
+    if masters > 1:
+        # Every master listens in its own namespace: the host's ports do not matter.
+        api_port = api_port or spec_mod.config.DEFAULT_API_PORT
+        etcd_ports = (spec_mod.MASTER_ETCD_CLIENT_PORT, spec_mod.MASTER_ETCD_PEER_PORT)
+    else:
+        if api_port is None:
+            api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
+                else procs.free_port()
+        elif not procs.port_free(api_port):
+            raise host.Refused(f"port {api_port} is taken; pass another --port")
+        etcd_ports = (procs.free_port(), procs.free_port())
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
-                         etcd_client_port=procs.free_port(), etcd_peer_port=procs.free_port(),
+                         etcd_client_port=etcd_ports[0], etcd_peer_port=etcd_ports[1],
                          overrides=overrides,
-                         kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH))
+                         kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH), masters=masters, etcd=etcd)
     spec.save()
-    progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
+    if spec.multi_master:
+        progress(f"cluster {name}: {masters} masters (etcd {etcd}), {nodes} node(s) on {spec.subnet}, "
+                 f"API servers {', '.join(spec.servers)}, state {spec.state}")
+    else:
+        progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
     # Before anything starts: the nodes' credentials are issued with this CA while the master boots.
     ca, _ = master_mod.ensure_pki(spec)
     progress(f"PKI in {spec.etc_dir / 'pki'}: CA {ca.hash}")
@@ -169,7 +188,10 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     master = master_mod.Master(spec)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(the_nodes) + 2) as pool:
         exported_f = pool.submit(_host_images, spec, list(extra_images), progress)
-        master_f = pool.submit(master.start_all, progress)
+        if spec.multi_master:
+            master_f = pool.submit(master_mod.start_members, master_mod.members(spec), progress)
+        else:
+            master_f = pool.submit(master.start_all, progress)
 
         def boot(n: node_mod.Node) -> None:
             n.boot()
@@ -232,7 +254,7 @@ def write_kubeconfig(spec: spec_mod.ClusterSpec) -> str:
     own = spec.state / "kubeconfig"
     for path in (own, spec.kubeconfig_path):
         kubeconfig_mod.write_context(path, spec.context, spec.server, ca=admin.ca, cert=admin.cert, key=admin.key,
-                                     make_current=True)
+                                     make_current=True, servers=spec.servers)
     return f"kubeconfig: context {spec.context} in {spec.kubeconfig_path} (also {own})"
 
 
@@ -269,7 +291,11 @@ def running(name: str, state_dir: str) -> bool:
         spec = spec_mod.ClusterSpec.load(state_dir)
     except host.ClusterError:
         return False
-    return spec is not None and spec.name == name and master_mod.Master(spec).pid("apiserver") is not None
+    if spec is None or spec.name != name:
+        return False
+    if spec.multi_master:
+        return any(m.pid("apiserver") is not None for m in master_mod.members(spec))
+    return master_mod.Master(spec).pid("apiserver") is not None
 
 
 def leftovers(name: str, state_dir: str) -> list[str]:
@@ -347,8 +373,13 @@ def down(name: str, state_dir: str, echo: EchoFn = print) -> list[str]:
                     progress(f"{n.name}: stopped and removed")
                 except (host.ClusterError, OSError) as e:
                     progress(f"{n.name}: {e} (the sweep below finishes it)")
-        stopped = master_mod.Master(spec).stop_all()
-        progress(f"master stopped ({', '.join(stopped) or 'nothing was running'})")
+        if spec.multi_master:
+            for m in master_mod.members(spec):
+                stopped = m.shutdown()
+                progress(f"{m.name} stopped ({', '.join(stopped) or 'nothing was running'})")
+        else:
+            stopped = master_mod.Master(spec).stop_all()
+            progress(f"master stopped ({', '.join(stopped) or 'nothing was running'})")
     sweep(name, state_dir, spec)
     left = leftovers(name, state_dir)
     if left:
@@ -409,12 +440,42 @@ def isolate(state_dir: str, name: str, heal: bool = False) -> None:
         n.isolate()
 
 
-def stop_master(state_dir: str) -> list[str]:
-    return master_mod.Master(load_spec(state_dir)).stop_all()
+def _members(spec: spec_mod.ClusterSpec, name: str | None) -> list[master_mod.Member]:
+    """Master NAME of a multi-master cluster, or all of them; NAME only where there are several."""
+    if not spec.multi_master:
+        if name is not None:
+            spec.master(name)  # raises: a single master has no name
+        return []
+    if name is None:
+        return master_mod.members(spec)
+    return [master_mod.Member(spec, spec.master(name))]
 
 
-def start_master(state_dir: str, echo: EchoFn = print) -> None:
-    master_mod.Master(load_spec(state_dir)).start_all(Progress(echo))
+def stop_master(state_dir: str, name: str | None = None) -> list[str]:
+    """The single master's processes (SIGTERM), or with several: master NAME powered off
+    (every process SIGKILLed, its namespace gone), or without NAME every master in order."""
+    spec = load_spec(state_dir)
+    the_members = _members(spec, name)
+    if not spec.multi_master:
+        return master_mod.Master(spec).stop_all()
+    if name is not None:
+        m = the_members[0]
+        was = [c for c in master_mod.MEMBER_COMPONENTS if m.pid(c)]
+        m.power_off()
+        return was
+    stopped = []
+    for m in the_members:
+        stopped += [f"{m.name}/{c}" for c in m.shutdown()]
+    return stopped
+
+
+def start_master(state_dir: str, echo: EchoFn = print, name: str | None = None) -> None:
+    spec = load_spec(state_dir)
+    the_members = _members(spec, name)
+    if not spec.multi_master:
+        master_mod.Master(spec).start_all(Progress(echo))
+        return
+    master_mod.start_members(the_members, Progress(echo))
 
 
 def load_images(state_dir: str, tags: Sequence[str], echo: EchoFn = print) -> None:
@@ -458,9 +519,24 @@ def status(state_dir: str) -> dict[str, Any]:
         "apiReachable": api is not None,
         "master": master_mod.Master(spec).status(),
         "nodes": nodes,
-    }
+    } | ({"etcd": spec.etcd, "masters": master_status(spec)} if spec.multi_master else {})
+
+
+def master_status(spec: spec_mod.ClusterSpec) -> list[dict[str, Any]]:
+    """Each master's processes, whether its API server is ready and its etcd member healthy."""
+    the_members = master_mod.members(spec)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(the_members))) as pool:
+        health = [pool.submit(m.etcd_healthy) for m in the_members]
+        ready = [pool.submit(master_mod.api_ready, m.server, spec.admin_kubeconfig) for m in the_members]
+        out = []
+        for m, h, r in zip(the_members, health, ready, strict=True):
+            st: dict[str, Any] = dict(m.status())
+            st["etcdHealthy"] = h.result()
+            st["apiReady"] = r.result()
+            out.append(st)
+    return out
 
 
 def api_reachable(spec: spec_mod.ClusterSpec) -> bool:
-    return master_mod.api_ready(spec.server, spec.admin_kubeconfig)
+    return master_mod.api_ready_any(spec.servers, spec.admin_kubeconfig)
 

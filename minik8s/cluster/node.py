@@ -96,7 +96,7 @@ class Node:
         gets through CertificateSigningRequests on a real machine."""
         try:
             return pki.ensure_node(self.paths.etc, pki.load_ca(self.spec.etc_dir), node_name=self.name,
-                                   node_ip=self.node.ip, server=self.spec.server)
+                                   node_ip=self.node.ip, server=self.spec.server, servers=self.spec.servers)
         except pki_util.PKIError as e:
             raise host.ClusterError(f"{self.name}: credentials: {e}") from None
 

@@ -9,6 +9,10 @@ Laid out as kubeadm lays out /etc/kubernetes, under the config directory
                                             ClusterIP and kubernetes.default.svc.<domain>
     pki/apiserver-kubelet-client.crt, .key  the API server's client certificate towards kubelets
     pki/sa.key, pki/sa.pub                  the ServiceAccount token signing key pair (RSA, RS256)
+    pki/etcd-ca.crt, .key                   (several masters) the etcd peers' own CA, as kubeadm's
+                                            etcd/ca: only what it signs may join the etcd cluster
+    pki/etcd-peer.crt, .key                 (several masters) the etcd member's certificate towards its
+                                            peers, client and server, for the master's address
     admin.conf                              kubernetes-admin in system:masters (the user's kubeconfig)
     controller-manager.conf, scheduler.conf, dns.conf
                                             one identity per master component
@@ -280,21 +284,32 @@ def ensure_sa_keys(config_dir: str | pathlib.Path, actions: Actions) -> None:
 
 def ensure_kubeconfig(path: pathlib.Path, ca: CA, server: str, identity: Identity, actions: Actions, *,
                       context: str = "minik8s", renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
-                      now: datetime.datetime | None = None) -> None:
-    """A kubeconfig for `identity` at `server`, with the CA, certificate and key embedded."""
+                      now: datetime.datetime | None = None, servers: Sequence[str] = ()) -> None:
+    """A kubeconfig for `identity` at `server`, with the CA, certificate and key embedded;
+    with several `servers` (`server` among them) it lists them all for client failover.
+    Without `servers` (`certs renew`, which does not know the masters) the file's list is kept."""
     now = now or pki.utcnow()
+    if not servers:
+        servers = _listed_servers(path)
     spec = pki.CertSpec(identity.user, identity.groups)
-    why = kubeconfig_needs(path, ca, server, spec, renew_before, now)
+    why = kubeconfig_needs(path, ca, server, spec, renew_before, now, servers)
     if why is None:
         return
     cert, key = ca.issue(identity, now=now)
-    write_kubeconfig(path, server, ca.cert_pem, cert, key, context=context)
+    write_kubeconfig(path, server, ca.cert_pem, cert, key, context=context, servers=servers)
     actions.append(f"{'wrote' if why == 'missing' else 'renewed'} {path} ({identity.user})"
                    + ("" if why == "missing" else f": {why}"))
 
 
+def _listed_servers(path: pathlib.Path) -> tuple[str, ...]:
+    try:
+        return kubeconfig_mod.load(path).servers
+    except (kubeconfig_mod.KubeconfigError, OSError, KeyError):
+        return ()
+
+
 def kubeconfig_needs(path: pathlib.Path, ca: CA, server: str, spec: pki.CertSpec, renew_before: datetime.timedelta,
-                     now: datetime.datetime) -> str | None:
+                     now: datetime.datetime, servers: Sequence[str] = ()) -> str | None:
     if not path.exists():
         return "missing"
     try:
@@ -307,23 +322,29 @@ def kubeconfig_needs(path: pathlib.Path, ca: CA, server: str, spec: pki.CertSpec
         return f"unreadable ({e})"
     if access.server != server.rstrip("/"):
         return f"server was {access.server}"
+    if len(servers) > 1 and set(access.servers) != {s.rstrip("/") for s in servers}:
+        return f"servers were {', '.join(access.servers) or access.server}"
+    if len(servers) <= 1 and access.servers:
+        return "listed several servers"
     if access.ca != ca.cert_pem:
         return "another CA"
     return _why_cert(cert, key, ca, spec, renew_before, now)
 
 
 def write_kubeconfig(path: pathlib.Path, server: str, ca: bytes, cert: bytes, key: bytes, *,
-                     context: str = "minik8s") -> None:
+                     context: str = "minik8s", servers: Sequence[str] = ()) -> None:
     """One self-contained kubeconfig (replacing the file: these are the components' own)."""
     if path.exists():
         path.unlink()
-    kubeconfig_mod.write_context(path, context, server, ca=ca, cert=cert, key=key)
+    kubeconfig_mod.write_context(path, context, server, ca=ca, cert=cert, key=key, servers=servers)
 
 
 def ensure_master(config_dir: str | pathlib.Path, *, server: str, addresses: Sequence[str], service_cidr: str,
                   cluster_domain: str = "cluster.local", extra_sans: Sequence[str] = (),
-                  renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> tuple[CA, Actions]:
-    """Everything the master's components need; what was made or renewed."""
+                  renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
+                  servers: Sequence[str] = ()) -> tuple[CA, Actions]:
+    """Everything the master's components need; what was made or renewed. `servers`: every
+    master's API server, listed in the kubeconfigs for failover (`server` first)."""
     actions: Actions = []
     p = paths(config_dir)
     ca = ensure_ca(config_dir, actions, renew_before=renew_before)
@@ -335,12 +356,13 @@ def ensure_master(config_dir: str | pathlib.Path, *, server: str, addresses: Seq
                 renew_before=renew_before)
     ensure_sa_keys(config_dir, actions)
     for name, identity in MASTER_KUBECONFIGS.items():
-        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before)
+        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before,
+                          servers=servers)
     return ca, actions
 
 
 def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, node_ip: str, server: str,
-                renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+                renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE, servers: Sequence[str] = ()) -> Actions:
     """A node's credentials, issued directly with the CA at hand (`up`, `cluster up`)."""
     actions: Actions = []
     p = paths(config_dir)
@@ -349,7 +371,76 @@ def ensure_node(config_dir: str | pathlib.Path, ca: CA, *, node_name: str, node_
     ensure_cert(p.kubelet_crt, p.kubelet_key, ca, servertls.serving_spec(node_name, [node_ip]), actions,
                 renew_before=renew_before)
     for name, identity in node_identities(node_name).items():
-        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before)
+        ensure_kubeconfig(p.kubeconfig(name), ca, server, identity, actions, renew_before=renew_before,
+                          servers=servers)
+    return actions
+
+
+ETCD_PEER_CN = "minik8s-etcd-peer"
+ETCD_PEER_CRT = "etcd-peer.crt"
+ETCD_PEER_KEY = "etcd-peer.key"
+ETCD_CA_CN = "minik8s-etcd-ca"
+ETCD_CA_CRT = "etcd-ca.crt"
+ETCD_CA_KEY = "etcd-ca.key"
+
+
+def ensure_etcd_ca(config_dir: str | pathlib.Path, actions: Actions) -> CA:
+    """The etcd peers' CA, made if there is none.
+
+    Not the cluster CA: that one signs every component's and node's client certificate
+    (nodes get theirs through CSRs), and etcd 3.4 accepts any client certificate its
+    trusted CA signed whose SANs do not contradict the peer's address (certificates
+    without SANs pass), and cannot restrict the CN from its config file. A CA that signs
+    nothing but peer certificates makes "signed by it" mean "a member"."""
+    p = paths(config_dir)
+    crt, key_path = p.pki / ETCD_CA_CRT, p.pki / ETCD_CA_KEY
+    if crt.exists() or key_path.exists():
+        try:
+            ca = CA(pki.load_key(key_path.read_bytes()), pki.load_cert(crt.read_bytes()))
+        except OSError as e:
+            raise pki.PKIError(f"cannot read the etcd CA in {p.pki}: {e.strerror}") from None
+        if not pki.same_public_key(ca.cert, ca.key):
+            raise pki.PKIError(f"{key_path} is not the key of {crt}")
+        return ca
+    key, cert = pki.make_ca(ETCD_CA_CN)
+    pki.write_private(key_path, pki.key_pem(key))
+    pki.write_public(crt, pki.cert_pem(cert))
+    actions.append(f"made the etcd peers' CA {crt}")
+    return CA(key, cert)
+
+
+def etcd_peer_spec(address: str) -> pki.CertSpec:
+    """An etcd member's peer certificate: etcd presents it both as the server of its peer
+    port and as a client towards the other members, and checks that a peer's client
+    certificate names the address it connects from, so it is for both and for `address`."""
+    return pki.CertSpec(ETCD_PEER_CN, ip_addresses=(address,), client=True, server=True)
+
+
+def ensure_master_member(config_dir: str | pathlib.Path, cluster_dir: str | pathlib.Path, *, server: str,
+                         address: str, servers: Sequence[str], service_cidr: str,
+                         cluster_domain: str = "cluster.local",
+                         renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+    """One master of several: the cluster's CA, the etcd CA and the ServiceAccount keys (made in
+    `cluster_dir`) copied in, as kubeadm copies them to each control-plane machine, then its
+    own serving certificate (its address), kubeconfigs (its own API server first) and etcd
+    peer certificate."""
+    src, dst = paths(cluster_dir), paths(config_dir)
+    actions: Actions = []
+    ensure_etcd_ca(cluster_dir, actions)
+    dst.pki.mkdir(parents=True, exist_ok=True)
+    for a, b, private in ((src.ca_crt, dst.ca_crt, False), (src.ca_key, dst.ca_key, True),
+                          (src.sa_key, dst.sa_key, True), (src.sa_pub, dst.sa_pub, False),
+                          (src.pki / ETCD_CA_CRT, dst.pki / ETCD_CA_CRT, False),
+                          (src.pki / ETCD_CA_KEY, dst.pki / ETCD_CA_KEY, True)):
+        data = a.read_bytes()
+        if not b.exists() or b.read_bytes() != data:
+            (pki.write_private if private else pki.write_public)(b, data)
+    _, made = ensure_master(config_dir, server=server, addresses=[address], service_cidr=service_cidr,
+                            cluster_domain=cluster_domain, renew_before=renew_before, servers=servers)
+    actions += made
+    etcd_ca = ensure_etcd_ca(config_dir, actions)
+    ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
+                renew_before=renew_before)
     return actions
 
 

@@ -10,6 +10,11 @@ Names (`<c>` is the cluster name, at most 9 characters so link names fit Linux's
 15): bridge `mk8s-<c>`, node namespace `mk8s-<c>-<node>`, host end of a node's
 veth `mk-<c>-<i>`, cgroups under `/minik8s-cluster/<c>`, iptables comment
 `minik8s-cluster-<c>`, kubeconfig context `minik8s-<c>`.
+
+With several masters (`cluster up --masters N`, N > 1) each master is a namespace
+too, `mk8s-<c>-master<i>` at the subnet's host .(1 + i) behind veth `mk-<c>-m<i>`,
+with its files under `<state>/masters/master<i>/`; one master keeps the single
+master on the host (the bridge address), as before.
 """
 from __future__ import annotations
 
@@ -28,6 +33,12 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,8}$")
 DEFAULT_NAME = "local"
 DEFAULT_SUBNET = "172.31.0.0/24"
 FIRST_NODE_HOST = 10  # node i gets the subnet's host .(10 + i)
+FIRST_MASTER_HOST = 1  # master i (of several) gets the subnet's host .(1 + i)
+MAX_MASTERS = 7
+ETCD_TOPOLOGIES = ("stacked", "external")
+# Inside a master's own namespace the ports are its own: the well-known ones.
+MASTER_ETCD_CLIENT_PORT = 2379
+MASTER_ETCD_PEER_PORT = 2380
 LINK_NAME_MAX = 15
 SPEC_FILE = "cluster.json"
 
@@ -72,12 +83,29 @@ def node_name(index: int) -> str:
     return f"node{index}"
 
 
+def master_name(index: int) -> str:
+    return f"master{index}"
+
+
+def master_veth_name(cluster: str, index: int) -> str:
+    return f"mk-{cluster}-m{index}"
+
+
 @dataclasses.dataclass(frozen=True)
 class NodeSpec:
     name: str
     index: int
     ip: str
     pod_cidr: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MasterSpec:
+    """One master of a multi-master cluster (its own namespace, etcd member, API server...)."""
+
+    name: str
+    index: int
+    ip: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +121,36 @@ class ClusterSpec:
     # {component: {option: value}} merged over the rendered configs.
     overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     kubeconfig: str = ""
+    # Empty: the one master on the host (the bridge address). Otherwise every master
+    # runs in its own namespace and `etcd` says where etcd runs ("stacked": a member
+    # in each master's namespace).
+    masters: tuple[MasterSpec, ...] = ()
+    etcd: str = "stacked"
 
     # --- derived names and paths ---
     @property
     def master_ip(self) -> str:
+        """The bridge address: the host's, the nodes' gateway (and the master, if there is one)."""
         return str(next(ipaddress.ip_network(self.subnet).hosts()))
+
+    @property
+    def multi_master(self) -> bool:
+        return bool(self.masters)
+
+    @property
+    def servers(self) -> list[str]:
+        """Every API server's URL, the first master's first."""
+        if not self.masters:
+            return [self.server]
+        return [f"https://{m.ip}:{self.api_port}" for m in self.masters]
+
+    def master(self, name: str) -> MasterSpec:
+        for m in self.masters:
+            if m.name == name:
+                return m
+        raise host.ClusterError(f"cluster {self.name!r} has no master {name!r}"
+                                + (f" (masters: {', '.join(m.name for m in self.masters)})" if self.masters
+                                   else " (it has a single master on the host: no NAME)"))
 
     @property
     def prefixlen(self) -> int:
@@ -105,7 +158,9 @@ class ClusterSpec:
 
     @property
     def server(self) -> str:
-        return f"https://{self.master_ip}:{self.api_port}"
+        """The API server clients try first (kubectl's `server`)."""
+        ip = self.masters[0].ip if self.masters else self.master_ip
+        return f"https://{ip}:{self.api_port}"
 
     @property
     def bridge(self) -> str:
@@ -186,6 +241,7 @@ class ClusterSpec:
                                     "what it can find by name") from None
         doc["nodes"] = tuple(NodeSpec(**n) for n in doc.get("nodes", []))
         doc.pop("kubelet_token", None)  # written by versions before the kubelet took client certificates
+        doc["masters"] = tuple(MasterSpec(**m) for m in doc.get("masters", []))
         return cls(**doc)
 
 
@@ -239,10 +295,38 @@ def node_paths(spec: ClusterSpec, node: str) -> NodePaths:
     return NodePaths(spec.state / "nodes" / node)
 
 
+@dataclasses.dataclass(frozen=True)
+class MasterPaths:
+    """One master's files (of several): its /etc/minik8s, pidfiles, logs, etcd data."""
+
+    dir: pathlib.Path
+
+    @property
+    def etc(self) -> pathlib.Path:
+        return self.dir / "etc"
+
+    @property
+    def run(self) -> pathlib.Path:
+        return self.dir / "run"
+
+    @property
+    def logs(self) -> pathlib.Path:
+        return self.dir / "logs"
+
+    @property
+    def etcd(self) -> pathlib.Path:
+        return self.dir / "etcd"
+
+
+def master_paths(spec: ClusterSpec, master: str) -> MasterPaths:
+    return MasterPaths(spec.state / "masters" / master)
+
+
 def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, etcd_client_port: int,
          etcd_peer_port: int, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
-         overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "") -> ClusterSpec:
-    """The spec of a new cluster: node addresses and pod CIDRs follow from the subnet."""
+         overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "", masters: int = 1,
+         etcd: str = "stacked") -> ClusterSpec:
+    """The spec of a new cluster: master and node addresses and pod CIDRs follow from the subnet."""
     validate_name(name)
     try:
         net = ipaddress.ip_network(subnet)
@@ -254,6 +338,19 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
         raise host.Refused("a cluster needs at least one node")
     if net.num_addresses < FIRST_NODE_HOST + nodes + 2:
         raise host.Refused(f"subnet {subnet} is too small for {nodes} nodes")
+    if not 1 <= masters <= MAX_MASTERS:
+        raise host.Refused(f"--masters must be 1 to {MAX_MASTERS}")
+    if etcd not in ETCD_TOPOLOGIES:
+        raise host.Refused(f"--etcd must be one of {', '.join(ETCD_TOPOLOGIES)}")
+    if etcd == "external":
+        raise host.Refused("--etcd external is not supported yet; use --etcd stacked "
+                           "(an etcd member on each master)")
+    master_specs = []
+    if masters > 1:
+        for i in range(1, masters + 1):
+            master_specs.append(MasterSpec(master_name(i), i, str(net.network_address + FIRST_MASTER_HOST + i)))
+            if len(master_veth_name(name, i)) > LINK_NAME_MAX:
+                raise host.Refused(f"too many masters for cluster name {name!r} (link names exceed 15 characters)")
     pods = ipaddress.ip_network(cluster_cidr)
     if pods.prefixlen > 24 or 2 ** (24 - pods.prefixlen) <= nodes:
         raise host.Refused(f"cluster CIDR {cluster_cidr} has too few /24s for {nodes} nodes")
@@ -267,4 +364,4 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
     return ClusterSpec(name=name, state_dir=os.path.abspath(state_dir), subnet=str(net), api_port=api_port,
                        etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
                        nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
-                       overrides=overrides or {}, kubeconfig=kubeconfig)
+                       overrides=overrides or {}, kubeconfig=kubeconfig, masters=tuple(master_specs), etcd=etcd)

@@ -1,0 +1,165 @@
+"""Three stacked masters (`cluster up --masters 3`): losing the leading one costs no control plane.
+
+A cluster of its own (3 masters, 1 node, its own name and subnet), so the session's
+cluster is untouched. The master whose controller manager holds the
+kube-controller-manager Lease is powered off (`cluster stop-master`, every process
+SIGKILLed): the API answers through the other masters (the generated kubeconfig's
+failover list, and kubectl pointed at a surviving master), the Lease moves to another
+master's controller manager, a Deployment created afterwards becomes available; the
+master started again rejoins (its etcd member healthy, its API server ready).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pathlib
+import shutil
+import socket
+import ssl
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from minik8s.api import errors
+from minik8s.api import resources
+from minik8s.client import kubeconfig as kubeconfig_mod
+from minik8s.client import rest
+from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, down_local,
+                                free_subnet, run, wait_until)
+
+MASTERS = 3
+LEASE = "kube-controller-manager"
+
+
+@pytest.fixture
+def ha(local_host: None) -> Iterator[Cluster]:
+    name = "e2eha" + uuid.uuid4().hex[:4]
+    base = E2E_BASE / name
+    base.mkdir(parents=True)
+    (base / "owner.pid").write_text(str(os.getpid()))
+    state = str(base / "cluster")
+    kubeconfig = str(base / "kubeconfig")
+    try:
+        sets = [a for s in FAST_FAILOVER for a in ("--set", s)]
+        run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--masters", str(MASTERS),
+             "--etcd", "stacked", "--nodes", "1", "--subnet", free_subnet(), "--kubeconfig", kubeconfig, *sets],
+            timeout=300)
+        ops = LocalOps(name, state)
+        st = ops.status()
+        yield Cluster(name=name, kubeconfig=kubeconfig, server=st["server"],
+                      nodes={n["name"]: n["ip"] for n in st["nodes"]}, ops=ops,
+                      cache_dir=str(base / "kubecache"), state_dir=state)
+    finally:
+        run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", state], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _lease_holder(kubeconfig: str) -> str:
+    """The Lease's holder, read through the kubeconfig's failover list (our client)."""
+    async def get() -> Any:
+        async with rest.from_kubeconfig(kubeconfig, timeout=5) as client:
+            return await client.get(resources.must("coordination.k8s.io", "v1", "leases"), LEASE, "kube-system")
+
+    try:
+        lease = asyncio.run(get())
+    except (errors.StatusError, OSError):
+        return ""  # mid-failover: asked again by the caller's poll
+    return str((lease.get("spec") or {}).get("holderIdentity") or "")
+
+
+def _master_of(state_dir: str, identity: str) -> str | None:
+    """Which master's controller manager is `identity` (it logs it when it becomes leader)."""
+    if not identity:
+        return None
+    for log in sorted(pathlib.Path(state_dir, "masters").glob("master*/logs/controller-manager.log")):
+        if identity in log.read_text(errors="replace"):
+            return log.parents[1].name
+    return None
+
+
+def _ops(c: Cluster) -> LocalOps:
+    return LocalOps(c.name, c.state_dir)
+
+
+def _masters(c: Cluster) -> dict[str, dict[str, Any]]:
+    return {m["name"]: m for m in _ops(c).status()["masters"]}
+
+
+def _etcd_from_outside(c: Cluster, ip: str, tmp: pathlib.Path) -> None:
+    """etcd's client port is not reachable from outside the master, and its peer port refuses
+    a client certificate of the cluster CA (the admin's): peers trust only the etcd CA."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((ip, 2379), timeout=5).close()
+    admin = kubeconfig_mod.load(pathlib.Path(c.state_dir) / "etc" / "admin.conf")
+    assert admin.cert and admin.key
+    (tmp / "admin.crt").write_bytes(admin.cert)
+    (tmp / "admin.key").write_bytes(admin.key)
+    # The server's identity is not what is tested: only its verdict on our certificate.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(str(tmp / "admin.crt"), str(tmp / "admin.key"))
+    with socket.create_connection((ip, 2380), timeout=5) as sock:  # the peer port is open...
+        try:
+            with ctx.wrap_socket(sock) as tls:
+                # TLS 1.3: the server's verdict on our certificate arrives after the handshake.
+                tls.sendall(b"GET /members HTTP/1.1\r\nHost: etcd\r\n\r\n")
+                answer = tls.recv(1024)
+        except (ssl.SSLError, OSError) as e:
+            answer = repr(e).encode()
+    assert not answer.startswith(b"HTTP/"), f"...but it must not answer a non-member: {answer!r}"
+
+
+def _available(c: Cluster, server: str, namespace: str, name: str) -> int:
+    out = c.kubectl("--server", server, "get", "deployment", name, "-n", namespace, "-o", "json", check=False)
+    if out.returncode != 0:
+        return -1
+    return int((json.loads(out.stdout).get("status") or {}).get("availableReplicas") or 0)
+
+
+def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.Path) -> None:
+    c = ha
+    access = kubeconfig_mod.load(c.kubeconfig)
+    assert len(access.servers) == MASTERS, access.servers
+    masters = wait_until(lambda: (lambda ms: ms if all(m["etcdHealthy"] and m["apiReady"] for m in ms.values())
+                                  else None)(_masters(c)), 60, "every master's etcd member and API server up")
+    assert sorted(masters) == [f"master{i}" for i in range(1, MASTERS + 1)]
+    assert {m["server"] for m in masters.values()} == set(access.servers)
+    assert "node1" in c.kubectl("get", "nodes").stdout
+    # Every master's API server lists itself in the `kubernetes` Endpoints.
+    want = sorted(m["ip"] for m in masters.values())
+    wait_until(lambda: sorted(a["ip"] for a in c.get_json("endpoints", "kubernetes", "-n", "default")["subsets"][0]
+                              ["addresses"]) == want, 30, "every master in the kubernetes Endpoints")
+    _etcd_from_outside(c, masters["master2"]["ip"], tmp_path)
+
+    leader = wait_until(lambda: _master_of(c.state_dir, _lease_holder(c.kubeconfig)), 60,
+                        "a controller manager holding the Lease")
+    old_holder = _lease_holder(c.kubeconfig)
+    _ops(c).cluster("stop-master", leader)
+    assert _masters(c)[leader]["netns"] is None, "a powered-off master's namespace is gone"
+
+    # The API answers through the others: our client through the kubeconfig's list,
+    # kubectl through a surviving master's address (the serving certificates name them).
+    survivor = next(m["server"] for name, m in masters.items() if name != leader)
+    assert "node1" in c.kubectl("--server", survivor, "get", "nodes").stdout
+    new_leader = wait_until(
+        lambda: (lambda h: _master_of(c.state_dir, h) if h and h != old_holder else None)(_lease_holder(c.kubeconfig)),
+        60, "the controller-manager Lease to move to another master")
+    assert new_leader != leader
+
+    ns = "ha-" + uuid.uuid4().hex[:6]
+    c.kubectl("--server", survivor, "create", "namespace", ns)
+    c.kubectl("--server", survivor, "apply", "-n", ns, "-f", "-", input=json.dumps(deployment("after", 2)))
+    wait_until(lambda: _available(c, survivor, ns, "after") == 2, 120, "the Deployment made after the loss available")
+
+    _ops(c).cluster("start-master", leader, timeout=180)
+    wait_until(lambda: (lambda m: m["etcdHealthy"] and m["apiReady"])(_masters(c)[leader]), 60,
+               f"{leader} to rejoin (etcd member healthy, API server ready)")
+    again = masters[leader]["server"]
+    assert _available(c, again, ns, "after") == 2, "the rejoined master serves what was written without it"
+
+    left = down_local(c)
+    assert not left, left
