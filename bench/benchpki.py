@@ -30,7 +30,9 @@ class BenchPKI:
         p = self.paths
         return ["--tls-cert-file", str(p.apiserver_crt), "--tls-private-key-file", str(p.apiserver_key),
                 "--client-ca-file", str(p.ca_crt), "--service-account-key-file", str(p.sa_pub),
-                "--service-account-signing-key-file", str(p.sa_key)]
+                "--service-account-signing-key-file", str(p.sa_key),
+                "--kubelet-client-certificate", str(p.kubelet_client_crt),
+                "--kubelet-client-key", str(p.kubelet_client_key)]
 
     def kubeconfig(self, component: str) -> str:
         """`admin`, `controller-manager`, `scheduler` or `dns`."""
@@ -40,6 +42,12 @@ class BenchPKI:
         directory = self.dir / "nodes" / node
         pki.ensure_node(directory, self.ca, node_name=node, node_ip="127.0.0.1", server=self.server)
         return str(pki.paths(directory).kubeconfig(f"{agent}.conf"))
+
+    def kubelet_args(self, node: str) -> list[str]:
+        """The kubelet API's serving certificate (issued by node_kubeconfig) and client CA."""
+        p = pki.paths(self.dir / "nodes" / node)
+        return ["--tls-cert-file", str(p.kubelet_crt), "--tls-private-key-file", str(p.kubelet_key),
+                "--client-ca-file", str(p.ca_crt)]
 
     def admin_tls(self) -> tls.TLSConfig:
         return kubeconfig.load(self.kubeconfig("admin")).tls()

@@ -162,14 +162,16 @@ class Cluster:
         return proc
 
     def _kubelet(self, name: str, node: str, args: list[str], env: dict[str, str] | None = None,
-                 cwd: pathlib.Path | None = None) -> int:
+                 cwd: pathlib.Path | None = None, healthz: Any = None) -> int:
+        """`healthz`: an opener for the kubelet's HTTPS /healthz (None: the old kubelet's plain HTTP)."""
         kport = procs.free_port()
         kubelet = self._spawn(name, [
             sys.executable, "-m", "minik8s", "kubelet", "--node-name", node,
             "--node-ip", "127.0.0.1", "--port", str(kport), "--root-dir", str(self.tmp / name), *args], env, cwd)
         log_file = self.tmp / f"{name}.log"
         try:
-            procs.wait_for(lambda: kubelet.poll() is None and _ok(f"http://127.0.0.1:{kport}/healthz"), 60,
+            url = f"{'https' if healthz else 'http'}://127.0.0.1:{kport}/healthz"
+            procs.wait_for(lambda: kubelet.poll() is None and _ok(url, healthz or procs.LOOPBACK_OPENER), 60,
                            what=name)
         except TimeoutError:
             print(f"{name} log:\n{log_file.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -190,7 +192,9 @@ class Cluster:
         cniconfig.write(str(conf), cniconfig.conflist(self.cidr, bridge=self.bridge,
                                                       data_dir=str(self.tmp / "ipam")))
         kubelet = self._kubelet("kubelet", self.node, ["--kubeconfig", pki.node_kubeconfig(self.node),
-                                                       "--pod-cidr", self.cidr, "--cni-conf-dir", str(conf)])
+                                                       *pki.kubelet_args(self.node),
+                                                       "--pod-cidr", self.cidr, "--cni-conf-dir", str(conf)],
+                                healthz=pki.opener())
         assert self.etcd.pid is not None
         self.pids = {"kubelet": kubelet, "apiserver": api.pid, "etcd": self.etcd.pid, "dockerd": dockerd_pid()}
         if self.old is not None:
