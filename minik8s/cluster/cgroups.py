@@ -121,6 +121,15 @@ def contains(rel: str, pid: int) -> bool:
     return False
 
 
+def live_pid(rel: str, pidfile: str) -> int | None:
+    """The pid `pidfile` names, if that process is (still) in cgroup `rel`: a pid the kernel
+    gave to someone else since is not ours."""
+    pid = procs.read_pidfile(pidfile)
+    if pid is None or not contains(rel, pid):
+        return None
+    return pid
+
+
 def kill_all(rel: str, timeout: float = 15) -> int:
     """SIGKILL every process in the subtree until none is left; how many were signalled.
 

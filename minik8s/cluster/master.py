@@ -97,10 +97,7 @@ class Master:
         return str(self.spec.log_dir / f"{name}.log")
 
     def pid(self, name: str) -> int | None:
-        pid = procs.read_pidfile(self.pidfile(name))
-        if pid is None or not cgroups.contains(self.cgroup, pid):
-            return None
-        return pid
+        return cgroups.live_pid(self.cgroup, self.pidfile(name))
 
     def start_etcd(self) -> int:
         pid = self.pid("etcd")
@@ -252,10 +249,7 @@ class Member:
         return str(self.paths.logs / f"{name}.log")
 
     def pid(self, name: str) -> int | None:
-        pid = procs.read_pidfile(self.pidfile(name))
-        if pid is None or not cgroups.contains(self.cgroup, pid):
-            return None
-        return pid
+        return cgroups.live_pid(self.cgroup, self.pidfile(name))
 
     def _spawn(self, name: str, argv: list[str]) -> int:
         pid = cgroups.spawn(self.cgroup, [*netns.nsenter(self.ns), *argv], self.log(name))
@@ -283,27 +277,23 @@ class Member:
             return False
         return done.returncode == 0
 
-    def wait_etcd(self, timeout: float = 60) -> None:
+    def _wait(self, name: str, ready: Callable[[], bool], timeout: float, interval: float, what: str) -> None:
+        """Poll `ready` until true; fail when `name` exits (with its log's tail) or at `timeout`."""
         deadline = time.monotonic() + timeout
-        while not self.etcd_healthy():
-            if self.pid("etcd") is None:
-                raise host.ClusterError(f"{self.name}: etcd exited; see {self.log('etcd')}:\n"
-                                        f"{procs.log_tail(self.log('etcd'))}")
+        while not ready():
+            if self.pid(name) is None:
+                raise host.ClusterError(f"{self.name}: {name} exited; see {self.log(name)}:\n"
+                                        f"{procs.log_tail(self.log(name))}")
             if time.monotonic() > deadline:
-                raise host.ClusterError(f"{self.name}: etcd not healthy within {timeout:g}s (a member needs a "
-                                        f"quorum of its peers); see {self.log('etcd')}")
-            time.sleep(0.2)
+                raise host.ClusterError(f"{self.name}: {what} within {timeout:g}s; see {self.log(name)}")
+            time.sleep(interval)
+
+    def wait_etcd(self, timeout: float = 60) -> None:
+        self._wait("etcd", self.etcd_healthy, timeout, 0.2, "etcd not healthy (a member needs a quorum of its peers)")
 
     def wait_api(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not api_ready(self.server, self.spec.admin_kubeconfig):
-            if self.pid("apiserver") is None:
-                raise host.ClusterError(f"{self.name}: the API server exited; see {self.log('apiserver')}:\n"
-                                        f"{procs.log_tail(self.log('apiserver'))}")
-            if time.monotonic() > deadline:
-                raise host.ClusterError(f"{self.name}: the API server did not become ready within {timeout:g}s; "
-                                        f"see {self.log('apiserver')}")
-            time.sleep(0.05)
+        self._wait("apiserver", lambda: api_ready(self.server, self.spec.admin_kubeconfig), timeout, 0.05,
+                   "the API server did not become ready")
 
     def start_rest(self, step: StepFn) -> None:
         """With etcd up: the API server, then the controller manager and scheduler (and DNS)."""

@@ -110,10 +110,7 @@ class Node:
     # --- processes ---
     def pid(self, agent: str) -> int | None:
         """The live pid of `agent`, if its pidfile names a process in this node's cgroup."""
-        pid = procs.read_pidfile(str(self.paths.pidfile(agent)))
-        if pid is None or not cgroups.contains(self.cgroup, pid):
-            return None
-        return pid
+        return cgroups.live_pid(self.cgroup, str(self.paths.pidfile(agent)))
 
     def _spawn(self, agent: str, argv: list[str]) -> int:
         log = self.paths.log(agent)

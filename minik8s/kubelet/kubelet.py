@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import signal
-import ssl
 import time
 from typing import Any, Callable, Iterable
 
@@ -72,7 +71,7 @@ def semantically_equal(old: Obj, new: Obj) -> bool:
 
 class Kubelet:
     def __init__(self, cfg: config_mod.Config, client: rest.Client, rt: runtime.Runtime, *,
-                 clock: Callable[[], float] = time.time, server_tls: ssl.SSLContext | None = None) -> None:
+                 clock: Callable[[], float] = time.time, kubeconfig_ca: bytes | None = None) -> None:
         self.cfg = cfg
         self.client = client
         self.runtime = rt
@@ -114,7 +113,10 @@ class Kubelet:
             interval=cfg.stats_interval, pods=lambda: list(self.informer.store.values()), clock=clock)
         self.server = server_mod.KubeletServer(rt, find_pod=self._find_pod, pod_status=self._api_status,
                                                list_pods=lambda: list(self.informer.store.values()),
-                                               tls=server_tls or server_context(cfg, None, self.node_ip),
+                                               tls=servertls.load(
+                                                   cert_file=cfg.tls_cert_file, key_file=cfg.tls_private_key_file,
+                                                   client_ca_file=cfg.client_ca_file, kubeconfig_ca=kubeconfig_ca,
+                                                   node_name=cfg.node_name, node_ip=self.node_ip),
                                                bind=cfg.address, port=cfg.port,
                                                stats=self.stats)
         self._runtime_ok = True
@@ -463,13 +465,6 @@ def pod_network(cfg: config_mod.Config) -> cni.PodNetwork:
     return cni.PodNetwork(cni.CNI(cni.ExecPlugins(), bin_dirs, cache), cfg.cni_conf_dir)
 
 
-def server_context(cfg: config_mod.Config, kubeconfig_ca: bytes | None, node_ip: str) -> ssl.SSLContext:
-    """The kubelet API's TLS from the flags; the kubeconfig's CA is the default client CA."""
-    return servertls.load(cert_file=cfg.tls_cert_file, key_file=cfg.tls_private_key_file,
-                          client_ca_file=cfg.client_ca_file, kubeconfig_ca=kubeconfig_ca, node_name=cfg.node_name,
-                          node_ip=node_ip)
-
-
 def make_client(cfg: config_mod.Config) -> rest.Client:
     if cfg.kubeconfig:
         return rest.from_kubeconfig(cfg.kubeconfig, user_agent=f"minik8s-kubelet/{cfg.node_name}")
@@ -486,8 +481,7 @@ async def serve(cfg: config_mod.Config, *, stop: asyncio.Event | None = None,
     rt = runtime_factory(cfg) if runtime_factory else dockerruntime.DockerRuntime(
         cfg.node_name, host=cfg.docker_host, pause_image=cfg.pod_infra_image, network=pod_network(cfg))
     client = make_client(cfg)
-    kubelet = Kubelet(cfg, client, rt, server_tls=server_context(
-        cfg, client.tls.ca if client.tls else None, cfg.node_ip or nodestatus.default_node_ip()))
+    kubelet = Kubelet(cfg, client, rt, kubeconfig_ca=client.tls.ca if client.tls else None)
     starting = loop.create_task(kubelet.start())
     stopping = loop.create_task(stop.wait())
     try:
