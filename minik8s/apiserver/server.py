@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import logging
 import signal
 import ssl
@@ -29,6 +28,7 @@ from minik8s.apiserver import fencing
 from minik8s.apiserver import handlers
 from minik8s.apiserver import healthz
 from minik8s.apiserver import kubeletclient
+from minik8s.apiserver import masterleases
 from minik8s.apiserver import nodeproxy
 from minik8s.apiserver import openapi
 from minik8s.apiserver import registry as registry_mod
@@ -90,6 +90,10 @@ class Config:
     # nodes, tests) must not send traffic to addresses nobody runs; the cluster configs
     # (minik8s/cluster/config.py) turn it on at 15 s, metrics-server's resolution.
     metric_resolution: float = 0.0
+    # The `kubernetes` Endpoints lists the API servers whose master lease (this many
+    # seconds, renewed every interval) is alive: minik8s/apiserver/masterleases.py.
+    endpoint_reconciler_ttl: int = masterleases.DEFAULT_TTL
+    endpoint_reconciler_interval: float = masterleases.DEFAULT_INTERVAL
     proxy_metrics_port: int = 10249
 
 
@@ -186,6 +190,9 @@ class ApiServer:
         self.runner: web.AppRunner | None = None
         self._mirror_task: asyncio.Task[None] | None = None
         self._compactor: asyncio.Task[None] | None = None
+        self.master_leases = masterleases.MasterLeases(
+            self.store, self.registry, self.config.advertise_address, self.config.port,
+            ttl=self.config.endpoint_reconciler_ttl, interval=self.config.endpoint_reconciler_interval)
         self.started = time.time()
 
     def _authentication(self) -> authn_middleware.Authentication:
@@ -284,7 +291,6 @@ class ApiServer:
         """System namespaces and the `kubernetes` Service, as kube-apiserver's bootstrap controller."""
         ns_res = resources.must("", "v1", "namespaces")
         svc_res = resources.must("", "v1", "services")
-        ep_res = resources.must("", "v1", "endpoints")
         for name in registry_mod.SYSTEM_NAMESPACES:
             await self.registry.ensure(ns_res, None, {"apiVersion": "v1", "kind": "Namespace",
                                                       "metadata": {"name": name}})
@@ -295,36 +301,7 @@ class ApiServer:
             "spec": {"type": "ClusterIP", "clusterIP": self.allocator.first_ip,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": self.config.port}]},
         })
-        await self._reconcile_master_endpoints(ep_res)
-
-    async def _reconcile_master_endpoints(self, ep_res: resources.Resource) -> None:
-        """Every API server lists itself in the `kubernetes` Endpoints.
-
-        A loopback advertise address is useless to pods (it is their own
-        loopback) and invalid in Endpoints, so a single-host server on
-        127.0.0.1 leaves the Endpoints alone.
-        """
-        address = self.config.advertise_address
-        if ipaddress.ip_address(address).is_loopback:
-            return
-
-        def add_self(ep: dict[str, Any]) -> dict[str, Any]:
-            subsets = ep.get("subsets") or [{"addresses": [], "ports": [
-                {"name": "https", "port": self.config.port, "protocol": "TCP"}]}]
-            addrs = subsets[0].setdefault("addresses", [])
-            if not any(a.get("ip") == address for a in addrs):
-                addrs.append({"ip": address})
-                addrs.sort(key=lambda a: a["ip"])
-            ep["subsets"] = subsets
-            return ep
-
-        try:
-            await self.store.guaranteed_update(ep_res, "default", "kubernetes", add_self)
-        except errors.NotFound:
-            await self.registry.ensure(ep_res, "default", add_self({
-                "apiVersion": "v1", "kind": "Endpoints",
-                "metadata": {"name": "kubernetes", "namespace": "default",
-                             "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
+        await self.master_leases.start()
 
     def ssl_context(self) -> ssl.SSLContext:
         c = self.config
@@ -368,6 +345,7 @@ class ApiServer:
             self._mirror_task.cancel()
         if self._compactor is not None:
             self._compactor.cancel()
+        await self.master_leases.stop()
         await self.authz.stop()
         await self.metrics.stop()
         await self.caches.stop()

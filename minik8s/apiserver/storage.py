@@ -384,9 +384,18 @@ class Storage:
         resp = await self._call("list", lambda: self.client.get_prefix(base, keys_only=True))
         return [kv.key[len(base):].decode() for kv in resp.kvs]
 
-    async def put_raw(self, key: str, value: bytes) -> None:
-        """Unconditional write of a non-object key (allocator bitmaps and the like)."""
-        await self._call("put", lambda: self.client.put(f"{self.prefix}/{key}".encode(), value))
+    async def put_raw(self, key: str, value: bytes, *, ttl: int = 0) -> None:
+        """Unconditional write of a non-object key (allocator bitmaps and the like); with
+        `ttl`, under a new etcd lease of that many seconds, so that the key vanishes unless
+        written again in time (the API servers' master leases)."""
+        lease: int | None = None
+        if ttl:
+            granted = await self._call("lease", lambda: self.client.lease(ttl))
+            lease = int(granted.id)
+        await self._call("put", lambda: self.client.put(f"{self.prefix}/{key}".encode(), value, lease=lease))
+
+    async def delete_raw(self, key: str) -> None:
+        await self._call("delete", lambda: self.client.delete(f"{self.prefix}/{key}".encode()))
 
     async def get_raw(self, key: str) -> tuple[bytes | None, int]:
         k = f"{self.prefix}/{key}".encode()

@@ -65,6 +65,11 @@ def _port_range(text: str) -> tuple[int, int]:
                    "the cluster configs set 15).")
 @click.option("--proxy-metrics-port", default=10249, type=click.IntRange(0, 65535),
               help="Port of the nodes' proxy metrics (per-endpoint connection counts); 0: not scraped.")
+@click.option("--endpoint-reconciler-ttl", default=15, type=click.IntRange(1),
+              help="Seconds this server stays in the `kubernetes` Endpoints after its last renewal "
+                   "(a master that dies drops out after this).")
+@click.option("--endpoint-reconciler-interval", default=10.0, type=click.FloatRange(min=0.1),
+              help="Seconds between renewals of this server's master lease.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
               bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
@@ -72,7 +77,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str,
               service_account_signing_key_file: str, api_audiences: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
-              default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int) -> None:
+              default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int,
+              endpoint_reconciler_ttl: int, endpoint_reconciler_interval: float) -> None:
     """Run the API server (the only component that talks to etcd)."""
     from minik8s.apiserver import server
 
@@ -89,7 +95,10 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         service_account_signing_key_file=service_account_signing_key_file, api_audiences=_split(api_audiences), watch_window=watch_window,
         default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
         etcd_compaction_interval=etcd_compaction_interval,
-        metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port)
+        metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port,
+        endpoint_reconciler_ttl=endpoint_reconciler_ttl, endpoint_reconciler_interval=endpoint_reconciler_interval)
+    if endpoint_reconciler_ttl <= endpoint_reconciler_interval:
+        raise click.UsageError("--endpoint-reconciler-ttl must be longer than --endpoint-reconciler-interval")
     asyncio.run(server.serve(config))
 
 
