@@ -97,10 +97,13 @@ def network_agent(backend: str, node_name: str | None, node_ip: str, iface: str,
               help="ClusterIP of the kube-dns Service (the kubelets' --cluster-dns).")
 @click.option("--ttl", default=5, type=click.IntRange(0, 3600), help="TTL of answers (s).")
 @click.option("--manage-service/--no-manage-service", default=True,
-              help="Keep the kube-system/kube-dns Service and Endpoints pointing at this server.")
+              help="Keep the kube-system/kube-dns Service and Endpoints pointing at the live DNS servers.")
+@click.option("--lease-duration", default=15, type=click.IntRange(3),
+              help="Seconds this server stays in the kube-dns Endpoints after its last Lease renewal "
+                   "(kube-system/kube-dns-<address>; renewed every third of it).")
 def dns_command(server: str, token: str | None, kubeconfig: str, bind_address: str, port: int,
                 advertise_address: str, cluster_domain: str, service_ip: str, ttl: int,
-                manage_service: bool) -> None:
+                manage_service: bool, lease_duration: int) -> None:
     """Run the cluster DNS server (<svc>.<ns>.svc.<domain> → ClusterIP); it never forwards queries."""
     from minik8s.dns import server as server_mod
 
@@ -109,7 +112,8 @@ def dns_command(server: str, token: str | None, kubeconfig: str, bind_address: s
                                  "need a real address)", param_hint="--advertise-address")
     cfg = server_mod.Config(server=server, token=token, kubeconfig=kubeconfig, bind_address=bind_address,
                             port=port, advertise_address=advertise_address, cluster_domain=cluster_domain,
-                            service_ip=service_ip, ttl=ttl, manage_service=manage_service)
+                            service_ip=service_ip, ttl=ttl, manage_service=manage_service,
+                            lease_duration=lease_duration)
     try:
         asyncio.run(server_mod.serve(cfg))
     except OSError as e:  # the address or port cannot be bound

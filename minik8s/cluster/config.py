@@ -190,8 +190,8 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "root-ca-file": m.path("pki", "ca.crt"),
         },
         "scheduler": {"kubeconfig": m.path("scheduler.conf")},
-        # One cluster DNS server, on the master's address; pods reach it through the
-        # kube-dns Service it keeps pointing at itself.
+        # A cluster DNS server on each master's address; pods reach one through the
+        # kube-dns Service, whose Endpoints list the servers alive.
         "dns": {
             "kubeconfig": m.path("dns.conf"),
             "bind-address": m.advertise_address,

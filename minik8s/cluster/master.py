@@ -169,9 +169,8 @@ class Master:
 
 # --- one master of several -------------------------------------------------------------------
 
-# The cluster DNS server keeps the kube-dns Service pointing at itself, so exactly one
-# master runs it: the first.
-DNS_MASTER_INDEX = 1
+# Every master runs a DNS server; the kube-dns Endpoints list those alive
+# (minik8s/dns/kubedns.py), so DNS survives any one master.
 MEMBER_COMPONENTS = ("etcd", "apiserver", "controller-manager", "scheduler", "dns")
 
 # Run inside a master's namespace: etcd's /health on that namespace's loopback (a
@@ -208,7 +207,7 @@ class Member:
 
     @property
     def components(self) -> tuple[str, ...]:
-        return MEMBER_COMPONENTS if self.member.index == DNS_MASTER_INDEX else MEMBER_COMPONENTS[:-1]
+        return MEMBER_COMPONENTS
 
     def master_config(self) -> config.MasterConfig:
         return config.MasterConfig(

@@ -9,27 +9,41 @@ server keeps the `kubernetes` Service and its Endpoints.
 `sync` is level-triggered: it creates what is missing and puts back what was
 changed (ports, a selector someone added); a ClusterIP cannot be changed in
 place, so a Service that holds another one is reported, not replaced.
+
+Several masters each run a DNS server, and the Endpoints list those that are alive.
+Each server renews a Lease `kube-system/kube-dns-<its address>` (labelled
+`k8s-app: kube-dns`) and lists the others' Leases: the Endpoints hold the addresses
+whose Lease was renewed within its duration, as the API servers keep the
+`kubernetes` Endpoints with their master leases. A server that stops cleanly deletes
+its Lease and takes its address out at once; a dead one drops out when its Lease
+runs out. Leases rather than the Endpoints themselves carry the liveness, so the
+proxies on every node see an Endpoints change only when the set of servers changes.
 """
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
 import logging
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.api import rfc3339
 from minik8s.client import rest
 
 log = logging.getLogger(__name__)
 
 SERVICES = resources.must("", "v1", "services")
 ENDPOINTS = resources.must("", "v1", "endpoints")
-assert SERVICES and ENDPOINTS
+LEASES = resources.must("coordination.k8s.io", "v1", "leases")
 
 NAMESPACE = "kube-system"
 NAME = "kube-dns"
 LABELS = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "minik8s-dns"}
+LEASE_SELECTOR = "k8s-app=kube-dns"
+# The address a server's Lease stands for (its name is derived from it, but names are
+# not addresses: IPv6 colons become dashes).
+ADDRESS_ANNOTATION = "minik8s.io/dns-address"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +64,50 @@ def desired_service(target: Target) -> dict[str, Any]:
             "spec": {"type": "ClusterIP", "clusterIP": target.service_ip, "ports": service_ports(target.port)}}
 
 
-def desired_subsets(target: Target) -> list[dict[str, Any]]:
-    return [{"addresses": [{"ip": target.address}],
+def desired_subsets(target: Target, addresses: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The Endpoints' subsets: `addresses` (default: this server's alone) on the target's port."""
+    addresses = [target.address] if addresses is None else list(addresses)
+    if not addresses:
+        return []
+    return [{"addresses": [{"ip": a} for a in addresses],
              "ports": [{"name": "dns", "port": target.port, "protocol": "UDP"},
                        {"name": "dns-tcp", "port": target.port, "protocol": "TCP"}]}]
+
+
+def serves_pods(address: str) -> bool:
+    """Endpoints may not be loopback (and pods could not use it): a server on 127.0.0.1
+    serves its host only, as the API server does in that case."""
+    return not ipaddress.ip_address(address).is_loopback
+
+
+def lease_name(address: str) -> str:
+    return "kube-dns-" + address.replace(":", "-")
+
+
+def desired_lease(address: str, identity: str, duration: int, now: float) -> dict[str, Any]:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": lease_name(address), "namespace": NAMESPACE, "labels": {"k8s-app": "kube-dns"},
+                         "annotations": {ADDRESS_ANNOTATION: address}},
+            "spec": {"holderIdentity": identity, "leaseDurationSeconds": duration,
+                     "renewTime": rfc3339.format_micro(now)}}
+
+
+def live_addresses(leases: Iterable[dict[str, Any]], now: float) -> list[str]:
+    """The addresses of DNS servers whose Lease was renewed within its duration, sorted."""
+    live = set()
+    for lease in leases:
+        address = ((lease.get("metadata") or {}).get("annotations") or {}).get(ADDRESS_ANNOTATION)
+        spec = lease.get("spec") or {}
+        renewed = rfc3339.parse_epoch(spec.get("renewTime"))
+        if not address or renewed is None:
+            continue
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if renewed + float(spec.get("leaseDurationSeconds") or 0) > now:
+            live.add(address)
+    return sorted(live, key=ipaddress.ip_address)
 
 
 def _ports_equal(have: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool:
@@ -64,8 +118,9 @@ def _ports_equal(have: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool
 
 
 async def sync(client: rest.Client, service: dict[str, Any] | None, endpoints: dict[str, Any] | None,
-               target: Target) -> None:
-    """Bring the Service and Endpoints (as last seen: None if absent) to what `target` calls for."""
+               target: Target, addresses: Sequence[str] | None = None) -> None:
+    """Bring the Service and Endpoints (as last seen: None if absent) to what `target` calls
+    for, the Endpoints listing `addresses` (default: the target's own)."""
     if service is None:
         try:
             await client.create(SERVICES, desired_service(target), NAMESPACE)
@@ -87,20 +142,22 @@ async def sync(client: rest.Client, service: dict[str, Any] | None, endpoints: d
             await client.patch(SERVICES, NAME, {"spec": patch}, NAMESPACE)
             log.info("Service %s/%s: put back %s", NAMESPACE, NAME, sorted(patch))
 
-    if ipaddress.ip_address(target.address).is_loopback:
-        # Endpoints may not be loopback (and pods could not use it): a server on
-        # 127.0.0.1 serves this host only, as the API server does in that case.
+    if not serves_pods(target.address):
         return
-    subsets = desired_subsets(target)
+    subsets = desired_subsets(target, addresses)
     if endpoints is None:
         body = {"apiVersion": "v1", "kind": "Endpoints",
                 "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": dict(LABELS)}, "subsets": subsets}
         try:
             await client.create(ENDPOINTS, body, NAMESPACE)
-            log.info("created Endpoints %s/%s: %s:%d", NAMESPACE, NAME, target.address, target.port)
+            log.info("created Endpoints %s/%s: %s", NAMESPACE, NAME, _where(subsets))
         except errors.AlreadyExists:
             pass
     elif (endpoints.get("subsets") or []) != subsets:
         body = dict(endpoints, subsets=subsets)
         await client.update(ENDPOINTS, body)
-        log.info("Endpoints %s/%s: %s:%d", NAMESPACE, NAME, target.address, target.port)
+        log.info("Endpoints %s/%s: %s", NAMESPACE, NAME, _where(subsets))
+
+
+def _where(subsets: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{a['ip']}:{s['ports'][0]['port']}" for s in subsets for a in s["addresses"]) or "none"

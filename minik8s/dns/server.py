@@ -1,9 +1,10 @@
 """`minik8s dns`: the cluster DNS server, on UDP and TCP, answering from informers.
 
-Where it runs: one process on the master (in the local cluster, on the host
-bridge address every node netns reaches; on VMs, a systemd unit on the master).
+Where it runs: one process on each master (in the local cluster, on the master's
+address every node netns reaches; on VMs, a systemd unit on the master).
 It keeps the `kube-dns` Service (fixed ClusterIP) and its Endpoints pointing at
-itself, so pods reach it through each node's proxy at the ClusterIP.
+the live DNS servers (minik8s/dns/kubedns.py), so pods reach one through each
+node's proxy at the ClusterIP.
 
 The wire format is dnspython's (parsing, compression, EDNS, truncation); this
 module only frames messages: one datagram per message on UDP, answers cut to
@@ -16,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import signal
 import struct
 import time
-from typing import Any
+from typing import Any, Callable
 
 import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
 
+from minik8s.api import errors
 from minik8s.client import informer as informer_mod
+from minik8s.client import leaderelection
 from minik8s.client import rest
 from minik8s.client import workqueue
 from minik8s.dns import kubedns
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 UDP_DEFAULT_SIZE = 512
 TCP_IDLE_TIMEOUT = 10.0
+# How long a stopping server tries to take itself out of the kube-dns Endpoints.
+WITHDRAW_TIMEOUT = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +58,9 @@ class Config:
     ttl: int = 5
     manage_service: bool = True
     resync_period: float = 30.0
+    # This server's Lease (kube-system/kube-dns-<address>): how long it counts as alive
+    # after its last renewal.
+    lease_duration: int = 15
 
 
 # -- wire level (pure) -----------------------------------------------------------------------------
@@ -189,15 +198,21 @@ def make_client(cfg: Config) -> rest.Client:
 
 
 class KubeDnsKeeper:
-    """Keeps kube-system/kube-dns pointing here: synced on its own changes and periodically."""
+    """Keeps kube-system/kube-dns pointing at the live DNS servers: renews this server's
+    Lease and syncs the Service and Endpoints on their changes and every `renew_period`."""
 
     def __init__(self, client: rest.Client, services: informer_mod.Informer, endpoints: informer_mod.Informer,
-                 target: kubedns.Target, resync_period: float) -> None:
+                 target: kubedns.Target, resync_period: float, *, lease_duration: int = 15,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.services = services
         self.endpoints = endpoints
         self.target = target
-        self.resync_period = resync_period
+        self.lease_duration = lease_duration
+        # Renewed three times per duration (a Lease survives two missed renewals).
+        self.resync_period = min(resync_period, lease_duration / 3)
+        self.clock = clock
+        self.identity = leaderelection.default_identity()
         self.queue = workqueue.RateLimitingQueue(base_delay=0.2, max_delay=30.0)
         for inf in (services, endpoints):
             inf.add_handlers(on_add=self._event, on_update=lambda _o, n: self._event(n), on_delete=self._event)
@@ -206,6 +221,42 @@ class KubeDnsKeeper:
         meta = obj["metadata"]
         if meta.get("namespace") == kubedns.NAMESPACE and meta.get("name") == kubedns.NAME:
             self.queue.add(kubedns.NAME)
+
+    async def renew(self) -> None:
+        lease = kubedns.desired_lease(self.target.address, self.identity, self.lease_duration, self.clock())
+        name = lease["metadata"]["name"]
+        current = await self.client.get_or_none(kubedns.LEASES, name, kubedns.NAMESPACE)
+        if current is None:
+            await self.client.create(kubedns.LEASES, lease, kubedns.NAMESPACE)
+        else:
+            current["metadata"].update(labels=lease["metadata"]["labels"],
+                                       annotations=lease["metadata"]["annotations"])
+            await self.client.update(kubedns.LEASES, dict(current, spec=lease["spec"]))
+
+    async def live(self) -> list[str]:
+        body = await self.client.list(kubedns.LEASES, kubedns.NAMESPACE, label_selector=kubedns.LEASE_SELECTOR)
+        return kubedns.live_addresses(body.get("items") or [], self.clock())
+
+    async def sync(self) -> None:
+        addresses = None
+        if kubedns.serves_pods(self.target.address):
+            await self.renew()
+            addresses = sorted(set(await self.live()) | {self.target.address}, key=ipaddress.ip_address)
+        await kubedns.sync(self.client, self.services.get_by(kubedns.NAMESPACE, kubedns.NAME),
+                           self.endpoints.get_by(kubedns.NAMESPACE, kubedns.NAME), self.target, addresses)
+
+    async def withdraw(self) -> None:
+        """At a clean stop: delete this server's Lease and take its address out now."""
+        if not kubedns.serves_pods(self.target.address):
+            return
+        name = kubedns.lease_name(self.target.address)
+        with contextlib.suppress(errors.NotFound):
+            await self.client.delete(kubedns.LEASES, name, kubedns.NAMESPACE)
+        others = [a for a in await self.live() if a != self.target.address]
+        endpoints = await self.client.get_or_none(kubedns.ENDPOINTS, kubedns.NAME, kubedns.NAMESPACE)
+        if endpoints is not None:
+            await kubedns.sync(self.client, self.services.get_by(kubedns.NAMESPACE, kubedns.NAME), endpoints,
+                               self.target, others)
 
     async def run(self) -> None:
         self.queue.add(kubedns.NAME)
@@ -219,8 +270,7 @@ class KubeDnsKeeper:
                 self.queue.add(kubedns.NAME)
                 continue
             try:
-                await kubedns.sync(self.client, self.services.get_by(kubedns.NAMESPACE, kubedns.NAME),
-                                   self.endpoints.get_by(kubedns.NAMESPACE, kubedns.NAME), self.target)
+                await self.sync()
                 self.queue.forget(key)
             except Exception as e:  # noqa: BLE001 - keep trying; DNS answers meanwhile
                 delay = self.queue.add_rate_limited(key)
@@ -244,7 +294,8 @@ async def serve(cfg: Config, *, stop: asyncio.Event | None = None,
     resolver = resolver_mod.Resolver(services, endpoints, domain=cfg.cluster_domain, ttl=cfg.ttl,
                                      serial=int(time.time()), ns_address=cfg.service_ip)
     target = kubedns.Target(cfg.service_ip, cfg.advertise_address or cfg.bind_address, cfg.port)
-    keeper = KubeDnsKeeper(client, services, endpoints, target, cfg.resync_period) if cfg.manage_service else None
+    keeper = (KubeDnsKeeper(client, services, endpoints, target, cfg.resync_period, lease_duration=cfg.lease_duration)
+              if cfg.manage_service else None)
     server = DnsServer(resolver, cfg.bind_address, cfg.port)
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -271,6 +322,11 @@ async def serve(cfg: Config, *, stop: asyncio.Event | None = None,
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if keeper is not None and resolver.ready:
+            try:
+                await asyncio.wait_for(keeper.withdraw(), WITHDRAW_TIMEOUT)
+            except Exception as e:  # noqa: BLE001 - the Lease then runs out by itself
+                log.warning("dns: could not withdraw from %s/%s: %s", kubedns.NAMESPACE, kubedns.NAME, e)
         await server.stop()
         await factory.stop()
         await client.close()

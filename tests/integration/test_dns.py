@@ -29,6 +29,7 @@ from tests.conftest import REPO, ApiServerProcess, http
 pytestmark = pytest.mark.integration
 
 ADVERTISE = "198.51.100.53"  # a documentation address: only written into Endpoints, never contacted
+SECOND_ADVERTISE = "198.51.100.54"
 
 
 @dataclasses.dataclass
@@ -51,11 +52,11 @@ class DnsProcess:
 
 
 def _start(apiserver: ApiServerProcess, tmp: pathlib.Path, address: str, port: int,
-           service_ip: str) -> DnsProcess | None:
-    log = tmp / f"dns-{port}.log"
+           service_ip: str, advertise: str = ADVERTISE, extra: tuple[str, ...] = ()) -> DnsProcess | None:
+    log = tmp / f"dns-{address}-{port}.log"
     argv = [sys.executable, "-m", "minik8s", "dns", "--kubeconfig", apiserver.kubeconfig_for(identities.DNS),
             "--bind-address", address,
-            "--port", str(port), "--advertise-address", ADVERTISE, "--service-ip", service_ip]
+            "--port", str(port), "--advertise-address", advertise, "--service-ip", service_ip, *extra]
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
     server = DnsProcess(address, port, service_ip, proc, log)
@@ -91,6 +92,8 @@ def dns_server(apiserver: ApiServerProcess, tmp_path_factory: pytest.TempPathFac
         server.proc.wait(timeout=5)
         http(apiserver, "DELETE", "/api/v1/namespaces/kube-system/services/kube-dns", check=False)
         http(apiserver, "DELETE", "/api/v1/namespaces/kube-system/endpoints/kube-dns", check=False)
+        http(apiserver, "DELETE", f"/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-dns-{ADVERTISE}",
+             check=False)
 
 
 def _service(name: str, cluster_ip: str | None = None, ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -152,6 +155,9 @@ def test_keeps_the_kube_dns_service_and_endpoints(apiserver: ApiServerProcess, d
     assert not svc["spec"].get("selector")
     ep = procs.wait_for(lambda: get("endpoints"), 15, what="the kube-dns Endpoints")
     assert ep["subsets"][0]["addresses"] == [{"ip": ADVERTISE}]
+    status, lease = http(apiserver, "GET", f"/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"
+                         f"kube-dns-{ADVERTISE}")
+    assert lease["spec"]["leaseDurationSeconds"] == 15 and lease["spec"]["renewTime"]
     assert {p["port"] for p in ep["subsets"][0]["ports"]} == {dns_server.port}
     # Itself a Service: it resolves.
     assert dns_server.addresses("kube-dns.kube-system.svc.cluster.local.") == [dns_server.service_ip]
@@ -164,6 +170,50 @@ def test_keeps_the_kube_dns_service_and_endpoints(apiserver: ApiServerProcess, d
          content_type="application/merge-patch+json")
     procs.wait_for(lambda: len((get("services") or {}).get("spec", {}).get("ports", [])) == 2, 15,
                    what="the kube-dns ports to be put back")
+
+
+def test_several_dns_servers_share_the_kube_dns_endpoints(
+        apiserver: ApiServerProcess, dns_server: DnsProcess, tmp_path: pathlib.Path) -> None:
+    """Every master runs a DNS server: the Endpoints list the live ones. A second server
+    (same port, another address) joins; killed, it drops out when its 3 s Lease runs
+    out; one stopped cleanly leaves at once although its Lease had a minute to run."""
+    second_address = dns_server.address.rsplit(".", 1)[0] + f".{(int(dns_server.address.rsplit('.', 1)[1]) % 250) + 2}"
+
+    def addresses() -> list[str]:
+        status, ep = http(apiserver, "GET", "/api/v1/namespaces/kube-system/endpoints/kube-dns", check=False)
+        return [a["ip"] for s in (ep or {}).get("subsets") or [] for a in s.get("addresses") or []] \
+            if status == 200 else []
+
+    def start_second(lease: int) -> DnsProcess:
+        server = _start(apiserver, tmp_path, second_address, dns_server.port, dns_server.service_ip,
+                        advertise=SECOND_ADVERTISE, extra=("--lease-duration", str(lease)))
+        assert server is not None, f"{second_address}:{dns_server.port} is taken"
+        return server
+
+    both, first_only = [ADVERTISE, SECOND_ADVERTISE], [ADVERTISE]
+    second = start_second(lease=3)
+    try:
+        procs.wait_for(lambda: addresses() == both, 20, what=f"both DNS servers listed (have {addresses()})")
+        second.proc.kill()
+        second.proc.wait(timeout=10)
+        procs.wait_for(lambda: addresses() == first_only, 30,
+                       what=f"the killed server dropped when its Lease ran out (have {addresses()})")
+
+        second = start_second(lease=60)
+        procs.wait_for(lambda: addresses() == both, 20, what=f"the restarted server listed (have {addresses()})")
+        procs.stop_pid(second.proc.pid)
+        second.proc.wait(timeout=10)
+        procs.wait_for(lambda: addresses() == first_only, 20,
+                       what=f"a cleanly stopped server taken out at once (have {addresses()})")
+        status, _ = http(apiserver, "GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"
+                         f"kube-dns-{SECOND_ADVERTISE}", check=False)
+        assert status == 404, "a cleanly stopped server deletes its Lease"
+    finally:
+        if second.proc.poll() is None:
+            second.proc.kill()
+            second.proc.wait(timeout=10)
+        http(apiserver, "DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"
+             f"kube-dns-{SECOND_ADVERTISE}", check=False)
 
 
 def _in_pod_resolv_conf(tmp: pathlib.Path, server: DnsProcess, namespace: str, *argv: str) -> str:

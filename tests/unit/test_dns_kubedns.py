@@ -107,3 +107,37 @@ async def test_a_create_race_is_left_to_the_next_sync() -> None:
     client.fail_create_with = errors.AlreadyExists("services", "kube-dns")
     await kubedns.sync(client, None, copy.deepcopy(stored_endpoints()), TARGET)  # type: ignore[arg-type]
     assert [(verb, plural) for verb, plural, _ in client.calls] == [("create", "services")]
+
+
+def test_live_addresses_are_the_leases_renewed_within_their_duration() -> None:
+    now = 1_000_000.0
+    leases = [kubedns.desired_lease("172.31.0.3", "m3_x", 15, now - 14.0),
+              kubedns.desired_lease("172.31.0.2", "m2_x", 15, now - 1.0),
+              kubedns.desired_lease("172.31.0.4", "m4_x", 15, now - 15.5),  # ran out
+              {"metadata": {"name": "kube-dns-x", "annotations": {kubedns.ADDRESS_ANNOTATION: "not-an-ip"}},
+               "spec": {"renewTime": "2026-01-01T00:00:00.000000Z", "leaseDurationSeconds": 10 ** 9}},
+              {"metadata": {"name": "kube-dns-y"}, "spec": {}}]
+    assert kubedns.live_addresses(leases, now) == ["172.31.0.2", "172.31.0.3"]
+    assert kubedns.live_addresses([], now) == []
+
+
+def test_a_lease_is_named_and_labelled_for_its_address() -> None:
+    lease = kubedns.desired_lease("fd00::a", "id", 15, 0.0)
+    assert lease["metadata"]["name"] == "kube-dns-fd00--a"
+    assert lease["metadata"]["namespace"] == "kube-system"
+    assert lease["metadata"]["labels"] == {"k8s-app": "kube-dns"}
+    assert lease["metadata"]["annotations"] == {kubedns.ADDRESS_ANNOTATION: "fd00::a"}
+    assert lease["spec"] == {"holderIdentity": "id", "leaseDurationSeconds": 15,
+                             "renewTime": "1970-01-01T00:00:00.000000Z"}
+
+
+async def test_endpoints_list_every_live_server_and_none_when_the_last_leaves() -> None:
+    client = RecordingClient()
+    await kubedns.sync(client, stored_service(), stored_endpoints(), TARGET,  # type: ignore[arg-type]
+                       ["172.31.0.1", "172.31.0.2"])
+    [(verb, plural, body)] = client.calls
+    assert (verb, plural) == ("update", "endpoints")
+    assert body["subsets"][0]["addresses"] == [{"ip": "172.31.0.1"}, {"ip": "172.31.0.2"}]
+    client = RecordingClient()
+    await kubedns.sync(client, stored_service(), stored_endpoints(), TARGET, [])  # type: ignore[arg-type]
+    assert [(c[0], c[2]["subsets"]) for c in client.calls] == [("update", [])]

@@ -177,9 +177,12 @@ DNS_RULES = (
 )
 
 # The DNS server keeps its own Service and Endpoints (kube-system/kube-dns).
+# Each DNS server renews a Lease kube-dns-<its address> and reads the others' to know
+# which servers are alive (minik8s/dns/kubedns.py).
 DNS_SYSTEM_RULES = (
     _r(["create"], [CORE], ["services", "endpoints"]),
     _r(["get", "patch", "update"], [CORE], ["services", "endpoints"], names=["kube-dns"]),
+    _r(["get", "list", "watch", "create", "update", "delete"], [COORDINATION], ["leases"]),
 )
 
 NETWORK_AGENT_RULES = (
