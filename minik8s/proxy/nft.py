@@ -29,6 +29,9 @@ class Nft(Protocol):
     async def counters(self) -> dict[str, tuple[int, int]]:
         """The table's named counters: name -> (packets, bytes). {} when there is no table."""
 
+    async def table_exists(self) -> bool:
+        """Whether the proxy's table is in the kernel (cheap: tables only, no chains)."""
+
 
 class Real:
     def __init__(self, *, command_prefix: Sequence[str] = (), binary: str = "nft") -> None:
@@ -52,6 +55,12 @@ class Real:
         if rc != 0:
             raise NftError(f"nft -f failed ({rc}): {err.strip()[:2000]}")
 
+    async def table_exists(self) -> bool:
+        rc, out, err = await self._run("list", "tables", nftables.FAMILY)
+        if rc != 0:
+            raise NftError(f"nft list tables failed ({rc}): {err.strip()}")
+        return f"table {nftables.FAMILY} {nftables.TABLE}" in out.splitlines()
+
     async def counters(self) -> dict[str, tuple[int, int]]:
         rc, out, err = await self._run("-j", "list", "counters", "table", nftables.FAMILY, nftables.TABLE)
         if rc != 0:
@@ -73,12 +82,19 @@ class Fake:
         self.applied: list[str] = []
         self.fail_next: NftError | None = None
         self.counter_values: dict[str, tuple[int, int]] = {}
+        self.table = False  # set False by a test to play someone's `nft flush ruleset`
+        self.table_checks = 0
 
     async def apply(self, text: str) -> None:
         if self.fail_next is not None:
             err, self.fail_next = self.fail_next, None
             raise err
         self.applied.append(text)
+        self.table = text != nftables.build_cleanup()
 
     async def counters(self) -> dict[str, tuple[int, int]]:
         return dict(self.counter_values)
+
+    async def table_exists(self) -> bool:
+        self.table_checks += 1
+        return self.table

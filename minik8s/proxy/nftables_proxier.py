@@ -5,12 +5,16 @@ Each sync computes the per-Service part of the ruleset from the in-memory state
 
  - the first sync of a process replaces whatever table a previous run left, in
    one transaction (traffic keeps flowing through the old rules meanwhile);
- - a periodic sync (`--sync-period`) or the one after a failure rewrites every
+ - the sync after a failure, and a periodic sync once `full_sync_period` (an hour,
+   kube-proxy's FullSyncPeriod) has passed since the last full one, rewrite every
    chain and map element, repairing anything changed by hand;
  - every other sync looks only at the Services and Endpoints whose objects
    changed since the last one (the state's change tracking) and writes the
    difference for them: their chains and map elements. A change to one Service
-   costs the same at 10 or 10,000 Services.
+   costs the same at 10 or 10,000 Services. The other periodic syncs
+   (`--sync-period`) check only that the table is still there (someone's
+   `nft flush ruleset`): a full rewrite costs nft about 0.4 s of CPU per 1,000
+   Services (docs/benchmarks.md), too much to spend every 30 s for nothing.
 
 Each Service port's part of the table is a cached pure function of the port,
 its endpoints and the config (`nftables.fragment`).
@@ -35,6 +39,9 @@ from minik8s.proxy import servicemap
 
 log = logging.getLogger(__name__)
 
+# kube-proxy's proxyutil.FullSyncPeriod: at most this long between full rewrites.
+FULL_SYNC_PERIOD = 3600.0
+
 
 class NftablesProxier(proxier.Proxier):
     mode = "nftables"
@@ -42,8 +49,11 @@ class NftablesProxier(proxier.Proxier):
 
     def __init__(self, ipt: iptables.Iptables, nft: nft_mod.Nft, conntrack: iptables.Conntrack,
                  config: rules.Config, *, nodeport_addresses: Sequence[str] = (), min_sync_period: float = 0.1,
-                 sync_period: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 sync_period: float = 30.0, full_sync_period: float = FULL_SYNC_PERIOD,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(ipt, min_sync_period=min_sync_period, sync_period=sync_period, clock=clock)
+        self.full_sync_period = full_sync_period
+        self._last_full: float | None = None
         self.nft = nft
         self.config = config
         self.nodeport_addresses = tuple(nodeport_addresses)
@@ -66,7 +76,13 @@ class NftablesProxier(proxier.Proxier):
         start = self.clock()
         # Taken first: whatever changes while this sync awaits is the next one's work.
         changed = self.state.take_changed()
-        full = periodic or self._need_full or self._applied is None
+        due = self._last_full is None or start - self._last_full >= self.full_sync_period
+        if periodic and not due and not self._need_full and self._applied is not None and self.nft is not None \
+                and not await self.nft.table_exists():
+            log.warning("nftables proxier: table %s %s is gone; rebuilding it", nftables.FAMILY, nftables.TABLE)
+            self._need_full = True
+            self._applied = None  # nothing of it is left: built from scratch, not flushed
+        full = (periodic and due) or self._need_full or self._applied is None
         if full:
             ports = self.state.ports()
             endpoints: servicemap.EndpointsMap = self.state.endpoints()
@@ -99,6 +115,7 @@ class NftablesProxier(proxier.Proxier):
             for spn in new:
                 self._by_key.setdefault((spn.namespace, spn.name), set()).add(spn)
             self._need_full = False
+            self._last_full = start
             await self._udp.clear(ports, endpoints)
         else:
             assert self._applied is not None

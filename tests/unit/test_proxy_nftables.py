@@ -192,10 +192,25 @@ class FakeIptables:
         return "*filter\nCOMMIT\n"
 
 
-def make_proxier() -> tuple[nftables_proxier.NftablesProxier, nft_mod.Fake, FakeConntrack, FakeIptables]:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_proxier(clock: Clock | None = None) -> tuple[nftables_proxier.NftablesProxier, nft_mod.Fake, FakeConntrack,
+                                                     FakeIptables]:
     nft, ct, ipt = nft_mod.Fake(), FakeConntrack(), FakeIptables()
-    p = nftables_proxier.NftablesProxier(ipt, nft, ct, CONFIG)  # type: ignore[arg-type]
+    p = nftables_proxier.NftablesProxier(ipt, nft, ct, CONFIG, clock=clock or Clock())  # type: ignore[arg-type]
     return p, nft, ct, ipt
+
+
+def full_sync_due(p: nftables_proxier.NftablesProxier) -> None:
+    clock = p.clock
+    assert isinstance(clock, Clock)
+    clock.now += nftables_proxier.FULL_SYNC_PERIOD
 
 
 def service(name: str, ip: str, proto: str = "TCP", node_port: int = 0) -> dict:
@@ -227,6 +242,7 @@ async def test_proxier_first_sync_recreates_then_updates_then_periodic_full() ->
     b = nftables.service_chain(servicemap.ServicePortName("default", "b", "", "TCP"))
     assert b not in update, "the other Service is not touched"
 
+    full_sync_due(p)
     await p.sync_proxy_rules(periodic=True)
     full = nft.applied[-1]
     assert "delete table" not in full and f"flush map {T} service-ips" in full and b in full
@@ -234,6 +250,30 @@ async def test_proxier_first_sync_recreates_then_updates_then_periodic_full() ->
     e = nftables.endpoint_chain(servicemap.ServicePortName("default", "a", "", "TCP"),
                                 servicemap.Endpoint("10.244.1.1", 80))
     assert f"add counter {T} {e}" not in full
+
+
+async def test_periodic_syncs_rewrite_everything_only_once_per_full_sync_period() -> None:
+    """kube-proxy's FullSyncPeriod: a full rewrite costs nft ~0.4 s of CPU per 1,000 Services,
+    so the periodic syncs in between only check that the table is still there."""
+    p, nft, _ct, _ipt = make_proxier()
+    p.on_service(service("a", "10.96.0.1"))
+    p.on_endpoints(endpoints("a", "10.244.1.1"))
+    await p.sync_proxy_rules()
+    assert len(nft.applied) == 1
+    await p.sync_proxy_rules(periodic=True)
+    assert len(nft.applied) == 1 and nft.table_checks == 1, "not due: the table checked, nothing written"
+
+    nft.table = False  # someone ran `nft flush ruleset`
+    await p.sync_proxy_rules(periodic=True)
+    assert len(nft.applied) == 2 and nft.applied[-1].startswith(f"add table {T}\ndelete table {T}\n"), \
+        "a vanished table is rebuilt from scratch at the next tick"
+
+    full_sync_due(p)
+    await p.sync_proxy_rules(periodic=True)
+    assert len(nft.applied) == 3 and f"flush map {T} service-ips" in nft.applied[-1], "due: rewritten in full"
+    checks = nft.table_checks
+    await p.sync_proxy_rules(periodic=True)
+    assert len(nft.applied) == 3 and nft.table_checks == checks + 1, "the period starts again from that full sync"
 
 
 async def test_a_failed_transaction_makes_the_next_sync_rebuild_the_table() -> None:
@@ -329,7 +369,8 @@ async def test_an_incremental_sync_looks_only_at_changed_objects() -> None:
     assert names and all("/s3/" in n or "/s7/" in n for n in names), names
     # UDP flows of s7's old endpoint only; the other Services' state is kept.
     assert ct.calls == [{"orig_dst": "10.96.1.8", "dst_nat": "10.244.1.8"}]
-    # A periodic sync afterwards agrees with what the increments built: nothing stale to delete.
+    # A full periodic sync afterwards agrees with what the increments built: nothing stale to delete.
+    full_sync_due(p)
     await p.sync_proxy_rules(periodic=True)
     assert "delete chain" not in nft.applied[-1] and "/s3/" not in nft.applied[-1]
 
