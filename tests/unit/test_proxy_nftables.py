@@ -40,7 +40,7 @@ def test_the_seeds_nodeport_service_with_two_endpoints() -> None:
     e1, e2 = nftables.endpoint_chain(SEED, EP1), nftables.endpoint_chain(SEED, EP2)
     assert rs.chains == {
         s: ("ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
-            f"numgen random mod 2 vmap {{ 0 : goto {e1}, 1 : goto {e2} }}"),
+            f"numgen random mod 2 0 goto {e1}", f"goto {e2}"),
         x: ("jump mark-for-masquerade", f"goto {s}"),
         e1: ("ip saddr 10.244.1.5 jump mark-for-masquerade",
              f"meta l4proto tcp counter name {e1} dnat to 10.244.1.5:80"),
@@ -52,6 +52,26 @@ def test_the_seeds_nodeport_service_with_two_endpoints() -> None:
     assert rs.elements[nftables.NO_ENDPOINT_SERVICES] == {} and rs.elements[nftables.NO_ENDPOINT_NODEPORTS] == {}
     assert rs.counters == {e1, e2}
     assert rs.counter_owner[e1] == (SEED, servicemap.Endpoint("10.244.1.5", 80))
+
+
+def test_endpoints_are_spread_evenly_by_rules_and_by_a_map_beyond_the_rule_limit() -> None:
+    """Endpoint i of n by `numgen random mod n-i 0` (1/n each, as iptables' statistic
+    probabilities); past MAX_RULE_SPREAD one anonymous verdict map."""
+    def endpoint(i: int) -> servicemap.Endpoint:
+        return servicemap.Endpoint(f"10.244.1.{i + 1}", 80)
+
+    def chain_for(n: int) -> tuple[str, ...]:
+        eps = tuple(endpoint(i) for i in range(n))
+        return nftables.desired([svc()], {SEED: eps}, CONFIG).chains[nftables.service_chain(SEED)][1:]
+
+    e = [nftables.endpoint_chain(SEED, endpoint(i)) for i in range(3)]
+    assert chain_for(3) == (f"numgen random mod 3 0 goto {e[0]}", f"numgen random mod 2 0 goto {e[1]}",
+                            f"goto {e[2]}")
+    # The chance of each: (1/3), (2/3)(1/2), (2/3)(1/2): even.
+    limit = nftables.MAX_RULE_SPREAD
+    assert len(chain_for(limit)) == limit and "vmap" not in "".join(chain_for(limit))
+    [vmap] = chain_for(limit + 1)
+    assert vmap.startswith(f"numgen random mod {limit + 1} vmap {{ 0 : goto endpoint-")
 
 
 def test_a_service_without_endpoints_is_rejected_and_one_endpoint_needs_no_numgen() -> None:
