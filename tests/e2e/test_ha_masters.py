@@ -5,8 +5,9 @@ cluster is untouched. The master whose controller manager holds the
 kube-controller-manager Lease is powered off (`cluster stop-master`, every process
 SIGKILLed): the API answers through the other masters (the generated kubeconfig's
 failover list, and kubectl pointed at a surviving master), the Lease moves to another
-master's controller manager, a Deployment created afterwards becomes available; the
-master started again rejoins (its etcd member healthy, its API server ready).
+master's controller manager, the master leaves the `kubernetes` and `kube-dns` Endpoints, a
+Deployment created afterwards becomes available, a pod still resolves names; the master
+started again rejoins (its etcd member healthy, its API server ready).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
 from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, down_local,
                                 free_subnet, run, wait_until)
+from tests.e2e.test_podnetwork_vxlan import pod_manifest
 
 MASTERS = 3
 LEASE = "kube-controller-manager"
@@ -113,6 +115,14 @@ def _etcd_from_outside(c: Cluster, ip: str, tmp: pathlib.Path) -> None:
     assert not answer.startswith(b"HTTP/"), f"...but it must not answer a non-member: {answer!r}"
 
 
+def _endpoint_ips(c: Cluster, server: str, service: str) -> list[str]:
+    namespace = "kube-system" if service == "kube-dns" else "default"
+    out = c.kubectl("--server", server, "get", "endpoints", service, "-n", namespace, "-o", "json", check=False)
+    if out.returncode != 0:
+        return []
+    return sorted(a["ip"] for s in json.loads(out.stdout).get("subsets") or [] for a in s.get("addresses") or [])
+
+
 def _available(c: Cluster, server: str, namespace: str, name: str) -> int:
     out = c.kubectl("--server", server, "get", "deployment", name, "-n", namespace, "-o", "json", check=False)
     if out.returncode != 0:
@@ -129,10 +139,11 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.
     assert sorted(masters) == [f"master{i}" for i in range(1, MASTERS + 1)]
     assert {m["server"] for m in masters.values()} == set(access.servers)
     assert "node1" in c.kubectl("get", "nodes").stdout
-    # Every master's API server lists itself in the `kubernetes` Endpoints.
+    # Every master's API server and DNS server is in the `kubernetes` / `kube-dns` Endpoints.
     want = sorted(m["ip"] for m in masters.values())
-    wait_until(lambda: sorted(a["ip"] for a in c.get_json("endpoints", "kubernetes", "-n", "default")["subsets"][0]
-                              ["addresses"]) == want, 30, "every master in the kubernetes Endpoints")
+    for service in ("kubernetes", "kube-dns"):
+        wait_until(lambda service=service: _endpoint_ips(c, c.server, service) == want, 30,
+                   f"every master in the {service} Endpoints")
     _etcd_from_outside(c, masters["master2"]["ip"], tmp_path)
 
     leader = wait_until(lambda: _master_of(c.state_dir, _lease_holder(c.kubeconfig)), 60,
@@ -150,10 +161,24 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.
         60, "the controller-manager Lease to move to another master")
     assert new_leader != leader
 
+    # The dead master leaves both Endpoints (its master lease and its DNS Lease run out),
+    # so pods dialling `kubernetes` or resolving names no longer reach it.
+    alive = sorted(m["ip"] for name, m in masters.items() if name != leader)
+    for service in ("kubernetes", "kube-dns"):
+        wait_until(lambda service=service: _endpoint_ips(c, survivor, service) == alive, 60,
+                   f"the powered-off {leader} out of the {service} Endpoints")
+
     ns = "ha-" + uuid.uuid4().hex[:6]
     c.kubectl("--server", survivor, "create", "namespace", ns)
     c.kubectl("--server", survivor, "apply", "-n", ns, "-f", "-", input=json.dumps(deployment("after", 2)))
     wait_until(lambda: _available(c, survivor, ns, "after") == 2, 120, "the Deployment made after the loss available")
+    # Cluster DNS still answers a pod, whichever master was lost.
+    c.kubectl("--server", survivor, "apply", "-n", ns, "-f", "-", input=json.dumps(pod_manifest(
+        "probe", "node1", command=["sleep", "3600"])))
+    lookup = "nslookup kubernetes.default.svc.cluster.local"
+    wait_until(lambda: "Address: 10.96.0.1" in c.kubectl(
+        "--server", survivor, "exec", "-n", ns, "probe", "--", "sh", "-c", lookup, check=False).stdout, 90,
+        "a pod to resolve kubernetes.default through the surviving masters' DNS servers")
 
     _ops(c).cluster("start-master", leader, timeout=180)
     wait_until(lambda: (lambda m: m["etcdHealthy"] and m["apiReady"])(_masters(c)[leader]), 60,
