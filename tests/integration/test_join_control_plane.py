@@ -216,6 +216,20 @@ def test_a_second_master_joins_with_the_uploaded_certificates(lab: Lab) -> None:
     listed = json.loads(lab.in_ns("m1", *MINIK8S, "etcd", "member", "list", "-o", "json").stdout)
     names = sorted(m["name"] for m in (listed if isinstance(listed, list) else listed["members"]))
     assert names == ["master2", "minik8s"], listed
+
+    # etcd's client port on a master's address takes client certificates of the etcd CA only.
+    def etcd_health(*cert: str) -> subprocess.CompletedProcess[str]:
+        return lab.in_ns("m2", "curl", "-fsS", "--max-time", "5", "--noproxy", "*", "--cacert",
+                         str(m2 / "pki" / "etcd-ca.crt"), *cert, f"https://{ip1}:2379/health", check=False)
+
+    pki2 = m2 / "pki"
+    assert '"health":"true"' in etcd_health("--cert", str(pki2 / "apiserver-etcd-client.crt"), "--key",
+                                            str(pki2 / "apiserver-etcd-client.key")).stdout
+    cluster_ca_cert = ("--cert", str(pki2 / "apiserver-kubelet-client.crt"), "--key",
+                       str(pki2 / "apiserver-kubelet-client.key"))
+    assert (pki2 / "apiserver-kubelet-client.crt").exists()
+    assert etcd_health(*cluster_ca_cert).returncode != 0
+    assert etcd_health().returncode != 0
     # Each API server serves what was written through the other.
     configmap(lab, 1, "from-master1", "one")
     assert read_configmap(lab, 2, "from-master1") == "one"
