@@ -326,3 +326,20 @@ def test_a_joined_master_renders_an_existing_member_with_the_first_masters_setti
     assert api["advertise-address"] == "10.0.0.12"
     assert files["controller-manager.yaml"]["controller-manager"]["cluster-cidr"] == "10.50.0.0/16"
     assert files["dns.yaml"]["dns"]["service-ip"] == "10.100.0.10"
+
+
+async def test_a_deleted_token_queues_what_it_owns() -> None:
+    """`minik8s token delete` of the upload's token: the tokencleaner looks at the certificates at once."""
+    client = FakeClient()
+    await copycerts.upload(client, FILES, KEY, ttl=60)  # type: ignore[arg-type]
+    (ref,) = client.objects["minik8s-certs"]["metadata"]["ownerReferences"]
+    c = _cleaner(client)
+    _cache(c, client)
+    token = client.objects.pop(ref["name"])
+    del c.secrets.store[f"kube-system/{ref['name']}"]
+    c._deleted(token)
+    assert len(c.queue) == 1 and await c.queue.get() == "kube-system/minik8s-certs"
+    await c.sync("kube-system/minik8s-certs")
+    assert client.deleted == ["minik8s-certs"]
+    c._deleted(client.objects.get("minik8s-certs") or {"metadata": {"name": "other", "uid": "z"}})
+    assert len(c.queue) == 0  # not a token: nothing to follow
