@@ -9,9 +9,9 @@ As kubeadm's control-plane join, in this order, so that a refusal leaves nothing
 3. the shared PKI written (cluster CA, ServiceAccount keys, etcd CA); this master's own
    certificates issued with them as `minik8s init` does (its API server's serving
    certificate for its address, a kubeconfig per component, etcd peer/server/client);
-4. its etcd member added with `etcdctl member add` over the existing members' TLS client
-   port (https://<master>:2379, a client certificate of the etcd CA), or found already
-   added by an earlier attempt;
+4. its etcd member added with `etcdctl member add` over the TLS client port of the master
+   the join was pointed at (https://<master>:2379, a client certificate of the etcd CA),
+   or found already added by an earlier attempt;
 5. its configs rendered like init's, with the etcd member's `initial-cluster` (every
    member) and `initial-cluster-state: existing`, and kubeconfigs listing every master's
    API server (its own first) for minik8s's client failover.
@@ -50,7 +50,7 @@ JoinError = bootstrap.BootstrapError
 
 @dataclasses.dataclass(frozen=True)
 class Fetched:
-    server: str  # the API server discovery named
+    server: str  # the API server the join was pointed at (its etcd adds the member)
     ca_pem: bytes
     files: dict[str, bytes]  # pki file name → content (copycerts.SHARED_FILES)
     settings: copycerts.ClusterSettings
@@ -61,7 +61,10 @@ async def fetch(url: str, token: str, ca_hashes: Sequence[str], certificate_key:
     """Steps 1 and 2: nothing is written."""
     key = _key(certificate_key)
     found = await join_mod.discover(url, token, ca_hashes, timeout=timeout)
-    async with rest.Client(found.server, token=token, tls=tls_mod.TLSConfig(ca=found.ca_pem), timeout=10,
+    # The master asked, not cluster-info's server (the first master's): any running master
+    # can take a join, and its certificate is checked against the CA just trusted.
+    server = url.rstrip("/")
+    async with rest.Client(server, token=token, tls=tls_mod.TLSConfig(ca=found.ca_pem), timeout=10,
                            user_agent="minik8s-join") as client:
         try:
             files = await copycerts.download(client, key)
@@ -81,7 +84,7 @@ async def fetch(url: str, token: str, ca_hashes: Sequence[str], certificate_key:
         settings = copycerts.ClusterSettings.from_yaml(files.pop(copycerts.CLUSTER_FILE))
     except copycerts.CertsError as e:
         raise JoinError(str(e)) from None
-    return Fetched(found.server, found.ca_pem, files, settings)
+    return Fetched(server, found.ca_pem, files, settings)
 
 
 def _key(text: str) -> bytes:

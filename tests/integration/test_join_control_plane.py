@@ -1,6 +1,7 @@
-"""A second master joins the first as on VMs: `minik8s init`, `certs upload`, `token create
---certificate-key`, `join --control-plane`, each master's etcd, API server and controller
-manager started from the files those commands rendered (no systemd).
+"""Masters join the first as on VMs: `minik8s init`, `certs upload`, `token create
+--certificate-key`, `join --control-plane` twice (docs/deploy.md's three masters), each
+master's etcd, API server and controller manager started from the files those commands
+rendered (no systemd).
 
 Each master is a network namespace, since etcd checks that a peer's certificate names the
 address it connects from (two loopback addresses would both dial from 127.0.0.1):
@@ -8,7 +9,8 @@ address it connects from (two loopback addresses would both dial from 127.0.0.1)
     host: 10.198.R.1 ── veth ──┐
     mk8s-cpjoin-<id>-sw: bridge br0
          ├── veth ── mk8s-cpjoin-<id>-m1: eth0 10.198.R.11   etcd, apiserver, controller-manager
-         └── veth ── mk8s-cpjoin-<id>-m2: eth0 10.198.R.12   (the same, after the join)
+         ├── veth ── mk8s-cpjoin-<id>-m2: eth0 10.198.R.12   (the same, after the join)
+         └── veth ── mk8s-cpjoin-<id>-m3: eth0 10.198.R.13   (the same, joined through master2)
 
 The switch is a namespace of its own so that frames between the masters never meet the
 host's netfilter; no namespace has a default route. Needs root; run it under the heavy lock
@@ -29,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from minik8s.util import procs
 from tests.conftest import KUBECTL, REPO
@@ -91,7 +94,7 @@ class Lab:
         _run("ip", "addr", "add", f"{self.ip(1)}/24", "dev", host_link)
         _run("ip", "link", "set", host_link, "up")
         self.in_ns("sw", "ip", "link", "set", "uplink", "master", "br0", "up")
-        for i in (1, 2):
+        for i in (1, 2, 3):
             m = f"m{i}"
             self.add_ns(m)
             self.in_ns("sw", "ip", "link", "add", m, "type", "veth", "peer", "name", "eth0", "netns", self.ns(m))
@@ -120,6 +123,14 @@ class Lab:
                         str(etc / "pki" / "ca.crt"), url, check=False).returncode == 0
 
         procs.wait_for(ready, 90, interval=0.5, what=f"master{i}'s API server")
+
+    def stop_master(self, i: int) -> None:
+        """Power-off: every process of master `i` killed."""
+        for name, proc, _ in self.processes:
+            if name.startswith(f"m{i}/"):
+                proc.kill()
+                proc.wait(timeout=10)
+        self.processes = [p for p in self.processes if not p[0].startswith(f"m{i}/")]
 
     def check_alive(self) -> None:
         for name, proc, log in self.processes:
@@ -175,7 +186,7 @@ def read_configmap(lab: Lab, i: int, name: str) -> str:
     return str(json.loads(out)["data"]["v"])
 
 
-def test_a_second_master_joins_with_the_uploaded_certificates(lab: Lab) -> None:
+def test_masters_join_with_the_uploaded_certificates(lab: Lab) -> None:
     ip1, ip2 = lab.master_ip(1), lab.master_ip(2)
     m1, m2 = lab.etc(1), lab.etc(2)
     _run(*MINIK8S, "init", "--advertise-address", ip1, "--config-dir", str(m1),
@@ -239,8 +250,40 @@ def test_a_second_master_joins_with_the_uploaded_certificates(lab: Lab) -> None:
     conf = (m2 / "controller-manager.conf").read_text()
     assert f"https://{ip2}:6443" in conf and f"https://{ip1}:6443" in conf
 
+    # A third master, joined through master2 (any running master takes a join), right after
+    # master2: etcd calls the cluster unhealthy for a few seconds, and the join waits.
+    ip3, m3 = lab.master_ip(3), lab.etc(3)
+    join3 = [*MINIK8S, "join", f"https://{ip2}:6443", *words[3:-2], "--certificate-key", key, "--config-dir",
+             str(m3), "--advertise-address", ip3, "--etcd-name", "master3", "--etcd-data-dir",
+             str(lab.tmp / "master3" / "etcd"), "--no-start", "--timeout", "60"]
+    assert words[3] == "--token", words
+    lab.in_ns("m3", *join3)
+    etcd_yaml = yaml.safe_load((m3 / "etcd.yaml").read_text())
+    assert sorted(etcd_yaml["initial-cluster"].split(",")) == [
+        f"master2=https://{ip2}:2380", f"master3=https://{ip3}:2380", f"minik8s=https://{ip1}:2380"]
+    lab.start_master(3)
+    conf = (m3 / "controller-manager.conf").read_text()
+    assert all(f"https://{ip}:6443" in conf for ip in (ip1, ip2, ip3))
+    listed = json.loads(lab.in_ns("m2", *MINIK8S, "etcd", "member", "list", "-o", "json").stdout)
+    assert sorted(m["name"] for m in (listed if isinstance(listed, list) else listed["members"])) == \
+        ["master2", "master3", "minik8s"], listed
+    # Three masters survive one: master1 powered off, master2 and master3 still agree.
+    lab.stop_master(1)
+    manifest = lab.tmp / "without-master1.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "three"},
+                                    "metadata": {"name": "without-master1", "namespace": "default"}}))
+
+    def written() -> bool:  # a request during etcd's leader election may time out: asked again
+        lab.check_alive()
+        done = kubectl(lab, 2, "apply", "-f", str(manifest), check=False)
+        return done.returncode == 0
+
+    procs.wait_for(written, 60, interval=0.5, what="a write through master2 with master1 powered off")
+    assert read_configmap(lab, 3, "without-master1") == "three"
+    assert read_configmap(lab, 3, "from-master1") == "one"
+
     # An upload expires with its token: the tokencleaner deletes both.
-    _run(*MINIK8S, "certs", "upload", "--config-dir", str(m1), "--certificate-key", key, "--ttl", "3s")
+    _run(*MINIK8S, "certs", "upload", "--config-dir", str(m2), "--certificate-key", key, "--ttl", "3s")
 
     def gone() -> bool:
         lab.check_alive()
