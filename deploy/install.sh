@@ -7,6 +7,16 @@
 #       and the cluster PKI (/etc/minik8s/pki, a kubeconfig per component) via `minik8s init`,
 #       the master's units enabled and started, root's kubeconfig (admin.conf), then
 #       `minik8s token create`, which prints the exact join command for the nodes.
+#   deploy/install.sh --role master --master-ip 192.168.56.10 --upload-certs [--join-file F]
+#       the same, and `minik8s certs upload` first: the shared PKI, encrypted under a printed
+#       certificate key, on the API server for 2 hours; the output (and F) then carries the
+#       command that adds another master.
+#   deploy/install.sh --role master --join --master-ip 192.168.56.10 --token ID.SECRET
+#           --ca-cert-hash sha256:HEX --certificate-key KEY [--advertise-address 192.168.56.11]
+#       another master for the cluster of the master at --master-ip (kubeadm's join
+#       --control-plane): packages, minik8s, then `minik8s join --control-plane`: it checks
+#       that master's CA against the hash, downloads and decrypts the shared PKI, adds an etcd
+#       member and writes /etc/minik8s/*; then the same units as the first master.
 #   deploy/install.sh --role node --master-ip 192.168.56.10 --token ID.SECRET --ca-cert-hash sha256:HEX
 #       packages (Docker, iptables, Python, what the image build needs), minik8s, the
 #       project's images, then `minik8s join`: it checks the master's CA against the hash,
@@ -14,18 +24,29 @@
 #
 # Options:
 #   --role master|node     what this machine is (required)
-#   --master-ip IP         the master's address on the cluster network (required)
+#   --master-ip IP         the master's address on the cluster network (required);
+#                          with --join: the address of a master that runs already
 #   --port PORT            API server port (default 6443)
 #   --token ID.SECRET      master: create this bootstrap token (never expires);
-#                          node: join with it
-#   --ca-cert-hash HASH    node: sha256:<hex> of the master's CA (printed with the join command)
+#                          node, master --join: join with it
+#   --ca-cert-hash HASH    node, master --join: sha256:<hex> of the master's CA (printed with
+#                          the join command)
+#   --upload-certs         master: upload the shared PKI for `--join` masters (2 hours)
+#   --certificate-key KEY  master: encrypt the upload with this key (64 hex digits; implies
+#                          --upload-certs); master --join: decrypt it with this key
+#   --join                 master: join the master at --master-ip instead of starting a cluster
+#   --advertise-address IP master --join: this master's address (default: the route to --master-ip's)
 #   --ca-cert FILE, --ca-key FILE
 #                          master: use this CA (PEM) instead of making one, so the CA hash
 #                          can be known before the master exists (the Vagrantfile does this)
-#   --join-file FILE       master: also write the join command there;
-#                          node: read the token and CA hash from it when not given
+#   --join-file FILE       master: also write the join command there (with --upload-certs
+#                          the control-plane one, holding the certificate key: share the file
+#                          with the machines that join only);
+#                          node, master --join: read the token, the CA hash (and the
+#                          certificate key) from it when not given
 #   --node-ip IP           node: address to advertise (default: the route to the master's)
-#   --node-name NAME       node: name (default: the hostname)
+#   --node-name NAME       node: name (default: the hostname); master --join: its etcd
+#                          member's name (default: the hostname)
 #   --images TAR           node: `docker load` the project's images from TAR instead of building them
 #   --set C.OPT=VALUE      passed to `minik8s init` / `minik8s join` (repeatable)
 #   --os apt|dnf           package manager to assume (default: detected)
@@ -54,6 +75,10 @@ node_ip=""
 node_name=""
 images=""
 pkg=""
+join=0
+upload_certs=0
+certificate_key=""
+advertise_address=""
 dry_run=0
 sets=()
 
@@ -74,6 +99,10 @@ while [ $# -gt 0 ]; do
     --node-ip) node_ip="${2:-}"; shift 2 ;;
     --node-name) node_name="${2:-}"; shift 2 ;;
     --images) images="${2:-}"; shift 2 ;;
+    --join) join=1; shift ;;
+    --upload-certs) upload_certs=1; shift ;;
+    --certificate-key) certificate_key="${2:-}"; shift 2 ;;
+    --advertise-address) advertise_address="${2:-}"; shift 2 ;;
     --set) sets+=(--set "${2:-}"); shift 2 ;;
     --os) pkg="${2:-}"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
@@ -87,6 +116,15 @@ case "$role" in
   *) die "--role master|node is required" ;;
 esac
 [ -n "$master_ip" ] || die "--master-ip is required"
+if [ "$role" = node ] && [ "$join" = 1 ]; then
+  die "--join is for --role master (a node always joins)"
+fi
+if [ "$join" = 1 ] && [ "$upload_certs" = 1 ]; then
+  die "--upload-certs is for the first master (a joining master downloads them)"
+fi
+if [ "$join" = 0 ] && [ -n "$certificate_key" ]; then
+  upload_certs=1
+fi
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root (or with --dry-run to see the steps)"
 fi
@@ -231,6 +269,8 @@ open_firewall() {
     if [ "$role" = master ]; then
       run firewall-cmd --permanent --add-port="${port}/tcp"
       run firewall-cmd --permanent --add-port=53/udp --add-port=53/tcp
+      # etcd's TLS client and peer ports, for the masters that join (etcd CA certificates only).
+      run firewall-cmd --permanent --add-port=2379-2380/tcp
     else
       # kubelet, NodePorts, VXLAN between nodes.
       run firewall-cmd --permanent --add-port=10250/tcp --add-port=30000-32767/tcp --add-port=8472/udp
@@ -275,7 +315,7 @@ install_units() {
 # The master's own check, with the CA `minik8s init` made (a node has no CA before it joins;
 # `minik8s join` waits for the master itself).
 wait_for_api() {
-  local url="https://${master_ip}:${port}/readyz" i
+  local url="https://${1:-$master_ip}:${port}/readyz" i
   step "waiting for the API server at $url"
   if [ "$dry_run" = 1 ]; then
     echo "+ curl -fsS --cacert $CONFIG_DIR/pki/ca.crt $url (until it answers, up to 120 s)"
@@ -311,8 +351,30 @@ optional_units() {
 
 # --- roles ------------------------------------------------------------------------------------
 
+# The units of a master, whether it started the cluster or joined it.
+master_units() {
+  printf '%s\n' etcd.service minik8s-apiserver.service minik8s-controller-manager.service minik8s-scheduler.service
+  optional_units dns
+}
+
+start_master_units() {
+  local units
+  write_env_file
+  mapfile -t units < <(master_units)
+  step "installing and starting ${units[*]}"
+  install_units "${units[@]}"
+  run systemctl enable "${units[@]}"
+  # restart, not start: Debian's etcd-server package may already run etcd from its own unit.
+  run systemctl restart "${units[@]}"
+  open_firewall
+}
+
 install_master() {
-  local units args join_cmd
+  local args join_cmd node_cmd key=""
+  if [ "$join" = 1 ]; then
+    join_master
+    return
+  fi
   if [ -n "$ca_cert" ] || [ -n "$ca_key" ]; then
     if [ -z "$ca_cert" ] || [ -z "$ca_key" ]; then die "--ca-cert and --ca-key go together"; fi
     step "installing the given cluster CA"
@@ -321,36 +383,91 @@ install_master() {
   fi
   step "writing $CONFIG_DIR/*.yaml and the cluster PKI ($CONFIG_DIR/pki)"
   run "$MINIK8S" init --advertise-address "$master_ip" --port "$port" --config-dir "$CONFIG_DIR" "${sets[@]}"
-  write_env_file
-  mapfile -t units < <(printf '%s\n' etcd.service minik8s-apiserver.service minik8s-controller-manager.service \
-    minik8s-scheduler.service; optional_units dns)
-  step "installing and starting ${units[*]}"
-  install_units "${units[@]}"
-  run systemctl enable "${units[@]}"
-  # restart, not start: Debian's etcd-server package may already run etcd from its own unit.
-  run systemctl restart "${units[@]}"
-  open_firewall
+  start_master_units
   wait_for_api
   install_admin_kubeconfig
+  if [ "$upload_certs" = 1 ]; then
+    step "uploading the shared PKI, encrypted, for the masters that join (kube-system/minik8s-certs, 2 h)"
+    args=(certs upload --config-dir "$CONFIG_DIR")
+    if [ -n "$certificate_key" ]; then args+=(--certificate-key "$certificate_key"); fi
+    if [ "$dry_run" = 1 ]; then
+      run "$MINIK8S" "${args[@]}"
+      key="${certificate_key:-<certificate key>}"
+    else
+      key="$("$MINIK8S" "${args[@]}")"
+    fi
+  fi
   step "creating a bootstrap token"
   args=(token create --config-dir "$CONFIG_DIR")
   if [ -n "$token" ]; then
     args+=(--token "$token" --ttl 0)
   fi
+  if [ -n "$key" ]; then args+=(--certificate-key "$key"); fi
   if [ "$dry_run" = 1 ]; then
     run "$MINIK8S" "${args[@]}"
     join_cmd="minik8s join https://${master_ip}:${port} --token ${token:-<token>} --discovery-token-ca-cert-hash <hash>"
+    if [ -n "$key" ]; then join_cmd+=" --control-plane --certificate-key $key"; fi
   else
     join_cmd="$("$MINIK8S" "${args[@]}")"
   fi
   if [ -n "$join_file" ]; then
     echo "$join_cmd" | write_file "$join_file" 0600
   fi
+  node_cmd="${join_cmd%% --control-plane*}"
   echo
   echo "master ready. On each node run (from a minik8s checkout):"
   echo "  deploy/install.sh --role node --master-ip $master_ip $(join_args_of "$join_cmd")"
   echo "or, where minik8s is installed already:"
-  echo "  $join_cmd"
+  echo "  $node_cmd"
+  if [ -n "$key" ]; then
+    echo
+    echo "To add a master (while the certificates are uploaded: 2 hours; then \`minik8s certs upload\` again),"
+    echo "on it run (from a minik8s checkout):"
+    echo "  deploy/install.sh --role master --join --master-ip $master_ip $(join_args_of "$join_cmd") --certificate-key $key"
+    echo "or, where minik8s is installed already:"
+    echo "  $join_cmd"
+  fi
+}
+
+# Another master (kubeadm's join --control-plane): the shared PKI from the master at
+# --master-ip, an etcd member added, then the same units as the first master's.
+join_master() {
+  local join_args
+  read_join_file
+  [ -n "$token" ] || die "--token (or --join-file) is required to join a master"
+  [ -n "$ca_cert_hash" ] || die "--ca-cert-hash (or --join-file) is required to join a master: without it the master would trust any server"
+  [ -n "$certificate_key" ] || die "--certificate-key (or --join-file) is required to join a master (\`minik8s certs upload\` prints it)"
+  step "joining the masters (the CA checked against $ca_cert_hash, the shared PKI decrypted, an etcd member added)"
+  join_args=(join "https://${master_ip}:${port}" --token "$token" --discovery-token-ca-cert-hash "$ca_cert_hash"
+             --control-plane --certificate-key "$certificate_key" --config-dir "$CONFIG_DIR" --no-start --timeout 300)
+  if [ -n "$advertise_address" ]; then join_args+=(--advertise-address "$advertise_address"); fi
+  if [ -n "$node_name" ]; then join_args+=(--etcd-name "$node_name"); fi
+  run "$MINIK8S" "${join_args[@]}" "${sets[@]}"
+  start_master_units
+  wait_for_api "${advertise_address:-127.0.0.1}"
+  install_admin_kubeconfig
+  echo
+  echo "master joined; on any master: kubectl get endpoints kubernetes; minik8s etcd member list"
+}
+
+# Fill in what --token, --ca-cert-hash and --certificate-key left empty from --join-file.
+read_join_file() {
+  [ -n "$join_file" ] || return 0
+  if [ -n "$token" ] && [ -n "$ca_cert_hash" ] && { [ "$role" = node ] || [ -n "$certificate_key" ]; }; then
+    return 0
+  fi
+  if [ "$dry_run" = 1 ] && [ ! -r "$join_file" ]; then
+    token="${token:-<token from $join_file>}"
+    ca_cert_hash="${ca_cert_hash:-<hash from $join_file>}"
+    if [ "$role" = master ]; then certificate_key="${certificate_key:-<certificate key from $join_file>}"; fi
+    return 0
+  fi
+  [ -r "$join_file" ] || die "$join_file is not readable"
+  [ -n "$token" ] || token="$(sed -n 's/.*--token \([^ ]*\).*/\1/p' "$join_file")"
+  [ -n "$ca_cert_hash" ] || ca_cert_hash="$(sed -n 's/.*--discovery-token-ca-cert-hash \([^ ]*\).*/\1/p' "$join_file")"
+  if [ "$role" = master ] && [ -z "$certificate_key" ]; then
+    certificate_key="$(sed -n 's/.*--certificate-key \([^ ]*\).*/\1/p' "$join_file")"
+  fi
 }
 
 # "--token T --ca-cert-hash H" from a join command.
@@ -363,16 +480,7 @@ join_args_of() {
 
 install_node() {
   local units join_args
-  if { [ -z "$token" ] || [ -z "$ca_cert_hash" ]; } && [ -n "$join_file" ]; then
-    if [ "$dry_run" = 1 ] && [ ! -r "$join_file" ]; then
-      token="${token:-<token from $join_file>}"
-      ca_cert_hash="${ca_cert_hash:-<hash from $join_file>}"
-    else
-      [ -r "$join_file" ] || die "$join_file is not readable"
-      [ -n "$token" ] || token="$(sed -n 's/.*--token \([^ ]*\).*/\1/p' "$join_file")"
-      [ -n "$ca_cert_hash" ] || ca_cert_hash="$(sed -n 's/.*--discovery-token-ca-cert-hash \([^ ]*\).*/\1/p' "$join_file")"
-    fi
-  fi
+  read_join_file
   [ -n "$token" ] || die "--token (or --join-file) is required for a node"
   [ -n "$ca_cert_hash" ] || die "--ca-cert-hash (or --join-file) is required for a node: without it the node would trust any server"
   step "starting Docker"

@@ -2,8 +2,9 @@
 
 - `minik8s cluster ...`: a cluster on this host whose nodes are network namespaces
   with their own Docker engines (minik8s.cluster.lifecycle).
-- `minik8s init` (master), `minik8s token create`, `minik8s join` (node): write the
-  /etc/minik8s config files the systemd units read (deploy/install.sh calls them).
+- `minik8s init` (master), `minik8s token create`, `minik8s join` (node), `minik8s certs
+  upload` + `minik8s join --control-plane` (another master): write the /etc/minik8s
+  config files the systemd units read (deploy/install.sh calls them).
 Both render their files with minik8s.cluster.config.
 """
 from __future__ import annotations
@@ -316,10 +317,11 @@ def init(advertise_address: str, port: int, bind_address: str, etcd_data_dir: st
     from minik8s.cluster import pki
 
     config_dir = os.path.abspath(config_dir)
-    master = config.MasterConfig(advertise_address=advertise_address, api_port=port, bind_address=bind_address,
-                                 etcd_data_dir=etcd_data_dir,
-                                 service_cluster_ip_range=service_cidr, cluster_cidr=cluster_cidr,
-                                 config_dir=config_dir, overrides=_overrides(sets))
+    # A one-member stacked etcd on the master's address, so that `join --control-plane` can grow it.
+    master = config.growable(config.MasterConfig(
+        advertise_address=advertise_address, api_port=port, bind_address=bind_address, etcd_data_dir=etcd_data_dir,
+        service_cluster_ip_range=service_cidr, cluster_cidr=cluster_cidr, config_dir=config_dir,
+        overrides=_overrides(sets)))
     _write_or_print(config_dir, config.master_files(master), show)
     if show:
         return
@@ -328,12 +330,15 @@ def init(advertise_address: str, port: int, bind_address: str, etcd_data_dir: st
                                         service_cidr=service_cidr, cluster_domain=master.cluster_domain,
                                         extra_sans=[s.strip() for s in cert_extra_sans.split(",") if s.strip()],
                                         renew_before=_renewal(cert_renewal_days))
+        actions += pki.ensure_etcd_member_certs(config_dir, advertise_address,
+                                                renew_before=_renewal(cert_renewal_days))
     except pki_util.PKIError as e:
         raise click.ClickException(f"PKI in {config_dir}/pki: {e}") from None
     for action in actions:
         click.echo(action)
     click.echo(f"cluster CA {ca.hash}; admin kubeconfig {pki.paths(config_dir).admin_conf}")
-    click.echo(f"next: start the master units, then `minik8s token create --config-dir {config_dir}`")
+    click.echo(f"next: start the master units, then `minik8s token create --config-dir {config_dir}` "
+               f"(and for more masters, first `minik8s certs upload --config-dir {config_dir}`)")
 
 
 @cli.group()
@@ -377,8 +382,12 @@ def _token_option(f: F) -> F:
 @click.option("--token", "value", default=None, help="Use this token (ID.SECRET, [a-z0-9]{6}.[a-z0-9]{16}).")
 @click.option("--ttl", default="24h", show_default=True, help="Lifetime (24h, 30m, ...; 0 = never expires).")
 @click.option("--description", default="minik8s join", show_default=True)
-def token_create(config_dir: str, server: str | None, value: str | None, ttl: str, description: str) -> None:
-    """Create a bootstrap token and print the exact join command for a node (token and CA hash)."""
+@click.option("--certificate-key", default=None,
+              help="Print the command that joins another master (from `minik8s certs upload`).")
+def token_create(config_dir: str, server: str | None, value: str | None, ttl: str, description: str,
+                 certificate_key: str | None) -> None:
+    """Create a bootstrap token and print the exact join command for a node (token and CA hash),
+    or with --certificate-key for another master."""
     from minik8s.cluster import pki
 
     info = _master_info(config_dir, server)
@@ -398,7 +407,10 @@ def token_create(config_dir: str, server: str | None, value: str | None, ttl: st
             return await bootstrap.create_token(client, info, ca_pem, token=value, ttl=seconds,
                                                 description=description)
 
-    click.echo(bootstrap.join_command(info.server, asyncio.run(create()), pki_util.spki_sha256(ca)))
+    command = bootstrap.join_command(info.server, asyncio.run(create()), pki_util.spki_sha256(ca))
+    if certificate_key:
+        command += f" --control-plane --certificate-key {certificate_key}"
+    click.echo(command)
 
 
 @token.command("list")
@@ -432,8 +444,15 @@ def token_delete(config_dir: str, server: str | None, token_id: str) -> None:
     click.echo(f"bootstrap token {token_id.split('.')[0]} deleted")
 
 
-def _systemd_units() -> list[str]:
-    return [f"minik8s-{c}.service" for c in config.NODE_COMPONENTS]
+def _systemd_units(components: tuple[str, ...] = config.NODE_COMPONENTS) -> list[str]:
+    return [f"minik8s-{c}.service" for c in components]
+
+
+def _start_units(units: list[str]) -> None:
+    for argv in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise click.ClickException(f"{' '.join(argv)} failed: {done.stderr.strip()}")
 
 
 @cli.command("join")
@@ -452,10 +471,21 @@ def _systemd_units() -> list[str]:
 @click.option("--set", "sets", multiple=True, metavar="COMPONENT.OPTION=VALUE", help="Override an option (repeatable).")
 @click.option("--start/--no-start", default=None,
               help="Enable and start the node's units [default: when systemd runs this machine].")
+@click.option("--control-plane", is_flag=True,
+              help="Join as another master (etcd member, API server, controller manager, scheduler, DNS).")
+@click.option("--certificate-key", default=None,
+              help="With --control-plane: the key `minik8s certs upload` printed (decrypts the shared PKI).")
+@click.option("--advertise-address", default=None,
+              help="With --control-plane: this master's address [default: the route to SERVER's].")
+@click.option("--etcd-name", default=None, help="With --control-plane: its etcd member's name [default: node name].")
+@click.option("--etcd-data-dir", default="/var/lib/minik8s/etcd", show_default=True,
+              help="With --control-plane: its etcd member's data directory (must be empty).")
 def join(server: str, value: str, ca_hashes: tuple[str, ...], node_name: str | None, node_ip: str | None,
          pod_cidr: str, docker_host: str, root_dir: str, config_dir: str, timeout: float, sets: tuple[str, ...],
-         start: bool | None) -> None:
-    """Join this machine to the cluster at SERVER: verify the cluster's CA, get this node's certificates."""
+         start: bool | None, control_plane: bool, certificate_key: str | None, advertise_address: str | None,
+         etcd_name: str | None, etcd_data_dir: str) -> None:
+    """Join this machine to the cluster at SERVER: verify the cluster's CA, get this node's certificates
+    (or with --control-plane, the masters' shared PKI, and add an etcd member)."""
     import socket
 
     from minik8s.cluster import join as join_mod
@@ -463,6 +493,13 @@ def join(server: str, value: str, ca_hashes: tuple[str, ...], node_name: str | N
 
     name = (node_name or socket.gethostname()).lower()
     config_dir = os.path.abspath(config_dir)
+    if control_plane or certificate_key:
+        if not (control_plane and certificate_key):
+            raise click.UsageError("--control-plane and --certificate-key go together")
+        _join_master(server, value, ca_hashes, certificate_key, address=advertise_address or node_ip,
+                     etcd_name=etcd_name or name, etcd_data_dir=etcd_data_dir, config_dir=config_dir,
+                     timeout=timeout, overrides=_overrides(sets), start=start)
+        return
     try:
         joined = asyncio.run(join_mod.join(server, value, ca_hashes, name, node_ip=node_ip, timeout=timeout))
     except (bootstrap.BootstrapError, OSError) as e:
@@ -484,11 +521,37 @@ def join(server: str, value: str, ca_hashes: tuple[str, ...], node_name: str | N
     if not start:
         click.echo(f"node {node_cfg.name} ({ip}) configured; start it with: systemctl enable --now {' '.join(units)}")
         return
-    for argv in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", *units]):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise click.ClickException(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+    _start_units(units)
     click.echo(f"node {node_cfg.name} ({ip}) joined {joined.server}; `kubectl get nodes` shows it once Ready")
+
+
+def _join_master(server: str, token_value: str, ca_hashes: tuple[str, ...], certificate_key: str, *,
+                 address: str | None, etcd_name: str, etcd_data_dir: str, config_dir: str, timeout: float,
+                 overrides: dict[str, dict[str, Any]], start: bool | None) -> None:
+    from minik8s.cluster import controlplane
+    from minik8s.util import procs
+
+    try:
+        fetched = asyncio.run(controlplane.fetch(server, token_value, ca_hashes, certificate_key, timeout=timeout))
+        ip = address or bootstrap.address_towards(fetched.server)
+        joined = controlplane.join(fetched, config_dir, address=ip, etcd_name=etcd_name, etcd_data_dir=etcd_data_dir,
+                                   overrides=overrides, timeout=timeout)
+    except (bootstrap.BootstrapError, OSError, pki_util.PKIError) as e:
+        raise click.ClickException(f"join failed: {e}") from None
+    for action in joined.actions:
+        click.echo(action)
+    for path in joined.written:
+        click.echo(f"wrote {path}")
+    members = ", ".join(f"{n} ({a})" for n, a in joined.members)
+    click.echo(f"etcd members: {members}")
+    units = ["etcd.service", *_systemd_units(config.MASTER_COMPONENTS)]
+    if start is None:
+        start = procs.systemd_running() and shutil.which("systemctl") is not None
+    if not start:
+        click.echo(f"master {ip} configured; start it with: systemctl enable --now {' '.join(units)}")
+        return
+    _start_units(units)
+    click.echo(f"master {ip} joined; API servers {', '.join(joined.servers)}")
 
 
 @cli.group()
@@ -523,6 +586,39 @@ def certs_ca_hash(config_dir: str) -> None:
         click.echo(pki_util.spki_sha256(pki.load_ca_cert(config_dir)))
     except pki_util.PKIError as e:
         raise click.ClickException(str(e)) from None
+
+
+@certs.command("upload")
+@_token_option
+@click.option("--certificate-key", default=None,
+              help="Encrypt with this key (64 hex digits) [default: a new one, printed].")
+@click.option("--ttl", default="2h", show_default=True,
+              help="How long the encrypted certificates stay on the server (they go with a token of this ttl).")
+def certs_upload(config_dir: str, server: str | None, certificate_key: str | None, ttl: str) -> None:
+    """Store the masters' shared PKI (CA, ServiceAccount keys, etcd CA), encrypted, for
+    `minik8s join --control-plane`; print the certificate key (only here: the server never has it)."""
+    from minik8s.cluster import controlplane
+    from minik8s.cluster import copycerts
+
+    info = _master_info(config_dir, server)
+    try:
+        seconds = bootstrap.parse_ttl(ttl)
+        text = certificate_key or copycerts.new_key()
+        key = copycerts.parse_key(text)
+    except (ValueError, copycerts.CertsError) as e:
+        raise click.BadParameter(str(e)) from None
+
+    async def put() -> None:
+        async with _admin_client(config_dir, info.server) as client:
+            await controlplane.upload(client, config_dir, key, ttl=seconds)
+
+    try:
+        asyncio.run(put())
+    except copycerts.CertsError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"uploaded the control-plane certificates to {copycerts.NAMESPACE}/{copycerts.SECRET_NAME} "
+               f"for {ttl}; certificate key:", err=True)
+    click.echo(text)
 
 
 @certs.command("renew")
@@ -572,6 +668,8 @@ def _renew_master(config_dir: str, window: datetime.timedelta) -> list[str]:
     _, actions = pki.ensure_master(config_dir, server=server, addresses=[address],
                                    service_cidr=str(api.get("service-cluster-ip-range") or config.DEFAULT_SERVICE_CIDR),
                                    extra_sans=extra, renew_before=window)
+    if (pki.paths(config_dir).pki / pki.ETCD_SERVER_CRT).exists():  # a VM master's etcd (init, join)
+        actions += pki.ensure_etcd_member_certs(config_dir, address, renew_before=window)
     kubelet = _read_options(config_dir, "kubelet")
     if kubelet.get("node-name"):  # a master that is also a node (`minik8s up`)
         actions += pki.ensure_node(config_dir, pki.load_ca(config_dir), node_name=str(kubelet["node-name"]),

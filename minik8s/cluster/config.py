@@ -8,10 +8,14 @@ under its state directory and starts the very same commands. So a setting that w
 in the local cluster works on the VMs, because both come out of the functions below.
 
 etcd is the exception in format only: it reads its own YAML config file
-(`etcd --config-file`), whose keys are its flag names. It listens on loopback only,
-on every path: the API server beside it is its one client. With several masters
-(stacked etcd) each member also listens for its peers on the master's address, over
-TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt).
+(`etcd --config-file`), whose keys are its flag names. Its plain client URL is on
+loopback only, on every path: the API server beside it is its one plain client. With
+several masters (stacked etcd) each member also listens for its peers on the master's
+address, over TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt).
+A master made by `minik8s init` is such a member from the start (a cluster of one that
+can grow: peers cannot be moved off loopback later without `etcdctl member update`),
+and also serves clients on its address over TLS, certificates from the etcd CA required:
+that is how `minik8s join --control-plane` adds the next member (kubeadm's layout).
 
 Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
 PKI under pki/, a kubeconfig per component); the configs only point at them.
@@ -70,6 +74,12 @@ class MasterConfig:
     # member is the one named `etcd_name`. Empty: a single member on loopback.
     etcd_members: tuple[tuple[str, str], ...] = ()
     etcd_cluster_token: str = "minik8s"
+    # "new" for members started together (`cluster up --masters`, `init`); "existing" for a
+    # member added to a running cluster (`join --control-plane`).
+    etcd_initial_cluster_state: str = "new"
+    # Also serve etcd clients on the master's address over TLS with client certificates
+    # from the etcd CA (VMs' masters, so that a joining master can add its member).
+    etcd_client_tls: bool = False
 
     @property
     def server(self) -> str:
@@ -136,8 +146,9 @@ def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
     over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt) signed
     by the etcd CA, the only one a member trusts."""
     addresses = dict(m.etcd_members)
-    peer = f"https://{addresses[m.etcd_name]}:{m.etcd_peer_port}"
-    return {
+    address = addresses[m.etcd_name]
+    peer = f"https://{address}:{m.etcd_peer_port}"
+    doc: dict[str, Any] = {
         "name": m.etcd_name,
         "data-dir": m.etcd_data_dir,
         "listen-client-urls": m.etcd_endpoint,
@@ -145,7 +156,7 @@ def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
         "listen-peer-urls": peer,
         "initial-advertise-peer-urls": peer,
         "initial-cluster": ",".join(f"{name}=https://{ip}:{m.etcd_peer_port}" for name, ip in m.etcd_members),
-        "initial-cluster-state": "new",
+        "initial-cluster-state": m.etcd_initial_cluster_state,
         "initial-cluster-token": m.etcd_cluster_token,
         "peer-transport-security": {
             "cert-file": m.path("pki", "etcd-peer.crt"),
@@ -154,6 +165,30 @@ def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
             "client-cert-auth": True,
         },
     }
+    if m.etcd_client_tls:
+        # etcd applies client-transport-security to the https URL only; the loopback one
+        # stays plain for the API server beside it.
+        tls_url = etcd_tls_endpoint(address, m.etcd_client_port)
+        doc["listen-client-urls"] = f"{m.etcd_endpoint},{tls_url}"
+        doc["advertise-client-urls"] = tls_url
+        doc["client-transport-security"] = {
+            "cert-file": m.path("pki", "etcd-server.crt"),
+            "key-file": m.path("pki", "etcd-server.key"),
+            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
+            "client-cert-auth": True,
+        }
+    return doc
+
+
+def etcd_tls_endpoint(address: str, port: int = 2379) -> str:
+    """A master's etcd client URL for other masters (TLS, etcd CA client certificates)."""
+    return f"https://{address}:{port}"
+
+
+def growable(m: MasterConfig) -> MasterConfig:
+    """`minik8s init`'s master: a one-member stacked etcd on the master's address, its client
+    port open over TLS, so that more masters can join it."""
+    return dataclasses.replace(m, etcd_members=((m.etcd_name, m.advertise_address),), etcd_client_tls=True)
 
 
 def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:

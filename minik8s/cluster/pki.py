@@ -13,6 +13,10 @@ Laid out as kubeadm lays out /etc/kubernetes, under the config directory
                                             etcd/ca: only what it signs may join the etcd cluster
     pki/etcd-peer.crt, .key                 (several masters) the etcd member's certificate towards its
                                             peers, client and server, for the master's address
+    pki/etcd-server.crt, .key               (VM masters) etcd's serving certificate on its TLS client
+                                            port: the master's address, 127.0.0.1, localhost
+    pki/apiserver-etcd-client.crt, .key     (VM masters) a client certificate of the etcd CA: what
+                                            `join --control-plane` adds its member with
     admin.conf                              kubernetes-admin in system:masters (the user's kubeconfig)
     controller-manager.conf, scheduler.conf, dns.conf
                                             one identity per master component
@@ -440,6 +444,34 @@ def ensure_master_member(config_dir: str | pathlib.Path, cluster_dir: str | path
     actions += made
     etcd_ca = ensure_etcd_ca(config_dir, actions)
     ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
+                renew_before=renew_before)
+    return actions
+
+
+ETCD_SERVER_CRT = "etcd-server.crt"
+ETCD_SERVER_KEY = "etcd-server.key"
+ETCD_CLIENT_CN = "kube-apiserver-etcd-client"
+ETCD_CLIENT_CRT = "apiserver-etcd-client.crt"
+ETCD_CLIENT_KEY = "apiserver-etcd-client.key"
+
+
+def etcd_server_spec(address: str) -> pki.CertSpec:
+    return pki.CertSpec("minik8s-etcd-server", dns_names=("localhost",), ip_addresses=(address, "127.0.0.1"),
+                        client=False, server=True)
+
+
+def ensure_etcd_member_certs(config_dir: str | pathlib.Path, address: str, *,
+                             renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+    """A VM master's etcd certificates (kubeadm's etcd/ca, peer, server and apiserver-etcd-client):
+    the etcd CA made if missing (the first master) or used as copied (a joining one)."""
+    actions: Actions = []
+    d = paths(config_dir).pki
+    etcd_ca = ensure_etcd_ca(config_dir, actions)
+    ensure_cert(d / ETCD_PEER_CRT, d / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
+                renew_before=renew_before)
+    ensure_cert(d / ETCD_SERVER_CRT, d / ETCD_SERVER_KEY, etcd_ca, etcd_server_spec(address), actions,
+                renew_before=renew_before)
+    ensure_cert(d / ETCD_CLIENT_CRT, d / ETCD_CLIENT_KEY, etcd_ca, pki.CertSpec(ETCD_CLIENT_CN), actions,
                 renew_before=renew_before)
     return actions
 

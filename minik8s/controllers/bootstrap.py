@@ -1,7 +1,11 @@
 """Bootstrap tokens in the controller manager: Kubernetes' tokencleaner and bootstrapsigner.
 
 - tokencleaner deletes a token's Secret when its expiration passes, so an expired
-  token is gone, not merely refused.
+  token is gone, not merely refused. It also deletes the kube-system Secrets a token
+  owns (ownerReferences) once every owner is gone: the uploaded control-plane
+  certificates (minik8s.cluster.copycerts) expire with their token this way, as in
+  kubeadm, where the garbage collector does it (minik8s's collector does not watch
+  Secrets, and this controller already does).
 - bootstrapsigner keeps kube-public/cluster-info signed: one `jws-kubeconfig-<id>`
   per token that may sign (usage-bootstrap-signing, unexpired) over the ConfigMap's
   `kubeconfig`, and none for any other. A joining node checks that signature with its
@@ -42,15 +46,27 @@ class TokenCleaner(base.Controller):
         super().__init__()
         self.client = client
         self.secrets = factory.informer(SECRETS, namespace=bootstraptoken.NAMESPACE)
-        self.secrets.add_handlers(on_add=self._changed, on_update=lambda _o, n: self._changed(n))
+        self.secrets.add_handlers(on_add=self._changed, on_update=lambda _o, n: self._changed(n),
+                                  on_delete=self._deleted)
 
     def _changed(self, secret: dict[str, Any]) -> None:
-        if is_token(secret):
+        if is_token(secret) or token_owners(secret):
             self.enqueue(informer_mod.key_of(secret))
+
+    def _deleted(self, secret: dict[str, Any]) -> None:
+        if not is_token(secret):
+            return
+        uid = (secret.get("metadata") or {}).get("uid")
+        for other in self.secrets.list(bootstraptoken.NAMESPACE):
+            if any(ref.get("uid") == uid for ref in token_owners(other)):
+                self.enqueue(informer_mod.key_of(other))
 
     async def sync(self, key: str) -> None:
         secret = self.secrets.get(key)
-        if secret is None or not is_token(secret):
+        if secret is None:
+            return
+        if not is_token(secret):
+            await self._collect(secret)
             return
         try:
             expires = bootstraptoken.expiration(secret)
@@ -69,6 +85,37 @@ class TokenCleaner(base.Controller):
             log.info("deleted expired bootstrap token %s", meta["name"])
         except errors.NotFound:
             pass
+
+
+    async def _collect(self, secret: dict[str, Any]) -> None:
+        """Delete a Secret owned only by bootstrap tokens once none of them exists (confirmed
+        with a live GET: the cache may not have seen a new token yet)."""
+        refs = token_owners(secret)
+        if not refs or len(refs) != len((secret.get("metadata") or {}).get("ownerReferences") or []):
+            return
+        meta = secret["metadata"]
+        for ref in refs:
+            cached = self.secrets.get(f"{meta['namespace']}/{ref['name']}")
+            if cached is not None and cached["metadata"].get("uid") == ref.get("uid"):
+                return
+            try:
+                live = await self.client.get(SECRETS, ref["name"], meta["namespace"])
+            except errors.NotFound:
+                continue
+            if live["metadata"].get("uid") == ref.get("uid"):
+                return
+        try:
+            await self.client.delete(SECRETS, meta["name"], meta["namespace"], preconditions={"uid": meta["uid"]})
+            log.info("deleted %s/%s: the bootstrap token owning it is gone", meta["namespace"], meta["name"])
+        except errors.NotFound:
+            pass
+
+
+def token_owners(secret: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ownerReferences of `secret` that name a bootstrap token's Secret."""
+    return [ref for ref in (secret.get("metadata") or {}).get("ownerReferences") or []
+            if ref.get("apiVersion") == "v1" and ref.get("kind") == "Secret"
+            and str(ref.get("name", "")).startswith(bootstraptoken.SECRET_PREFIX)]
 
 
 class BootstrapSigner(base.Controller):

@@ -242,12 +242,76 @@ def test_node_reads_token_and_hash_from_the_join_file(tmp_path: pathlib.Path) ->
     assert f"--token abcdef.0123456789abcdef --discovery-token-ca-cert-hash {HASH}" in out
 
 
+KEY = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("pkg", ["apt", "dnf"])
+def test_install_first_master_uploads_certs_and_prints_the_control_plane_join(pkg: str, tmp_path: pathlib.Path) -> None:
+    join_file = tmp_path / "join"
+    out = _dry_run("--role", "master", "--master-ip", "192.168.56.10", "--token", "abcdef.0123456789abcdef",
+                   "--certificate-key", KEY, "--join-file", str(join_file), "--os", pkg)
+    # The upload needs the API server: after it answers, before the token that names the key.
+    ready = out.index("https://192.168.56.10:6443/readyz")
+    upload = out.index(f"minik8s certs upload --config-dir /etc/minik8s --certificate-key {KEY}")
+    token = out.index(f"minik8s token create --config-dir /etc/minik8s --token abcdef.0123456789abcdef --ttl 0 "
+                      f"--certificate-key {KEY}")
+    assert ready < upload < token
+    assert f"--discovery-token-ca-cert-hash <hash> --control-plane --certificate-key {KEY}" in out
+    assert (f"deploy/install.sh --role master --join --master-ip 192.168.56.10 --token abcdef.0123456789abcdef "
+            f"--ca-cert-hash <hash> --certificate-key {KEY}") in out
+    # Nodes are shown the node command, without the key.
+    node_lines = [line for line in out.splitlines() if "--role node" in line]
+    assert node_lines and all(KEY not in line for line in node_lines)
+    # Without --upload-certs (or a key) nothing is uploaded.
+    plain = _dry_run("--role", "master", "--master-ip", "192.168.56.10", "--os", pkg)
+    assert "certs upload" not in plain and "--control-plane" not in plain
+
+
+@pytest.mark.parametrize("pkg", ["apt", "dnf"])
+def test_install_joining_master_dry_run(pkg: str) -> None:
+    out = _dry_run("--role", "master", "--join", "--master-ip", "192.168.56.10", "--token", "abcdef.0123456789abcdef",
+                   "--ca-cert-hash", HASH, "--certificate-key", KEY, "--advertise-address", "192.168.56.11",
+                   "--node-name", "master2", "--os", pkg)
+    assert (f"minik8s join https://192.168.56.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash "
+            f"{HASH} --control-plane --certificate-key {KEY} --config-dir /etc/minik8s --no-start --timeout 300 "
+            f"--advertise-address 192.168.56.11 --etcd-name master2") in out
+    assert "minik8s init" not in out and "token create" not in out and "certs upload" not in out
+    # The same units as the first master, and its own API server waited for.
+    assert "systemctl enable etcd.service minik8s-apiserver.service minik8s-controller-manager.service " \
+           "minik8s-scheduler.service minik8s-dns.service" in out
+    assert "curl -fsS --cacert /etc/minik8s/pki/ca.crt https://192.168.56.11:6443/readyz" in out
+    assert ("etcd-client" if pkg == "apt" else "etcdctl") in out  # join adds the member with etcdctl
+    assert "docker" not in out.split("==> installing minik8s")[0]
+
+
+def test_joining_master_reads_token_hash_and_key_from_the_join_file(tmp_path: pathlib.Path) -> None:
+    join_file = tmp_path / "join"
+    join_file.write_text(f"minik8s join https://192.168.56.10:6443 --token abcdef.0123456789abcdef "
+                         f"--discovery-token-ca-cert-hash {HASH} --control-plane --certificate-key {KEY}\n")
+    out = _dry_run("--role", "master", "--join", "--master-ip", "192.168.56.10", "--join-file", str(join_file),
+                   "--os", "apt")
+    assert (f"--token abcdef.0123456789abcdef --discovery-token-ca-cert-hash {HASH} --control-plane "
+            f"--certificate-key {KEY}") in out
+    # A node reads the same file and ignores the key.
+    out = _dry_run("--role", "node", "--master-ip", "192.168.56.10", "--join-file", str(join_file), "--os", "apt")
+    assert f"--token abcdef.0123456789abcdef --discovery-token-ca-cert-hash {HASH} --config-dir" in out
+    assert KEY not in out
+
+
 def test_install_requires_role_and_master() -> None:
     bash = tool("bash")
     for args in ([], ["--role", "master"], ["--role", "nope", "--master-ip", "1.2.3.4"],
                  ["--role", "node", "--master-ip", "1.2.3.4"],
                  # a node without the CA hash would trust whichever server answers
-                 ["--role", "node", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef"]):
+                 ["--role", "node", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef"],
+                 # a joining master needs the token, the CA hash and the certificate key
+                 ["--role", "master", "--join", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef",
+                  "--ca-cert-hash", HASH],
+                 ["--role", "master", "--join", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef",
+                  "--certificate-key", KEY],
+                 ["--role", "node", "--join", "--master-ip", "1.2.3.4", "--token", "abcdef.0123456789abcdef",
+                  "--ca-cert-hash", HASH],
+                 ["--role", "master", "--join", "--upload-certs", "--master-ip", "1.2.3.4"]):
         done = subprocess.run([bash, str(INSTALL), *args, "--dry-run", "--os", "apt"], capture_output=True,
                               text=True, timeout=60)
         assert done.returncode != 0, args
@@ -260,17 +324,23 @@ def test_init_writes_the_master_files(tmp_path: pathlib.Path) -> None:
     subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc),
                     "--set", "controller-manager.node-monitor-grace-period=20"], check=True, capture_output=True)
     api = config.read_options(etc / "apiserver.yaml", "apiserver")
-    expected = config.master_files(config.MasterConfig(
+    # init's etcd is a stacked cluster of one on the master's address, so that masters can join it.
+    expected = config.master_files(config.growable(config.MasterConfig(
         advertise_address="192.168.56.10", config_dir=str(etc),
-        overrides={"controller-manager": {"node-monitor-grace-period": 20}}))
+        overrides={"controller-manager": {"node-monitor-grace-period": 20}})))
     for name, doc in expected.items():
         assert yaml.safe_load((etc / name).read_text()) == doc, name
     # ...and the PKI those files name, keys and kubeconfigs for their owner only.
     for option in ("tls-cert-file", "tls-private-key-file", "client-ca-file", "kubelet-client-certificate",
                    "kubelet-client-key", "kubelet-certificate-authority"):
         assert pathlib.Path(api[option]).exists(), option
-    for private in ("pki/ca.key", "pki/apiserver.key", "pki/apiserver-kubelet-client.key", "pki/sa.key", "admin.conf", "controller-manager.conf",
-                    "scheduler.conf", "dns.conf"):
+    etcd = yaml.safe_load((etc / "etcd.yaml").read_text())
+    for section, option in (("peer-transport-security", "cert-file"), ("client-transport-security", "cert-file"),
+                            ("client-transport-security", "trusted-ca-file")):
+        assert pathlib.Path(etcd[section][option]).exists(), (section, option)
+    for private in ("pki/ca.key", "pki/apiserver.key", "pki/apiserver-kubelet-client.key", "pki/sa.key",
+                    "pki/etcd-ca.key", "pki/etcd-peer.key", "pki/etcd-server.key", "pki/apiserver-etcd-client.key",
+                    "admin.conf", "controller-manager.conf", "scheduler.conf", "dns.conf"):
         assert os.stat(etc / private).st_mode & 0o777 == 0o600, private
     ca = (etc / "pki" / "ca.crt").read_bytes()
     subprocess.run([*MINIK8S, "init", "--advertise-address", "192.168.56.10", "--config-dir", str(etc)],

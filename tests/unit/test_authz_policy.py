@@ -101,6 +101,8 @@ ALLOWED = [
     r(BOOTSTRAP, "create", "certificatesigningrequests", group="certificates.k8s.io"),
     r(BOOTSTRAP, "create", "certificatesigningrequests", group="certificates.k8s.io", sub="nodeclient"),
     r(NODE, "create", "certificatesigningrequests", group="certificates.k8s.io", sub="selfnodeclient"),
+    # joining a master: the encrypted control-plane certificates (minik8s.cluster.copycerts)
+    r(BOOTSTRAP, "get", "secrets", "kube-system", "minik8s-certs"),
     # the API server's client certificate towards kubelets
     r(who(u.APISERVER_KUBELET_CLIENT), "get", "nodes", name="n1", sub="proxy"),
 ]
@@ -122,8 +124,13 @@ DENIED = [
                                                 group="authorization.k8s.io"),
     url(BOB, "/metrics"), r(BOB, "list", "pods", "default"), r(BOB, "create", "subjectaccessreviews",
                                                                 group="authorization.k8s.io"),
-    r(BOOTSTRAP, "list", "nodes"), r(BOOTSTRAP, "update", "certificatesigningrequests", name="c",
-                                     group="certificates.k8s.io", sub="approval"),
+    r(BOOTSTRAP, "list", "nodes"), r(BOOTSTRAP, "list", "secrets", "kube-system"),
+    r(BOOTSTRAP, "get", "secrets", "kube-system", "bootstrap-token-abcdef"),
+    r(BOOTSTRAP, "get", "secrets", "default", "minik8s-certs"),
+    r(BOOTSTRAP, "update", "secrets", "kube-system", "minik8s-certs"),
+    r(BOOTSTRAP, "delete", "secrets", "kube-system", "minik8s-certs"),
+    r(NODE, "get", "secrets", "kube-system", "minik8s-certs"),
+    r(BOOTSTRAP, "update", "certificatesigningrequests", name="c", group="certificates.k8s.io", sub="approval"),
     # The system:node ClusterRole is bound to nobody: a node gets only the Node authorizer's part.
     r(NODE, "get", "secrets", "ns", "anything"),
     r(NODE, "create", "certificatesigningrequests", group="certificates.k8s.io", sub="nodeclient"),

@@ -271,6 +271,10 @@ CLUSTER_INFO_READER_RULES = (_r(["get"], [CORE], ["configmaps"], names=["cluster
 # What a joining node reads with its bootstrap token (minik8s.cluster.join): the server's
 # URL, the pod CIDR and the kubelet API's token, kept in one kube-system Secret.
 JOIN_INFO_RULES = (_r(["get"], [CORE], ["secrets"], names=["minik8s-cluster-info"]),)
+# What a joining master reads with its bootstrap token: the control-plane certificates,
+# encrypted under a key the server never sees (minik8s.cluster.copycerts); kubeadm's
+# `kubeadm:kubeadm-certs`.
+CERTS_RULES = (_r(["get"], [CORE], ["secrets"], names=["minik8s-certs"]),)
 BOOTSTRAP_SIGNER_RULES = (
     _r(READ, [CORE], ["configmaps"]),
     _r(["update"], [CORE], ["configmaps"], names=["cluster-info"]),
@@ -282,6 +286,7 @@ def roles() -> list[Role]:
         Role("kubeadm:bootstrap-signer-clusterinfo", CLUSTER_INFO_READER_RULES, "kube-public"),
         Role("system:controller:bootstrap-signer", BOOTSTRAP_SIGNER_RULES, "kube-public"),
         Role("minik8s:join-info", JOIN_INFO_RULES, "kube-system"),
+        Role("minik8s:minik8s-certs", CERTS_RULES, "kube-system"),
         Role("system::leader-locking-kube-controller-manager", _leader_lock("kube-controller-manager"), "kube-system"),
         Role("system::leader-locking-kube-scheduler", _leader_lock("kube-scheduler"), "kube-system"),
         Role("system:kube-dns", DNS_SYSTEM_RULES, "kube-system"),
@@ -295,6 +300,8 @@ def role_bindings() -> list[Binding]:
         Binding("system:controller:bootstrap-signer", "system:controller:bootstrap-signer",
                 _users(u.KUBE_CONTROLLER_MANAGER), "kube-public", "Role"),
         Binding("minik8s:join-info", "minik8s:join-info", _groups(u.BOOTSTRAPPERS_GROUP), "kube-system", "Role"),
+        Binding("minik8s:minik8s-certs", "minik8s:minik8s-certs", _groups(u.BOOTSTRAPPERS_GROUP), "kube-system",
+                "Role"),
         Binding("system::leader-locking-kube-controller-manager", "system::leader-locking-kube-controller-manager",
                 _users(u.KUBE_CONTROLLER_MANAGER), "kube-system", "Role"),
         Binding("system::leader-locking-kube-scheduler", "system::leader-locking-kube-scheduler",
