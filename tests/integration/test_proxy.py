@@ -482,9 +482,15 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
         dns_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/dns")["spec"]["clusterIP"]
         lab.stop(proxy)
         assert lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p2"]
-        proxy = lab.start_proxy("nftables", "--metrics-bind-address", f"127.0.0.1:{port}")
+        proxy = lab.start_proxy("nftables", "--metrics-bind-address", f"127.0.0.1:{port}", "--sync-period", "1")
         set_endpoints(lab, ns, "dns", [lab.pod_ips[0]], DNS_EP)
         eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"], "the restarted proxy to sync")
+
+        # Someone removes the table by hand: the next periodic sync (a cheap check between
+        # the hourly full ones) builds it again, with nothing changed in the API.
+        lab.run(lab.n, "nft", "delete", "table", "ip", "minik8s-proxy")
+        assert "minik8s-proxy" not in lab.run(lab.n, "nft", "list", "tables").stdout
+        eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"], "the table rebuilt by a periodic sync")
     finally:
         lab.stop(proxy)
         lab.run(lab.n, sys.executable, "-m", "minik8s", "proxy", "--cleanup")
