@@ -104,7 +104,7 @@ def host_port(endpoint: str) -> tuple[str, int]:
     return url.hostname or "127.0.0.1", url.port or DEFAULT_PORT
 
 
-class Client(aetcd.Client):  # type: ignore[misc]
+class Client(aetcd.Client):
     """aetcd's client; over TLS when given channel credentials."""
 
     def __init__(self, *, credentials: grpc.ChannelCredentials | None = None, **kw: Any) -> None:
@@ -117,7 +117,7 @@ class Client(aetcd.Client):  # type: ignore[misc]
             return
         if self._connected.is_set():
             return
-        if self._is_connecting:
+        if self._is_connecting:  # type: ignore[has-type]  # aetcd sets it untyped
             await asyncio.wait_for(self._connected.wait(), self._connect_wait_timeout)
             return
         # aetcd's connect() with a secure channel (no username/password: TLS identifies us).

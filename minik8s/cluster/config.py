@@ -11,7 +11,10 @@ etcd is the exception in format only: it reads its own YAML config file
 (`etcd --config-file`), whose keys are its flag names. It listens on loopback only,
 on every path: the API server beside it is its one client. With several masters
 (stacked etcd) each member also listens for its peers on the master's address, over
-TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt).
+TLS with client certificates from the etcd peers' own CA (pki/etcd-ca.crt). An
+external etcd cluster's members (`cluster up --etcd external`) serve their clients,
+the API servers, on their own address over TLS too, to certificates from that CA
+only (pki/apiserver-etcd-client.crt); the masters' API servers list every member.
 
 Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
 PKI under pki/, a kubeconfig per component); the configs only point at them.
@@ -70,6 +73,9 @@ class MasterConfig:
     # member is the one named `etcd_name`. Empty: a single member on loopback.
     etcd_members: tuple[tuple[str, str], ...] = ()
     etcd_cluster_token: str = "minik8s"
+    # An external etcd cluster's client URLs (https): this master runs no etcd and its API
+    # server uses these with pki/etcd-ca.crt and pki/apiserver-etcd-client.crt.
+    external_etcd: tuple[str, ...] = ()
 
     @property
     def server(self) -> str:
@@ -82,6 +88,31 @@ class MasterConfig:
     def etcd_endpoint(self) -> str:
         # etcd only ever listens on loopback: the API server is its only client.
         return f"http://127.0.0.1:{self.etcd_client_port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class EtcdMemberConfig:
+    """One member of a multi-member etcd cluster: a stacked one (beside a master's API server,
+    its one client, on loopback) or an external one (clients over TLS on its address)."""
+
+    name: str
+    address: str
+    data_dir: str
+    members: tuple[tuple[str, str], ...]  # (name, address) of every member, this one among them
+    cluster_token: str
+    config_dir: str
+    client_port: int = 2379
+    peer_port: int = 2380
+    client_tls: bool = False
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.config_dir, *parts)
+
+    @property
+    def client_url(self) -> str:
+        if self.client_tls:
+            return f"https://{self.address}:{self.client_port}"
+        return f"http://127.0.0.1:{self.client_port}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,28 +163,44 @@ def etcd_config(m: MasterConfig) -> dict[str, Any]:
 
 
 def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
-    """A stacked member: clients on loopback (its API server), peers on the master's address
-    over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt) signed
-    by the etcd CA, the only one a member trusts."""
-    addresses = dict(m.etcd_members)
-    peer = f"https://{addresses[m.etcd_name]}:{m.etcd_peer_port}"
-    return {
-        "name": m.etcd_name,
-        "data-dir": m.etcd_data_dir,
-        "listen-client-urls": m.etcd_endpoint,
-        "advertise-client-urls": m.etcd_endpoint,
+    """A stacked member: clients on loopback (its API server), peers as etcd_member_file."""
+    return etcd_member_file(EtcdMemberConfig(
+        name=m.etcd_name, address=dict(m.etcd_members)[m.etcd_name], data_dir=m.etcd_data_dir,
+        members=m.etcd_members, cluster_token=m.etcd_cluster_token, config_dir=m.config_dir,
+        client_port=m.etcd_client_port, peer_port=m.etcd_peer_port))
+
+
+def etcd_member_file(e: EtcdMemberConfig) -> dict[str, Any]:
+    """A member of several: peers on its address over TLS, each side presenting a certificate
+    for its address (pki/etcd-peer.crt) signed by the etcd CA, the only one a member trusts;
+    with `client_tls` (external etcd) its clients likewise, on its address, with its serving
+    certificate (pki/etcd-server.crt) and only client certificates from that CA."""
+    peer = f"https://{e.address}:{e.peer_port}"
+    doc: dict[str, Any] = {
+        "name": e.name,
+        "data-dir": e.data_dir,
+        "listen-client-urls": e.client_url,
+        "advertise-client-urls": e.client_url,
         "listen-peer-urls": peer,
         "initial-advertise-peer-urls": peer,
-        "initial-cluster": ",".join(f"{name}=https://{ip}:{m.etcd_peer_port}" for name, ip in m.etcd_members),
+        "initial-cluster": ",".join(f"{name}=https://{ip}:{e.peer_port}" for name, ip in e.members),
         "initial-cluster-state": "new",
-        "initial-cluster-token": m.etcd_cluster_token,
-        "peer-transport-security": {
-            "cert-file": m.path("pki", "etcd-peer.crt"),
-            "key-file": m.path("pki", "etcd-peer.key"),
-            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
-            "client-cert-auth": True,
-        },
+        "initial-cluster-token": e.cluster_token,
     }
+    if e.client_tls:
+        doc["client-transport-security"] = {
+            "cert-file": e.path("pki", "etcd-server.crt"),
+            "key-file": e.path("pki", "etcd-server.key"),
+            "trusted-ca-file": e.path("pki", "etcd-ca.crt"),
+            "client-cert-auth": True,
+        }
+    doc["peer-transport-security"] = {
+        "cert-file": e.path("pki", "etcd-peer.crt"),
+        "key-file": e.path("pki", "etcd-peer.key"),
+        "trusted-ca-file": e.path("pki", "etcd-ca.crt"),
+        "client-cert-auth": True,
+    }
+    return doc
 
 
 def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
@@ -178,6 +225,10 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "service-account-issuer": f"https://kubernetes.default.svc.{m.cluster_domain}",
             # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
             "metric-resolution": 15,
+            **({"etcd-endpoints": ",".join(m.external_etcd),
+                "etcd-cafile": m.path("pki", "etcd-ca.crt"),
+                "etcd-certfile": m.path("pki", "apiserver-etcd-client.crt"),
+                "etcd-keyfile": m.path("pki", "apiserver-etcd-client.key")} if m.external_etcd else {}),
         },
         "controller-manager": {
             "kubeconfig": m.path("controller-manager.conf"),
@@ -238,10 +289,17 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
 
 def master_files(m: MasterConfig) -> dict[str, dict[str, Any]]:
     """File name → document, for everything the master's units read."""
-    files: dict[str, dict[str, Any]] = {"etcd.yaml": _apply_flat(etcd_config(m), m.overrides.get("etcd", {}))}
+    files: dict[str, dict[str, Any]] = {}
+    if not m.external_etcd:
+        files["etcd.yaml"] = _apply_flat(etcd_config(m), m.overrides.get("etcd", {}))
     for command, opts in master_options(m).items():
         files[f"{command}.yaml"] = {command: opts}
     return files
+
+
+def etcd_member_files(e: EtcdMemberConfig, overrides: Overrides | None = None) -> dict[str, dict[str, Any]]:
+    """An external etcd member's one file (`--set etcd.OPTION=...` applies, as to stacked ones)."""
+    return {"etcd.yaml": _apply_flat(etcd_member_file(e), (overrides or {}).get("etcd", {}))}
 
 
 def node_files(n: NodeConfig) -> dict[str, dict[str, Any]]:
