@@ -136,9 +136,18 @@ class Client(aetcd.Client):
             self._is_connecting = False
 
 
+# HTTP/2 pings on a connection with calls in flight (a watch stream always is): a member
+# that vanished without a reset (its machine, or namespace, gone) fails the channel's calls
+# within about 15 s instead of leaving a watch waiting forever. etcd refuses pings closer
+# than its --grpc-keepalive-min-time (5 s) and, by default, pings without calls.
+KEEPALIVE = {"grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5_000,
+             "grpc.keepalive_permit_without_calls": 0}
+
+
 def new_client(endpoint: str, tls: TLS | None = None, *, timeout: float | None = None,
                options: dict[str, Any] | None = None) -> Client:
     """A client of one endpoint: TLS for https:// (with `tls`'s files), plain for http://."""
     host, port = host_port(endpoint)
     creds = (tls or TLS()).credentials() if scheme(endpoint) == "https" else None
-    return Client(host=host, port=port, timeout=timeout, options=options or {}, credentials=creds)
+    return Client(host=host, port=port, timeout=timeout, options={**KEEPALIVE, **(options or {})},
+                  credentials=creds)

@@ -104,6 +104,10 @@ class Storage:
         try:
             return await coro_fn()
         except (asyncio.TimeoutError, aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.WatchTimeoutError) as e:
+            # A member whose machine vanished (powered off, its address gone) sends no reset:
+            # its calls time out instead of failing. With other members listed, the next
+            # call asks one of them; a merely slow cluster loses nothing by that.
+            self._rotate()
             raise errors.Timeout(f"etcd did not answer {what} within {self.timeout:g}s; "
                                  "the request may or may not have been applied") from e
         except aetcd.exceptions.ConnectionFailedError as e:

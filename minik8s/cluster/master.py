@@ -350,7 +350,18 @@ class Member(Box):
             cluster_cidr=self.spec.cluster_cidr,
             config_dir=str(self.paths.etc), overrides=self.spec.overrides,
             etcd_members=() if self.spec.external_etcd else tuple((m.name, m.ip) for m in self.spec.masters),
-            etcd_cluster_token=f"minik8s-{self.spec.name}", external_etcd=tuple(self.spec.etcd_endpoints))
+            etcd_cluster_token=f"minik8s-{self.spec.name}", external_etcd=tuple(self.etcd_endpoints))
+
+    @property
+    def etcd_endpoints(self) -> list[str]:
+        """The external etcd members, starting from a different one on each master: the API
+        servers spread over the members, and losing one member costs the fewest of them a
+        failover."""
+        eps = self.spec.etcd_endpoints
+        if not eps:
+            return []
+        k = (self.member.index - 1) % len(eps)
+        return [*eps[k:], *eps[:k]]
 
     def ensure_pki(self) -> list[str]:
         m = self.master_config()

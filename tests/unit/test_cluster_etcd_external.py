@@ -76,7 +76,11 @@ def test_masters_run_no_etcd_and_their_api_servers_list_every_member() -> None:
     files = master.config.master_files(m.master_config())
     assert "etcd.yaml" not in files
     api = files["apiserver.yaml"]["apiserver"]
-    assert api["etcd-endpoints"] == ",".join(s.etcd_endpoints)
+    eps = s.etcd_endpoints
+    assert api["etcd-endpoints"] == ",".join([eps[1], eps[2], eps[0]]), "every member, master2 starting at etcd2"
+    m1 = master.Member(s, s.master("master1"))
+    assert master.config.master_files(m1.master_config())["apiserver.yaml"]["apiserver"]["etcd-endpoints"] \
+        == ",".join(eps)
     assert api["etcd-cafile"] == f"{m.paths.etc}/pki/etcd-ca.crt"
     assert api["etcd-certfile"] == f"{m.paths.etc}/pki/apiserver-etcd-client.crt"
     assert api["etcd-keyfile"] == f"{m.paths.etc}/pki/apiserver-etcd-client.key"
