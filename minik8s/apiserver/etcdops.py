@@ -4,7 +4,8 @@ Online operations speak etcd's own gRPC API through aetcd, as etcdctl does:
 a snapshot is the Maintenance.Snapshot stream (the backend database followed
 by its sha256, which a restore checks), the member list is Cluster.MemberList,
 health is a linearizable read (answered only with a quorum) under a deadline,
-as `etcdctl endpoint health`.
+as `etcdctl endpoint health`. `https://` endpoints (an external etcd cluster) go
+over TLS with the files of an etcdclient.TLS (etcdctl's --cacert/--cert/--key).
 
 Restoring is offline by nature: it builds a new data directory (a new cluster
 ID, the member's name and peer URLs) from the file, which only etcd's own tool
