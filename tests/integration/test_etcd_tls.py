@@ -16,6 +16,8 @@ from minik8s.util import procs
 from tests import conftest
 from tests.conftest import REPO, start_apiserver
 
+pytestmark = pytest.mark.integration
+
 
 class TLSEtcd(procs.EtcdProcess):
     """One member serving plain HTTP (for the start-up health check) and, on a second port,
