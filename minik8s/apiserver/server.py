@@ -332,10 +332,13 @@ class ApiServer:
         try:
             await self.store.guaranteed_update(ep_res, "default", "kubernetes", add_self)
         except errors.NotFound:
-            await self.registry.ensure(ep_res, "default", add_self({
+            made = await self.registry.ensure(ep_res, "default", add_self({
                 "apiVersion": "v1", "kind": "Endpoints",
                 "metadata": {"name": "kubernetes", "namespace": "default",
                              "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
+            # Masters starting together: another one's create may have won, without us in it.
+            if not any(a.get("ip") == address for s in made.get("subsets") or [] for a in s.get("addresses") or []):
+                await self.store.guaranteed_update(ep_res, "default", "kubernetes", add_self)
 
     def ssl_context(self) -> ssl.SSLContext:
         c = self.config

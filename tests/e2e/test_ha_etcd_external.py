@@ -113,6 +113,9 @@ def test_external_etcd_cluster(ext: Cluster, tmp_path: pathlib.Path) -> None:
     servers = [m["server"] for m in st["masters"]]
     for server in servers:
         assert "node1" in c.kubectl("--server", server, "get", "nodes").stdout, server
+    want = sorted(m["ip"] for m in st["masters"])
+    wait_until(lambda: sorted(a["ip"] for a in c.get_json("endpoints", "kubernetes", "-n", "default")["subsets"][0]
+                              ["addresses"]) == want, 30, "every master in the kubernetes Endpoints")
 
     # A Deployment made through the last master, read through the first.
     ns = "ext-" + uuid.uuid4().hex[:6]
