@@ -4,7 +4,8 @@ Online operations speak etcd's own gRPC API through aetcd, as etcdctl does:
 a snapshot is the Maintenance.Snapshot stream (the backend database followed
 by its sha256, which a restore checks), the member list is Cluster.MemberList,
 health is a linearizable read (answered only with a quorum) under a deadline,
-as `etcdctl endpoint health`.
+as `etcdctl endpoint health`. `https://` endpoints (an external etcd cluster) go
+over TLS with the files of an etcdclient.TLS (etcdctl's --cacert/--cert/--key).
 
 Restoring is offline by nature: it builds a new data directory (a new cluster
 ID, the member's name and peer URLs) from the file, which only etcd's own tool
@@ -28,6 +29,8 @@ from typing import Any
 
 import aetcd
 
+from minik8s.apiserver import etcdclient
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:2379"
 
 
@@ -37,17 +40,18 @@ class EtcdError(Exception):
 
 def host_port(endpoint: str) -> tuple[str, int]:
     url = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-    if url.scheme not in ("http", ""):
-        raise EtcdError(f"{endpoint}: only plain http endpoints are supported")
+    if url.scheme not in ("http", "https", ""):
+        raise EtcdError(f"{endpoint}: an etcd endpoint is http://HOST:PORT or https://HOST:PORT")
     if not url.hostname:
         raise EtcdError(f"{endpoint!r} is not an etcd endpoint (http://HOST:PORT)")
     return url.hostname, url.port or 2379
 
 
-def _client(endpoint: str, timeout: float) -> aetcd.Client:
-    host, port = host_port(endpoint)
-    return aetcd.Client(host=host, port=port, timeout=timeout,
-                        options={"grpc.max_receive_message_length": 64 * 1024 * 1024})
+def _client(endpoint: str, timeout: float, tls: etcdclient.TLS | None = None) -> aetcd.Client:
+    """Plain for http://, TLS with `tls`'s files for https:// (etcdctl's --cacert/--cert/--key)."""
+    host_port(endpoint)
+    return etcdclient.new_client(endpoint, tls, timeout=timeout,
+                                 options={"grpc.max_receive_message_length": 64 * 1024 * 1024})
 
 
 def _why(e: BaseException) -> str:
@@ -61,14 +65,15 @@ def _why(e: BaseException) -> str:
 # -- snapshots ---------------------------------------------------------------------------------
 
 
-async def snapshot_save(endpoint: str, path: str, *, timeout: float = 300.0) -> int:
+async def snapshot_save(endpoint: str, path: str, *, timeout: float = 300.0,
+                        tls: etcdclient.TLS | None = None) -> int:
     """Stream a snapshot of the member at `endpoint` into `path`; the number of bytes.
 
     Written to a temporary file next to `path` and renamed at the end, so a broken
     stream never leaves a truncated snapshot under the wanted name."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".part", dir=directory)
-    client = _client(endpoint, timeout)
+    client = _client(endpoint, timeout, tls)
     try:
         with os.fdopen(fd, "wb") as out:
             await client.snapshot(out)
@@ -160,11 +165,12 @@ class Member:
         return bool(self.name)
 
 
-async def member_list(endpoints: list[str], *, timeout: float = 5.0) -> list[Member]:
+async def member_list(endpoints: list[str], *, timeout: float = 5.0,
+                      tls: etcdclient.TLS | None = None) -> list[Member]:
     """The cluster's members, asked of the first endpoint that answers."""
     errs = []
     for endpoint in endpoints:
-        client = _client(endpoint, timeout)
+        client = _client(endpoint, timeout, tls)
         try:
             return [Member(m.id, m.name, tuple(m.peer_urls), tuple(m.client_urls))
                     async for m in client.members()]
@@ -187,10 +193,10 @@ class Health:
     version: str = ""
 
 
-async def endpoint_health(endpoint: str, *, timeout: float = 5.0) -> Health:
+async def endpoint_health(endpoint: str, *, timeout: float = 5.0, tls: etcdclient.TLS | None = None) -> Health:
     """`etcdctl endpoint health` and `status` in one: a quorum read under `timeout`, then
     the member's status (version, leader, raft term, database size)."""
-    client = _client(endpoint, timeout)
+    client = _client(endpoint, timeout, tls)
     start = time.monotonic()
     try:
         await asyncio.wait_for(client.get(b"health"), timeout)
@@ -211,8 +217,9 @@ async def _status(client: aetcd.Client) -> Any:
                                                metadata=client.metadata)
 
 
-async def cluster_health(endpoints: list[str], *, timeout: float = 5.0) -> list[Health]:
-    return list(await asyncio.gather(*(endpoint_health(e, timeout=timeout) for e in endpoints)))
+async def cluster_health(endpoints: list[str], *, timeout: float = 5.0,
+                         tls: etcdclient.TLS | None = None) -> list[Health]:
+    return list(await asyncio.gather(*(endpoint_health(e, timeout=timeout, tls=tls) for e in endpoints)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,14 +234,15 @@ class Added:
                 "ETCD_INITIAL_CLUSTER_STATE": "existing"}
 
 
-async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, timeout: float = 5.0) -> Added:
+async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, timeout: float = 5.0,
+                     tls: etcdclient.TLS | None = None) -> Added:
     """Announce a new member (it must then be started with the returned settings).
 
     The cluster counts it in its quorum from now on, so start it promptly: adding a member
     to a 1-member cluster makes writes wait for the second one."""
     errs = []
     for endpoint in endpoints:
-        client = _client(endpoint, timeout)
+        client = _client(endpoint, timeout, tls)
         try:
             m = await client.add_member(peer_urls)
             current = [x async for x in client.members()]
@@ -253,7 +261,8 @@ async def member_add(endpoints: list[str], name: str, peer_urls: list[str], *, t
     raise EtcdError("member add: " + "; ".join(errs))
 
 
-async def member_remove(endpoints: list[str], member_id: str, *, timeout: float = 5.0) -> None:
+async def member_remove(endpoints: list[str], member_id: str, *, timeout: float = 5.0,
+                        tls: etcdclient.TLS | None = None) -> None:
     """Remove the member with this (hex) ID, as `etcdctl member remove`."""
     try:
         ident = int(member_id, 16)
@@ -261,7 +270,7 @@ async def member_remove(endpoints: list[str], member_id: str, *, timeout: float 
         raise EtcdError(f"{member_id!r} is not a member ID (hex, as `member list` prints)") from None
     errs = []
     for endpoint in endpoints:
-        client = _client(endpoint, timeout)
+        client = _client(endpoint, timeout, tls)
         try:
             await client.remove_member(ident)
             return

@@ -24,6 +24,7 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.apiserver import allocators
 from minik8s.apiserver import discovery
+from minik8s.apiserver import etcdclient
 from minik8s.apiserver import fencing
 from minik8s.apiserver import handlers
 from minik8s.apiserver import healthz
@@ -55,6 +56,11 @@ class Config:
     etcd_timeout: float = 5.0
     # kube-apiserver's --etcd-readycheck-timeout: the /readyz etcd check's deadline.
     etcd_readycheck_timeout: float = 2.0
+    # kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile: how https:// etcd
+    # endpoints (an external etcd cluster) are trusted and who this server is to them.
+    etcd_cafile: str = ""
+    etcd_certfile: str = ""
+    etcd_keyfile: str = ""
     bind_address: str = "0.0.0.0"
     port: int = 6443
     advertise_address: str = "127.0.0.1"
@@ -150,8 +156,13 @@ _PROTOCOL_ERRORS = ProtocolErrorFilter()
 class ApiServer:
     def __init__(self, config: Config) -> None:
         self.config = config
+        etcd_tls = etcdclient.TLS(config.etcd_cafile, config.etcd_certfile, config.etcd_keyfile)
+        try:
+            etcd_tls.check(config.etcd_endpoints)
+        except etcdclient.ConfigError as e:
+            raise RuntimeError(f"the etcd client options are unusable: {e}") from None
         self.store = storage_mod.Storage(config.etcd_endpoints, prefix=config.etcd_prefix,
-                                         timeout=config.etcd_timeout,
+                                         timeout=config.etcd_timeout, tls=etcd_tls,
                                          ttls={"events": config.event_ttl} if config.event_ttl else None)
         self.allocator = allocators.ServiceAllocator(self.store, config.service_cluster_ip_range,
                                                      config.service_node_port_range)

@@ -31,6 +31,7 @@ import orjson
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.apiserver import etcdclient
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ class Storage:
     """CRUD on etcd with optimistic concurrency. Knows nothing of HTTP."""
 
     def __init__(self, endpoints: list[str], *, prefix: str = "/registry", timeout: float = 5.0,
-                 ttls: dict[str, int] | None = None) -> None:
+                 ttls: dict[str, int] | None = None, tls: etcdclient.TLS | None = None) -> None:
         self.endpoints = endpoints
+        # --etcd-cafile/certfile/keyfile, for https:// endpoints (an external etcd cluster).
+        self.tls = tls or etcdclient.TLS()
         self.prefix = prefix.rstrip("/")
         self.timeout = timeout
         self._endpoint_index = 0
@@ -70,9 +73,9 @@ class Storage:
         self._leases = _LeaseManager()
 
     def _new_client(self) -> aetcd.Client:
-        host, port = _host_port(self.endpoints[self._endpoint_index % len(self.endpoints)])
-        return aetcd.Client(host=host, port=port, timeout=self.timeout,
-                            options={"grpc.max_receive_message_length": 64 * 1024 * 1024})
+        return etcdclient.new_client(self.endpoints[self._endpoint_index % len(self.endpoints)], self.tls,
+                                     timeout=self.timeout,
+                                     options={"grpc.max_receive_message_length": 64 * 1024 * 1024})
 
     async def close(self) -> None:
         await self.client.close()
@@ -101,6 +104,10 @@ class Storage:
         try:
             return await coro_fn()
         except (asyncio.TimeoutError, aetcd.exceptions.ConnectionTimeoutError, aetcd.exceptions.WatchTimeoutError) as e:
+            # A member whose machine vanished (powered off, its address gone) sends no reset:
+            # its calls time out instead of failing. With other members listed, the next
+            # call asks one of them; a merely slow cluster loses nothing by that.
+            self._rotate()
             raise errors.Timeout(f"etcd did not answer {what} within {self.timeout:g}s; "
                                  "the request may or may not have been applied") from e
         except aetcd.exceptions.ConnectionFailedError as e:

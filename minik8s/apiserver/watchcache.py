@@ -254,7 +254,16 @@ class WatchCache:
                     start = self._restart_window(max(0, latest - self.history))
                 start = await self._stream(start)
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # Not this task being stopped: its gRPC call was, because the store moved
+                # to another etcd endpoint and closed the old channel (Storage._rotate).
+                # Watch again, through the store's new client.
+                log.warning("watch on %s: its etcd channel was closed (the store moved to another endpoint); "
+                            "retrying from %d", self.res.plural, start)
+                await asyncio.sleep(0.05)
+                continue
             except _Compacted as e:
                 # Events between `start` and what etcd still has are lost: every
                 # watcher may have missed some, so all go (their clients get 410 on

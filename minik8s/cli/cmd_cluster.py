@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -80,20 +80,21 @@ def cluster() -> None:
 @click.option("--masters", default=1, show_default=True, type=click.IntRange(1, spec_mod.MAX_MASTERS),
               help="Number of masters; more than one puts each in its own namespace with an etcd member.")
 @click.option("--etcd", "etcd", default="stacked", show_default=True, type=click.Choice(spec_mod.ETCD_TOPOLOGIES),
-              help="Where etcd runs with several masters: stacked = a member on each master "
-                   "(external is not supported yet).")
+              help="Where etcd runs with several masters: stacked = a member on each master; external = "
+                   "a cluster of its own, each member in its own namespace, clients over TLS.")
+@click.option("--etcd-members", default=None, type=click.IntRange(1, spec_mod.MAX_ETCD_MEMBERS),
+              help=f"With --etcd external: number of etcd members [default: {spec_mod.DEFAULT_ETCD_MEMBERS}].")
 def cluster_up(name: str, state_dir: str | None, nodes: int, subnet: str, port: int | None, kubeconfig: str | None,
-               sets: tuple[str, ...], images: tuple[str, ...], wait: float, masters: int, etcd: str) -> None:
+               sets: tuple[str, ...], images: tuple[str, ...], wait: float, masters: int, etcd: str,
+               etcd_members: int | None) -> None:
     """Create the cluster: master(s), NODES namespaces each with dockerd and a kubelet."""
     from minik8s.cluster import lifecycle
 
-    if etcd == "external":
-        raise click.UsageError("--etcd external is not supported yet; use --etcd stacked (an etcd member on "
-                               "each master)")
     try:
         spec = lifecycle.up(name, _state(name, state_dir), nodes=nodes, subnet=subnet, api_port=port,
                             overrides=_overrides(sets), kubeconfig=kubeconfig, extra_images=images,
-                            echo=click.echo, ready_timeout=wait, masters=masters, etcd=etcd)
+                            echo=click.echo, ready_timeout=wait, masters=masters, etcd=etcd,
+                            etcd_members=etcd_members)
     except host.Refused as e:
         raise _fail(e) from None
     except host.ClusterError as e:
@@ -136,6 +137,8 @@ def cluster_status(name: str, state_dir: str | None, output: str) -> None:
                f"state {st['stateDir']}")
     if "masters" in st:
         _master_table(st["masters"], st["etcd"])
+        if "etcdMembers" in st:
+            _etcd_table(st["etcdMembers"])
     else:
         click.echo("master: " + "  ".join(f"{k}={v or '-'}" for k, v in st["master"].items()))
     agents = ("containerd", "dockerd", "kubelet", "network-agent", "proxy")
@@ -152,13 +155,27 @@ def cluster_status(name: str, state_dir: str | None, output: str) -> None:
 def _master_table(masters: list[dict[str, Any]], etcd: str) -> None:
     from minik8s.cluster import master as master_mod
 
-    components = master_mod.MEMBER_COMPONENTS
-    rows = [("MASTER", "IP", "API", f"ETCD ({etcd})", *(c.upper() for c in components))]
+    stacked = etcd == "stacked"
+    components = master_mod.MEMBER_COMPONENTS if stacked else master_mod.MEMBER_COMPONENTS[1:]
+    rows = [("MASTER", "IP", "API", *((f"ETCD ({etcd})",) if stacked else ()), *(c.upper() for c in components))]
     for m in masters:
         p = m["pids"]
-        rows.append((m["name"], m["ip"], "ready" if m["apiReady"] else "-",
-                     "healthy" if m["etcdHealthy"] else ("unhealthy" if p.get("etcd") else "-"),
+        etcd_cell = ("healthy" if m["etcdHealthy"] else ("unhealthy" if p.get("etcd") else "-"),) if stacked else ()
+        rows.append((m["name"], m["ip"], "ready" if m["apiReady"] else "-", *etcd_cell,
                      *(str(p.get(c) or "-") for c in components)))
+    _echo_table(rows)
+
+
+def _etcd_table(etcd_members: list[dict[str, Any]]) -> None:
+    rows = [("ETCD MEMBER", "ENDPOINT", "HEALTH", "ETCD")]
+    for e in etcd_members:
+        pid = e["pids"].get("etcd")
+        rows.append((e["name"], e["endpoint"], "healthy" if e["healthy"] else ("unhealthy" if pid else "-"),
+                     str(pid or "-")))
+    _echo_table(rows)
+
+
+def _echo_table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -261,6 +278,35 @@ def cluster_start_master(name: str, state_dir: str | None, master: str | None) -
 
     try:
         lifecycle.start_master(_state(name, state_dir), echo=click.echo, name=master)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+
+
+@cluster.command("stop-etcd")
+@_cluster_options
+@click.argument("member", required=False)
+def cluster_stop_etcd(name: str, state_dir: str | None, member: str | None) -> None:
+    """External etcd only: power off etcd member MEMBER (e.g. etcd2) as stop-master does to a
+    master (SIGKILL, its namespace gone, its data kept); without MEMBER stop all in order."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        stopped = lifecycle.stop_etcd(_state(name, state_dir), member)
+    except host.ClusterError as e:
+        raise _fail(e) from None
+    click.echo(f"{member or 'etcd'} stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@cluster.command("start-etcd")
+@_cluster_options
+@click.argument("member", required=False)
+def cluster_start_etcd(name: str, state_dir: str | None, member: str | None) -> None:
+    """External etcd only: start etcd member MEMBER again (it rejoins with its data), or every
+    member not running; returns when they are healthy (which needs a quorum running)."""
+    from minik8s.cluster import lifecycle
+
+    try:
+        lifecycle.start_etcd(_state(name, state_dir), echo=click.echo, name=member)
     except host.ClusterError as e:
         raise _fail(e) from None
 

@@ -1,12 +1,18 @@
 """`minik8s etcd ...`: snapshot save/restore/status, member list, endpoint health.
 
 Option parsing and printing only; the work is in minik8s.apiserver.etcdops. The
-endpoints come from --endpoints or ETCDCTL_ENDPOINTS, as etcdctl takes them.
+endpoints come from --endpoints or ETCDCTL_ENDPOINTS, as etcdctl takes them; for
+https:// endpoints (an external etcd cluster) the CA and client certificate from
+--cacert/--cert/--key or ETCDCTL_CACERT/ETCDCTL_CERT/ETCDCTL_KEY, as etcdctl, also
+spelled as the API server's --etcd-cafile/--etcd-certfile/--etcd-keyfile.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -16,6 +22,37 @@ ENDPOINTS = click.option("--endpoints", envvar="ETCDCTL_ENDPOINTS", default="htt
                          show_default=True, help="Comma-separated etcd client URLs (or ETCDCTL_ENDPOINTS).")
 TIMEOUT = click.option("--command-timeout", "timeout", default=5.0, type=click.FloatRange(min=0.1),
                        show_default=True, help="Seconds each endpoint has to answer.")
+
+
+TLS_NAMES = ("--cacert", "--cert", "--key")
+
+
+def tls_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--cacert/--cert/--key (etcdctl's names and variables, and the API server's), handed to
+    the command as one `tls` triple of paths ("" when not given)."""
+    @click.option("--key", "--etcd-keyfile", "tls_key", envvar="ETCDCTL_KEY", default="",
+                  help="The key of --cert (or ETCDCTL_KEY).")
+    @click.option("--cert", "--etcd-certfile", "tls_cert", envvar="ETCDCTL_CERT", default="",
+                  help="Client certificate for https:// endpoints (or ETCDCTL_CERT).")
+    @click.option("--cacert", "--etcd-cafile", "tls_ca", envvar="ETCDCTL_CACERT", default="",
+                  help="CA the members' serving certificates chain to; required for https:// endpoints "
+                       "(or ETCDCTL_CACERT).")
+    @functools.wraps(f)
+    def wrapper(*args: Any, tls_ca: str, tls_cert: str, tls_key: str, **kw: Any) -> Any:
+        return f(*args, tls=(tls_ca, tls_cert, tls_key), **kw)
+    return wrapper
+
+
+def _tls(endpoints: list[str], files: tuple[str, str, str]) -> Any:
+    """The etcdclient.TLS for `files`, checked against `endpoints` (a usage error if unfit)."""
+    from minik8s.apiserver import etcdclient
+
+    tls = etcdclient.TLS(*files)
+    try:
+        tls.check(endpoints, names=TLS_NAMES)
+    except etcdclient.ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    return tls
 
 
 def _endpoints(value: str) -> list[str]:
@@ -43,7 +80,8 @@ def snapshot() -> None:
 @snapshot.command("save")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @ENDPOINTS
-def snapshot_save(file: str, endpoints: str) -> None:
+@tls_options
+def snapshot_save(file: str, endpoints: str, tls: tuple[str, str, str]) -> None:
     """Save a snapshot of the member at the (single) endpoint into FILE."""
     from minik8s.apiserver import etcdops
 
@@ -51,7 +89,7 @@ def snapshot_save(file: str, endpoints: str) -> None:
     if len(eps) != 1:
         raise click.UsageError("snapshot save needs exactly one endpoint (a member's own data is saved)")
     try:
-        size = asyncio.run(etcdops.snapshot_save(eps[0], file))
+        size = asyncio.run(etcdops.snapshot_save(eps[0], file, tls=_tls(eps, tls)))
     except etcdops.EtcdError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Snapshot saved at {file} ({size} bytes)")
@@ -112,13 +150,15 @@ def member() -> None:
 @member.command("list")
 @ENDPOINTS
 @TIMEOUT
+@tls_options
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
-def member_list(endpoints: str, timeout: float, output: str) -> None:
+def member_list(endpoints: str, timeout: float, output: str, tls: tuple[str, str, str]) -> None:
     """List the members (asked of the first endpoint that answers)."""
     from minik8s.apiserver import etcdops
 
+    eps = _endpoints(endpoints)
     try:
-        members = asyncio.run(etcdops.member_list(_endpoints(endpoints), timeout=timeout))
+        members = asyncio.run(etcdops.member_list(eps, timeout=timeout, tls=_tls(eps, tls)))
     except etcdops.EtcdError as e:
         raise click.ClickException(str(e)) from None
     if output == "json":
@@ -136,13 +176,15 @@ def member_list(endpoints: str, timeout: float, output: str) -> None:
 @click.option("--peer-urls", required=True, help="Comma-separated peer URLs of the new member.")
 @ENDPOINTS
 @TIMEOUT
-def member_add(name: str, peer_urls: str, endpoints: str, timeout: float) -> None:
+@tls_options
+def member_add(name: str, peer_urls: str, endpoints: str, timeout: float, tls: tuple[str, str, str]) -> None:
     """Announce member NAME; prints the settings to start it with (as etcdctl does)."""
     from minik8s.apiserver import etcdops
 
     urls = _endpoints(peer_urls)
+    eps = _endpoints(endpoints)
     try:
-        added = asyncio.run(etcdops.member_add(_endpoints(endpoints), name, urls, timeout=timeout))
+        added = asyncio.run(etcdops.member_add(eps, name, urls, timeout=timeout, tls=_tls(eps, tls)))
     except etcdops.EtcdError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Member {added.member.hex_id} added to cluster\n")
@@ -154,21 +196,24 @@ def member_add(name: str, peer_urls: str, endpoints: str, timeout: float) -> Non
 @click.argument("member_id")
 @ENDPOINTS
 @TIMEOUT
-def member_remove(member_id: str, endpoints: str, timeout: float) -> None:
+@tls_options
+def member_remove(member_id: str, endpoints: str, timeout: float, tls: tuple[str, str, str]) -> None:
     """Remove the member with MEMBER_ID (hex, as `member list` prints it)."""
     from minik8s.apiserver import etcdops
 
+    eps = _endpoints(endpoints)
     try:
-        asyncio.run(etcdops.member_remove(_endpoints(endpoints), member_id, timeout=timeout))
+        asyncio.run(etcdops.member_remove(eps, member_id, timeout=timeout, tls=_tls(eps, tls)))
     except etcdops.EtcdError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Member {member_id} removed from cluster")
 
 
-def _health(endpoints: str, timeout: float) -> None:
+def _health(endpoints: str, timeout: float, tls: tuple[str, str, str]) -> None:
     from minik8s.apiserver import etcdops
 
-    results = asyncio.run(etcdops.cluster_health(_endpoints(endpoints), timeout=timeout))
+    eps = _endpoints(endpoints)
+    results = asyncio.run(etcdops.cluster_health(eps, timeout=timeout, tls=_tls(eps, tls)))
     rows = [["ENDPOINT", "HEALTH", "TOOK", "LEADER", "RAFT TERM", "DB SIZE", "VERSION", "ERROR"]]
     for h in results:
         rows.append([h.endpoint, str(h.healthy).lower(), f"{h.took * 1000:.1f}ms",
@@ -187,14 +232,16 @@ def endpoint() -> None:
 @endpoint.command("health")
 @ENDPOINTS
 @TIMEOUT
-def endpoint_health(endpoints: str, timeout: float) -> None:
+@tls_options
+def endpoint_health(endpoints: str, timeout: float, tls: tuple[str, str, str]) -> None:
     """A quorum read on each endpoint within the timeout, and its status; exit 1 if any fails."""
-    _health(endpoints, timeout)
+    _health(endpoints, timeout, tls)
 
 
 @etcd.command("health")
 @ENDPOINTS
 @TIMEOUT
-def health(endpoints: str, timeout: float) -> None:
+@tls_options
+def health(endpoints: str, timeout: float, tls: tuple[str, str, str]) -> None:
     """Same as `etcd endpoint health`."""
-    _health(endpoints, timeout)
+    _health(endpoints, timeout, tls)

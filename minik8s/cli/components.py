@@ -31,6 +31,11 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--etcd-timeout", default=5.0, type=float, help="Seconds before an etcd call answers 504.")
 @click.option("--etcd-readycheck-timeout", default=2.0, type=click.FloatRange(min=0.1),
               help="Seconds the /readyz etcd check waits for a quorum read.")
+@click.option("--etcd-cafile", default="",
+              help="CA bundle the etcd members' serving certificates must chain to (required for https:// "
+                   "endpoints).")
+@click.option("--etcd-certfile", default="", help="Client certificate presented to etcd (https:// endpoints).")
+@click.option("--etcd-keyfile", default="", help="The key of --etcd-certfile.")
 @click.option("--bind-address", default="0.0.0.0", help="Address to listen on.")
 @click.option("--port", default=6443, type=int, help="Port to listen on (HTTPS).")
 @click.option("--advertise-address", default="127.0.0.1",
@@ -71,7 +76,7 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--endpoint-reconciler-interval", default=10.0, type=click.FloatRange(min=0.1),
               help="Seconds between renewals of this server's master lease.")
 def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_readycheck_timeout: float,
-              bind_address: str, port: int,
+              etcd_cafile: str, etcd_certfile: str, etcd_keyfile: str, bind_address: str, port: int,
               advertise_address: str, service_cluster_ip_range: str, service_node_port_range: str,
               kubelet_client_certificate: str, kubelet_client_key: str, kubelet_certificate_authority: str,
               tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
@@ -80,11 +85,18 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int,
               endpoint_reconciler_ttl: int, endpoint_reconciler_interval: float) -> None:
     """Run the API server (the only component that talks to etcd)."""
+    from minik8s.apiserver import etcdclient
     from minik8s.apiserver import server
 
+    endpoints = _split(etcd_endpoints)
+    try:
+        etcdclient.TLS(etcd_cafile, etcd_certfile, etcd_keyfile).check(endpoints)
+    except etcdclient.ConfigError as e:
+        raise click.UsageError(str(e)) from None
     config = server.Config(
-        etcd_endpoints=_split(etcd_endpoints), etcd_prefix=etcd_prefix, etcd_timeout=etcd_timeout,
+        etcd_endpoints=endpoints, etcd_prefix=etcd_prefix, etcd_timeout=etcd_timeout,
         etcd_readycheck_timeout=etcd_readycheck_timeout,
+        etcd_cafile=etcd_cafile, etcd_certfile=etcd_certfile, etcd_keyfile=etcd_keyfile,
         bind_address=bind_address, port=port, advertise_address=advertise_address,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=_port_range(service_node_port_range),

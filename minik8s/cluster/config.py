@@ -15,7 +15,10 @@ address, over TLS with client certificates from the etcd peers' own CA (pki/etcd
 A master made by `minik8s init` is such a member from the start (a cluster of one that
 can grow: peers cannot be moved off loopback later without `etcdctl member update`),
 and also serves clients on its address over TLS, certificates from the etcd CA required:
-that is how `minik8s join --control-plane` adds the next member (kubeadm's layout).
+that is how `minik8s join --control-plane` adds the next member (kubeadm's layout). An
+external etcd cluster's members (`cluster up --etcd external`) serve their clients, the
+API servers, on their own address over TLS only, to certificates from that CA
+(pki/apiserver-etcd-client.crt); the masters' API servers list every member.
 
 Credentials are files beside the configs, made by minik8s.cluster.pki (the master's
 PKI under pki/, a kubeconfig per component); the configs only point at them.
@@ -80,6 +83,9 @@ class MasterConfig:
     # Also serve etcd clients on the master's address over TLS with client certificates
     # from the etcd CA (VMs' masters, so that a joining master can add its member).
     etcd_client_tls: bool = False
+    # An external etcd cluster's client URLs (https): this master runs no etcd and its API
+    # server uses these with pki/etcd-ca.crt and pki/apiserver-etcd-client.crt.
+    external_etcd: tuple[str, ...] = ()
 
     @property
     def server(self) -> str:
@@ -92,6 +98,33 @@ class MasterConfig:
     def etcd_endpoint(self) -> str:
         # etcd only ever listens on loopback: the API server is its only client.
         return f"http://127.0.0.1:{self.etcd_client_port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class EtcdMemberConfig:
+    """One member of a multi-member etcd cluster: a stacked one (beside a master's API server,
+    its one client, on loopback) or an external one (clients over TLS on its address)."""
+
+    name: str
+    address: str
+    data_dir: str
+    members: tuple[tuple[str, str], ...]  # (name, address) of every member, this one among them
+    cluster_token: str
+    config_dir: str
+    client_port: int = 2379
+    peer_port: int = 2380
+    client_tls: bool = False
+    loopback_client: bool = False  # stacked: also plain on loopback for the API server beside it
+    initial_cluster_state: str = "new"  # "existing": a member added to a running cluster
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.config_dir, *parts)
+
+    @property
+    def client_url(self) -> str:
+        if self.client_tls:
+            return f"https://{self.address}:{self.client_port}"
+        return f"http://127.0.0.1:{self.client_port}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,41 +175,51 @@ def etcd_config(m: MasterConfig) -> dict[str, Any]:
 
 
 def etcd_member_config(m: MasterConfig) -> dict[str, Any]:
-    """A stacked member: clients on loopback (its API server), peers on the master's address
-    over TLS, each side presenting a certificate for its address (pki/etcd-peer.crt) signed
-    by the etcd CA, the only one a member trusts."""
-    addresses = dict(m.etcd_members)
-    address = addresses[m.etcd_name]
-    peer = f"https://{address}:{m.etcd_peer_port}"
+    """A stacked member: clients on loopback (its API server) and, with `etcd_client_tls`,
+    on the master's address over TLS too; peers as etcd_member_file."""
+    return etcd_member_file(EtcdMemberConfig(
+        name=m.etcd_name, address=dict(m.etcd_members)[m.etcd_name], data_dir=m.etcd_data_dir,
+        members=m.etcd_members, cluster_token=m.etcd_cluster_token, config_dir=m.config_dir,
+        client_port=m.etcd_client_port, peer_port=m.etcd_peer_port, client_tls=m.etcd_client_tls,
+        loopback_client=True, initial_cluster_state=m.etcd_initial_cluster_state))
+
+
+def etcd_member_file(e: EtcdMemberConfig) -> dict[str, Any]:
+    """A member of several: peers on its address over TLS, each side presenting a certificate
+    for its address (pki/etcd-peer.crt) signed by the etcd CA, the only one a member trusts;
+    with `client_tls` its clients likewise, on its address, with its serving certificate
+    (pki/etcd-server.crt) and only client certificates from that CA; with `loopback_client`
+    (stacked) also plain on loopback for the API server beside it (etcd applies
+    client-transport-security to the https URL only)."""
+    peer = f"https://{e.address}:{e.peer_port}"
+    loopback = f"http://127.0.0.1:{e.client_port}"
+    urls = [loopback] if e.loopback_client or not e.client_tls else []
+    if e.client_tls:
+        urls.append(e.client_url)
     doc: dict[str, Any] = {
-        "name": m.etcd_name,
-        "data-dir": m.etcd_data_dir,
-        "listen-client-urls": m.etcd_endpoint,
-        "advertise-client-urls": m.etcd_endpoint,
+        "name": e.name,
+        "data-dir": e.data_dir,
+        "listen-client-urls": ",".join(urls),
+        "advertise-client-urls": e.client_url,
         "listen-peer-urls": peer,
         "initial-advertise-peer-urls": peer,
-        "initial-cluster": ",".join(f"{name}=https://{ip}:{m.etcd_peer_port}" for name, ip in m.etcd_members),
-        "initial-cluster-state": m.etcd_initial_cluster_state,
-        "initial-cluster-token": m.etcd_cluster_token,
-        "peer-transport-security": {
-            "cert-file": m.path("pki", "etcd-peer.crt"),
-            "key-file": m.path("pki", "etcd-peer.key"),
-            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
-            "client-cert-auth": True,
-        },
+        "initial-cluster": ",".join(f"{name}=https://{ip}:{e.peer_port}" for name, ip in e.members),
+        "initial-cluster-state": e.initial_cluster_state,
+        "initial-cluster-token": e.cluster_token,
     }
-    if m.etcd_client_tls:
-        # etcd applies client-transport-security to the https URL only; the loopback one
-        # stays plain for the API server beside it.
-        tls_url = etcd_tls_endpoint(address, m.etcd_client_port)
-        doc["listen-client-urls"] = f"{m.etcd_endpoint},{tls_url}"
-        doc["advertise-client-urls"] = tls_url
+    if e.client_tls:
         doc["client-transport-security"] = {
-            "cert-file": m.path("pki", "etcd-server.crt"),
-            "key-file": m.path("pki", "etcd-server.key"),
-            "trusted-ca-file": m.path("pki", "etcd-ca.crt"),
+            "cert-file": e.path("pki", "etcd-server.crt"),
+            "key-file": e.path("pki", "etcd-server.key"),
+            "trusted-ca-file": e.path("pki", "etcd-ca.crt"),
             "client-cert-auth": True,
         }
+    doc["peer-transport-security"] = {
+        "cert-file": e.path("pki", "etcd-peer.crt"),
+        "key-file": e.path("pki", "etcd-peer.key"),
+        "trusted-ca-file": e.path("pki", "etcd-ca.crt"),
+        "client-cert-auth": True,
+    }
     return doc
 
 
@@ -213,6 +256,10 @@ def master_options(m: MasterConfig) -> dict[str, dict[str, Any]]:
             "service-account-issuer": f"https://kubernetes.default.svc.{m.cluster_domain}",
             # The metrics APIs scrape the nodes at metrics-server's resolution (docs/autoscaling.md).
             "metric-resolution": 15,
+            **({"etcd-endpoints": ",".join(m.external_etcd),
+                "etcd-cafile": m.path("pki", "etcd-ca.crt"),
+                "etcd-certfile": m.path("pki", "apiserver-etcd-client.crt"),
+                "etcd-keyfile": m.path("pki", "apiserver-etcd-client.key")} if m.external_etcd else {}),
         },
         "controller-manager": {
             "kubeconfig": m.path("controller-manager.conf"),
@@ -273,10 +320,17 @@ def node_options(n: NodeConfig) -> dict[str, dict[str, Any]]:
 
 def master_files(m: MasterConfig) -> dict[str, dict[str, Any]]:
     """File name → document, for everything the master's units read."""
-    files: dict[str, dict[str, Any]] = {"etcd.yaml": _apply_flat(etcd_config(m), m.overrides.get("etcd", {}))}
+    files: dict[str, dict[str, Any]] = {}
+    if not m.external_etcd:
+        files["etcd.yaml"] = _apply_flat(etcd_config(m), m.overrides.get("etcd", {}))
     for command, opts in master_options(m).items():
         files[f"{command}.yaml"] = {command: opts}
     return files
+
+
+def etcd_member_files(e: EtcdMemberConfig, overrides: Overrides | None = None) -> dict[str, dict[str, Any]]:
+    """An external etcd member's one file (`--set etcd.OPTION=...` applies, as to stacked ones)."""
+    return {"etcd.yaml": _apply_flat(etcd_member_file(e), (overrides or {}).get("etcd", {}))}
 
 
 def node_files(n: NodeConfig) -> dict[str, dict[str, Any]]:

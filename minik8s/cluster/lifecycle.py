@@ -139,13 +139,13 @@ def wait_nodes_ready(spec: spec_mod.ClusterSpec, names: Sequence[str], timeout: 
 def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | None,
        overrides: dict[str, dict[str, Any]], kubeconfig: str | None, extra_images: Sequence[str] = (),
        echo: EchoFn = print, ready_timeout: float = 90, masters: int = 1,
-       etcd: str = "stacked") -> spec_mod.ClusterSpec:
+       etcd: str = "stacked", etcd_members: int | None = None) -> spec_mod.ClusterSpec:
     progress = Progress(echo)
-    check_host()
     state_dir = os.path.abspath(state_dir)
-    # Arguments first, before anything on the host is touched.
+    # Arguments first, before anything on the host is looked at or touched.
     spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=0, etcd_client_port=0, etcd_peer_port=0,
-                  masters=masters, etcd=etcd)
+                  masters=masters, etcd=etcd, etcd_members=etcd_members)
+    check_host()
     if running(name, state_dir):
         raise host.Refused(f"cluster {name!r} is running; `minik8s cluster down --name {name}` first")
     found = leftovers(name, state_dir)
@@ -169,10 +169,12 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
                          etcd_client_port=etcd_ports[0], etcd_peer_port=etcd_ports[1],
                          overrides=overrides,
-                         kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH), masters=masters, etcd=etcd)
+                         kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH), masters=masters, etcd=etcd,
+                         etcd_members=etcd_members)
     spec.save()
     if spec.multi_master:
-        progress(f"cluster {name}: {masters} masters (etcd {etcd}), {nodes} node(s) on {spec.subnet}, "
+        topology = f"{len(spec.etcd_members)} external etcd members" if spec.external_etcd else "stacked etcd"
+        progress(f"cluster {name}: {masters} masters ({topology}), {nodes} node(s) on {spec.subnet}, "
                  f"API servers {', '.join(spec.servers)}, state {spec.state}")
     else:
         progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
@@ -189,7 +191,7 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(the_nodes) + 2) as pool:
         exported_f = pool.submit(_host_images, spec, list(extra_images), progress)
         if spec.multi_master:
-            master_f = pool.submit(master_mod.start_members, master_mod.members(spec), progress)
+            master_f = pool.submit(master_mod.start_control_plane, spec, progress)
         else:
             master_f = pool.submit(master.start_all, progress)
 
@@ -374,7 +376,8 @@ def down(name: str, state_dir: str, echo: EchoFn = print) -> list[str]:
                 except (host.ClusterError, OSError) as e:
                     progress(f"{n.name}: {e} (the sweep below finishes it)")
         if spec.multi_master:
-            for m in master_mod.members(spec):
+            boxes: list[master_mod.Box] = [*master_mod.members(spec), *master_mod.etcd_members(spec)]
+            for m in boxes:
                 stopped = m.shutdown()
                 progress(f"{m.name} stopped ({', '.join(stopped) or 'nothing was running'})")
         else:
@@ -460,7 +463,7 @@ def stop_master(state_dir: str, name: str | None = None) -> list[str]:
         return master_mod.Master(spec).stop_all()
     if name is not None:
         m = the_members[0]
-        was = [c for c in master_mod.MEMBER_COMPONENTS if m.pid(c)]
+        was = [c for c in m.components if m.pid(c)]
         m.power_off()
         return was
     stopped = []
@@ -476,6 +479,39 @@ def start_master(state_dir: str, echo: EchoFn = print, name: str | None = None) 
         master_mod.Master(spec).start_all(Progress(echo))
         return
     master_mod.start_members(the_members, Progress(echo))
+
+
+def _etcd_members(spec: spec_mod.ClusterSpec, name: str | None) -> list[master_mod.EtcdMember]:
+    """External etcd member NAME, or all of them."""
+    if not spec.external_etcd:
+        raise host.ClusterError(f"cluster {spec.name!r} has no external etcd members (its etcd is "
+                                f"{'stacked: stop-master/start-master MASTER' if spec.multi_master else 'on the host'})")
+    if name is None:
+        return master_mod.etcd_members(spec)
+    return [master_mod.EtcdMember(spec, spec.etcd_member(name))]
+
+
+def stop_etcd(state_dir: str, name: str | None = None) -> list[str]:
+    """External etcd member NAME powered off (etcd SIGKILLed, its namespace and address gone,
+    its data kept), or without NAME every member stopped in order (SIGTERM)."""
+    spec = load_spec(state_dir)
+    the_members = _etcd_members(spec, name)
+    if name is not None:
+        m = the_members[0]
+        was = [f"{m.name}/{c}" for c in m.components if m.pid(c)]
+        m.power_off()
+        return was
+    stopped = []
+    for m in the_members:
+        stopped += [f"{m.name}/{c}" for c in m.shutdown()]
+    return stopped
+
+
+def start_etcd(state_dir: str, echo: EchoFn = print, name: str | None = None) -> None:
+    """Start external etcd member NAME (it rejoins with its data) or every stopped one; returns
+    when each started one is healthy, which needs a quorum of the members running."""
+    spec = load_spec(state_dir)
+    master_mod.start_etcd_members(_etcd_members(spec, name), Progress(echo))
 
 
 def load_images(state_dir: str, tags: Sequence[str], echo: EchoFn = print) -> None:
@@ -519,20 +555,34 @@ def status(state_dir: str) -> dict[str, Any]:
         "apiReachable": api is not None,
         "master": master_mod.Master(spec).status(),
         "nodes": nodes,
-    } | ({"etcd": spec.etcd, "masters": master_status(spec)} if spec.multi_master else {})
+    } | ({"etcd": spec.etcd, "masters": master_status(spec)} if spec.multi_master else {}) \
+      | ({"etcdMembers": etcd_status(spec)} if spec.external_etcd else {})
 
 
 def master_status(spec: spec_mod.ClusterSpec) -> list[dict[str, Any]]:
     """Each master's processes, whether its API server is ready and its etcd member healthy."""
     the_members = master_mod.members(spec)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(the_members))) as pool:
-        health = [pool.submit(m.etcd_healthy) for m in the_members]
+        health = [pool.submit(m.etcd_healthy) if "etcd" in m.components else None for m in the_members]
         ready = [pool.submit(master_mod.api_ready, m.server, spec.admin_kubeconfig) for m in the_members]
         out = []
         for m, h, r in zip(the_members, health, ready, strict=True):
             st: dict[str, Any] = dict(m.status())
-            st["etcdHealthy"] = h.result()
+            st["etcdHealthy"] = h.result() if h is not None else None
             st["apiReady"] = r.result()
+            out.append(st)
+    return out
+
+
+def etcd_status(spec: spec_mod.ClusterSpec) -> list[dict[str, Any]]:
+    """Each external etcd member's process and whether it answers a quorum read over TLS."""
+    the_members = master_mod.etcd_members(spec)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(the_members))) as pool:
+        health = [pool.submit(m.etcd_healthy) for m in the_members]
+        out = []
+        for m, h in zip(the_members, health, strict=True):
+            st: dict[str, Any] = dict(m.status())
+            st["healthy"] = h.result()
             out.append(st)
     return out
 

@@ -15,8 +15,14 @@ Laid out as kubeadm lays out /etc/kubernetes, under the config directory
                                             peers, client and server, for the master's address
     pki/etcd-server.crt, .key               (VM masters) etcd's serving certificate on its TLS client
                                             port: the master's address, 127.0.0.1, localhost
-    pki/apiserver-etcd-client.crt, .key     (VM masters) a client certificate of the etcd CA: what
-                                            `join --control-plane` adds its member with
+    pki/apiserver-etcd-client.crt, .key     (VM masters, external etcd) a client certificate of the
+                                            etcd CA: what `join --control-plane` adds its member
+                                            with, and the API servers' towards external members
+and on each external etcd member (`<state>/etcd-members/<member>/etc`):
+    pki/etcd-ca.crt                         the etcd CA's certificate (not its key)
+    pki/etcd-server.crt, .key               its serving certificate for clients: its address and name,
+                                            127.0.0.1 and localhost
+    pki/etcd-peer.crt, .key                 as a stacked member's
     admin.conf                              kubernetes-admin in system:masters (the user's kubeconfig)
     controller-manager.conf, scheduler.conf, dns.conf
                                             one identity per master component
@@ -395,7 +401,9 @@ def ensure_etcd_ca(config_dir: str | pathlib.Path, actions: Actions) -> CA:
     (nodes get theirs through CSRs), and etcd 3.4 accepts any client certificate its
     trusted CA signed whose SANs do not contradict the peer's address (certificates
     without SANs pass), and cannot restrict the CN from its config file. A CA that signs
-    nothing but peer certificates makes "signed by it" mean "a member"."""
+    nothing but etcd's certificates makes "signed by it" mean "a member", or, with external
+    etcd, also "an API server" (apiserver-etcd-client, as kubeadm's etcd/ca signs it): a
+    holder that can already read and write all of etcd's data through the client port."""
     p = paths(config_dir)
     crt, key_path = p.pki / ETCD_CA_CRT, p.pki / ETCD_CA_KEY
     if crt.exists() or key_path.exists():
@@ -420,14 +428,63 @@ def etcd_peer_spec(address: str) -> pki.CertSpec:
     return pki.CertSpec(ETCD_PEER_CN, ip_addresses=(address,), client=True, server=True)
 
 
+ETCD_SERVER_CRT = "etcd-server.crt"
+ETCD_SERVER_KEY = "etcd-server.key"
+ETCD_CLIENT_CN = "kube-apiserver-etcd-client"  # kubeadm's
+ETCD_CLIENT_CRT = "apiserver-etcd-client.crt"
+ETCD_CLIENT_KEY = "apiserver-etcd-client.key"
+
+
+# A VM master's etcd serving certificate's name (an external member's is the member's name).
+VM_ETCD_SERVER_CN = "minik8s-etcd-server"
+
+
+def etcd_server_spec(name: str, address: str) -> pki.CertSpec:
+    """An etcd member's client-port certificate (an external member's, a VM master's). Also a
+    client one: etcd 3.4's gRPC gateway dials the member's own TLS port with it, hence
+    127.0.0.1 and localhost too."""
+    dns, ips = pki.split_names([name, "localhost", address, "127.0.0.1"])
+    return pki.CertSpec(name, dns_names=dns, ip_addresses=ips, client=True, server=True)
+
+
+def ensure_etcd_client(config_dir: str | pathlib.Path, actions: Actions, *,
+                       renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> None:
+    """apiserver-etcd-client (made with the etcd CA in `config_dir`): what the API servers, and
+    `minik8s etcd` and `cluster status` on the host, present to an external etcd cluster."""
+    p = paths(config_dir)
+    ca = ensure_etcd_ca(config_dir, actions)
+    ensure_cert(p.pki / ETCD_CLIENT_CRT, p.pki / ETCD_CLIENT_KEY, ca, pki.CertSpec(ETCD_CLIENT_CN), actions,
+                renew_before=renew_before)
+
+
+def ensure_etcd_member(config_dir: str | pathlib.Path, cluster_dir: str | pathlib.Path, *, name: str, address: str,
+                       renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+    """An external etcd member's files: the etcd CA's certificate (the CA key stays in
+    `cluster_dir`, which signs), its serving and its peer certificate."""
+    actions: Actions = []
+    ca = ensure_etcd_ca(cluster_dir, actions)
+    dst = paths(config_dir)
+    dst.pki.mkdir(parents=True, exist_ok=True)
+    crt = dst.pki / ETCD_CA_CRT
+    if not crt.exists() or crt.read_bytes() != ca.cert_pem:
+        pki.write_public(crt, ca.cert_pem)
+    ensure_cert(dst.pki / ETCD_SERVER_CRT, dst.pki / ETCD_SERVER_KEY, ca, etcd_server_spec(name, address), actions,
+                renew_before=renew_before)
+    ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, ca, etcd_peer_spec(address), actions,
+                renew_before=renew_before)
+    return actions
+
+
 def ensure_master_member(config_dir: str | pathlib.Path, cluster_dir: str | pathlib.Path, *, server: str,
                          address: str, servers: Sequence[str], service_cidr: str,
                          cluster_domain: str = "cluster.local",
-                         renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE) -> Actions:
+                         renew_before: datetime.timedelta = DEFAULT_RENEW_BEFORE,
+                         external_etcd: bool = False) -> Actions:
     """One master of several: the cluster's CA, the etcd CA and the ServiceAccount keys (made in
     `cluster_dir`) copied in, as kubeadm copies them to each control-plane machine, then its
     own serving certificate (its address), kubeconfigs (its own API server first) and etcd
-    peer certificate."""
+    peer certificate; with `external_etcd` instead of the peer certificate its API server's
+    etcd client certificate."""
     src, dst = paths(cluster_dir), paths(config_dir)
     actions: Actions = []
     ensure_etcd_ca(cluster_dir, actions)
@@ -442,22 +499,13 @@ def ensure_master_member(config_dir: str | pathlib.Path, cluster_dir: str | path
     _, made = ensure_master(config_dir, server=server, addresses=[address], service_cidr=service_cidr,
                             cluster_domain=cluster_domain, renew_before=renew_before, servers=servers)
     actions += made
+    if external_etcd:
+        ensure_etcd_client(config_dir, actions, renew_before=renew_before)
+        return actions
     etcd_ca = ensure_etcd_ca(config_dir, actions)
     ensure_cert(dst.pki / ETCD_PEER_CRT, dst.pki / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
                 renew_before=renew_before)
     return actions
-
-
-ETCD_SERVER_CRT = "etcd-server.crt"
-ETCD_SERVER_KEY = "etcd-server.key"
-ETCD_CLIENT_CN = "kube-apiserver-etcd-client"
-ETCD_CLIENT_CRT = "apiserver-etcd-client.crt"
-ETCD_CLIENT_KEY = "apiserver-etcd-client.key"
-
-
-def etcd_server_spec(address: str) -> pki.CertSpec:
-    return pki.CertSpec("minik8s-etcd-server", dns_names=("localhost",), ip_addresses=(address, "127.0.0.1"),
-                        client=False, server=True)
 
 
 def ensure_etcd_member_certs(config_dir: str | pathlib.Path, address: str, *,
@@ -469,7 +517,7 @@ def ensure_etcd_member_certs(config_dir: str | pathlib.Path, address: str, *,
     etcd_ca = ensure_etcd_ca(config_dir, actions)
     ensure_cert(d / ETCD_PEER_CRT, d / ETCD_PEER_KEY, etcd_ca, etcd_peer_spec(address), actions,
                 renew_before=renew_before)
-    ensure_cert(d / ETCD_SERVER_CRT, d / ETCD_SERVER_KEY, etcd_ca, etcd_server_spec(address), actions,
+    ensure_cert(d / ETCD_SERVER_CRT, d / ETCD_SERVER_KEY, etcd_ca, etcd_server_spec(VM_ETCD_SERVER_CN, address), actions,
                 renew_before=renew_before)
     ensure_cert(d / ETCD_CLIENT_CRT, d / ETCD_CLIENT_KEY, etcd_ca, pki.CertSpec(ETCD_CLIENT_CN), actions,
                 renew_before=renew_before)

@@ -15,6 +15,12 @@ With several masters (`cluster up --masters N`, N > 1) each master is a namespac
 too, `mk8s-<c>-master<i>` at the subnet's host .(1 + i) behind veth `mk-<c>-m<i>`,
 with its files under `<state>/masters/master<i>/`; one master keeps the single
 master on the host (the bridge address), as before.
+
+With `--etcd external` (kubeadm's external etcd topology) etcd is a cluster of its
+own (`--etcd-members`, 3 by default): member i is namespace `mk8s-<c>-etcd<i>` at
+the subnet's host counted down from the top (.254, .253, ... in a /24) behind veth
+`mk-<c>-e<i>`, with its files under `<state>/etcd-members/etcd<i>/`; the masters
+then run no etcd.
 """
 from __future__ import annotations
 
@@ -36,6 +42,8 @@ FIRST_NODE_HOST = 10  # node i gets the subnet's host .(10 + i)
 FIRST_MASTER_HOST = 1  # master i (of several) gets the subnet's host .(1 + i)
 MAX_MASTERS = 7
 ETCD_TOPOLOGIES = ("stacked", "external")
+DEFAULT_ETCD_MEMBERS = 3  # with --etcd external: a quorum survives one member's loss
+MAX_ETCD_MEMBERS = 7
 # Inside a master's own namespace the ports are its own: the well-known ones.
 MASTER_ETCD_CLIENT_PORT = 2379
 MASTER_ETCD_PEER_PORT = 2380
@@ -91,6 +99,14 @@ def master_veth_name(cluster: str, index: int) -> str:
     return f"mk-{cluster}-m{index}"
 
 
+def etcd_member_name(index: int) -> str:
+    return f"etcd{index}"
+
+
+def etcd_veth_name(cluster: str, index: int) -> str:
+    return f"mk-{cluster}-e{index}"
+
+
 @dataclasses.dataclass(frozen=True)
 class NodeSpec:
     name: str
@@ -102,6 +118,15 @@ class NodeSpec:
 @dataclasses.dataclass(frozen=True)
 class MasterSpec:
     """One master of a multi-master cluster (its own namespace, etcd member, API server...)."""
+
+    name: str
+    index: int
+    ip: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EtcdMemberSpec:
+    """One member of an external etcd cluster (its own namespace, nothing else in it)."""
 
     name: str
     index: int
@@ -126,6 +151,8 @@ class ClusterSpec:
     # in each master's namespace).
     masters: tuple[MasterSpec, ...] = ()
     etcd: str = "stacked"
+    # etcd "external": its members (each in its own namespace); empty otherwise.
+    etcd_members: tuple[EtcdMemberSpec, ...] = ()
 
     # --- derived names and paths ---
     @property
@@ -143,6 +170,23 @@ class ClusterSpec:
         if not self.masters:
             return [self.server]
         return [f"https://{m.ip}:{self.api_port}" for m in self.masters]
+
+    @property
+    def external_etcd(self) -> bool:
+        return bool(self.etcd_members)
+
+    @property
+    def etcd_endpoints(self) -> list[str]:
+        """The external etcd cluster's client URLs (TLS with client certificates); [] if stacked."""
+        return [f"https://{e.ip}:{MASTER_ETCD_CLIENT_PORT}" for e in self.etcd_members]
+
+    def etcd_member(self, name: str) -> EtcdMemberSpec:
+        for e in self.etcd_members:
+            if e.name == name:
+                return e
+        raise host.ClusterError(f"cluster {self.name!r} has no etcd member {name!r}"
+                                + (f" (members: {', '.join(e.name for e in self.etcd_members)})"
+                                   if self.etcd_members else " (its etcd is not external)"))
 
     def master(self, name: str) -> MasterSpec:
         for m in self.masters:
@@ -242,6 +286,7 @@ class ClusterSpec:
         doc["nodes"] = tuple(NodeSpec(**n) for n in doc.get("nodes", []))
         doc.pop("kubelet_token", None)  # written by versions before the kubelet took client certificates
         doc["masters"] = tuple(MasterSpec(**m) for m in doc.get("masters", []))
+        doc["etcd_members"] = tuple(EtcdMemberSpec(**e) for e in doc.get("etcd_members", []))
         return cls(**doc)
 
 
@@ -322,10 +367,15 @@ def master_paths(spec: ClusterSpec, master: str) -> MasterPaths:
     return MasterPaths(spec.state / "masters" / master)
 
 
+def etcd_member_paths(spec: ClusterSpec, member: str) -> MasterPaths:
+    """An external etcd member's files: laid out as a master's (etc, run, logs, etcd data)."""
+    return MasterPaths(spec.state / "etcd-members" / member)
+
+
 def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, etcd_client_port: int,
          etcd_peer_port: int, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
          overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "", masters: int = 1,
-         etcd: str = "stacked") -> ClusterSpec:
+         etcd: str = "stacked", etcd_members: int | None = None) -> ClusterSpec:
     """The spec of a new cluster: master and node addresses and pod CIDRs follow from the subnet."""
     validate_name(name)
     try:
@@ -342,9 +392,23 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
         raise host.Refused(f"--masters must be 1 to {MAX_MASTERS}")
     if etcd not in ETCD_TOPOLOGIES:
         raise host.Refused(f"--etcd must be one of {', '.join(ETCD_TOPOLOGIES)}")
+    etcd_specs = []
     if etcd == "external":
-        raise host.Refused("--etcd external is not supported yet; use --etcd stacked "
-                           "(an etcd member on each master)")
+        if masters < 2:
+            raise host.Refused("--etcd external needs --masters 2 or more (one master keeps its etcd on the host)")
+        count = DEFAULT_ETCD_MEMBERS if etcd_members is None else etcd_members
+        if not 1 <= count <= MAX_ETCD_MEMBERS:
+            raise host.Refused(f"--etcd-members must be 1 to {MAX_ETCD_MEMBERS}")
+        # From the top of the subnet down, clear of the nodes counted up from .(10 + 1).
+        if net.num_addresses < FIRST_NODE_HOST + nodes + count + 2:
+            raise host.Refused(f"subnet {subnet} is too small for {nodes} nodes and {count} etcd members")
+        for i in range(1, count + 1):
+            etcd_specs.append(EtcdMemberSpec(etcd_member_name(i), i, str(net.broadcast_address - i)))
+            if len(etcd_veth_name(name, i)) > LINK_NAME_MAX:
+                raise host.Refused(f"too many etcd members for cluster name {name!r} "
+                                   "(link names exceed 15 characters)")
+    elif etcd_members is not None:
+        raise host.Refused("--etcd-members goes with --etcd external (stacked etcd has one member per master)")
     master_specs = []
     if masters > 1:
         for i in range(1, masters + 1):
@@ -364,4 +428,5 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
     return ClusterSpec(name=name, state_dir=os.path.abspath(state_dir), subnet=str(net), api_port=api_port,
                        etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
                        nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
-                       overrides=overrides or {}, kubeconfig=kubeconfig, masters=tuple(master_specs), etcd=etcd)
+                       overrides=overrides or {}, kubeconfig=kubeconfig, masters=tuple(master_specs), etcd=etcd,
+                       etcd_members=tuple(etcd_specs))

@@ -57,7 +57,10 @@ def test_master_addresses_names_and_servers(tmp_path: pathlib.Path) -> None:
 
 @pytest.mark.parametrize(("kw", "message"), [
     (dict(masters=8), "--masters must be 1 to 7"),
-    (dict(etcd="external"), "--etcd external is not supported yet"),
+    (dict(etcd="external", masters=1), "--etcd external needs --masters 2 or more"),
+    (dict(etcd="external", etcd_members=8), "--etcd-members must be 1 to 7"),
+    (dict(etcd_members=3), "--etcd-members goes with --etcd external"),
+    (dict(etcd="external", subnet="172.31.5.0/28", nodes=3), "too small for 3 nodes and 3 etcd members"),
     (dict(etcd="nope"), "--etcd must be one of"),
     (dict(name="abcdefghi", masters=10), "--masters must be"),
 ])
@@ -132,7 +135,9 @@ def test_node_kubeconfigs_list_every_master(tmp_path: pathlib.Path) -> None:
     assert actions and kubeconfig.load(tmp_path / "node" / pki.KUBELET_KUBECONFIG).servers == ()
 
 
-def test_cli_etcd_external_is_a_usage_error() -> None:
-    result = CliRunner().invoke(cli_main.cli, ["cluster", "up", "--masters", "3", "--etcd", "external"])
-    assert result.exit_code == 2
-    assert "--etcd external is not supported yet" in result.output
+def test_cli_refuses_etcd_members_without_external_before_touching_the_host(tmp_path: pathlib.Path) -> None:
+    result = CliRunner().invoke(cli_main.cli, ["cluster", "up", "--state-dir", str(tmp_path / "st"), "--masters", "3",
+                                               "--etcd-members", "3"])
+    assert result.exit_code != 0
+    assert "--etcd-members goes with --etcd external" in result.output
+    assert not (tmp_path / "st").exists()
