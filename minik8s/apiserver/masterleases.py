@@ -81,11 +81,11 @@ class MasterLeases:
         try:
             current = await self.store.get(ENDPOINTS, NAMESPACE, SERVICE)
         except errors.NotFound:
-            await self.registry.ensure(ENDPOINTS, NAMESPACE, update({
+            # Masters starting together race to create it: the winner's may lack us.
+            current = await self.registry.ensure(ENDPOINTS, NAMESPACE, update({
                 "apiVersion": "v1", "kind": "Endpoints",
                 "metadata": {"name": SERVICE, "namespace": NAMESPACE,
                              "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}}))
-            return
         if (current.get("subsets") or []) == subsets():
             return
         await self.store.guaranteed_update(ENDPOINTS, NAMESPACE, SERVICE, update)
