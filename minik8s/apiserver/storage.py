@@ -7,7 +7,10 @@ resources drop the namespace). Values are the object's JSON without
 transaction on it: a stale writer gets 409 Conflict, never a lost update.
 
 Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
-504, and the next request simply tries again (gRPC reconnects by itself).
+504, and the next request simply tries again (gRPC reconnects by itself). A 503 for
+a call that never reached etcd (no connection at all) carries retryAfterSeconds: the
+request was not carried out, so a client may send it again, to another API server
+(a stacked master whose etcd member died: its clients move to the other masters).
 
 Two things keep etcd, and the watch caches above it, from growing without
 bound, as kube-apiserver does: objects of resources with a time to live
@@ -105,7 +108,11 @@ class Storage:
                                  "the request may or may not have been applied") from e
         except aetcd.exceptions.ConnectionFailedError as e:
             self._rotate()
-            raise errors.ServiceUnavailable(f"etcd is unavailable ({what}): {e}") from e
+            if never_sent(e):
+                raise errors.ServiceUnavailable(f"etcd is unavailable ({what}, not sent): {e}",
+                                                retry_after=1) from e
+            raise errors.ServiceUnavailable(f"etcd is unavailable ({what}; the request may or may not have "
+                                            f"been applied): {e}") from e
         except aetcd.exceptions.ClientError as e:
             raise errors.InternalError(f"etcd {what}: {e}") from e
 
@@ -478,6 +485,17 @@ def _storage_name(res: resources.Resource) -> str:
     # Kubernetes keeps Deployments under /registry/deployments etc.; group
     # names would only matter for colliding plurals, of which we have none.
     return res.plural
+
+
+# gRPC's words when a call found no connection to put it on (every address refused or
+# unreachable): the call never left this process. A call that broke after it was sent
+# ("Stream removed", "Socket closed", a reset) may have been applied by etcd.
+_NOT_SENT = ("failed to connect to all addresses",)
+
+
+def never_sent(e: BaseException) -> bool:
+    """Whether etcd certainly did not get the call that failed with `e` (see _NOT_SENT)."""
+    return any(words in str(e) for words in _NOT_SENT)
 
 
 def _host_port(endpoint: str) -> tuple[str, int]:
