@@ -245,9 +245,26 @@ class Storage:
         tx = self.client.transactions
         extra = extra or Extra()
         lease = await self._lease_for(res)
-        resp = await self._call("create", lambda: self._txn(
-            [tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
-            [tx.get(key)]))
+
+        def txn() -> Awaitable[Any]:
+            return self._txn([tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
+                             [tx.get(key)])
+        try:
+            resp = await self._call("create", txn)
+        except (errors.ServiceUnavailable, errors.Timeout) as e:
+            if not leader_lost(e):
+                raise
+            # etcd lost its raft leader while the create waited: the proposal was most likely
+            # dropped, but may have been committed. The election is over by now (it takes
+            # about a second; the call waited its whole deadline): ask again. The object's
+            # bytes hold its new uid, so a "key exists" that is byte for byte ours is our
+            # first attempt's commit, not someone else's object.
+            log.info("etcd lost its leader during create %s; asking again", key.decode())
+            resp = await self._call("create", txn)
+            if not resp.succeeded and resp.responses[0].response_range.kvs:
+                stored = resp.responses[0].response_range.kvs[0]
+                if stored.value == value:
+                    return decode(value, int(stored.mod_revision))
         if not resp.succeeded:
             if resp.responses[0].response_range.kvs:
                 raise errors.AlreadyExists(res.qualified, meta["name"])
@@ -491,6 +508,17 @@ def _storage_name(res: resources.Resource) -> str:
 # unreachable): the call never left this process. A call that broke after it was sent
 # ("Stream removed", "Socket closed", a reset) may have been applied by etcd.
 _NOT_SENT = ("failed to connect to all addresses",)
+
+
+# etcd's answers to a proposal that waited for a raft leader that was lost or changed
+# (ErrTimeoutDueToLeaderFail, ErrLeaderChanged, ErrNoLeader): not applied, unless the
+# old leader had committed it just before.
+_LEADER_LOST = ("possibly due to previous leader failure", "leader changed", "no leader")
+
+
+def leader_lost(e: BaseException) -> bool:
+    """Whether `e` is etcd saying a call failed because its raft leader was lost."""
+    return any(words in str(e) for words in _LEADER_LOST)
 
 
 def never_sent(e: BaseException) -> bool:

@@ -1,13 +1,19 @@
 """An API server whose etcd cannot be reached (a stacked master whose member died) says
 whether the request was carried out: a call that never got a connection is answered 503
 with retryAfterSeconds (and a Retry-After header), so clients send it to another master;
-one that broke after it was sent may have been applied and says so, without it."""
+one that broke after it was sent may have been applied and says so, without it. A create
+that waited through an etcd leader election is asked again, and recognised as ours if the
+old leader had committed it."""
 from __future__ import annotations
+
+import types
+from typing import Any
 
 import aetcd.exceptions
 import pytest
 
 from minik8s.api import errors
+from minik8s.api import resources
 from minik8s.apiserver import handlers
 from minik8s.apiserver import storage
 
@@ -49,3 +55,66 @@ def test_never_sent() -> None:
     assert storage.never_sent(aetcd.exceptions.ConnectionFailedError(REFUSED))
     assert not storage.never_sent(aetcd.exceptions.ConnectionFailedError(BROKEN))
     assert not storage.never_sent(aetcd.exceptions.ConnectionFailedError("Socket closed"))
+
+
+# --- a create that waited through an etcd leader election --------------------------------
+
+LEADER_FAIL = "etcdserver: request timed out, possibly due to previous leader failure"
+CONFIGMAPS = resources.must("", "v1", "configmaps")
+
+
+class _Resp:
+    def __init__(self, succeeded: bool, stored: bytes | None = None, revision: int = 7) -> None:
+        self.succeeded = succeeded
+        kvs = [types.SimpleNamespace(value=stored, mod_revision=revision)] if stored is not None else []
+        self.responses = [types.SimpleNamespace(response_range=types.SimpleNamespace(kvs=kvs))]
+        self.header = types.SimpleNamespace(revision=revision)
+
+
+async def _create_with(answers: list[Any], obj: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """storage.create with etcd's Txn answering `answers` in turn (an exception is raised,
+    a callable gets the value being written); the result and how many Txns were sent."""
+    store = storage.Storage(["http://127.0.0.1:1"])
+    sent = []
+
+    async def txn(compare: Any, success: Any, failure: Any) -> Any:
+        sent.append(success)
+        answer = answers[len(sent) - 1]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer(storage.encode(obj))
+
+    store._txn = txn  # type: ignore[method-assign]
+    try:
+        return await store.create(CONFIGMAPS, obj), len(sent)
+    finally:
+        await store.close()
+
+
+def _cm(uid: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns", "uid": uid}}
+
+
+async def test_a_create_lost_in_a_leader_election_is_asked_again() -> None:
+    got, sent = await _create_with([aetcd.exceptions.ConnectionFailedError(LEADER_FAIL),
+                                    lambda _v: _Resp(True, revision=9)], _cm("u1"))
+    assert sent == 2 and got["metadata"]["uid"] == "u1" and got["metadata"]["resourceVersion"] == "9"
+
+
+async def test_a_create_the_old_leader_committed_is_ours_not_already_exists() -> None:
+    # The first attempt was committed after all: the key holds our very bytes (our uid).
+    got, sent = await _create_with([aetcd.exceptions.ConnectionFailedError(LEADER_FAIL),
+                                    lambda v: _Resp(False, stored=v, revision=8)], _cm("u1"))
+    assert sent == 2 and got["metadata"]["uid"] == "u1" and got["metadata"]["resourceVersion"] == "8"
+
+
+async def test_someone_elses_object_is_still_already_exists() -> None:
+    other = storage.encode(_cm("someone-else"))
+    with pytest.raises(errors.AlreadyExists):
+        await _create_with([aetcd.exceptions.ConnectionFailedError(LEADER_FAIL),
+                            lambda _v: _Resp(False, stored=other)], _cm("u1"))
+
+
+async def test_other_failures_are_not_asked_again() -> None:
+    with pytest.raises(errors.ServiceUnavailable, match="may or may not"):
+        await _create_with([aetcd.exceptions.ConnectionFailedError(BROKEN)], _cm("u1"))
