@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
+import functools
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -123,7 +124,8 @@ class Storage:
             self.client = self._new_client()
             asyncio.get_running_loop().create_task(old.close())
 
-    async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
+    async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any],
+                   timeout: float | None = None) -> Any:
         """A raw Txn, returning the whole response (aetcd's helper drops the header revision),
         built and its errors mapped with aetcd's own private helpers so they stay aetcd's."""
         client = self.client
@@ -134,7 +136,7 @@ class Storage:
             failure=client._ops_to_requests(failure),  # noqa: SLF001
         )
         try:
-            return await client.kvstub.Txn(request, timeout=self.timeout, metadata=client.metadata)
+            return await client.kvstub.Txn(request, timeout=timeout or self.timeout, metadata=client.metadata)
         except aetcd.rpc.AioRpcError as e:
             aetcd.exceptions._handle_exception(e)  # noqa: SLF001
             raise
@@ -245,28 +247,34 @@ class Storage:
         tx = self.client.transactions
         extra = extra or Extra()
         lease = await self._lease_for(res)
-
-        def txn() -> Awaitable[Any]:
-            return self._txn([tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
-                             [tx.get(key)])
-        try:
-            resp = await self._call("create", txn)
-        except (errors.ServiceUnavailable, errors.Timeout) as e:
-            if not leader_lost(e):
-                raise
-            # etcd lost its raft leader while the create waited: the proposal was most likely
-            # dropped, but may have been committed. The election is over by now (it takes
-            # about a second; the call waited its whole deadline): ask again. The object's
-            # bytes hold its new uid, so a "key exists" that is byte for byte ours is our
-            # first attempt's commit, not someone else's object.
-            log.info("etcd lost its leader during create %s; asking again", key.decode())
-            resp = await self._call("create", txn)
-            if not resp.succeeded and resp.responses[0].response_range.kvs:
-                stored = resp.responses[0].response_range.kvs[0]
-                if stored.value == value:
-                    return decode(value, int(stored.mod_revision))
+        # A create is asked again when etcd may have lost it: a call that waited through a
+        # raft leader election (the proposal was dropped with the old leader, or etcd says
+        # so: _LEADER_LOST) within the same `timeout` in all, each try given part of it, so
+        # a lost proposal costs a second or two instead of the whole timeout. Safe because
+        # the compare makes a second commit a no-op and the object's bytes hold its new
+        # uid: a key holding byte for byte our object is our earlier try's commit.
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        tries = 0
+        while True:
+            tries += 1
+            this_try = min(deadline - asyncio.get_running_loop().time(), self.timeout * CREATE_TRY)
+            try:
+                resp = await self._call("create", functools.partial(
+                    self._txn, [tx.create(key) == 0, *extra.compare],
+                    [tx.put(key, value, lease=lease), *extra.success], [tx.get(key)], timeout=this_try))
+            except (errors.ServiceUnavailable, errors.Timeout) as e:
+                if not (isinstance(e, errors.Timeout) or leader_lost(e)) or \
+                        deadline - asyncio.get_running_loop().time() < 0.2:
+                    raise
+                log.info("etcd may have lost create %s (%s); asking again", key.decode(), e.message)
+                await asyncio.sleep(0.1)
+                continue
+            break
         if not resp.succeeded:
-            if resp.responses[0].response_range.kvs:
+            kvs = resp.responses[0].response_range.kvs
+            if tries > 1 and kvs and kvs[0].value == value:
+                return decode(value, int(kvs[0].mod_revision))
+            if kvs:
                 raise errors.AlreadyExists(res.qualified, meta["name"])
             raise ExtraConflict()
         return decode(value, resp.header.revision)
@@ -509,6 +517,10 @@ def _storage_name(res: resources.Resource) -> str:
 # ("Stream removed", "Socket closed", a reset) may have been applied by etcd.
 _NOT_SENT = ("failed to connect to all addresses",)
 
+
+# The share of the etcd timeout one try of a create gets (see Storage.create): a healthy
+# etcd answers in milliseconds, an election takes about a second.
+CREATE_TRY = 0.4
 
 # etcd's answers to a proposal that waited for a raft leader that was lost or changed
 # (ErrTimeoutDueToLeaderFail, ErrLeaderChanged, ErrNoLeader): not applied, unless the

@@ -77,7 +77,8 @@ async def _create_with(answers: list[Any], obj: dict[str, Any]) -> tuple[dict[st
     store = storage.Storage(["http://127.0.0.1:1"])
     sent = []
 
-    async def txn(compare: Any, success: Any, failure: Any) -> Any:
+    async def txn(compare: Any, success: Any, failure: Any, timeout: float | None = None) -> Any:
+        assert timeout is not None and timeout <= store.timeout * storage.CREATE_TRY
         sent.append(success)
         answer = answers[len(sent) - 1]
         if isinstance(answer, BaseException):
@@ -113,6 +114,31 @@ async def test_someone_elses_object_is_still_already_exists() -> None:
     with pytest.raises(errors.AlreadyExists):
         await _create_with([aetcd.exceptions.ConnectionFailedError(LEADER_FAIL),
                             lambda _v: _Resp(False, stored=other)], _cm("u1"))
+
+
+async def test_a_create_that_timed_out_is_asked_again_within_the_timeout() -> None:
+    # A proposal dropped with the old leader is never answered: the try's deadline ends it.
+    got, sent = await _create_with([aetcd.exceptions.ConnectionTimeoutError("deadline"),
+                                    lambda v: _Resp(False, stored=v, revision=8)], _cm("u1"))
+    assert sent == 2 and got["metadata"]["resourceVersion"] == "8"
+
+
+async def test_a_create_etcd_never_answers_fails_after_the_timeout() -> None:
+    store = storage.Storage(["http://127.0.0.1:1"], timeout=0.5)
+    sent = []
+
+    async def txn(compare: Any, success: Any, failure: Any, timeout: float | None = None) -> Any:
+        sent.append(timeout)
+        raise aetcd.exceptions.ConnectionTimeoutError("deadline")
+
+    store._txn = txn  # type: ignore[method-assign]
+    try:
+        with pytest.raises(errors.Timeout):
+            await store.create(CONFIGMAPS, _cm("u1"))
+    finally:
+        await store.close()
+    # Tries of at most 0.2 s (40%) within the 0.5 s; the fake fails at once, so there are more.
+    assert sent and all(t is not None and t <= 0.2 for t in sent)
 
 
 async def test_other_failures_are_not_asked_again() -> None:
