@@ -6,9 +6,10 @@ module; each test leaves every master running and healthy again (the `mended` fi
 restarts what a failed test left down), and the module's teardown removes the cluster and
 checks that nothing of it is left on the host.
 
-1. The master that leads both the controller manager and the scheduler (made so first: the
-   other masters' schedulers are killed until its own holds the Lease, then restarted) is
-   powered off in the middle of a 10-replica rolling update (`cluster stop-master`:
+1. master1, made to lead both the controller manager and the scheduler (the other masters'
+   ones are killed until its own hold the Leases, then restarted) and the API server every
+   kubeconfig lists first (the node's kubelet watches its pods there), is powered off in
+   the middle of a 10-replica rolling update (`cluster stop-master`:
    `Member.power_off` SIGKILLs every process in the master's cgroup, etcd member, API
    server, controller manager, scheduler, until none is left, then removes its network
    namespace). Watched gaplessly (resuming from the last resourceVersion on another API
@@ -121,16 +122,34 @@ def _all_healthy(c: Cluster) -> dict[str, dict[str, Any]] | None:
     return ms if ok else None
 
 
+def _wait_healthy(c: Cluster, what: str) -> None:
+    """Until every master is whole and healthy; on timeout, what was not, with its log's tail."""
+    try:
+        wait_until(lambda: _all_healthy(c), 90, what)
+    except TimeoutError:
+        import pathlib
+
+        report = []
+        for name, m in _masters(c).items():
+            report.append(f"{name}: etcdHealthy={m['etcdHealthy']} apiReady={m['apiReady']} pids={m['pids']}")
+            for comp, pid in m["pids"].items():
+                log = pathlib.Path(c.state_dir, "masters", name, "logs", f"{comp}.log")
+                if not pid and comp != "dns" and log.exists():
+                    report.append(f"--- {log} (tail)\n" + "\n".join(log.read_text(errors="replace")
+                                                                     .splitlines()[-15:]))
+        raise AssertionError(f"{what}: not within 90s\n" + "\n".join(report)) from None
+
+
 @pytest.fixture
 def mended(ha: Cluster) -> Iterator[Cluster]:
     """The shared cluster with every master whole and healthy, before and after the test."""
-    wait_until(lambda: _all_healthy(ha), 90, "every master's processes up, etcd healthy, API ready")
+    _wait_healthy(ha, "every master's processes up, etcd healthy, API ready")
     yield ha
     for name, m in _masters(ha).items():
         if m["netns"] is None or not all(m["pids"][p] for p in ("etcd", "apiserver", "controller-manager",
                                                                  "scheduler")):
             _ops(ha).cluster("start-master", name, timeout=180)
-    wait_until(lambda: _all_healthy(ha), 90, "every master healthy again after the test")
+    _wait_healthy(ha, "every master healthy again after the test")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -181,31 +200,24 @@ async def _thread(fn: Any, *args: Any, **kw: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
-async def _one_leader_master(c: Cluster, client: rest.Client) -> str:
-    """The master whose controller manager holds its Lease, made to hold the scheduler's too:
-    the schedulers of the other masters are SIGKILLed until its own takes the Lease (the only
-    candidate left), then started again as standbys."""
-    async def both() -> tuple[str, str] | None:
-        cm = _master_of(c, "controller-manager", await _holder(client, CM_LEASE))
-        sched = _master_of(c, "scheduler", await _holder(client, SCHED_LEASE))
-        return (cm, sched) if cm and sched else None
+async def _leaders_on(c: Cluster, client: rest.Client, target: str) -> None:
+    """Make `target`'s controller manager and scheduler the leaders: the other masters'
+    ones are SIGKILLed until `target`'s (the only candidate left) holds each Lease, then
+    started again as standbys."""
+    others = [name for name in _masters(c) if name != target]
+    for component, lease in (("controller-manager", CM_LEASE), ("scheduler", SCHED_LEASE)):
+        async def on_target(component: str = component, lease: str = lease) -> bool:
+            return _master_of(c, component, await _holder(client, lease)) == target
 
-    cm, sched = await _poll(both, 60, "both Leases held")
-    if cm == sched:
-        return str(cm)
-    others = [name for name in _masters(c) if name != cm]
-    for name in others:
-        pid = _masters(c)[name]["pids"]["scheduler"]
-        if pid:
-            os.kill(pid, signal.SIGKILL)
-
-    async def moved() -> bool:
-        return _master_of(c, "scheduler", await _holder(client, SCHED_LEASE)) == cm
-
-    await _poll(moved, 60, f"the scheduler Lease to move to {cm}")
+        if await on_target():
+            continue
+        for name in others:
+            pid = _masters(c)[name]["pids"][component]
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        await _poll(on_target, 60, f"the {lease} Lease to move to {target}")
     for name in others:
         await _thread(_ops(c).cluster, "start-master", name, timeout=180)
-    return str(cm)
 
 
 class Watch:
@@ -331,7 +343,11 @@ async def _leader_mid_rollout(c: Cluster) -> None:
             d = await client.get(DEPLOYMENTS, "web", ns)
             return int((d.get("status") or {}).get("availableReplicas") or 0) == REPLICAS
         await _poll(available, 180, f"{REPLICAS} replicas available before the roll-out")
-        leader = await _one_leader_master(c, client)
+        # The harshest master to lose: the one every component and kubelet talks to first
+        # (master1 heads every kubeconfig's list), leading both the controller manager and
+        # the scheduler.
+        leader = "master1"
+        await _leaders_on(c, client, leader)
         masters = _masters(c)
         before = await _uids(client)
 
@@ -351,13 +367,14 @@ async def _leader_mid_rollout(c: Cluster) -> None:
                 new = [p for p in (await client.list(PODS, ns))["items"] if _owner(p) and _owner(p) not in old_rs]
                 return bool(new)
             await _poll(mid, 60, "the roll-out to start (a pod of the new ReplicaSet)", interval=0.05)
+            # The roll-out's state just before the kill (a list after it would race with the
+            # new leader): the rest of it is the survivors' work.
+            made = [p for p in (await client.list(PODS, ns))["items"] if _owner(p) and _owner(p) not in old_rs]
+            assert len(made) < REPLICAS, "the roll-out was done before the kill: nothing was tested"
             killed_at = time.monotonic()
             await _thread(_ops(c).cluster, "stop-master", leader)
             gone = [p for p, pid in masters[leader]["pids"].items() if pid and procs.pid_alive(pid)]
             assert not gone, f"{leader}: still alive after the power-off: {gone}"
-            # What the dead leader made of the new ReplicaSet: the rest is the survivors' work.
-            made = [p for p in (await client.list(PODS, ns))["items"] if _owner(p) and _owner(p) not in old_rs]
-            assert len(made) < REPLICAS, "the roll-out was done before the kill: nothing was tested"
 
             async def done() -> bool:
                 d = await client.get(DEPLOYMENTS, "web", ns)
@@ -399,7 +416,8 @@ async def _leader_mid_rollout(c: Cluster) -> None:
         replaced = {uid for _, p in pods_w.events for uid in [p["metadata"]["uid"]]}
         lost = {uid: what for uid, what in before.items() if uid not in after and uid not in replaced}
         assert not lost, f"objects lost: {lost}"
-        print(f"roll-out finished {took:.1f}s after {leader} was powered off; "
+        print(f"roll-out finished {took:.1f}s after {leader} was powered off ({len(made)} of {REPLICAS} new "
+              f"pods made before); "
               f"watches reopened {pods_w.reopened}+{rs_w.reopened} times")
 
 
