@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from typing import Any, AsyncIterator, Callable, Sequence
 
 import aiohttp
@@ -25,33 +24,6 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-# A master that is powered off (or cut off) sends no RST: a watch on it would sit silent
-# until its timeoutSeconds (the informers ask for 5 minutes), and with it a kubelet's view
-# of its pods, while the other masters serve. TCP keepalive probes an idle connection
-# after KEEPALIVE_IDLE s, every KEEPALIVE_INTERVAL s, and gives up after KEEPALIVE_COUNT
-# unanswered ones (~8 s); TCP_USER_TIMEOUT bounds data left unacknowledged the same way.
-# A live API server's kernel answers the probes whatever its process is doing. (client-go
-# gets the same from HTTP/2 pings: ReadIdleTimeout 30 s + PingTimeout 15 s.)
-KEEPALIVE_IDLE = 5
-KEEPALIVE_INTERVAL = 1
-KEEPALIVE_COUNT = 3
-
-
-def keepalive_socket(addr_info: Any) -> socket.socket:
-    """aiohttp's socket_factory: a TCP socket that notices a dead peer in seconds."""
-    family, type_, proto = addr_info[0], addr_info[1], addr_info[2]
-    sock = socket.socket(family=family, type=type_, proto=proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux (the only platform minik8s runs on; mypy on others)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
-    if hasattr(socket, "TCP_USER_TIMEOUT"):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
-                        1000 * (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT))
-    return sock
 
 
 def split_servers(server: str | Sequence[str]) -> list[str]:
@@ -121,8 +93,7 @@ class Client:
                 headers["Authorization"] = f"Bearer {self.token}"
             self._session = aiohttp.ClientSession(
                 headers=headers,
-                connector=aiohttp.TCPConnector(limit=self.limit, ssl=self._ssl if self._ssl is not None else True,
-                                               socket_factory=keepalive_socket),
+                connector=aiohttp.TCPConnector(limit=self.limit, ssl=self._ssl if self._ssl is not None else True),
                 json_serialize=lambda o: orjson.dumps(o).decode(), trace_configs=[self._guard_trace()])
         return self._session
 

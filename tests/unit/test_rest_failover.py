@@ -8,7 +8,7 @@ import asyncio
 import json
 import pathlib
 import socket
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -201,30 +201,3 @@ def test_kubeconfig_lists_the_masters_for_us_and_one_server_for_kubectl(tmp_path
     assert client.servers == list(access.servers)
     kubeconfig.write_context(tmp_path / "one", "c", "https://10.0.0.1:6443", token="t")
     assert kubeconfig.load(tmp_path / "one").servers == ()
-
-
-async def test_connections_notice_a_silent_dead_master_in_seconds(masters: list[Master]) -> None:
-    # A powered-off master sends no RST: only keepalive probes (and TCP_USER_TIMEOUT for
-    # unacknowledged data) end a silent watch on it before its timeoutSeconds.
-    made: list[socket.socket] = []
-
-    def factory(addr_info: Any) -> socket.socket:
-        made.append(rest.keepalive_socket(addr_info))
-        return made[-1]
-
-    async with rest.Client(masters[0].url) as client:
-        client.session.connector._socket_factory = factory  # type: ignore[union-attr]
-        await client.get(CONFIGMAPS, "x", "ns")
-        assert made
-        sock = made[0]  # the pooled connection, still open
-        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-        idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
-        interval = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
-        count = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
-        assert idle + interval * count <= 10
-        assert 0 < sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) <= 10_000
-
-
-async def test_the_client_connector_uses_keepalive_sockets() -> None:
-    async with rest.Client("http://127.0.0.1:1") as client:
-        assert client.session.connector._socket_factory is rest.keepalive_socket  # type: ignore[union-attr]
