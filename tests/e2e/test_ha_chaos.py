@@ -221,9 +221,10 @@ async def _leaders_on(c: Cluster, client: rest.Client, target: str) -> None:
 
 
 class Watch:
-    """A gapless watch through the failover client: when a stream breaks or goes silent (a
-    powered-off master sends no RST), it is opened again from the last resourceVersion on
-    the next API server. A 410 (the version left the window) is a gap: recorded, and the
+    """A gapless watch through the failover client: when a stream breaks (its master's
+    processes were killed) or goes silent for 10 s (a master cut off with its processes
+    alive would send nothing), it is opened again from the last resourceVersion on the
+    next API server. A 410 (the version left the window) is a gap: recorded, and the
     test fails on it."""
 
     def __init__(self, client: rest.Client, res: resources.Resource, namespace: str, rv: str) -> None:
