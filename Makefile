@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(PY) bench/scheduler.py
 	$(PY) bench/rollout.py
 	$(PY) bench/node_failure.py
+	$(PY) bench/ha.py
 	$(PY) bench/proxy.py
 	$(PY) bench/hpa.py
 

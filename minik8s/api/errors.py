@@ -125,8 +125,13 @@ class UnsupportedMediaType(StatusError):
 
 
 class ServiceUnavailable(StatusError):
-    def __init__(self, message: str) -> None:
-        super().__init__(503, "ServiceUnavailable", message)
+    """503. With `retry_after` (seconds) the server promises the request was not carried out,
+    so it may be sent again, to this server or another (`details.retryAfterSeconds`, which
+    the API server also sends as a Retry-After header, as kube-apiserver does)."""
+
+    def __init__(self, message: str, retry_after: int = 0) -> None:
+        super().__init__(503, "ServiceUnavailable", message,
+                         details={"retryAfterSeconds": retry_after} if retry_after > 0 else None)
 
 
 class Timeout(StatusError):

@@ -80,7 +80,12 @@ def reply(request: web.Request | None, obj: Any, status: int = 200, warnings: li
 
 
 def status_response(err: errors.StatusError, request: web.Request | None = None) -> web.Response:
-    return reply(request, err.status(), err.code)
+    resp = reply(request, err.status(), err.code)
+    # responsewriters.ErrorNegotiated: a Status that says when to retry says it in the header too.
+    retry_after = err.details.get("retryAfterSeconds")
+    if isinstance(retry_after, int) and retry_after > 0:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
 
 
 def not_found_path() -> errors.StatusError:

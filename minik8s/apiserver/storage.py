@@ -7,7 +7,10 @@ resources drop the namespace). Values are the object's JSON without
 transaction on it: a stale writer gets 409 Conflict, never a lost update.
 
 Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
-504, and the next request simply tries again (gRPC reconnects by itself).
+504, and the next request simply tries again (gRPC reconnects by itself). A 503 for
+a call that never reached etcd (no connection at all) carries retryAfterSeconds: the
+request was not carried out, so a client may send it again, to another API server
+(a stacked master whose etcd member died: its clients move to the other masters).
 
 Two things keep etcd, and the watch caches above it, from growing without
 bound, as kube-apiserver does: objects of resources with a time to live
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
+import functools
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -112,7 +116,11 @@ class Storage:
                                  "the request may or may not have been applied") from e
         except aetcd.exceptions.ConnectionFailedError as e:
             self._rotate()
-            raise errors.ServiceUnavailable(f"etcd is unavailable ({what}): {e}") from e
+            if never_sent(e):
+                raise errors.ServiceUnavailable(f"etcd is unavailable ({what}, not sent): {e}",
+                                                retry_after=1) from e
+            raise errors.ServiceUnavailable(f"etcd is unavailable ({what}; the request may or may not have "
+                                            f"been applied): {e}") from e
         except aetcd.exceptions.ClientError as e:
             raise errors.InternalError(f"etcd {what}: {e}") from e
 
@@ -123,7 +131,8 @@ class Storage:
             self.client = self._new_client()
             asyncio.get_running_loop().create_task(old.close())
 
-    async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any]) -> Any:
+    async def _txn(self, compare: list[Any], success: list[Any], failure: list[Any],
+                   timeout: float | None = None) -> Any:
         """A raw Txn, returning the whole response (aetcd's helper drops the header revision),
         built and its errors mapped with aetcd's own private helpers so they stay aetcd's."""
         client = self.client
@@ -134,7 +143,7 @@ class Storage:
             failure=client._ops_to_requests(failure),  # noqa: SLF001
         )
         try:
-            return await client.kvstub.Txn(request, timeout=self.timeout, metadata=client.metadata)
+            return await client.kvstub.Txn(request, timeout=timeout or self.timeout, metadata=client.metadata)
         except aetcd.rpc.AioRpcError as e:
             aetcd.exceptions._handle_exception(e)  # noqa: SLF001
             raise
@@ -245,11 +254,34 @@ class Storage:
         tx = self.client.transactions
         extra = extra or Extra()
         lease = await self._lease_for(res)
-        resp = await self._call("create", lambda: self._txn(
-            [tx.create(key) == 0, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
-            [tx.get(key)]))
+        # A create is asked again when etcd may have lost it: a call that waited through a
+        # raft leader election (the proposal was dropped with the old leader, or etcd says
+        # so: _LEADER_LOST) within the same `timeout` in all, each try given part of it, so
+        # a lost proposal costs a second or two instead of the whole timeout. Safe because
+        # the compare makes a second commit a no-op and the object's bytes hold its new
+        # uid: a key holding byte for byte our object is our earlier try's commit.
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        tries = 0
+        while True:
+            tries += 1
+            this_try = min(deadline - asyncio.get_running_loop().time(), self.timeout * CREATE_TRY)
+            try:
+                resp = await self._call("create", functools.partial(
+                    self._txn, [tx.create(key) == 0, *extra.compare],
+                    [tx.put(key, value, lease=lease), *extra.success], [tx.get(key)], timeout=this_try))
+            except (errors.ServiceUnavailable, errors.Timeout) as e:
+                if not (isinstance(e, errors.Timeout) or leader_lost(e)) or \
+                        deadline - asyncio.get_running_loop().time() < 0.2:
+                    raise
+                log.info("etcd may have lost create %s (%s); asking again", key.decode(), e.message)
+                await asyncio.sleep(0.1)
+                continue
+            break
         if not resp.succeeded:
-            if resp.responses[0].response_range.kvs:
+            kvs = resp.responses[0].response_range.kvs
+            if tries > 1 and kvs and kvs[0].value == value:
+                return decode(value, int(kvs[0].mod_revision))
+            if kvs:
                 raise errors.AlreadyExists(res.qualified, meta["name"])
             raise ExtraConflict()
         return decode(value, resp.header.revision)
@@ -494,6 +526,32 @@ def _storage_name(res: resources.Resource) -> str:
     # Kubernetes keeps Deployments under /registry/deployments etc.; group
     # names would only matter for colliding plurals, of which we have none.
     return res.plural
+
+
+# gRPC's words when a call found no connection to put it on (every address refused or
+# unreachable): the call never left this process. A call that broke after it was sent
+# ("Stream removed", "Socket closed", a reset) may have been applied by etcd.
+_NOT_SENT = ("failed to connect to all addresses",)
+
+
+# The share of the etcd timeout one try of a create gets (see Storage.create): a healthy
+# etcd answers in milliseconds, an election takes about a second.
+CREATE_TRY = 0.4
+
+# etcd's answers to a proposal that waited for a raft leader that was lost or changed
+# (ErrTimeoutDueToLeaderFail, ErrLeaderChanged, ErrNoLeader): not applied, unless the
+# old leader had committed it just before.
+_LEADER_LOST = ("possibly due to previous leader failure", "leader changed", "no leader")
+
+
+def leader_lost(e: BaseException) -> bool:
+    """Whether `e` is etcd saying a call failed because its raft leader was lost."""
+    return any(words in str(e) for words in _LEADER_LOST)
+
+
+def never_sent(e: BaseException) -> bool:
+    """Whether etcd certainly did not get the call that failed with `e` (see _NOT_SENT)."""
+    return any(words in str(e) for words in _NOT_SENT)
 
 
 def _host_port(endpoint: str) -> tuple[str, int]:

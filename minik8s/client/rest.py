@@ -45,7 +45,9 @@ class Client:
     fails) the next becomes current and the request is sent there. A write is retried
     only when it was never sent: once it may have reached a server it is not sent twice,
     and its error is the caller's (the next request goes to the next server); a read is
-    asked again of the next server whatever broke. A watch whose
+    asked again of the next server whatever broke. A 503 answer (an API server whose
+    etcd is unavailable) moves on too: a read at once, a write when the answer says it
+    was not carried out (retryAfterSeconds). A watch whose
     server is gone raises ServiceUnavailable at once and its informer's retry goes to the
     next server, so a dead master costs a client one retry."""
 
@@ -160,6 +162,14 @@ class Client:
                 if method in SAFE_METHODS and attempt + 1 < len(self.servers):
                     continue
                 raise errors.ServiceUnavailable(f"cannot reach the API server at {server}: {e}") from e
+            except errors.StatusError as e:
+                # 503 from a server that cannot serve now (its etcd is gone): a read may be
+                # asked of the next server; a write only when the server says it did not
+                # carry it out (retryAfterSeconds, as client-go retries on Retry-After).
+                if e.code != 503 or attempt + 1 >= len(self.servers) or \
+                        (method not in SAFE_METHODS and not e.details.get("retryAfterSeconds")):
+                    raise
+                self._fail_over(server, e)
             except asyncio.TimeoutError as e:
                 raise errors.Timeout(f"the API server at {server} did not answer {method} {path} "
                                      f"within {timeout or self.timeout:g}s") from e

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from minik8s.api import errors
 from minik8s.api import resources
+from minik8s.apiserver import handlers
 from minik8s.client import kubeconfig
 from minik8s.client import rest
 from minik8s.util import procs
@@ -32,6 +33,8 @@ class Master:
         self.url = f"http://127.0.0.1:{self.port}"
         self.runner: web.AppRunner | None = None
         self.hang_up = False  # close the connection without an answer, after reading the request
+        # Answer 503 with this Status instead (an API server whose etcd member is gone).
+        self.unavailable: errors.StatusError | None = None
 
     async def start(self) -> None:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -40,6 +43,8 @@ class Master:
                 assert request.transport is not None
                 request.transport.close()
                 await asyncio.sleep(1)
+            if self.unavailable is not None:
+                return handlers.status_response(self.unavailable)
             if request.query.get("watch") == "true":
                 resp = web.StreamResponse(headers={"Content-Type": "application/json"})
                 await resp.prepare(request)
@@ -117,6 +122,41 @@ async def test_a_request_that_may_have_arrived_is_not_sent_again(masters: list[M
         assert masters[1].hits == [] and masters[2].hits == []
         # ... but the next request goes elsewhere.
         assert client.server == masters[1].url
+
+
+async def test_a_master_without_etcd_sends_reads_and_unsent_writes_to_the_next(masters: list[Master]) -> None:
+    # What storage answers when the call never reached etcd: not carried out, retry.
+    masters[0].unavailable = errors.ServiceUnavailable("etcd is unavailable (create, not sent)", retry_after=1)
+    async with rest.Client([m.url for m in masters]) as client:
+        got = await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        assert got["metadata"]["name"] == "m2"
+        assert masters[0].hits == masters[1].hits == ["POST /api/v1/namespaces/ns/configmaps"]
+        assert client.server == masters[1].url and client.failovers == 1
+
+
+async def test_a_503_that_may_have_been_applied_is_not_sent_again(masters: list[Master]) -> None:
+    masters[0].unavailable = errors.ServiceUnavailable("etcd is unavailable (create; may or may not have been "
+                                                       "applied)")
+    async with rest.Client([m.url for m in masters]) as client:
+        with pytest.raises(errors.ServiceUnavailable, match="may or may not"):
+            await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        assert masters[1].hits == [] and masters[2].hits == []
+        # A read is always safe to ask again elsewhere.
+        got = await client.get(CONFIGMAPS, "x", "ns")
+        assert got["metadata"]["name"] == "m2"
+
+
+async def test_other_errors_and_a_single_server_do_not_fail_over(masters: list[Master]) -> None:
+    masters[0].unavailable = errors.StatusError(500, "InternalError", "boom")
+    async with rest.Client([m.url for m in masters]) as client:
+        with pytest.raises(errors.StatusError, match="boom"):
+            await client.get(CONFIGMAPS, "x", "ns")
+        assert client.failovers == 0
+    masters[0].unavailable = errors.ServiceUnavailable("etcd is unavailable", retry_after=1)
+    async with rest.Client(masters[0].url) as client:
+        with pytest.raises(errors.ServiceUnavailable) as info:
+            await client.create(CONFIGMAPS, {"metadata": {"name": "c"}}, "ns")
+        assert info.value.details == {"retryAfterSeconds": 1}
 
 
 async def test_every_master_dead_is_one_clear_error() -> None:
