@@ -24,6 +24,9 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# How often the node agents (kubelet, proxy, network agent) read the `kubernetes`
+# Endpoints for masters added since they joined (learn_masters).
+NODE_LEARN_MASTERS = 30.0
 
 
 def split_servers(server: str | Sequence[str]) -> list[str]:
@@ -53,8 +56,14 @@ class Client:
 
     def __init__(self, server: str | Sequence[str], *, token: str | None = None, timeout: float = 30.0,
                  user_agent: str = "minik8s", limit: int = 100, tls: tls_mod.TLSConfig | None = None,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, learn_masters: float = 0.0) -> None:
         self.servers = split_servers(server)
+        self._configured = list(self.servers)
+        # Seconds between readings of the `kubernetes` Endpoints for masters this client was
+        # not told of (0: never); see learn_servers.
+        self.learn_masters = learn_masters
+        self._learned_at: float | None = None
+        self._learning: asyncio.Task[None] | None = None
         self._current = 0
         self.failovers = 0
         self.connect_timeout = min(connect_timeout, timeout)
@@ -84,6 +93,47 @@ class Client:
             self._current = (self._current + 1) % len(self.servers)
             self.failovers += 1
             log.warning("API server %s unreachable (%s); using %s", server, error, self.server)
+
+    async def learn_servers(self) -> list[str]:
+        """Add the masters the `kubernetes` Endpoints list (the live API servers:
+        minik8s/apiserver/masterleases.py) to this client's failover list, as k3s agents
+        learn theirs: the current server stays current, the live masters come next, the
+        configured ones last. A node joined to one master thus fails over to masters that
+        joined after it. Endpoints listing nobody (one master on loopback) change nothing."""
+        ep = await self.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes")
+        learned: list[str] = []
+        for subset in (ep or {}).get("subsets") or []:
+            ports = subset.get("ports") or []
+            port = next((p.get("port") for p in ports if p.get("name") == "https"), None) or (
+                ports[0].get("port") if ports else None)
+            for address in subset.get("addresses") or []:
+                ip = str(address.get("ip") or "")
+                if ip and port:
+                    learned.append(f"https://{'[' + ip + ']' if ':' in ip else ip}:{port}")
+        if learned:
+            current = self.server
+            order = [current, *learned, *self._configured]
+            self.servers = list(dict.fromkeys(order))
+            self._current = 0
+        return self.servers
+
+    def _maybe_learn(self) -> None:
+        """Start learn_servers in the background when it is due (https clients only)."""
+        if not self.learn_masters or not self.server.startswith("https://"):
+            return
+        now = asyncio.get_running_loop().time()
+        if self._learning is not None and not self._learning.done():
+            return
+        if self._learned_at is not None and now - self._learned_at < self.learn_masters:
+            return
+        self._learned_at = now
+
+        async def learn() -> None:
+            try:
+                await self.learn_servers()
+            except errors.StatusError as e:
+                log.debug("could not read the kubernetes Endpoints for the masters: %s", e.message)
+        self._learning = asyncio.get_running_loop().create_task(learn())
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -119,6 +169,8 @@ class Client:
         return trace
 
     async def close(self) -> None:
+        if self._learning is not None and not self._learning.done():
+            self._learning.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -142,6 +194,7 @@ class Client:
             data = orjson.dumps(body)
         if data is not None:
             hdrs["Content-Type"] = content_type
+        self._maybe_learn()
         for attempt in range(len(self.servers)):
             server = self.server
             try:

@@ -91,6 +91,9 @@ ALLOWED = [
     r(DNS, "patch", "services", "kube-system", "kube-dns"), r(DNS, "update", "endpoints", "kube-system", "kube-dns"),
     r(DNS, "create", "endpoints", "kube-system"), r(DNS_SA, "list", "services"),
     r(NET, "list", "nodes"), r(NET, "watch", "nodes"), r(NET, "patch", "nodes", name="n2"),
+    # node agents learn the live masters (rest.Client.learn_servers)
+    r(PROXY, "get", "endpoints", "default", "kubernetes"), r(NET, "get", "endpoints", "default", "kubernetes"),
+    r(NODE, "get", "endpoints", "default", "kubernetes"),
     # everyone
     url(ANON, "/healthz"), url(ANON, "/livez"), url(ANON, "/readyz"), url(ANON, "/version"),
     url(BOB, "/api"), url(BOB, "/apis/apps/v1"), url(BOB, "/openapi/v3"), url(BOB, "/version"),
@@ -120,6 +123,7 @@ DENIED = [
     r(DNS, "create", "services", "default"), r(DNS, "patch", "services", "kube-system", "other"),
     r(DNS, "update", "endpoints", "default", "kube-dns"), r(DNS, "list", "secrets"),
     r(NET, "list", "pods"), r(NET, "delete", "nodes", name="n1"), r(NET, "get", "secrets", "ns", "s"),
+    r(NET, "get", "endpoints", "default", "other"), r(PROXY, "update", "endpoints", "default", "kubernetes"),
     url(ANON, "/api"), url(ANON, "/metrics"), r(ANON, "create", "selfsubjectaccessreviews",
                                                 group="authorization.k8s.io"),
     url(BOB, "/metrics"), r(BOB, "list", "pods", "default"), r(BOB, "create", "subjectaccessreviews",

@@ -201,3 +201,47 @@ def test_kubeconfig_lists_the_masters_for_us_and_one_server_for_kubectl(tmp_path
     assert client.servers == list(access.servers)
     kubeconfig.write_context(tmp_path / "one", "c", "https://10.0.0.1:6443", token="t")
     assert kubeconfig.load(tmp_path / "one").servers == ()
+
+
+async def test_a_client_learns_the_live_masters_from_the_kubernetes_endpoints() -> None:
+    """k3s agents' way: the `kubernetes` Endpoints (the live API servers) join the failover
+    list after the current server and before the configured ones; nobody listed: no change."""
+    listed: dict[str, object] = {}
+
+    async def endpoints(request: web.Request) -> web.StreamResponse:
+        return web.json_response(listed)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/namespaces/default/endpoints/kubernetes", endpoints)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = procs.free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    first, gone = f"http://127.0.0.1:{port}", "https://192.0.2.9:6443"
+    try:
+        async with rest.Client([first, gone], timeout=5) as client:
+            listed.update({"kind": "Endpoints", "subsets": []})
+            assert await client.learn_servers() == [first, gone], "nobody listed: nothing changes"
+            listed["subsets"] = [{"addresses": [{"ip": "192.0.2.2"}, {"ip": "192.0.2.3"}],
+                                  "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]
+            assert await client.learn_servers() == [first, "https://192.0.2.2:6443", "https://192.0.2.3:6443", gone]
+            assert client.server == first, "the current server stays current"
+            listed["subsets"] = [{"addresses": [{"ip": "192.0.2.3"}], "ports": [{"name": "https", "port": 6443}]}]
+            assert await client.learn_servers() == [first, "https://192.0.2.3:6443", gone], \
+                "a master gone from the Endpoints is forgotten unless configured"
+    finally:
+        await runner.cleanup()
+
+
+async def test_learning_runs_in_the_background_at_most_once_per_interval() -> None:
+    nowhere = f"https://127.0.0.1:{procs.free_port()}"
+    async with rest.Client(nowhere, timeout=2, connect_timeout=1, learn_masters=30.0) as client:
+        client._maybe_learn()
+        first = client._learning
+        assert first is not None
+        await first  # an unreachable API server: logged, not raised
+        client._maybe_learn()
+        assert client._learning is first, "not again within the interval"
+    async with rest.Client(nowhere, timeout=2) as client:
+        client._maybe_learn()
+        assert client._learning is None, "off unless asked for"

@@ -168,8 +168,12 @@ SCHEDULER_RULES = (
     _r(["patch", "update"], [CORE], ["pods/status"]),
 )
 
+# Node agents learn every live master from the `kubernetes` Endpoints (rest.Client.learn_servers).
+LEARN_MASTERS = _r(["get"], [CORE], ["endpoints"], names=["kubernetes"])
+
 PROXY_RULES = (
     _r(["list", "watch"], [CORE], ["services", "endpoints"]),
+    LEARN_MASTERS,
 )
 
 DNS_RULES = (
@@ -189,6 +193,7 @@ NETWORK_AGENT_RULES = (
     # Every node's subnet and VTEP address, and its own annotations (flannel's model).
     _r(READ, [CORE], ["nodes"]),
     _r(["patch"], [CORE], ["nodes"]),
+    LEARN_MASTERS,
 )
 
 
