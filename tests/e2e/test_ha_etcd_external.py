@@ -6,7 +6,9 @@ of the etcd CA: the API works through every master, a Deployment becomes availab
 client port refuses the cluster CA's admin certificate (and a client without one), and
 `minik8s etcd member list` over TLS shows the 3 members. One member powered off
 (`cluster stop-etcd`) costs the API servers a failover, not the API; started again
-(`cluster start-etcd`) it rejoins. `cluster down` leaves nothing behind.
+(`cluster start-etcd`) it rejoins. Two powered off (the quorum lost): every API server
+answers writes with a 5xx Status in time and fails /readyz, and recovers when they are
+back. `cluster down` leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import pytest
 from minik8s.client import kubeconfig as kubeconfig_mod
 from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, down_local,
                                 free_subnet, run, wait_until)
+from tests.e2e.test_ha_chaos import REQUEST_TIMEOUT, _raw_create, _readyz
 
 MASTERS = 3
 ETCD_MEMBERS = 3
@@ -161,6 +164,29 @@ def test_external_etcd_cluster(ext: Cluster, tmp_path: pathlib.Path) -> None:
     assert {e["name"]: e for e in _status(c)["etcdMembers"]}["etcd1"]["healthy"], "start-etcd waits for health"
     health = _etcdctl(c, endpoints, "endpoint", "health")
     assert [row.split()[1] for row in health.splitlines()[1:] if row.strip()] == ["true"] * ETCD_MEMBERS, health
+
+    # Two members powered off (the quorum lost): every API server answers a write with a 5xx
+    # Kubernetes Status within the request timeout and its /readyz fails; with the members
+    # back, writes succeed through every master again.
+    lost = ["etcd1", "etcd2"]
+    for member in lost:
+        LocalOps(c.name, c.state_dir).cluster("stop-etcd", member)
+    try:
+        for server in servers:
+            def failed(s: str = server) -> tuple[int, Any, float] | None:
+                code, body, took = _raw_create(c, s, ns, "q" + uuid.uuid4().hex[:6])
+                return (code, body, took) if code >= 500 else None
+            code, body, took = wait_until(failed, 60, f"a write through {server} to fail without a quorum")
+            assert body is not None and body.get("kind") == "Status" and body.get("code") == code, (code, body)
+            assert took < REQUEST_TIMEOUT, f"{server}: answered after {took:.1f}s"
+            wait_until(lambda s=server: _readyz(c, s) not in (0, 200), 30, f"{server}'s /readyz to fail")
+    finally:
+        for member in lost:
+            LocalOps(c.name, c.state_dir).cluster("start-etcd", member)
+    for server in servers:
+        wait_until(lambda s=server: _readyz(c, s) == 200, 90, f"{server}'s /readyz ok again")
+        wait_until(lambda s=server: _raw_create(c, s, ns, "r" + uuid.uuid4().hex[:6])[0] == 201, 60,
+                   f"a write through {server} to succeed again")
 
     left = down_local(c)
     assert not left, left
