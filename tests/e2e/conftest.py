@@ -455,18 +455,44 @@ def sweep_dead_sessions() -> None:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def up_local(name: str, base: pathlib.Path, nodes: int, extra: list[str] | None = None) -> Cluster:
+def _cluster_up(name: str, base: pathlib.Path, args: list[str], timeout: float) -> Cluster:
+    """`minik8s cluster up` with its state and kubeconfig under `base`, and the Cluster it made."""
     state = str(base / "cluster")
     kubeconfig = str(base / "kubeconfig")
-    sets = [a for s in [*FAST_FAILOVER, *FAST_AUTOSCALING, *(extra or [])] for a in ("--set", s)]
-    run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--nodes", str(nodes),
-         "--subnet", free_subnet(), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig, *sets],
-        timeout=240)
+    run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--subnet", free_subnet(),
+         "--kubeconfig", kubeconfig, *args], timeout=timeout)
     ops = LocalOps(name, state)
     st = ops.status()
     return Cluster(name=name, kubeconfig=kubeconfig, server=st["server"],
                    nodes={n["name"]: n["ip"] for n in st["nodes"]}, ops=ops, cache_dir=str(base / "kubecache"),
                    state_dir=state)
+
+
+def up_local(name: str, base: pathlib.Path, nodes: int, extra: list[str] | None = None) -> Cluster:
+    sets = [a for s in [*FAST_FAILOVER, *FAST_AUTOSCALING, *(extra or [])] for a in ("--set", s)]
+    return _cluster_up(name, base, ["--nodes", str(nodes), "--port", str(procs.free_port()), *sets], timeout=240)
+
+
+@contextlib.contextmanager
+def own_cluster(prefix: str, args: list[str], *, check_leftovers: bool = False) -> Iterator[Cluster]:
+    """A local cluster of a test's own (`cluster up` with `args` and FAST_FAILOVER, its own
+    name, subnet and state under E2E_BASE), the session's untouched; always taken down after,
+    and with `check_leftovers` the host checked for anything `down` left."""
+    name = prefix + uuid.uuid4().hex[:4]
+    base = E2E_BASE / name
+    base.mkdir(parents=True)
+    (base / "owner.pid").write_text(str(os.getpid()))
+    state = str(base / "cluster")
+    try:
+        sets = [a for s in FAST_FAILOVER for a in ("--set", s)]
+        yield _cluster_up(name, base, [*args, *sets], timeout=300)
+    finally:
+        run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", state], check=False)
+        left = host_leftovers(name, state) if check_leftovers else []
+        shutil.rmtree(base, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            E2E_BASE.rmdir()  # only if nothing else lives there
+        assert not left, f"cluster down left things behind: {left}"
 
 
 def down_local(cluster: Cluster) -> list[str]:

@@ -29,10 +29,8 @@ checks that nothing of it is left on the host.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import shutil
 import signal
 import ssl
 import time
@@ -48,8 +46,7 @@ from minik8s.api import resources
 from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
 from minik8s.util import procs
-from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, free_subnet,
-                                host_leftovers, require_root, run, wait_until)
+from tests.e2e.conftest import Cluster, LocalOps, deployment, own_cluster, require_root, run, wait_until
 
 MASTERS = 3
 REPLICAS = 10
@@ -80,29 +77,9 @@ def ha() -> Iterator[Cluster]:
     if os.environ.get("MINIK8S_E2E_KUBECONFIG"):
         pytest.skip("exercises `minik8s cluster` itself; not applicable to the Vagrant VMs")
     require_root()
-    name = "e2ehc" + uuid.uuid4().hex[:4]
-    base = E2E_BASE / name
-    base.mkdir(parents=True)
-    (base / "owner.pid").write_text(str(os.getpid()))
-    state = str(base / "cluster")
-    kubeconfig = str(base / "kubeconfig")
-    try:
-        sets = [a for s in FAST_FAILOVER for a in ("--set", s)]
-        run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--masters", str(MASTERS),
-             "--etcd", "stacked", "--nodes", "1", "--subnet", free_subnet(), "--kubeconfig", kubeconfig, *sets],
-            timeout=300)
-        ops = LocalOps(name, state)
-        st = ops.status()
-        yield Cluster(name=name, kubeconfig=kubeconfig, server=st["server"],
-                      nodes={n["name"]: n["ip"] for n in st["nodes"]}, ops=ops,
-                      cache_dir=str(base / "kubecache"), state_dir=state)
-    finally:
-        run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", state], check=False)
-        left = host_leftovers(name, state)
-        shutil.rmtree(base, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            E2E_BASE.rmdir()  # only if nothing else lives there
-        assert not left, f"cluster down left things behind: {left}"
+    with own_cluster("e2ehc", ["--masters", str(MASTERS), "--etcd", "stacked", "--nodes", "1"],
+                     check_leftovers=True) as c:
+        yield c
 
 
 def _ops(c: Cluster) -> LocalOps:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import socket
 import ssl
 import uuid
@@ -25,8 +24,7 @@ from typing import Any
 import pytest
 
 from minik8s.client import kubeconfig as kubeconfig_mod
-from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, down_local,
-                                free_subnet, run, wait_until)
+from tests.e2e.conftest import MINIK8S, Cluster, LocalOps, deployment, down_local, own_cluster, run, wait_until
 from tests.e2e.test_ha_chaos import REQUEST_TIMEOUT, _raw_create, _readyz
 
 MASTERS = 3
@@ -35,25 +33,9 @@ ETCD_MEMBERS = 3
 
 @pytest.fixture
 def ext(local_host: None) -> Iterator[Cluster]:
-    name = "e2eex" + uuid.uuid4().hex[:4]
-    base = E2E_BASE / name
-    base.mkdir(parents=True)
-    (base / "owner.pid").write_text(str(os.getpid()))
-    state = str(base / "cluster")
-    kubeconfig = str(base / "kubeconfig")
-    try:
-        sets = [a for s in FAST_FAILOVER for a in ("--set", s)]
-        run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--masters", str(MASTERS),
-             "--etcd", "external", "--etcd-members", str(ETCD_MEMBERS), "--nodes", "1", "--subnet", free_subnet(),
-             "--kubeconfig", kubeconfig, *sets], timeout=300)
-        ops = LocalOps(name, state)
-        st = ops.status()
-        yield Cluster(name=name, kubeconfig=kubeconfig, server=st["server"],
-                      nodes={n["name"]: n["ip"] for n in st["nodes"]}, ops=ops,
-                      cache_dir=str(base / "kubecache"), state_dir=state)
-    finally:
-        run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", state], check=False)
-        shutil.rmtree(base, ignore_errors=True)
+    with own_cluster("e2eex", ["--masters", str(MASTERS), "--etcd", "external", "--etcd-members", str(ETCD_MEMBERS),
+                               "--nodes", "1"]) as c:
+        yield c
 
 
 def _status(c: Cluster) -> dict[str, Any]:

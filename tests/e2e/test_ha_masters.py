@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pathlib
-import shutil
 import socket
 import ssl
 import uuid
@@ -28,8 +26,7 @@ from minik8s.api import errors
 from minik8s.api import resources
 from minik8s.client import kubeconfig as kubeconfig_mod
 from minik8s.client import rest
-from tests.e2e.conftest import (E2E_BASE, FAST_FAILOVER, MINIK8S, Cluster, LocalOps, deployment, down_local,
-                                free_subnet, run, wait_until)
+from tests.e2e.conftest import Cluster, LocalOps, deployment, down_local, own_cluster, wait_until
 from tests.e2e.test_podnetwork_vxlan import pod_manifest
 
 MASTERS = 3
@@ -38,25 +35,8 @@ LEASE = "kube-controller-manager"
 
 @pytest.fixture
 def ha(local_host: None) -> Iterator[Cluster]:
-    name = "e2eha" + uuid.uuid4().hex[:4]
-    base = E2E_BASE / name
-    base.mkdir(parents=True)
-    (base / "owner.pid").write_text(str(os.getpid()))
-    state = str(base / "cluster")
-    kubeconfig = str(base / "kubeconfig")
-    try:
-        sets = [a for s in FAST_FAILOVER for a in ("--set", s)]
-        run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--masters", str(MASTERS),
-             "--etcd", "stacked", "--nodes", "1", "--subnet", free_subnet(), "--kubeconfig", kubeconfig, *sets],
-            timeout=300)
-        ops = LocalOps(name, state)
-        st = ops.status()
-        yield Cluster(name=name, kubeconfig=kubeconfig, server=st["server"],
-                      nodes={n["name"]: n["ip"] for n in st["nodes"]}, ops=ops,
-                      cache_dir=str(base / "kubecache"), state_dir=state)
-    finally:
-        run([*MINIK8S, "cluster", "down", "--name", name, "--state-dir", state], check=False)
-        shutil.rmtree(base, ignore_errors=True)
+    with own_cluster("e2eha", ["--masters", str(MASTERS), "--etcd", "stacked", "--nodes", "1"]) as c:
+        yield c
 
 
 def _lease_holder(kubeconfig: str) -> str:
