@@ -389,10 +389,7 @@ class Member(Box):
             step(f"{self.name}: {name} started (pid {pid})")
 
     def status(self) -> dict[str, object]:
-        # Every master component named (None where not running, e.g. DNS off master1), as
-        # before external etcd; only etcd is left out where the master runs none.
-        names = MEMBER_COMPONENTS[1:] if self.spec.external_etcd else MEMBER_COMPONENTS
-        return {**super().status(), "server": self.server, "pids": {name: self.pid(name) for name in names}}
+        return {**super().status(), "server": self.server}
 
 
 def etcd_client_files(spec: spec_mod.ClusterSpec) -> tuple[str, str, str]:
