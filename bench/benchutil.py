@@ -8,6 +8,8 @@ benchmark on every change; its figures mean nothing.
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import subprocess
 from typing import Any, Sequence
 
 
@@ -51,3 +53,18 @@ def docker_engine() -> Any:
 
 # The host engine's log when a benchmark starts it: the file `minik8s cluster up` uses.
 HOST_DOCKERD_LOG = "/var/log/minik8s-host-dockerd.log"
+
+
+def free_subnet(first: int = 150, last: int = 199) -> str:
+    """A /24 172.31.<first..last>.0 that no route of this host overlaps, for a bench's own
+    local cluster (`minik8s cluster up --subnet`)."""
+    used = []
+    for line in subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout.splitlines():
+        dest = line.split(" ", 1)[0]
+        if dest != "default":
+            used.append(ipaddress.ip_network(dest, strict=False))
+    for third in range(first, last + 1):
+        net = ipaddress.ip_network(f"172.31.{third}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return str(net)
+    raise SystemExit(f"no free /24 in 172.31.{first}-{last}")

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import ipaddress
 import os
 import pathlib
 import platform
@@ -66,19 +65,6 @@ LEASE = "kube-controller-manager"
 TIMINGS = {"default": (15, 10, 2), "short": (4, 3, 1)}  # lease, renew deadline, retry (s)
 
 
-def free_subnet() -> str:
-    used = []
-    for line in subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout.splitlines():
-        dest = line.split(" ", 1)[0]
-        if dest != "default":
-            used.append(ipaddress.ip_network(dest, strict=False))
-    for third in range(150, 200):
-        net = ipaddress.ip_network(f"172.31.{third}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return str(net)
-    raise SystemExit("no free /24 in 172.31.150-199")
-
-
 class LocalCluster:
     def __init__(self, tmp: pathlib.Path, masters: int, timing: tuple[int, int, int] | None) -> None:
         self.name = "bha" + uuid.uuid4().hex[:5]
@@ -96,7 +82,7 @@ class LocalCluster:
                 sets += [f"{comp}.lease-duration={lease}", f"{comp}.renew-deadline={renew}",
                          f"{comp}.retry-period={retry}"]
         argv = [*MINIK8S, "cluster", "up", "--name", self.name, "--state-dir", self.state, "--nodes", "1",
-                "--subnet", free_subnet(), "--kubeconfig", self.kubeconfig,
+                "--subnet", benchutil.free_subnet(), "--kubeconfig", self.kubeconfig,
                 *[a for s in sets for a in ("--set", s)]]
         argv += ["--masters", str(self.masters), "--etcd", "stacked"] if self.masters > 1 else \
             ["--port", str(procs.free_port())]

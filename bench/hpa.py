@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import ipaddress
 import json
 import os
 import pathlib
@@ -49,6 +48,8 @@ import psutil
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+import benchutil
+
 from minik8s.apiserver.metrics import custom_store
 from minik8s.apiserver.metrics import resource_store
 from minik8s.client import kubeconfig as kubeconfig_mod
@@ -61,19 +62,6 @@ MINIK8S = [sys.executable, "-m", "minik8s"]
 SMOKE_SETTINGS = ["controller-manager.horizontal-pod-autoscaler-sync-period=5", "kubelet.stats-interval=5",
                   "apiserver.metric-resolution=5"]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_subnet() -> str:
-    used = []
-    for line in subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout.splitlines():
-        dest = line.split(" ", 1)[0]
-        if dest != "default":
-            used.append(ipaddress.ip_network(dest, strict=False))
-    for third in range(150, 200):
-        net = ipaddress.ip_network(f"172.31.{third}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return str(net)
-    raise SystemExit("no free /24 in 172.31.150-199")
 
 
 # The admin's credentials from the kubeconfig `cluster up` wrote (HTTPS, client certificate):
@@ -328,7 +316,7 @@ def main() -> int:
     results = []
     try:
         subprocess.run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--nodes", "3",
-                        "--subnet", free_subnet(), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig,
+                        "--subnet", benchutil.free_subnet(), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig,
                         *sets], check=True, capture_output=True, text=True, timeout=300)
         status = json.loads(subprocess.run([*MINIK8S, "cluster", "status", "--name", name, "--state-dir", state,
                                             "-o", "json"], check=True, capture_output=True, text=True).stdout)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import ipaddress
 import json
 import os
 import pathlib
@@ -57,19 +56,6 @@ SETTINGS = [
 ]
 VICTIM = "node3"
 REPLICAS = 6
-
-
-def free_subnet() -> str:
-    used = []
-    for line in subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout.splitlines():
-        dest = line.split(" ", 1)[0]
-        if dest != "default":
-            used.append(ipaddress.ip_network(dest, strict=False))
-    for third in range(200, 250):
-        net = ipaddress.ip_network(f"172.31.{third}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return str(net)
-    raise SystemExit("no free /24 in 172.31.200-249")
 
 
 # The kubeconfig `cluster up` wrote (the admin's certificate): set once the cluster is up.
@@ -111,7 +97,7 @@ def up(name: str, state: str, kubeconfig: str) -> float:
     sets = [a for s in SETTINGS for a in ("--set", s)]
     t0 = time.monotonic()
     subprocess.run([*MINIK8S, "cluster", "up", "--name", name, "--state-dir", state, "--nodes", "3",
-                    "--subnet", free_subnet(), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig,
+                    "--subnet", benchutil.free_subnet(200, 249), "--port", str(procs.free_port()), "--kubeconfig", kubeconfig,
                     *sets], check=True, capture_output=True, text=True)
     return time.monotonic() - t0
 
