@@ -137,6 +137,8 @@ def cluster_status(name: str, state_dir: str | None, output: str) -> None:
                f"state {st['stateDir']}")
     if "masters" in st:
         _master_table(st["masters"], st["etcd"])
+        lb = st["loadBalancer"]
+        click.echo(f"load balancer (kubectl's server): {lb['server'] or '-'}  pid={lb['pid'] or '-'}")
         if "etcdMembers" in st:
             _etcd_table(st["etcdMembers"])
     else:

@@ -92,6 +92,7 @@ def _register() -> None:
     from minik8s.cli import cmd_cluster  # noqa: F401
     from minik8s.cli import cmd_etcd  # noqa: F401
     from minik8s.cli import cmd_kubelet  # noqa: F401
+    from minik8s.cli import cmd_lb  # noqa: F401
     from minik8s.cli import cmd_network  # noqa: F401
     from minik8s.cli import cmd_proxy  # noqa: F401
     from minik8s.cli import cmd_scheduler  # noqa: F401

@@ -32,7 +32,7 @@ import dataclasses
 import os
 import pathlib
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -335,6 +335,17 @@ def etcd_member_files(e: EtcdMemberConfig, overrides: Overrides | None = None) -
 
 def node_files(n: NodeConfig) -> dict[str, dict[str, Any]]:
     return {f"{command}.yaml": {command: opts} for command, opts in node_options(n).items()}
+
+
+def lb_files(servers: Sequence[str], *, port: int, bind_address: str = "127.0.0.1", kubeconfig: str = "",
+             overrides: Overrides | None = None) -> dict[str, dict[str, Any]]:
+    """The API servers' load balancer's file (`minik8s --config lb.yaml lb`): where it
+    listens, the masters, and a kubeconfig whose CA its health checks trust and whose
+    credentials read the `kubernetes` Endpoints to learn masters added later."""
+    opts: dict[str, Any] = {"servers": ",".join(servers), "bind-address": bind_address, "port": port}
+    if kubeconfig:
+        opts["kubeconfig"] = kubeconfig
+    return {"lb.yaml": {"lb": _apply_flat(opts, (overrides or {}).get("lb", {}))}}
 
 
 def render(name: str, doc: Mapping[str, Any], directory: str = DEFAULT_CONFIG_DIR) -> str:

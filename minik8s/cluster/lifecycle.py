@@ -29,6 +29,7 @@ import yaml
 
 from minik8s.api import conditions
 from minik8s.client import kubeconfig as kubeconfig_mod
+from minik8s.cluster import balancer
 from minik8s.cluster import cgroups
 from minik8s.cluster import host
 from minik8s.cluster import images as images_mod
@@ -159,6 +160,8 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
         # Every master listens in its own namespace: the host's ports do not matter.
         api_port = api_port or spec_mod.config.DEFAULT_API_PORT
         etcd_ports = (spec_mod.MASTER_ETCD_CLIENT_PORT, spec_mod.MASTER_ETCD_PEER_PORT)
+        # kubectl's way to every master: the load balancer on the host's loopback.
+        lb_port = balancer.pick_port()
     else:
         if api_port is None:
             api_port = spec_mod.config.DEFAULT_API_PORT if procs.port_free(spec_mod.config.DEFAULT_API_PORT) \
@@ -166,16 +169,17 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
         elif not procs.port_free(api_port):
             raise host.Refused(f"port {api_port} is taken; pass another --port")
         etcd_ports = (procs.free_port(), procs.free_port())
+        lb_port = 0
     spec = spec_mod.plan(name, state_dir, nodes=nodes, subnet=subnet, api_port=api_port,
                          etcd_client_port=etcd_ports[0], etcd_peer_port=etcd_ports[1],
                          overrides=overrides,
                          kubeconfig=kubeconfig or str(kubeconfig_mod.DEFAULT_PATH), masters=masters, etcd=etcd,
-                         etcd_members=etcd_members)
+                         etcd_members=etcd_members, lb_port=lb_port)
     spec.save()
     if spec.multi_master:
         topology = f"{len(spec.etcd_members)} external etcd members" if spec.external_etcd else "stacked etcd"
         progress(f"cluster {name}: {masters} masters ({topology}), {nodes} node(s) on {spec.subnet}, "
-                 f"API servers {', '.join(spec.servers)}, state {spec.state}")
+                 f"API servers {', '.join(spec.servers)} behind {spec.lb_server}, state {spec.state}")
     else:
         progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
     # Before anything starts: the nodes' credentials are issued with this CA while the master boots.
@@ -208,6 +212,9 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
 
         futures = [pool.submit(boot, n) for n in the_nodes]
         master_f.result()
+        if spec.multi_master:
+            pid = balancer.LocalBalancer(spec).start()
+            progress(f"load balancer {spec.lb_server} over the masters' API servers (pid {pid})")
         exported_f.result()
         for f in futures:
             f.result()
@@ -251,12 +258,14 @@ def _host_images(spec: spec_mod.ClusterSpec, extra: list[str],
 
 
 def write_kubeconfig(spec: spec_mod.ClusterSpec) -> str:
-    """The admin's credentials (admin.conf) as context `minik8s-<c>`, in the user's kubeconfig."""
+    """The admin's credentials (admin.conf) as context `minik8s-<c>`, in the user's kubeconfig;
+    with several masters its `server` is the load balancer (kubectl reads nothing else) and
+    the masters are listed for minik8s's client, which fails over by itself."""
     admin = kubeconfig_mod.load(spec.admin_kubeconfig)
     own = spec.state / "kubeconfig"
     for path in (own, spec.kubeconfig_path):
-        kubeconfig_mod.write_context(path, spec.context, spec.server, ca=admin.ca, cert=admin.cert, key=admin.key,
-                                     make_current=True, servers=spec.servers)
+        kubeconfig_mod.write_context(path, spec.context, spec.lb_server or spec.server, ca=admin.ca, cert=admin.cert,
+                                     key=admin.key, make_current=True, servers=spec.servers)
     return f"kubeconfig: context {spec.context} in {spec.kubeconfig_path} (also {own})"
 
 
@@ -376,6 +385,8 @@ def down(name: str, state_dir: str, echo: EchoFn = print) -> list[str]:
                 except (host.ClusterError, OSError) as e:
                     progress(f"{n.name}: {e} (the sweep below finishes it)")
         if spec.multi_master:
+            if balancer.LocalBalancer(spec).stop():
+                progress("load balancer stopped")
             boxes: list[master_mod.Box] = [*master_mod.members(spec), *master_mod.etcd_members(spec)]
             for m in boxes:
                 stopped = m.shutdown()
@@ -479,6 +490,8 @@ def start_master(state_dir: str, echo: EchoFn = print, name: str | None = None) 
         master_mod.Master(spec).start_all(Progress(echo))
         return
     master_mod.start_members(the_members, Progress(echo))
+    if spec.lb_port:
+        balancer.LocalBalancer(spec).start()  # running already, unless the host was rebooted
 
 
 def _etcd_members(spec: spec_mod.ClusterSpec, name: str | None) -> list[master_mod.EtcdMember]:
@@ -555,7 +568,8 @@ def status(state_dir: str) -> dict[str, Any]:
         "apiReachable": api is not None,
         "master": master_mod.Master(spec).status(),
         "nodes": nodes,
-    } | ({"etcd": spec.etcd, "masters": master_status(spec)} if spec.multi_master else {}) \
+    } | ({"etcd": spec.etcd, "masters": master_status(spec),
+          "loadBalancer": balancer.LocalBalancer(spec).status()} if spec.multi_master else {}) \
       | ({"etcdMembers": etcd_status(spec)} if spec.external_etcd else {})
 
 

@@ -153,6 +153,9 @@ class ClusterSpec:
     etcd: str = "stacked"
     # etcd "external": its members (each in its own namespace); empty otherwise.
     etcd_members: tuple[EtcdMemberSpec, ...] = ()
+    # With several masters: the port of the API servers' load balancer on the host's
+    # loopback (`minik8s lb`), which the user's kubeconfig names; 0 with one master.
+    lb_port: int = 0
 
     # --- derived names and paths ---
     @property
@@ -205,6 +208,11 @@ class ClusterSpec:
         """The API server clients try first (kubectl's `server`)."""
         ip = self.masters[0].ip if self.masters else self.master_ip
         return f"https://{ip}:{self.api_port}"
+
+    @property
+    def lb_server(self) -> str:
+        """The load balancer's URL (kubectl's `server` with several masters), or ""."""
+        return f"https://127.0.0.1:{self.lb_port}" if self.lb_port else ""
 
     @property
     def bridge(self) -> str:
@@ -375,7 +383,7 @@ def etcd_member_paths(spec: ClusterSpec, member: str) -> MasterPaths:
 def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, etcd_client_port: int,
          etcd_peer_port: int, cluster_cidr: str = config.DEFAULT_CLUSTER_CIDR,
          overrides: dict[str, dict[str, Any]] | None = None, kubeconfig: str = "", masters: int = 1,
-         etcd: str = "stacked", etcd_members: int | None = None) -> ClusterSpec:
+         etcd: str = "stacked", etcd_members: int | None = None, lb_port: int = 0) -> ClusterSpec:
     """The spec of a new cluster: master and node addresses and pod CIDRs follow from the subnet."""
     validate_name(name)
     try:
@@ -429,4 +437,4 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
                        etcd_client_port=etcd_client_port, etcd_peer_port=etcd_peer_port,
                        nodes=tuple(node_specs), cluster_cidr=cluster_cidr,
                        overrides=overrides or {}, kubeconfig=kubeconfig, masters=tuple(master_specs), etcd=etcd,
-                       etcd_members=tuple(etcd_specs))
+                       etcd_members=tuple(etcd_specs), lb_port=lb_port if master_specs else 0)

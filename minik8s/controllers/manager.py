@@ -133,8 +133,16 @@ async def run_controllers(client: rest.Client, config: Config) -> None:
         await factory.stop()
 
 
+def connect(config: Config) -> rest.Client:
+    """The controller manager's client. It learns the live masters from the `kubernetes`
+    Endpoints as the node agents do: a master that joined after this one is a server to
+    fail over to, not only the masters its kubeconfig listed when it was written."""
+    return rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-controller-manager",
+                        learn_masters=rest.NODE_LEARN_MASTERS)
+
+
 async def serve(config: Config) -> None:
-    client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-controller-manager")
+    client = connect(config)
     elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(

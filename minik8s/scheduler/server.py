@@ -97,8 +97,15 @@ async def run_scheduler(client: rest.Client, config: Config) -> None:
             pass
 
 
+def connect(config: Config) -> rest.Client:
+    """The scheduler's client; as the controller manager's, it learns the live masters from
+    the `kubernetes` Endpoints, so masters that joined later are failed over to."""
+    return rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-scheduler",
+                        learn_masters=rest.NODE_LEARN_MASTERS)
+
+
 async def serve(config: Config) -> None:
-    client = rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-scheduler")
+    client = connect(config)
     elector = None
     if config.leader_elect:
         elector = leaderelection.LeaderElector(

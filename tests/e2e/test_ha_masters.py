@@ -4,7 +4,8 @@ A cluster of its own (3 masters, 1 node, its own name and subnet), so the sessio
 cluster is untouched. The master whose controller manager holds the
 kube-controller-manager Lease is powered off (`cluster stop-master`, every process
 SIGKILLed): the API answers through the other masters (the generated kubeconfig's
-failover list, and kubectl pointed at a surviving master), the Lease moves to another
+failover list for our client; for real kubectl, with no --server, the load balancer the
+kubeconfig names), the Lease moves to another
 master's controller manager, the master leaves the `kubernetes` and `kube-dns` Endpoints, a
 Deployment created afterwards becomes available, a pod still resolves names; the master
 started again rejoins (its etcd member healthy, its API server ready).
@@ -114,6 +115,9 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.
     c = ha
     access = kubeconfig_mod.load(c.kubeconfig)
     assert len(access.servers) == MASTERS, access.servers
+    lb = _ops(c).status()["loadBalancer"]
+    assert access.server == lb["server"] and lb["pid"], "kubectl's server is the cluster's load balancer"
+    assert access.server not in access.servers
     masters = wait_until(lambda: (lambda ms: ms if all(m["etcdHealthy"] and m["apiReady"] for m in ms.values())
                                   else None)(_masters(c)), 60, "every master's etcd member and API server up")
     assert sorted(masters) == [f"master{i}" for i in range(1, MASTERS + 1)]
@@ -132,8 +136,13 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.
     _ops(c).cluster("stop-master", leader)
     assert _masters(c)[leader]["netns"] is None, "a powered-off master's namespace is gone"
 
-    # The API answers through the others: our client through the kubeconfig's list,
-    # kubectl through a surviving master's address (the serving certificates name them).
+    # The API answers through the others: kubectl with the generated kubeconfig and no
+    # --server through the load balancer (TLS verified end to end: the serving certificates
+    # name 127.0.0.1), kubectl pointed at a surviving master's address too.
+    for what in (("get", "nodes"), ("get", "pods", "-A")):
+        out = c.kubectl(*what, check=False)
+        assert out.returncode == 0, f"kubectl {' '.join(what)} through the balancer: {out.stderr}"
+    assert "node1" in c.kubectl("get", "nodes").stdout
     survivor = next(m["server"] for name, m in masters.items() if name != leader)
     assert "node1" in c.kubectl("--server", survivor, "get", "nodes").stdout
     new_leader = wait_until(
@@ -165,6 +174,15 @@ def test_three_masters_survive_losing_the_leader(ha: Cluster, tmp_path: pathlib.
                f"{leader} to rejoin (etcd member healthy, API server ready)")
     again = masters[leader]["server"]
     assert _available(c, again, ns, "after") == 2, "the rejoined master serves what was written without it"
+
+    # The balancer sends new connections to its first server, master1, while it answers: if
+    # the leader was another master, kubectl has not yet lost its server, so master1 goes now
+    # (the rejoined leader keeps etcd's quorum).
+    if leader != "master1":
+        _ops(c).cluster("stop-master", "master1")
+        wait_until(lambda: "node1" in c.kubectl("get", "nodes", check=False).stdout, 60,
+                   "kubectl without --server to answer through the balancer with master1 gone")
+        assert c.kubectl("get", "pods", "-n", ns, check=False).returncode == 0
 
     left = down_local(c)
     assert not left, left

@@ -31,7 +31,7 @@ MINIK8S = [sys.executable, "-m", "minik8s"]
 HASH = "sha256:" + "ab" * 32
 
 EXPECTED_UNITS = {"etcd", "minik8s-apiserver", "minik8s-controller-manager", "minik8s-scheduler", "minik8s-dns",
-                  "minik8s-kubelet", "minik8s-network-agent", "minik8s-proxy"}
+                  "minik8s-kubelet", "minik8s-network-agent", "minik8s-proxy", "minik8s-lb"}
 
 
 def tool(name: str) -> str:
@@ -77,7 +77,8 @@ def test_unit_dependencies() -> None:
 
 
 def test_units_read_the_files_init_and_join_write() -> None:
-    """Every config file a unit reads is one the shared renderer writes, and vice versa."""
+    """Every config file a unit reads is one the shared renderer writes, and vice versa (the
+    load balancer's is written by the admin, in the shape config.lb_files renders)."""
     read = set()
     for path in UNITS.glob("*.service"):
         for word in unit(path.stem)["Service"]["ExecStart"].split():
@@ -85,7 +86,13 @@ def test_units_read_the_files_init_and_join_write() -> None:
                 read.add(word.removeprefix("/etc/minik8s/"))
     master = config.master_files(config.MasterConfig(advertise_address="192.168.56.10"))
     node = config.node_files(config.NodeConfig(name="n", ip="192.168.56.11", server="http://192.168.56.10:6443"))
-    assert read == set(master) | set(node)
+    lb = config.lb_files(["https://192.168.56.10:6443"], port=6444)
+    assert read == set(master) | set(node) | set(lb)
+
+
+def test_lb_unit_waits_for_its_file() -> None:
+    """Installed on a machine without /etc/minik8s/lb.yaml, the balancer's unit is skipped, not failed."""
+    assert unit("minik8s-lb")["Unit"]["ConditionPathExists"] == "/etc/minik8s/lb.yaml"
 
 
 def test_systemd_analyze_verify(tmp_path: pathlib.Path) -> None:

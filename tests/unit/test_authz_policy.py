@@ -94,6 +94,8 @@ ALLOWED = [
     # node agents learn the live masters (rest.Client.learn_servers)
     r(PROXY, "get", "endpoints", "default", "kubernetes"), r(NET, "get", "endpoints", "default", "kubernetes"),
     r(NODE, "get", "endpoints", "default", "kubernetes"),
+    # ... and so do the masters' scheduler and controller manager
+    r(SCHED, "get", "endpoints", "default", "kubernetes"), r(CM, "get", "endpoints", "default", "kubernetes"),
     # everyone
     url(ANON, "/healthz"), url(ANON, "/livez"), url(ANON, "/readyz"), url(ANON, "/version"),
     url(BOB, "/api"), url(BOB, "/apis/apps/v1"), url(BOB, "/openapi/v3"), url(BOB, "/version"),
@@ -124,6 +126,7 @@ DENIED = [
     r(DNS, "update", "endpoints", "default", "kube-dns"), r(DNS, "list", "secrets"),
     r(NET, "list", "pods"), r(NET, "delete", "nodes", name="n1"), r(NET, "get", "secrets", "ns", "s"),
     r(NET, "get", "endpoints", "default", "other"), r(PROXY, "update", "endpoints", "default", "kubernetes"),
+    r(SCHED, "get", "endpoints", "default", "other"),
     url(ANON, "/api"), url(ANON, "/metrics"), r(ANON, "create", "selfsubjectaccessreviews",
                                                 group="authorization.k8s.io"),
     url(BOB, "/metrics"), r(BOB, "list", "pods", "default"), r(BOB, "create", "subjectaccessreviews",

@@ -160,16 +160,20 @@ CONTROLLER_MANAGER_RULES = (
        names=["kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kube-apiserver-client"]),
 )
 
+# The clients that fail over between masters learn the live ones from the `kubernetes`
+# Endpoints (rest.Client.learn_servers): the node agents, and the masters' schedulers and
+# controller managers (whose role reads everything already), so that a master added after
+# one of them started is failed over to as well.
+LEARN_MASTERS = _r(["get"], [CORE], ["endpoints"], names=["kubernetes"])
+
 SCHEDULER_RULES = (
     _events(),
+    LEARN_MASTERS,
     _r(READ, [CORE], ["nodes", "pods"]),
     _r(["create"], [CORE], ["pods/binding", "bindings"]),
     # The PodScheduled=False condition of a pod that does not fit.
     _r(["patch", "update"], [CORE], ["pods/status"]),
 )
-
-# Node agents learn every live master from the `kubernetes` Endpoints (rest.Client.learn_servers).
-LEARN_MASTERS = _r(["get"], [CORE], ["endpoints"], names=["kubernetes"])
 
 PROXY_RULES = (
     _r(["list", "watch"], [CORE], ["services", "endpoints"]),
