@@ -8,10 +8,10 @@
 #              while its recipe is unchanged
 #   libvirt    deploy/vagrant/libvirt-netns.sh start: virtlogd and libvirtd inside a network
 #              namespace made for the run (no systemd here), or the system's libvirtd
-#   boot       `vagrant up --no-provision` of the master and the nodes (libvirt, KVM where
-#              a probe shows a guest boots under it, else TCG)
+#   boot       `vagrant up --no-provision` of the master (libvirt, KVM where a probe shows a
+#              guest boots under it, else TCG)
 #   provision  deploy/install.sh as docs/deploy.md tells a user: the master first (it prints
-#              the join command), then every node with that command
+#              the join command) while the nodes boot, then every node with that command
 #   ready      every node Ready
 #   tests      pytest with MINIK8S_E2E_KUBECONFIG: the local cluster's e2e tests, failures
 #              injected on the VMs (power-off, a reboot): the scenarios below by default,
@@ -126,19 +126,28 @@ quiet_progress() { tr '\r' '\n' | grep --line-buffered -v -e 'Progress: [0-9]*%'
 
 phase boot
 # Vagrant adds the box from the cache (the Vagrantfile's box_url). The master first, alone:
-# it makes the libvirt networks, which three machines started at once deadlock over
-# (vagrant-libvirt 0.11); then the nodes in parallel.
+# it makes the libvirt networks, which machines started at once deadlock over
+# (vagrant-libvirt 0.11).
 vagrant_ up --no-provision master 2>&1 | quiet_progress
-vagrant_ up --no-provision "${nodes[@]}" 2>&1 | quiet_progress
 phase_end boot
 
 phase provision
-# The master first: install.sh prints the join command (and writes it where the
-# Vagrantfile's trigger picks it up for the nodes' provisioner).
+# The nodes boot while the master is provisioned (each VM has a core of its own; serially
+# the nodes' boot cost minutes of the run under emulation). The master first: install.sh
+# prints the join command (and writes it where the Vagrantfile's trigger picks it up for the
+# nodes' provisioner).
+vagrant_ up --no-provision "${nodes[@]}" >"$logs/boot-nodes.log" 2>&1 &
+nodes_boot=$!
 vagrant_ provision master 2>&1 | tee "$logs/provision-master.log"
 grep -q "master ready" "$logs/provision-master.log" || { echo "vagrant-test.sh: the master's install.sh failed" >&2; exit 1; }
 [ -s .vagrant/minik8s-join ] || { echo "vagrant-test.sh: no join command from the master" >&2; exit 1; }
 echo "join command: $(sed 's/--token [^ ]*/--token <secret>/' .vagrant/minik8s-join)"
+echo "=== master provisioned after $((SECONDS - phase_start)) s; waiting for the nodes' boot"
+nodes_booted=0
+wait "$nodes_boot" && nodes_booted=1
+quiet_progress <"$logs/boot-nodes.log"
+[ "$nodes_booted" = 1 ] || { echo "vagrant-test.sh: the nodes did not boot" >&2; exit 1; }
+echo "=== nodes booted after $((SECONDS - phase_start)) s"
 pids=()
 for n in "${nodes[@]}"; do
   vagrant_ provision "$n" >"$logs/provision-$n.log" 2>&1 &
