@@ -174,7 +174,7 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     spec.save()
     if spec.multi_master:
         topology = f"{len(spec.etcd_members)} external etcd members" if spec.external_etcd else "stacked etcd"
-        progress(f"cluster {name}: {masters} masters ({topology}), {nodes} node(s) on {spec.subnet}, "
+        progress(f"cluster {name}: {masters} master{'s' if masters > 1 else ''} ({topology}), {nodes} node(s) on {spec.subnet}, "
                  f"API servers {', '.join(spec.servers)}, state {spec.state}")
     else:
         progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
