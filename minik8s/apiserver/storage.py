@@ -126,6 +126,15 @@ class Storage:
                                             f"been applied): {e}") from e
         except aetcd.exceptions.ClientError as e:
             raise errors.InternalError(f"etcd {what}: {e}") from e
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            # Not this request being cancelled but its gRPC call: another call timed out and
+            # the store moved to another endpoint, closing the channel under this one
+            # (_rotate). Let through, the cancellation would end the request with no answer.
+            raise errors.ServiceUnavailable(f"etcd {what} was cut off: {_MOVED}; the request may or may not "
+                                            "have been applied") from e
 
     def _rotate(self) -> None:
         if len(self.endpoints) > 1:
@@ -254,7 +263,8 @@ class Storage:
 
         A proposal that waited through a raft leader election was dropped with the old
         leader, or etcd says so (_LEADER_LOST); or it was committed just before. The write
-        is asked again within the same `timeout` in all, each try given part of it, so a
+        is asked again (as is one whose channel was closed under it when the store moved
+        to another endpoint) within the same `timeout` in all, each try given part of it, so a
         lost proposal costs a second or two instead of the whole timeout. Asking again is
         safe because every write compares: a second commit of an applied write fails its
         compare, and the caller tells from what the failure branch read (the key's value
@@ -268,7 +278,7 @@ class Storage:
                 resp = await self._call(what, functools.partial(self._txn, compare, success, failure,
                                                                 timeout=this_try))
             except (errors.ServiceUnavailable, errors.Timeout) as e:
-                if not (isinstance(e, errors.Timeout) or leader_lost(e)) or \
+                if not (isinstance(e, errors.Timeout) or leader_lost(e) or _MOVED in e.message) or \
                         deadline - asyncio.get_running_loop().time() < 0.2:
                     raise
                 log.info("etcd may have lost %s %s (%s); asking again", what, key.decode(), e.message)
@@ -567,6 +577,10 @@ WRITE_TRY = 0.4
 # (ErrTimeoutDueToLeaderFail, ErrLeaderChanged, ErrNoLeader): not applied, unless the
 # old leader had committed it just before.
 _LEADER_LOST = ("possibly due to previous leader failure", "leader changed", "no leader")
+
+
+# How a call whose channel the store closed under it (Storage._rotate) is answered.
+_MOVED = "the store moved to another etcd endpoint"
 
 
 def leader_lost(e: BaseException) -> bool:

@@ -7,6 +7,7 @@ recognised as ours if the old leader had committed it; someone else's write in b
 the usual conflict."""
 from __future__ import annotations
 
+import asyncio
 import types
 from typing import Any
 
@@ -316,3 +317,51 @@ async def test_a_delete_lost_while_another_writer_won_is_the_usual_conflict(etcd
     with pytest.raises(errors.Conflict):
         await store.delete(CONFIGMAPS, "ns", "c", int(cm["metadata"]["resourceVersion"]))
     assert key in fake.kv
+
+
+# --- a call whose channel the store closed under it ----------------------------------------
+
+
+async def test_a_call_cut_off_by_the_store_moving_on_is_a_503_not_a_dropped_request() -> None:
+    """Another call's timeout makes the store move to the next endpoint and close the old
+    channel, which cancels the gRPC calls still on it. That must not end their requests
+    with the connection closed and no answer (aiohttp's way with a cancelled handler)."""
+    store = storage.Storage(["http://127.0.0.1:1"])
+
+    async def cut_off() -> None:
+        raise asyncio.CancelledError()
+
+    try:
+        with pytest.raises(errors.ServiceUnavailable, match="moved to another etcd endpoint") as info:
+            await store._call("get", cut_off)
+        assert "retryAfterSeconds" not in info.value.details, "it may have been applied"
+    finally:
+        await store.close()
+
+
+async def test_a_request_that_is_itself_cancelled_stays_cancelled() -> None:
+    store = storage.Storage(["http://127.0.0.1:1"])
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    task = asyncio.ensure_future(store._call("get", slow))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.close()
+
+
+async def test_a_write_cut_off_by_the_store_moving_on_is_asked_again(etcd_store: Any) -> None:
+    store, fake = etcd_store
+    cm = await _stored(store, fake, _cm("u1"))
+
+    def cut_off() -> None:
+        raise asyncio.CancelledError()
+
+    fake.script = [cut_off]
+    got = await store.update(CONFIGMAPS, _changed(cm, v="mine"), int(cm["metadata"]["resourceVersion"]))
+    assert fake.sent == 2 and got["data"] == {"v": "mine"}
