@@ -407,11 +407,15 @@ class ResourceHandlers:
                 except watchcache.Closed:
                     break
                 if ev is None:
-                    if bookmarks and cache.revision > last_rv:
-                        last_rv = cache.revision
+                    # Sent after every quiet interval, even when no revision moved: it is
+                    # also the heartbeat by which a client that asked for bookmarks tells a
+                    # quiet watch from a server that hangs or was cut off (rest.Client's
+                    # watch_idle_timeout). Clients that did not ask never get one.
+                    if bookmarks:
+                        last_rv = max(last_rv, cache.revision)
                         await resp.write(frame("BOOKMARK", {
                             "kind": t.res.kind, "apiVersion": t.res.api_version,
-                            "metadata": {"resourceVersion": str(cache.revision)}}))
+                            "metadata": {"resourceVersion": str(last_rv)}}))
                     continue
                 # Whatever else is already queued goes out in the same write.
                 batch = [ev, *watcher.take_ready(255)]

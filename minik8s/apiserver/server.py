@@ -83,6 +83,10 @@ class Config:
     service_account_signing_key_file: str = ""
     api_audiences: list[str] = dataclasses.field(default_factory=list)
     watch_window: int = 5000
+    # Seconds between BOOKMARK events on a quiet watch that asked for them: they carry the
+    # newest resourceVersion and are the heartbeat that lets a client detect a hung or
+    # cut-off server (rest.Client's watch_idle_timeout is a few of these).
+    watch_bookmark_interval: float = 10.0
     # DefaultTolerationSeconds admission: how long new pods tolerate a
     # not-ready/unreachable node before the node lifecycle controller evicts them.
     default_toleration_seconds: int = 300
@@ -188,6 +192,7 @@ class ApiServer:
         self.resources = handlers.ResourceHandlers(
             self.store, self.registry, self.caches,
             node_proxy=nodeproxy.make_node_proxy(self.store, kubelet_tls),
+            bookmark_interval=config.watch_bookmark_interval,
             token_requests=self.token_requests.answer if self.token_requests is not None else None)
         self.metrics = metrics_service.MetricsService(self.store, kubelet_tls=kubelet_tls,
                                                       resolution=config.metric_resolution,

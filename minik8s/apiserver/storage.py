@@ -10,7 +10,10 @@ Every etcd call is bounded in time: an unreachable etcd answers 503, a slow one
 504, and the next request simply tries again (gRPC reconnects by itself). A 503 for
 a call that never reached etcd (no connection at all) carries retryAfterSeconds: the
 request was not carried out, so a client may send it again, to another API server
-(a stacked master whose etcd member died: its clients move to the other masters).
+(a stacked master whose etcd member died: its clients move to the other masters). A
+write whose proposal etcd may have lost in a raft leader election is asked again, and an
+earlier try that was applied after all is recognised (Storage._write), so an election
+costs a create, update, delete or binding a second, not an error.
 
 Two things keep etcd, and the watch caches above it, from growing without
 bound, as kube-apiserver does: objects of resources with a time to live
@@ -123,6 +126,15 @@ class Storage:
                                             f"been applied): {e}") from e
         except aetcd.exceptions.ClientError as e:
             raise errors.InternalError(f"etcd {what}: {e}") from e
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            # Not this request being cancelled but its gRPC call: another call timed out and
+            # the store moved to another endpoint, closing the channel under this one
+            # (_rotate). Let through, the cancellation would end the request with no answer.
+            raise errors.ServiceUnavailable(f"etcd {what} was cut off: {_MOVED}; the request may or may not "
+                                            "have been applied") from e
 
     def _rotate(self) -> None:
         if len(self.endpoints) > 1:
@@ -244,6 +256,36 @@ class Storage:
 
     # -- writes -------------------------------------------------------------
 
+    async def _write(self, what: str, key: bytes, compare: builtins.list[Any], success: builtins.list[Any],
+                     failure: builtins.list[Any]) -> tuple[Any, int]:
+        """One conditional write, asked again when etcd may have lost it; returns etcd's answer
+        and how many tries it took (more than one: an earlier try may have been applied).
+
+        A proposal that waited through a raft leader election was dropped with the old
+        leader, or etcd says so (_LEADER_LOST); or it was committed just before. The write
+        is asked again (as is one whose channel was closed under it when the store moved
+        to another endpoint) within the same `timeout` in all, each try given part of it, so a
+        lost proposal costs a second or two instead of the whole timeout. Asking again is
+        safe because every write compares: a second commit of an applied write fails its
+        compare, and the caller tells from what the failure branch read (the key's value
+        and revisions) whether its earlier try was the one applied."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        tries = 0
+        while True:
+            tries += 1
+            this_try = min(deadline - asyncio.get_running_loop().time(), self.timeout * WRITE_TRY)
+            try:
+                resp = await self._call(what, functools.partial(self._txn, compare, success, failure,
+                                                                timeout=this_try))
+            except (errors.ServiceUnavailable, errors.Timeout) as e:
+                if not (isinstance(e, errors.Timeout) or leader_lost(e) or _MOVED in e.message) or \
+                        deadline - asyncio.get_running_loop().time() < 0.2:
+                    raise
+                log.info("etcd may have lost %s %s (%s); asking again", what, key.decode(), e.message)
+                await asyncio.sleep(0.1)
+                continue
+            return resp, tries
+
     async def create(self, res: resources.Resource, obj: dict[str, Any],
                      extra: "Extra | None" = None) -> dict[str, Any]:
         """Create `obj`; `extra` adds compares/ops that must commit atomically with it
@@ -254,31 +296,12 @@ class Storage:
         tx = self.client.transactions
         extra = extra or Extra()
         lease = await self._lease_for(res)
-        # A create is asked again when etcd may have lost it: a call that waited through a
-        # raft leader election (the proposal was dropped with the old leader, or etcd says
-        # so: _LEADER_LOST) within the same `timeout` in all, each try given part of it, so
-        # a lost proposal costs a second or two instead of the whole timeout. Safe because
-        # the compare makes a second commit a no-op and the object's bytes hold its new
-        # uid: a key holding byte for byte our object is our earlier try's commit.
-        deadline = asyncio.get_running_loop().time() + self.timeout
-        tries = 0
-        while True:
-            tries += 1
-            this_try = min(deadline - asyncio.get_running_loop().time(), self.timeout * CREATE_TRY)
-            try:
-                resp = await self._call("create", functools.partial(
-                    self._txn, [tx.create(key) == 0, *extra.compare],
-                    [tx.put(key, value, lease=lease), *extra.success], [tx.get(key)], timeout=this_try))
-            except (errors.ServiceUnavailable, errors.Timeout) as e:
-                if not (isinstance(e, errors.Timeout) or leader_lost(e)) or \
-                        deadline - asyncio.get_running_loop().time() < 0.2:
-                    raise
-                log.info("etcd may have lost create %s (%s); asking again", key.decode(), e.message)
-                await asyncio.sleep(0.1)
-                continue
-            break
+        resp, tries = await self._write("create", key, [tx.create(key) == 0, *extra.compare],
+                                        [tx.put(key, value, lease=lease), *extra.success], [tx.get(key)])
         if not resp.succeeded:
             kvs = resp.responses[0].response_range.kvs
+            # The object's bytes hold its new uid: a key holding byte for byte our object is
+            # our earlier try's commit.
             if tries > 1 and kvs and kvs[0].value == value:
                 return decode(value, int(kvs[0].mod_revision))
             if kvs:
@@ -295,13 +318,18 @@ class Storage:
         tx = self.client.transactions
         extra = extra or Extra()
         lease = await self._lease_for(res)
-        resp = await self._call("update", lambda: self._txn(
-            [tx.mod(key) == expected_rv, *extra.compare], [tx.put(key, value, lease=lease), *extra.success],
-            [tx.get(key)]))
+        resp, tries = await self._write("update", key, [tx.mod(key) == expected_rv, *extra.compare],
+                                        [tx.put(key, value, lease=lease), *extra.success], [tx.get(key)])
         if not resp.succeeded:
             kvs = resp.responses[0].response_range.kvs
             if not kvs:
                 raise errors.NotFound(res.qualified, meta["name"])
+            # An earlier try that etcd lost the answer to was applied if the key now holds our
+            # very bytes (they carry the new managedFields times, generation and so on; a
+            # writer storing the same bytes from the same revision wanted this same state).
+            # A revision that moved to anything else is someone else's write: 409 as ever.
+            if tries > 1 and int(kvs[0].mod_revision) != expected_rv and kvs[0].value == value:
+                return decode(value, int(kvs[0].mod_revision))
             if int(kvs[0].mod_revision) != expected_rv:
                 raise errors.Conflict(res.qualified, meta["name"])
             raise ExtraConflict()
@@ -326,10 +354,17 @@ class Storage:
             if expected_rv is not None and rv != expected_rv:
                 raise errors.Conflict(res.qualified, name)
             extra = extra_for(current) if extra_for else Extra()
-            # Called at once, within this iteration: rv and extra are this attempt's.
-            resp = await self._call("delete", lambda: self._txn(
-                [tx.mod(key) == rv, *extra.compare], [tx.delete(key), *extra.success], []))  # noqa: B023
+            resp, tries = await self._write("delete", key, [tx.mod(key) == rv, *extra.compare],
+                                            [tx.delete(key), *extra.success], [tx.get(key)])
             if resp.succeeded:
+                current["metadata"]["resourceVersion"] = str(resp.header.revision)
+                return current
+            kvs = resp.responses[0].response_range.kvs
+            # An earlier try that etcd lost the answer to was applied if the object we meant
+            # is gone: no key, or a key created after the revision we deleted at (a new
+            # object of that name, which must not be deleted in its stead). Its deletion
+            # revision is not known then; the store's revision is at or after it.
+            if tries > 1 and (not kvs or int(kvs[0].create_revision) > rv):
                 current["metadata"]["resourceVersion"] = str(resp.header.revision)
                 return current
             if expected_rv is not None:
@@ -534,14 +569,18 @@ def _storage_name(res: resources.Resource) -> str:
 _NOT_SENT = ("failed to connect to all addresses",)
 
 
-# The share of the etcd timeout one try of a create gets (see Storage.create): a healthy
+# The share of the etcd timeout one try of a write gets (see Storage._write): a healthy
 # etcd answers in milliseconds, an election takes about a second.
-CREATE_TRY = 0.4
+WRITE_TRY = 0.4
 
 # etcd's answers to a proposal that waited for a raft leader that was lost or changed
 # (ErrTimeoutDueToLeaderFail, ErrLeaderChanged, ErrNoLeader): not applied, unless the
 # old leader had committed it just before.
 _LEADER_LOST = ("possibly due to previous leader failure", "leader changed", "no leader")
+
+
+# How a call whose channel the store closed under it (Storage._rotate) is answered.
+_MOVED = "the store moved to another etcd endpoint"
 
 
 def leader_lost(e: BaseException) -> bool:

@@ -59,6 +59,9 @@ def _port_range(text: str) -> tuple[int, int]:
               help="Private key TokenRequest (serviceaccounts/token) signs ServiceAccount tokens with.")
 @click.option("--api-audiences", default="", help="Comma-separated token audiences [default: the issuer].")
 @click.option("--watch-window", default=5000, type=int, help="Events kept per resource for watch resumption.")
+@click.option("--watch-bookmark-interval", default=10.0, type=click.FloatRange(min=0.1),
+              help="Seconds between BOOKMARK events on a quiet watch that asked for them (clients take "
+                   "a watch silent for a few of these for a hung or cut-off server).")
 @click.option("--event-ttl", default=3600, type=click.IntRange(0),
               help="Seconds an Event lives after its last write (0: forever).")
 @click.option("--etcd-compaction-interval", default=300.0, type=click.FloatRange(0),
@@ -81,7 +84,8 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
               kubelet_client_certificate: str, kubelet_client_key: str, kubelet_certificate_authority: str,
               tls_cert_file: str, tls_private_key_file: str, client_ca_file: str,
               service_account_key_file: tuple[str, ...], service_account_issuer: str,
-              service_account_signing_key_file: str, api_audiences: str, watch_window: int, event_ttl: int, etcd_compaction_interval: float,
+              service_account_signing_key_file: str, api_audiences: str, watch_window: int,
+              watch_bookmark_interval: float, event_ttl: int, etcd_compaction_interval: float,
               default_toleration_seconds: int, metric_resolution: float, proxy_metrics_port: int,
               endpoint_reconciler_ttl: int, endpoint_reconciler_interval: float) -> None:
     """Run the API server (the only component that talks to etcd)."""
@@ -105,7 +109,7 @@ def apiserver(etcd_endpoints: str, etcd_prefix: str, etcd_timeout: float, etcd_r
         tls_cert_file=tls_cert_file, tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
         service_account_key_files=list(service_account_key_file), service_account_issuer=service_account_issuer,
         service_account_signing_key_file=service_account_signing_key_file, api_audiences=_split(api_audiences), watch_window=watch_window,
-        default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
+        watch_bookmark_interval=watch_bookmark_interval, default_toleration_seconds=default_toleration_seconds, event_ttl=event_ttl,
         etcd_compaction_interval=etcd_compaction_interval,
         metric_resolution=metric_resolution, proxy_metrics_port=proxy_metrics_port,
         endpoint_reconciler_ttl=endpoint_reconciler_ttl, endpoint_reconciler_interval=endpoint_reconciler_interval)

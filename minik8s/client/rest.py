@@ -52,11 +52,20 @@ class Client:
     etcd is unavailable) moves on too: a read at once, a write when the answer says it
     was not carried out (retryAfterSeconds). A watch whose
     server is gone raises ServiceUnavailable at once and its informer's retry goes to the
-    next server, so a dead master costs a client one retry."""
+    next server, so a dead master costs a client one retry.
+
+    A master that hangs, or whose host is cut off, refuses nothing: its TCP connections stay
+    open and a watch on it would hear nothing until its timeout. So a watch that asks for
+    bookmarks (the API server then sends one after every quiet `--watch-bookmark-interval`,
+    10 s by default, as a heartbeat) and hears nothing at all for `watch_idle_timeout`
+    seconds takes its server for dead: it drops the connection, fails over and raises
+    ServiceUnavailable, and its informer resumes from its resourceVersion on the next
+    server. Watches without bookmarks (a server that sends no heartbeat) have no bound."""
 
     def __init__(self, server: str | Sequence[str], *, token: str | None = None, timeout: float = 30.0,
                  user_agent: str = "minik8s", limit: int = 100, tls: tls_mod.TLSConfig | None = None,
-                 connect_timeout: float = 5.0, learn_masters: float = 0.0) -> None:
+                 connect_timeout: float = 5.0, learn_masters: float = 0.0,
+                 watch_idle_timeout: float = 30.0) -> None:
         self.servers = split_servers(server)
         self._configured = list(self.servers)
         # Seconds between readings of the `kubernetes` Endpoints for masters this client was
@@ -67,6 +76,8 @@ class Client:
         self._current = 0
         self.failovers = 0
         self.connect_timeout = min(connect_timeout, timeout)
+        # Three of the API server's default bookmark intervals (0: no bound).
+        self.watch_idle_timeout = watch_idle_timeout
         self.token = token
         self.timeout = timeout
         self.user_agent = user_agent
@@ -343,12 +354,19 @@ class Client:
     async def watch_path(self, path: str, params: dict[str, Any] | None = None, *,
                          headers: dict[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
         """The JSON lines of a watch on `path` (params as given, `watch=true` added) until the
-        server ends the stream; `headers` may ask for another shape (kubectl's Tables)."""
+        server ends the stream; `headers` may ask for another shape (kubectl's Tables). A
+        watch that asks for bookmarks is given up after `watch_idle_timeout` seconds without
+        a byte (see the class docstring)."""
         query = _params({**(params or {}), "watch": "true"})
         server = self.server
+        # Only a server asked for bookmarks sends heartbeats; without them a quiet watch
+        # is silent, rightly.
+        idle = self.watch_idle_timeout if (query or {}).get("allowWatchBookmarks") == "true" else 0.0
         try:
+            # sock_read is aiohttp's idle timer: restarted by every chunk that arrives.
             async with self.session.get(server + path, params=query, headers=headers or {},
-                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
+                                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout,
+                                                                      sock_read=idle or None),
                                         **self._tls_kw) as resp:
                 if resp.status >= 400:
                     raise _error(resp.status, await resp.read(), "WATCH", path)
@@ -359,6 +377,10 @@ class Client:
                         line, buf = buf.split(b"\n", 1)
                         if line.strip():
                             yield orjson.loads(line)
+        except aiohttp.SocketTimeoutError as e:  # the idle bound, not a connect timeout
+            self._fail_over(server, e)
+            raise errors.ServiceUnavailable(f"the watch on {path} at {server} heard nothing, not even a bookmark, "
+                                            f"for {idle:g}s: taking the server for hung or cut off") from e
         except aiohttp.ClientError as e:
             self._fail_over(server, e)
             raise errors.ServiceUnavailable(f"the watch on {path} at {server} broke: {e}") from e

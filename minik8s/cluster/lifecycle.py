@@ -178,8 +178,9 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
     spec.save()
     if spec.multi_master:
         topology = f"{len(spec.etcd_members)} external etcd members" if spec.external_etcd else "stacked etcd"
-        progress(f"cluster {name}: {masters} masters ({topology}), {nodes} node(s) on {spec.subnet}, "
-                 f"API servers {', '.join(spec.servers)} behind {spec.lb_server}, state {spec.state}")
+        behind = f" behind {spec.lb_server}" if spec.lb_server else ""
+        progress(f"cluster {name}: {masters} master{'s' if masters > 1 else ''} ({topology}), {nodes} node(s) "
+                 f"on {spec.subnet}, API servers {', '.join(spec.servers)}{behind}, state {spec.state}")
     else:
         progress(f"cluster {name}: {nodes} node(s) on {spec.subnet}, API server {spec.server}, state {spec.state}")
     # Before anything starts: the nodes' credentials are issued with this CA while the master boots.

@@ -11,10 +11,10 @@ Names (`<c>` is the cluster name, at most 9 characters so link names fit Linux's
 veth `mk-<c>-<i>`, cgroups under `/minik8s-cluster/<c>`, iptables comment
 `minik8s-cluster-<c>`, kubeconfig context `minik8s-<c>`.
 
-With several masters (`cluster up --masters N`, N > 1) each master is a namespace
-too, `mk8s-<c>-master<i>` at the subnet's host .(1 + i) behind veth `mk-<c>-m<i>`,
-with its files under `<state>/masters/master<i>/`; one master keeps the single
-master on the host (the bridge address), as before.
+With several masters (`cluster up --masters N`, N > 1), or with an external etcd, each
+master is a namespace too, `mk8s-<c>-master<i>` at the subnet's host .(1 + i) behind
+veth `mk-<c>-m<i>`, with its files under `<state>/masters/master<i>/`; a single master
+with its own etcd stays on the host (the bridge address), as before.
 
 With `--etcd external` (kubeadm's external etcd topology) etcd is a cluster of its
 own (`--etcd-members`, 3 by default): member i is namespace `mk8s-<c>-etcd<i>` at
@@ -402,8 +402,6 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
         raise host.Refused(f"--etcd must be one of {', '.join(ETCD_TOPOLOGIES)}")
     etcd_specs = []
     if etcd == "external":
-        if masters < 2:
-            raise host.Refused("--etcd external needs --masters 2 or more (one master keeps its etcd on the host)")
         count = DEFAULT_ETCD_MEMBERS if etcd_members is None else etcd_members
         if not 1 <= count <= MAX_ETCD_MEMBERS:
             raise host.Refused(f"--etcd-members must be 1 to {MAX_ETCD_MEMBERS}")
@@ -418,7 +416,10 @@ def plan(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int, e
     elif etcd_members is not None:
         raise host.Refused("--etcd-members goes with --etcd external (stacked etcd has one member per master)")
     master_specs = []
-    if masters > 1:
+    # A master on the host runs its own etcd; with an external etcd cluster even a single
+    # master (kubeadm's one control-plane node over external etcd) is a namespace of its
+    # own, as each of several masters is.
+    if masters > 1 or etcd == "external":
         for i in range(1, masters + 1):
             master_specs.append(MasterSpec(master_name(i), i, str(net.network_address + FIRST_MASTER_HOST + i)))
             if len(master_veth_name(name, i)) > LINK_NAME_MAX:

@@ -172,3 +172,23 @@ def test_external_etcd_cluster(ext: Cluster, tmp_path: pathlib.Path) -> None:
 
     left = down_local(c)
     assert not left, left
+
+
+def test_one_master_over_external_etcd(local_host: None) -> None:
+    """kubeadm's single control-plane node over an external etcd (`--masters 1 --etcd
+    external`): the master is a namespace of its own running no etcd; the API, the
+    scheduler and the controllers work through it."""
+    with own_cluster("e2ex1", ["--masters", "1", "--etcd", "external", "--etcd-members", "1", "--nodes", "1"]) as c:
+        st = wait_until(lambda: (lambda s: s if all(e["healthy"] for e in s["etcdMembers"])
+                                 and all(m["apiReady"] for m in s["masters"]) else None)(_status(c)),
+                        60, "the etcd member healthy and the API server ready")
+        assert st["etcd"] == "external" and [e["name"] for e in st["etcdMembers"]] == ["etcd1"]
+        (m,) = st["masters"]
+        assert m["name"] == "master1" and m["netns"] == f"mk8s-{c.name}-master1"
+        assert "etcd" not in m["pids"] and m["pids"]["apiserver"], m["pids"]
+        ns = "ext1-" + uuid.uuid4().hex[:6]
+        c.kubectl("create", "namespace", ns)
+        c.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(deployment("web", 1)))
+        wait_until(lambda: _available(c, m["server"], ns, "web") == 1, 120, "the Deployment available")
+        left = down_local(c)
+        assert not left, left

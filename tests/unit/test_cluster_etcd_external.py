@@ -49,6 +49,19 @@ def test_members_addresses_names_and_endpoints(tmp_path: pathlib.Path) -> None:
     assert spec.ClusterSpec.load(str(tmp_path)) == s
 
 
+def test_one_master_over_external_etcd_is_a_namespace_of_its_own() -> None:
+    """kubeadm's single control-plane node with an external etcd: the master cannot be the
+    host's (that one runs its own etcd), so it is master1 in its namespace, with no etcd."""
+    s = _plan(masters=1, etcd_members=1)
+    assert s.external_etcd and s.multi_master
+    assert [(m.name, m.ip) for m in s.masters] == [("master1", "172.31.5.2")]
+    assert s.servers == [s.server] == ["https://172.31.5.2:6443"]
+    m = master.Member(s, s.master("master1"))
+    assert "etcd" not in m.components
+    api = master.config.master_files(m.master_config())["apiserver.yaml"]["apiserver"]
+    assert api["etcd-endpoints"] == "https://172.31.5.254:2379"
+
+
 def test_member_config_serves_clients_over_tls() -> None:
     s = _plan()
     e = master.EtcdMember(s, s.etcd_member("etcd1"))

@@ -57,7 +57,6 @@ def test_master_addresses_names_and_servers(tmp_path: pathlib.Path) -> None:
 
 @pytest.mark.parametrize(("kw", "message"), [
     (dict(masters=8), "--masters must be 1 to 7"),
-    (dict(etcd="external", masters=1), "--etcd external needs --masters 2 or more"),
     (dict(etcd="external", etcd_members=8), "--etcd-members must be 1 to 7"),
     (dict(etcd_members=3), "--etcd-members goes with --etcd external"),
     (dict(etcd="external", subnet="172.31.5.0/28", nodes=3), "too small for 3 nodes and 3 etcd members"),

@@ -35,6 +35,12 @@ class Master:
         self.hang_up = False  # close the connection without an answer, after reading the request
         # Answer 503 with this Status instead (an API server whose etcd member is gone).
         self.unavailable: errors.StatusError | None = None
+        # After a watch's first event, hang with the connection open (a SIGSTOPped or cut-off
+        # master); with `heartbeat`, send a BOOKMARK that often meanwhile (a quiet live one).
+        self.hang_watches = False
+        self.heartbeat = 0.0
+        self.watch_queries: list[dict[str, str]] = []
+        self.released = asyncio.Event()  # stop(): hanging watches end
 
     async def start(self) -> None:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -50,6 +56,15 @@ class Master:
                 await resp.prepare(request)
                 obj = {"metadata": {"name": self.name, "namespace": "ns", "resourceVersion": "5"}}
                 await resp.write(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+                self.watch_queries.append(dict(request.query))
+                while self.hang_watches and not self.released.is_set():
+                    try:
+                        await asyncio.wait_for(self.released.wait(), self.heartbeat or None)
+                        break
+                    except TimeoutError:
+                        pass
+                    bookmark = {"metadata": {"resourceVersion": "5"}}
+                    await resp.write(json.dumps({"type": "BOOKMARK", "object": bookmark}).encode() + b"\n")
                 return resp
             return web.json_response({"kind": "ConfigMap", "metadata": {"name": self.name}})
 
@@ -60,6 +75,7 @@ class Master:
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
     async def stop(self) -> None:
+        self.released.set()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
@@ -175,6 +191,46 @@ async def test_a_watch_on_a_dead_master_fails_fast_and_the_retry_moves_on(master
         async for ev in client.watch(CONFIGMAPS, "ns", timeout_seconds=1):
             assert ev["object"]["metadata"]["name"] == "m2"
             break
+
+
+async def test_a_silent_watch_that_asked_for_bookmarks_gives_up_its_master(masters: list[Master]) -> None:
+    """A master that hangs with its connections open (no RST): the watch hears its first
+    event, then nothing, not even a bookmark; after the idle bound it fails over, and the
+    retry (the informer's, from its resourceVersion) is answered by the next master."""
+    masters[0].hang_watches = True
+    async with rest.Client([m.url for m in masters], watch_idle_timeout=0.3) as client:
+        seen = []
+        with pytest.raises(errors.ServiceUnavailable, match="heard nothing, not even a bookmark"):
+            async with asyncio.timeout(10):  # the functional bound: 0.3 s is what it should take
+                async for ev in client.watch(CONFIGMAPS, "ns", resource_version="4"):
+                    seen.append(ev["object"]["metadata"]["name"])
+        assert seen == ["m1"]
+        assert masters[0].watch_queries[0]["allowWatchBookmarks"] == "true"
+        assert client.server == masters[1].url and client.failovers == 1
+        async for ev in client.watch(CONFIGMAPS, "ns", resource_version="5", timeout_seconds=1):
+            assert ev["object"]["metadata"]["name"] == "m2"
+            break
+        assert masters[1].watch_queries[0]["resourceVersion"] == "5"
+
+
+async def test_heartbeats_keep_a_quiet_watch_and_watches_without_bookmarks_have_no_bound(
+        masters: list[Master]) -> None:
+    masters[0].hang_watches = True
+    masters[0].heartbeat = 0.05
+    async with rest.Client([m.url for m in masters], watch_idle_timeout=0.3) as client:
+        bookmarks = 0
+        async for ev in client.watch(CONFIGMAPS, "ns"):
+            bookmarks += ev["type"] == "BOOKMARK"
+            if bookmarks == 20:  # a second of heartbeats: over three idle bounds
+                break
+        masters[0].heartbeat = 0.0
+        # Nobody asked this server for heartbeats: its silence says nothing.
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for _ in client.watch(CONFIGMAPS, "ns", bookmarks=False):
+                    pass
+        assert "allowWatchBookmarks" not in masters[0].watch_queries[-1]
+        assert client.failovers == 0 and client.server == masters[0].url
 
 
 async def test_one_server_behaves_as_before() -> None:
