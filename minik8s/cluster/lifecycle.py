@@ -213,7 +213,7 @@ def up(name: str, state_dir: str, *, nodes: int, subnet: str, api_port: int | No
 
         futures = [pool.submit(boot, n) for n in the_nodes]
         master_f.result()
-        if spec.multi_master:
+        if spec.lb_port:
             pid = balancer.LocalBalancer(spec).start()
             progress(f"load balancer {spec.lb_server} over the masters' API servers (pid {pid})")
         exported_f.result()
