@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import random
 import re
 import socket
 from typing import Any
@@ -308,3 +309,34 @@ async def test_lead_failure_propagates() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         await a.run(broken)
+
+
+class NoJitter(random.Random):
+    def random(self) -> float:
+        return 0.0
+
+
+async def test_standby_takes_over_when_the_lease_expires_not_a_retry_period_later() -> None:
+    """The standby's last wait is cut to the lease's end (by its observed time): the takeover
+    comes at observed time + lease duration, never before it and not up to a retry period
+    (with jitter, 2.4 s) after it."""
+    table, clock = Leases(), le.FakeClock()
+    va = table.view()
+    a = elector(va, clock, "a")
+    # Retries that never land on the lease's end by themselves: 2.3 s apart, no jitter.
+    timing = le.Timing(lease_duration=15.0, renew_deadline=10.0, retry_period=2.3)
+    b = le.LeaderElector(table.view(), "kube-controller-manager", identity="b", timing=timing, clock=clock,
+                         rng=NoJitter())
+    assert await a.try_acquire_or_renew()
+    va.down = True  # a dies right after renewing
+    tb = asyncio.create_task(b.acquire())
+    await settle()
+    seen = b.observed_time
+    step = 0.05
+    while not tb.done():
+        clock.advance(step)
+        await settle()
+        assert clock.now() < seen + 15.0 + 1.0, "the standby waited a retry period past the lease's end"
+    assert holder(table) == "b"
+    took_over = clock.now()
+    assert seen + 15.0 <= took_over <= seen + 15.0 + 2 * step
