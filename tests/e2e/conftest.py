@@ -74,8 +74,14 @@ def run(argv: list[str], *, check: bool = True, timeout: float = 300, input: str
     return proc
 
 
+# Every wait_until bound multiplied by this: the VMs of `make vagrant-test` run under plain
+# emulation (no usable KVM here), where a pod starts several times slower than on the local
+# cluster (deploy/vagrant-test.sh sets 4 under TCG). The bounds stay bounds.
+TIMEOUT_SCALE = float(os.environ.get("MINIK8S_E2E_TIMEOUT_SCALE", "1"))
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    return procs.wait_for(predicate, timeout, interval=interval, what=what)
+    return procs.wait_for(predicate, timeout * TIMEOUT_SCALE, interval=interval, what=what)
 
 
 # --- failure injection ---------------------------------------------------------------------
