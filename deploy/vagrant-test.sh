@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make vagrant-test`: real VMs under systemd, the end-to-end suite against them, nothing left.
 #
-#   deploy/vagrant-test.sh [--smoke|--all] [--keep] [pytest args...]
+#   deploy/vagrant-test.sh [--smoke|--all|--ha] [--keep] [pytest args...]
 #
 # Phases (each one's time is printed, and all of them at the end):
 #   box        `make vagrant-box` (deploy/vagrant/build-box.sh): the Debian 12 box, reused
@@ -11,11 +11,13 @@
 #   boot       `vagrant up --no-provision` of the master (libvirt, KVM where a probe shows a
 #              guest boots under it, else TCG)
 #   provision  deploy/install.sh as docs/deploy.md tells a user: the master first (it prints
-#              the join command) while the nodes boot, then every node with that command
-#   ready      every node Ready
+#              the join command) while the nodes boot, then every node with that command;
+#              with --ha the other masters boot meanwhile too and join one after the other
+#   ready      every node Ready (with --ha: none; the tests wait for every API server)
 #   tests      pytest with MINIK8S_E2E_KUBECONFIG: the local cluster's e2e tests, failures
 #              injected on the VMs (power-off, a reboot): the scenarios below by default,
-#              tests/e2e whole with --all, only the vdata-imp NodePort test with --smoke
+#              tests/e2e whole with --all, only the vdata-imp NodePort test with --smoke,
+#              tests/e2e/test_vm_masters.py with --ha (three masters, no node: below)
 #   destroy    `vagrant destroy -f`, then the daemons and the namespace go; any VM, volume,
 #              network, pool, process or namespace left fails the run
 #
@@ -24,6 +26,12 @@
 # --keep leaves the cluster up (then: deploy/vagrant/libvirt-netns.sh run vagrant ssh master;
 # `vagrant destroy -f` and `libvirt-netns.sh stop` through the same wrapper remove it).
 # MINIK8S_VAGRANT_NODES (default 2) sets how many nodes.
+#
+# --ha (`make vagrant-ha`): docs/deploy.md's "Three masters" on three VMs
+# (MINIK8S_VAGRANT_MASTERS=3) and no node: what it checks (etcd membership, objects
+# through every API server, master1 powered off, the `kubernetes` Endpoints) needs no
+# kubelet, and under emulation two cores carry three guests already slowly; a node would
+# add a fourth guest and its Docker install to every run.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,6 +39,7 @@ REPO="$PWD"
 python="$REPO/.venv/bin/python"
 netns="$REPO/deploy/vagrant/libvirt-netns.sh"
 smoke=0
+ha=0
 keep=0
 all=0
 pytest_args=()
@@ -39,6 +48,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; shift ;;
     --keep) keep=1; shift ;;
     --all) all=1; shift ;;
+    --ha) ha=1; shift ;;
     *) pytest_args+=("$1"); shift ;;
   esac
 done
@@ -54,8 +64,12 @@ export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1
 export VAGRANT_DEFAULT_PROVIDER=libvirt
 export MINIK8S_VAGRANT_CACHE="${MINIK8S_VAGRANT_CACHE:-/var/cache/minik8s/vagrant}"
 if [ "$smoke" = 1 ]; then export MINIK8S_VAGRANT_NODES=1; fi
+if [ "$ha" = 1 ]; then export MINIK8S_VAGRANT_MASTERS=3 MINIK8S_VAGRANT_NODES=0; fi
 nodes=()
 for i in $(seq "${MINIK8S_VAGRANT_NODES:-2}"); do nodes+=("node$i"); done
+# The masters after the first (the Vagrantfile's JOINING_MASTERS).
+joining=()
+for i in $(seq 2 "${MINIK8S_VAGRANT_MASTERS:-1}"); do joining+=("master$i"); done
 logs="$REPO/.vagrant/logs"
 mkdir -p "$logs"
 
@@ -73,7 +87,7 @@ phase_end() {
 }
 summary() {
   echo
-  echo "=== phases (${#nodes[@]} node(s), driver $(cat "$MINIK8S_VAGRANT_CACHE/current/driver" 2>/dev/null || echo ?))"
+  echo "=== phases (${MINIK8S_VAGRANT_MASTERS:-1} master(s), ${#nodes[@]} node(s), driver $(cat "$MINIK8S_VAGRANT_CACHE/current/driver" 2>/dev/null || echo ?))"
   printf '  %s\n' "${phases[@]}"
 }
 
@@ -136,20 +150,33 @@ phase provision
 # the nodes' boot cost minutes of the run under emulation). The master first: install.sh
 # prints the join command (and writes it where the Vagrantfile's trigger picks it up for the
 # nodes' provisioner).
-vagrant_ up --no-provision "${nodes[@]}" >"$logs/boot-nodes.log" 2>&1 &
-nodes_boot=$!
+# With --ha the other masters boot then too.
+others=(${joining[@]+"${joining[@]}"} ${nodes[@]+"${nodes[@]}"})
+if [ "${#others[@]}" -gt 0 ]; then
+  vagrant_ up --no-provision "${others[@]}" >"$logs/boot-others.log" 2>&1 &
+  others_boot=$!
+fi
 vagrant_ provision master 2>&1 | tee "$logs/provision-master.log"
 grep -q "master ready" "$logs/provision-master.log" || { echo "vagrant-test.sh: the master's install.sh failed" >&2; exit 1; }
 [ -s .vagrant/minik8s-join ] || { echo "vagrant-test.sh: no join command from the master" >&2; exit 1; }
-echo "join command: $(sed 's/--token [^ ]*/--token <secret>/' .vagrant/minik8s-join)"
-echo "=== master provisioned after $((SECONDS - phase_start)) s; waiting for the nodes' boot"
-nodes_booted=0
-wait "$nodes_boot" && nodes_booted=1
-quiet_progress <"$logs/boot-nodes.log"
-[ "$nodes_booted" = 1 ] || { echo "vagrant-test.sh: the nodes did not boot" >&2; exit 1; }
-echo "=== nodes booted after $((SECONDS - phase_start)) s"
+echo "join command: $(sed -e 's/--token [^ ]*/--token <secret>/' -e 's/--certificate-key [^ ]*/--certificate-key <secret>/' .vagrant/minik8s-join)"
+if [ "${#others[@]}" -gt 0 ]; then
+  echo "=== master provisioned after $((SECONDS - phase_start)) s; waiting for the boot of ${others[*]}"
+  others_booted=0
+  wait "$others_boot" && others_booted=1
+  quiet_progress <"$logs/boot-others.log"
+  [ "$others_booted" = 1 ] || { echo "vagrant-test.sh: ${others[*]} did not boot" >&2; exit 1; }
+  echo "=== ${others[*]} booted after $((SECONDS - phase_start)) s"
+fi
+# One master at a time: `minik8s join --control-plane` adds its etcd member, which counts
+# towards the quorum before it runs; a second one added meanwhile could stall etcd.
+for m in ${joining[@]+"${joining[@]}"}; do
+  vagrant_ provision "$m" 2>&1 | sed -u "s/^/[$m] /" | tee "$logs/provision-$m.log"
+  grep -q "master joined" "$logs/provision-$m.log" || { echo "vagrant-test.sh: $m's install.sh --join failed" >&2; exit 1; }
+  echo "=== $m joined after $((SECONDS - phase_start)) s"
+done
 pids=()
-for n in "${nodes[@]}"; do
+for n in ${nodes[@]+"${nodes[@]}"}; do
   vagrant_ provision "$n" >"$logs/provision-$n.log" 2>&1 &
   pids+=($!)
 done
@@ -178,15 +205,17 @@ rm -f "$kubeconfig.admin"
 echo "kubeconfig: $kubeconfig (context minik8s-vagrant)"
 # Plain ssh with Vagrant's own settings: the tests run many commands on the VMs, and a
 # `vagrant ssh` costs seconds of Ruby start-up each.
-vagrant_ ssh-config master "${nodes[@]}" >.vagrant/ssh-config
-node_objs=()
-for n in "${nodes[@]}"; do node_objs+=("node/$n"); done
-for _ in $(seq 300); do
-  if in_ns env KUBECONFIG="$kubeconfig" kubectl get "${node_objs[@]}" >/dev/null 2>&1; then break; fi
-  sleep 1
-done
-in_ns env KUBECONFIG="$kubeconfig" kubectl wait --for=condition=Ready "${node_objs[@]}" --timeout=300s
-in_ns env KUBECONFIG="$kubeconfig" kubectl get nodes -o wide
+vagrant_ ssh-config master ${joining[@]+"${joining[@]}"} ${nodes[@]+"${nodes[@]}"} >.vagrant/ssh-config
+if [ "${#nodes[@]}" -gt 0 ]; then
+  node_objs=()
+  for n in "${nodes[@]}"; do node_objs+=("node/$n"); done
+  for _ in $(seq 300); do
+    if in_ns env KUBECONFIG="$kubeconfig" kubectl get "${node_objs[@]}" >/dev/null 2>&1; then break; fi
+    sleep 1
+  done
+  in_ns env KUBECONFIG="$kubeconfig" kubectl wait --for=condition=Ready "${node_objs[@]}" --timeout=300s
+  in_ns env KUBECONFIG="$kubeconfig" kubectl get nodes -o wide
+fi
 phase_end ready
 
 phase tests
@@ -200,6 +229,7 @@ tests=(tests/e2e/test_vdata_imp.py
        tests/e2e/test_master_reboot.py)
 if [ "$all" = 1 ]; then tests=(tests/e2e); fi
 if [ "$smoke" = 1 ]; then tests=(tests/e2e/test_vdata_imp.py::test_vdata_imp_nodeport_on_every_node); fi
+if [ "$ha" = 1 ]; then tests=(tests/e2e/test_vm_masters.py); fi
 grace="$(sed -n 's/^NODE_GRACE = \([0-9]*\)/\1/p' Vagrantfile)"
 # Under emulation (TCG) a pod starts several times slower than on the local cluster, which
 # the suite's waits are sized for: they are stretched (tests/e2e/conftest.py TIMEOUT_SCALE).
@@ -208,7 +238,7 @@ scale=1
 if [ "$(cat "$MINIK8S_VAGRANT_CACHE/current/driver" 2>/dev/null)" != kvm ]; then scale=4; fi
 # A test that powers a node off waits for it to boot again under emulation: minutes.
 in_ns env MINIK8S_E2E_KUBECONFIG="$kubeconfig" MINIK8S_E2E_SSH_CONFIG="$REPO/.vagrant/ssh-config" \
-  MINIK8S_E2E_NODE_GRACE="$grace" MINIK8S_E2E_TIMEOUT_SCALE="$scale" \
+  MINIK8S_E2E_NODE_GRACE="$grace" MINIK8S_E2E_TIMEOUT_SCALE="$scale" MINIK8S_E2E_VM_MASTERS="master${joining[*]+ ${joining[*]}}" \
   "$python" -m pytest -q -ra -p no:cacheprovider --timeout 1800 --durations=0 "${tests[@]}" \
   ${pytest_args[@]+"${pytest_args[@]}"}
 phase_end tests

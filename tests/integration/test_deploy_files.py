@@ -125,8 +125,8 @@ def _vagrant_env(tmp_path: pathlib.Path, **extra: str) -> dict[str, str]:
                 VAGRANT_CWD=str(tmp_path), VAGRANT_DEFAULT_PROVIDER="libvirt", **extra)
 
 
-@pytest.mark.parametrize("nodes", ["2", "1"])
-def test_vagrant_validate(tmp_path: pathlib.Path, nodes: str) -> None:
+@pytest.mark.parametrize(("masters", "nodes"), [("1", "2"), ("1", "1"), ("3", "0")])
+def test_vagrant_validate(tmp_path: pathlib.Path, masters: str, nodes: str) -> None:
     """With the libvirt provider (vagrant-libvirt) and a box cache laid out as
     deploy/vagrant/build-box.sh leaves it; in a copy, so nothing lands in the checkout's .vagrant/."""
     vagrant = tool("vagrant")
@@ -142,14 +142,16 @@ def test_vagrant_validate(tmp_path: pathlib.Path, nodes: str) -> None:
         (box / name).write_bytes(b"")
     (box / "driver").write_text("qemu\n")
     (cache / "current").symlink_to(box.name)
-    env = _vagrant_env(tmp_path, MINIK8S_VAGRANT_CACHE=str(cache), MINIK8S_VAGRANT_NODES=nodes)
+    env = _vagrant_env(tmp_path, MINIK8S_VAGRANT_CACHE=str(cache), MINIK8S_VAGRANT_NODES=nodes,
+                       MINIK8S_VAGRANT_MASTERS=masters)
     done = subprocess.run([vagrant, "validate"], capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "validated successfully" in done.stdout
     status = subprocess.run([vagrant, "status"], capture_output=True, text=True, env=env, timeout=180,
                             cwd=tmp_path)
     machines = [line.split()[0] for line in status.stdout.splitlines() if "(libvirt)" in line]
-    assert machines == ["master", *[f"node{i}" for i in range(1, int(nodes) + 1)]], status.stdout
+    assert machines == ["master", *[f"master{i}" for i in range(2, int(masters) + 1)],
+                        *[f"node{i}" for i in range(1, int(nodes) + 1)]], status.stdout
 
 
 def test_box_key_follows_the_recipe_and_the_dependencies(tmp_path: pathlib.Path) -> None:
