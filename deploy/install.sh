@@ -27,6 +27,8 @@
 #   --master-ip IP         the master's address on the cluster network (required);
 #                          with --join: the address of a master that runs already
 #   --port PORT            API server port (default 6443)
+#   --api-timeout SECONDS  master: how long to wait for its API server to answer (default 120;
+#                          an emulated VM on a busy host may need several minutes)
 #   --token ID.SECRET      master: create this bootstrap token (never expires);
 #                          node, master --join: join with it
 #   --ca-cert-hash HASH    node, master --join: sha256:<hex> of the master's CA (printed with
@@ -66,6 +68,7 @@ MINIK8S="$PREFIX/venv/bin/minik8s"
 role=""
 master_ip=""
 port="6443"
+api_timeout="120"
 token=""
 ca_cert_hash=""
 ca_cert=""
@@ -91,6 +94,7 @@ while [ $# -gt 0 ]; do
     --role) role="${2:-}"; shift 2 ;;
     --master-ip) master_ip="${2:-}"; shift 2 ;;
     --port) port="${2:-}"; shift 2 ;;
+    --api-timeout) api_timeout="${2:-}"; shift 2 ;;
     --token) token="${2:-}"; shift 2 ;;
     --ca-cert-hash) ca_cert_hash="${2:-}"; shift 2 ;;
     --ca-cert) ca_cert="${2:-}"; shift 2 ;;
@@ -116,6 +120,7 @@ case "$role" in
   *) die "--role master|node is required" ;;
 esac
 [ -n "$master_ip" ] || die "--master-ip is required"
+[[ "$api_timeout" =~ ^[1-9][0-9]*$ ]] || die "--api-timeout takes a number of seconds, not ${api_timeout@Q}"
 if [ "$role" = node ] && [ "$join" = 1 ]; then
   die "--join is for --role master (a node always joins)"
 fi
@@ -318,16 +323,16 @@ wait_for_api() {
   local url="https://${1:-$master_ip}:${port}/readyz" i
   step "waiting for the API server at $url"
   if [ "$dry_run" = 1 ]; then
-    echo "+ curl -fsS --cacert $CONFIG_DIR/pki/ca.crt $url (until it answers, up to 120 s)"
+    echo "+ curl -fsS --cacert $CONFIG_DIR/pki/ca.crt $url (until it answers, up to $api_timeout s)"
     return
   fi
-  for i in $(seq 120); do
+  for i in $(seq "$api_timeout"); do
     if curl -fsS -o /dev/null --max-time 2 --cacert "$CONFIG_DIR/pki/ca.crt" "$url"; then
       return
     fi
-    [ "$i" = 120 ] || sleep 1
+    [ "$i" = "$api_timeout" ] || sleep 1
   done
-  die "the API server at $url did not answer within 120 s"
+  die "the API server at $url did not answer within $api_timeout s (--api-timeout)"
 }
 
 # root's kubectl talks to the cluster as kubernetes-admin (kubeadm asks the user to copy it).
