@@ -24,9 +24,10 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# How often the node agents (kubelet, proxy, network agent) read the `kubernetes`
-# Endpoints for masters added since they joined (learn_masters).
-NODE_LEARN_MASTERS = 30.0
+# How often the components (node agents, controller managers, schedulers, the API servers'
+# load balancer) read the `kubernetes` Endpoints for masters added since they started
+# (learn_masters).
+LEARN_MASTERS = 30.0
 
 
 def split_servers(server: str | Sequence[str]) -> list[str]:

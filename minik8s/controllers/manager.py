@@ -138,7 +138,7 @@ def connect(config: Config) -> rest.Client:
     Endpoints as the node agents do: a master that joined after this one is a server to
     fail over to, not only the masters its kubeconfig listed when it was written."""
     return rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-controller-manager",
-                        learn_masters=rest.NODE_LEARN_MASTERS)
+                        learn_masters=rest.LEARN_MASTERS)
 
 
 async def serve(config: Config) -> None:

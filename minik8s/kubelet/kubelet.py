@@ -468,8 +468,8 @@ def pod_network(cfg: config_mod.Config) -> cni.PodNetwork:
 def make_client(cfg: config_mod.Config) -> rest.Client:
     if cfg.kubeconfig:
         return rest.from_kubeconfig(cfg.kubeconfig, user_agent=f"minik8s-kubelet/{cfg.node_name}",
-                                    learn_masters=rest.NODE_LEARN_MASTERS)
-    return rest.Client(cfg.server, user_agent=f"minik8s-kubelet/{cfg.node_name}", learn_masters=rest.NODE_LEARN_MASTERS)
+                                    learn_masters=rest.LEARN_MASTERS)
+    return rest.Client(cfg.server, user_agent=f"minik8s-kubelet/{cfg.node_name}", learn_masters=rest.LEARN_MASTERS)
 
 
 async def serve(cfg: config_mod.Config, *, stop: asyncio.Event | None = None,

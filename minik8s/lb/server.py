@@ -38,7 +38,7 @@ class Config:
     connect_timeout: float = 3.0
     down_for: float = 15.0
     health_interval: float = 5.0
-    learn_interval: float = rest.NODE_LEARN_MASTERS
+    learn_interval: float = rest.LEARN_MASTERS
 
 
 def _own(cfg: Config, server: str) -> bool:

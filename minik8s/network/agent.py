@@ -224,8 +224,8 @@ async def cleanup(cfg: Config, run: runner_mod.Runner) -> None:
 def make_client(cfg: Config) -> rest.Client:
     agent = f"minik8s-network-agent/{cfg.node_name}"
     if cfg.kubeconfig:
-        return rest.from_kubeconfig(cfg.kubeconfig, user_agent=agent, learn_masters=rest.NODE_LEARN_MASTERS)
-    return rest.Client(cfg.server, token=cfg.token, user_agent=agent, learn_masters=rest.NODE_LEARN_MASTERS)
+        return rest.from_kubeconfig(cfg.kubeconfig, user_agent=agent, learn_masters=rest.LEARN_MASTERS)
+    return rest.Client(cfg.server, token=cfg.token, user_agent=agent, learn_masters=rest.LEARN_MASTERS)
 
 
 async def serve(cfg: Config, *, run: runner_mod.Runner | None = None, stop: asyncio.Event | None = None) -> None:

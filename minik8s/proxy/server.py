@@ -140,7 +140,7 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with rest.connect(config.server, config.kubeconfig, config.token,
                            user_agent=f"minik8s-proxy/{config.node_name}",
-                           learn_masters=rest.NODE_LEARN_MASTERS) as client:
+                           learn_masters=rest.LEARN_MASTERS) as client:
         factory = informer_mod.InformerFactory(client)
         proxier.register(factory.informer(SERVICES), factory.informer(ENDPOINTS))
         factory.start()

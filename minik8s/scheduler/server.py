@@ -101,7 +101,7 @@ def connect(config: Config) -> rest.Client:
     """The scheduler's client; as the controller manager's, it learns the live masters from
     the `kubernetes` Endpoints, so masters that joined later are failed over to."""
     return rest.connect(config.server, config.kubeconfig, config.token, user_agent="minik8s-scheduler",
-                        learn_masters=rest.NODE_LEARN_MASTERS)
+                        learn_masters=rest.LEARN_MASTERS)
 
 
 async def serve(config: Config) -> None:

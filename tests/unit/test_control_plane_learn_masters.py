@@ -24,7 +24,7 @@ CONNECTS: dict[str, Callable[[str, str], rest.Client]] = {
 async def test_client_learns_masters_with_server_flag(component: str) -> None:
     client = CONNECTS[component]("https://192.0.2.1:6443", "")
     try:
-        assert client.learn_masters == rest.NODE_LEARN_MASTERS > 0
+        assert client.learn_masters == rest.LEARN_MASTERS > 0
     finally:
         await client.close()
 
@@ -36,7 +36,7 @@ async def test_client_learns_masters_with_kubeconfig(component: str, tmp_path: p
                              servers=["https://192.0.2.1:6443", "https://192.0.2.2:6443"])
     client = CONNECTS[component]("https://127.0.0.1:6443", str(path))
     try:
-        assert client.learn_masters == rest.NODE_LEARN_MASTERS > 0
+        assert client.learn_masters == rest.LEARN_MASTERS > 0
         assert client.servers == ["https://192.0.2.1:6443", "https://192.0.2.2:6443"]
     finally:
         await client.close()
