@@ -454,7 +454,9 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
             raise
         assert "KUBE-" not in lab.iptables_save(), "the iptables mode's leftovers are removed"
         table = nft_list(lab)
-        assert "map service-ips" in table and "numgen random mod" not in table  # one endpoint each now
+        # A Service without session affinity is map elements only: no chain of its own.
+        assert "map service-ips" in table and "map cluster-ip-endpoints-tcp" in table
+        assert f"{ns}/web" not in table and "chain spread-1" in table, table
 
         # Connections are counted per endpoint, and /metrics shows them.
         web_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/web")["spec"]["clusterIP"]
@@ -471,6 +473,9 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
         assert before >= 0, metrics(lab, port)
         assert lab.ask(lab.pods[2], "tcp", web_ip, 80, 7) == ["p2"] * 7
         assert count() == before + 7
+        # Through the NodePort too (a counter of its own, summed).
+        assert lab.ask(lab.c, "tcp", lab.node_ip, 30001, 3) == ["p2"] * 3
+        assert count() == before + 10
 
         # A deleted Service's chains and map elements go away in the next sync.
         lab.api("DELETE", f"/api/v1/namespaces/{ns}/services/web")
