@@ -38,10 +38,11 @@ class Nft(Protocol):
     async def apply(self, text: str) -> None:
         """Run `text` as one `nft -f` transaction; NftError if it fails (nothing applied)."""
 
-    async def counters(self) -> dict[Any, tuple[int, int]]:
-        """The table's counters -> (packets, bytes): named counters by name, and the
-        counters of the elements of its maps by (map, key text), e.g.
-        ("cluster-ip-endpoints", "10.96.0.20 . tcp . 80 . 0"). {} when there is no table."""
+    async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
+        """The table's counters -> (packets, bytes): named counters by name (unless not
+        `named`), and the counters of the elements of its endpoints maps by (map, key
+        text), e.g. ("cluster-ip-endpoints-tcp", "10.96.0.20 . 80 . 0"). {} when there is
+        no table."""
 
     async def table_exists(self) -> bool:
         """Whether the proxy's table is in the kernel (cheap: tables only, no chains)."""
@@ -81,7 +82,7 @@ class Real:
             return False
         raise NftError(f"nft list map failed ({rc}): {err.strip()}")
 
-    async def counters(self) -> dict[Any, tuple[int, int]]:
+    async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
         rc, out, err = await self._run("-j", "list", "table", nftables.FAMILY, nftables.TABLE)
         if rc != 0:
             if "No such file or directory" in err:
@@ -208,13 +209,21 @@ class Lib:
             return False
         raise NftError(f"nft list map failed ({rc}): {err.strip()}")
 
-    async def counters(self) -> dict[Any, tuple[int, int]]:
-        rc, out, err = await self._run(f"list table {nftables.FAMILY} {nftables.TABLE}", as_json=True)
-        if rc != 0:
-            if "No such file or directory" in err:
-                return {}
-            raise NftError(f"nft list table failed ({rc}): {err.strip()}")
-        return parse_counters(out)
+    async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
+        # The counted maps (and the named counters, when asked: listing them costs 0.3 s at
+        # 10,000 Services even when there are none) rather than the whole table: 0.7 s
+        # against 1.35 s at 10,000 Services, on the reading thread.
+        t = f"{nftables.FAMILY} {nftables.TABLE}"
+        found: dict[Any, tuple[int, int]] = {}
+        commands = [f"list counters table {t}"] if named else []
+        for command in commands + [f"list map {t} {m}" for m in nftables.COUNTED_MAPS]:
+            rc, out, err = await self._run(command, as_json=True)
+            if rc != 0:
+                if "No such file or directory" in err:
+                    return {}
+                raise NftError(f"nft {command} failed ({rc}): {err.strip()}")
+            found.update(parse_counters(out))
+        return found
 
     def close(self) -> None:
         for as_json, pool in self._pools.items():
@@ -248,7 +257,7 @@ class Fake:
         self.applied.append(text)
         self.table = text != nftables.build_cleanup()
 
-    async def counters(self) -> dict[Any, tuple[int, int]]:
+    async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
         return dict(self.counter_values)
 
     async def table_exists(self) -> bool:

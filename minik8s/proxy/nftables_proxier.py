@@ -174,9 +174,10 @@ class NftablesProxier(proxier.Proxier):
         endpoint in the rules, from the kernel's counters (counters.NftablesCounters)."""
         if self._applied is None or self.nft is None:
             return []
-        values = await self.nft.counters()
+        fragments = list(self._applied.values())
+        values = await self.nft.counters(named=any(f.counters for f in fragments))
         out = []
-        for fragment in list(self._applied.values()):
+        for fragment in fragments:
             for name, spn, endpoint in fragment.counters:
                 packets, nbytes = values.get(name, (0, 0))
                 out.append((spn, endpoint, packets, nbytes))
