@@ -244,6 +244,23 @@ class Fragment:
         return "".join(f"flush chain {FAMILY} {TABLE} {c}\n" for c, _r in self.chains) + self.fill_text
 
     @functools.cached_property
+    def element_items(self) -> dict[str, tuple[str, ...]]:
+        """map -> its elements as `add element` writes them ("key : value", or "key")."""
+        out: dict[str, list[str]] = {}
+        for name, key, value in self.elements:
+            out.setdefault(name, []).append(f"{key} : {value}" if value else key)
+        return {name: tuple(items) for name, items in out.items()}
+
+    @functools.cached_property
+    def element_text(self) -> dict[str, str]:
+        return {name: ", ".join(items) for name, items in self.element_items.items()}
+
+    @functools.cached_property
+    def slot_order(self) -> tuple[servicemap.Endpoint, ...]:
+        """The endpoints in slot order (a Service port without affinity)."""
+        return tuple(ep for _counted, _spn, ep in self.tallies)
+
+    @functools.cached_property
     def chain_names(self) -> frozenset[str]:
         return frozenset(c for c, _r in self.chains)
 
@@ -499,12 +516,12 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
     head = "\n".join(out) + "\n"
     parts = [head]
     names = sorted(new)
-    for spn in names:
-        parts.append(new[spn].declare_text)
-    spreads = {n for spn in names for n in new[spn].spreads}
+    frags = [new[spn] for spn in names]  # (ServicePortName hashes are not cached: look up once)
+    for f in frags:
+        parts.append(f.declare_text)
+    spreads = {n for f in frags for n in f.spreads}
     declares: list[str] = build_spreads(spreads, config, flush=old is not None)
-    for spn in names:
-        f = new[spn]
+    for spn, f in zip(names, frags):
         before = old.get(spn) if old is not None else None
         if before is f:
             continue
@@ -515,16 +532,19 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
                      for aset, timeout in f.affinity_sets if kept_sets.get(aset) != timeout]
     declares += _shared_rules(config, nodeport_addresses)
     parts.append("\n".join(declares) + "\n")
-    for spn in names:
-        parts.append(new[spn].flush_fill_text if old is not None else new[spn].fill_text)
+    for f in frags:
+        if f.chains:
+            parts.append(f.flush_fill_text if old is not None else f.fill_text)
     tail: list[str] = []
-    by_map: dict[str, dict[str, str]] = {name: {} for name in MAPS}
-    for spn in names:
-        for m, key, value in new[spn].elements:
-            by_map[m][key] = value
     for name in MAPS:
         tail.append(_flush(name))
-        tail += _elements(name, by_map[name])
+        if name in SETS:
+            # Several Services may share one (an endpoint address).
+            text = ", ".join(dict.fromkeys(item for f in frags for item in f.element_items.get(name, ())))
+        else:
+            text = ", ".join(f.element_text[name] for f in frags if name in f.element_text)
+        if text:
+            tail.append(f"add element {t} {name} {{ {text} }}")
     if old is not None:
         gone_chains: set[str] = set()
         gone_counters: set[str] = set()

@@ -86,6 +86,9 @@ class NftablesProxier(proxier.Proxier):
         self._applied: dict[servicemap.ServicePortName, nftables.Fragment] | None = None
         self._by_key: dict[tuple[str, str], set[servicemap.ServicePortName]] = {}  # (ns, name) -> its ports
         self._spreads: set[int] = set()  # the spread chains in the table (endpoint counts)
+        # The port and endpoints (as the state gives them) each applied fragment was made from.
+        self._sources: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort,
+                                                              tuple[servicemap.Endpoint, ...]]] = {}
         self._need_full = True
         self._udp = proxier.StaleUdp(conntrack)
         self.partial_syncs = 0
@@ -101,8 +104,13 @@ class NftablesProxier(proxier.Proxier):
         for sp in ports:
             eps = tuple(endpoints.get(sp.name, ()))
             before = applied.get(sp.name)
+            source = self._sources.get(sp.name)
+            if before is not None and source is not None and source[0] == sp and source[1] == eps:
+                out[sp.name] = before  # unchanged: a full sync at 10,000 Services is mostly this
+                continue
+            self._sources[sp.name] = (sp, eps)
             if before is not None and before.tallies:
-                eps = stable_slots(tuple(ep for _c, _spn, ep in before.tallies), eps)
+                eps = stable_slots(before.slot_order, eps)
             out[sp.name] = nftables.fragment(sp, eps, self.config)
         return out
 
@@ -148,6 +156,7 @@ class NftablesProxier(proxier.Proxier):
         if full:
             self._spreads = {n for f in new.values() for n in f.spreads}
             self._applied = new
+            self._sources = {spn: src for spn, src in self._sources.items() if spn in new}
             self._by_key = {}
             for spn in new:
                 self._by_key.setdefault((spn.namespace, spn.name), set()).add(spn)
@@ -158,6 +167,8 @@ class NftablesProxier(proxier.Proxier):
             assert self._applied is not None
             for spn in before:
                 self._applied.pop(spn, None)
+                if spn not in new:
+                    self._sources.pop(spn, None)
                 self._by_key.get((spn.namespace, spn.name), set()).discard(spn)
             self._applied.update(new)
             for spn in new:
