@@ -265,11 +265,13 @@ def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: i
             "addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
 
 
-def make_proxier(mode: str, prefix: list[str]) -> tuple[proxier_mod.Proxier, Any]:
+def make_proxier(mode: str, prefix: list[str], netns: str) -> tuple[proxier_mod.Proxier, Any]:
     ipt = iptables.Real(command_prefix=prefix)
     if mode == "iptables":
         return iptables_proxier.IptablesProxier(ipt, iptables.FakeConntrack(), rules.Config()), ipt
-    nft = nft_mod.Real(command_prefix=prefix)
+    # As the proxy itself: libnftables in-process (in that namespace) when it loads.
+    nft: nft_mod.Lib | nft_mod.Real = nft_mod.Lib(netns=netns) if nft_mod.Lib.available() \
+        else nft_mod.Real(command_prefix=prefix)
     return nftables_proxier.NftablesProxier(ipt, nft, iptables.FakeConntrack(), rules.Config()), nft
 
 
@@ -278,15 +280,22 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def apply_cpu() -> float:
+    """CPU of the appliers: child processes (iptables-restore, nft) and, for libnftables
+    in-process, this process (its nft thread; the event loop only waits meanwhile)."""
+    return children_cpu() + time.process_time()
+
+
 async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *, loaded: bool
                     ) -> dict[str, list[float]]:
     """Full and incremental sync of one mode at `services` Services, in a namespace of its own."""
     ns_name = f"{netlab.NS_PREFIX}{os.getpid() % 100000}-sync"
     netlab.sh("ip", "netns", "add", ns_name)
     burners: list[subprocess.Popen[bytes]] = []
+    applier: Any = None
     try:
         prefix = ["nsenter", f"--net=/run/netns/{ns_name}"]
-        proxier, applier = make_proxier(mode, prefix)
+        proxier, applier = make_proxier(mode, prefix, f"/run/netns/{ns_name}")
         fill(proxier, services, per_service)
         result: dict[str, list[float]] = {"build": [], "apply": [], "apply_cpu": [], "sync": [], "incremental": []}
         await proxier.sync_proxy_rules(periodic=True)  # the first creates the chains / the table
@@ -302,16 +311,17 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
                 text = rules.build_rules(ports, eps, (), rules.Config(), proxier._chains or ())  # noqa: SLF001
             else:
                 assert isinstance(proxier, nftables_proxier.NftablesProxier)
-                frags = {sp.name: nftables.fragment(sp, tuple(eps.get(sp.name, ())), rules.Config()) for sp in ports}
-                text = nftables.build_full_fragments(frags, rules.Config(), (), proxier._applied)  # noqa: SLF001
+                frags = proxier._fragments(ports, eps)  # noqa: SLF001
+                text = nftables.build_full_fragments(frags, rules.Config(), (), proxier._applied,  # noqa: SLF001
+                                                     spreads_present=proxier._spreads)  # noqa: SLF001
             result["build"].append(time.perf_counter() - t)
-            t, cpu = time.perf_counter(), children_cpu()
+            t, cpu = time.perf_counter(), apply_cpu()
             if isinstance(applier, iptables.Real):
                 await applier.restore(text)
             else:
                 await applier.apply(text)
             result["apply"].append(time.perf_counter() - t)
-            result["apply_cpu"].append(children_cpu() - cpu)
+            result["apply_cpu"].append(apply_cpu() - cpu)
             t = time.perf_counter()
             if isinstance(proxier, nftables_proxier.NftablesProxier):
                 # A full rewrite is due once an hour (kube-proxy's FullSyncPeriod); force it.
@@ -341,6 +351,8 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
         for b in burners:
             b.kill()
             b.wait()
+        if isinstance(applier, nft_mod.Lib):
+            applier.close()
         netlab.sh("ip", "netns", "del", ns_name, check=False)
 
 

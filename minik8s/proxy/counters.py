@@ -15,11 +15,13 @@ up the nodes' counts and turns them into rates (docs/autoscaling.md).
   `IptablesCounters.around_restore`: the counts of the chains about to be rewritten are
   read just before and banked, and a failed restore unbanks them. A drop nobody announced
   (someone flushed the chains) is treated as Prometheus treats a counter reset.
-- **nftables**: a named counter per endpoint (`counter name` in the endpoint chain's DNAT
-  rule), which outlives rule changes: syncs keep the counters of endpoints that stay.
-  `NftablesCounters` reads them (`nft -j list counters`); the table being rebuilt from
-  scratch (a proxy restart, or the rebuild after a failed transaction) zeroes them, which
-  it treats as a counter reset, keeping what was counted.
+- **nftables**: the counters of the endpoint's elements in the endpoints maps (cluster IP
+  and nodePort, summed; a named counter in the endpoint chain for ClientIP-affinity
+  Services), which incremental syncs leave alone for endpoints that keep their slot.
+  `NftablesCounters` reads them (`list table`, JSON); an element written again (its
+  endpoint moved to another slot, the hourly full sync, a proxy restart, the rebuild
+  after a failed transaction) starts from zero, which it treats as a counter reset,
+  keeping what was counted.
 
 Counts are cumulative for the life of the proxy process and never go down while it
 runs; a restarted proxy starts from zero, which a rate computation sees as a counter

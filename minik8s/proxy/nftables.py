@@ -1,31 +1,41 @@
 """The nftables mode's ruleset, built as `nft -f` text (pure functions, as rules.py).
 
-The shape is kube-proxy's nftables proxier (pkg/proxy/nftables): one table of our
-own, `ip minik8s-proxy`, so nothing of anybody else's is ever touched, and
-dispatch through verdict maps instead of a linear walk of rules:
+The shape is kube-proxy's nftables proxier (pkg/proxy/nftables) turned into data:
+one table of our own, `ip minik8s-proxy`, so nothing of anybody else's is ever
+touched, dispatch through verdict maps, and a Service port (without session
+affinity) is map elements only, no chain or rule of its own:
 
   nat-prerouting, nat-output (hook dstnat) -> services:
       ip daddr . meta l4proto . th dport vmap @service-ips        (cluster IPs)
       fib daddr type local meta l4proto . th dport vmap @service-nodeports
-  service-<hash>-<ns>/<name>/<proto>/<port>:
+      -> goto spread-<n> / nodeport-spread-<n>, n = the port's number of endpoints
+  spread-<n> (one per endpoint count in use, shared by every Service port with n):
       marks traffic from outside the cluster CIDR for masquerade, then
-      spreads new connections evenly over its n endpoints: up to MAX_RULE_SPREAD
-      endpoints a rule each (numgen random mod n-i 0 goto endpoint-...),
-      beyond that one numgen random mod n vmap { 0 : goto endpoint-..., ... }
-  external-<hash>-...: a nodePort's entry: mark for masquerade, goto service-...
-  endpoint-<hash>-...__<ip>/<port>:
-      marks hairpin traffic, counts the connection (a named counter per endpoint,
-      read by the proxy's /metrics), DNATs to the endpoint
-  nat-postrouting (hook srcnat) -> masquerading: masquerade what carries the mark
+      meta l4proto tcp dnat ip to ip daddr . th dport . numgen random mod n
+          map @cluster-ip-endpoints-tcp                          (the same for udp)
+      the map: (cluster IP . port . slot 0..n-1) -> endpoint address . port, each
+      element with a counter (the connections sent to that endpoint, for /metrics)
+  nodeport-spread-<n>: marks for masquerade, dnat by (nodePort . slot) through
+      @nodeport-endpoints-tcp/udp
+  nat-postrouting (hook srcnat) -> masquerading: marks hairpin traffic (an endpoint
+      DNATed to itself: ip saddr . ip daddr in @hairpin), masquerades what carries the mark
   filter-input/forward/output (priority -110, before DNAT) -> *-endpoints-check:
       reject new connections to Service ports without ready endpoints, looked up
       in the no-endpoint-services / no-endpoint-nodeports verdict maps
 
-A lookup is one hash-map probe whatever the number of Services, and each sync
-is one `nft -f` transaction (atomic). A full sync writes every chain and map
-element; an incremental one (`build_update`) only what changed: the chains of
-changed Service ports and the map elements whose verdict changed, so following
-one endpoint change at 1,000 Services costs a handful of commands.
+Service ports with ClientIP affinity keep kube-proxy's chains: service-<hash>-...
+(affinity sets, then endpoint i of n by numgen), endpoint-<hash>-... (hairpin mark,
+a named counter, DNAT), external-<hash>-... for a nodePort.
+
+Why data: nft 1.0.6 spends ~30 us evaluating each rule of a transaction, and any
+transaction that adds a rule first reads every chain, set and counter of the table.
+Elements cost a fraction of a rule, and moving an endpoint is a transaction of a
+few element commands that reads nothing (docs/benchmarks.md, "Proxy").
+
+A lookup is a hash-map probe whatever the number of Services, and each sync is one
+`nft -f` transaction (atomic). A full sync writes every chain and map element; an
+incremental one (`build_update`) only what changed: map elements, and the chains
+of changed affinity Service ports.
 """
 from __future__ import annotations
 
@@ -56,12 +66,44 @@ SERVICE_IPS = "service-ips"
 SERVICE_NODEPORTS = "service-nodeports"
 NO_ENDPOINT_SERVICES = "no-endpoint-services"
 NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"
+HAIRPIN = "hairpin"
+PROTOCOLS = tuple(p.lower() for p in servicemap.SUPPORTED_PROTOCOLS)
+
+
+def cluster_ip_endpoints(proto: str) -> str:
+    return f"cluster-ip-endpoints-{proto}"
+
+
+def nodeport_endpoints(proto: str) -> str:
+    return f"nodeport-endpoints-{proto}"
+
+
+# The slot (endpoint i of n) is `numgen random mod n`: typeof needs an expression of its
+# type (32-bit integer), the modulus written here is only what `nft list` prints. A map
+# per protocol, because nft 1.0.6 cannot read back a map whose typeof value is
+# `ip daddr . th dport` ("conflicting protocols", so no rule could be added next to it
+# later); with `tcp dport` a rule looking it up matches TCP only (nft adds the check).
+_SLOT = "numgen random mod 2"
+# Element holders: name -> what goes inside `add map/set ... { }`.
 MAPS = {
-    SERVICE_IPS: "ipv4_addr . inet_proto . inet_service : verdict",
-    SERVICE_NODEPORTS: "inet_proto . inet_service : verdict",
-    NO_ENDPOINT_SERVICES: "ipv4_addr . inet_proto . inet_service : verdict",
-    NO_ENDPOINT_NODEPORTS: "inet_proto . inet_service : verdict",
+    SERVICE_IPS: "type ipv4_addr . inet_proto . inet_service : verdict",
+    SERVICE_NODEPORTS: "type inet_proto . inet_service : verdict",
+    NO_ENDPOINT_SERVICES: "type ipv4_addr . inet_proto . inet_service : verdict",
+    NO_ENDPOINT_NODEPORTS: "type inet_proto . inet_service : verdict",
+    # (cluster IP . port . slot) -> endpoint address . port, each element with a
+    # counter: the connections DNATed to it. The same by nodePort.
+    **{cluster_ip_endpoints(p): f"typeof ip daddr . th dport . {_SLOT} : ip daddr . {p} dport ; counter"
+       for p in PROTOCOLS},
+    **{nodeport_endpoints(p): f"typeof th dport . {_SLOT} : ip daddr . {p} dport ; counter" for p in PROTOCOLS},
+    # (endpoint address . the same): traffic from an endpoint DNATed back to itself.
+    HAIRPIN: "type ipv4_addr . ipv4_addr",
 }
+SETS = frozenset({HAIRPIN})
+COUNTED_MAPS = tuple(f(p) for f in (cluster_ip_endpoints, nodeport_endpoints) for p in PROTOCOLS)
+# Elements never deleted by an incremental sync (several Services may share one; an
+# element too many only masquerades a pod's connection to itself through a DNAT, which
+# needs it anyway); a full sync drops the unused ones.
+ADD_ONLY = frozenset({HAIRPIN})
 
 # Base chains: (name, type, hook, priority, rules). Filter chains run before DNAT
 # (-110 < dstnat -100), so they still see the cluster IP.
@@ -75,6 +117,8 @@ BASE_CHAINS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("filter-output", "filter", "output", "-110", (f"ct state new jump {SERVICE_ENDPOINTS_CHECK}",)),
 )
 
+SPREAD_PREFIX = "spread-"
+NODEPORT_SPREAD_PREFIX = "nodeport-spread-"
 SERVICE_PREFIX = "service-"
 EXTERNAL_PREFIX = "external-"
 ENDPOINT_PREFIX = "endpoint-"
@@ -109,6 +153,45 @@ def affinity_set(spn: servicemap.ServicePortName, ep: servicemap.Endpoint) -> st
     return AFFINITY_PREFIX + endpoint_chain(spn, ep)[len(ENDPOINT_PREFIX):]
 
 
+def spread_chain(n: int) -> str:
+    return f"{SPREAD_PREFIX}{n}"
+
+
+def nodeport_spread_chain(n: int) -> str:
+    return f"{NODEPORT_SPREAD_PREFIX}{n}"
+
+
+def spread_chains(n: int, config: rules.Config) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The two chains every Service port with n endpoints (and no affinity) goes to: mark
+    for masquerade as the Service chain would, then DNAT to the endpoint in slot
+    `numgen random mod n` of the port's elements. Shared: a Service is data only."""
+    masq: tuple[str, ...] = ()
+    if config.masquerade_all:
+        masq = (f"jump {MARK_FOR_MASQUERADE}",)
+    elif config.cluster_cidr:
+        masq = (f"ip saddr != {config.cluster_cidr} jump {MARK_FOR_MASQUERADE}",)
+    return (
+        (spread_chain(n), masq + tuple(
+            f"meta l4proto {p} dnat ip to ip daddr . th dport . numgen random mod {n} map @{cluster_ip_endpoints(p)}"
+            for p in PROTOCOLS)),
+        (nodeport_spread_chain(n), (f"jump {MARK_FOR_MASQUERADE}",) + tuple(
+            f"meta l4proto {p} dnat ip to th dport . numgen random mod {n} map @{nodeport_endpoints(p)}" for p in PROTOCOLS)),
+    )
+
+
+def build_spreads(ns: Iterable[int], config: rules.Config, *, flush: bool = False) -> list[str]:
+    """Declare (and fill) the spread chains for these endpoint counts."""
+    t = f"{FAMILY} {TABLE}"
+    out: list[str] = []
+    for n in sorted(ns):
+        for name, chain_rules in spread_chains(n, config):
+            out.append(f"add chain {t} {name}")
+            if flush:
+                out.append(f"flush chain {t} {name}")
+            out += [f"add rule {t} {name} {r}" for r in chain_rules]
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class Ruleset:
     """Everything the table holds besides its fixed skeleton, in comparable form."""
@@ -124,6 +207,8 @@ class Ruleset:
     # which Service (namespace, name, port, protocol, endpoint) each counter counts, for /metrics
     counter_owner: Mapping[str, tuple[servicemap.ServicePortName, servicemap.Endpoint]] = dataclasses.field(
         default_factory=dict, compare=False)
+    # endpoint counts whose spread chains the Service ports use
+    spreads: frozenset[int] = frozenset()
 
 
 def _quote(name: str) -> str:
@@ -137,9 +222,12 @@ class Fragment:
     endpoints and the config: cached, so a sync recomputes only changed ones)."""
 
     chains: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    elements: tuple[tuple[str, str, str], ...] = ()  # (map, key, verdict)
+    elements: tuple[tuple[str, str, str], ...] = ()  # (map, key, verdict or value; "" in a set)
     counters: tuple[tuple[str, servicemap.ServicePortName, servicemap.Endpoint], ...] = ()  # (name, port, endpoint)
     affinity_sets: tuple[tuple[str, int], ...] = ()
+    spreads: tuple[int, ...] = ()  # the spread chains its elements jump to
+    # (the (map, key) elements counting its connections, port, endpoint)
+    tallies: tuple[tuple[tuple[tuple[str, str], ...], servicemap.ServicePortName, servicemap.Endpoint], ...] = ()
 
     # The fragment's lines, rendered once (the fragment is cached): a full sync at
     # 10,000 Services is then mostly joining strings.
@@ -154,6 +242,23 @@ class Fragment:
     @functools.cached_property
     def flush_fill_text(self) -> str:
         return "".join(f"flush chain {FAMILY} {TABLE} {c}\n" for c, _r in self.chains) + self.fill_text
+
+    @functools.cached_property
+    def element_items(self) -> dict[str, tuple[str, ...]]:
+        """map -> its elements as `add element` writes them ("key : value", or "key")."""
+        out: dict[str, list[str]] = {}
+        for name, key, value in self.elements:
+            out.setdefault(name, []).append(f"{key} : {value}" if value else key)
+        return {name: tuple(items) for name, items in out.items()}
+
+    @functools.cached_property
+    def element_text(self) -> dict[str, str]:
+        return {name: ", ".join(items) for name, items in self.element_items.items()}
+
+    @functools.cached_property
+    def slot_order(self) -> tuple[servicemap.Endpoint, ...]:
+        """The endpoints in slot order (a Service port without affinity)."""
+        return tuple(ep for _counted, _spn, ep in self.tallies)
 
     @functools.cached_property
     def chain_names(self) -> frozenset[str]:
@@ -174,6 +279,8 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
         if np_key:
             elements.append((NO_ENDPOINT_NODEPORTS, np_key, f"goto {REJECT_CHAIN}"))
         return Fragment(elements=tuple(elements))
+    if not sp.affinity_timeout:
+        return _data_fragment(sp, eps, ip_key, np_key)
     svc = service_chain(sp.name)
     chains: list[tuple[str, tuple[str, ...]]] = []
     elements = [(SERVICE_IPS, ip_key, f"goto {_quote(svc)}")]
@@ -221,13 +328,37 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
     return Fragment(tuple(chains), tuple(elements), tuple(counters), tuple(affinity))
 
 
+def _data_fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], ip_key: str,
+                   np_key: str) -> Fragment:
+    """A Service port without session affinity is map elements only: its cluster IP
+    (and nodePort) go to the shared spread chains for its number of endpoints, which
+    DNAT to the endpoint in slot `numgen random mod n` of its elements here."""
+    n = len(eps)
+    proto = sp.protocol.lower()
+    elements = [(SERVICE_IPS, ip_key, f"goto {spread_chain(n)}")]
+    if np_key:
+        elements.append((SERVICE_NODEPORTS, np_key, f"goto {nodeport_spread_chain(n)}"))
+    tallies = []
+    for i, ep in enumerate(eps):
+        target = f"{ep.ip} . {ep.port}"
+        counted = [(cluster_ip_endpoints(proto), f"{sp.cluster_ip} . {sp.port} . {i}")]
+        if np_key:
+            counted.append((nodeport_endpoints(proto), f"{sp.node_port} . {i}"))
+        elements += [(name, key, target) for name, key in counted]
+        elements.append((HAIRPIN, f"{ep.ip} . {ep.ip}", ""))
+        tallies.append((tuple(counted), sp.name, ep))
+    return Fragment(elements=tuple(elements), spreads=(n,), tallies=tuple(tallies))
+
+
 def ruleset(fragments: Iterable[Fragment]) -> Ruleset:
     chains: dict[str, tuple[str, ...]] = {}
     elements: dict[str, dict[str, str]] = {m: {} for m in MAPS}
     counters: set[str] = set()
     owners: dict[str, tuple[servicemap.ServicePortName, servicemap.Endpoint]] = {}
     affinity: dict[str, int] = {}
+    spreads: set[int] = set()
     for f in fragments:
+        spreads.update(f.spreads)
         chains.update(f.chains)
         for name, key, verdict in f.elements:
             elements[name][key] = verdict
@@ -235,7 +366,7 @@ def ruleset(fragments: Iterable[Fragment]) -> Ruleset:
             counters.add(counter)
             owners[counter] = (spn, ep)
         affinity.update(f.affinity_sets)
-    return Ruleset(chains, elements, frozenset(counters), affinity, owners)
+    return Ruleset(chains, elements, frozenset(counters), affinity, owners, frozenset(spreads))
 
 
 def desired(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
@@ -254,8 +385,8 @@ def _skeleton(config: rules.Config, nodeport_addresses: Sequence[str]) -> list[s
     for name in (SERVICES, MASQUERADING, MARK_FOR_MASQUERADE, SERVICE_ENDPOINTS_CHECK, NODEPORT_ENDPOINTS_CHECK,
                  REJECT_CHAIN):
         out.append(f"add chain {t} {name}")
-    for name, type_ in MAPS.items():
-        out.append(f"add map {t} {name} {{ type {type_} ; }}")
+    for name, spec in MAPS.items():
+        out.append(f"add {'set' if name in SETS else 'map'} {t} {name} {{ {spec} ; }}")
     return out
 
 
@@ -270,7 +401,8 @@ def _shared_rules(config: rules.Config, nodeport_addresses: Sequence[str]) -> li
     fixed.update({
         SERVICES: (f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}",
                    f"{local} meta l4proto . th dport vmap @{SERVICE_NODEPORTS}"),
-        MASQUERADING: (f"meta mark & {mark} == 0 return",
+        MASQUERADING: (f"ct status dnat ip saddr . ip daddr @{HAIRPIN} jump {MARK_FOR_MASQUERADE}",  # hairpin
+                       f"meta mark & {mark} == 0 return",
                        # Clear it so a packet re-routed (e.g. into a tunnel) is not masqueraded twice.
                        f"meta mark set meta mark ^ {mark}",
                        "masquerade fully-random"),
@@ -292,8 +424,12 @@ def _elements(name: str, items: Mapping[str, str], verb: str = "add") -> list[st
     t = f"{FAMILY} {TABLE}"
     if verb == "delete":
         return [f"delete element {t} {name} {{ {', '.join(items)} }}"]
-    body = ", ".join(f"{k} : {v}" for k, v in items.items())
+    body = ", ".join(f"{k} : {v}" if v else k for k, v in items.items())
     return [f"add element {t} {name} {{ {body} }}"]
+
+
+def _flush(name: str) -> str:
+    return f"flush {'set' if name in SETS else 'map'} {FAMILY} {TABLE} {name}"
 
 
 def _write_chains(chains: Mapping[str, tuple[str, ...]], names: Iterable[str], *, flush: bool) -> list[str]:
@@ -327,11 +463,13 @@ def _remove(old: Ruleset, chains: Sequence[str], counters: Iterable[str], sets: 
 
 
 def build_full(new: Ruleset, config: rules.Config, nodeport_addresses: Sequence[str] = (),
-               old: Ruleset | None = None, *, recreate: bool = False) -> str:
+               old: Ruleset | None = None, *, recreate: bool = False,
+               spreads_present: Iterable[int] | None = None) -> str:
     """Everything, in one transaction. `recreate` (the first sync of a process) deletes
     whatever table a previous run left and builds it anew, atomically: traffic keeps
     flowing through the old rules until the new ones are in. Otherwise `old` (what the
-    last sync wrote) says what to delete; named counters of kept endpoints keep counting."""
+    last sync wrote) says what to delete; named counters of kept endpoints keep counting.
+    `spreads_present`: the spread chains in the table (default: those `old` uses)."""
     t = f"{FAMILY} {TABLE}"
     out: list[str] = []
     if recreate:
@@ -344,21 +482,29 @@ def build_full(new: Ruleset, config: rules.Config, nodeport_addresses: Sequence[
     out += _declare(new, names, sorted(new.counters - keep_counters),
                     sorted(s for s in new.affinity_sets if s not in keep_sets or
                            (old is not None and old.affinity_sets.get(s) != new.affinity_sets[s])))
+    out += build_spreads(new.spreads, config, flush=old is not None)
     out += _shared_rules(config, nodeport_addresses)
     out += _write_chains(new.chains, names, flush=old is not None)
     for name in MAPS:
-        out.append(f"flush map {t} {name}")
+        out.append(_flush(name))
         out += _elements(name, new.elements.get(name, {}))
     if old is not None:
+        present = set(old.spreads if spreads_present is None else spreads_present)
         out += _remove(old, sorted(set(old.chains) - set(new.chains)), sorted(old.counters - new.counters),
                        sorted(set(old.affinity_sets) - set(new.affinity_sets)))
+        out += _remove_spreads(present - new.spreads)
     return "\n".join(out) + "\n"
+
+
+def _remove_spreads(ns: Iterable[int]) -> list[str]:
+    t = f"{FAMILY} {TABLE}"
+    return [f"delete chain {t} {name}" for n in sorted(ns) for name in (spread_chain(n), nodeport_spread_chain(n))]
 
 
 def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], config: rules.Config,
                          nodeport_addresses: Sequence[str] = (),
                          old: Mapping[servicemap.ServicePortName, Fragment] | None = None, *,
-                         recreate: bool = False) -> str:
+                         recreate: bool = False, spreads_present: Iterable[int] | None = None) -> str:
     """`build_full` from the Service ports' cached fragments: the same transaction, built
     by joining their pre-rendered lines (the proxier's full sync)."""
     t = f"{FAMILY} {TABLE}"
@@ -370,11 +516,12 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
     head = "\n".join(out) + "\n"
     parts = [head]
     names = sorted(new)
-    for spn in names:
-        parts.append(new[spn].declare_text)
-    declares: list[str] = []
-    for spn in names:
-        f = new[spn]
+    frags = [new[spn] for spn in names]  # (ServicePortName hashes are not cached: look up once)
+    for f in frags:
+        parts.append(f.declare_text)
+    spreads = {n for f in frags for n in f.spreads}
+    declares: list[str] = build_spreads(spreads, config, flush=old is not None)
+    for spn, f in zip(names, frags):
         before = old.get(spn) if old is not None else None
         if before is f:
             continue
@@ -385,14 +532,19 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
                      for aset, timeout in f.affinity_sets if kept_sets.get(aset) != timeout]
     declares += _shared_rules(config, nodeport_addresses)
     parts.append("\n".join(declares) + "\n")
-    for spn in names:
-        parts.append(new[spn].flush_fill_text if old is not None else new[spn].fill_text)
+    for f in frags:
+        if f.chains:
+            parts.append(f.flush_fill_text if old is not None else f.fill_text)
     tail: list[str] = []
     for name in MAPS:
-        tail.append(f"flush map {t} {name}")
-        items = [f"{key} : {verdict}" for spn in names for m, key, verdict in new[spn].elements if m == name]
-        if items:
-            tail.append(f"add element {t} {name} {{ {', '.join(items)} }}")
+        tail.append(_flush(name))
+        if name in SETS:
+            # Several Services may share one (an endpoint address).
+            text = ", ".join(dict.fromkeys(item for f in frags for item in f.element_items.get(name, ())))
+        else:
+            text = ", ".join(f.element_text[name] for f in frags if name in f.element_text)
+        if text:
+            tail.append(f"add element {t} {name} {{ {text} }}")
     if old is not None:
         gone_chains: set[str] = set()
         gone_counters: set[str] = set()
@@ -406,23 +558,34 @@ def build_full_fragments(new: Mapping[servicemap.ServicePortName, Fragment], con
             gone_sets |= {a for a, _t in was.affinity_sets} - {a for a, _t in (now.affinity_sets if now else ())}
         tail += _remove(Ruleset({}, {}, frozenset(), {}), sorted(gone_chains), sorted(gone_counters),
                         sorted(gone_sets))
+        present = set(spreads_present) if spreads_present is not None else \
+            {n for f in old.values() for n in f.spreads}
+        tail += _remove_spreads(present - spreads)
     parts.append("\n".join(tail) + "\n")
     return "".join(parts)
 
 
-def build_update(old: Ruleset, new: Ruleset) -> str:
+def build_update(old: Ruleset, new: Ruleset, config: rules.Config | None = None,
+                 spreads_present: Iterable[int] | None = None) -> str:
     """Only what changed since `old` was written: new chains, rewritten chains, map
-    elements added, changed or removed, leftovers deleted. "" when nothing did."""
+    elements added, changed or removed, leftovers deleted. "" when nothing did.
+    Spread chains missing from `spreads_present` (default: those `old` uses) are added;
+    unused ones are left for the next full sync."""
+    present = set(old.spreads if spreads_present is None else spreads_present)
     added = sorted(set(new.chains) - set(old.chains))
     changed = sorted(c for c in set(new.chains) & set(old.chains) if new.chains[c] != old.chains[c])
     removed = sorted(set(old.chains) - set(new.chains))
     new_sets = sorted(s for s in new.affinity_sets if s not in old.affinity_sets)
     out = _declare(new, added, sorted(new.counters - old.counters), new_sets)
+    missing = new.spreads - present
+    if missing and config is None:
+        raise ValueError("build_update: new spread chains need the config")
+    out += build_spreads(missing, config) if config is not None else []
     out += _write_chains(new.chains, added, flush=False)
     out += _write_chains(new.chains, changed, flush=True)
     for name in MAPS:
         before, after = old.elements.get(name, {}), new.elements.get(name, {})
-        gone = {k: v for k, v in before.items() if after.get(k) != v}
+        gone = {} if name in ADD_ONLY else {k: v for k, v in before.items() if after.get(k) != v}
         fresh = {k: v for k, v in after.items() if before.get(k) != v}
         out += _elements(name, gone, "delete")
         out += _elements(name, fresh)

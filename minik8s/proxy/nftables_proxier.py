@@ -10,19 +10,23 @@ Each sync computes the per-Service part of the ruleset from the in-memory state
    chain and map element, repairing anything changed by hand;
  - every other sync looks only at the Services and Endpoints whose objects
    changed since the last one (the state's change tracking) and writes the
-   difference for them: their chains and map elements. A change to one Service
-   costs the same at 10 or 10,000 Services. The other periodic syncs
-   (`--sync-period`) check only that the table is still there (someone's
-   `nft flush ruleset`): a full rewrite costs nft about 0.4 s of CPU per 1,000
-   Services (docs/benchmarks.md), too much to spend every 30 s for nothing.
+   difference for them: their map elements (and chains, for affinity Services),
+   plus the spread chains of an endpoint count no Service had before. A change
+   to one Service costs the same at 10 or 10,000 Services. The other periodic
+   syncs (`--sync-period`) check only that the table is still there (someone's
+   `nft flush ruleset`).
 
 Each Service port's part of the table is a cached pure function of the port,
-its endpoints and the config (`nftables.fragment`).
+its endpoints in slot order and the config (`nftables.fragment`); endpoints keep
+their slots from one sync to the next (`stable_slots`).
 
-Connections are counted per endpoint by named counters in the kernel (one per
-endpoint chain, so they survive the other Services' updates and the periodic
-resync); `endpoint_counts` reads them for counters.NftablesCounters, which the
-proxy's /metrics serves.
+Connections are counted per endpoint in the kernel: by the counters of the
+endpoint's map elements (cluster IP and nodePort, summed), or for affinity
+Services by a named counter in its endpoint chain; `endpoint_counts` reads them
+for counters.NftablesCounters, which the proxy's /metrics serves. An element's
+counter starts again from zero when the element is rewritten (its endpoint moved
+to another slot, a full sync, a restart); NftablesCounters keeps the served
+count from going down.
 """
 from __future__ import annotations
 
@@ -43,6 +47,27 @@ log = logging.getLogger(__name__)
 FULL_SYNC_PERIOD = 3600.0
 
 
+def stable_slots(before: Sequence[servicemap.Endpoint], now: Sequence[servicemap.Endpoint]
+                 ) -> tuple[servicemap.Endpoint, ...]:
+    """The endpoints `now` in slots (0..n-1) that move as few as possible from `before`:
+    an endpoint keeps its slot, a new one takes a free slot, and the last ones fill the
+    holes when there are fewer. Moving one endpoint is then one element per map, and
+    the other endpoints' element counters keep counting."""
+    present = set(now)
+    slots: list[servicemap.Endpoint | None] = [ep if ep in present else None for ep in before]
+    seen = set(before)
+    fresh = [ep for ep in now if ep not in seen]
+    for i, ep in enumerate(slots):
+        if ep is None and fresh:
+            slots[i] = fresh.pop(0)
+    slots += fresh
+    while None in slots:
+        last = slots.pop()
+        if last is not None:
+            slots[slots.index(None)] = last
+    return tuple(ep for ep in slots if ep is not None)
+
+
 class NftablesProxier(proxier.Proxier):
     mode = "nftables"
     jumps: tuple[rules.Jump, ...] = ()
@@ -60,6 +85,10 @@ class NftablesProxier(proxier.Proxier):
         # What the kernel holds, per Service port, after the last transaction (None: unknown).
         self._applied: dict[servicemap.ServicePortName, nftables.Fragment] | None = None
         self._by_key: dict[tuple[str, str], set[servicemap.ServicePortName]] = {}  # (ns, name) -> its ports
+        self._spreads: set[int] = set()  # the spread chains in the table (endpoint counts)
+        # The port and endpoints (as the state gives them) each applied fragment was made from.
+        self._sources: dict[servicemap.ServicePortName, tuple[servicemap.ServicePort,
+                                                              tuple[servicemap.Endpoint, ...]]] = {}
         self._need_full = True
         self._udp = proxier.StaleUdp(conntrack)
         self.partial_syncs = 0
@@ -70,7 +99,20 @@ class NftablesProxier(proxier.Proxier):
 
     def _fragments(self, ports: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap
                    ) -> dict[servicemap.ServicePortName, nftables.Fragment]:
-        return {sp.name: nftables.fragment(sp, tuple(endpoints.get(sp.name, ())), self.config) for sp in ports}
+        applied = self._applied or {}
+        out = {}
+        for sp in ports:
+            eps = tuple(endpoints.get(sp.name, ()))
+            before = applied.get(sp.name)
+            source = self._sources.get(sp.name)
+            if before is not None and source is not None and source[0] == sp and source[1] == eps:
+                out[sp.name] = before  # unchanged: a full sync at 10,000 Services is mostly this
+                continue
+            self._sources[sp.name] = (sp, eps)
+            if before is not None and before.tallies:
+                eps = stable_slots(before.slot_order, eps)
+            out[sp.name] = nftables.fragment(sp, eps, self.config)
+        return out
 
     async def sync_proxy_rules(self, periodic: bool = False) -> None:
         start = self.clock()
@@ -88,7 +130,7 @@ class NftablesProxier(proxier.Proxier):
             endpoints: servicemap.EndpointsMap = self.state.endpoints()
             new = self._fragments(ports, endpoints)
             text = nftables.build_full_fragments(new, self.config, self.nodeport_addresses, self._applied,
-                                                 recreate=self._applied is None)
+                                                 recreate=self._applied is None, spreads_present=self._spreads)
         else:
             # Only the Services whose objects changed: their old and new fragments.
             assert self._applied is not None
@@ -98,7 +140,8 @@ class NftablesProxier(proxier.Proxier):
             endpoints = {spn: eps for key in changed for spn, eps in self.state.endpoints_of(key).items()}
             new = self._fragments(ports, endpoints)
             before = {spn: self._applied[spn] for key in changed for spn in self._by_key.get(key, ())}
-            text = nftables.build_update(nftables.ruleset(before.values()), nftables.ruleset(new.values()))
+            text = nftables.build_update(nftables.ruleset(before.values()), nftables.ruleset(new.values()),
+                                         self.config, self._spreads)
         assert self.nft is not None
         if text:
             try:
@@ -109,8 +152,11 @@ class NftablesProxier(proxier.Proxier):
                 self._applied = None
                 raise
             self.last_text = text
+        self._spreads |= {n for f in new.values() for n in f.spreads}
         if full:
+            self._spreads = {n for f in new.values() for n in f.spreads}
             self._applied = new
+            self._sources = {spn: src for spn, src in self._sources.items() if spn in new}
             self._by_key = {}
             for spn in new:
                 self._by_key.setdefault((spn.namespace, spn.name), set()).add(spn)
@@ -121,6 +167,8 @@ class NftablesProxier(proxier.Proxier):
             assert self._applied is not None
             for spn in before:
                 self._applied.pop(spn, None)
+                if spn not in new:
+                    self._sources.pop(spn, None)
                 self._by_key.get((spn.namespace, spn.name), set()).discard(spn)
             self._applied.update(new)
             for spn in new:
@@ -137,10 +185,15 @@ class NftablesProxier(proxier.Proxier):
         endpoint in the rules, from the kernel's counters (counters.NftablesCounters)."""
         if self._applied is None or self.nft is None:
             return []
-        values = await self.nft.counters()
+        fragments = list(self._applied.values())
+        values = await self.nft.counters(named=any(f.counters for f in fragments))
         out = []
-        for fragment in self._applied.values():
+        for fragment in fragments:
             for name, spn, endpoint in fragment.counters:
                 packets, nbytes = values.get(name, (0, 0))
                 out.append((spn, endpoint, packets, nbytes))
+            for elements, spn, endpoint in fragment.tallies:
+                # Its elements' counters: connections to the cluster IP and to the nodePort.
+                counted = [values.get(element, (0, 0)) for element in elements]
+                out.append((spn, endpoint, sum(c[0] for c in counted), sum(c[1] for c in counted)))
         return sorted(out, key=lambda item: (item[0], item[1].sort_key()))

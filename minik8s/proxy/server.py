@@ -128,7 +128,7 @@ def prepare_kernel(mode: str) -> None:
 async def serve(config: Config) -> None:
     prepare_kernel(config.mode)
     ipt = iptables.Real(lock_wait=config.iptables_lock_wait)
-    nft = nft_mod.Real() if nft_mod.Real.available() else None
+    nft = nft_mod.default()
     proxier = make_proxier(config, ipt, iptables.RealConntrack(), nft)
     metrics_server = None
     if config.metrics_bind_address:
@@ -169,5 +169,5 @@ async def serve(config: Config) -> None:
 
 async def cleanup(config: Config) -> bool:
     """Remove every chain, jump and table the proxy made, in any mode. True if there were chains."""
-    nft = nft_mod.Real() if nft_mod.Real.available() else None
+    nft = nft_mod.default()
     return await proxier_mod.cleanup(iptables.Real(lock_wait=config.iptables_lock_wait), nft)

@@ -60,8 +60,10 @@ def test_readiness_takes_a_pod_out_of_rotation(nftables: Cluster, namespace: str
     iptables_tests.test_readiness_takes_a_pod_out_of_rotation(nftables, namespace)
 
 
-def endpoint_chains(table: str, namespace: str, name: str) -> int:
-    return len(set(re.findall(rf"chain (endpoint-\w+-{re.escape(namespace)}/{re.escape(name)}/tcp/__\S+)", table)))
+def endpoint_slots(table: str, cluster_ip: str) -> int:
+    """The Service's endpoints in the table: its elements of cluster-ip-endpoints-tcp,
+    `<cluster IP> . <port> . <slot> counter ... : <endpoint> . <port>` (docs/proxy.md)."""
+    return len(set(re.findall(rf"{re.escape(cluster_ip)} \. \d+ \. (\d+) counter", table)))
 
 
 def test_scale_down_and_up_reflected_in_every_nodes_table(nftables: Cluster, namespace: str) -> None:
@@ -75,8 +77,8 @@ def test_scale_down_and_up_reflected_in_every_nodes_table(nftables: Cluster, nam
         cluster.kubectl("scale", "deployment", "scale", "-n", namespace, f"--replicas={replicas}")
         pods = running_pods(cluster, namespace, "scale", replicas)
         for node in cluster.nodes:
-            wait_until(lambda node=node: endpoint_chains(nft_table(cluster, node), namespace, "scale") == replicas,
-                       30, f"{replicas} endpoint chains on {node}")
+            wait_until(lambda node=node: endpoint_slots(nft_table(cluster, node), cluster_ip) == replicas,
+                       30, f"{replicas} endpoint elements on {node}")
         ask = lambda: cluster.ops.http_from(first, f"http://{cluster_ip}/").strip()  # noqa: E731
         wait_until(lambda: set(answers(ask, 3 * replicas + 3)) == set(pods), 30,
                    f"traffic spread over the {replicas} pods")

@@ -454,23 +454,45 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
             raise
         assert "KUBE-" not in lab.iptables_save(), "the iptables mode's leftovers are removed"
         table = nft_list(lab)
-        assert "map service-ips" in table and "numgen random mod" not in table  # one endpoint each now
+        # A Service without session affinity is map elements only: no chain of its own.
+        assert "map service-ips" in table and "map cluster-ip-endpoints-tcp" in table
+        assert f"{ns}/web" not in table and "chain spread-1" in table, table
 
         # Connections are counted per endpoint, and /metrics shows them.
         web_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/web")["spec"]["clusterIP"]
         labels = {"namespace": ns, "service": "web", "port": "http", "protocol": "TCP",
                   "endpoint": f"{lab.pod_ips[1]}:8080"}
 
-        def count() -> float:
+        def count(want: dict[str, str] = labels) -> float:
             for family in text_string_to_metric_families(metrics(lab, port)):
                 for sample in family.samples:
-                    if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == labels:
+                    if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == want:
                         return sample.value
             return -1
         before = count()
         assert before >= 0, metrics(lab, port)
         assert lab.ask(lab.pods[2], "tcp", web_ip, 80, 7) == ["p2"] * 7
         assert count() == before + 7
+        # Through the NodePort too (a counter of its own, summed).
+        assert lab.ask(lab.c, "tcp", lab.node_ip, 30001, 3) == ["p2"] * 3
+        assert count() == before + 10
+
+        # ClientIP affinity: such a Service keeps chains of its own (kube-proxy's shape) in the
+        # same table; a client sticks to one endpoint, counted by its endpoint chain's counter.
+        sticky = lab.api("POST", f"/api/v1/namespaces/{ns}/services", {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sticky"},
+            "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+                     "sessionAffinity": "ClientIP"}})
+        set_endpoints(lab, ns, "sticky", [lab.pod_ips[0], lab.pod_ips[1]], HTTP_EP)
+        sticky_ip = sticky["spec"]["clusterIP"]
+        eventually(lambda: lab.ask(lab.pods[2], "tcp", sticky_ip, 80, 1)[0] in ("p1", "p2"),
+                   "the affinity Service to answer")
+        answers = lab.ask(lab.pods[2], "tcp", sticky_ip, 80, 8)
+        assert len(set(answers)) == 1 and answers[0] in ("p1", "p2"), answers
+        assert "chain service-" in nft_list(lab) and f"{ns}/sticky/tcp/http" in nft_list(lab)
+        chosen = lab.pod_ips[0] if answers[0] == "p1" else lab.pod_ips[1]
+        sticky_labels = dict(labels, service="sticky", endpoint=f"{chosen}:8080")
+        assert count(sticky_labels) >= 8
 
         # A deleted Service's chains and map elements go away in the next sync.
         lab.api("DELETE", f"/api/v1/namespaces/{ns}/services/web")
