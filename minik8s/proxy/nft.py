@@ -48,6 +48,15 @@ class Nft(Protocol):
         """Whether the proxy's table is in the kernel (cheap: tables only, no chains)."""
 
 
+def _listed(rc: int, err: str) -> bool:
+    """The answer to `list map` of the table's probe map: there, not there, or an error."""
+    if rc == 0:
+        return True
+    if "No such file or directory" in err:
+        return False
+    raise NftError(f"nft list map failed ({rc}): {err.strip()}")
+
+
 class Real:
     def __init__(self, *, command_prefix: Sequence[str] = (), binary: str = "nft") -> None:
         self.prefix = list(command_prefix)
@@ -76,11 +85,7 @@ class Real:
         # this reads one map (5 ms).
         rc, _out, err = await self._run("-t", "list", "map", nftables.FAMILY, nftables.TABLE,
                                         nftables.NO_ENDPOINT_NODEPORTS)
-        if rc == 0:
-            return True
-        if "No such file or directory" in err:
-            return False
-        raise NftError(f"nft list map failed ({rc}): {err.strip()}")
+        return _listed(rc, err)
 
     async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
         rc, out, err = await self._run("-j", "list", "table", nftables.FAMILY, nftables.TABLE)
@@ -203,11 +208,7 @@ class Lib:
 
     async def table_exists(self) -> bool:
         rc, _out, err = await self._run(f"list map {nftables.FAMILY} {nftables.TABLE} {nftables.NO_ENDPOINT_NODEPORTS}")
-        if rc == 0:
-            return True
-        if "No such file or directory" in err:
-            return False
-        raise NftError(f"nft list map failed ({rc}): {err.strip()}")
+        return _listed(rc, err)
 
     async def counters(self, named: bool = True) -> dict[Any, tuple[int, int]]:
         # The counted maps (and the named counters, when asked: listing them costs 0.3 s at
