@@ -152,9 +152,9 @@ class NftablesProxier(proxier.Proxier):
                 self._applied = None
                 raise
             self.last_text = text
-        self._spreads |= {n for f in new.values() for n in f.spreads}
+        used = {n for f in new.values() for n in f.spreads}
         if full:
-            self._spreads = {n for f in new.values() for n in f.spreads}
+            self._spreads = used
             self._applied = new
             self._sources = {spn: src for spn, src in self._sources.items() if spn in new}
             self._by_key = {}
@@ -165,6 +165,7 @@ class NftablesProxier(proxier.Proxier):
             await self._udp.clear(ports, endpoints)
         else:
             assert self._applied is not None
+            self._spreads |= used  # unused ones stay until the next full sync removes them
             for spn in before:
                 self._applied.pop(spn, None)
                 if spn not in new:
