@@ -12,14 +12,16 @@ and measures, in one run:
    each, 1 in 10 NodePort), in a namespace of its own: the whole periodic (full) sync,
    split into building the text and applying it (one iptables-restore / one nft -f, wall
    and CPU), idle and under load (two busy-looping processes on the 2 CPUs), and the
-   incremental sync that follows one endpoint change;
+   incremental sync that follows one endpoint change. The endpoints carry a nodeName: 1 in
+   20 on the proxy's node (a node of a 20-node cluster; those get hairpin rules), and,
+   at the first scale, again with every endpoint on it (--local-shares);
 3. request throughput from outside through a NodePort in both modes, beside the same
    client talking to the pod directly (routed through the node, the same hops), with a
    new TCP connection per request (the worst case for NAT: every request is a new flow),
    with 2 Services and again with the largest scale's Services in the rules.
 
 Usage: .venv/bin/python bench/proxy.py [--scales 10,100,1000] [--sync-scales 1000,10000] [--rounds 5]
-       [--seconds 3] [--modes iptables,nftables,userspace] [--smoke]
+       [--seconds 3] [--modes iptables,nftables,userspace] [--local-shares 0.05,1] [--smoke]
 Run as root on an otherwise idle machine; the load average is printed with the results.
 --smoke runs every part at tiny sizes (a check that the bench works, not a measurement).
 """
@@ -251,7 +253,19 @@ async def follow_latency(lab: netlab.Lab, client: rest.Client, ns: str, mode: st
 
 # -- 2. sync cost ------------------------------------------------------------------------------------
 
-def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: int | None = None) -> None:
+# The node the sync-cost proxier runs on. Endpoints carry a nodeName as the endpoints
+# controller writes it; one in `local_every` is on this node (hairpin rules), the rest on
+# others. 20 (the default share, 0.05) is a node of a 20-node cluster; 1 puts every
+# endpoint here, which is also what the rules look like when nodeName is not known.
+BENCH_NODE = "bench-node"
+
+
+def address(ip: str, index: int, local_every: int) -> dict[str, str]:
+    return {"ip": ip, "nodeName": BENCH_NODE if index % local_every == 0 else f"node-{index % 19 + 1}"}
+
+
+def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: int | None = None, *,
+         local_every: int = 1) -> None:
     for i in range(services):
         node_port = {"nodePort": 30000 + i // 10} if i % 10 == 0 else {}  # unique up to 27,670 Services
         proxier.on_service({"metadata": {"namespace": "bench", "name": f"svc-{i}"},
@@ -262,17 +276,21 @@ def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: i
         if i == moved:
             ips[0] = "10.250.0.2"
         proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
-            "addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+            "addresses": [address(ip, i * per_service + j, local_every) for j, ip in enumerate(ips)],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+
+
+CONFIG = rules.Config(node_name=BENCH_NODE)
 
 
 def make_proxier(mode: str, prefix: list[str], netns: str) -> tuple[proxier_mod.Proxier, Any]:
     ipt = iptables.Real(command_prefix=prefix)
     if mode == "iptables":
-        return iptables_proxier.IptablesProxier(ipt, iptables.FakeConntrack(), rules.Config()), ipt
+        return iptables_proxier.IptablesProxier(ipt, iptables.FakeConntrack(), CONFIG), ipt
     # As the proxy itself: libnftables in-process (in that namespace) when it loads.
     nft: nft_mod.Lib | nft_mod.Real = nft_mod.Lib(netns=netns) if nft_mod.Lib.available() \
         else nft_mod.Real(command_prefix=prefix)
-    return nftables_proxier.NftablesProxier(ipt, nft, iptables.FakeConntrack(), rules.Config()), nft
+    return nftables_proxier.NftablesProxier(ipt, nft, iptables.FakeConntrack(), CONFIG), nft
 
 
 def children_cpu() -> float:
@@ -286,7 +304,7 @@ def apply_cpu() -> float:
     return children_cpu() + time.process_time()
 
 
-async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *, loaded: bool
+async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *, loaded: bool, local_every: int
                     ) -> dict[str, list[float]]:
     """Full and incremental sync of one mode at `services` Services, in a namespace of its own."""
     ns_name = f"{netlab.NS_PREFIX}{os.getpid() % 100000}-sync"
@@ -296,7 +314,7 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
     try:
         prefix = ["nsenter", f"--net=/run/netns/{ns_name}"]
         proxier, applier = make_proxier(mode, prefix, f"/run/netns/{ns_name}")
-        fill(proxier, services, per_service)
+        fill(proxier, services, per_service, local_every=local_every)
         result: dict[str, list[float]] = {"build": [], "apply": [], "apply_cpu": [], "sync": [], "incremental": []}
         await proxier.sync_proxy_rules(periodic=True)  # the first creates the chains / the table
         if loaded:
@@ -308,11 +326,11 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
             ports, eps = proxier.state.ports(), proxier.state.endpoints()
             t = time.perf_counter()
             if isinstance(proxier, iptables_proxier.IptablesProxier):
-                text = rules.build_rules(ports, eps, (), rules.Config(), proxier._chains or ())  # noqa: SLF001
+                text = rules.build_rules(ports, eps, (), CONFIG, proxier._chains or ())  # noqa: SLF001
             else:
                 assert isinstance(proxier, nftables_proxier.NftablesProxier)
                 frags = proxier._fragments(ports, eps)  # noqa: SLF001
-                text = nftables.build_full_fragments(frags, rules.Config(), (), proxier._applied,  # noqa: SLF001
+                text = nftables.build_full_fragments(frags, CONFIG, (), proxier._applied,  # noqa: SLF001
                                                      spreads_present=proxier._spreads)  # noqa: SLF001
             result["build"].append(time.perf_counter() - t)
             t, cpu = time.perf_counter(), apply_cpu()
@@ -335,7 +353,7 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
                 await proxier.sync_proxy_rules(periodic=True)
                 result.setdefault("tick", []).append(time.perf_counter() - t)
             # One endpoint of one Service moves (and back, next round): the incremental sync.
-            fill_one(proxier, services // 2, per_service, moved=r % 2 == 0)
+            fill_one(proxier, services // 2, per_service, moved=r % 2 == 0, local_every=local_every)
             t = time.perf_counter()
             await proxier.sync_proxy_rules()
             result["incremental"].append(time.perf_counter() - t)
@@ -356,12 +374,13 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
         netlab.sh("ip", "netns", "del", ns_name, check=False)
 
 
-def fill_one(proxier: proxier_mod.Proxier, i: int, per_service: int, moved: bool) -> None:
+def fill_one(proxier: proxier_mod.Proxier, i: int, per_service: int, moved: bool, *, local_every: int) -> None:
     ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
     if moved:
         ips[0] = "10.250.0.2"
     proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
-        "addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+        "addresses": [address(ip, i * per_service + j, local_every) for j, ip in enumerate(ips)],
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
 
 
 def med_ms(samples: list[float]) -> str:
@@ -409,14 +428,18 @@ async def main_async(args: argparse.Namespace) -> None:
                 "-j", "ACCEPT")
         lab.start_apiserver()
         async with rest.Client(lab.apiserver_url, tls=conftest.test_pki().tls()) as client:
+            shares = [float(x) for x in args.local_shares.split(",")]
             for mode in [m for m in modes if m in ("iptables", "nftables")]:
                 for n in sync_scales:
-                    for loaded in ((False, True) if n == sync_scales[0] else (False,)):
+                    # The first share at every scale; the others (the comparison) at the first scale only.
+                    for share, loaded in [(share, loaded) for share in (shares if n == sync_scales[0] else shares[:1])
+                                          for loaded in ((False, True) if n == sync_scales[0] else (False,))]:
                         # An iptables full sync at 10,000 Services takes about a minute: fewer rounds.
                         rounds = args.sync_rounds if mode == "nftables" or n <= 2000 else 1
-                        res = await sync_cost(mode, n, 2, rounds, loaded=loaded)
+                        res = await sync_cost(mode, n, 2, rounds, loaded=loaded, local_every=max(1, round(1 / share)))
                         report.append(
-                            f"{mode} sync, {n:,} Services x 2 endpoints{', under load' if loaded else ''}: "
+                            f"{mode} sync, {n:,} Services x 2 endpoints, {share:g} of them on this node"
+                            f"{', under load' if loaded else ''}: "
                             f"full (periodic) sync {med_ms(res['sync'])} (build {med_ms(res['build'])} + apply "
                             f"{med_ms(res['apply'])}, apply CPU {med_ms(res['apply_cpu'])}); incremental sync "
                             f"after one endpoint change {med_ms(res['incremental'])} "
@@ -492,6 +515,10 @@ def main() -> None:
     parser.add_argument("--sync-scales", default="1000,10000", help="Service counts for the sync cost.")
     parser.add_argument("--sync-rounds", type=int, default=10, help="Syncs measured per mode and scale.")
     parser.add_argument("--modes", default="iptables,nftables,userspace", help="Proxy modes to measure.")
+    parser.add_argument("--local-shares", default="0.05,1",
+                        help="Shares of the sync-cost endpoints on the proxy's node (nodeName), the first at "
+                             "every scale: 0.05 is a node of a 20-node cluster; 1 writes hairpin rules for "
+                             "every endpoint, as kube-proxy (and this proxy when nodeName is unknown).")
     args = benchutil.parse_args(parser, {"scales": "10", "sync_scales": "20", "rounds": 1, "sync_rounds": 1,
                                          "seconds": 0.3, "tput_rounds": 1, "workers": 1})
     if os.geteuid() != 0:

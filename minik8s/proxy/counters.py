@@ -9,12 +9,14 @@ up the nodes' counts and turns them into rates (docs/autoscaling.md).
 - **userspace**: the proxy makes the connections itself, so `Tally` counts them as they
   are made (TCP connections; UDP is not counted).
 - **iptables**: the kernel picks the endpoint. Rules in the nat table see only the first
-  packet of a connection, so the packet counter of a KUBE-SEP chain's DNAT rule *is* the
-  number of new connections to that endpoint (`iptables-save -c -t nat`). A restore that
-  rewrites a chain starts its counters from zero, so the proxier wraps every restore in
-  `IptablesCounters.around_restore`: the counts of the chains about to be rewritten are
-  read just before and banked, and a failed restore unbanks them. A drop nobody announced
-  (someone flushed the chains) is treated as Prometheus treats a counter reset.
+  packet of a connection, so the packet counter of an endpoint's DNAT rule *is* the
+  number of new connections to that endpoint (`iptables-save -c -t nat`): the rule in
+  its KUBE-SEP chain, or, for an endpoint on another node, its rule in the KUBE-SVC
+  chain. A restore that rewrites a chain starts its counters from zero, so the proxier
+  wraps every restore in `IptablesCounters.around_restore`: the counts of the rules
+  about to be rewritten are read just before and banked, and a failed restore unbanks
+  them. A drop nobody announced (someone flushed the chains) is treated as Prometheus
+  treats a counter reset.
 - **nftables**: the counters of the endpoint's elements in the endpoints maps (cluster IP
   and nodePort, summed; a named counter in the endpoint chain for ClientIP-affinity
   Services), which incremental syncs leave alone for endpoints that keep their slot.
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 EndpointKey = tuple[servicemap.ServicePortName, servicemap.Endpoint]
 
 # `[packets:bytes] -A KUBE-SEP-... ... -j DNAT --to-destination ip:port` (iptables-save -c).
-_DNAT_RULE = re.compile(r"^\[(\d+):\d+\] -A (\S+) .*-j DNAT\b")
+_DNAT_RULE = re.compile(r"^\[(\d+):\d+\] -A (\S+) .*-j DNAT --to-destination (\S+)")
 
 
 class EndpointCounters(Protocol):
@@ -83,13 +85,27 @@ async def iptables_save_counters(command_prefix: Sequence[str] = ()) -> str:
     return out.decode(errors="replace")
 
 
+def counter_keys(spn: servicemap.ServicePortName, ep: servicemap.Endpoint) -> tuple[str, str]:
+    """Where an endpoint's DNAT rule may be: its KUBE-SEP chain, or its rule in the KUBE-SVC chain."""
+    return rules.endpoint_chain(spn, ep), f"{rules.service_chain(spn)} {ep}"
+
+
 def parse_dnat_counters(saved: str) -> dict[str, int]:
-    """Packet counts of the DNAT rules of KUBE-SEP chains in `iptables-save -c` output, by chain."""
+    """Packet counts of the endpoints' DNAT rules in `iptables-save -c` output, by
+    `counter_keys`: a KUBE-SEP chain's name, or "KUBE-SVC-... ip:port"."""
     out: dict[str, int] = {}
     for line in saved.splitlines():
         m = _DNAT_RULE.match(line)
-        if m and m.group(2).startswith(rules.SEP_PREFIX):
-            out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1))
+        if not m:
+            continue
+        chain = m.group(2)
+        if chain.startswith(rules.SEP_PREFIX):
+            key = chain
+        elif chain.startswith(rules.SVC_PREFIX):
+            key = f"{chain} {m.group(3)}"
+        else:
+            continue
+        out[key] = out.get(key, 0) + int(m.group(1))
     return out
 
 
@@ -97,15 +113,15 @@ class IptablesCounters:
     """EndpointCounters from the iptables mode's DNAT rule counters.
 
     `save` returns `iptables-save -c -t nat` text; `endpoints` is the proxier's current
-    Service endpoints, which name the chains (rules.endpoint_chain).
+    Service endpoints, which name the rules (`counter_keys`).
     """
 
     def __init__(self, save: Callable[[], Awaitable[str]],
                  endpoints: Callable[[], servicemap.EndpointsMap]) -> None:
         self.save = save
         self.endpoints = endpoints
-        self._last: dict[str, int] = {}  # chain -> packets at the last reading
-        self._banked: dict[str, int] = {}  # chain -> packets counted before the chain was last rewritten
+        self._last: dict[str, int] = {}  # counter key -> packets at the last reading
+        self._banked: dict[str, int] = {}  # counter key -> packets counted before its rule was last rewritten
         self._lock = asyncio.Lock()
 
     async def _read(self) -> dict[str, int]:
@@ -150,18 +166,19 @@ class IptablesCounters:
         out: dict[EndpointKey, int] = {}
         for spn, eps in self.endpoints().items():
             for ep in eps:
-                chain = rules.endpoint_chain(spn, ep)
-                if chain in self._last:
-                    out[(spn, ep)] = self._banked.get(chain, 0) + self._last[chain]
+                for key in counter_keys(spn, ep):
+                    if key in self._last:
+                        out[(spn, ep)] = self._banked.get(key, 0) + self._last[key]
+                        break
         return out
 
 
 def rewritten_chains(current: Mapping[servicemap.ServicePortName, tuple[servicemap.ServicePort,
                                                                          tuple[servicemap.Endpoint, ...]]],
                      unchanged: frozenset[servicemap.ServicePortName]) -> frozenset[str]:
-    """The KUBE-SEP chains a partial sync rewrites: those of the Service ports that changed."""
-    return frozenset(rules.endpoint_chain(spn, ep) for spn, (_sp, eps) in current.items() if spn not in unchanged
-                     for ep in eps)
+    """The counters (`counter_keys`) a partial sync rewrites: those of the Service ports that changed."""
+    return frozenset(key for spn, (_sp, eps) in current.items() if spn not in unchanged
+                     for ep in eps for key in counter_keys(spn, ep))
 
 
 class NftablesCounters:

@@ -95,7 +95,7 @@ class IptablesProxier(proxier.Proxier):
             self._applied = None
             self._chains = None
             raise
-        self._chains = rules.per_service_chains(ports, endpoints)
+        self._chains = rules.per_service_chains(ports, endpoints, self.config)
         self._applied = current
         if full:
             self._need_full = False

@@ -280,7 +280,7 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
             elements.append((NO_ENDPOINT_NODEPORTS, np_key, f"goto {REJECT_CHAIN}"))
         return Fragment(elements=tuple(elements))
     if not sp.affinity_timeout:
-        return _data_fragment(sp, eps, ip_key, np_key)
+        return _data_fragment(sp, eps, ip_key, np_key, config)
     svc = service_chain(sp.name)
     chains: list[tuple[str, tuple[str, ...]]] = []
     elements = [(SERVICE_IPS, ip_key, f"goto {_quote(svc)}")]
@@ -329,10 +329,11 @@ def fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], c
 
 
 def _data_fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, ...], ip_key: str,
-                   np_key: str) -> Fragment:
+                   np_key: str, config: rules.Config) -> Fragment:
     """A Service port without session affinity is map elements only: its cluster IP
     (and nodePort) go to the shared spread chains for its number of endpoints, which
-    DNAT to the endpoint in slot `numgen random mod n` of its elements here."""
+    DNAT to the endpoint in slot `numgen random mod n` of its elements here. Only an
+    endpoint that may run on this node gets a hairpin element (rules.Config.may_hairpin)."""
     n = len(eps)
     proto = sp.protocol.lower()
     elements = [(SERVICE_IPS, ip_key, f"goto {spread_chain(n)}")]
@@ -345,7 +346,8 @@ def _data_fragment(sp: servicemap.ServicePort, eps: tuple[servicemap.Endpoint, .
         if np_key:
             counted.append((nodeport_endpoints(proto), f"{sp.node_port} . {i}"))
         elements += [(name, key, target) for name, key in counted]
-        elements.append((HAIRPIN, f"{ep.ip} . {ep.ip}", ""))
+        if config.may_hairpin(ep):
+            elements.append((HAIRPIN, f"{ep.ip} . {ep.ip}", ""))
         tallies.append((tuple(counted), sp.name, ep))
     return Fragment(elements=tuple(elements), spreads=(n,), tallies=tuple(tallies))
 

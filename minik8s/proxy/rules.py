@@ -13,9 +13,14 @@ nat table
       come back through this node) and jumps to its KUBE-SVC-<hash>.
   KUBE-SVC-<hash>: marks traffic from outside the cluster CIDR for masquerade,
       then picks an endpoint: rule i of n matches with probability 1/(n-i), so
-      each of the n endpoints gets 1/n of the new connections.
-  KUBE-SEP-<hash>: marks hairpin traffic (an endpoint reaching itself through
-      its Service) for masquerade and DNATs to the endpoint.
+      each of the n endpoints gets 1/n of the new connections. An endpoint on
+      another node is DNATed by that rule itself.
+  KUBE-SEP-<hash>: for an endpoint that may be on this node (or with ClientIP
+      affinity): marks hairpin traffic (an endpoint reaching itself through its
+      Service) for masquerade and DNATs to the endpoint. kube-proxy writes one for
+      every endpoint; an endpoint on another node cannot be its own client here,
+      and iptables-restore on nf_tables costs more with every chain (a 1,000-Service
+      full sync took 2-3 times the CPU with a chain per endpoint; docs/proxy.md).
   POSTROUTING -> KUBE-POSTROUTING: masquerades what carries the mark.
 filter table
   KUBE-SERVICES / KUBE-EXTERNAL-SERVICES: REJECT for Service ports without
@@ -77,10 +82,23 @@ class Config:
     masquerade_all: bool = False
     # The fwmark bit that asks KUBE-POSTROUTING to masquerade (kube-proxy's default 14).
     masquerade_bit: int = 14
+    # This node's name, as the kubelet's (Endpoints addresses carry it as nodeName). ""
+    # means unknown: every endpoint is then treated as possibly on this node.
+    node_name: str = ""
 
     @property
     def mark(self) -> str:
         return hex(1 << self.masquerade_bit)
+
+    def may_hairpin(self, ep: servicemap.Endpoint) -> bool:
+        """Whether `ep` could reach itself through its Service on this node.
+
+        Service traffic is translated on the node it comes from, so an endpoint can be
+        its own client through this node's rules only if it runs on this node: a pod
+        on another node is translated by that node's proxy. An endpoint whose node is
+        not known (an Endpoints object written by hand) may be local.
+        """
+        return not ep.node or not self.node_name or ep.node == self.node_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +250,8 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
             continue
 
         svc = service_chain(sp.name)
-        seps = [(endpoint_chain(sp.name, ep), ep) for ep in eps]
+        # (chain, endpoint); the chain is "" for an endpoint DNATed by the KUBE-SVC rule itself.
+        seps = [(endpoint_chain(sp.name, ep) if _needs_chain(sp, ep, config) else "", ep) for ep in eps]
         cluster_ip = f"{_comment(spn + ' cluster IP')} {match} -d {sp.cluster_ip}/32 --dport {sp.port}"
         service_rules.append(f"-A {SERVICES} {cluster_ip} -j {svc}")
         if sp.node_port:
@@ -243,7 +262,7 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
             nodeport_rules.append(f"-A {NODEPORTS} {nodeport} {masq}")
             nodeport_rules.append(f"-A {NODEPORTS} {nodeport} -j {svc}")
         wanted.add(svc)
-        wanted.update(sep for sep, _ep in seps)
+        wanted.update(sep for sep, _ep in seps if sep)
         if sp.name in unchanged:
             continue
         per_service.append(svc)
@@ -260,8 +279,11 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
         n = len(seps)
         for i, (sep, ep) in enumerate(seps):
             stat = f" -m statistic --mode random --probability {probability(n - i)}" if i < n - 1 else ""
-            chain_rules.append(f"-A {svc}{ep_comment(f'{spn} -> {ep}')}{stat} -j {sep}")
+            target = f"-j {sep}" if sep else f"{match} -j DNAT --to-destination {ep}"
+            chain_rules.append(f"-A {svc}{ep_comment(f'{spn} -> {ep}')}{stat} {target}")
         for sep, ep in seps:
+            if not sep:
+                continue
             per_service.append(sep)
             chain_rules.append(f"-A {sep}{ep_comment(spn)} -s {ep.ip}/32 {masq}")
             recent = f" -m recent --name {sep} --mask 255.255.255.255 --rsource --set" if sp.affinity_timeout else ""
@@ -301,15 +323,21 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
     return "\n".join(lines) + "\n"
 
 
-def per_service_chains(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap
-                       ) -> set[str]:
+def _needs_chain(sp: servicemap.ServicePort, ep: servicemap.Endpoint, config: Config) -> bool:
+    """Whether `ep` gets a KUBE-SEP chain: it has two things to do (hairpin mark or
+    affinity record, then DNAT), where a remote endpoint only has the DNAT."""
+    return bool(sp.affinity_timeout) or config.may_hairpin(ep)
+
+
+def per_service_chains(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
+                       config: Config) -> set[str]:
     """The KUBE-SVC/KUBE-SEP chains `build_rules` keeps for these Services."""
     out: set[str] = set()
     for sp in services:
         eps = endpoints.get(sp.name, ())
         if eps:
             out.add(service_chain(sp.name))
-            out.update(endpoint_chain(sp.name, ep) for ep in eps)
+            out.update(endpoint_chain(sp.name, ep) for ep in eps if _needs_chain(sp, ep, config))
     return out
 
 

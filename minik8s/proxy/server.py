@@ -61,7 +61,8 @@ class Config:
 def make_proxier(config: Config, ipt: iptables.Iptables, conntrack: iptables.Conntrack,
                  nft: nft_mod.Nft | None = None) -> proxier_mod.Proxier:
     p: proxier_mod.Proxier
-    rules_config = rules.Config(cluster_cidr=config.cluster_cidr, masquerade_all=config.masquerade_all)
+    rules_config = rules.Config(cluster_cidr=config.cluster_cidr, masquerade_all=config.masquerade_all,
+                                node_name=config.node_name)
     if config.mode == "iptables":
         p = iptables_proxier.IptablesProxier(
             ipt, conntrack, rules_config, nodeport_addresses=config.nodeport_addresses,

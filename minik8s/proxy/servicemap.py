@@ -49,6 +49,10 @@ class ServicePort:
 class Endpoint:
     ip: str
     port: int
+    # The node the endpoint runs on (the address's `nodeName`); "" when the Endpoints
+    # object does not say. Only an endpoint on the proxy's own node can be reached
+    # through its Service by itself (hairpin), so only those need a hairpin rule.
+    node: str = ""
 
     def __str__(self) -> str:
         return f"{self.ip}:{self.port}"
@@ -98,7 +102,7 @@ def endpoints_map(endpoints: Obj) -> dict[ServicePortName, tuple[Endpoint, ...]]
             eps = found.setdefault(spn, set())
             for addr in subset.get("addresses") or []:
                 if addr.get("ip"):
-                    eps.add(Endpoint(addr["ip"], int(port["port"])))
+                    eps.add(Endpoint(addr["ip"], int(port["port"]), addr.get("nodeName") or ""))
     return {spn: tuple(sorted(eps, key=Endpoint.sort_key)) for spn, eps in found.items()}
 
 

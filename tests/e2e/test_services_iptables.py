@@ -106,6 +106,17 @@ def test_cluster_ip_from_pods_and_from_nodes(healthy: Cluster, namespace: str) -
             assert set(seen) <= set(pods) and len(seen) >= 2, f"from node {node}: {dict(seen)}"
 
 
+def test_a_pod_reaches_itself_through_its_service(healthy: Cluster, namespace: str) -> None:
+    # Hairpin: the only endpoint asks its own cluster IP and is DNATed back to itself; the
+    # reply comes back only because its node's proxy masquerades it, which it does for
+    # endpoints whose nodeName is that node (the proxy's --node-name, the kubelet's).
+    healthy.apply(web_deployment("self", 1), namespace)
+    healthy.apply(service("self", "self"), namespace)
+    [(pod, _node)] = running_pods(healthy, namespace, "self", 1).items()
+    cluster_ip = healthy.get_json("service", "self", "-n", namespace)["spec"]["clusterIP"]
+    wait_until(lambda: http_get(healthy, namespace, pod, cluster_ip) == pod, 30, f"{pod} to reach itself via {cluster_ip}")
+
+
 def _set_ready(cluster: Cluster, namespace: str, pod: str, node: str, ready: bool) -> None:
     ip = cluster.get_json("pod", pod, "-n", namespace)["status"]["podIP"]
     what = "clear" if ready else "set"
@@ -139,8 +150,16 @@ def node_rules(cluster: Cluster, node: str) -> str:
                           text=True, check=True).stdout
 
 
-def service_endpoint_chains(rules: str, namespace: str, name: str) -> int:
-    """How many endpoint (KUBE-SEP) jumps the Service's chain has in a node's nat table."""
+def service_endpoint_rules(rules: str, namespace: str, name: str) -> int:
+    """How many endpoints the Service's chain picks from in a node's nat table: jumps to a
+    KUBE-SEP chain (an endpoint on this node) and DNATs (one on another node)."""
+    return sum(1 for line in rules.splitlines()
+               if line.startswith("-A KUBE-SVC-") and f"{namespace}/{name} ->" in line
+               and ("KUBE-SEP-" in line or "-j DNAT" in line))
+
+
+def local_endpoint_chains(rules: str, namespace: str, name: str) -> int:
+    """How many of them have a KUBE-SEP chain (with the hairpin mark)."""
     return sum(1 for line in rules.splitlines()
                if line.startswith("-A KUBE-SVC-") and f"{namespace}/{name} ->" in line and "KUBE-SEP-" in line)
 
@@ -157,9 +176,13 @@ def test_scale_down_and_up_reflected_in_rules(healthy: Cluster, namespace: str) 
         pods = running_pods(healthy, namespace, "scale", replicas)
         if healthy.ops.local:
             for node in healthy.nodes:
-                wait_until(lambda node=node: service_endpoint_chains(node_rules(healthy, node), namespace,
-                                                                     "scale") == replicas,
-                           30, f"{replicas} endpoint chains on {node}")
+                wait_until(lambda node=node: service_endpoint_rules(node_rules(healthy, node), namespace,
+                                                                    "scale") == replicas,
+                           30, f"{replicas} endpoint rules on {node}")
+            # Only the endpoints on a node have a KUBE-SEP chain (hairpin) there.
+            on_node = collections.Counter(pods.values())
+            for node in healthy.nodes:
+                assert local_endpoint_chains(node_rules(healthy, node), namespace, "scale") == on_node[node]
             ask = lambda: healthy.ops.http_from(first, f"http://{cluster_ip}/").strip()  # noqa: E731
         else:
             ask = lambda: fetch(f"http://{cluster_ip}/")  # noqa: E731

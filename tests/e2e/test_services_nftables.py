@@ -60,6 +60,11 @@ def test_readiness_takes_a_pod_out_of_rotation(nftables: Cluster, namespace: str
     iptables_tests.test_readiness_takes_a_pod_out_of_rotation(nftables, namespace)
 
 
+def test_a_pod_reaches_itself_through_its_service(nftables: Cluster, namespace: str) -> None:
+    # The hairpin set holds the addresses of endpoints on each node only.
+    iptables_tests.test_a_pod_reaches_itself_through_its_service(nftables, namespace)
+
+
 def endpoint_slots(table: str, cluster_ip: str) -> int:
     """The Service's endpoints in the table: its elements of cluster-ip-endpoints-tcp,
     `<cluster IP> . <port> . <slot> counter ... : <endpoint> . <port>` (docs/proxy.md)."""

@@ -315,11 +315,17 @@ def create_service(lab: Lab, ns: str, name: str, ports: list[dict[str, Any]], ty
         "spec": {"type": type_, "ports": ports}})
 
 
+# The node each pod address is on, as the endpoints controller writes it (nodeName): p1 is
+# on the lab's node; p2 and p3 are said to be elsewhere, so the proxy translates traffic to
+# them without hairpin rules (on a real node only its own pods can be their own clients).
+NODES = {0: "lab-node", 1: "elsewhere", 2: "elsewhere"}
+
+
 def set_endpoints(lab: Lab, ns: str, name: str, ready: list[str], ports: list[dict[str, Any]],
                   not_ready: Sequence[str] = ()) -> None:
     subset: dict[str, Any] = {"ports": ports}
     if ready:
-        subset["addresses"] = [{"ip": ip} for ip in ready]
+        subset["addresses"] = [{"ip": ip, "nodeName": NODES[lab.pod_ips.index(ip)]} for ip in ready]
     if not_ready:
         subset["notReadyAddresses"] = [{"ip": ip} for ip in not_ready]
     body: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns},
@@ -388,7 +394,8 @@ def exercise(lab: Lab, ns: str, mode: str) -> None:
 
 
 def test_iptables_mode(lab: Lab, ns: str) -> None:
-    proxy = lab.start_proxy("iptables")
+    port = procs.free_port()
+    proxy = lab.start_proxy("iptables", "--metrics-bind-address", f"127.0.0.1:{port}")
     try:
         try:
             exercise(lab, ns, "iptables")
@@ -399,6 +406,19 @@ def test_iptables_mode(lab: Lab, ns: str) -> None:
         saved = lab.iptables_save()
         assert "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " \
                "0x4000/0x4000 -j ACCEPT" in saved
+        # web's one endpoint now, p2, is on another node: its Service chain DNATs to it, no
+        # KUBE-SEP chain of its own (and no hairpin mark).
+        p1, p2 = lab.pod_ips[0], lab.pod_ips[1]
+        assert f"-j DNAT --to-destination {p2}:8080" in saved and f"-s {p2}/32" not in saved, saved
+
+        # Connections are counted per endpoint, by the DNAT rule's counter, and /metrics shows them.
+        web_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/web")["spec"]["clusterIP"]
+        labels = {"namespace": ns, "service": "web", "port": "http", "protocol": "TCP", "endpoint": f"{p2}:8080"}
+        before = endpoint_count(lab, port, labels)
+        assert before >= 0, metrics(lab, port)
+        assert lab.ask(lab.pods[2], "tcp", web_ip, 80, 7) == ["p2"] * 7
+        assert lab.ask(lab.c, "tcp", lab.node_ip, 30001, 3) == ["p2"] * 3
+        assert endpoint_count(lab, port, labels) == before + 10
 
         # A deleted Service's chains go away in the next sync.
         web_chain = next(line.split()[-1] for line in saved.splitlines()
@@ -414,6 +434,10 @@ def test_iptables_mode(lab: Lab, ns: str) -> None:
         proxy = lab.start_proxy("iptables")
         set_endpoints(lab, ns, "dns", [lab.pod_ips[0]], DNS_EP)
         eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"], "the restarted proxy to sync")
+        # p1 is on this node: a KUBE-SEP chain that marks its hairpin traffic.
+        assert lab.ask(lab.pods[0], "udp", dns_ip, 53, 1) == ["p1"]
+        saved = lab.iptables_save()
+        assert any(f"-s {p1}/32" in line and "-j MARK" in line for line in saved.splitlines()), saved
     finally:
         lab.stop(proxy)
         cleanup = lab.run(lab.n, sys.executable, "-m", "minik8s", "proxy", "--cleanup")
@@ -429,6 +453,15 @@ def nft_list(lab: Lab) -> str:
 def metrics(lab: Lab, port: int) -> str:
     return lab.run(lab.n, sys.executable, "-c", "import urllib.request as u; print(u.build_opener("
                    f"u.ProxyHandler({{}})).open('http://127.0.0.1:{port}/metrics', timeout=5).read().decode())").stdout
+
+
+def endpoint_count(lab: Lab, port: int, labels: dict[str, str]) -> float:
+    """minik8s_proxy_endpoint_connections_total of one endpoint from the proxy's /metrics; -1 if absent."""
+    for family in text_string_to_metric_families(metrics(lab, port)):
+        for sample in family.samples:
+            if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == labels:
+                return sample.value
+    return -1
 
 
 def test_nftables_mode(lab: Lab, ns: str) -> None:
@@ -464,11 +497,7 @@ def test_nftables_mode(lab: Lab, ns: str) -> None:
                   "endpoint": f"{lab.pod_ips[1]}:8080"}
 
         def count(want: dict[str, str] = labels) -> float:
-            for family in text_string_to_metric_families(metrics(lab, port)):
-                for sample in family.samples:
-                    if sample.name == "minik8s_proxy_endpoint_connections_total" and sample.labels == want:
-                        return sample.value
-            return -1
+            return endpoint_count(lab, port, want)
         before = count()
         assert before >= 0, metrics(lab, port)
         assert lab.ask(lab.pods[2], "tcp", web_ip, 80, 7) == ["p2"] * 7

@@ -55,6 +55,19 @@ def test_the_seeds_nodeport_service_with_two_endpoints_is_map_elements_only() ->
                              SEED, EP2))
 
 
+def test_only_an_endpoint_that_may_be_on_this_node_gets_a_hairpin_element() -> None:
+    # Service traffic is translated on the node it comes from: an endpoint on another node
+    # is never its own client here. One whose node is not known may be local.
+    local, remote = dataclasses.replace(EP1, node="n1"), dataclasses.replace(EP2, node="n2")
+    unknown = servicemap.Endpoint("10.244.3.5", 80)
+    rs = nftables.desired([svc()], {SEED: (local, remote, unknown)}, dataclasses.replace(CONFIG, node_name="n1"))
+    assert rs.elements[nftables.HAIRPIN] == {"10.244.1.5 . 10.244.1.5": "", "10.244.3.5 . 10.244.3.5": ""}
+    assert rs.elements["cluster-ip-endpoints-tcp"]["10.96.0.20 . 80 . 1"] == "10.244.2.5 . 80"
+    # A proxy that does not know its node name keeps them all.
+    rs = nftables.desired([svc()], {SEED: (local, remote, unknown)}, CONFIG)
+    assert len(rs.elements[nftables.HAIRPIN]) == 3
+
+
 def test_the_shared_spread_chains_mark_and_dnat_to_slot_numgen_mod_n() -> None:
     assert dict(nftables.spread_chains(3, CONFIG)) == {
         "spread-3": (

@@ -322,6 +322,54 @@ def test_client_ip_affinity_uses_recent() -> None:
             "--rsource --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.5:80") in text
 
 
+def test_an_endpoint_on_another_node_is_dnated_by_the_service_chain() -> None:
+    # Only an endpoint on this node can reach itself through its Service here (hairpin),
+    # so only it (and one whose node is not known) gets a KUBE-SEP chain; a remote one is
+    # one DNAT rule in the KUBE-SVC chain: a chain less per endpoint for iptables-restore.
+    eps = endpoints("web", {"addresses": [{"ip": "10.244.1.5", "nodeName": "n1"},
+                                          {"ip": "10.244.1.10"},
+                                          {"ip": "10.244.2.5", "nodeName": "n2"}],
+                            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]})
+    config = rules.Config(node_name="n1")
+    text = build([WEB], [eps], config=config)
+    local, unknown = "KUBE-SEP-THCUGE4PYEGQIHCR", "KUBE-SEP-USKAY64JPFHIPHIG"
+    svc_rules = [line for line in text.splitlines() if line.startswith("-A KUBE-SVC-CDGGSHYLG3RE2FKL")]
+    assert svc_rules[1:] == [
+        '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:80" '
+        f"-m statistic --mode random --probability 0.3333333333 -j {local}",
+        '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.10:80" '
+        f"-m statistic --mode random --probability 0.5000000000 -j {unknown}",
+        '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.2.5:80" '
+        "-m tcp -p tcp -j DNAT --to-destination 10.244.2.5:80",
+    ]
+    assert rules.declared_chains(text) - rules.IPTABLES_CHAINS == {"KUBE-SVC-CDGGSHYLG3RE2FKL", local, unknown}
+    assert f"-A {local} -m comment --comment default/web:http -s 10.244.1.5/32 -j MARK --or-mark 0x4000" in text
+    assert "-s 10.244.2.5/32" not in text
+    # What the proxier remembers as being in the kernel is what the text declared.
+    state = sm.State()
+    state.set_service(WEB)
+    state.set_endpoints(eps)
+    assert rules.per_service_chains(state.ports(), state.endpoints(), config) == \
+        rules.declared_chains(text) - rules.IPTABLES_CHAINS
+    # The chain of an endpoint that moved to another node is deleted in the same restore.
+    moved = build([WEB], [eps], config=rules.Config(node_name="n3"), existing={local, unknown})
+    assert moved.endswith(f"-X {local}\nCOMMIT\n")
+    # Without a node name every endpoint may be local: a chain each, as kube-proxy.
+    assert rules.declared_chains(build([WEB], [eps])) - rules.IPTABLES_CHAINS == {
+        "KUBE-SVC-CDGGSHYLG3RE2FKL", local, unknown, "KUBE-SEP-K4XZQQV4EBL7BX6P"}
+
+
+def test_client_ip_affinity_keeps_a_chain_for_a_remote_endpoint() -> None:
+    # The chain records the client in its `recent` list: it has two things to do.
+    svc = service("web", {"name": "http", "port": 80}, sessionAffinity="ClientIP",
+                  sessionAffinityConfig={"clientIP": {"timeoutSeconds": 600}})
+    eps = endpoints("web", {"addresses": [{"ip": "10.244.2.5", "nodeName": "n2"}],
+                            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]})
+    text = build([svc], [eps], config=rules.Config(node_name="n1"))
+    assert "KUBE-SEP-K4XZQQV4EBL7BX6P" in rules.declared_chains(text)
+    assert "--rsource --set -m tcp -p tcp -j DNAT --to-destination 10.244.2.5:80" in text
+
+
 # -- userspace mode ------------------------------------------------------------------------------
 
 USERSPACE_HEAD = """\

@@ -132,6 +132,13 @@ def test_state_reports_only_real_changes() -> None:
     assert state.set_endpoints(eps("web", "10.244.1.6", "10.244.1.5"))
     assert state.endpoints()[sm.ServicePortName("default", "web", "p", "TCP")] == (
         sm.Endpoint("10.244.1.5", 8080), sm.Endpoint("10.244.1.6", 8080))
+    # The address's nodeName (the endpoints controller sets it) is part of the endpoint:
+    # whether it needs a hairpin rule depends on it.
+    moved = eps("web", "10.244.1.6", "10.244.1.5")
+    moved["subsets"][0]["addresses"][0]["nodeName"] = "n1"
+    assert state.set_endpoints(moved)
+    assert state.endpoints()[sm.ServicePortName("default", "web", "p", "TCP")] == (
+        sm.Endpoint("10.244.1.5", 8080), sm.Endpoint("10.244.1.6", 8080, "n1"))
     assert state.delete_service(svc("web"))
     assert not state.delete_service(svc("web"))
     assert state.ports() == []
