@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shlex
 import shutil
 from typing import Protocol, Sequence
 
@@ -159,6 +160,15 @@ class Fake:
         if self.fail_restores:
             self.fail_restores -= 1
             raise IptablesError("injected failure")
+        # `-C` lines check a rule as iptables-restore does: one that is not there fails the restore.
+        table = ""
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.startswith("*"):
+                table = line[1:]
+            elif line.startswith("-C "):
+                chain, *args = shlex.split(line[3:])
+                if not any((j.table, j.chain, j.args) == (table, chain, tuple(args)) for j in self.jumps):
+                    raise IptablesError(f"iptables-restore: line {n} failed: Bad rule")
         self.restores.append(text)
 
     async def save(self, table: str) -> str:

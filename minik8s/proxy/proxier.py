@@ -45,6 +45,8 @@ class Proxier:
         self.last_sync_seconds = 0.0
         # Set after each successful sync: tests and benchmarks wait on it.
         self.syncs = 0
+        # The last full sync found (or put) every jump from the built-in chains in place.
+        self._jumps_in_place = False
 
     # -- informer handlers: bookkeeping only ------------------------------------------------
 
@@ -100,12 +102,23 @@ class Proxier:
         """Apply `text`; a full sync also adds whichever of our jumps is missing from the
         built-in chains.
 
-        The checks only read the built-in chains, so they run while the restore does;
-        missing jumps are added after it, once the chains they lead to exist.
+        While the last full sync found every jump in place, a full sync checks them in the
+        restore itself (`rules.with_jump_checks`): one process. If that restore fails (a
+        jump is gone, or the rules are refused), each jump is checked on its own while the
+        plain restore runs (the checks only read the built-in chains), and the missing
+        ones are added after it, once the chains they lead to exist.
         """
         if not full:
             await self.ipt.restore(text)
             return
+        if self._jumps_in_place:
+            try:
+                await self.ipt.restore(rules.with_jump_checks(text, self.jumps))
+                return
+            except iptables.IptablesError as e:
+                log.info("%s proxier: restore with the jump checks failed, checking each jump: %s", self.mode,
+                         str(e).splitlines()[0])
+                self._jumps_in_place = False
         restored, missing = await asyncio.gather(self.ipt.restore(text), self.ipt.missing_jumps(self.jumps),
                                                  return_exceptions=True)
         for outcome in (restored, missing):
@@ -115,6 +128,7 @@ class Proxier:
         await self.ipt.add_jumps(missing)
         for jump in missing:
             log.info("%s proxier: added jump %s/%s -> %s", self.mode, jump.table, jump.chain, jump.target)
+        self._jumps_in_place = True
 
 
 class StaleUdp:

@@ -431,9 +431,24 @@ def test_iptables_mode(lab: Lab, ns: str) -> None:
         dns_ip = lab.api("GET", f"/api/v1/namespaces/{ns}/services/dns")["spec"]["clusterIP"]
         lab.stop(proxy)
         assert lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p2"]
-        proxy = lab.start_proxy("iptables")
+        log_path = lab.tmp / "proxy-iptables.log"
+        log_start = log_path.stat().st_size
+        proxy = lab.start_proxy("iptables", "--sync-period", "1")
         set_endpoints(lab, ns, "dns", [lab.pod_ips[0]], DNS_EP)
         eventually(lambda: lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"], "the restarted proxy to sync")
+
+        # Periodic (full) syncs check the jumps from the built-in chains inside their restore:
+        # the kernel takes that text as it is.
+        def new_log() -> str:
+            return log_path.read_bytes()[log_start:].decode(errors="replace")
+        eventually(lambda: new_log().count("(full)") >= 4, "periodic full syncs")
+        assert "jump checks failed" not in new_log(), new_log()
+        # Someone deletes a jump: the next one's checked restore fails, the jump is put back.
+        lab.run(lab.n, "iptables", "-t", "nat", "-D", "PREROUTING", "-m", "comment", "--comment",
+                "kubernetes service portals", "-j", "KUBE-SERVICES")
+        eventually(lambda: "added jump nat/PREROUTING -> KUBE-SERVICES" in new_log(), "the jump to be put back")
+        assert "jump checks failed" in new_log()
+        assert lab.ask(lab.pods[2], "udp", dns_ip, 53, 1) == ["p1"]
         # p1 is on this node: a KUBE-SEP chain that marks its hairpin traffic.
         assert lab.ask(lab.pods[0], "udp", dns_ip, 53, 1) == ["p1"]
         saved = lab.iptables_save()

@@ -105,8 +105,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
         + '-A KUBE-SERVICES -m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.5/32 '
           '--dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL\n'
         + NODEPORTS_JUMP
-        + '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http cluster IP" -m tcp -p tcp '
-          '-d 10.96.0.5/32 --dport 80 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
+        + '-A KUBE-SVC-CDGGSHYLG3RE2FKL ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:8080" '
           '-j KUBE-SEP-AFGSLHOD2HFNCBX4\n'
           '-A KUBE-SEP-AFGSLHOD2HFNCBX4 -m comment --comment default/web:http -s 10.244.1.5/32 '
@@ -125,8 +124,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
         + '-A KUBE-SERVICES -m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.5/32 '
           '--dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL\n'
         + NODEPORTS_JUMP
-        + '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http cluster IP" -m tcp -p tcp '
-          '-d 10.96.0.5/32 --dport 80 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
+        + '-A KUBE-SVC-CDGGSHYLG3RE2FKL ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:80" '
           '-m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-THCUGE4PYEGQIHCR\n'
           '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.10:80" '
@@ -161,8 +159,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
           "-j MARK --or-mark 0x4000\n"
           "-A KUBE-NODEPORTS -m comment --comment default/vdata-imp-service -m tcp -p tcp --dport 30001 "
           "-j KUBE-SVC-PM4QROGO4AYUXIS5\n"
-          '-A KUBE-SVC-PM4QROGO4AYUXIS5 -m comment --comment "default/vdata-imp-service cluster IP" '
-          "-m tcp -p tcp -d 10.96.0.20/32 --dport 80 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n"
+          '-A KUBE-SVC-PM4QROGO4AYUXIS5 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-PM4QROGO4AYUXIS5 -m comment --comment "default/vdata-imp-service -> 10.244.1.5:80" '
           "-j KUBE-SEP-BP4ZVBFJKOOTDF2N\n"
           "-A KUBE-SEP-BP4ZVBFJKOOTDF2N -m comment --comment default/vdata-imp-service -s 10.244.1.5/32 "
@@ -193,16 +190,14 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
           '-A KUBE-SERVICES -m comment --comment "ns/multi:https cluster IP" -m tcp -p tcp -d 10.96.0.5/32 '
           "--dport 443 -j KUBE-SVC-FIBPYLQS75M7G4IH\n"
         + NODEPORTS_JUMP
-        + '-A KUBE-SVC-7R4IP3M4PBSXJ2BW -m comment --comment "ns/multi:http cluster IP" -m tcp -p tcp '
-          "-d 10.96.0.5/32 --dport 80 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n"
+        + '-A KUBE-SVC-7R4IP3M4PBSXJ2BW ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-7R4IP3M4PBSXJ2BW -m comment --comment "ns/multi:http -> 10.244.1.7:8080" '
           "-j KUBE-SEP-ZT3LKECIEJHKAVEB\n"
           "-A KUBE-SEP-ZT3LKECIEJHKAVEB -m comment --comment ns/multi:http -s 10.244.1.7/32 "
           "-j MARK --or-mark 0x4000\n"
           "-A KUBE-SEP-ZT3LKECIEJHKAVEB -m comment --comment ns/multi:http -m tcp -p tcp "
           "-j DNAT --to-destination 10.244.1.7:8080\n"
-          '-A KUBE-SVC-FIBPYLQS75M7G4IH -m comment --comment "ns/multi:https cluster IP" -m tcp -p tcp '
-          "-d 10.96.0.5/32 --dport 443 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n"
+          '-A KUBE-SVC-FIBPYLQS75M7G4IH ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-FIBPYLQS75M7G4IH -m comment --comment "ns/multi:https -> 10.244.1.7:8443" '
           "-j KUBE-SEP-MXOFYQYTCKQ2V7NW\n"
           "-A KUBE-SEP-MXOFYQYTCKQ2V7NW -m comment --comment ns/multi:https -s 10.244.1.7/32 "
@@ -224,8 +219,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
         + '-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp '
           "-d 10.96.0.10/32 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU\n"
         + NODEPORTS_JUMP
-        + '-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp '
-          "-d 10.96.0.10/32 --dport 53 ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n"
+        + '-A KUBE-SVC-TCOU7JCQXEZGVUNU ! -s 10.244.0.0/16 -j MARK --or-mark 0x4000\n'
           '-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.0.2:53" '
           "-j KUBE-SEP-YIL6JZP7A3QYXJU2\n"
           "-A KUBE-SEP-YIL6JZP7A3QYXJU2 -m comment --comment kube-system/kube-dns:dns -s 10.244.0.2/32 "
@@ -289,10 +283,9 @@ def test_masquerade_options_and_nodeport_addresses() -> None:
     np_svc = service("np", {"name": "http", "port": 80, "nodePort": 30001}, type_="NodePort")
     eps = [endpoints("np", subset(["10.244.1.5"], [("http", 80, "TCP")]))]
     text = build([np_svc], eps, config=rules.Config(masquerade_all=True))
-    assert ('-A KUBE-SVC-QUMPV5Z3SF2IMFUJ -m comment --comment "default/np:http cluster IP" -m tcp -p tcp '
-            '-d 10.96.0.5/32 --dport 80 -j MARK --or-mark 0x4000') in text
+    assert '-A KUBE-SVC-QUMPV5Z3SF2IMFUJ -j MARK --or-mark 0x4000' in text
     text = build([np_svc], eps, config=rules.Config(cluster_cidr=""))
-    assert "cluster IP\" -m tcp -p tcp -d 10.96.0.5/32 --dport 80 ! -s" not in text
+    assert "-A KUBE-SVC-QUMPV5Z3SF2IMFUJ ! -s" not in text and "-A KUBE-SVC-QUMPV5Z3SF2IMFUJ -j MARK" not in text
     assert not any(line.startswith("-A KUBE-SVC-") and "MARK" in line for line in text.splitlines())
     text = build([np_svc], eps, node_ips=["172.31.0.11", "10.0.0.0/8"])
     assert ('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last '

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 
@@ -186,6 +186,48 @@ async def test_unchanged_ruleset_is_not_reapplied_except_periodically() -> None:
     await p.runner.run_once()  # periodic: re-applied, jumps repaired
     assert len(ipt.restores) == 2
     assert ipt.jumps == set(rules.IPTABLES_JUMPS)
+
+
+async def test_a_full_sync_checks_the_jumps_in_its_restore_while_they_are_in_place() -> None:
+    clock = FakeClock()
+    p, ipt, _ = make(clock)
+    p.on_service(svc("web"))
+    p.on_endpoints(eps("web", "10.244.1.5"))
+    await p.runner.run_once()  # the first: checked and added one by one
+    plain = rules.build_rules(p.state.ports(), p.state.endpoints(), (), rules.Config(), p._chains or ())
+    checked_calls: list[object] = []
+    real_missing = ipt.missing_jumps
+
+    async def missing(jumps: Sequence[rules.Jump]) -> list[rules.Jump]:
+        checked_calls.append(jumps)
+        return await real_missing(jumps)
+    ipt.missing_jumps = missing  # type: ignore[method-assign]
+
+    clock.now += 30
+    await p.runner.run_once()  # periodic: one restore that also checks every jump
+    assert ipt.restores[-1] == rules.with_jump_checks(plain, rules.IPTABLES_JUMPS) != plain
+    assert '-C PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' in ipt.restores[-1]
+    assert checked_calls == []
+
+    # Someone deletes a jump: that restore fails as a whole; the plain one and the checks follow.
+    gone = rules.IPTABLES_JUMPS[6]
+    ipt.jumps.discard(gone)
+    clock.now += 30
+    await p.runner.run_once()
+    assert ipt.restores[-1] == plain and checked_calls == [rules.IPTABLES_JUMPS]
+    assert ipt.jumps == set(rules.IPTABLES_JUMPS)
+    clock.now += 30
+    await p.runner.run_once()  # in place again: checked in the restore
+    assert ipt.restores[-1] != plain and len(checked_calls) == 1
+
+
+def test_jump_checks_go_to_the_top_of_their_tables_block() -> None:
+    text = "*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n"
+    jumps = [rules.Jump("filter", "FORWARD", ("-j", "KUBE-FORWARD")),
+             rules.Jump("nat", "OUTPUT", ("-m", "comment", "--comment", "a b", "-j", "KUBE-SERVICES"))]
+    assert rules.with_jump_checks(text, jumps) == (
+        '*filter\n-C FORWARD -j KUBE-FORWARD\n:KUBE-FORWARD - [0:0]\nCOMMIT\n'
+        '*nat\n-C OUTPUT -m comment --comment "a b" -j KUBE-SERVICES\nCOMMIT\n')
 
 
 async def test_deleted_service_chains_are_removed_and_then_forgotten() -> None:
