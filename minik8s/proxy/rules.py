@@ -228,7 +228,7 @@ def _local_destinations(node_ips: Sequence[str]) -> list[str]:
 
 def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicemap.EndpointsMap,
                 node_ips: Sequence[str], config: Config, existing_chains: Iterable[str] = (),
-                unchanged: Collection[servicemap.ServicePortName] = frozenset()) -> str:
+                unchanged: Collection[servicemap.ServicePortName] = frozenset(), *, shared: bool = True) -> str:
     """The whole ruleset of the iptables mode as iptables-restore --noflush input.
 
     `node_ips` restricts the addresses NodePorts answer on (kube-proxy's
@@ -237,8 +237,11 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
     deleted in the same restore, after the rules that referenced them are gone.
     `unchanged` names Service ports whose KUBE-SVC/KUBE-SEP chains the kernel already
     holds exactly as they would be written: they are left out (a --noflush restore
-    keeps undeclared chains), as kube-proxy's partial syncs do; the shared chains
-    (KUBE-SERVICES, KUBE-NODEPORTS, filter) are always written whole.
+    keeps undeclared chains), as kube-proxy's partial syncs do. `shared=False` leaves
+    out the shared chains too (KUBE-SERVICES, KUBE-NODEPORTS, KUBE-POSTROUTING and the
+    filter table), for a partial sync that would write them as the kernel holds them:
+    when only endpoints moved, that is all but the changed Services' own chains, and a
+    1,000-Service KUBE-SERVICES is most of such a restore.
     """
     mark = config.mark
     # Set the mark inline instead of jumping to KUBE-MARK-MASQ as kube-proxy does. With
@@ -322,32 +325,36 @@ def build_rules(services: Iterable[servicemap.ServicePort], endpoints: servicema
 
     stale = sorted(c for c in set(existing_chains) if is_per_service_chain(c) and c not in wanted)
 
-    lines = ["*filter", f":{SERVICES} - [0:0]", f":{EXTERNAL_SERVICES} - [0:0]", f":{FORWARD} - [0:0]"]
-    lines += filter_rules
-    lines += [
-        f"-A {FORWARD} -m conntrack --ctstate INVALID -j DROP",
-        f"-A {FORWARD} {_comment('kubernetes forwarding rules')} -m mark --mark {mark}/{mark} -j ACCEPT",
-        f"-A {FORWARD} {_comment('kubernetes forwarding conntrack rule')} "
-        f"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-        "COMMIT",
-        "*nat",
-    ]
+    lines: list[str] = []
+    if shared:
+        lines += ["*filter", f":{SERVICES} - [0:0]", f":{EXTERNAL_SERVICES} - [0:0]", f":{FORWARD} - [0:0]"]
+        lines += filter_rules
+        lines += [
+            f"-A {FORWARD} -m conntrack --ctstate INVALID -j DROP",
+            f"-A {FORWARD} {_comment('kubernetes forwarding rules')} -m mark --mark {mark}/{mark} -j ACCEPT",
+            f"-A {FORWARD} {_comment('kubernetes forwarding conntrack rule')} "
+            f"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            "COMMIT",
+        ]
+    lines.append("*nat")
     # The per-Service chains are declared in reverse name order: iptables-restore on nf_tables
     # (1.8.9) then takes about 40% less CPU for a 1,000-Service full sync than with them in
     # Service order (reverse order 10% less than name order; bench/proxy.py).
     per_service.extend(stale)
     per_service.sort(reverse=True)
-    lines += [f":{c} - [0:0]" for c in (SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ, *per_service)]
-    lines += [
-        f"-A {POSTROUTING} -m mark ! --mark {mark}/{mark} -j RETURN",
-        # Clear the mark so a packet that is re-routed (e.g. through a tunnel) is not masqueraded twice.
-        f"-A {POSTROUTING} -j MARK --xor-mark {mark}",
-        f"-A {POSTROUTING} {_comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully",
-        f"-A {MARK_MASQ} -j MARK --or-mark {mark}",
-    ]
-    lines += service_rules
-    lines += [f"-A {SERVICES} {_comment(NODEPORTS_COMMENT)} {dst} -j {NODEPORTS}" for dst in local]
-    lines += nodeport_rules
+    lines += [f":{c} - [0:0]" for c in ((SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ) if shared else ())]
+    lines += [f":{c} - [0:0]" for c in per_service]
+    if shared:
+        lines += [
+            f"-A {POSTROUTING} -m mark ! --mark {mark}/{mark} -j RETURN",
+            # Clear the mark so a packet that is re-routed (e.g. through a tunnel) is not masqueraded twice.
+            f"-A {POSTROUTING} -j MARK --xor-mark {mark}",
+            f"-A {POSTROUTING} {_comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully",
+            f"-A {MARK_MASQ} -j MARK --or-mark {mark}",
+        ]
+        lines += service_rules
+        lines += [f"-A {SERVICES} {_comment(NODEPORTS_COMMENT)} {dst} -j {NODEPORTS}" for dst in local]
+        lines += nodeport_rules
     lines += chain_rules
     lines += [f"-X {c}" for c in stale]
     lines.append("COMMIT")

@@ -346,14 +346,24 @@ async def test_between_periodic_syncs_only_changed_services_are_rewritten() -> N
     assert text == rules.build_rules(p.state.ports(), p.state.endpoints(), (), rules.Config(),
                                      {chain_a, chain_b, old_sep_b, rules.endpoint_chain(a, sm.Endpoint("10.244.1.5",
                                                                                                        8080))},
-                                     unchanged={a})
-    # a's chains are kept as they are (not declared, so not flushed), still jumped to.
+                                     unchanged={a}, shared=False)
+    # a's chains are kept as they are (not declared, so not flushed); b's endpoint moved, so
+    # only b's chains change: the shared chains, which jump to both, are left as they are.
     assert f":{chain_a} " not in text and f"-A {chain_a} " not in text
-    assert f"-j {chain_a}\n" in text
+    assert "*filter" not in text and ":KUBE-SERVICES" not in text and "-A KUBE-SERVICES" not in text
     assert f":{chain_b} - [0:0]" in text and f"-X {old_sep_b}\n" in text
     assert p.partial_syncs == 1
+
+    # b loses its last endpoint: KUBE-SERVICES loses its jump to b (REJECT in filter instead).
+    p.on_endpoints(eps("b"))
+    clock.now += 1
+    await p.runner.run_once()
+    text = ipt.restores[-1]
+    assert text.startswith("*filter") and f"-j {chain_a}\n" in text and f"-j {chain_b}\n" not in text
+    assert "-j REJECT" in text and f"-X {chain_b}\n" in text and f":{chain_a} " not in text
+    assert p.partial_syncs == 2
 
     clock.now += 30
     await p.runner.run_once()  # periodic: everything again
     assert f":{chain_a} - [0:0]" in ipt.restores[-1]
-    assert p.partial_syncs == 1
+    assert p.partial_syncs == 2
