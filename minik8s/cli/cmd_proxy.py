@@ -49,8 +49,9 @@ def _addresses(_ctx: click.Context, _param: click.Parameter, value: str) -> tupl
               type=click.Choice(["iptables", "nftables", "userspace"]),
               help="iptables: the kernel DNATs to endpoints (iptables rules); nftables: the same with one "
                    "nftables table and verdict maps; userspace: the proxy relays connections itself.")
-@click.option("--node-name", default=socket.gethostname(), help="This node's name, as the kubelet's: endpoints on it (by nodeName) get the hairpin "
-                   "rules; with a wrong name a pod cannot reach itself through its own Service.")
+@click.option("--node-name", default=socket.gethostname(),
+              help="This node's name, as the kubelet's: endpoints on it (by nodeName) get the hairpin rules; "
+                   "with a wrong name a pod cannot reach itself through its own Service.")
 @click.option("--node-ip", default=None, callback=_ip,
               help="This node's IP; userspace mode DNATs the node's own Service traffic to it.")
 @click.option("--cluster-cidr", default="10.244.0.0/16", callback=_cidr,

@@ -296,13 +296,16 @@ def test_masquerade_options_and_nodeport_addresses() -> None:
     assert "-m mark ! --mark 0x20/0x20 -j RETURN" in text
 
 
+def chain_rules(text: str, chain: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(f"-A {chain} ")]
+
+
 def test_client_ip_affinity_uses_recent() -> None:
     svc = service("web", {"name": "http", "port": 80}, sessionAffinity="ClientIP",
                   sessionAffinityConfig={"clientIP": {"timeoutSeconds": 600}})
     text = build([svc], [endpoints("web", subset(["10.244.1.5", "10.244.2.5"], [("http", 80, "TCP")]))])
     sep1, sep2 = "KUBE-SEP-THCUGE4PYEGQIHCR", "KUBE-SEP-K4XZQQV4EBL7BX6P"
-    svc_rules = [line for line in text.splitlines() if line.startswith("-A KUBE-SVC-CDGGSHYLG3RE2FKL")]
-    assert svc_rules[1:] == [
+    assert chain_rules(text, "KUBE-SVC-CDGGSHYLG3RE2FKL")[1:] == [
         '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:80" -m recent '
         f"--name {sep1} --mask 255.255.255.255 --rsource --rcheck --seconds 600 --reap -j {sep1}",
         '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.2.5:80" -m recent '
@@ -326,8 +329,7 @@ def test_an_endpoint_on_another_node_is_dnated_by_the_service_chain() -> None:
     config = rules.Config(node_name="n1")
     text = build([WEB], [eps], config=config)
     local, unknown = "KUBE-SEP-THCUGE4PYEGQIHCR", "KUBE-SEP-USKAY64JPFHIPHIG"
-    svc_rules = [line for line in text.splitlines() if line.startswith("-A KUBE-SVC-CDGGSHYLG3RE2FKL")]
-    assert svc_rules[1:] == [
+    assert chain_rules(text, "KUBE-SVC-CDGGSHYLG3RE2FKL")[1:] == [
         '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:80" '
         f"-m statistic --mode random --probability 0.3333333333 -j {local}",
         '-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.10:80" '
