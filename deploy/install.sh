@@ -309,9 +309,11 @@ MINIK8S_LOG_LEVEL=info
 EOF
 }
 
+# The units given, and the API servers' load balancer's, which stays disabled: it starts
+# only once the admin writes /etc/minik8s/lb.yaml and enables it (docs/deploy.md).
 install_units() {
   local unit
-  for unit in "$@"; do
+  for unit in "$@" minik8s-lb.service; do
     run install -m 0644 "$SRC_DIR/deploy/systemd/$unit" "$UNIT_DIR/$unit"
   done
   run systemctl daemon-reload

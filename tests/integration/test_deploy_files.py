@@ -224,6 +224,9 @@ def test_install_master_dry_run(pkg: str, tmp_path: pathlib.Path) -> None:
             "--discovery-token-ca-cert-hash") in out
     assert "curl -fsS --cacert /etc/minik8s/pki/ca.crt https://192.168.56.10:6443/readyz" in out
     assert "install -D -m 0600 /etc/minik8s/admin.conf /root/.kube/config" in out
+    # The balancer's unit is installed, not enabled: it waits for lb.yaml and the admin.
+    assert "install -m 0644 " in out and "/deploy/systemd/minik8s-lb.service /etc/systemd/system/minik8s-lb.service" in out
+    assert "minik8s-lb.service" not in out.split("systemctl enable ", 1)[1].splitlines()[0]
     if pkg == "apt":
         assert "etcd-server" in out and "ln -sf /usr/bin/etcd /usr/local/bin/etcd" in out
     else:
@@ -239,7 +242,8 @@ def test_install_node_dry_run(pkg: str) -> None:
             f"{HASH} --config-dir /etc/minik8s --no-start --timeout 300 --node-ip 192.168.56.11 --node-name node1") in out
     assert "systemctl enable --now docker.service" in out
     assert "minik8s.images.build" in out
-    assert "systemctl enable minik8s-kubelet.service minik8s-network-agent.service minik8s-proxy.service" in out
+    assert "systemctl enable minik8s-kubelet.service minik8s-network-agent.service minik8s-proxy.service\n" in out
+    assert "/deploy/systemd/minik8s-lb.service /etc/systemd/system/minik8s-lb.service" in out
     assert ("docker.io" if pkg == "apt" else "docker-ce") in out
 
 
