@@ -264,20 +264,23 @@ def address(ip: str, index: int, local_every: int) -> dict[str, str]:
     return {"ip": ip, "nodeName": BENCH_NODE if index % local_every == 0 else f"node-{index % 19 + 1}"}
 
 
-def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, moved: int | None = None, *,
-         local_every: int = 1) -> None:
+def fill_one(proxier: proxier_mod.Proxier, i: int, per_service: int, moved: bool, *, local_every: int) -> None:
+    ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
+    if moved:
+        ips[0] = "10.250.0.2"
+    proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
+        "addresses": [address(ip, i * per_service + j, local_every) for j, ip in enumerate(ips)],
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+
+
+def fill(proxier: proxier_mod.Proxier, services: int, per_service: int, *, local_every: int) -> None:
     for i in range(services):
         node_port = {"nodePort": 30000 + i // 10} if i % 10 == 0 else {}  # unique up to 27,670 Services
         proxier.on_service({"metadata": {"namespace": "bench", "name": f"svc-{i}"},
                             "spec": {"type": "NodePort" if node_port else "ClusterIP",
                                      "clusterIP": f"10.96.{i // 250}.{i % 250 + 2}",
                                      "ports": [{"name": "http", "port": 80, "protocol": "TCP", **node_port}]}})
-        ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
-        if i == moved:
-            ips[0] = "10.250.0.2"
-        proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
-            "addresses": [address(ip, i * per_service + j, local_every) for j, ip in enumerate(ips)],
-            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
+        fill_one(proxier, i, per_service, moved=False, local_every=local_every)
 
 
 CONFIG = rules.Config(node_name=BENCH_NODE)
@@ -372,15 +375,6 @@ async def sync_cost(mode: str, services: int, per_service: int, repeats: int, *,
         if isinstance(applier, nft_mod.Lib):
             applier.close()
         netlab.sh("ip", "netns", "del", ns_name, check=False)
-
-
-def fill_one(proxier: proxier_mod.Proxier, i: int, per_service: int, moved: bool, *, local_every: int) -> None:
-    ips = [f"10.{244 + j}.{i // 250}.{i % 250 + 2}" for j in range(per_service)]
-    if moved:
-        ips[0] = "10.250.0.2"
-    proxier.on_endpoints({"metadata": {"namespace": "bench", "name": f"svc-{i}"}, "subsets": [{
-        "addresses": [address(ip, i * per_service + j, local_every) for j, ip in enumerate(ips)],
-        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})
 
 
 def med_ms(samples: list[float]) -> str:

@@ -173,9 +173,9 @@ class IptablesCounters:
         return out
 
 
-def rewritten_chains(current: Mapping[servicemap.ServicePortName, tuple[servicemap.ServicePort,
-                                                                         tuple[servicemap.Endpoint, ...]]],
-                     unchanged: frozenset[servicemap.ServicePortName]) -> frozenset[str]:
+def rewritten_counters(current: Mapping[servicemap.ServicePortName, tuple[servicemap.ServicePort,
+                                                                           tuple[servicemap.Endpoint, ...]]],
+                       unchanged: frozenset[servicemap.ServicePortName]) -> frozenset[str]:
     """The counters (`counter_keys`) a partial sync rewrites: those of the Service ports that changed."""
     return frozenset(key for spn, (_sp, eps) in current.items() if spn not in unchanged
                      for ep in eps for key in counter_keys(spn, ep))

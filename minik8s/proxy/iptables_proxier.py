@@ -103,7 +103,7 @@ class IptablesProxier(proxier.Proxier):
             restore = self.apply_rules(text, full)
             if self.counters is not None:
                 await self.counters.around_restore(
-                    None if full else counters_mod.rewritten_chains(current, unchanged), restore)
+                    None if full else counters_mod.rewritten_counters(current, unchanged), restore)
             else:
                 await restore
         except Exception:

@@ -169,9 +169,9 @@ async def test_a_reset_nobody_announced_is_treated_as_a_counter_reset() -> None:
     assert c._banked == {} and c._last == {}
 
 
-def test_rewritten_chains_of_a_partial_sync() -> None:
+def test_rewritten_counters_of_a_partial_sync() -> None:
     current = {A: (sm.ServicePort(A, "10.96.0.7", 80), (A1, A2)), B: (sm.ServicePort(B, "10.96.0.8", 80), (B1,))}
-    assert counters.rewritten_chains(current, frozenset({B})) == {
+    assert counters.rewritten_counters(current, frozenset({B})) == {
         *counters.counter_keys(A, A1), *counters.counter_keys(A, A2)}
     assert counters.counter_keys(A, A2) == (rules.endpoint_chain(A, A2), f"{rules.service_chain(A)} 10.244.2.5:8080")
 
